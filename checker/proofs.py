@@ -1,0 +1,193 @@
+"""z3 proofs about the table itself, over full 32-bit sequence arithmetic.
+
+For every state and event kind (and every segment-processing stage a state can reach):
+- exhaustive: some row applies to every segment and every user call (timers need not be
+  armed, so timer rows are only checked for overlap);
+- exclusive: no two rows apply at once, unless one of them is a declared `choice`;
+- invariant: each row, from a TCB satisfying its state's invariant, leaves a TCB that
+  satisfies the invariant of the state it enters; rows between synchronized states move
+  SND.UNA only forward within [SND.UNA, SND.NXT] and RCV.NXT only forward by at most
+  RCV.WND + 1 (the window plus a FIN).
+A failure carries a concrete counterexample (the z3 model) in the table's own names.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from itertools import combinations
+
+import z3
+
+from synack.spec.machine import Machine, machine
+from synack.spec.model import CALLS, FLAG_BITS, MAXDATA, SEGMENT, SYNCHRONIZED, TIMERS, State, flags_str
+from synack.spec.profiles import Profile, get_profile
+from synack.spec.table import INVARIANTS
+from synack.spec.vocab import NAMES, parse_expr, z3_actions, z3_term
+
+SEG_FIELDS = ("SEG.SEQ", "SEG.ACK", "SEG.WND", "SEG.DATA")
+FLAGS = tuple(n for n, _ in FLAG_BITS)
+
+
+@dataclass
+class Finding:
+    kind: str  # "gap" | "overlap" | "invariant"
+    state: State
+    event: str
+    stage: str
+    rows: tuple[str, ...]
+    example: dict
+    detail: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.state} on {self.event}" + (f" (stage {self.stage})" if self.stage else "")
+        ex = _describe(self.example, self.event)
+        if self.kind == "gap":
+            return f"GAP: no row applies to {where}: {ex}"
+        if self.kind == "overlap":
+            return f"OVERLAP: rows {self.rows[0]} and {self.rows[1]} both apply to {where}: {ex}"
+        return f"INVARIANT: row {self.rows[0]} from {where} breaks {self.detail}: {ex}"
+
+
+@dataclass
+class ProofReport:
+    profile: str
+    findings: list[Finding] = field(default_factory=list)
+    groups: int = 0
+    pairs: int = 0
+    rows: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    def summary(self) -> str:
+        verdict = "PROVED" if self.ok else f"FAILED ({len(self.findings)} findings)"
+        return (f"{self.profile}: {verdict}: {self.groups} (state, event, stage) groups exhaustive, "
+                f"{self.pairs} row pairs exclusive, {self.rows} row/state invariant cases, {self.seconds:.1f} s")
+
+
+def _describe(ex: dict, event: str) -> str:
+    parts = []
+    if event == SEGMENT and "SEG.SEQ" in ex:
+        flags = sum(b for n, b in FLAG_BITS if ex.get(n))
+        seg = f"<SEQ={ex['SEG.SEQ']}>" + (f"<ACK={ex['SEG.ACK']}>" if ex.get("ACK") else "")
+        seg += f"<CTL={flags_str(flags)}><LEN={ex.get('SEG.DATA', 0)}><WND={ex.get('SEG.WND', 0)}>"
+        parts.append("segment " + seg)
+    tcb = [f"{k}={v}" for k, v in ex.items() if k in NAMES and NAMES[k][1][0] == "tcb"]
+    if tcb:
+        parts.append("TCB " + " ".join(tcb))
+    for k in ("ISN", "N"):
+        if k in ex and event in ("CONNECT", "SEND", SEGMENT):
+            parts.append(f"{k}={ex[k]}")
+    return "; ".join(parts)
+
+
+class _Symbols:
+    """Fresh z3 variables for one TCB, one segment and one event."""
+
+    def __init__(self, tag: str = ""):
+        self.env: dict[str, z3.ExprRef] = {}
+        for name, (typ, where) in NAMES.items():
+            if where[0] in ("tcb", "seg", "event"):
+                self.env[name] = z3.Bool(name + tag) if typ == "bool" else z3.BitVec(name + tag, 32)
+            elif where[0] == "flag":
+                self.env[name] = z3.Bool(name + tag)
+        one, zero = z3.BitVecVal(1, 32), z3.BitVecVal(0, 32)
+        syn = z3.If(self.env["SYN"], one, zero)
+        fin = z3.If(self.env["FIN"], one, zero)
+        self.env["SEG.LEN"] = self.env["SEG.DATA"] + syn + fin
+        self.env["SEG.END"] = self.env["SEG.SEQ"] + syn + self.env["SEG.DATA"]
+        self.wellformed = z3.And(z3.ULE(self.env["SEG.DATA"], MAXDATA), z3.ULE(1, self.env["N"]),
+                                 z3.ULE(self.env["N"], MAXDATA))
+
+    def value(self, model: z3.ModelRef, names) -> dict:
+        out = {}
+        for n in names:
+            v = model.eval(self.env[n], model_completion=True)
+            out[n] = z3.is_true(v) if z3.is_bool(v) else v.as_long()
+        return out
+
+
+def _groups(m: Machine):
+    """Every (state, event, stage) that can be reached, with its rows."""
+    seen = set()
+    for s in State:
+        for c in CALLS:
+            seen.add((s, c, ""))
+        seen.add((s, SEGMENT, m.entry[s]))
+        for t in TIMERS:
+            if m.rows_for(s, t, ""):
+                seen.add((s, t, ""))
+    for r in m.rows:
+        if r.next:
+            for s in r.states:
+                seen.add((r.to or s, r.event, r.next))
+    order = {s: i for i, s in enumerate(State)}
+    return sorted(seen, key=lambda g: (order[g[0]], g[1], g[2]))
+
+
+def prove(profile: "Profile | str", m: Machine | None = None) -> ProofReport:
+    """Prove exhaustiveness, exclusivity and invariant preservation for a profile's table."""
+    if isinstance(profile, str):
+        profile = get_profile(profile)
+    m = m or machine(profile)
+    params = dict(profile.params)
+    report = ProofReport(profile.label())
+    t0 = time.perf_counter()
+    sym = _Symbols()
+    env = sym.env
+    inv = {s: z3_term(parse_expr(INVARIANTS[s], m.macros), env, params) for s in State}
+    shown = [n for n in NAMES if NAMES[n][1][0] in ("tcb", "seg", "event", "flag")]
+    solver = z3.Solver()
+    solver.set("timeout", 20000)
+
+    def check(*constraints):
+        solver.push()
+        solver.add(*constraints)
+        res = solver.check()
+        model = solver.model() if res == z3.sat else None
+        solver.pop()
+        if res == z3.unknown:
+            raise RuntimeError("z3 returned unknown (timeout)")
+        return model
+
+    for state, event, stage in _groups(m):
+        rows = m.rows_for(state, event, stage)
+        guards = [z3_term(m.parsed[c.row.id][0], env, params) for c in rows]
+        pre = z3.And(sym.wellformed, inv[state])
+        if event not in TIMERS:
+            report.groups += 1
+            model = check(pre, z3.Not(z3.Or(*guards)) if guards else z3.BoolVal(True))
+            if model is not None:
+                report.findings.append(Finding("gap", state, event, stage, (), sym.value(model, shown)))
+        for (i, a), (j, b) in combinations(enumerate(rows), 2):
+            if a.row.choice or b.row.choice:
+                continue
+            report.pairs += 1
+            model = check(pre, guards[i], guards[j])
+            if model is not None:
+                report.findings.append(Finding("overlap", state, event, stage, (a.row.id, b.row.id),
+                                               sym.value(model, shown)))
+        for i, c in enumerate(rows):
+            report.rows += 1
+            post, _ = z3_actions(m.parsed[c.row.id][1], env, params)
+            to = c.row.to or state
+            post_inv = z3_term(parse_expr(INVARIANTS[to], m.macros), post, params)
+            model = check(pre, guards[i], z3.Not(post_inv))
+            if model is not None:
+                report.findings.append(Finding("invariant", state, event, stage, (c.row.id,),
+                                               sym.value(model, shown), f"the {to} invariant"))
+                continue
+            new_incarnation = any(a.text.startswith("IRS :=") for a in m.parsed[c.row.id][1])
+            if state in SYNCHRONIZED and to in SYNCHRONIZED and not new_incarnation:
+                una, nxt, rcv, wnd = env["SND.UNA"], env["SND.NXT"], env["RCV.NXT"], env["RCV.WND"]
+                monotone = z3.And(z3.ULE(post["SND.UNA"] - una, nxt - una),
+                                  z3.ULE(post["RCV.NXT"] - rcv, wnd + 1))
+                model = check(pre, guards[i], z3.Not(monotone))
+                if model is not None:
+                    report.findings.append(Finding(
+                        "invariant", state, event, stage, (c.row.id,), sym.value(model, shown),
+                        "monotone bookkeeping (SND.UNA within [SND.UNA, SND.NXT], RCV.NXT + at most RCV.WND + 1)"))
+    report.seconds = time.perf_counter() - t0
+    return report

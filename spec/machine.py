@@ -1,0 +1,118 @@
+"""`step`: the one semantics. A profile's rows are compiled once into a dispatch table keyed
+by (state, event kind, stage); `step` looks up, evaluates guards, applies actions."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from .model import CALLS, SEGMENT, TIMERS, Endpoint, Event, SpecError, State, Transition
+from .profiles import Profile, eval_when, get_profile
+from .table import MACRO_OPTION, MACROS, STAGES, TABLE, Row
+from .vocab import compile_actions, compile_guard, parse_action, parse_expr
+
+
+class Unspecified(SpecError):
+    """No row of the table matches: the spec does not say what happens (a table bug or bad input)."""
+
+    def __init__(self, state: State, event: Event, stage: str, profile: str):
+        self.state, self.event, self.stage = state, event, stage
+        where = f" at stage {stage!r}" if stage else ""
+        super().__init__(f"profile {profile}: no row for {event} in {state}{where}")
+
+
+@dataclass(frozen=True)
+class CompiledRow:
+    row: Row
+    guard: Callable
+    action: Callable
+    next: str | None
+
+
+class Machine:
+    """A profile's table, compiled: parsed guards and actions for every active row."""
+
+    def __init__(self, profile: Profile, table: "tuple[Row, ...] | None" = None,
+                 macros: "dict[str, str] | None" = None):
+        """`table` and `macros` default to the spec's own; tests pass altered ones to show
+        that the proofs catch a broken table."""
+        self.profile = profile
+        macros = MACROS if macros is None else macros
+        self.macros = {k: ("False" if k in MACRO_OPTION and not profile.has(MACRO_OPTION[k]) else v)
+                       for k, v in macros.items()}
+        self.rows: tuple[Row, ...] = tuple(r for r in (TABLE if table is None else table)
+                                           if eval_when(r.when, profile.options))
+        params = dict(profile.params)
+        self.parsed: dict[str, tuple] = {}
+        table: dict[tuple, list[CompiledRow]] = {}
+        for r in self.rows:
+            guard = parse_expr(r.guard, self.macros)
+            actions = tuple(parse_action(a, self.macros) for a in r.actions)
+            self.parsed[r.id] = (guard, actions)
+            c = CompiledRow(r, compile_guard(guard, params), compile_actions(actions, r.to, params), r.next)
+            for s in r.states:
+                table.setdefault((s, r.event, r.stage), []).append(c)
+        self.table = {k: tuple(v) for k, v in table.items()}
+        self.entry = {}
+        for s in State:
+            for stage in STAGES:
+                if (s, SEGMENT, stage) in self.table:
+                    self.entry[s] = stage
+                    break
+
+    def rows_for(self, state: State, event: str, stage: str = "") -> tuple[CompiledRow, ...]:
+        return self.table.get((state, event, stage), ())
+
+    def step(self, endpoint: Endpoint, event: Event) -> list[Transition]:
+        kind = event.kind
+        if kind == SEGMENT:
+            if event.seg is None:
+                raise SpecError("a SEGMENT event needs a segment")
+            stage = self.entry[endpoint.state]
+        elif kind in CALLS or kind in TIMERS:
+            stage = ""
+        else:
+            raise SpecError(f"unknown event kind {kind!r}")
+        out: list[Transition] = []
+        self._run(endpoint, event, stage, (), (), (), out)
+        return out
+
+    def _run(self, e, x, stage, sends, sigs, rows, out):
+        s = x.seg
+        matched = [c for c in self.table.get((e.state, x.kind, stage), ()) if c.guard(e, s, x)]
+        if not matched:
+            if x.kind in TIMERS and not stage:
+                return  # the timer is not armed in this state
+            raise Unspecified(e.state, x, stage, self.profile.label())
+        for c in matched:
+            e2, snd, sg = c.action(e, s, x)
+            if c.next is not None:
+                self._run(e2, x, c.next, sends + snd, sigs + sg, rows + (c.row.id,), out)
+            else:
+                out.append(Transition(e2, sends + snd, sigs + sg, rows + (c.row.id,)))
+
+
+_MACHINES: dict[tuple, Machine] = {}
+
+
+def machine(profile: "Profile | str") -> Machine:
+    """The compiled machine for a profile (cached: compile once, step many times)."""
+    if isinstance(profile, str):
+        profile = get_profile(profile)
+    key = (profile.name, profile.options, tuple(sorted(profile.params.items())))
+    m = _MACHINES.get(key)
+    if m is None:
+        m = _MACHINES[key] = Machine(profile)
+    return m
+
+
+def step(profile: "Profile | str", endpoint: Endpoint, event: Event) -> list[Transition]:
+    """All results the spec allows for `event` at `endpoint`, in table order.
+
+    Returns an empty list when a timer event is not armed; raises `Unspecified` when no row
+    covers a user call or an arriving segment.
+    """
+    if not isinstance(endpoint, Endpoint):
+        raise SpecError(f"step needs an Endpoint, got {type(endpoint).__name__}")
+    if not isinstance(event, Event):
+        raise SpecError(f"step needs an Event, got {type(event).__name__}")
+    return machine(profile).step(endpoint, event)

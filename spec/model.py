@@ -1,0 +1,213 @@
+"""Values the table talks about: states, segments, endpoints (TCBs), events and results.
+
+Everything here is an immutable tuple so that `step` is a pure function whose inputs and
+outputs can be hashed, interned and compared by the checker and the oracle.
+"""
+from __future__ import annotations
+
+from enum import Enum
+from typing import NamedTuple
+
+MOD = 1 << 32
+MASK = MOD - 1
+HALF = 1 << 31
+#: RFC 7323 section 2.3: a window never exceeds 2^30 bytes, so neither can the data a
+#: sender has outstanding. The table's SEND guards keep SND.NXT - SND.UNA within it.
+MAXWIN = 1 << 30
+#: The largest payload one SEND call or one segment may carry in this model (IPv4 total
+#: length bounds a segment's payload below 2^16).
+MAXDATA = 65535
+
+
+class State(str, Enum):
+    """The eleven connection states of RFC 9293 section 3.3.2, spelled as the RFC spells them."""
+
+    CLOSED = "CLOSED"
+    LISTEN = "LISTEN"
+    SYN_SENT = "SYN-SENT"
+    SYN_RECEIVED = "SYN-RECEIVED"
+    ESTABLISHED = "ESTABLISHED"
+    FIN_WAIT_1 = "FIN-WAIT-1"
+    FIN_WAIT_2 = "FIN-WAIT-2"
+    CLOSE_WAIT = "CLOSE-WAIT"
+    CLOSING = "CLOSING"
+    LAST_ACK = "LAST-ACK"
+    TIME_WAIT = "TIME-WAIT"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @classmethod
+    def parse(cls, name: str) -> "State":
+        """Accept RFC spelling (`SYN-RECEIVED`) and the common variants (`SYN_RCVD`, `syn_recv`)."""
+        key = str(name).strip().upper().replace("_", "-")
+        key = {"SYN-RCVD": "SYN-RECEIVED", "SYN-RECV": "SYN-RECEIVED", "FIN-WAIT1": "FIN-WAIT-1",
+               "FIN-WAIT2": "FIN-WAIT-2", "CLOSE": "CLOSED"}.get(key, key)
+        for s in cls:
+            if s.value == key:
+                return s
+        raise SpecError(f"unknown state {name!r}; expected one of: {', '.join(s.value for s in cls)}")
+
+
+STATES: tuple[State, ...] = tuple(State)
+#: RFC 9293 section 3.3.2 calls these the synchronized states (a TCB exists and both ISNs are known).
+SYNCHRONIZED: frozenset[State] = frozenset(STATES[3:])
+
+# TCP header flag bits (RFC 9293 section 3.1).
+FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
+FLAG_BITS = (("SYN", SYN), ("FIN", FIN), ("RST", RST), ("PSH", PSH), ("ACK", ACK))
+
+
+class SpecError(ValueError):
+    """Bad input to the spec: an unknown profile, state, event or malformed segment."""
+
+
+def flags_str(flags: int) -> str:
+    return ",".join(n for n, b in FLAG_BITS if flags & b) or "-"
+
+
+def parse_flags(text: str) -> int:
+    bits = 0
+    for part in str(text).replace("|", ",").replace("+", ",").split(","):
+        part = part.strip().upper()
+        if not part or part == "-":
+            continue
+        match = dict(FLAG_BITS).get(part)
+        if match is None:
+            raise SpecError(f"unknown TCP flag {part!r} in {text!r}; use SYN, ACK, FIN, RST, PSH")
+        bits |= match
+    return bits
+
+
+class Segment(NamedTuple):
+    """A TCP segment as connection management sees it: flags, SEQ, ACK, payload length, window."""
+
+    flags: int
+    seq: int
+    ack: int = 0
+    data: int = 0
+    wnd: int = 0
+
+    @property
+    def length(self) -> int:
+        """SEG.LEN: payload plus one for SYN and one for FIN (RFC 9293 section 3.4)."""
+        return self.data + (1 if self.flags & SYN else 0) + (1 if self.flags & FIN else 0)
+
+    def __str__(self) -> str:
+        s = f"<SEQ={self.seq}>"
+        if self.flags & ACK:
+            s += f"<ACK={self.ack}>"
+        s += f"<CTL={flags_str(self.flags)}>"
+        if self.data:
+            s += f"<LEN={self.data}>"
+        return s
+
+    @classmethod
+    def make(cls, flags: "int | str", seq: int, ack: int = 0, data: int = 0, wnd: int = 0) -> "Segment":
+        """Build a validated segment; flags may be given as text like ``"SYN,ACK"``."""
+        if isinstance(flags, str):
+            flags = parse_flags(flags)
+        for name, v, hi in (("seq", seq, MASK), ("ack", ack, MASK), ("data", data, MAXDATA),
+                            ("wnd", wnd, MASK), ("flags", flags, 0xFF)):
+            if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= hi:
+                raise SpecError(f"segment field {name}={v!r} is out of range 0..{hi}")
+        return cls(flags, seq, ack if flags & ACK else 0, data, wnd)
+
+
+class Endpoint(NamedTuple):
+    """One endpoint's TCB (RFC 9293 section 3.3.1) plus the bookkeeping the table needs.
+
+    `passive` remembers a passive OPEN (SYN-RECEIVED returns to LISTEN only then);
+    `orphan` is set by close() (no more receives; Linux's FIN-WAIT-2 timer and RST on
+    unread data read it); `unread` counts bytes delivered but not yet read by the user;
+    `snd_q` counts bytes queued by SEND before the connection is established;
+    `ack_owed` is a delayed acknowledgment. Timers are not stored: a timer is armed
+    exactly when some timeout row's guard holds.
+    """
+
+    state: State = State.CLOSED
+    iss: int = 0
+    irs: int = 0
+    snd_una: int = 0
+    snd_nxt: int = 0
+    snd_wnd: int = 0
+    rcv_nxt: int = 0
+    rcv_wnd: int = 0
+    rtx: int = 0
+    probes: int = 0
+    unread: int = 0
+    snd_q: int = 0
+    passive: bool = False
+    orphan: bool = False
+    fin_sent: bool = False
+    ack_owed: bool = False
+
+    def __str__(self) -> str:
+        if self.state in (State.CLOSED, State.LISTEN):
+            return str(self.state)
+        return (f"{self.state} ISS={self.iss} IRS={self.irs} SND.UNA={self.snd_una} "
+                f"SND.NXT={self.snd_nxt} RCV.NXT={self.rcv_nxt}")
+
+
+#: Event kinds. User calls (RFC 9293 section 3.10.1-3.10.5; SHUTDOWN is the RFC's CLOSE,
+#: CLOSE is the sockets API's close(): the RFC CLOSE plus "no more receives").
+CALLS = ("LISTEN", "CONNECT", "SEND", "RECEIVE", "SHUTDOWN", "CLOSE", "ABORT")
+#: Timer expiries (RFC 9293 section 3.10.8, 3.8.4, 3.8.6.1; FIN-WAIT-2 and DELACK are implementation timers).
+TIMERS = ("RTO", "2MSL", "FIN-WAIT-2", "KEEPALIVE", "PERSIST", "DELACK", "USER-TIMEOUT")
+SEGMENT = "SEGMENT"
+EVENT_KINDS = CALLS + TIMERS + (SEGMENT,)
+
+
+class Event(NamedTuple):
+    """A user call, a segment arrival or a timer expiry.
+
+    `isn` is the nondeterministic choice of an initial sequence number for events that
+    may select one (CONNECT, a SYN arriving in LISTEN); `n` is the byte count of a SEND.
+    """
+
+    kind: str
+    seg: Segment | None = None
+    isn: int = 0
+    n: int = 0
+
+    def __str__(self) -> str:
+        if self.kind == SEGMENT:
+            return f"rcv {self.seg}"
+        if self.kind in TIMERS:
+            return f"timeout {self.kind}"
+        return self.kind + (f"({self.n})" if self.kind == "SEND" else "")
+
+
+def call(kind: str, *, isn: int = 0, n: int = 0) -> Event:
+    kind = str(kind).upper()
+    if kind not in CALLS:
+        raise SpecError(f"unknown user call {kind!r}; expected one of: {', '.join(CALLS)}")
+    if not 0 <= isn <= MASK:
+        raise SpecError(f"ISN {isn!r} is not a 32-bit sequence number")
+    if kind == "SEND" and not 1 <= n <= MAXDATA:
+        raise SpecError(f"SEND needs 1..{MAXDATA} bytes, got n={n!r}")
+    return Event(kind, None, isn, n)
+
+
+def arrive(seg: Segment, *, isn: int = 0) -> Event:
+    if not isinstance(seg, Segment):
+        raise SpecError(f"a segment arrival needs a Segment, got {seg!r}")
+    seg = Segment.make(*seg)
+    return Event(SEGMENT, seg, isn, 0)
+
+
+def timeout(kind: str) -> Event:
+    kind = str(kind).upper()
+    if kind not in TIMERS:
+        raise SpecError(f"unknown timer {kind!r}; expected one of: {', '.join(TIMERS)}")
+    return Event(kind)
+
+
+class Transition(NamedTuple):
+    """One result of `step`: the endpoint after the event, what it sent and told its user,
+    and the ids of the table rows that produced it (one per processing stage)."""
+
+    endpoint: Endpoint
+    sends: tuple[Segment, ...]
+    signals: tuple[str, ...]
+    rows: tuple[str, ...]

@@ -1,0 +1,173 @@
+"""Profiles: which optional rows of the table are in force, and the numbers they use.
+
+A profile is a set of named options (each with the source that defines it) and parameters
+(retry limits, window, timer durations and tolerances). `rfc9293` follows the RFC's text;
+`linux` names every place where Linux differs. Teaching variants are a base profile plus
+options built to break a property; the checker must refute each one.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+
+from .model import SpecError
+
+#: Every option a profile may set: what it does and where that behaviour is defined.
+OPTIONS: dict[str, str] = {
+    "challenge-ack": "RFC 5961 3.2, 4.2 (RFC 9293 3.10.7.4 recommends it): a RST not exactly at RCV.NXT, "
+                     "and any SYN in a synchronized state, get a challenge ACK",
+    "challenge-ack-ratelimit": "RFC 5961 7; Linux net.ipv4.tcp_challenge_ack_limit: challenge ACKs may be "
+                               "suppressed by a rate limit",
+    "rfc1337": "RFC 1337 4: ignore RST in TIME-WAIT (Linux net.ipv4.tcp_rfc1337, default 0)",
+    "delayed-ack": "RFC 1122 4.2.3.2, RFC 9293 3.8.6.3: an ACK may be delayed and ride on a later segment",
+    "keepalive": "RFC 9293 3.8.4, RFC 1122 4.2.3.6: keep-alive probes on an idle connection (SO_KEEPALIVE)",
+    "keepalive-rst": "Linux tcp_keepalive_timer(): a RST is sent when the keep-alive probes go unanswered",
+    "fin-wait-2-timeout": "Linux net.ipv4.tcp_fin_timeout: an orphaned FIN-WAIT-2 is dropped after a timeout",
+    "rst-on-unread": "RFC 1122 4.2.2.13, RFC 2525 2.17; Linux tcp_close(): close() with unread data, or new "
+                     "data after close(), is answered with RST",
+    "rst-ack": "Linux tcp_send_active_reset(): an abortive RST carries ACK = RCV.NXT",
+    "synack-on-syn-copy": "Linux tcp_check_req(): a retransmitted SYN in SYN-RECEIVED retransmits the SYN,ACK",
+    "syn-recv-syn-rst": "Linux tcp_check_req() embryonic_reset: an in-window SYN on a request socket is "
+                        "answered with RST",
+    "time-wait-reopen": "RFC 9293 3.6.1, RFC 1122 4.2.2.13; Linux tcp_timewait_state_process(): a SYN above "
+                        "RCV.NXT reopens a TIME-WAIT connection",
+    "listener-survives": "Linux: a passive SYN-RECEIVED that exhausts tcp_synack_retries is dropped and the "
+                         "listener remains (LISTEN), silently",
+    "two-way-handshake": "teaching variant: the connection is open after SYN and SYN,ACK",
+    "no-time-wait": "teaching variant: the active closer goes straight to CLOSED instead of TIME-WAIT",
+    "short-time-wait": "teaching variant: TIME-WAIT ends before the peer's retransmitted FIN can arrive",
+    "free-isn": "stress variant: ISNs are chosen freely, without RFC 9293 3.4.1's clock-driven generator",
+}
+
+#: Parameters every profile defines. Retry limits count retransmissions; times are seconds.
+PARAMS = ("SYN.RETRIES", "SYNACK.RETRIES", "DATA.RETRIES", "KA.PROBES", "WINDOW",
+          "msl", "time_wait", "rto_initial", "rto_min", "rto_max", "fin_timeout",
+          "ka_idle", "ka_interval", "tolerance")
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str
+    options: frozenset[str]
+    params: MappingProxyType
+    sources: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    base: str = ""
+    variants: tuple[str, ...] = ()
+
+    def has(self, option: str) -> bool:
+        return option in self.options
+
+    def with_params(self, **changes: int) -> "Profile":
+        """A copy with some parameters changed (the checker bounds retries and windows this way)."""
+        params = dict(self.params)
+        for k, v in changes.items():
+            key = k.replace("_", ".").upper() if k.replace("_", ".").upper() in params else k
+            if key not in params:
+                raise SpecError(f"unknown profile parameter {k!r}; expected one of: {', '.join(PARAMS)}")
+            if not isinstance(v, (int, float)) or v < 0:
+                raise SpecError(f"profile parameter {key} must be a non-negative number, got {v!r}")
+            params[key] = v
+        return replace(self, params=MappingProxyType(params))
+
+    def label(self) -> str:
+        return self.name if not self.variants else f"{self.base}+{'+'.join(self.variants)}"
+
+
+def _profile(name, description, options, params, sources=None) -> Profile:
+    unknown = set(options) - set(OPTIONS)
+    assert not unknown, unknown
+    assert set(params) == set(PARAMS), set(PARAMS) ^ set(params)
+    return Profile(name, description, frozenset(options), MappingProxyType(dict(params)),
+                   MappingProxyType(dict(sources or {})), base=name)
+
+
+RFC9293 = _profile(
+    "rfc9293",
+    "RFC 9293 as written, with its recommendations (RFC 5961 challenge ACKs) and RFC 6298 timers.",
+    {"challenge-ack", "keepalive", "delayed-ack"},
+    {"SYN.RETRIES": 7, "SYNACK.RETRIES": 7, "DATA.RETRIES": 7, "KA.PROBES": 9, "WINDOW": 65535,
+     "msl": 120.0, "time_wait": 240.0, "rto_initial": 1.0, "rto_min": 1.0, "rto_max": 120.0,
+     "fin_timeout": 0.0, "ka_idle": 7200.0, "ka_interval": 75.0, "tolerance": 0.25},
+    {"SYN.RETRIES": "RFC 1122 4.2.3.5: R2 for a SYN at least 3 minutes; 1+2+...+128 s = 255 s after 7 retries",
+     "DATA.RETRIES": "RFC 1122 4.2.3.5: R2 at least 100 s",
+     "msl": "RFC 9293 3.4.2: MSL = 2 minutes", "time_wait": "RFC 9293 3.6.1: 2 MSL",
+     "rto_initial": "RFC 6298 2.1: 1 s", "rto_min": "RFC 6298 2.4: 1 s", "rto_max": "RFC 6298 2.5: at least 60 s",
+     "ka_idle": "RFC 1122 4.2.3.6: no less than two hours",
+     "KA.PROBES": "RFC 1122 4.2.3.6 leaves the count open; 9 as in common implementations",
+     "WINDOW": "receive window offered (window management is not modelled)"},
+)
+
+LINUX = _profile(
+    "linux",
+    "Linux's TCP (net/ipv4) with default sysctls; every difference from rfc9293 is a named option.",
+    {"challenge-ack", "challenge-ack-ratelimit", "keepalive", "keepalive-rst", "delayed-ack", "fin-wait-2-timeout",
+     "rst-on-unread", "rst-ack", "synack-on-syn-copy", "syn-recv-syn-rst", "time-wait-reopen",
+     "listener-survives"},
+    {"SYN.RETRIES": 6, "SYNACK.RETRIES": 5, "DATA.RETRIES": 15, "KA.PROBES": 9, "WINDOW": 65535,
+     "msl": 30.0, "time_wait": 60.0, "rto_initial": 1.0, "rto_min": 0.2, "rto_max": 120.0,
+     "fin_timeout": 60.0, "ka_idle": 7200.0, "ka_interval": 75.0, "tolerance": 0.25},
+    {"SYN.RETRIES": "net.ipv4.tcp_syn_retries = 6 (timeouts 1, 2, 4, ... 64 s: give up after 127 s)",
+     "SYNACK.RETRIES": "net.ipv4.tcp_synack_retries = 5",
+     "DATA.RETRIES": "net.ipv4.tcp_retries2 = 15",
+     "time_wait": "TCP_TIMEWAIT_LEN = 60 s (include/net/tcp.h), not a sysctl",
+     "rto_min": "TCP_RTO_MIN = 200 ms", "rto_max": "TCP_RTO_MAX = 120 s", "rto_initial": "TCP_TIMEOUT_INIT = 1 s",
+     "fin_timeout": "net.ipv4.tcp_fin_timeout = 60 s (orphaned FIN-WAIT-2; not the MSL)",
+     "ka_idle": "net.ipv4.tcp_keepalive_time = 7200", "ka_interval": "net.ipv4.tcp_keepalive_intvl = 75",
+     "KA.PROBES": "net.ipv4.tcp_keepalive_probes = 9"},
+)
+
+PROFILES: dict[str, Profile] = {p.name: p for p in (RFC9293, LINUX)}
+
+#: Teaching and stress variants: options added to a base profile, and what each is built to break.
+VARIANTS: dict[str, tuple[frozenset[str], str]] = {
+    "two-way-handshake": (frozenset({"two-way-handshake"}),
+                          "breaks handshake agreement / no-ghost-acceptance (an old duplicate SYN opens a "
+                          "half-open connection, RFC 9293 3.5 Figure 8) and can deadlock (seed 002)"),
+    "no-time-wait": (frozenset({"no-time-wait"}),
+                     "breaks graceful-close (a lost last ACK: the retransmitted FIN meets CLOSED and is "
+                     "answered with RST) and, with reconnects, no-ghost-acceptance"),
+    "short-time-wait": (frozenset({"short-time-wait"}),
+                        "breaks graceful-close: TIME-WAIT ends while the peer may still retransmit its FIN"),
+    "free-isn": (frozenset({"free-isn"}),
+                 "breaks no-ghost-acceptance with reconnects: without the ISN clock old duplicates fall "
+                 "into the new incarnation's window"),
+    "rfc1337": (frozenset({"rfc1337"}), "not a teaching variant: RFC 1337's fix, ignore RST in TIME-WAIT"),
+}
+
+
+def get_profile(name: str, variants: "tuple[str, ...] | list[str] | str" = ()) -> Profile:
+    """Look up a profile by name, optionally with variants (``"rfc9293+no-time-wait"`` works too)."""
+    if isinstance(name, Profile):
+        base = name
+    else:
+        parts = str(name).split("+")
+        if parts[0] not in PROFILES:
+            raise SpecError(f"unknown profile {parts[0]!r}; expected one of: {', '.join(PROFILES)}")
+        base = PROFILES[parts[0]]
+        variants = tuple(parts[1:]) + ((variants,) if isinstance(variants, str) else tuple(variants))
+    if isinstance(variants, str):
+        variants = (variants,)
+    options = set(base.options)
+    for v in variants:
+        if v not in VARIANTS:
+            raise SpecError(f"unknown variant {v!r}; expected one of: {', '.join(VARIANTS)}")
+        options |= VARIANTS[v][0]
+    if not variants:
+        return base
+    return replace(base, options=frozenset(options), variants=base.variants + tuple(variants))
+
+
+def eval_when(expr: str, options: frozenset[str]) -> bool:
+    """Evaluate a row's option condition such as ``challenge-ack and not rfc1337``."""
+    if not expr.strip():
+        return True
+    out = []
+    for tok in expr.split():
+        if tok in ("and", "or", "not", "(", ")"):
+            out.append(tok)
+        elif tok in OPTIONS:
+            out.append(str(tok in options))
+        else:
+            raise SpecError(f"unknown option {tok!r} in row condition {expr!r}")
+    return bool(eval(" ".join(out), {"__builtins__": {}}))  # noqa: S307 - tokens are only True/False/and/or/not

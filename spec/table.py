@@ -1,0 +1,482 @@
+"""The transition table of TCP connection management, RFC 9293 section 3.10, as data.
+
+Each `Row` is (from-states, event, stage, guard, actions, to-state, RFC section, note),
+optionally present only under a profile option (`when`). Segment arrival in a synchronized
+state is processed in the RFC's own stages ("first check sequence number", "second check
+the RST bit", ...): a row either stops or names the `next` stage, and a step's result lists
+every row it passed through. Guards within one (state, event, stage) are exhaustive and
+mutually exclusive unless both rows are marked `choice` (RFC 9293 allows either);
+`synack prove` checks this with z3.
+
+Option names (see `profiles.OPTIONS` for their sources):
+    challenge-ack, challenge-ack-ratelimit, rfc1337, delayed-ack, keepalive,
+    fin-wait-2-timeout, rst-on-unread, rst-ack, synack-on-syn-copy, syn-recv-syn-rst,
+    time-wait-reopen, keepalive-rst, listener-survives, two-way-handshake, no-time-wait.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .model import State
+
+S = State
+CL, LI, SS, SR, ES = S.CLOSED, S.LISTEN, S.SYN_SENT, S.SYN_RECEIVED, S.ESTABLISHED
+F1, F2, CW, CG, LA, TW = S.FIN_WAIT_1, S.FIN_WAIT_2, S.CLOSE_WAIT, S.CLOSING, S.LAST_ACK, S.TIME_WAIT
+SYNC = (SR, ES, F1, F2, CW, CG, LA, TW)
+
+
+@dataclass(frozen=True)
+class Row:
+    id: str
+    states: tuple[State, ...]
+    event: str
+    guard: str
+    actions: tuple[str, ...]
+    to: State | None
+    rfc: str
+    note: str = ""
+    stage: str = ""
+    next: str | None = None
+    when: str = ""
+    choice: bool = False
+    figure5: bool = field(default=False, compare=False)
+
+
+#: Segment processing stages, in the order RFC 9293 section 3.10.7 gives them. Processing of
+#: an arriving segment starts at the first stage that has rows for the endpoint's state.
+STAGES = ("closed", "listen", "syn-sent", "pre", "seq", "rst", "syn", "ack", "text", "fin")
+
+#: Named guard fragments, expanded where they are used (and listed in the JSON export).
+MACROS: dict[str, str] = {
+    # RFC 9293 3.10.7.4 "first check sequence number": the four cases of the acceptability test.
+    "ACCEPTABLE": (
+        "(SEG.LEN == 0 and RCV.WND == 0 and SEG.SEQ == RCV.NXT)"
+        " or (SEG.LEN == 0 and RCV.WND > 0 and RCV.NXT <= SEG.SEQ and SEG.SEQ < RCV.NXT + RCV.WND)"
+        " or (SEG.LEN > 0 and RCV.WND > 0 and ((RCV.NXT <= SEG.SEQ and SEG.SEQ < RCV.NXT + RCV.WND)"
+        " or (RCV.NXT <= SEG.SEQ + SEG.LEN - 1 and SEG.SEQ + SEG.LEN - 1 < RCV.NXT + RCV.WND)))"),
+    # 3.10.7.4 fifth: an acceptable acknowledgment, a duplicate, or one for data not yet sent.
+    "ACK_NEW": "SND.UNA < SEG.ACK <= SND.NXT",
+    "ACK_DUP": "SEG.ACK <= SND.UNA",
+    # Not new and not a duplicate: SEG.ACK > SND.NXT, and also the distance-2^31 case that
+    # modular comparison leaves undefined (RFC 1982): treated as acknowledging unsent data.
+    "ACK_UNSENT": "not ACK_NEW and not ACK_DUP",
+    # 3.10.7.4 seventh: text that starts at or before RCV.NXT and reaches beyond it.
+    "NEWDATA": "SEG.SEQ <= RCV.NXT and RCV.NXT < SEG.END",
+    "FITS": "SEG.END - RCV.NXT <= RCV.WND",
+    "OUT_OF_ORDER": "RCV.NXT < SEG.SEQ and SEG.LEN > 0",
+    # A copy of the SYN that opened the connection.
+    "SYN_COPY": "SYN and not ACK and not RST and SEG.SEQ == IRS",
+    # RFC 9293 3.6.1 / RFC 1122 4.2.2.13: a new SYN beyond the old sequence space in TIME-WAIT.
+    "REOPEN_SYN": "SYN and not ACK and not RST and RCV.NXT < SEG.SEQ",
+    # Linux tcp_rcv_state_process: new data after close() aborts the connection.
+    "ABORT_ON_DATA": "ORPHAN and RCV.NXT < SEG.END",
+}
+#: Macros that hold only under a profile option; without the option they are False.
+MACRO_OPTION: dict[str, str] = {"ABORT_ON_DATA": "rst-on-unread"}
+
+ACK_NOW = "send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>"
+ROWS: list[Row] = []
+
+
+def row(id, states, event, guard, actions=(), to=None, rfc="", note="", stage="", next=None,
+        when="", choice=False, figure5=False):
+    if isinstance(states, State):
+        states = (states,)
+    if isinstance(actions, str):
+        actions = (actions,)
+    ROWS.append(Row(id, tuple(states), event, guard, tuple(actions), to, rfc, note, stage, next,
+                    when, choice, figure5))
+
+
+R = "RFC 9293 "
+SEG = "SEGMENT"
+
+# ============================================================ user calls (3.10.1 - 3.10.5)
+row("closed.listen", CL, "LISTEN", "True", ("RCV.WND := WINDOW", "PASSIVE := True"), LI, R + "3.10.1",
+    "passive OPEN", figure5=True)
+row("closed.connect", CL, "CONNECT", "True",
+    ("ISS := ISN", "SND.UNA := ISN", "SND.NXT := ISN + 1", "RCV.WND := WINDOW", "RTX := 0",
+     "send <SEQ=ISS><CTL=SYN>"), SS, R + "3.10.1", "active OPEN: snd SYN", figure5=True)
+row("listen.connect", LI, "CONNECT", "True",
+    ("ISS := ISN", "SND.UNA := ISN", "SND.NXT := ISN + 1", "PASSIVE := False", "RTX := 0",
+     "send <SEQ=ISS><CTL=SYN>"), SS, R + "3.10.1", "OPEN with a foreign socket turns passive into active",
+    figure5=True)
+row("exists.open", [s for s in State if s is not CL], "LISTEN", "True", "signal error: connection already exists",
+    None, R + "3.10.1")
+row("exists.connect", [s for s in State if s not in (CL, LI)], "CONNECT", "True",
+    "signal error: connection already exists", None, R + "3.10.1")
+for call in ("SEND", "RECEIVE", "SHUTDOWN", "CLOSE", "ABORT"):
+    row(f"closed.{call.lower()}", CL, call, "True", "signal error: connection does not exist", None,
+        R + {"SEND": "3.10.2", "RECEIVE": "3.10.3", "SHUTDOWN": "3.10.4", "CLOSE": "3.10.4", "ABORT": "3.10.5"}[call])
+
+# SEND (3.10.2)
+row("listen.send", LI, "SEND", "True", "signal error: foreign socket unspecified", None, R + "3.10.2",
+    "a listening socket has no foreign socket")
+row("queue.send", (SS, SR), "SEND", "SND.Q + N <= MAXWIN - 1", "SND.Q := SND.Q + N", None, R + "3.10.2",
+    "queued for transmission after entering ESTABLISHED")
+row("queue.send-full", (SS, SR), "SEND", "not (SND.Q + N <= MAXWIN - 1)",
+    "signal error: insufficient resources", None, R + "3.10.2")
+row("send", (ES, CW), "SEND", "N <= MAXWIN and SND.NXT - SND.UNA <= MAXWIN - N",
+    ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK><LEN=N>", "SND.NXT := SND.NXT + N"), None, R + "3.10.2",
+    "segmentize and send; SND.NXT advances by the data (window management not modelled)")
+row("send-full", (ES, CW), "SEND", "not (N <= MAXWIN and SND.NXT - SND.UNA <= MAXWIN - N)",
+    "signal error: insufficient resources", None, R + "3.10.2",
+    "more than 2^30 bytes outstanding (RFC 7323 2.3 bounds a window below 2^30)")
+row("closing.send", (F1, F2, CG, LA, TW), "SEND", "True", "signal error: connection closing", None, R + "3.10.2")
+
+# RECEIVE (3.10.3): reads everything delivered so far.
+row("queue.receive", (LI, SS, SR), "RECEIVE", "True", (), None, R + "3.10.3",
+    "queued until the connection is established")
+row("receive", (ES, F1, F2, CW, CG, LA, TW), "RECEIVE", "UNREAD > 0", "UNREAD := 0", None, R + "3.10.3")
+row("receive-wait", (ES, F1, F2), "RECEIVE", "UNREAD == 0", (), None, R + "3.10.3",
+    "nothing to read yet: the call waits")
+row("receive-closing", (CW, CG, LA, TW), "RECEIVE", "UNREAD == 0", "signal error: connection closing", None,
+    R + "3.10.3", "the peer's FIN was received and all data has been read")
+
+# CLOSE (3.10.4) = SHUTDOWN (half-close, send FIN) and, for CLOSE, no further receives (ORPHAN).
+for call, extra in (("SHUTDOWN", ()), ("CLOSE", ("ORPHAN := True",))):
+    c = call.lower()
+    unread_ok = "UNREAD == 0" if call == "CLOSE" else "True"
+    row(f"listen.{c}", LI, call, "True", ("delete TCB",), CL, R + "3.10.4", "close a listener", figure5=True)
+    row(f"synsent.{c}", SS, call, "True", ("delete TCB", "signal error: closing"), CL, R + "3.10.4",
+        "delete the TCB; queued SENDs get 'error: closing'", figure5=True)
+    row(f"synrcvd.{c}", SR, call, "True",
+        ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK><LEN=SND.Q>", "SND.NXT := SND.NXT + SND.Q + 1",
+         "SND.Q := 0", "FIN.SENT := True", "RTX := 0") + extra, F1, R + "3.10.4",
+        "snd FIN (after any queued data)", figure5=True, when="not rst-on-unread" if call == "CLOSE" else "")
+    for st, to, nm in ((ES, F1, "est"), (CW, LA, "closewait")):
+        row(f"{nm}.{c}", st, call, unread_ok if call == "CLOSE" else "True",
+            ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK>", "SND.NXT := SND.NXT + 1", "FIN.SENT := True",
+             "RTX := 0") + extra, to, R + "3.10.4", "snd FIN", figure5=True,
+            when="rst-on-unread" if call == "CLOSE" else "")
+        if call == "CLOSE":
+            row(f"{nm}.{c}.plain", st, call, "True",
+                ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK>", "SND.NXT := SND.NXT + 1", "FIN.SENT := True",
+                 "RTX := 0") + extra, to, R + "3.10.4", "snd FIN", when="not rst-on-unread")
+    row(f"finwait.{c}", (F1, F2), call, unread_ok if call == "CLOSE" else "True",
+        extra or ("signal error: connection closing",), None, R + "3.10.4",
+        "FIN already sent; no second FIN" + ("; the socket is now orphaned" if extra else ""),
+        when="rst-on-unread" if call == "CLOSE" else "")
+    if call == "CLOSE":
+        row(f"finwait.{c}.plain", (F1, F2), call, "True", extra, None, R + "3.10.4",
+            "FIN already sent; the socket is now orphaned", when="not rst-on-unread")
+    row(f"late.{c}", (CG, LA, TW), call, "True", extra or ("signal error: connection closing",), None,
+        R + "3.10.4", "already closing")
+row("synrcvd.close.linux", SR, "CLOSE", "True",
+    ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK><LEN=SND.Q>", "SND.NXT := SND.NXT + SND.Q + 1",
+     "SND.Q := 0", "FIN.SENT := True", "RTX := 0", "ORPHAN := True"), F1, R + "3.10.4", "snd FIN",
+    when="rst-on-unread")
+row("close.unread-rst", (ES, CW, F1, F2), "CLOSE", "UNREAD > 0",
+    ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>", "delete TCB", "signal error: connection reset"), CL,
+    "RFC 1122 4.2.2.13; RFC 2525 2.17; Linux tcp_close()",
+    "close() with received data unread sends RST, not FIN, to show that data was lost", when="rst-on-unread")
+
+# ABORT (3.10.5)
+row("abort.quiet", (LI, SS), "ABORT", "True", ("delete TCB", "signal error: connection reset"), CL, R + "3.10.5",
+    "no segment is sent")
+row("abort.rst", (SR, ES, F1, F2, CW), "ABORT", "True",
+    ("send <SEQ=SND.NXT><CTL=RST>", "delete TCB", "signal error: connection reset"), CL, R + "3.10.5",
+    "snd RST", when="not rst-ack", figure5=True)
+row("abort.rst-ack", (SR, ES, F1, F2, CW), "ABORT", "True",
+    ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>", "delete TCB", "signal error: connection reset"), CL,
+    "RFC 9293 3.10.5; Linux tcp_send_active_reset()", "snd RST carrying an ACK", when="rst-ack")
+row("abort.late", (CG, LA, TW), "ABORT", "True", ("delete TCB",), CL, R + "3.10.5",
+    "respond ok and delete the TCB; no RST")
+
+# ============================================================ SEGMENT ARRIVES (3.10.7)
+# CLOSED (3.10.7.1)
+row("closed.rst", CL, SEG, "RST", (), None, R + "3.10.7.1", "an incoming RST is discarded", stage="closed")
+row("closed.ack", CL, SEG, "not RST and ACK", "send <SEQ=SEG.ACK><CTL=RST>", None, R + "3.10.7.1",
+    "reset acceptable to the sender", stage="closed")
+row("closed.noack", CL, SEG, "not RST and not ACK", "send <SEQ=0><ACK=SEG.SEQ + SEG.LEN><CTL=RST,ACK>", None,
+    R + "3.10.7.1", "reset acceptable to the sender", stage="closed")
+
+# LISTEN (3.10.7.2)
+row("listen.rst", LI, SEG, "RST", (), None, R + "3.10.7.2", "first: an incoming RST is ignored", stage="listen")
+row("listen.ack", LI, SEG, "not RST and ACK", "send <SEQ=SEG.ACK><CTL=RST>", None, R + "3.10.7.2",
+    "second: any acknowledgment is bad in LISTEN", stage="listen")
+_synrcv = ("IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "ISS := ISN", "SND.UNA := ISN", "SND.NXT := ISN + 1",
+           "SND.WND := SEG.WND", "RTX := 0", "send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>")
+row("listen.syn", LI, SEG, "not RST and not ACK and SYN", _synrcv, SR, R + "3.10.7.2",
+    "third: rcv SYN / snd SYN,ACK (data on the SYN is not accepted: TCP Fast Open not modelled)",
+    stage="listen", when="not two-way-handshake", figure5=True)
+row("listen.syn.2way", LI, SEG, "not RST and not ACK and SYN",
+    _synrcv + ("SND.UNA := ISN + 1", "signal established"), ES, "teaching variant (not TCP)",
+    "two-way handshake: the server is ESTABLISHED as soon as it answers", stage="listen",
+    when="two-way-handshake")
+row("listen.other", LI, SEG, "not RST and not ACK and not SYN", (), None, R + "3.10.7.2",
+    "fourth: other text or control: drop", stage="listen")
+
+# SYN-SENT (3.10.7.3)
+row("synsent.badack", SS, SEG, "ACK and not ACK_NEW and not RST", "send <SEQ=SEG.ACK><CTL=RST>", None,
+    R + "3.10.7.3", "first: unacceptable ACK (SEG.ACK =< ISS or > SND.NXT): snd RST", stage="syn-sent")
+row("synsent.badack-rst", SS, SEG, "ACK and not ACK_NEW and RST", (), None, R + "3.10.7.3",
+    "first: unacceptable ACK on a RST: drop", stage="syn-sent")
+row("synsent.rst", SS, SEG, "RST and ACK and ACK_NEW", ("delete TCB", "signal error: connection refused"), CL,
+    R + "3.10.7.3; RFC 5961 3.2", "second: acceptable RST: connection refused", stage="syn-sent", figure5=True)
+row("synsent.rst-noack", SS, SEG, "RST and not ACK", (), None, R + "3.10.7.3",
+    "second: RST without ACK: drop", stage="syn-sent")
+_synack = ("IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "SND.UNA := SEG.ACK", "SND.WND := SEG.WND", "RTX := 0")
+row("synsent.synack", SS, SEG, "not RST and SYN and ACK and ACK_NEW",
+    _synack + ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK><LEN=SND.Q>", "SND.NXT := SND.NXT + SND.Q", "SND.Q := 0",
+               "signal established"), ES, R + "3.10.7.3",
+    "fourth: rcv SYN,ACK / snd ACK (carrying any queued data)", stage="syn-sent", next="text",
+    when="not two-way-handshake", figure5=True)
+row("synsent.synack.2way", SS, SEG, "not RST and SYN and ACK and ACK_NEW and SND.Q == 0",
+    _synack + ("signal established",), ES, "teaching variant (not TCP)",
+    "two-way handshake: no third segment", stage="syn-sent", next="text", when="two-way-handshake")
+row("synsent.synack.2way.queued", SS, SEG, "not RST and SYN and ACK and ACK_NEW and SND.Q > 0",
+    _synack + ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK><LEN=SND.Q>", "SND.NXT := SND.NXT + SND.Q", "SND.Q := 0",
+               "signal established"), ES, "teaching variant (not TCP)",
+    "two-way handshake: queued data is the first thing sent", stage="syn-sent", next="text",
+    when="two-way-handshake")
+row("synsent.syn", SS, SEG, "not RST and SYN and not ACK",
+    ("IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "SND.WND := SEG.WND", "RTX := 0",
+     "send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>"), SR, R + "3.10.7.3",
+    "fourth: simultaneous open: rcv SYN / snd SYN,ACK", stage="syn-sent", figure5=True)
+row("synsent.other", SS, SEG, "not RST and not SYN and (not ACK or ACK_NEW)", (), None, R + "3.10.7.3",
+    "fifth: neither SYN nor RST: drop", stage="syn-sent")
+
+# Synchronized states: optional pre-checks (profile options), then the RFC's stages.
+_resynack = "send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>"
+row("synrcvd.syn-copy", SR, SEG, "SYN_COPY", _resynack, None, "Linux tcp_check_req()",
+    "a retransmitted SYN is answered by retransmitting the SYN,ACK", stage="pre", when="synack-on-syn-copy")
+row("synrcvd.pre", SR, SEG, "not SYN_COPY", (), None, "Linux tcp_check_req()", "continue", stage="pre",
+    next="seq", when="synack-on-syn-copy")
+row("est.syn-copy.2way", ES, SEG, "SYN_COPY", _resynack, None, "teaching variant (not TCP)",
+    "two-way handshake: a copy of the opening SYN repeats the SYN,ACK", stage="pre", when="two-way-handshake")
+row("est.pre.2way", ES, SEG, "not SYN_COPY", (), None, "teaching variant (not TCP)", "continue", stage="pre",
+    next="seq", when="two-way-handshake")
+row("timewait.reopen", TW, SEG, "REOPEN_SYN",
+    ("ISS := SND.NXT + 65537", "IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "RCV.WND := WINDOW",
+     "SND.UNA := ISS", "SND.NXT := ISS + 1", "SND.WND := SEG.WND", "PASSIVE := True", "FIN.SENT := False",
+     "ORPHAN := False", "RTX := 0", "PROBES := 0", "UNREAD := 0", "SND.Q := 0", "ACK.OWED := False",
+     "send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>"), SR,
+    "RFC 9293 3.6.1; RFC 1122 4.2.2.13; Linux tcp_timewait_state_process() (TCP_TW_SYN)",
+    "a SYN above RCV.NXT reopens the connection from TIME-WAIT as a new incarnation; Linux takes "
+    "ISS = old SND.NXT + 65537 (above every sequence number of the old one)",
+    stage="pre", when="time-wait-reopen")
+row("timewait.pre", TW, SEG, "not REOPEN_SYN", (), None, "RFC 9293 3.6.1", "continue", stage="pre", next="seq",
+    when="time-wait-reopen")
+
+# first: sequence number
+row("seq.ok", SYNC, SEG, "ACCEPTABLE", "PROBES := 0", None, R + "3.10.7.4",
+    "first: segment acceptable", stage="seq", next="rst")
+row("seq.bad-rst", SYNC, SEG, "not ACCEPTABLE and RST", (), None, R + "3.10.7.4",
+    "first: unacceptable RST: drop", stage="seq")
+row("seq.bad", [s for s in SYNC if s is not TW], SEG, "not ACCEPTABLE and not RST", ACK_NOW, None,
+    R + "3.10.7.4", "first: unacceptable segment: snd ACK, drop", stage="seq")
+row("seq.bad.tw", TW, SEG, "not ACCEPTABLE and not RST", (ACK_NOW, "restart 2MSL"), None,
+    R + "3.10.7.4 (TIME-WAIT); Linux tcp_timewait_state_process()",
+    "a retransmitted FIN (SEG.SEQ = RCV.NXT - 1) fails the acceptability test: it is ACKed and 2 MSL restarts, "
+    "the intent of the TIME-WAIT rule of the eighth step, which the literal order of checks never reaches",
+    stage="seq")
+
+# second: RST
+row("rst.none", SYNC, SEG, "not RST", (), None, R + "3.10.7.4", "second: no RST", stage="rst", next="syn")
+for exact, cond, when, src in (
+        ("", "RST", "not challenge-ack", R + "3.10.7.4"),
+        (".exact", "RST and SEG.SEQ == RCV.NXT", "challenge-ack", R + "3.10.7.4; RFC 5961 3.2")):
+    row("rst.synrcvd.passive" + exact, SR, SEG, cond + " and PASSIVE", ("delete TCB", "RCV.WND := WINDOW",
+        "PASSIVE := True"), LI, src, "second: RST in SYN-RECEIVED from a passive OPEN: back to LISTEN",
+        stage="rst", when=when, figure5=True)
+    row("rst.synrcvd.active" + exact, SR, SEG, cond + " and not PASSIVE",
+        ("delete TCB", "signal error: connection refused"), CL, src,
+        "second: RST in SYN-RECEIVED from an active OPEN: connection refused", stage="rst", when=when)
+    row("rst.reset" + exact, (ES, F1, F2, CW), SEG, cond, ("delete TCB", "signal error: connection reset"), CL,
+        src, "second: connection reset", stage="rst", when=when)
+    row("rst.closing" + exact, (CG, LA), SEG, cond, ("delete TCB",), CL, src, "second: enter CLOSED",
+        stage="rst", when=when)
+    row("rst.timewait" + exact, TW, SEG, cond, ("delete TCB",), CL, src,
+        "second: RST in TIME-WAIT closes it (the hazard RFC 1337 calls TIME-WAIT assassination)",
+        stage="rst", when=when + " and not rfc1337")
+    row("rst.timewait.rfc1337" + exact, TW, SEG, cond, (), None, "RFC 1337 4 (fix F1)",
+        "second: ignore RST in TIME-WAIT", stage="rst", when=when + " and rfc1337")
+row("rst.challenge", SYNC, SEG, "RST and SEG.SEQ != RCV.NXT", ACK_NOW, None, "RFC 9293 3.10.7.4; RFC 5961 3.2",
+    "second: RST in the window but not at RCV.NXT: challenge ACK", stage="rst", when="challenge-ack")
+row("rst.challenge.limited", SYNC, SEG, "RST and SEG.SEQ != RCV.NXT", (), None,
+    "RFC 5961 7; Linux tcp_send_challenge_ack() (net.ipv4.tcp_challenge_ack_limit)",
+    "second: the challenge ACK is suppressed by the rate limit", stage="rst",
+    when="challenge-ack and challenge-ack-ratelimit", choice=True)
+
+# fourth: SYN (the third step, security, is not modelled)
+row("syn.none", SYNC, SEG, "not SYN", (), None, R + "3.10.7.4", "fourth: no SYN", stage="syn", next="ack")
+row("syn.synrcvd.passive", SR, SEG, "SYN and PASSIVE", ("delete TCB", "RCV.WND := WINDOW", "PASSIVE := True"),
+    LI, R + "3.10.7.4", "fourth: SYN in SYN-RECEIVED from a passive OPEN: back to LISTEN", stage="syn",
+    when="not syn-recv-syn-rst")
+row("syn.synrcvd.passive.rst", SR, SEG, "SYN and PASSIVE",
+    ("send <SEQ=0><ACK=SEG.SEQ + SEG.LEN><CTL=RST,ACK>", "delete TCB", "RCV.WND := WINDOW", "PASSIVE := True"),
+    LI, "RFC 9293 3.10.7.4; Linux tcp_check_req() (embryonic_reset)",
+    "fourth: in-window SYN on a request socket: snd RST and drop the request", stage="syn",
+    when="syn-recv-syn-rst")
+row("syn.challenge", (ES, F1, F2, CW, CG, LA, TW), SEG, "SYN", ACK_NOW, None,
+    "RFC 9293 3.10.7.4; RFC 5961 4.2", "fourth: SYN in a synchronized state: challenge ACK", stage="syn",
+    when="challenge-ack")
+row("syn.challenge.synrcvd", SR, SEG, "SYN and not PASSIVE", ACK_NOW, None, "RFC 9293 3.10.7.4; RFC 5961 4.2",
+    "fourth: SYN in SYN-RECEIVED from an active OPEN: challenge ACK", stage="syn", when="challenge-ack")
+row("syn.challenge.limited", (ES, F1, F2, CW, CG, LA, TW), SEG, "SYN", (), None,
+    "RFC 5961 7; Linux tcp_send_challenge_ack()", "fourth: challenge ACK suppressed by the rate limit",
+    stage="syn", when="challenge-ack and challenge-ack-ratelimit", choice=True)
+row("syn.reset", (ES, F1, F2, CW, CG, LA, TW), SEG, "SYN",
+    ("send <SEQ=SND.NXT><CTL=RST>", "delete TCB", "signal error: connection reset"), CL,
+    "RFC 9293 3.10.7.4 (RFC 793 behaviour)", "fourth: an in-window SYN is an error: snd RST, close",
+    stage="syn", when="not challenge-ack")
+row("syn.reset.synrcvd", SR, SEG, "SYN and not PASSIVE",
+    ("send <SEQ=SND.NXT><CTL=RST>", "delete TCB", "signal error: connection reset"), CL,
+    "RFC 9293 3.10.7.4 (RFC 793 behaviour)", "fourth: an in-window SYN is an error: snd RST, close",
+    stage="syn", when="not challenge-ack")
+
+# fifth: ACK
+row("ack.none", SYNC, SEG, "not ACK", (), None, R + "3.10.7.4", "fifth: ACK bit off: drop", stage="ack")
+row("ack.synrcvd", SR, SEG, "ACK and ACK_NEW and SND.Q == 0",
+    ("SND.UNA := SEG.ACK", "SND.WND := SEG.WND", "RTX := 0", "signal established"), ES,
+    R + "3.10.7.4", "fifth: rcv ACK of SYN: ESTABLISHED", stage="ack", next="text", figure5=True)
+row("ack.synrcvd.queued", SR, SEG, "ACK and ACK_NEW and SND.Q > 0",
+    ("SND.UNA := SEG.ACK", "SND.WND := SEG.WND", "RTX := 0", "signal established",
+     "send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK><LEN=SND.Q>", "SND.NXT := SND.NXT + SND.Q", "SND.Q := 0"), ES,
+    R + "3.10.7.4; 3.10.2", "fifth: rcv ACK of SYN: ESTABLISHED, and the data queued by SEND goes out",
+    stage="ack", next="text")
+row("ack.synrcvd.bad", SR, SEG, "ACK and not ACK_NEW", "send <SEQ=SEG.ACK><CTL=RST>", None, R + "3.10.7.4",
+    "fifth: unacceptable ACK in SYN-RECEIVED: snd RST", stage="ack")
+_new = ("SND.UNA := SEG.ACK", "SND.WND := SEG.WND", "RTX := 0")
+row("ack.new", (ES, CW, F2), SEG, "ACK and ACK_NEW", _new, None, R + "3.10.7.4",
+    "fifth: new acknowledgment: SND.UNA advances", stage="ack", next="text")
+row("ack.dup", (ES, F1, F2, CW, CG, LA), SEG, "ACK and SEG.ACK == SND.UNA", "SND.WND := SEG.WND", None,
+    R + "3.10.7.4", "fifth: duplicate ACK: update the send window", stage="ack", next="text")
+row("ack.old", (ES, F1, F2, CW, CG, LA), SEG, "ACK and SEG.ACK < SND.UNA", (), None, R + "3.10.7.4",
+    "fifth: old duplicate ACK: ignored", stage="ack", next="text")
+row("ack.unsent", (ES, F1, F2, CW, CG, LA), SEG, "ACK and ACK_UNSENT", ACK_NOW, None, R + "3.10.7.4",
+    "fifth: ACK of data not yet sent: snd ACK, drop", stage="ack")
+row("ack.partial", (F1, CG, LA), SEG, "ACK and SND.UNA < SEG.ACK and SEG.ACK < SND.NXT", _new, None,
+    R + "3.10.7.4", "fifth: new acknowledgment, our FIN not yet acknowledged", stage="ack", next="text")
+row("ack.fin.finwait1", F1, SEG, "ACK and SND.UNA < SEG.ACK and SEG.ACK == SND.NXT", _new, F2, R + "3.10.7.4",
+    "fifth: our FIN is acknowledged: FIN-WAIT-2", stage="ack", next="text", figure5=True)
+row("ack.fin.closing", CG, SEG, "ACK and SND.UNA < SEG.ACK and SEG.ACK == SND.NXT", _new + ("restart 2MSL",), TW,
+    R + "3.10.7.4", "fifth: our FIN is acknowledged: TIME-WAIT", stage="ack", next="text",
+    when="not no-time-wait", figure5=True)
+row("ack.fin.closing.notw", CG, SEG, "ACK and SND.UNA < SEG.ACK and SEG.ACK == SND.NXT", ("delete TCB",), CL,
+    "teaching variant (not TCP)", "no TIME-WAIT: CLOSED at once", stage="ack", when="no-time-wait")
+row("ack.fin.lastack", LA, SEG, "ACK and SND.UNA < SEG.ACK and SEG.ACK == SND.NXT", ("delete TCB",), CL,
+    R + "3.10.7.4", "fifth: our FIN is acknowledged: delete the TCB", stage="ack", figure5=True)
+row("ack.timewait", TW, SEG, "ACK", (), None, R + "3.10.7.4",
+    "fifth: TIME-WAIT: only a retransmitted FIN is expected", stage="ack", next="text")
+
+# seventh: segment text (the sixth step, URG, is not modelled)
+_deliver = ("UNREAD := UNREAD + (SEG.END - RCV.NXT)", "RCV.NXT := SEG.END")
+row("text.ooo", (ES, F1, F2), SEG, "OUT_OF_ORDER", ACK_NOW, None, R + "3.10.7.4",
+    "seventh: text beyond RCV.NXT: snd ACK; holding it for later is not modelled", stage="text")
+row("text.data", (ES, F1, F2), SEG, "NEWDATA and FITS and not FIN and not ABORT_ON_DATA",
+    _deliver + (ACK_NOW,), None, R + "3.10.7.4", "seventh: deliver text, snd ACK", stage="text")
+row("text.data.delayed", (ES, F1, F2), SEG, "NEWDATA and FITS and not FIN and not ABORT_ON_DATA",
+    _deliver + ("ACK.OWED := True",), None, "RFC 9293 3.8.6.3; RFC 1122 4.2.3.2",
+    "seventh: deliver text, delay the ACK", stage="text", when="delayed-ack", choice=True)
+row("text.data-fin", (ES, F1, F2), SEG, "NEWDATA and FITS and FIN and not ABORT_ON_DATA", _deliver, None,
+    R + "3.10.7.4", "seventh: deliver text; the FIN's ACK covers it", stage="text", next="fin")
+row("text.trim", (ES, F1, F2), SEG, "NEWDATA and not FITS and not ABORT_ON_DATA",
+    ("UNREAD := UNREAD + RCV.WND", "RCV.NXT := RCV.NXT + RCV.WND", ACK_NOW), None, R + "3.10.7.4",
+    "seventh: only the part within the window is accepted (and a FIN beyond it is not)", stage="text")
+row("text.abort-on-data", (F1, F2), SEG, "NEWDATA and ABORT_ON_DATA",
+    ("send <SEQ=SEG.ACK><CTL=RST>", "delete TCB"), CL, "RFC 1122 4.2.2.13; Linux tcp_rcv_state_process()",
+    "seventh: new data after close(): snd RST (LINUX_MIB_TCPABORTONDATA)", stage="text", when="rst-on-unread")
+row("text.none", (ES, F1, F2), SEG, "not OUT_OF_ORDER and not NEWDATA", (), None, R + "3.10.7.4",
+    "seventh: no new text", stage="text", next="fin")
+row("text.ignore", (CW, CG, LA, TW), SEG, "True", (), None, R + "3.10.7.4",
+    "seventh: the peer already sent FIN: ignore the text", stage="text", next="fin")
+
+# eighth: FIN
+_fin = ("RCV.NXT := RCV.NXT + 1", ACK_NOW, "signal eof")
+row("fin.none", (ES, F1, F2, CW, CG, LA, TW), SEG, "not FIN", (), None, R + "3.10.7.4", "eighth: no FIN",
+    stage="fin")
+row("fin.est", ES, SEG, "FIN", _fin, CW, R + "3.10.7.4", "eighth: rcv FIN / snd ACK: CLOSE-WAIT", stage="fin",
+    figure5=True)
+row("fin.est.delayed", ES, SEG, "FIN", ("RCV.NXT := RCV.NXT + 1", "ACK.OWED := True", "signal eof"), CW,
+    "RFC 9293 3.8.6.3; RFC 1122 4.2.3.2",
+    "eighth: rcv FIN, delay its ACK (it may ride on our own FIN: the three-segment close)", stage="fin",
+    when="delayed-ack", choice=True)
+row("fin.finwait1", F1, SEG, "FIN", _fin, CG, R + "3.10.7.4",
+    "eighth: simultaneous close: rcv FIN / snd ACK: CLOSING", stage="fin", figure5=True)
+row("fin.finwait2", F2, SEG, "FIN", _fin + ("restart 2MSL",), TW, R + "3.10.7.4",
+    "eighth: rcv FIN / snd ACK: TIME-WAIT, start the 2 MSL timer", stage="fin", when="not no-time-wait",
+    figure5=True)
+row("fin.finwait2.notw", F2, SEG, "FIN", _fin + ("delete TCB",), CL, "teaching variant (not TCP)",
+    "no TIME-WAIT: the last ACK is sent and the TCB deleted at once", stage="fin", when="no-time-wait")
+row("fin.remain", (CW, CG, LA), SEG, "FIN", _fin, None, R + "3.10.7.4", "eighth: remain in this state",
+    stage="fin")
+row("fin.timewait", TW, SEG, "FIN", _fin + ("restart 2MSL",), None, R + "3.10.7.4",
+    "eighth: remain in TIME-WAIT, restart the 2 MSL timeout", stage="fin")
+
+# ============================================================ timeouts (3.10.8)
+row("rto.syn", SS, "RTO", "RTX < SYN.RETRIES", ("RTX := RTX + 1", "send <SEQ=ISS><CTL=SYN>"), None,
+    "RFC 9293 3.10.8; RFC 6298 5.5", "retransmit the SYN, doubling the timeout")
+row("rto.syn.giveup", SS, "RTO", "not (RTX < SYN.RETRIES)",
+    ("delete TCB", "signal error: connection timed out"), CL, "RFC 9293 3.10.8; RFC 1122 4.2.3.5",
+    "retries exhausted (R2): give up")
+row("rto.synack", SR, "RTO", "RTX < SYNACK.RETRIES", ("RTX := RTX + 1", _resynack), None,
+    "RFC 9293 3.10.8; RFC 6298 5.5", "retransmit the SYN,ACK")
+row("rto.synack.giveup", SR, "RTO", "not (RTX < SYNACK.RETRIES)",
+    ("delete TCB", "signal error: connection timed out"), CL, "RFC 9293 3.10.8; RFC 1122 4.2.3.5",
+    "retries exhausted: give up", when="not listener-survives")
+row("rto.synack.giveup.listen", SR, "RTO", "not (RTX < SYNACK.RETRIES) and PASSIVE",
+    ("delete TCB", "RCV.WND := WINDOW", "PASSIVE := True"), LI, "Linux inet_csk_reqsk_queue_drop() (tcp_synack_retries)",
+    "retries exhausted: the request is dropped silently, the listener remains", when="listener-survives")
+row("rto.synack.giveup.active", SR, "RTO", "not (RTX < SYNACK.RETRIES) and not PASSIVE",
+    ("delete TCB", "signal error: connection timed out"), CL, "RFC 9293 3.10.8", "retries exhausted: give up",
+    when="listener-survives")
+row("rto.data", (ES, CW), "RTO", "SND.UNA != SND.NXT and RTX < DATA.RETRIES",
+    ("RTX := RTX + 1", "send <SEQ=SND.UNA><ACK=RCV.NXT><CTL=ACK><LEN=SND.NXT - SND.UNA>"), None,
+    "RFC 9293 3.10.8; RFC 6298 5.5", "retransmit the unacknowledged data")
+row("rto.fin", (F1, CG, LA), "RTO", "SND.UNA != SND.NXT and SND.UNA != ISS and RTX < DATA.RETRIES",
+    ("RTX := RTX + 1", "send <SEQ=SND.UNA><ACK=RCV.NXT><CTL=FIN,ACK><LEN=SND.NXT - SND.UNA - 1>"), None,
+    "RFC 9293 3.10.8; RFC 6298 5.5", "retransmit the unacknowledged data and FIN")
+row("rto.fin.synack", (F1, CG, LA), "RTO", "SND.UNA == ISS and RTX < DATA.RETRIES", ("RTX := RTX + 1", _resynack),
+    None, "RFC 9293 3.10.8", "closed from SYN-RECEIVED: the SYN,ACK is still first in the queue")
+row("rto.giveup", (ES, CW, F1, CG, LA), "RTO", "SND.UNA != SND.NXT and not (RTX < DATA.RETRIES)",
+    ("delete TCB", "signal error: connection timed out"), CL, "RFC 9293 3.10.8; RFC 1122 4.2.3.5",
+    "retries exhausted (R2): give up")
+row("user-timeout", (SS, SR, ES, F1, CW, CG, LA), "USER-TIMEOUT", "SND.UNA != SND.NXT",
+    ("delete TCB", "signal error: user timeout"), CL, "RFC 9293 3.10.8; RFC 5482",
+    "data unacknowledged for the user timeout: abort")
+row("2msl", TW, "2MSL", "True", ("delete TCB",), CL, "RFC 9293 3.10.8", "time-wait timeout: delete the TCB",
+    figure5=True)
+row("finwait2.timeout", F2, "FIN-WAIT-2", "ORPHAN", ("delete TCB",), CL,
+    "Linux tcp_fin_timeout (net.ipv4.tcp_fin_timeout); RFC 9293 has no such timer",
+    "an orphaned FIN-WAIT-2 is dropped silently", when="fin-wait-2-timeout")
+row("keepalive", (ES, CW, F2), "KEEPALIVE", "SND.UNA == SND.NXT and PROBES < KA.PROBES",
+    ("PROBES := PROBES + 1", "send <SEQ=SND.NXT - 1><ACK=RCV.NXT><CTL=ACK>"), None,
+    "RFC 9293 3.8.4; RFC 1122 4.2.3.6", "idle: snd a keep-alive probe (SEQ = SND.NXT - 1 elicits an ACK)",
+    when="keepalive")
+row("keepalive.giveup", (ES, CW, F2), "KEEPALIVE", "SND.UNA == SND.NXT and not (PROBES < KA.PROBES)",
+    ("delete TCB", "signal error: connection timed out"), CL, "RFC 9293 3.8.4; RFC 1122 4.2.3.6",
+    "no answer to the probes: the connection is dead", when="keepalive and not keepalive-rst")
+row("keepalive.giveup.rst", (ES, CW, F2), "KEEPALIVE", "SND.UNA == SND.NXT and not (PROBES < KA.PROBES)",
+    ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>", "delete TCB", "signal error: connection timed out"), CL,
+    "Linux tcp_keepalive_timer() (tcp_send_active_reset)", "no answer to the probes: snd RST",
+    when="keepalive and keepalive-rst")
+row("persist", (ES, CW), "PERSIST", "SND.WND == 0", "send <SEQ=SND.UNA - 1><ACK=RCV.NXT><CTL=ACK>", None,
+    "RFC 9293 3.8.6.1; RFC 1122 4.2.2.17", "zero window: probe it (Linux tcp_xmit_probe_skb uses SND.UNA - 1)")
+row("delack", SYNC, "DELACK", "ACK.OWED", ACK_NOW, None, "RFC 9293 3.8.6.3; RFC 1122 4.2.3.2",
+    "the delayed ACK timer fires", when="delayed-ack")
+
+#: What holds of the TCB in each state; `synack prove` shows every row preserves it.
+INVARIANTS: dict[State, str] = {
+    CL: "SND.Q == 0 and not FIN.SENT and not ORPHAN and RCV.WND <= MAXWIN",
+    LI: "SND.Q == 0 and not FIN.SENT and not ORPHAN and RCV.WND <= MAXWIN",
+    SS: "SND.UNA == ISS and SND.NXT == ISS + 1 and SND.Q <= MAXWIN - 1 and not FIN.SENT and not ORPHAN"
+        " and RCV.WND <= MAXWIN",
+    SR: "SND.UNA == ISS and SND.NXT == ISS + 1 and RCV.NXT == IRS + 1 and SND.Q <= MAXWIN - 1 and not FIN.SENT"
+        " and not ORPHAN and RCV.WND <= MAXWIN",
+    ES: "SND.NXT - SND.UNA <= MAXWIN and SND.Q == 0 and not FIN.SENT and not ORPHAN and RCV.WND <= MAXWIN",
+    CW: "SND.NXT - SND.UNA <= MAXWIN and SND.Q == 0 and not FIN.SENT and not ORPHAN and RCV.WND <= MAXWIN",
+    F1: "FIN.SENT and 1 <= SND.NXT - SND.UNA and SND.NXT - SND.UNA <= MAXWIN + 1 and SND.Q == 0"
+        " and RCV.WND <= MAXWIN",
+    CG: "FIN.SENT and 1 <= SND.NXT - SND.UNA and SND.NXT - SND.UNA <= MAXWIN + 1 and SND.Q == 0"
+        " and RCV.WND <= MAXWIN",
+    LA: "FIN.SENT and 1 <= SND.NXT - SND.UNA and SND.NXT - SND.UNA <= MAXWIN + 1 and SND.Q == 0"
+        " and RCV.WND <= MAXWIN",
+    F2: "FIN.SENT and SND.UNA == SND.NXT and SND.Q == 0 and RCV.WND <= MAXWIN",
+    TW: "FIN.SENT and SND.UNA == SND.NXT and SND.Q == 0 and RCV.WND <= MAXWIN",
+}
+
+#: The entry stage of segment processing is the first stage with rows for the state.
+TABLE: tuple[Row, ...] = tuple(ROWS)
+del ROWS
