@@ -66,13 +66,15 @@ MACROS: dict[str, str] = {
     "OUT_OF_ORDER": "RCV.NXT < SEG.SEQ and SEG.LEN > 0",
     # A copy of the SYN that opened the connection.
     "SYN_COPY": "SYN and not ACK and not RST and SEG.SEQ == IRS",
+    "RESYN": "SYN and not ACK and not RST and SEG.SEQ == IRS",
+    "SIMOPEN_SYNACK": "SYN and ACK and not RST and not PASSIVE and SEG.SEQ == IRS and ACK_NEW and SND.Q == 0",
     # RFC 9293 3.6.1 / RFC 1122 4.2.2.13: a new SYN beyond the old sequence space in TIME-WAIT.
     "REOPEN_SYN": "SYN and not ACK and not RST and RCV.NXT < SEG.SEQ",
     # Linux tcp_rcv_state_process: new data after close() aborts the connection.
     "ABORT_ON_DATA": "ORPHAN and RCV.NXT < SEG.END",
 }
 #: Macros that hold only under a profile option; without the option they are False.
-MACRO_OPTION: dict[str, str] = {"ABORT_ON_DATA": "rst-on-unread"}
+MACRO_OPTION: dict[str, str] = {"ABORT_ON_DATA": "rst-on-unread", "RESYN": "synack-on-syn-copy"}
 
 ACK_NOW = "send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>"
 ROWS: list[Row] = []
@@ -239,10 +241,15 @@ row("synsent.other", SS, SEG, "not RST and not SYN and (not ACK or ACK_NEW)", ()
 
 # Synchronized states: optional pre-checks (profile options), then the RFC's stages.
 _resynack = "send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>"
-row("synrcvd.syn-copy", SR, SEG, "SYN_COPY", _resynack, None, "Linux tcp_check_req()",
+row("synrcvd.simopen-synack", SR, SEG, "SIMOPEN_SYNACK",
+    ("SND.UNA := SEG.ACK", "SND.WND := SEG.WND", "RTX := 0", "signal established"), ES,
+    "RFC 9293 3.5 Figure 7; Linux tcp_validate_incoming()",
+    "simultaneous open: the peer's SYN,ACK acknowledges our SYN. The literal first check would find it "
+    "unacceptable (its SYN lies below RCV.NXT); Figure 7 and Linux accept it", stage="pre", figure5=True)
+row("synrcvd.syn-copy", SR, SEG, "RESYN", _resynack, None, "Linux tcp_check_req()",
     "a retransmitted SYN is answered by retransmitting the SYN,ACK", stage="pre", when="synack-on-syn-copy")
-row("synrcvd.pre", SR, SEG, "not SYN_COPY", (), None, "Linux tcp_check_req()", "continue", stage="pre",
-    next="seq", when="synack-on-syn-copy")
+row("synrcvd.pre", SR, SEG, "not SIMOPEN_SYNACK and not RESYN", (), None, R + "3.10.7.4", "continue",
+    stage="pre", next="seq")
 row("est.syn-copy.2way", ES, SEG, "SYN_COPY", _resynack, None, "teaching variant (not TCP)",
     "two-way handshake: a copy of the opening SYN repeats the SYN,ACK", stage="pre", when="two-way-handshake")
 row("est.pre.2way", ES, SEG, "not SYN_COPY", (), None, "teaching variant (not TCP)", "continue", stage="pre",
