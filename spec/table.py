@@ -139,17 +139,18 @@ row("receive-closing", (CW, CG, LA, TW), "RECEIVE", "UNREAD == 0", "signal error
 for call, extra in (("SHUTDOWN", ()), ("CLOSE", ("ORPHAN := True",))):
     c = call.lower()
     unread_ok = "UNREAD == 0" if call == "CLOSE" else "True"
-    row(f"listen.{c}", LI, call, "True", ("delete TCB",), CL, R + "3.10.4", "close a listener", figure5=True)
+    fig5 = call == "SHUTDOWN"  # the RFC's CLOSE ("no more to send") is the sockets API's shutdown(SHUT_WR)
+    row(f"listen.{c}", LI, call, "True", ("delete TCB",), CL, R + "3.10.4", "close a listener", figure5=fig5)
     row(f"synsent.{c}", SS, call, "True", ("delete TCB", "signal error: closing"), CL, R + "3.10.4",
-        "delete the TCB; queued SENDs get 'error: closing'", figure5=True)
+        "delete the TCB; queued SENDs get 'error: closing'", figure5=fig5)
     row(f"synrcvd.{c}", SR, call, "True",
         ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK><LEN=SND.Q>", "SND.NXT := SND.NXT + SND.Q + 1",
          "SND.Q := 0", "FIN.SENT := True", "RTX := 0") + extra, F1, R + "3.10.4",
-        "snd FIN (after any queued data)", figure5=True, when="not rst-on-unread" if call == "CLOSE" else "")
+        "snd FIN (after any queued data)", figure5=fig5, when="not rst-on-unread" if call == "CLOSE" else "")
     for st, to, nm in ((ES, F1, "est"), (CW, LA, "closewait")):
         row(f"{nm}.{c}", st, call, unread_ok if call == "CLOSE" else "True",
             ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK>", "SND.NXT := SND.NXT + 1", "FIN.SENT := True",
-             "RTX := 0") + extra, to, R + "3.10.4", "snd FIN", figure5=True,
+             "RTX := 0") + extra, to, R + "3.10.4", "snd FIN", figure5=fig5,
             when="rst-on-unread" if call == "CLOSE" else "")
         if call == "CLOSE":
             row(f"{nm}.{c}.plain", st, call, "True",
