@@ -22,15 +22,15 @@ def export(profile: "Profile | str") -> dict[str, Any]:
         profile = get_profile(profile)
     m = machine(profile)
     rows = []
-    order = {s: i for i, s in enumerate(STATES)}
-    for r in sorted(m.rows, key=lambda r: order[r.states[0]]):
+    for r in m.rows:
         for s in r.states:
             rows.append({
                 "id": r.id, "from": s.value, "event": r.event, "stage": r.stage or None, "guard": r.guard,
                 "actions": list(r.actions), "to": (r.to or s).value, "next": r.next, "rfc": r.rfc,
                 "note": r.note, "when": r.when or None, "choice": r.choice, "figure5": r.figure5,
             })
-    rows.sort(key=lambda d: STATES.index(next(s for s in STATES if s.value == d["from"])))
+    order = {s.value: i for i, s in enumerate(STATES)}
+    rows.sort(key=lambda d: order[d["from"]])  # stable: table order within a state
     return {
         "format": FORMAT,
         "version": VERSION,

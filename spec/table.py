@@ -5,7 +5,7 @@ optionally present only under a profile option (`when`). Segment arrival in a sy
 state is processed in the RFC's own stages ("first check sequence number", "second check
 the RST bit", ...): a row either stops or names the `next` stage, and a step's result lists
 every row it passed through. Guards within one (state, event, stage) are exhaustive and
-mutually exclusive unless both rows are marked `choice` (RFC 9293 allows either);
+mutually exclusive unless one of the two is marked `choice` (an alternative the RFCs allow);
 `synack prove` checks this with z3.
 
 Option names (see `profiles.OPTIONS` for their sources):
