@@ -251,10 +251,6 @@ row("synrcvd.syn-copy", SR, SEG, "RESYN", _resynack, None, "Linux tcp_check_req(
     "a retransmitted SYN is answered by retransmitting the SYN,ACK", stage="pre", when="synack-on-syn-copy")
 row("synrcvd.pre", SR, SEG, "not SIMOPEN_SYNACK and not RESYN", (), None, R + "3.10.7.4", "continue",
     stage="pre", next="seq")
-row("est.syn-copy.2way", ES, SEG, "SYN_COPY", _resynack, None, "teaching variant (not TCP)",
-    "two-way handshake: a copy of the opening SYN repeats the SYN,ACK", stage="pre", when="two-way-handshake")
-row("est.pre.2way", ES, SEG, "not SYN_COPY", (), None, "teaching variant (not TCP)", "continue", stage="pre",
-    next="seq", when="two-way-handshake")
 row("timewait.reopen", TW, SEG, "REOPEN_SYN",
     ("ISS := SND.NXT + 65537", "IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "RCV.WND := WINDOW",
      "SND.UNA := ISS", "SND.NXT := ISS + 1", "SND.WND := SEG.WND", "PASSIVE := True", "FIN.SENT := False",

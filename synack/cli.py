@@ -75,5 +75,125 @@ def prove_cmd(profile: tuple[str, ...], variant: tuple[str, ...]) -> None:
     sys.exit(0 if ok else 1)
 
 
+SCENARIO_NAMES = ("handshake", "client-close", "server-close", "simultaneous-open", "simultaneous-close",
+                  "half-close", "abort", "data", "reconnect", "any")
+PROPERTY_NAMES = ("handshake-agreement", "no-ghost-acceptance", "time-wait-absorbs-fin", "graceful-close",
+                  "no-deadlock", "progress", "no-unspecified-reception")
+
+
+@main.command("check")
+@click.option("--profile", "-p", default="rfc9293", show_default=True, help=f"one of {', '.join(PROFILES)}")
+@click.option("--variant", "-v", multiple=True, help=f"variant(s): {', '.join(VARIANTS)}")
+@click.option("--scenario", "-s", multiple=True,
+              help="scenario(s); default: every single-incarnation scenario. "
+                   f"One of {', '.join(SCENARIO_NAMES)}")
+@click.option("--capacity", "-C", default=2, show_default=True, type=int, help="segments per one-way channel")
+@click.option("--loss/--no-loss", default=True, show_default=True, help="the network may lose any segment")
+@click.option("--dup", default=1, show_default=True, type=int, help="duplications the network may make in a run")
+@click.option("--fifo", is_flag=True, help="ordered channels (default: any segment in flight may arrive next)")
+@click.option("--retries", default=1, show_default=True, type=int, help="cap on every retry limit of the profile")
+@click.option("--incarnations", "-K", default=2, show_default=True, type=int,
+              help="connections on the same 4-tuple in the reconnect scenario")
+@click.option("--isn-choices", default=1, show_default=True, type=int, help="ISNs an endpoint may pick per clock tick")
+@click.option("--budget", default=3, show_default=True, type=int, help="calls per user in the 'any' scenario")
+@click.option("--property", "props", multiple=True, help=f"property to check (default: all): {', '.join(PROPERTY_NAMES)}")
+@click.option("--max-states", default=0, type=int, help="stop (incomplete) after this many states; 0: no limit")
+@click.option("--max-seconds", default=0.0, type=float, help="stop (incomplete) after this long")
+@click.option("--max-memory", default=0, type=int, help="stop (incomplete) when the process reaches this many MB")
+@click.option("--json", "as_json", is_flag=True, help="print results and counterexamples as JSON")
+@click.option("--trace-out", type=click.Path(dir_okay=False, writable=True), help="write counterexamples (JSON) here")
+@click.option("--quiet", "-q", is_flag=True, help="no progress bar")
+def check_cmd(profile, variant, scenario, capacity, loss, dup, fifo, retries, incarnations, isn_choices, budget,
+              props, max_states, max_seconds, max_memory, as_json, trace_out, quiet) -> None:
+    """Explore every interleaving of two endpoints, a lossy, duplicating, reordering network and
+    the users' scenario; check the properties. Exit 0 when all hold, 1 when one fails (with its
+    shortest counterexample), 2 for bad input, 3 when a limit stopped the search first."""
+    from synack.checker.explore import Limits, explore
+    from synack.checker.system import System, make_config
+    from synack.checker.trace import render_json, render_text
+
+    for sc in scenario:
+        if sc not in SCENARIO_NAMES:
+            _fail(f"unknown scenario {sc!r}; expected one of: {', '.join(SCENARIO_NAMES)}")
+    for p in props:
+        if p not in PROPERTY_NAMES:
+            _fail(f"unknown property {p!r}; expected one of: {', '.join(PROPERTY_NAMES)}")
+    for name, v in (("--max-states", max_states), ("--max-seconds", max_seconds), ("--max-memory", max_memory)):
+        if v < 0:
+            _fail(f"{name} must not be negative, got {v}")
+    scenarios = scenario or SCENARIO_NAMES[:8]
+    limits = Limits(max_states, max_seconds, max_memory)
+    results, traces, worst = [], [], 0
+    for sc in scenarios:
+        try:
+            cfg = make_config(profile, variant, sc, capacity, loss, dup, fifo, retries,
+                              incarnations if sc == "reconnect" else 1, isn_choices, budget,
+                              props or PROPERTY_NAMES)
+        except SpecError as exc:
+            _fail(str(exc))
+        ex = _run(cfg, limits, quiet or as_json)
+        failed = {p: f for p, f in ex.found.items()}
+        status = "fails" if failed else ("holds" if ex.complete else "incomplete")
+        worst = max(worst, 1 if failed else (0 if ex.complete else 3), key=lambda c: (c == 1, c == 3))
+        entry = {"scenario": sc, "config": cfg.describe(), "status": status, "states": len(ex.states),
+                 "transitions": ex.transitions, "depth": ex.depth, "seconds": round(ex.seconds, 3),
+                 "states_per_second": round(ex.rate), "peak_mb": round(ex.peak_mb, 1),
+                 "checked": list(ex.checked), "failed": sorted(failed)}
+        if not ex.complete:
+            entry["stopped"] = ex.stopped
+        results.append(entry)
+        for f in failed.values():
+            traces.append(render_json(ex, f))
+        if not as_json:
+            click.echo(f"{sc}: {status.upper()}  {len(ex.states):,} states, {ex.transitions:,} transitions, "
+                       f"depth {ex.depth}, {ex.seconds:.2f} s ({ex.rate:,.0f} states/s), peak {ex.peak_mb:.0f} MB"
+                       + (f"  [{ex.stopped}: properties hold on what was reached]" if not ex.complete else ""))
+            for f in failed.values():
+                click.echo(render_text(ex, f))
+    if as_json:
+        click.echo(json.dumps({"profile": _profile(profile, variant).label(), "results": results,
+                               "counterexamples": traces}, indent=1))
+    if trace_out:
+        try:
+            with open(trace_out, "w") as fh:
+                json.dump(traces, fh, indent=1)
+        except OSError as exc:
+            _fail(f"cannot write --trace-out {trace_out!r}: {exc.strerror}")
+    sys.exit(worst)
+
+
+def _run(cfg, limits, quiet: bool):
+    """Explore with a progress bar on stderr for runs longer than a second (TTY only)."""
+    import time
+
+    from synack.checker.explore import explore
+    from synack.checker.system import System
+
+    if quiet or not sys.stderr.isatty():
+        return explore(System(cfg), limits)
+    from rich.console import Console
+    from rich.progress import Progress, TextColumn, TimeElapsedColumn
+
+    state = {"bar": None, "task": None}
+    t0 = time.perf_counter()
+
+    def tick(n, frontier, transitions, elapsed, depth):
+        if state["bar"] is None:
+            if time.perf_counter() - t0 < 1.0:
+                return
+            state["bar"] = Progress(TextColumn("{task.description}"), TimeElapsedColumn(),
+                                    console=Console(stderr=True), transient=True)
+            state["bar"].start()
+            state["task"] = state["bar"].add_task("")
+        state["bar"].update(state["task"], description=f"{cfg.scenario.name}: {n:,} states, frontier {frontier:,}, "
+                            f"depth {depth}, {n / max(elapsed, 1e-9):,.0f} states/s")
+
+    try:
+        return explore(System(cfg), limits, on_progress=tick)
+    finally:
+        if state["bar"] is not None:
+            state["bar"].stop()
+
+
 if __name__ == "__main__":
     main()

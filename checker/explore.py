@@ -1,0 +1,227 @@
+"""Breadth-first exploration with parent links (every counterexample is shortest), safety
+checks on every edge, and the liveness analysis over the stored graph.
+
+Liveness under fairness. The fair graph keeps every move except: losing a segment; a
+give-up (a timer move that reports an error) while segments are still in flight (the
+give-up timer, RFC 1122's R2 of 100 s or more, outlasts any delivery); and a give-up on a
+quiet network with no loss since the endpoint's last timer-driven send. That last kind is
+the finite witness of an infinite futile retransmission: everything sent was delivered and
+the connection still did not move. A give-up after a loss is fair and sets the ghost bit
+EXCUSED (the network was not fair; nothing is promised for that run).
+
+`progress` holds iff from every reachable state the fair graph reaches a state at rest
+(nothing in flight, nothing unacknowledged, users finished) or an excused quiet state.
+This is backward reachability from the goal states; on a finite graph it is equivalent to
+"every bottom strongly connected component of the fair graph contains a goal state",
+which is what strong fairness (every move enabled infinitely often is taken) needs.
+`graceful-close` is the same analysis with the goal "both endpoints completed their close
+and hold no connection".
+"""
+from __future__ import annotations
+
+import resource
+import time
+from array import array
+from collections import deque
+from dataclasses import dataclass, field
+
+from synack.spec.machine import Unspecified
+
+from .system import EXCUSED, FAIR, FUTILE, SPURIOUS, System
+
+LIVENESS = ("progress", "graceful-close")
+SAFETY = ("handshake-agreement", "no-ghost-acceptance", "time-wait-absorbs-fin", "no-deadlock",
+          "no-unspecified-reception")
+PROPERTIES = SAFETY + LIVENESS
+
+
+@dataclass
+class Limits:
+    max_states: int = 0          # 0: no limit
+    max_seconds: float = 0.0
+    max_memory_mb: int = 0
+
+
+@dataclass
+class Found:
+    """A property violation: the path (state indices) and the final move, if any."""
+
+    prop: str
+    message: str
+    path: list[int]
+    last: "tuple | None" = None          # label of the violating move from path[-1]
+    loop: list = field(default_factory=list)   # fair continuation (labels) for liveness
+
+
+@dataclass
+class Exploration:
+    system: System
+    states: list
+    parent: array
+    found: dict[str, Found]
+    transitions: int = 0
+    depth: int = 0
+    seconds: float = 0.0
+    peak_mb: float = 0.0
+    complete: bool = True
+    stopped: str = ""
+    checked: tuple[str, ...] = ()
+
+    @property
+    def rate(self) -> float:
+        return len(self.states) / self.seconds if self.seconds > 0 else 0.0
+
+    def path_to(self, i: int) -> list[int]:
+        out = []
+        while i >= 0:
+            out.append(i)
+            i = self.parent[i]
+        return out[::-1]
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def explore(system: System, limits: Limits = Limits(), on_progress=None, properties=None) -> Exploration:
+    """Explore every reachable state of `system` and check `properties` (default: all)."""
+    props = tuple(properties or system.cfg.properties or PROPERTIES)
+    if not system.cfg.scenario.closes:
+        props = tuple(p for p in props if p != "graceful-close")
+    need_graph = any(p in LIVENESS for p in props)
+    t0 = time.perf_counter()
+    init = system.initial()
+    index: dict = {init: 0}
+    states = [init]
+    parent = array("i", [-1])
+    found: dict[str, Found] = {}
+    # the graph in CSR form: successors of state i are succ[start[i]:start[i+1]]
+    start = array("I", [0])
+    succ = array("I")
+    cls = bytearray()
+    transitions = 0
+    depth_end, depth = 1, 0
+    complete, stopped = True, ""
+    i = 0
+    successors = system.successors
+    check_deadlock = "no-deadlock" in props
+    while i < len(states):
+        if i == depth_end:
+            depth += 1
+            depth_end = len(states)
+        if i & 4095 == 0 and i:
+            el = time.perf_counter() - t0
+            if on_progress is not None:
+                on_progress(len(states), len(states) - i, transitions, el, depth)
+            if limits.max_states and len(states) >= limits.max_states:
+                complete, stopped = False, f"--max-states {limits.max_states} reached"
+                break
+            if limits.max_seconds and el >= limits.max_seconds:
+                complete, stopped = False, f"--max-seconds {limits.max_seconds:g} reached"
+                break
+            if limits.max_memory_mb and _rss_mb() >= limits.max_memory_mb:
+                complete, stopped = False, f"--max-memory {limits.max_memory_mb} MB reached"
+                break
+        s = states[i]
+        n = 0
+        try:
+            for label, child, edge, viol in successors(s):
+                n += 1
+                j = index.get(child)
+                if j is None:
+                    j = index[child] = len(states)
+                    states.append(child)
+                    parent.append(i)
+                if need_graph:
+                    succ.append(j)
+                    cls.append(edge)
+                for v in viol:
+                    if v.prop in props and v.prop not in found:
+                        found[v.prop] = Found(v.prop, v.message, None, label)
+                        found[v.prop].path = [i]
+        except Unspecified as exc:
+            if "no-unspecified-reception" in props and "no-unspecified-reception" not in found:
+                found["no-unspecified-reception"] = Found("no-unspecified-reception", str(exc), [i])
+        transitions += n
+        if need_graph:
+            start.append(len(succ))
+        if n == 0 and check_deadlock and "no-deadlock" not in found and not system.terminal(s):
+            found["no-deadlock"] = Found("no-deadlock", "no move is possible, yet the system is not at a "
+                                         "terminal state (both CLOSED or LISTEN, nothing in flight)", [i])
+        i += 1
+    ex = Exploration(system, states, parent, found, transitions, depth, 0.0, 0.0, complete, stopped, props)
+    for f in found.values():
+        f.path = ex.path_to(f.path[0])
+    if complete and need_graph:
+        for p in props:
+            if p in LIVENESS:
+                _liveness(ex, p, start, succ, cls)
+    ex.seconds = time.perf_counter() - t0
+    ex.peak_mb = _rss_mb()
+    ex.graph = (start, succ, cls) if need_graph and complete else None
+    return ex
+
+
+def _liveness(ex: Exploration, prop: str, start: array, succ: array, cls: bytearray) -> None:
+    system, states = ex.system, ex.states
+    n = len(states)
+    if prop == "progress":
+        goal = [system.at_rest(s) or (s[10] & EXCUSED and not s[2] and not s[3]) for s in states]
+    else:
+        goal = [system.close_goal(s) or bool(s[10] & EXCUSED and not s[2] and not s[3]) for s in states]
+    # reverse fair edges
+    rcount = array("I", bytes(4 * (n + 1)))
+    for k in range(len(succ)):
+        if cls[k] == FAIR:
+            rcount[succ[k] + 1] += 1
+    for v in range(n):
+        rcount[v + 1] += rcount[v]
+    fill = array("I", rcount)
+    rev = array("I", bytes(4 * rcount[n]))
+    for u in range(n):
+        for k in range(start[u], start[u + 1]):
+            if cls[k] == FAIR:
+                v = succ[k]
+                rev[fill[v]] = u
+                fill[v] += 1
+    ok = bytearray(n)
+    queue = deque()
+    for v in range(n):
+        if goal[v]:
+            ok[v] = 1
+            queue.append(v)
+    while queue:
+        v = queue.popleft()
+        for k in range(rcount[v], rcount[v + 1]):
+            u = rev[k]
+            if not ok[u]:
+                ok[u] = 1
+                queue.append(u)
+    bad = next((v for v in range(n) if not ok[v]), None)
+    if bad is None:
+        return
+    # continuation: follow fair edges inside the bad region until a dead end or a repeat,
+    # and show a futile give-up when that is where the run ends.
+    loop, seen, v = [], {bad}, bad
+    for _ in range(200):
+        nxt = None
+        futile = None
+        for k in range(start[v], start[v + 1]):
+            if cls[k] == FAIR and not ok[succ[k]]:
+                nxt = succ[k]
+                break
+            if cls[k] in (FUTILE, SPURIOUS) and futile is None:
+                futile = succ[k]
+        if nxt is None:
+            if futile is not None:
+                loop.append(("giveup", v, futile))
+            break
+        loop.append(("fair", v, nxt))
+        if nxt in seen:
+            break
+        seen.add(nxt)
+        v = nxt
+    what = ("under fairness no state at rest is reachable: retransmissions never resolve it"
+            if prop == "progress" else
+            "under fairness the close never completes on both sides without a reset or an error")
+    ex.found[prop] = Found(prop, what, ex.path_to(bad), None, loop)

@@ -1,0 +1,167 @@
+"""The explorer and its properties: the spec passes, each teaching variant is refuted by the
+property it was built to break, with the counterexample's key steps."""
+import pytest
+
+from synack.checker.explore import PROPERTIES, explore
+from synack.checker.system import System, make_config
+from synack.checker.trace import render_text, steps
+from synack.spec import SpecError
+
+
+def run(profile="rfc9293", scenario="client-close", **kw):
+    kw.setdefault("capacity", 1)
+    kw.setdefault("retries", 1)
+    ex = explore(System(make_config(profile, scenario=scenario, properties=PROPERTIES, **kw)))
+    assert ex.complete
+    return ex
+
+
+def rows_of(ex, prop):
+    return [r["id"] for st in steps(ex, ex.found[prop]) for r in st.get("rows", [])]
+
+
+def dfs_count(system):
+    """A second, deliberately plain exploration: depth-first with an explicit stack."""
+    seen, stack = {system.initial()}, [system.initial()]
+    while stack:
+        s = stack.pop()
+        for _, child, _, _ in system.successors(s):
+            if child not in seen:
+                seen.add(child)
+                stack.append(child)
+    return len(seen)
+
+
+@pytest.mark.parametrize("scenario,capacity", [("handshake", 1), ("client-close", 1), ("simultaneous-open", 1),
+                                               ("abort", 2), ("half-close", 1)])
+def test_bfs_and_plain_dfs_find_the_same_states(scenario, capacity):
+    cfg = make_config("rfc9293", scenario=scenario, capacity=capacity, retries=1)
+    assert len(explore(System(cfg), properties=("no-deadlock",)).states) == dfs_count(System(cfg))
+
+
+@pytest.mark.parametrize("profile", ["rfc9293", "linux"])
+@pytest.mark.parametrize("scenario", ["handshake", "client-close", "server-close", "simultaneous-open",
+                                      "simultaneous-close", "half-close", "abort", "data"])
+def test_profiles_pass_single_incarnation_scenarios(profile, scenario):
+    ex = run(profile, scenario)
+    found = set(ex.found)
+    if profile == "linux" and scenario in ("client-close", "server-close", "simultaneous-open",
+                                           "simultaneous-close", "data"):
+        # A result, not a table bug: Linux drops an orphaned FIN-WAIT-2 after tcp_fin_timeout,
+        # so a peer application that closes later than that gets RST for its FIN.
+        assert found == {"graceful-close"}
+        assert "finwait2.timeout" in rows_of(ex, "graceful-close")
+    else:
+        assert not found, render_text(ex, next(iter(ex.found.values())))
+
+
+def test_two_way_handshake_deadlocks_like_seed_002():
+    ex = run("rfc9293+two-way-handshake", "data", capacity=1, retries=2)
+    f = ex.found["progress"]
+    trace = steps(ex, f)
+    moves = [(s["actor"], s["move"], tuple(r["id"] for r in s.get("rows", []))) for s in trace]
+    # the server is ESTABLISHED on the SYN alone and sends data; the SYN,ACK is lost
+    assert any("listen.syn.2way" in m[2] for m in moves)
+    assert any(s["move"].startswith("lose B->A") and s["segment"]["flags"] == "SYN,ACK" for s in trace)
+    # the client, still in SYN-SENT, drops what the server sends: retransmissions never resolve it
+    assert any(m[0] == "network" and "synsent.other" in m[2] for m in moves)
+    assert trace[-1]["phase"] == "then only giving up is left"
+    assert trace[-1]["A"]["state"] == "CLOSED" or trace[-1]["B"]["state"] == "CLOSED"
+
+
+def test_two_way_handshake_accepts_an_old_duplicate_syn():
+    ex = run("rfc9293+two-way-handshake", "handshake")
+    f = ex.found["handshake-agreement"]
+    assert "Figure 8" in f.message
+    trace = steps(ex, f)
+    assert trace[-1]["signals"] == ["established"] and trace[-1]["B"]["state"] == "ESTABLISHED"
+    assert any("error: connection timed out" in s.get("signals", []) for s in trace)  # A had given up
+
+
+def test_three_way_handshake_has_neither_failure_on_the_same_bounds():
+    for scenario, kw in (("data", dict(capacity=1, retries=2)), ("handshake", {})):
+        assert not run("rfc9293", scenario, **kw).found
+
+
+def test_no_time_wait_breaks_graceful_close():
+    ex = run("rfc9293+no-time-wait", "client-close")
+    trace = steps(ex, ex.found["graceful-close"])
+    ids = [r["id"] for s in trace for r in s.get("rows", [])]
+    assert "fin.finwait2.notw" in ids or "ack.fin.closing.notw" in ids
+    assert any(s.get("segment", {}).get("flags") == "RST" for s in trace)   # the FIN is answered by RST
+    assert any("lost" in x for s in trace for x in s.get("sends", [])) or any(
+        s["move"].startswith("lose") for s in trace)                        # after the last ACK was lost
+
+
+def test_short_time_wait_breaks_graceful_close():
+    ex = run("rfc9293+short-time-wait", "client-close")
+    trace = steps(ex, ex.found["graceful-close"])
+    assert any(s["move"] == "2MSL expires" for s in trace)
+    assert any(s.get("segment", {}).get("flags") == "RST" for s in trace)
+    assert not run("rfc9293", "client-close").found
+
+
+def test_time_wait_absorbs_a_retransmitted_fin():
+    ex = run("rfc9293", "client-close", capacity=2)
+    assert "time-wait-absorbs-fin" in ex.checked and "time-wait-absorbs-fin" not in ex.found
+    sys_ = ex.system
+    # the property is not vacuous: some reachable move delivers a FIN to TIME-WAIT
+    hits = 0
+    for s in ex.states:
+        if sys_.st[s[0]] == "TIME-WAIT":
+            hits += sum(1 for lab, *_ in sys_.successors(s) if lab[0] == "deliver" and lab[1] == 0
+                        and sys_.segs[sys_.tsegs[s[3][lab[2]]][0]].flags & 1)
+    assert hits > 0
+
+
+def test_time_wait_absorbs_fin_fails_when_time_wait_answers_with_rst():
+    """The property can fail: a table whose TIME-WAIT resets on a retransmitted FIN."""
+    from dataclasses import replace
+
+    from synack.spec import State
+    from synack.spec.machine import Machine
+    from synack.spec.table import TABLE
+
+    broken = tuple(replace(r, actions=("send <SEQ=SND.NXT><CTL=RST>", "delete TCB"), to=State.CLOSED)
+                   if r.id == "seq.bad.tw" else r for r in TABLE)
+    cfg = make_config("rfc9293", scenario="client-close", capacity=2, retries=1, properties=PROPERTIES)
+    ex = explore(System(cfg, Machine(cfg.profile, table=broken)))
+    assert "time-wait-absorbs-fin" in ex.found
+
+
+def test_rfc1337_assassination_is_found_with_reconnects():
+    ex = run("rfc9293", "reconnect", incarnations=2, capacity=2)
+    f = ex.found["graceful-close"]
+    ids = rows_of(ex, "graceful-close")
+    assert "rst.timewait.exact" in ids        # an RST ends TIME-WAIT early ...
+    assert "seq.bad.tw" in ids                # ... provoked by the ACK TIME-WAIT sent to an old duplicate
+    assert f.path and len(steps(ex, f)) <= 30
+
+
+def test_free_isn_lets_old_segments_into_a_new_incarnation():
+    ex = run("rfc9293+free-isn", "reconnect", incarnations=2, capacity=1)
+    assert set(ex.found) & {"no-ghost-acceptance", "handshake-agreement"}
+
+
+def test_no_unspecified_reception_fails_on_a_table_with_a_hole():
+    from synack.spec.machine import Machine
+    from synack.spec.table import TABLE
+
+    holed = tuple(r for r in TABLE if r.id != "closed.ack")
+    cfg = make_config("rfc9293", scenario="client-close", properties=PROPERTIES)
+    ex = explore(System(cfg, Machine(cfg.profile, table=holed)))
+    assert "no-unspecified-reception" in ex.found and "CLOSED" in ex.found["no-unspecified-reception"].message
+
+
+def test_limits_stop_cleanly_and_say_incomplete():
+    from synack.checker.explore import Limits
+
+    ex = explore(System(make_config("rfc9293", scenario="data", capacity=2)), Limits(max_states=5000))
+    assert not ex.complete and "max-states" in ex.stopped and len(ex.states) >= 5000
+
+
+@pytest.mark.parametrize("kw,word", [(dict(capacity=0), "capacity"), (dict(retries=99), "retries"),
+                                     (dict(scenario="nope"), "scenario"), (dict(profile="bsd"), "profile")])
+def test_bad_bounds_are_rejected_with_the_value_named(kw, word):
+    with pytest.raises(SpecError, match=word):
+        make_config(**kw)
