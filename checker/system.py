@@ -119,6 +119,7 @@ class Result(NamedTuple):
     accepts: bool               # the rows advanced RCV.NXT or set IRS: SYN, FIN or data accepted
     isn: int
     error: bool                 # the user is told of an error
+    deletes: bool               # the rows delete the TCB
 
 
 class System:
@@ -143,8 +144,10 @@ class System:
         self.timers = tuple(t for t in TIMERS if any(k[1] == t for k in self.m.table))
         rows = {r.id: r for r in self.m.rows}
         self.row_rfc = {rid: r.rfc for rid, r in rows.items()}
-        self._starts, self._accepts = set(), set()
+        self._starts, self._accepts, self._deletes = set(), set(), set()
         for rid, (_, actions) in self.m.parsed.items():
+            if any(a.op[0] == "delete" for a in actions):
+                self._deletes.add(rid)
             assigned = {a.op[1] for a in actions if a.op[0] == "set"}
             if "ISS" in assigned:
                 self._starts.add(rid)
@@ -206,7 +209,8 @@ class System:
                 res = Result(self.intern_ep(t.endpoint), tuple(self.intern_seg(s) for s in t.sends), t.signals,
                              t.rows, any(x in self._starts for x in t.rows),
                              any(x in self._accepts for x in t.rows), isn,
-                             any(sg.startswith("error") for sg in t.signals))
+                             any(sg.startswith("error") for sg in t.signals),
+                             any(x in self._deletes for x in t.rows))
                 k = res[:4]
                 if k not in seen:
                     seen.add(k)
@@ -406,18 +410,18 @@ class System:
         child[4 + side] = self.advance(side, pc, res.signals)
         # fairness ghosts
         edge = FAIR
-        if kind == "timer":
-            if res.error:
-                if not quiet:
-                    edge = SPURIOUS   # the give-up timer outlasts delivery: an unfair run
-                    bits |= EXCUSED
-                elif s[10] & (LOSSY[side] | EXCUSED):
-                    bits |= EXCUSED   # a loss since the last retransmission: unfair network
-                elif any(self.armed(s[1 - side], t) for t in PENDING):
-                    edge = SPURIOUS   # the peer still retransmits, and R2 outlasts its RTO
-                    bits |= EXCUSED
-                else:
-                    edge = FUTILE     # everything was delivered, and nothing moved
+        # a give-up: a short timer that deletes the TCB or reports an error (RFC 1122 R2)
+        if kind == "timer" and label[2] not in ("2MSL", "FIN-WAIT-2") and (res.error or res.deletes):
+            if not quiet:
+                edge = SPURIOUS   # the give-up timer outlasts delivery: an unfair run
+                bits |= EXCUSED
+            elif s[10] & (LOSSY[side] | EXCUSED):
+                bits |= EXCUSED   # a loss since the last retransmission: unfair network
+            elif any(self.armed(s[1 - side], t) for t in PENDING):
+                edge = SPURIOUS   # the peer still retransmits, and R2 outlasts its RTO
+                bits |= EXCUSED
+            else:
+                edge = FUTILE     # everything was delivered, and nothing moved
         # a completed close (graceful-close): entering TIME-WAIT, or CLOSED from LAST-ACK,
         # CLOSING or FIN-WAIT-2 on a segment that is not a RST and reports no error.
         st_b, st_a = self.st[s[side]], self.st[res.ep]
