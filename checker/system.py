@@ -120,6 +120,7 @@ class Result(NamedTuple):
     isn: int
     error: bool                 # the user is told of an error
     deletes: bool               # the rows delete the TCB
+    sets_irs: bool              # a SYN was accepted (checked at establishment, not here)
 
 
 class System:
@@ -144,7 +145,7 @@ class System:
         self.timers = tuple(t for t in TIMERS if any(k[1] == t for k in self.m.table))
         rows = {r.id: r for r in self.m.rows}
         self.row_rfc = {rid: r.rfc for rid, r in rows.items()}
-        self._starts, self._accepts, self._deletes = set(), set(), set()
+        self._starts, self._accepts, self._deletes, self._irs = set(), set(), set(), set()
         for rid, (_, actions) in self.m.parsed.items():
             if any(a.op[0] == "delete" for a in actions):
                 self._deletes.add(rid)
@@ -153,6 +154,8 @@ class System:
                 self._starts.add(rid)
             if assigned & {"IRS", "RCV.NXT"}:
                 self._accepts.add(rid)
+            if "IRS" in assigned:
+                self._irs.add(rid)
         self.closed_id = self.intern_ep(Endpoint())
 
     # ------------------------------------------------------------------ interning
@@ -210,7 +213,8 @@ class System:
                              t.rows, any(x in self._starts for x in t.rows),
                              any(x in self._accepts for x in t.rows), isn,
                              any(sg.startswith("error") for sg in t.signals),
-                             any(x in self._deletes for x in t.rows))
+                             any(x in self._deletes for x in t.rows),
+                             any(x in self._irs for x in t.rows))
                 k = res[:4]
                 if k not in seen:
                     seen.add(k)
@@ -299,13 +303,6 @@ class System:
             return True
         return pc // 4 >= len(sc.rounds(side)) * ROUND
 
-    def incarnation_of_call(self, side: int, pc: int) -> int:
-        """The incarnation a CONNECT made at this pc begins (counted per user, so that two
-        users opening actively at once begin the same one)."""
-        if self.cfg.scenario.budget:
-            return pc % 8 + 1
-        return pc // 4 // ROUND + 1
-
     # ------------------------------------------------------------------ successors
     def successors(self, s: tuple):
         """Yield (label, child, edge class, violations) for every move from state s.
@@ -376,7 +373,9 @@ class System:
         # incarnations (ghost)
         inc = s[8 + side]
         if kind == "call" and label[2] == "CONNECT":
-            inc = self.incarnation_of_call(side, s[4 + side])
+            # a new incarnation, or the peer's live one (a simultaneous open joins it)
+            live = self.st[s[peer]] not in ("CLOSED", "LISTEN")
+            inc = s[8 + peer] if live and s[8 + peer] else max(s[8], s[9]) + 1
             bits &= ~STALE[side]
         elif kind == "deliver" and res.starts:
             inc = tag
@@ -384,7 +383,8 @@ class System:
                 bits |= STALE[side]
             else:
                 bits &= ~STALE[side]
-        elif kind == "deliver" and res.accepts and tag != inc and "no-ghost-acceptance" in cfg.properties:
+        elif (kind == "deliver" and res.accepts and tag != inc and not res.sets_irs
+              and "no-ghost-acceptance" in cfg.properties):
             viol.append(Violation("no-ghost-acceptance",
                                   f"{SIDE[side]} (incarnation {inc}) accepted a segment of incarnation {tag}"))
         child[8 + side] = inc

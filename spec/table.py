@@ -67,7 +67,7 @@ MACROS: dict[str, str] = {
     # A copy of the SYN that opened the connection.
     "SYN_COPY": "SYN and not ACK and not RST and SEG.SEQ == IRS",
     "RESYN": "SYN and not ACK and not RST and SEG.SEQ == IRS",
-    "SIMOPEN_SYNACK": "SYN and ACK and not RST and not PASSIVE and SEG.SEQ == IRS and ACK_NEW and SND.Q == 0",
+    "SIMOPEN_SYNACK": "SYN and ACK and not RST and not PASSIVE and SEG.SEQ == IRS and ACK_NEW",
     # RFC 9293 3.6.1 / RFC 1122 4.2.2.13: a new SYN beyond the old sequence space in TIME-WAIT.
     "REOPEN_SYN": "SYN and not ACK and not RST and RCV.NXT < SEG.SEQ",
     # Linux tcp_rcv_state_process: new data after close() aborts the connection.
@@ -242,11 +242,17 @@ row("synsent.other", SS, SEG, "not RST and not SYN and (not ACK or ACK_NEW)", ()
 
 # Synchronized states: optional pre-checks (profile options), then the RFC's stages.
 _resynack = "send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>"
-row("synrcvd.simopen-synack", SR, SEG, "SIMOPEN_SYNACK",
+row("synrcvd.simopen-synack", SR, SEG, "SIMOPEN_SYNACK and SND.Q == 0",
     ("SND.UNA := SEG.ACK", "SND.WND := SEG.WND", "RTX := 0", "signal established"), ES,
     "RFC 9293 3.5 Figure 7; Linux tcp_validate_incoming()",
     "simultaneous open: the peer's SYN,ACK acknowledges our SYN. The literal first check would find it "
     "unacceptable (its SYN lies below RCV.NXT); Figure 7 and Linux accept it", stage="pre", figure5=True)
+row("synrcvd.simopen-synack.queued", SR, SEG, "SIMOPEN_SYNACK and SND.Q > 0",
+    ("SND.UNA := SEG.ACK", "SND.WND := SEG.WND", "RTX := 0", "signal established",
+     "send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK><LEN=SND.Q>", "SND.NXT := SND.NXT + SND.Q", "SND.Q := 0"), ES,
+    "RFC 9293 3.5 Figure 7; 3.10.2", "simultaneous open with data queued by SEND: ESTABLISHED, and the data "
+    "goes out (found by `synack check --scenario any`: without this row the SYN,ACK was dropped and "
+    "SYN-RECEIVED waited for an ACK its peer never sends)", stage="pre")
 row("synrcvd.syn-copy", SR, SEG, "RESYN", _resynack, None, "Linux tcp_check_req()",
     "a retransmitted SYN is answered by retransmitting the SYN,ACK", stage="pre", when="synack-on-syn-copy")
 row("synrcvd.pre", SR, SEG, "not SIMOPEN_SYNACK and not RESYN", (), None, R + "3.10.7.4", "continue",
