@@ -104,3 +104,14 @@ def test_figure13_simultaneous_close():
     assert (a2.sends[0].seq, a2.sends[0].ack) == (101, 301) and (b2.sends[0].seq, b2.sends[0].ack) == (301, 101)
     a3, b3 = one(P, a2.endpoint, arrive(b2.sends[0])), one(P, b2.endpoint, arrive(a2.sends[0]))
     assert a3.endpoint.state is b3.endpoint.state is State.TIME_WAIT
+
+
+def test_simultaneous_open_with_queued_data_sends_it_on_the_peers_syn_ack():
+    """Figure 7 with a SEND queued in SYN-RECEIVED: the peer's SYN,ACK establishes the
+    connection and the queued byte goes out (a hole `synack check --scenario any` found)."""
+    a = one("rfc9293", Endpoint(), call("CONNECT", isn=100)).endpoint
+    a = one("rfc9293", a, arrive(seg("SYN", 300))).endpoint          # SYN-RECEIVED, not passive
+    a = one("rfc9293", a, call("SEND", n=1)).endpoint                 # queued
+    t = one("rfc9293", a, arrive(seg("SYN,ACK", 300, 101)))
+    assert t.endpoint.state is State.ESTABLISHED and t.rows[0] == "synrcvd.simopen-synack.queued"
+    assert [(s.seq, s.ack, s.data) for s in t.sends] == [(101, 301, 1)]
