@@ -165,3 +165,17 @@ def test_limits_stop_cleanly_and_say_incomplete():
 def test_bad_bounds_are_rejected_with_the_value_named(kw, word):
     with pytest.raises(SpecError, match=word):
         make_config(**kw)
+
+
+def test_fifo_channels_explore_fewer_states_and_still_hold():
+    fifo, multiset = run("rfc9293", "client-close", capacity=2, fifo=True), run("rfc9293", "client-close", capacity=2)
+    assert not fifo.found and len(fifo.states) < len(multiset.states)
+    assert dfs_count(fifo.system) == len(fifo.states)
+
+
+def test_any_scenario_finds_what_scripts_do_not():
+    """Users making any call in any order: every call kind is exercised, nothing is unspecified."""
+    ex = run("rfc9293", "any", capacity=1, budget=2)
+    assert "no-unspecified-reception" not in ex.found and "no-ghost-acceptance" not in ex.found
+    used = {lab[2] for s in ex.states[:20000] for lab, *_ in ex.system.successors(s) if lab[0] == "call"}
+    assert {"LISTEN", "CONNECT", "SEND", "SHUTDOWN", "CLOSE", "ABORT"} <= used
