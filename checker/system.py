@@ -140,7 +140,13 @@ class System:
         self.tseg_id: dict[tuple[int, int], int] = {}
         self._step: dict[tuple, tuple[Result, ...]] = {}
         self._armed: dict[tuple[int, str], bool] = {}
+        self._timers_of: dict[int, tuple[str, ...]] = {}
+        self._pending: dict[int, bool] = {}
         self.free_isn = config.profile.has("free-isn")
+        props = config.properties
+        self.p_ghost = "no-ghost-acceptance" in props
+        self.p_twfin = "time-wait-absorbs-fin" in props
+        self.p_agree = "handshake-agreement" in props
         self.short_tw = config.profile.has("short-time-wait")
         self.timers = tuple(t for t in TIMERS if any(k[1] == t for k in self.m.table))
         rows = {r.id: r for r in self.m.rows}
@@ -227,6 +233,20 @@ class System:
         v = self._armed.get(k)
         if v is None:
             v = self._armed[k] = bool(self.m.step(self.eps[e], timeout(timer)))
+        return v
+
+    def armed_timers(self, e: int) -> tuple[str, ...]:
+        """The timers armed at an interned endpoint (cached)."""
+        t = self._timers_of.get(e)
+        if t is None:
+            t = self._timers_of[e] = tuple(k for k in self.timers if self.armed(e, k))
+        return t
+
+    def pending(self, e: int) -> bool:
+        """A short timer (retransmission, delayed ACK, window probe) is armed (cached)."""
+        v = self._pending.get(e)
+        if v is None:
+            v = self._pending[e] = any(self.armed(e, t) for t in PENDING)
         return v
 
     # ------------------------------------------------------------------ channels
@@ -350,11 +370,11 @@ class System:
                     if res.ep == s[side] and not res.sends and (name in RETRIED or not res.error):
                         continue          # a blocking call, or a bind the user retries later
                     yield self._apply(s, side, ("call", side, name, ri, res), res, None, None, pc2=pc2)
-            # timers
+            # timers (only those armed at this endpoint)
             e = s[side]
-            for kind in self.timers:
+            for kind in self.armed_timers(e):
                 if kind in LONG and not (kind == "2MSL" and self.short_tw) and (
-                        not quiet or any(self.armed(s[x], t) for x in (0, 1) for t in PENDING)):
+                        not quiet or self.pending(s[0]) or self.pending(s[1])):
                     continue
                 for ri, res in enumerate(self.results(e, "TIMER", kind, 0)):
                     yield self._apply(s, side, ("timer", side, kind, ri, res), res, None, None, quiet=quiet)
@@ -384,7 +404,7 @@ class System:
             else:
                 bits &= ~STALE[side]
         elif (kind == "deliver" and res.accepts and tag != inc and not res.sets_irs
-              and "no-ghost-acceptance" in cfg.properties):
+              and self.p_ghost):
             viol.append(Violation("no-ghost-acceptance",
                                   f"{SIDE[side]} (incarnation {inc}) accepted a segment of incarnation {tag}"))
         child[8 + side] = inc
@@ -417,7 +437,7 @@ class System:
                 bits |= EXCUSED
             elif s[10] & (LOSSY[side] | EXCUSED):
                 bits |= EXCUSED   # a loss since the last retransmission: unfair network
-            elif any(self.armed(s[1 - side], t) for t in PENDING):
+            elif self.pending(s[1 - side]):
                 edge = SPURIOUS   # the peer still retransmits, and R2 outlasts its RTO
                 bits |= EXCUSED
             else:
@@ -437,11 +457,10 @@ class System:
             elif label[2] in ("CLOSE", "SHUTDOWN"):
                 bits |= CLOSE_CALLED[side]
         child[10] = bits
-        props = cfg.properties
-        if props:
+        if self.p_twfin or self.p_agree:
             if kind == "deliver":
                 seg = self.segs[self.tsegs[s[3 - side][label[2]]][0]]
-                if "time-wait-absorbs-fin" in props and st_b == "TIME-WAIT" and seg.flags & FIN \
+                if self.p_twfin and st_b == "TIME-WAIT" and seg.flags & FIN \
                         and not seg.flags & RST:
                     sent = [self.segs[x] for x in res.sends]
                     if not (st_a == "TIME-WAIT" and len(sent) == 1 and sent[0].flags == ACK
@@ -449,7 +468,7 @@ class System:
                         viol.append(Violation("time-wait-absorbs-fin",
                                               f"{SIDE[side]} in TIME-WAIT answered {seg} with "
                                               f"{', '.join(map(str, sent)) or 'nothing'} and went to {st_a}"))
-            if "handshake-agreement" in props:
+            if self.p_agree:
                 if "established" in res.signals and bits & STALE[side]:
                     viol.append(Violation("handshake-agreement",
                                           f"{SIDE[side]} reported a connection established whose opening SYN "
