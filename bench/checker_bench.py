@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import re
-import resource
 import shutil
 import subprocess
 import sys
@@ -66,16 +65,14 @@ def run_spin(capacity: int) -> dict:
                        capture_output=True)
         w = {1: 20, 2: 23, 3: 26}.get(capacity, 26)
         t0 = time.perf_counter()
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         out = subprocess.run(["./pan", "-m10000", f"-w{w}"], cwd=d, capture_output=True, text=True)
         wall = time.perf_counter() - t0
-        rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     text = out.stdout
     states = int(float(re.search(r"([\d.e+]+) states, stored", text).group(1)))
     trans = float(re.search(r"([\d.e+]+) transitions", text).group(1))
     mem = re.search(r"([\d.]+)\s+total actual memory usage", text)
     return {"states": states, "transitions": int(trans), "seconds": wall, "states_per_s": states / wall,
-            "peak_mb": max(rss, before) / 1024, "memory_mb": float(mem.group(1)) if mem else None,
+            "memory_mb": float(mem.group(1)) if mem else None,
             "bytes_per_state": (float(mem.group(1)) * 1048576 / states) if mem else None}
 
 

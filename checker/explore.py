@@ -25,6 +25,7 @@ from array import array
 from collections import deque
 from dataclasses import dataclass, field
 
+from synack.spec import SpecError
 from synack.spec.machine import Unspecified
 
 from .system import EXCUSED, FAIR, FUTILE, SPURIOUS, System
@@ -86,8 +87,12 @@ def _rss_mb() -> float:
 def explore(system: System, limits: Limits = Limits(), on_progress=None, properties=None) -> Exploration:
     """Explore every reachable state of `system` and check `properties` (default: all)."""
     props = tuple(properties or system.cfg.properties or PROPERTIES)
+    unknown = set(props) - set(PROPERTIES)
+    if unknown:
+        raise SpecError(f"unknown property {sorted(unknown)[0]!r}; expected one of: {', '.join(PROPERTIES)}")
     if not system.cfg.scenario.closes:
         props = tuple(p for p in props if p != "graceful-close")
+    system.select(props)
     need_graph = any(p in LIVENESS for p in props)
     t0 = time.perf_counter()
     init = system.initial()
@@ -137,10 +142,10 @@ def explore(system: System, limits: Limits = Limits(), on_progress=None, propert
                     cls.append(edge)
                 for v in viol:
                     if v.prop in props and v.prop not in found:
-                        found[v.prop] = Found(v.prop, v.message, None, label)
-                        found[v.prop].path = [i]
+                        found[v.prop] = Found(v.prop, v.message, [i], label)
         except Unspecified as exc:
-            if "no-unspecified-reception" in props and "no-unspecified-reception" not in found:
+            # always reported: the state's other moves are not explored, so no verdict is sound
+            if "no-unspecified-reception" not in found:
                 found["no-unspecified-reception"] = Found("no-unspecified-reception", str(exc), [i])
         transitions += n
         if need_graph:
@@ -158,7 +163,6 @@ def explore(system: System, limits: Limits = Limits(), on_progress=None, propert
                 _liveness(ex, p, start, succ, cls)
     ex.seconds = time.perf_counter() - t0
     ex.peak_mb = _rss_mb()
-    ex.graph = (start, succ, cls) if need_graph and complete else None
     return ex
 
 

@@ -75,6 +75,8 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
 )}
 #: Scenarios whose users act on one connection only (the default set of `synack check`).
 SINGLE = tuple(SCENARIOS)
+#: Every scenario name `get_scenario` accepts.
+NAMES = SINGLE + ("reconnect", "any")
 
 CALL_MENU = (("LISTEN", 0), ("CONNECT", 0), ("SEND", 1), ("RECEIVE", 0), ("SHUTDOWN", 0), ("CLOSE", 0),
              ("ABORT", 0))
@@ -90,6 +92,5 @@ def get_scenario(name: str, incarnations: int = 1, budget: int = 3) -> Scenario:
         return Scenario("any", f"each user makes up to {budget} calls of any kind, in any order", (), (),
                         closes=False, budget=budget)
     if name not in SCENARIOS:
-        raise SpecError(f"unknown scenario {name!r}; expected one of: "
-                        f"{', '.join(list(SCENARIOS) + ['reconnect', 'any'])}")
+        raise SpecError(f"unknown scenario {name!r}; expected one of: {', '.join(NAMES)}")
     return SCENARIOS[name]

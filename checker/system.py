@@ -28,12 +28,11 @@ Time abstractions, each standing for a real-time fact:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import NamedTuple
 
-from synack.spec import (ACK, FIN, RST, SYN, Endpoint, Event, Profile, Segment, SpecError, arrive, call,
-                         get_profile, timeout)
-from synack.spec.machine import Machine, Unspecified, machine
+from synack.spec import ACK, FIN, RST, Endpoint, Profile, Segment, SpecError, arrive, call, get_profile, timeout
+from synack.spec.machine import Machine, machine
 
 from .scenarios import CALL_MENU, Scenario, get_scenario
 
@@ -117,7 +116,6 @@ class Result(NamedTuple):
     rows: tuple[str, ...]
     starts: bool                # the rows chose a new ISS: a new incarnation begins
     accepts: bool               # the rows advanced RCV.NXT or set IRS: SYN, FIN or data accepted
-    isn: int
     error: bool                 # the user is told of an error
     deletes: bool               # the rows delete the TCB
     sets_irs: bool              # a SYN was accepted (checked at establishment, not here)
@@ -143,10 +141,7 @@ class System:
         self._timers_of: dict[int, tuple[str, ...]] = {}
         self._pending: dict[int, bool] = {}
         self.free_isn = config.profile.has("free-isn")
-        props = config.properties
-        self.p_ghost = "no-ghost-acceptance" in props
-        self.p_twfin = "time-wait-absorbs-fin" in props
-        self.p_agree = "handshake-agreement" in props
+        self.select(config.properties)
         self.short_tw = config.profile.has("short-time-wait")
         self.timers = tuple(t for t in TIMERS if any(k[1] == t for k in self.m.table))
         rows = {r.id: r for r in self.m.rows}
@@ -163,6 +158,13 @@ class System:
             if "IRS" in assigned:
                 self._irs.add(rid)
         self.closed_id = self.intern_ep(Endpoint())
+
+    def select(self, properties) -> None:
+        """Which safety checks run on every edge (the explorer sets this from the properties
+        it reports, so a property is never reported as checked without being evaluated)."""
+        self.p_ghost = "no-ghost-acceptance" in properties
+        self.p_twfin = "time-wait-absorbs-fin" in properties
+        self.p_agree = "handshake-agreement" in properties
 
     # ------------------------------------------------------------------ interning
     def intern_ep(self, e: Endpoint) -> int:
@@ -217,7 +219,7 @@ class System:
             for t in self.m.step(ep, ev):
                 res = Result(self.intern_ep(t.endpoint), tuple(self.intern_seg(s) for s in t.sends), t.signals,
                              t.rows, any(x in self._starts for x in t.rows),
-                             any(x in self._accepts for x in t.rows), isn,
+                             any(x in self._accepts for x in t.rows),
                              any(sg.startswith("error") for sg in t.signals),
                              any(x in self._deletes for x in t.rows),
                              any(x in self._irs for x in t.rows))
@@ -271,11 +273,10 @@ class System:
     def user_moves(self, side: int, pc: int, peer_pc: int):
         """(call, n, next pc) the user may make now."""
         sc = self.cfg.scenario
-        if sc.budget:
-            used, connects = divmod(pc, 8)
-            if used >= sc.budget:
+        if sc.budget:                # ``any``: the pc counts the calls made
+            if pc >= sc.budget:
                 return ()
-            return tuple((c, n, (used + 1) * 8 + connects + (c == "CONNECT")) for c, n in CALL_MENU)
+            return tuple((c, n, pc + 1) for c, n in CALL_MENU)
         rounds = sc.rounds(side)
         pos, seen = divmod(pc, 4)
         r, i = divmod(pos, ROUND)
@@ -346,7 +347,7 @@ class System:
                 segv, tag = self.tsegs[x]
                 rest = self._remove(chan, idx)
                 for ri, res in enumerate(self.results(s[side], "SEGMENT", segv, s[7])):
-                    yield self._apply(s, side, ("deliver", side, idx, ri, res), res, rest, tag)
+                    yield self._apply(s, side, ("deliver", side, idx, ri, res), res, rest, tag, self.segs[segv])
             seen = set()
             for idx, x in enumerate(chan):
                 if x in seen:
@@ -369,7 +370,7 @@ class System:
                 for ri, res in enumerate(self.results(s[side], name, (name, n), s[7])):
                     if res.ep == s[side] and not res.sends and (name in RETRIED or not res.error):
                         continue          # a blocking call, or a bind the user retries later
-                    yield self._apply(s, side, ("call", side, name, ri, res), res, None, None, pc2=pc2)
+                    yield self._apply(s, side, ("call", side, name, ri, res), res, None, None, None, pc2=pc2)
             # timers (only those armed at this endpoint)
             e = s[side]
             for kind in self.armed_timers(e):
@@ -377,11 +378,12 @@ class System:
                         not quiet or self.pending(s[0]) or self.pending(s[1])):
                     continue
                 for ri, res in enumerate(self.results(e, "TIMER", kind, 0)):
-                    yield self._apply(s, side, ("timer", side, kind, ri, res), res, None, None, quiet=quiet)
+                    yield self._apply(s, side, ("timer", side, kind, ri, res), res, None, None, None, quiet=quiet)
 
-    def _apply(self, s, side, label, res: Result, rest, tag, pc2=None, quiet=False):
-        """The child state of one endpoint result, with ghost updates and safety checks."""
-        cfg = self.cfg
+    def _apply(self, s, side, label, res: Result, rest, tag, seg, pc2=None, quiet=False):
+        """The child state of one endpoint result, with ghost updates and safety checks.
+        For a delivery, `rest` is the channel without the segment, `tag` its incarnation and
+        `seg` its value."""
         child = list(s)
         viol: list[Violation] = []
         child[side] = res.ep
@@ -442,14 +444,14 @@ class System:
                 bits |= EXCUSED
             else:
                 edge = FUTILE     # everything was delivered, and nothing moved
-        # a completed close (graceful-close): entering TIME-WAIT, or CLOSED from LAST-ACK,
-        # CLOSING or FIN-WAIT-2 on a segment that is not a RST and reports no error.
+        # a completed close (graceful-close's definition, in the RFC's state names): entering
+        # TIME-WAIT, or CLOSED from LAST-ACK, CLOSING or FIN-WAIT-1/2 (the last two only in the
+        # no-time-wait variant) on a segment that is not a RST and reports no error.
         st_b, st_a = self.st[s[side]], self.st[res.ep]
         if st_a == "TIME-WAIT" and st_b != "TIME-WAIT":
             bits |= DONE[side]
         elif (st_a == "CLOSED" and st_b in ("LAST-ACK", "CLOSING", "FIN-WAIT-1", "FIN-WAIT-2") and kind == "deliver"
-              and not self.segs[self.tsegs[s[3 - side][label[2]]][0]].flags & RST
-              and not res.error):
+              and not seg.flags & RST and not res.error):
             bits |= DONE[side]
         if kind == "call":
             if label[2] in ("CONNECT", "LISTEN"):
@@ -459,7 +461,6 @@ class System:
         child[10] = bits
         if self.p_twfin or self.p_agree:
             if kind == "deliver":
-                seg = self.segs[self.tsegs[s[3 - side][label[2]]][0]]
                 if self.p_twfin and st_b == "TIME-WAIT" and seg.flags & FIN \
                         and not seg.flags & RST:
                     sent = [self.segs[x] for x in res.sends]
@@ -496,6 +497,7 @@ class System:
         return self.at_rest(s) and (not asked or bool(b & DONE[0] and b & DONE[1]))
 
     def terminal(self, s: tuple) -> bool:
-        """A legitimate end of a run: both CLOSED or LISTEN, nothing in flight, users done."""
+        """A legitimate end of a run: both CLOSED or LISTEN and nothing in flight. Users may
+        still be waiting: a server in LISTEN waits for clients that may never come."""
         return (not s[2] and not s[3] and self.st[s[0]] in ("CLOSED", "LISTEN")
                 and self.st[s[1]] in ("CLOSED", "LISTEN"))

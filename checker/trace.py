@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+from synack.spec.model import flags_str
+
 from .explore import Exploration, Found
 from .system import DIR, SIDE, System
 
@@ -50,18 +52,13 @@ def steps(ex: Exploration, found: Found) -> list[dict]:
 def _seg_record(system: System, tseg: int, sender: int, iss) -> dict:
     segv, tag = system.tsegs[tseg]
     seg = system.segs[segv]
-    rec = {"flags": _flags(seg.flags), "seq": seg.seq, "ack": seg.ack if seg.flags & 0x10 else None,
+    rec = {"flags": flags_str(seg.flags), "seq": seg.seq, "ack": seg.ack if seg.flags & 0x10 else None,
            "len": seg.data, "incarnation": tag, "from": SIDE[sender]}
     if iss[sender] is not None:
         rec["rel_seq"] = (seg.seq - iss[sender]) % (1 << 32)
     if seg.flags & 0x10 and iss[1 - sender] is not None:
         rec["rel_ack"] = (seg.ack - iss[1 - sender]) % (1 << 32)
     return rec
-
-
-def _flags(f: int) -> str:
-    from synack.spec.model import flags_str
-    return flags_str(f)
 
 
 def _describe(system: System, n: int, s: tuple, label: tuple, c: tuple, phase: str, iss) -> dict:
@@ -92,7 +89,7 @@ def _describe(system: System, n: int, s: tuple, label: tuple, c: tuple, phase: s
                 grown[tid] -= 1
             if tid is None:
                 seg = system.segs[sv]
-                rec["sends"].append({"flags": _flags(seg.flags), "seq": seg.seq,
+                rec["sends"].append({"flags": flags_str(seg.flags), "seq": seg.seq,
                                      "ack": seg.ack if seg.flags & 0x10 else None, "len": seg.data,
                                      "lost": "channel full"})
             else:

@@ -7,6 +7,9 @@ import sys
 
 import click
 
+from synack.checker.explore import PROPERTIES
+from synack.checker.scenarios import NAMES as SCENARIOS
+from synack.checker.scenarios import SINGLE
 from synack.spec import PROFILES, VARIANTS, SpecError, get_profile
 
 
@@ -75,10 +78,7 @@ def prove_cmd(profile: tuple[str, ...], variant: tuple[str, ...]) -> None:
     sys.exit(0 if ok else 1)
 
 
-SCENARIO_NAMES = ("handshake", "client-close", "server-close", "simultaneous-open", "simultaneous-close",
-                  "half-close", "abort", "data", "reconnect", "any")
-PROPERTY_NAMES = ("handshake-agreement", "no-ghost-acceptance", "time-wait-absorbs-fin", "graceful-close",
-                  "no-deadlock", "progress", "no-unspecified-reception")
+SCENARIO_NAMES, DEFAULT_SCENARIOS, PROPERTY_NAMES = SCENARIOS, SINGLE, PROPERTIES
 
 
 @main.command("check")
@@ -108,8 +108,8 @@ def check_cmd(profile, variant, scenario, capacity, loss, dup, fifo, retries, in
     """Explore every interleaving of two endpoints, a lossy, duplicating, reordering network and
     the users' scenario; check the properties. Exit 0 when all hold, 1 when one fails (with its
     shortest counterexample), 2 for bad input, 3 when a limit stopped the search first."""
-    from synack.checker.explore import Limits, explore
-    from synack.checker.system import System, make_config
+    from synack.checker.explore import Limits
+    from synack.checker.system import make_config
     from synack.checker.trace import render_json, render_text
 
     for sc in scenario:
@@ -121,7 +121,7 @@ def check_cmd(profile, variant, scenario, capacity, loss, dup, fifo, retries, in
     for name, v in (("--max-states", max_states), ("--max-seconds", max_seconds), ("--max-memory", max_memory)):
         if v < 0:
             _fail(f"{name} must not be negative, got {v}")
-    scenarios = scenario or SCENARIO_NAMES[:8]
+    scenarios = scenario or DEFAULT_SCENARIOS
     limits = Limits(max_states, max_seconds, max_memory)
     results, traces, worst = [], [], 0
     for sc in scenarios:

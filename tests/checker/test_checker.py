@@ -173,9 +173,17 @@ def test_fifo_channels_explore_fewer_states_and_still_hold():
     assert dfs_count(fifo.system) == len(fifo.states)
 
 
-def test_any_scenario_finds_what_scripts_do_not():
+def test_any_scenario_exercises_every_call_and_leaves_nothing_unspecified():
     """Users making any call in any order: every call kind is exercised, nothing is unspecified."""
     ex = run("rfc9293", "any", capacity=1, budget=2)
     assert "no-unspecified-reception" not in ex.found and "no-ghost-acceptance" not in ex.found
     used = {lab[2] for s in ex.states[:20000] for lab, *_ in ex.system.successors(s) if lab[0] == "call"}
     assert {"LISTEN", "CONNECT", "SEND", "SHUTDOWN", "CLOSE", "ABORT"} <= used
+
+
+def test_properties_reported_as_checked_are_evaluated_even_without_a_config_selection():
+    """explore() defaults to every property; the edge checks must follow that selection."""
+    ex = explore(System(make_config("rfc9293+two-way-handshake", scenario="handshake", capacity=1, retries=1)))
+    assert "handshake-agreement" in ex.checked and "handshake-agreement" in ex.found
+    with pytest.raises(SpecError, match="unknown property 'liveness'"):
+        explore(System(make_config("rfc9293", scenario="handshake")), properties=("liveness",))
