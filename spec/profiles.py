@@ -33,6 +33,8 @@ OPTIONS: dict[str, str] = {
                         "RCV.NXT reopens a TIME-WAIT connection",
     "listener-survives": "Linux: a passive SYN-RECEIVED that exhausts tcp_synack_retries is dropped and the "
                          "listener remains (LISTEN), silently",
+    "time-wait-detached": "Linux tcp_time_wait(): TIME-WAIT is held by an inet_timewait_sock the user cannot "
+                          "reach, so user calls (ABORT) do not end it",
     "two-way-handshake": "teaching variant: the connection is open after SYN and SYN,ACK",
     "no-time-wait": "teaching variant: the active closer goes straight to CLOSED instead of TIME-WAIT",
     "short-time-wait": "teaching variant: TIME-WAIT ends before the peer's retransmitted FIN can arrive",
@@ -103,7 +105,7 @@ LINUX = _profile(
     "Linux's TCP (net/ipv4) with default sysctls; every difference from rfc9293 is a named option.",
     {"challenge-ack", "challenge-ack-ratelimit", "keepalive", "keepalive-rst", "delayed-ack", "fin-wait-2-timeout",
      "rst-on-unread", "rst-ack", "synack-on-syn-copy", "syn-recv-syn-rst", "time-wait-reopen",
-     "listener-survives"},
+     "listener-survives", "time-wait-detached"},
     {"SYN.RETRIES": 6, "SYNACK.RETRIES": 5, "DATA.RETRIES": 15, "KA.PROBES": 9, "WINDOW": 65535,
      "msl": 30.0, "time_wait": 60.0, "rto_initial": 1.0, "rto_min": 0.2, "rto_max": 120.0,
      "fin_timeout": 60.0, "ka_idle": 7200.0, "ka_interval": 75.0, "tolerance": 0.25},

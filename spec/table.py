@@ -11,7 +11,8 @@ mutually exclusive unless one of the two is marked `choice` (an alternative the 
 Option names (see `profiles.OPTIONS` for their sources):
     challenge-ack, challenge-ack-ratelimit, rfc1337, delayed-ack, keepalive,
     fin-wait-2-timeout, rst-on-unread, rst-ack, synack-on-syn-copy, syn-recv-syn-rst,
-    time-wait-reopen, keepalive-rst, listener-survives, two-way-handshake, no-time-wait.
+    time-wait-reopen, keepalive-rst, listener-survives, time-wait-detached, two-way-handshake,
+    no-time-wait.
 """
 from __future__ import annotations
 
@@ -183,8 +184,14 @@ row("abort.rst", (SR, ES, F1, F2, CW), "ABORT", "True",
 row("abort.rst-ack", (SR, ES, F1, F2, CW), "ABORT", "True",
     ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>", "delete TCB", "signal error: connection reset"), CL,
     "RFC 9293 3.10.5; Linux tcp_send_active_reset()", "snd RST carrying an ACK", when="rst-ack")
-row("abort.late", (CG, LA, TW), "ABORT", "True", ("delete TCB",), CL, R + "3.10.5",
+row("abort.late", (CG, LA), "ABORT", "True", ("delete TCB",), CL, R + "3.10.5",
     "respond ok and delete the TCB; no RST")
+row("abort.timewait", TW, "ABORT", "True", ("delete TCB",), CL, R + "3.10.5",
+    "respond ok and delete the TCB; no RST", when="not time-wait-detached")
+row("abort.timewait.detached", TW, "ABORT", "True", (), None,
+    "Linux tcp_time_wait() (inet_twsk_alloc)",
+    "TIME-WAIT lives in a separate timewait socket: the user's socket is already closed, so an abort "
+    "cannot end TIME-WAIT early", when="time-wait-detached")
 
 # ============================================================ SEGMENT ARRIVES (3.10.7)
 # CLOSED (3.10.7.1)

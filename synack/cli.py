@@ -195,5 +195,68 @@ def _run(cfg, limits, quiet: bool):
             state["bar"].stop()
 
 
+@main.command("oracle")
+@click.argument("trace", type=click.Path(dir_okay=False))
+@click.option("--profile", "-p", default=None, help="profile to judge against (default: the trace header's, else rfc9293)")
+@click.option("--variant", "-v", multiple=True, help="variant(s) added to the profile")
+@click.option("--start", type=click.Choice(["closed", "any"]), default="closed", show_default=True,
+              help="'any': the trace may begin mid-connection")
+@click.option("--iut", default=None, help="captures: judge only this endpoint, HOST[:PORT] (default: both ends)")
+@click.option("--summary", is_flag=True, help="captures: print only the summary line")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable verdicts")
+@click.option("--max-candidates", default=4096, show_default=True, type=int, help="bound on the candidate TCB set")
+def oracle_cmd(trace, profile, variant, start, iut, summary, as_json, max_candidates) -> None:
+    """Judge a trace of a TCP implementation against the spec: a JSON Lines trace (one IUT,
+    see oracle/trace.schema.json) or a pcap/pcapng capture (every connection in it).
+    Exit 0 conformant, 1 violation, 3 inconclusive, 2 bad input."""
+    from synack.oracle.events import TraceError, read_jsonl
+    from synack.oracle.monitor import Monitor
+
+    if _is_capture(trace):
+        from synack.oracle.judge import judge_capture
+
+        try:
+            code = judge_capture(trace, profile or "linux", variant, iut, start, summary, as_json, max_candidates,
+                                 click.echo)
+        except SpecError as exc:
+            _fail(str(exc))
+        sys.exit(code)
+    try:
+        header, events = read_jsonl(trace)
+        prof = _profile(profile or header.get("profile", "rfc9293"), variant)
+        mon = Monitor(prof, role=str(header.get("iut", "")), start=start, max_candidates=max_candidates)
+    except (TraceError, SpecError) as exc:
+        _fail(str(exc))
+    v = mon.check(events)
+    click.echo(v.dumps() if as_json else str(v))
+    sys.exit(v.exit_code)
+
+
+@main.command("trace")
+@click.argument("capture", type=click.Path(dir_okay=False))
+@click.option("--to-jsonl", is_flag=True, required=True, help="convert to the JSON Lines trace format")
+@click.option("--iut", default=None, help="only traces with this endpoint as IUT, HOST[:PORT]")
+@click.option("--out", "-o", "out_dir", default=None, help="directory for one .jsonl per connection and IUT end")
+def trace_cmd(capture, to_jsonl, iut, out_dir) -> None:
+    """Convert a pcap/pcapng capture into JSON Lines traces (one per connection and IUT end)."""
+    from synack.oracle.judge import to_jsonl as convert
+
+    try:
+        sys.exit(convert(capture, "linux", iut, out_dir, click.echo))
+    except SpecError as exc:
+        _fail(str(exc))
+
+
+def _is_capture(path: str) -> bool:
+    """pcap or pcapng by magic number (names can lie); unreadable files are left to the reader."""
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+    except OSError as exc:
+        _fail(f"cannot read {path!r}: {exc.strerror}")
+    return magic in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d",
+                     b"\x0a\x0d\x0d\x0a")
+
+
 if __name__ == "__main__":
     main()

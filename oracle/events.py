@@ -1,0 +1,233 @@
+"""Observed trace events and the JSON Lines trace format (version 1, `oracle/trace.schema.json`).
+
+One JSON object per line. The kind of an event is the key it carries:
+
+    {"dir": "out", "flags": "SYN", "seq": 1000, "t": 0.0}           segment the IUT sent
+    {"dir": "in", "flags": "SYN,ACK", "seq": 7, "ack": 1001}          segment the IUT received
+    {"call": "close", "result": "ok"}                                 socket call made by the test
+    {"state": "FIN-WAIT-1"}                                           state the IUT reported
+
+An optional first line `{"synack_trace": 1, ...}` is a header (IUT address, profile, source).
+Unknown fields are ignored; a missing or ill-typed required field is a `TraceError` naming
+the line. Segments carry: flags, seq, ack (required when ACK is set), len (payload bytes,
+default 0), win, and the options connection management needs (mss, ts = [TSval, TSecr]).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import IO, Iterable, Iterator, Union
+
+from synack.spec.model import ACK, CALLS, MASK, MAXDATA, Segment, SpecError, State, flags_str, parse_flags
+
+FORMAT_VERSION = 1
+
+
+class TraceError(SpecError):
+    """A malformed trace: the message names the source and line (or byte offset)."""
+
+
+@dataclass(frozen=True)
+class SegmentEvent:
+    """A segment sent (`dir == "out"`) or received (`dir == "in"`) by the implementation under test."""
+
+    dir: str
+    seg: Segment
+    t: float | None = None
+    win: int | None = None          # the window field as sent (unscaled); None: not recorded
+    wscale: int | None = None       # window scale option (RFC 7323), on SYNs
+    mss: int | None = None
+    ts: tuple[int, int] | None = None
+
+    def __str__(self) -> str:
+        arrow = "IUT sends" if self.dir == "out" else "IUT receives"
+        return f"{arrow} {seg_text(self.seg)}" + (f" at t={self.t:.6f}" if self.t is not None else "")
+
+    def to_json(self) -> dict:
+        d: dict = {"dir": self.dir, "flags": flags_str(self.seg.flags), "seq": self.seg.seq}
+        if self.seg.flags & ACK:
+            d["ack"] = self.seg.ack
+        if self.seg.data:
+            d["len"] = self.seg.data
+        if self.win is not None:
+            d["win"] = self.win
+        if self.t is not None:
+            d["t"] = self.t
+        if self.wscale is not None:
+            d["wscale"] = self.wscale
+        if self.mss is not None:
+            d["mss"] = self.mss
+        if self.ts is not None:
+            d["ts"] = list(self.ts)
+        return d
+
+
+@dataclass(frozen=True)
+class CallEvent:
+    """A socket call the test made on the IUT; `result` is "ok", "error[: text]" or None (unknown)."""
+
+    call: str
+    n: int = 0
+    result: str | None = None
+    t: float | None = None
+
+    def __str__(self) -> str:
+        s = f"user calls {self.call}" + (f"({self.n})" if self.call == "SEND" else "")
+        return s + (f" -> {self.result}" if self.result else "")
+
+    def to_json(self) -> dict:
+        d: dict = {"call": self.call.lower()}
+        if self.call == "SEND":
+            d["n"] = self.n
+        if self.result is not None:
+            d["result"] = self.result
+        if self.t is not None:
+            d["t"] = self.t
+        return d
+
+
+@dataclass(frozen=True)
+class StateEvent:
+    """The IUT reported being in `state` (e.g. from `ss` or its own debug log)."""
+
+    state: State
+    t: float | None = None
+
+    def __str__(self) -> str:
+        return f"IUT reports state {self.state}"
+
+    def to_json(self) -> dict:
+        d: dict = {"state": self.state.value}
+        if self.t is not None:
+            d["t"] = self.t
+        return d
+
+
+TraceEvent = Union[SegmentEvent, CallEvent, StateEvent]
+
+
+def seg_text(seg: Segment) -> str:
+    s = f"<{flags_str(seg.flags)} seq={seg.seq}"
+    if seg.flags & ACK:
+        s += f" ack={seg.ack}"
+    if seg.data:
+        s += f" len={seg.data}"
+    return s + ">"
+
+
+def _int(obj: dict, key: str, where: str, hi: int, default: int | None = None) -> int:
+    v = obj.get(key, default)
+    if v is None:
+        raise TraceError(f"{where}: missing required field {key!r}")
+    if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= hi:
+        raise TraceError(f"{where}: field {key!r} must be an integer in 0..{hi}, got {v!r}")
+    return v
+
+
+def _time(obj: dict, where: str) -> float | None:
+    t = obj.get("t")
+    if t is None:
+        return None
+    if not isinstance(t, (int, float)) or isinstance(t, bool) or t != t:
+        raise TraceError(f"{where}: field 't' must be a number of seconds, got {t!r}")
+    return float(t)
+
+
+def event_from_json(obj: object, where: str = "event") -> TraceEvent:
+    """Decode one event object; `where` names it in errors (e.g. ``trace.jsonl:12``)."""
+    if not isinstance(obj, dict):
+        raise TraceError(f"{where}: an event must be a JSON object, got {type(obj).__name__}")
+    t = _time(obj, where)
+    if "dir" in obj:
+        d = obj["dir"]
+        if d not in ("in", "out"):
+            raise TraceError(f"{where}: field 'dir' must be \"in\" or \"out\", got {d!r}")
+        if "flags" not in obj:
+            raise TraceError(f"{where}: missing required field 'flags'")
+        try:
+            flags = parse_flags(obj["flags"]) if isinstance(obj["flags"], str) else _int(obj, "flags", where, 0xFF)
+        except SpecError as exc:
+            raise TraceError(f"{where}: {exc}") from None
+        seq = _int(obj, "seq", where, MASK)
+        ack = _int(obj, "ack", where, MASK) if flags & ACK else 0
+        win = _int(obj, "win", where, 0xFFFF) if obj.get("win") is not None else None
+        seg = Segment(flags, seq, ack, _int(obj, "len", where, MAXDATA, 0), win or 0)
+        mss = _int(obj, "mss", where, 0xFFFF) if obj.get("mss") is not None else None
+        wscale = _int(obj, "wscale", where, 14) if obj.get("wscale") is not None else None
+        ts = obj.get("ts")
+        if ts is not None:
+            if (not isinstance(ts, list) or len(ts) != 2
+                    or not all(isinstance(x, int) and not isinstance(x, bool) and 0 <= x <= MASK for x in ts)):
+                raise TraceError(f"{where}: field 'ts' must be [TSval, TSecr], two 32-bit integers, got {ts!r}")
+            ts = (ts[0], ts[1])
+        return SegmentEvent(d, seg, t, win, wscale, mss, ts)
+    if "call" in obj:
+        name = str(obj["call"]).upper()
+        if name not in CALLS:
+            raise TraceError(f"{where}: unknown call {obj['call']!r}; expected one of: "
+                             f"{', '.join(c.lower() for c in CALLS)}")
+        n = _int(obj, "n", where, MAXDATA) if name == "SEND" else 0
+        res = obj.get("result")
+        if res is not None and (not isinstance(res, str) or not (res == "ok" or res.startswith("error"))):
+            raise TraceError(f"{where}: field 'result' must be \"ok\" or \"error: ...\", got {res!r}")
+        return CallEvent(name, n, res, t)
+    if "state" in obj:
+        try:
+            return StateEvent(State.parse(obj["state"]), t)
+        except SpecError as exc:
+            raise TraceError(f"{where}: {exc}") from None
+    raise TraceError(f"{where}: not an event: needs one of the fields 'dir' (a segment), 'call' or 'state'")
+
+
+def parse_jsonl(lines: Iterable[str], source: str = "trace") -> Iterator[tuple[dict, TraceEvent | None]]:
+    """Yield (raw object, event) per non-blank line; the header line yields (header, None)."""
+    for no, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        where = f"{source}:{no}"
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise TraceError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+        if isinstance(obj, dict) and "synack_trace" in obj:
+            if obj["synack_trace"] != FORMAT_VERSION:
+                raise TraceError(f"{where}: trace format version {obj['synack_trace']!r} is not supported "
+                                 f"(this synack reads version {FORMAT_VERSION})")
+            yield obj, None
+            continue
+        yield obj, event_from_json(obj, where)
+
+
+def read_jsonl(path: str) -> tuple[dict, list[TraceEvent]]:
+    """Read a whole JSON Lines trace: (header or {}, events)."""
+    try:
+        fh: IO[str] = open(path, encoding="utf-8")
+    except OSError as exc:
+        raise TraceError(f"cannot read trace {path!r}: {exc.strerror}") from None
+    header: dict = {}
+    events: list[TraceEvent] = []
+    with fh:
+        try:
+            for obj, ev in parse_jsonl(fh, path):
+                if ev is None:
+                    header = obj
+                else:
+                    events.append(ev)
+        except UnicodeDecodeError as exc:
+            raise TraceError(f"{path}: not a UTF-8 text file (byte {exc.start}); pcap files go to "
+                             "`synack oracle` by their .pcap/.pcapng name") from None
+    return header, events
+
+
+def write_jsonl(fh: IO[str], events: Iterable[TraceEvent], header: dict | None = None) -> None:
+    fh.write(json.dumps({"synack_trace": FORMAT_VERSION, **(header or {})}) + "\n")
+    for ev in events:
+        fh.write(json.dumps(ev.to_json()) + "\n")
+
+
+def as_events(trace: Iterable) -> list[TraceEvent]:
+    """Accept events, or dicts in the JSON Lines shape, and return events."""
+    out = []
+    for i, x in enumerate(trace, 1):
+        out.append(x if isinstance(x, (SegmentEvent, CallEvent, StateEvent)) else event_from_json(x, f"event {i}"))
+    return out

@@ -1,0 +1,575 @@
+"""The conformance monitor: which TCB values could the implementation under test (IUT) have,
+given everything observed so far? Every answer comes from `step`; the monitor only decides
+which events are hidden and how an observed segment relates to a segment the table sends.
+
+A candidate is (endpoint, owed, fresh, mark):
+- `owed` lists the segments the table made the IUT send that have not been observed yet, each
+  with the row that sent it. A pure ACK is *soft*: RFC 1122 4.2.3.2 lets acknowledgments be
+  delayed and cumulative, and RFC 5961 7 lets them be rate-limited, so an owed pure ACK is
+  satisfied by any later segment that acknowledges as much, and is never required. Owed SYN,
+  FIN, RST and data segments are required.
+- `fresh` marks an ISS the table chose for a SYN that arrived in LISTEN before the IUT's
+  SYN,ACK showed it; the SYN,ACK fixes it (the monitor learns the IUT's ISN).
+- `mark` is the time the running TIME-WAIT (or SYN backoff) period began, for timing checks.
+
+Hidden steps. Between two observed events the IUT may have: taken user calls the trace does
+not log, had timers expire, and made the table's nondeterministic choices. Steps that send
+nothing are closed over before every event ("silent closure"); steps that send are tried only
+when an observed outgoing segment needs explaining ("loud" steps): CONNECT with the SYN's
+sequence number as ISN, SEND of the segment's payload, SHUTDOWN, CLOSE, ABORT, RECEIVE and
+every timer. A segment carrying data and FIN may be one SEND and one CLOSE merged.
+
+Relations between an observed and a specified segment (the only latitude the monitor grants):
+- flags equal up to PSH (RFC 9293 3.9.1: PSH is advisory); windows and options are not
+  compared, except that the IUT's advertised window becomes its RCV.WND;
+- a retransmission (a timer's segment) may carry any part of the sequence range the table
+  retransmits (RFC 1122 4.2.2.15: a retransmission may be repacketized).
+
+What is not checked: data RTO intervals (Linux's tail loss probe, RFC 8985, fires before the
+RTO); keep-alive and FIN-WAIT-2 intervals (per-socket options set them). Checked when events
+carry times: SYN and SYN,ACK backoff (at least rto_initial * 2^(k-1) before retransmission k)
+and TIME-WAIT lasting `time_wait` before it may end, each with the profile's `tolerance`.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Iterable, NamedTuple
+
+from synack.spec.machine import Machine, machine
+from synack.spec.model import (ACK, FIN, HALF, MASK, MAXWIN, PSH, RST, SYN, SYNCHRONIZED, Endpoint, Event,
+                               Segment, SpecError, State, TIMERS, arrive, call, timeout)
+from synack.spec.profiles import Profile, get_profile
+
+from .events import CallEvent, SegmentEvent, StateEvent, TraceEvent, as_events, seg_text
+
+SILENT_CALLS = ("LISTEN", "RECEIVE", "SHUTDOWN", "CLOSE", "ABORT")
+LOUD_CALLS = ("SHUTDOWN", "CLOSE", "ABORT", "RECEIVE")
+CONFORMANT, VIOLATION, INCONCLUSIVE = "conformant", "violation", "inconclusive"
+#: Exit codes of `synack oracle` per verdict.
+EXIT = {CONFORMANT: 0, VIOLATION: 1, INCONCLUSIVE: 3}
+
+
+class Cand(NamedTuple):
+    ep: Endpoint
+    owed: tuple[tuple[Segment, str], ...] = ()
+    fresh: bool = False
+    mark: float | None = None
+
+
+def _soft(seg: Segment) -> bool:
+    return (seg.flags & ~PSH) == ACK and seg.data == 0
+
+
+def _geq(a: int, b: int) -> bool:
+    """a >= b in sequence space (RFC 9293 3.4)."""
+    return (a - b) & MASK < HALF
+
+
+def _end(seg: Segment) -> int:
+    return (seg.seq + seg.length) & MASK
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The monitor's judgement of a trace. `str()` is a report; `to_json()` is for machines."""
+
+    status: str
+    profile: str
+    events: int
+    message: str = ""
+    index: int | None = None          # 1-based index of the first event no candidate explains
+    event: str = ""
+    states: tuple[str, ...] = ()      # what the IUT could have been in before that event
+    allowed: tuple[str, ...] = ()     # what the spec allowed instead
+    rows: tuple[str, ...] = ()        # table rows (with RFC sections) involved
+    max_candidates: int = 0
+    role: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == CONFORMANT
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT[self.status]
+
+    def __str__(self) -> str:
+        head = f"{self.status.upper()} under {self.profile}"
+        if self.role:
+            head += f" ({self.role})"
+        head += f": {self.events} events, at most {self.max_candidates} candidate TCBs"
+        lines = [head]
+        if self.index is not None:
+            lines.append(f"  at event {self.index}: {self.event}")
+        if self.message:
+            lines.append(f"  {self.message}")
+        if self.states:
+            lines.append("  the IUT could have been in:")
+            lines += [f"    {s}" for s in self.states]
+        if self.allowed:
+            lines.append("  the spec allowed instead:")
+            lines += [f"    {a}" for a in self.allowed]
+        if self.rows:
+            lines.append("  rows: " + "; ".join(self.rows))
+        return "\n".join(lines)
+
+    def to_json(self) -> dict:
+        return {"status": self.status, "profile": self.profile, "role": self.role, "events": self.events,
+                "message": self.message, "index": self.index, "event": self.event, "states": list(self.states),
+                "allowed": list(self.allowed), "rows": list(self.rows), "max_candidates": self.max_candidates}
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json())
+
+
+@dataclass
+class _Stats:
+    max_candidates: int = 1
+
+
+class Monitor:
+    """Judge one IUT's trace against a profile. Feed events one at a time with `feed`, then
+    call `verdict()`; or call `check(trace)` for a whole trace.
+
+    `role` is informational ("client", "server", an address); `start` is "closed" (the
+    trace starts before the connection: the IUT is CLOSED or LISTEN) or "any" (the trace may
+    start mid-connection: the monitor starts from every state consistent with the first
+    segments). `max_candidates` bounds the candidate set (exceeding it is inconclusive).
+    """
+
+    def __init__(self, profile: "Profile | str" = "rfc9293", *, role: str = "", start: str = "closed",
+                 max_candidates: int = 4096, spec: Machine | None = None):
+        self.profile = get_profile(profile) if not isinstance(profile, Profile) else profile
+        self.m = spec or machine(self.profile)
+        if start not in ("closed", "any"):
+            raise SpecError(f"unknown start {start!r}; expected 'closed' or 'any'")
+        if not isinstance(max_candidates, int) or max_candidates < 1:
+            raise SpecError(f"max_candidates must be a positive integer, got {max_candidates!r}")
+        self.role, self.start, self.limit = role, start, max_candidates
+        p = self.profile.params
+        self.tol = float(p["tolerance"])
+        self.time_wait = float(p["time_wait"])
+        self.rto_initial = float(p["rto_initial"])
+        self.timers = tuple(k for k in TIMERS if any(key[1] == k for key in self.m.table))
+        self.rfc = {r.id: r.rfc for r in self.m.rows}
+        self.rto_rows = {r.id for r in self.m.rows if r.event == "RTO"}
+        # per event kind, the flags (less PSH) its rows can send, read from the table: an observed
+        # segment is only tried against hidden events that can send its kind of segment
+        self.can_send: dict[str, set[int]] = {}
+        for r in self.m.rows:
+            for a in self.m.parsed[r.id][1]:
+                if a.op[0] == "send":
+                    f = a.op[1] & ~PSH
+                    self.can_send.setdefault(r.event, set()).update({f, f & ~FIN})
+        self._silent_ev = [call(k) for k in SILENT_CALLS] + [timeout(k) for k in self.timers]
+        self._loud_ev = [call(k) for k in LOUD_CALLS] + [timeout(k) for k in self.timers]
+        self.starts = {rid for rid, (_, acts) in self.m.parsed.items()
+                       if any(a.op[0] == "set" and a.op[1] == "ISS" and "ISN" in a.text for a in acts)}
+        self.reset()
+
+    # ------------------------------------------------------------------ public API
+    def reset(self) -> None:
+        self.cands: dict[Cand, str] = {Cand(Endpoint()): ""}
+        self.n = 0
+        self.done: Verdict | None = None
+        self.stats = _Stats()
+        self.wscale: int | None = None
+        self.peer_wscale = False
+        self.max_in = None                       # highest sequence end the IUT received
+        self._silent: dict[Endpoint, tuple] = {}
+        self._started = self.start == "closed"
+
+    def check(self, trace: Iterable) -> Verdict:
+        """Judge a whole trace (events or JSON-shaped dicts) from the initial state."""
+        self.reset()
+        for ev in as_events(trace):
+            if self.feed(ev) is not None:
+                break
+        return self.verdict()
+
+    def feed(self, ev: TraceEvent) -> Verdict | None:
+        """Consume one event; returns the final verdict as soon as the trace is decided (a
+        violation), else None."""
+        if self.done is not None:
+            return self.done
+        self.n += 1
+        if isinstance(ev, SegmentEvent):
+            if not self._started:
+                self._start_from(ev)
+            self._closure(ev.t)
+            if ev.dir == "in":
+                self._receive(ev)
+            else:
+                self._send(ev)
+        elif isinstance(ev, CallEvent):
+            self._closure(ev.t)
+            self._call(ev)
+        elif isinstance(ev, StateEvent):
+            self._closure(ev.t)
+            self._observe(ev)
+        else:
+            raise SpecError(f"not a trace event: {ev!r}")
+        k = len(self.cands)
+        self.stats.max_candidates = max(self.stats.max_candidates, k)
+        if self.done is None and k > self.limit:
+            self.done = self._verdict(INCONCLUSIVE, f"more than {self.limit} candidate TCBs; raise max_candidates",
+                                      ev)
+        return self.done
+
+    def verdict(self) -> Verdict:
+        """The verdict for what has been fed so far, as if the trace ended here."""
+        if self.done is not None:
+            return self.done
+        owing = []
+        for c in self.cands:
+            o = self._owes(c)
+            if not o:
+                return self._verdict(CONFORMANT, "")
+            owing.append(o)
+        return self._verdict(INCONCLUSIVE, "the trace ends while the spec still owes a transmission (unless "
+                             "an unlogged user call ended the connection): " + min(owing, key=len))
+
+    # ------------------------------------------------------------------ events
+    def _receive(self, ev: SegmentEvent) -> None:
+        seg = ev.seg
+        end = _end(seg)
+        if self.max_in is None or _geq(end, self.max_in):
+            self.max_in = end
+        if seg.flags & SYN and ev.wscale is not None:
+            self.peer_wscale = True
+        out: dict[Cand, str] = {}
+        event = arrive(seg)
+        for c in self.cands:
+            for tr in self.m.step(c.ep, event):
+                rows = ",".join(tr.rows)
+                mark = ev.t if "restart 2MSL" in tr.signals else c.mark
+                owed = _cap(c.owed + tuple((s, rows) for s in tr.sends))
+                # a SYN accepted in LISTEN: the table picked a placeholder ISS; the SYN,ACK shows the real one
+                fresh = c.fresh or (c.ep.state is State.LISTEN and tr.endpoint.state is State.SYN_RECEIVED)
+                out.setdefault(Cand(tr.endpoint, owed, fresh, mark), rows)
+        self.cands = out
+
+    def _send(self, ev: SegmentEvent) -> None:
+        obs = ev.seg
+        out: dict[Cand, str] = {}
+        for c, rows in self.cands.items():
+            for nc, why in self._explain(c, obs, ev.t):
+                out.setdefault(self._learn(nc, ev), why)
+        if not out:
+            self.done = self._violation(ev)
+            return
+        self.cands = out
+
+    def _call(self, ev: CallEvent) -> None:
+        out: dict[Cand, str] = {}
+        event = call(ev.call, n=ev.n) if ev.call != "SEND" else Event("SEND", None, 0, ev.n)
+        for c in self.cands:
+            for tr in self.m.step(c.ep, event):
+                err = any(s.startswith("error") for s in tr.signals)
+                if ev.result is not None and err != ev.result.startswith("error"):
+                    continue
+                rows = ",".join(tr.rows)
+                # CONNECT picks a placeholder ISN; the SYN shows the real one
+                fresh = c.fresh or any(r in self.starts for r in tr.rows)
+                out.setdefault(Cand(tr.endpoint, c.owed + tuple((s, rows) for s in tr.sends), fresh, c.mark), rows)
+        if not out:
+            self.done = self._verdict(VIOLATION, f"no state the IUT could be in gives {ev.call} the result "
+                                      f"{ev.result!r}", ev, self._results_of(event))
+            return
+        self.cands = out
+
+    def _observe(self, ev: StateEvent) -> None:
+        out = {c: r for c, r in self.cands.items() if c.ep.state is ev.state}
+        if not out:
+            self.done = self._verdict(VIOLATION, f"the IUT reports {ev.state}, which no explanation of the trace "
+                                      "so far reaches", ev)
+            return
+        self.cands = out
+
+    # ------------------------------------------------------------------ hidden steps
+    def _silent_steps(self, ep: Endpoint) -> tuple:
+        r = self._silent.get(ep)
+        if r is None:
+            res = []
+            for ev in self._silent_events(ep.state):
+                for tr in self.m.step(ep, ev):
+                    if not tr.sends and tr.endpoint != ep:
+                        res.append((ev.kind, tr.endpoint, ",".join(tr.rows)))
+            r = tuple(res)
+            if len(self._silent) > 50000:
+                self._silent.clear()
+            self._silent[ep] = r
+        return r
+
+    def _silent_events(self, state: State):
+        tab = self.m.table
+        return [e for e in self._silent_ev if (state, e.kind, "") in tab]
+
+    def _closure(self, t: float | None) -> None:
+        """Add every candidate reachable by hidden steps that send nothing."""
+        out = dict(self.cands)
+        work = list(out)
+        while work:
+            c = work.pop()
+            for kind, ep2, rows in self._silent_steps(c.ep):
+                if kind == "2MSL" and not self._aged(c.mark, t, self.time_wait):
+                    continue
+                nc = Cand(ep2, c.owed, c.fresh and ep2.state is not State.CLOSED and ep2.state is not State.LISTEN,
+                          c.mark if ep2.state is c.ep.state else None)
+                if nc not in out:
+                    out[nc] = rows
+                    work.append(nc)
+        self.cands = out
+
+    def _aged(self, mark: float | None, t: float | None, duration: float) -> bool:
+        return mark is None or t is None or t - mark >= duration * (1 - self.tol)
+
+    def _loud_events(self, c: Cand, obs: Segment) -> list[Event]:
+        evs: list[Event] = []
+        if obs.flags & SYN and not obs.flags & ACK:
+            evs.append(call("CONNECT", isn=obs.seq))
+        if obs.data:
+            evs.append(Event("SEND", None, 0, obs.data))
+        evs += self._loud_ev
+        f = obs.flags & ~PSH
+        tab = self.m.table
+        st = c.ep.state
+        return [e for e in evs if f in self.can_send.get(e.kind, ()) and (st, e.kind, "") in tab]
+
+    def _explain(self, c: Cand, obs: Segment, t: float | None):
+        """Yield (candidate after, rows) for each way `c` could have sent `obs`."""
+        # 1. a segment the spec already owes (earlier owed pure ACKs it covers are settled)
+        for i, (w, rows) in enumerate(c.owed):
+            m = self._match(obs, w, c, retransmit=False)
+            if m is not None:
+                ep, shift = m
+                rest = self._settle(c.owed[:i], obs) + self._shift(c.owed[i + 1:], shift)
+                yield Cand(ep if ep is not None else c.ep, _cap(rest), False if shift is not None else c.fresh,
+                           c.mark), rows
+            if not _soft(w):
+                break                       # owed SYN, FIN, RST and data go out in order
+        # 2. a hidden step that sends it first
+        kept = self._settle(c.owed, obs)
+        for ev in self._loud_events(c, obs):
+            for tr in self.m.step(c.ep, ev):
+                if not tr.sends:
+                    continue
+                rtx = any(r in self.rto_rows for r in tr.rows)
+                m = self._match(obs, tr.sends[0], c, retransmit=rtx)
+                if m is None:
+                    continue
+                if rtx and tr.endpoint.state in (State.SYN_SENT, State.SYN_RECEIVED) and c.mark is not None \
+                        and t is not None:
+                    if not self._aged(c.mark, t, self.rto_initial * 2 ** (tr.endpoint.rtx - 1)):
+                        continue
+                ep, shift = m
+                ep2 = tr.endpoint
+                if shift is not None:
+                    ep2 = _rebase(ep2, shift)
+                rows = ",".join(tr.rows)
+                sends = self._shift(tuple((s, rows) for s in tr.sends[1:]), shift)
+                yield Cand(ep2, _cap(kept + sends), c.fresh and shift is None, c.mark), rows
+        # 3. SEND then SHUTDOWN/CLOSE: data and FIN merged into one segment, or data queued
+        #    before the connection was established and sent with the FIN (RFC 9293 3.10.4)
+        if obs.data and obs.flags & FIN:
+            for tr in self.m.step(c.ep, Event("SEND", None, 0, obs.data)):
+                if len(tr.sends) > 1 or tr.endpoint == c.ep:
+                    continue
+                for k in ("SHUTDOWN", "CLOSE"):
+                    for tr2 in self.m.step(tr.endpoint, call(k)):
+                        if not tr2.sends:
+                            continue
+                        f = tr2.sends[0]
+                        if tr.sends:
+                            d = tr.sends[0]
+                            if f.seq != _end(d):
+                                continue
+                            f = Segment(f.flags, d.seq, f.ack, d.data + f.data, f.wnd)
+                        if self._match(obs, f, c, retransmit=False) == (None, None):
+                            rows = ",".join(tr.rows + tr2.rows)
+                            yield Cand(tr2.endpoint, _cap(kept + tuple((x, rows) for x in tr2.sends[1:])),
+                                       c.fresh, c.mark), rows
+
+    def _match(self, obs: Segment, w: Segment, c: Cand, retransmit: bool):
+        """None if `obs` is not `w`; else (rebased endpoint or None, ISN shift or None)."""
+        if (obs.flags & ~(PSH | FIN)) != (w.flags & ~(PSH | FIN)):
+            return None
+        if w.flags & ACK and obs.ack != w.ack:
+            return None
+        shift = None
+        if w.flags & SYN and c.fresh and obs.seq != w.seq:
+            shift = (obs.seq - w.seq) & MASK
+            w = w._replace(seq=obs.seq)
+        if obs.seq == w.seq and obs.data == w.data and (obs.flags & FIN) == (w.flags & FIN):
+            return (_rebase(c.ep, shift) if shift is not None else None), shift
+        if not retransmit or w.flags & SYN:
+            return None
+        # a repacketized retransmission: part of w's range; FIN only where w's FIN is
+        lo = (obs.seq - w.seq) & MASK
+        if lo >= HALF or lo + obs.data > w.data:
+            return None
+        if obs.flags & FIN and not (w.flags & FIN and lo + obs.data == w.data):
+            return None
+        if not obs.flags & FIN and not obs.data:
+            return None
+        return None, None
+
+    @staticmethod
+    def _settle(owed, obs: Segment):
+        """Drop owed pure ACKs that `obs` acknowledges at least as far."""
+        if not owed or not obs.flags & ACK:
+            return owed
+        return tuple((w, r) for w, r in owed if not (_soft(w) and _geq(obs.ack, w.ack)))
+
+    @staticmethod
+    def _shift(owed, shift):
+        if not shift:
+            return owed
+        return tuple((w._replace(seq=(w.seq + shift) & MASK) if w.flags & (SYN | FIN) or w.data else w, r)
+                     for w, r in owed)
+
+    def _learn(self, c: Cand, ev: SegmentEvent) -> Cand:
+        """Facts the IUT's own segment reveals: its receive window, and when a backoff or
+        TIME-WAIT period began."""
+        ep = c.ep
+        seg = ev.seg
+        if seg.flags & SYN:
+            if ev.wscale is not None:
+                self.wscale = ev.wscale
+            mark = ev.t
+        else:
+            mark = c.mark if ep.state is State.TIME_WAIT else None
+        if ev.win is not None and not seg.flags & RST and ep.state in SYNCHRONIZED:
+            scale = self.wscale if (self.wscale is not None and self.peer_wscale and not seg.flags & SYN) else 0
+            wnd = min(ev.win << scale, MAXWIN)
+            if wnd != ep.rcv_wnd:
+                ep = ep._replace(rcv_wnd=wnd)
+        if ep is not c.ep or mark != c.mark:
+            return c._replace(ep=ep, mark=mark)
+        return c
+
+    # ------------------------------------------------------------------ start mid-connection
+    def _start_from(self, ev: SegmentEvent) -> None:
+        """`start="any"`: candidates in every synchronized state, sequence variables taken from
+        the first segment (its SEQ/ACK fix SND.NXT/RCV.NXT or RCV.NXT/SND.UNA)."""
+        self._started = True
+        seg = ev.seg
+        if seg.flags & SYN:
+            return                          # a handshake: the normal start explains it
+        cands: dict[Cand, str] = {Cand(Endpoint()): ""}
+        wnd = self.profile.params["WINDOW"]
+        if ev.dir == "out":
+            una = nxt = seg.seq
+            rcv = seg.ack
+        else:
+            rcv = seg.seq
+            una = nxt = seg.ack
+        for st in SYNCHRONIZED:
+            if st is State.SYN_RECEIVED:
+                continue
+            fin = st in (State.FIN_WAIT_1, State.FIN_WAIT_2, State.CLOSING, State.LAST_ACK, State.TIME_WAIT)
+            n2 = nxt
+            if ev.dir == "in" and st in (State.FIN_WAIT_1, State.CLOSING, State.LAST_ACK):
+                una = (nxt - 1) & MASK         # our FIN is outstanding
+            u2 = una
+            if ev.dir == "out" and st in (State.FIN_WAIT_1, State.CLOSING, State.LAST_ACK):
+                n2 = (una + 1) & MASK
+            ep = Endpoint(st, iss=(u2 - 1) & MASK, irs=(rcv - 1) & MASK, snd_una=u2, snd_nxt=n2, snd_wnd=wnd,
+                          rcv_nxt=rcv, rcv_wnd=wnd, fin_sent=fin, passive=False)
+            cands[Cand(ep)] = ""
+            cands[Cand(ep._replace(passive=True))] = ""
+        self.cands = cands
+
+    # ------------------------------------------------------------------ verdicts
+    def _owes(self, c: Cand) -> str:
+        hard = [w for w, _ in c.owed if not _soft(w)]
+        if hard:
+            return seg_text(hard[0])
+        for tr in self.m.step(c.ep, timeout("RTO")):
+            if tr.sends:
+                return f"retransmission {seg_text(tr.sends[0])} ({c.ep.state}, {tr.rows[0]})"
+        return ""
+
+    def _cite(self, rows: Iterable[str]) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for group in rows:
+            for r in group.split(","):
+                if r:
+                    seen.setdefault(f"{r} [{self.rfc.get(r, '')}]", None)
+        return tuple(seen)
+
+    def _verdict(self, status: str, message: str, ev: TraceEvent | None = None, allowed=(), rows=()) -> Verdict:
+        states = tuple(sorted({str(c.ep) + (" (ISS not yet seen)" if c.fresh else "")
+                               for c in list(self.cands)[:64]}))
+        return Verdict(status, self.profile.label(), self.n, message, self.n if ev is not None else None,
+                       str(ev) if ev is not None else "", states if status != CONFORMANT else (), tuple(allowed),
+                       self._cite(rows), self.stats.max_candidates, self.role)
+
+    def _results_of(self, event: Event) -> list[str]:
+        out = []
+        for c in self.cands:
+            for tr in self.m.step(c.ep, event):
+                out.append(f"{c.ep.state}: " + ("; ".join(tr.signals) or "ok") + f" ({','.join(tr.rows)})")
+        return sorted(set(out))
+
+    def _violation(self, ev: SegmentEvent) -> Verdict:
+        obs = ev.seg
+        allowed: dict[str, None] = {}
+        rows: list[str] = []
+        for c in self.cands:
+            for w, r in c.owed:
+                if not _soft(w):
+                    allowed.setdefault(f"{seg_text(w)}, owed since an earlier event ({c.ep.state}; {r})", None)
+                    rows.append(r)
+            for e in self._loud_events(c, obs):
+                for tr in self.m.step(c.ep, e):
+                    r = ",".join(tr.rows)
+                    what = seg_text(tr.sends[0]) if tr.sends else "nothing"
+                    label = str(e) if e.kind != "CONNECT" else "CONNECT"
+                    if tr.sends or e.kind in ("SEND", "SHUTDOWN", "CLOSE", "ABORT") and self._relevant(e, obs):
+                        allowed.setdefault(f"{label} in {c.ep.state} sends {what} ({r})", None)
+                        if self._relevant(e, obs):
+                            rows.append(r)
+        ranked = sorted(allowed, key=lambda a: (not a.startswith(("<",)), a))
+        return self._verdict(VIOLATION, "no state the IUT could be in explains this segment "
+                             "(by a row, or a hidden call or timer)", ev, ranked[:24], rows)
+
+    @staticmethod
+    def _relevant(e: Event, obs: Segment) -> bool:
+        if e.kind == "SEND":
+            return obs.data > 0
+        if e.kind in ("SHUTDOWN", "CLOSE"):
+            return bool(obs.flags & FIN)
+        if e.kind == "ABORT":
+            return bool(obs.flags & RST)
+        if e.kind == "CONNECT":
+            return bool(obs.flags & SYN)
+        return True
+
+
+#: Owed pure ACKs kept per candidate (older ones are forgotten: they may never be sent).
+SOFT_KEEP = 4
+
+
+def _cap(owed: tuple) -> tuple:
+    soft = sum(1 for w, _ in owed if _soft(w))
+    if soft <= SOFT_KEEP:
+        return owed
+    out, drop = [], soft - SOFT_KEEP
+    for item in owed:
+        if drop and _soft(item[0]):
+            drop -= 1
+            continue
+        out.append(item)
+    return tuple(out)
+
+
+def _rebase(ep: Endpoint, shift: int) -> Endpoint:
+    return ep._replace(iss=(ep.iss + shift) & MASK, snd_una=(ep.snd_una + shift) & MASK,
+                       snd_nxt=(ep.snd_nxt + shift) & MASK)
+
+
+def check(trace: Iterable, profile: "Profile | str" = "rfc9293", **kw) -> Verdict:
+    """Judge a whole trace: a convenience for ``Monitor(profile, **kw).check(trace)``."""
+    return Monitor(profile, **kw).check(trace)

@@ -1,0 +1,86 @@
+"""`synack oracle` and `synack trace`: verdicts, exit codes, one-line errors."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "oracle"))
+from test_capture import write  # noqa: E402
+
+EX = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "traces")
+
+
+def run(*args):
+    p = subprocess.run([sys.executable, "-m", "synack.cli", *args], capture_output=True, text=True, timeout=120)
+    return p.returncode, p.stdout, p.stderr
+
+
+def jl(path, events, header=None):
+    with open(path, "w") as fh:
+        if header:
+            fh.write(json.dumps(header) + "\n")
+        for e in events:
+            fh.write(json.dumps(e) + "\n")
+    return str(path)
+
+
+HS = [{"dir": "out", "flags": "SYN", "seq": 1}, {"dir": "in", "flags": "SYN,ACK", "seq": 9, "ack": 2},
+      {"dir": "out", "flags": "ACK", "seq": 2, "ack": 10}]
+
+
+def test_jsonl_verdicts_and_exit_codes(tmp_path):
+    assert run("oracle", jl(tmp_path / "ok.jsonl", HS))[0] == 0
+    code, out, _ = run("oracle", jl(tmp_path / "bad.jsonl", HS[:2] + [{"dir": "out", "flags": "ACK", "seq": 2,
+                                                                       "ack": 11}]), "--json")
+    assert code == 1 and json.loads(out)["index"] == 3
+    assert run("oracle", jl(tmp_path / "inc.jsonl", HS[:1]))[0] == 3
+
+
+@pytest.mark.parametrize("content,msg", [
+    ('{"dir": "out", "flags": "SYN"}\n', "x.jsonl:1: missing required field 'seq'"),
+    ("{nope\n", "x.jsonl:1: not valid JSON"),
+])
+def test_bad_trace_is_one_line_exit_2(tmp_path, content, msg):
+    p = tmp_path / "x.jsonl"
+    p.write_text(content)
+    code, out, err = run("oracle", str(p))
+    assert code == 2 and msg in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_unknown_profile_and_missing_file(tmp_path):
+    code, _, err = run("oracle", jl(tmp_path / "ok.jsonl", HS), "--profile", "bsd")
+    assert code == 2 and "unknown profile 'bsd'" in err
+    code, _, err = run("oracle", str(tmp_path / "nope.jsonl"))
+    assert code == 2 and "cannot read" in err
+
+
+def test_capture_judged_per_connection_and_converted(tmp_path):
+    cap = tmp_path / "c.pcap"
+    write(cap)
+    code, out, _ = run("oracle", str(cap), "--profile", "rfc9293")
+    assert code == 0 and out.count("CONFORMANT") == 2 and "summary: 1 connections, 8 TCP segments" in out
+    code, out, _ = run("oracle", str(cap), "--iut", "10.0.0.1:40000", "--json")
+    lines = [json.loads(x) for x in out.splitlines()]
+    assert code == 0 and lines[0]["iut"] == "10.0.0.1:40000" and lines[-1]["summary"]["judged"] == 1
+    code, out, _ = run("trace", str(cap), "--to-jsonl", "--iut", "10.0.0.2:80")
+    assert code == 0 and json.loads(out.splitlines()[0])["iut"] == "10.0.0.2:80"
+    conv = tmp_path / "s.jsonl"
+    conv.write_text(out)
+    assert run("oracle", str(conv), "--profile", "rfc9293")[0] == 0
+    code, _, err = run("oracle", str(cap), "--iut", "not-an-address")
+    assert code == 2 and "is not an IP address" in err
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(cap.read_bytes()[:-5])
+    code, _, err = run("oracle", str(cut))
+    assert code == 2 and "truncated pcap" in err and "Traceback" not in err
+
+
+def test_examples_are_judged():
+    names = sorted(f for f in os.listdir(EX) if f.endswith(".jsonl"))
+    assert names
+    for f in names:
+        code, out, err = run("oracle", os.path.join(EX, f))
+        want = 1 if f.startswith("violation-") else 0
+        assert code == want, f"{f}: {out}{err}"

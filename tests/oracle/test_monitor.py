@@ -1,0 +1,165 @@
+"""The monitor on hand-written traces: hidden steps, learning ISNs, timing, errors."""
+import pytest
+
+from synack.oracle import Monitor, ReferenceEndpoint, TraceError
+from synack.oracle.events import event_from_json, parse_jsonl
+from synack.spec import Segment, SpecError, State
+
+
+def s(d, flags, seq, ack=None, n=0, t=None, win=None):
+    ev = {"dir": d, "flags": flags, "seq": seq}
+    if ack is not None:
+        ev["ack"] = ack
+    if n:
+        ev["len"] = n
+    if t is not None:
+        ev["t"] = t
+    if win is not None:
+        ev["win"] = win
+    return ev
+
+
+CLIENT = [s("out", "SYN", 1000), s("in", "SYN,ACK", 5000, 1001), s("out", "ACK", 1001, 5001),
+          s("out", "ACK,PSH", 1001, 5001, 10), s("in", "ACK", 5001, 1011), s("out", "FIN,ACK", 1011, 5001),
+          s("in", "FIN,ACK", 5001, 1012), s("out", "ACK", 1012, 5002)]
+
+
+def test_client_close_conformant_and_learns_hidden_calls():
+    v = Monitor("rfc9293").check(CLIENT)
+    assert v.ok and v.max_candidates >= 1 and "conformant" in str(v).lower()
+
+
+def test_server_isn_is_learned_from_its_syn_ack():
+    tr = [s("in", "SYN", 7), s("out", "SYN,ACK", 123456, 8), s("in", "ACK", 8, 123457)]
+    assert Monitor("linux").check(tr).ok
+
+
+def test_violation_names_event_states_rows():
+    tr = [s("in", "SYN", 7), s("out", "ACK", 99, 8)]
+    v = Monitor("rfc9293").check(tr)
+    assert v.status == "violation" and v.index == 2 and "IUT sends <ACK seq=99 ack=8>" in v.event
+    assert any(r.startswith("listen.syn [RFC 9293 3.10.7.2]") for r in v.rows)
+    assert any("SYN-RECEIVED" in st for st in v.states)
+    d = v.to_json()
+    assert d["status"] == "violation" and d["index"] == 2 and v.exit_code == 1
+
+
+def test_unfinished_trace_is_inconclusive():
+    v = Monitor("rfc9293").check(CLIENT[:6])          # our FIN was never acknowledged
+    assert v.status == "inconclusive" and "FIN" in v.message and v.exit_code == 3
+
+
+def test_data_and_fin_in_one_segment():
+    tr = CLIENT[:3] + [s("out", "FIN,ACK,PSH", 1001, 5001, 5), s("in", "ACK", 5001, 1007)]
+    assert Monitor("rfc9293").check(tr).ok
+
+
+def test_retransmission_may_be_repacketized():
+    tr = CLIENT[:3] + [s("out", "ACK", 1001, 5001, 100), s("out", "ACK", 1101, 5001, 100),
+                       s("out", "ACK", 1001, 5001, 100), s("in", "ACK", 5001, 1201)]
+    assert Monitor("rfc9293").check(tr).ok
+    bad = tr[:5] + [s("out", "ACK", 1150, 5001, 100)]  # beyond what was sent
+    assert Monitor("rfc9293").check(bad).status == "violation"
+
+
+def test_syn_ack_backoff_is_timed():
+    """Retransmission k of a SYN,ACK waits at least rto_initial * 2^(k-1) (less the tolerance)."""
+    head = [s("in", "SYN", 7, t=0.0), s("out", "SYN,ACK", 50, 8, t=0.0), s("out", "SYN,ACK", 50, 8, t=1.0)]
+    assert Monitor("linux").check(head + [s("out", "SYN,ACK", 50, 8, t=3.0)]).status == "inconclusive"
+    v = Monitor("linux").check(head + [s("out", "SYN,ACK", 50, 8, t=1.5)])
+    assert v.status == "violation" and v.index == 4
+
+
+def test_time_wait_may_not_end_early():
+    """Linux holds TIME-WAIT 60 s and no user call reaches it: a segment answered as by CLOSED
+    1 s after entering it is wrong. RFC 9293 lets the user ABORT in TIME-WAIT (3.10.5)."""
+    close = CLIENT[:6] + [s("in", "ACK", 5001, 1012, t=0.5), s("in", "FIN,ACK", 5001, 1012, t=1.0),
+                          s("out", "ACK", 1012, 5002, t=1.0)]
+    early = close + [s("in", "ACK", 5002, 1012, t=2.0), s("out", "RST", 1012, t=2.0)]
+    late = close + [s("in", "ACK", 5002, 1012, t=80.0), s("out", "RST", 1012, t=80.0)]
+    assert Monitor("linux").check(early).status == "violation"
+    assert Monitor("linux").check(late).ok
+    assert Monitor("rfc9293").check(early).ok
+
+
+def test_window_is_learned_from_the_iut():
+    tr = CLIENT[:2] + [s("out", "ACK", 1001, 5001, win=100), s("in", "ACK", 5001 + 200, 1001, 10),
+                       s("out", "ACK", 1001, 5001)]
+    assert Monitor("rfc9293").check(tr).ok                 # out of window: a duplicate ACK
+
+
+def test_calls_and_states_are_checked():
+    tr = [{"call": "listen", "result": "ok"}, {"state": "LISTEN"}, s("in", "SYN", 7),
+          s("out", "SYN,ACK", 50, 8), {"state": "SYN_RCVD"}]
+    assert Monitor("rfc9293").check(tr).status == "inconclusive"
+    bad = tr[:1] + [{"state": "ESTABLISHED"}]
+    assert Monitor("rfc9293").check(bad).status == "violation"
+    err = [{"call": "send", "n": 5, "result": "ok"}]          # SEND on CLOSED fails
+    assert Monitor("rfc9293").check(err).status == "violation"
+
+
+def test_candidate_bound():
+    v = Monitor("linux", max_candidates=1).check(CLIENT)
+    assert v.status == "inconclusive" and "max_candidates" in v.message
+
+
+@pytest.mark.parametrize("obj,msg", [
+    ({"dir": "sideways", "flags": "SYN", "seq": 1}, "'dir'"),
+    ({"dir": "out", "seq": 1}, "missing required field 'flags'"),
+    ({"dir": "out", "flags": "SYN"}, "missing required field 'seq'"),
+    ({"dir": "out", "flags": "ACK", "seq": 1}, "missing required field 'ack'"),
+    ({"dir": "out", "flags": "SYN", "seq": -1}, "'seq'"),
+    ({"dir": "out", "flags": "SYN,BOGUS", "seq": 1}, "BOGUS"),
+    ({"call": "dance"}, "unknown call"),
+    ({"state": "SLEEPING"}, "unknown state"),
+    ({"hello": 1}, "not an event"),
+])
+def test_malformed_events_name_the_problem(obj, msg):
+    with pytest.raises(TraceError, match=msg):
+        event_from_json(obj, "t.jsonl:3")
+
+
+def test_jsonl_errors_name_the_line():
+    with pytest.raises(TraceError, match="t.jsonl:2: not valid JSON"):
+        list(parse_jsonl(['{"dir":"out","flags":"SYN","seq":1}', "{oops"], "t.jsonl"))
+    with pytest.raises(TraceError, match="version 9"):
+        list(parse_jsonl(['{"synack_trace": 9}'], "t.jsonl"))
+
+
+def test_bad_monitor_arguments():
+    with pytest.raises(SpecError, match="unknown profile"):
+        Monitor("bsd")
+    with pytest.raises(SpecError, match="start"):
+        Monitor("rfc9293", start="middle")
+
+
+def test_reference_endpoint_drives_a_handshake_the_monitor_accepts():
+    a, b = ReferenceEndpoint("rfc9293", isn=100), ReferenceEndpoint("rfc9293", isn=900)
+    b.call("listen")
+    trace = []
+    for seg in a.call("connect"):
+        trace.append({"dir": "out", "flags": "SYN", "seq": seg.seq})
+        for r in b.receive(seg):
+            trace.append({"dir": "in", "flags": "SYN,ACK", "seq": r.seq, "ack": r.ack})
+            for r2 in a.receive(r):
+                trace.append({"dir": "out", "flags": "ACK", "seq": r2.seq, "ack": r2.ack})
+                b.receive(r2)
+    assert a.state is State.ESTABLISHED and b.state is State.ESTABLISHED and "established" in a.signals
+    assert Monitor("rfc9293").check(trace).ok
+    assert not a.armed("RTO") and a.timeout("RTO") == []
+    with pytest.raises(SpecError):
+        a.receive("not a segment")
+    assert isinstance(a.call("send", n=3)[0], Segment)
+
+
+def test_schema_lists_every_event_field_the_reader_accepts():
+    import json
+    import os
+    from synack.spec import CALLS
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "oracle", "trace.schema.json")
+    schema = json.load(open(path))
+    seg, callev = schema["oneOf"][1], schema["oneOf"][2]
+    assert set(seg["required"]) == {"dir", "flags", "seq"}
+    assert set(callev["properties"]["call"]["enum"]) == {c.lower() for c in CALLS}
+    for field in ("ack", "len", "win", "wscale", "mss", "ts", "t"):
+        assert field in seg["properties"]
