@@ -245,8 +245,8 @@ class Monitor:
                 rows = ",".join(tr.rows)
                 mark = ev.t if "restart 2MSL" in tr.signals else c.mark
                 owed = _cap(c.owed + tuple((s, rows) for s in tr.sends))
-                # a SYN accepted in LISTEN: the table picked a placeholder ISS; the SYN,ACK shows the real one
-                fresh = c.fresh or (c.ep.state is State.LISTEN and tr.endpoint.state is State.SYN_RECEIVED)
+                # a row chose ISS := ISN with a placeholder ISN; the IUT's SYN or SYN,ACK shows the real one
+                fresh = c.fresh or any(r in self.starts for r in tr.rows)
                 out.setdefault(Cand(tr.endpoint, owed, fresh, mark), rows)
         self.cands = out
 
@@ -315,7 +315,7 @@ class Monitor:
             for kind, ep2, rows in self._silent_steps(c.ep):
                 if kind == "2MSL" and not self._aged(c.mark, t, self.time_wait):
                     continue
-                nc = Cand(ep2, c.owed, c.fresh and ep2.state is not State.CLOSED and ep2.state is not State.LISTEN,
+                nc = Cand(ep2, c.owed, c.fresh and ep2.iss == c.ep.iss,
                           c.mark if ep2.state is c.ep.state else None)
                 if nc not in out:
                     out[nc] = rows

@@ -16,6 +16,7 @@ class ReferenceEndpoint:
     def __init__(self, profile: "Profile | str" = "rfc9293", *, isn: int = 1000, isn_step: int = 1 << 24):
         self.profile = get_profile(profile) if not isinstance(profile, Profile) else profile
         self.m: Machine = machine(self.profile)
+        self._actions = {r.id: r.actions for r in self.m.rows}
         self.tcb = Endpoint()
         self._isn, self._isn_step = isn & 0xFFFFFFFF, isn_step
         self.signals: list[str] = []
@@ -29,7 +30,7 @@ class ReferenceEndpoint:
         if not results:
             return []
         tr = results[0]
-        if tr.endpoint.iss != self.tcb.iss and tr.endpoint.state in (State.SYN_SENT, State.SYN_RECEIVED):
+        if any("ISS := ISN" in a for r in tr.rows for a in self._actions[r]):
             self._isn = (self._isn + self._isn_step) & 0xFFFFFFFF
         self.tcb, self.last = tr.endpoint, tr
         self.signals.extend(tr.signals)
