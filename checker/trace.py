@@ -39,6 +39,11 @@ def steps(ex: Exploration, found: Found) -> list[dict]:
     for kind, v, w in found.loop:
         pairs.append((states[v], _moves_between(system, states[v], states[w]), states[w],
                       "then only giving up is left" if kind == "giveup" else "fair continuation"))
+    return records(system, pairs)
+
+
+def records(system: System, pairs: list[tuple[tuple, tuple, tuple, str]]) -> list[dict]:
+    """Step records for a path given as (state, move label, next state, phase) tuples."""
     out, iss = [], [None, None]
     for n, (s, label, c, phase) in enumerate(pairs, 1):
         for side in (0, 1):
@@ -49,11 +54,16 @@ def steps(ex: Exploration, found: Found) -> list[dict]:
     return out
 
 
-def _seg_record(system: System, tseg: int, sender: int, iss) -> dict:
-    segv, tag = system.tsegs[tseg]
+def _seg_record(system: System, tseg: "int | None", sender: int, iss, segv: "int | None" = None) -> dict:
+    """A segment in flight (`tseg`), or one lost at once because the channel was full (`segv`)."""
+    tag = None
+    if tseg is not None:
+        segv, tag = system.tsegs[tseg]
     seg = system.segs[segv]
     rec = {"flags": flags_str(seg.flags), "seq": seg.seq, "ack": seg.ack if seg.flags & 0x10 else None,
-           "len": seg.data, "incarnation": tag, "from": SIDE[sender]}
+           "len": seg.data, "from": SIDE[sender]}
+    if tag is not None:
+        rec["incarnation"] = tag
     if iss[sender] is not None:
         rec["rel_seq"] = (seg.seq - iss[sender]) % (1 << 32)
     if seg.flags & 0x10 and iss[1 - sender] is not None:
@@ -88,14 +98,12 @@ def _describe(system: System, n: int, s: tuple, label: tuple, c: tuple, phase: s
             if tid is not None:
                 grown[tid] -= 1
             if tid is None:
-                seg = system.segs[sv]
-                rec["sends"].append({"flags": flags_str(seg.flags), "seq": seg.seq,
-                                     "ack": seg.ack if seg.flags & 0x10 else None, "len": seg.data,
-                                     "lost": "channel full"})
+                rec["sends"].append(dict(_seg_record(system, None, side, iss, sv), lost="channel full"))
             else:
                 rec["sends"].append(_seg_record(system, tid, side, iss))
     rec["A"] = _ep(system, c[0])
     rec["B"] = _ep(system, c[1])
+    rec["timers"] = {SIDE[x]: list(system.armed_timers(c[x])) for x in (0, 1)}
     rec["in_flight"] = {DIR[0]: len(c[2]), DIR[1]: len(c[3])}
     return rec
 

@@ -39,7 +39,7 @@ from typing import Iterable, NamedTuple
 from synack.spec.machine import Machine, machine
 from synack.spec.model import (ACK, FIN, HALF, MASK, MAXWIN, PSH, RST, SYN, SYNCHRONIZED, Endpoint, Event,
                                Segment, SpecError, State, TIMERS, arrive, call, timeout)
-from synack.spec.profiles import Profile, get_profile
+from synack.spec.profiles import Profile, get_profile, timer_seconds
 
 from .events import CallEvent, SegmentEvent, StateEvent, TraceEvent, as_events, seg_text
 
@@ -149,8 +149,6 @@ class Monitor:
         self.role, self.start, self.limit = role, start, max_candidates
         p = self.profile.params
         self.tol = float(p["tolerance"])
-        self.time_wait = float(p["time_wait"])
-        self.rto_initial = float(p["rto_initial"])
         self.timers = tuple(k for k in TIMERS if any(key[1] == k for key in self.m.table))
         self.rfc = {r.id: r.rfc for r in self.m.rows}
         self.rto_rows = {r.id for r in self.m.rows if r.event == "RTO"}
@@ -313,7 +311,7 @@ class Monitor:
         while work:
             c = work.pop()
             for kind, ep2, rows in self._silent_steps(c.ep):
-                if kind == "2MSL" and not self._aged(c.mark, t, self.time_wait):
+                if kind == "2MSL" and not self._aged(c.mark, t, timer_seconds(self.profile, "2MSL")):
                     continue
                 nc = Cand(ep2, c.owed, c.fresh and ep2.iss == c.ep.iss,
                           c.mark if ep2.state is c.ep.state else None)
@@ -361,7 +359,7 @@ class Monitor:
                     continue
                 if rtx and tr.endpoint.state in (State.SYN_SENT, State.SYN_RECEIVED) and c.mark is not None \
                         and t is not None:
-                    if not self._aged(c.mark, t, self.rto_initial * 2 ** (tr.endpoint.rtx - 1)):
+                    if not self._aged(c.mark, t, timer_seconds(self.profile, "RTO", tr.endpoint.rtx - 1)):
                         continue
                 ep, shift = m
                 ep2 = tr.endpoint

@@ -160,6 +160,24 @@ def get_profile(name: str, variants: "tuple[str, ...] | list[str] | str" = ()) -
     return replace(base, options=frozenset(options), variants=base.variants + tuple(variants))
 
 
+def timer_seconds(profile: Profile, timer: str, expired: int = 0) -> float | None:
+    """How long a timer runs, by the profile's parameters, after it has expired `expired`
+    times in a row: the RTO doubles on each expiry up to rto_max (RFC 6298 5.5, RFC 9293
+    3.8.1); 2MSL is time_wait; FIN-WAIT-2 is fin_timeout; the first keep-alive waits
+    ka_idle, later probes ka_interval (RFC 1122 4.2.3.6). None for timers without a
+    duration in the profile (DELACK, PERSIST, USER-TIMEOUT)."""
+    p = profile.params
+    if timer == "RTO":
+        return min(float(p["rto_initial"]) * 2 ** expired, float(p["rto_max"]))
+    if timer == "2MSL":
+        return float(p["time_wait"])
+    if timer == "FIN-WAIT-2":
+        return float(p["fin_timeout"])
+    if timer == "KEEPALIVE":
+        return float(p["ka_idle"] if expired == 0 else p["ka_interval"])
+    return None
+
+
 def eval_when(expr: str, options: frozenset[str]) -> bool:
     """Evaluate a row's option condition such as ``challenge-ack and not rfc1337``."""
     if not expr.strip():

@@ -10,19 +10,9 @@ import click
 from synack.checker.explore import PROPERTIES
 from synack.checker.scenarios import NAMES as SCENARIOS
 from synack.checker.scenarios import SINGLE
-from synack.spec import PROFILES, VARIANTS, SpecError, get_profile
+from synack.spec import PROFILES, VARIANTS, SpecError
 
-
-def _fail(msg: str, code: int = 2):
-    click.echo(f"synack: error: {msg}", err=True)
-    sys.exit(code)
-
-
-def _profile(name: str, variants: tuple[str, ...]):
-    try:
-        return get_profile(name, tuple(variants))
-    except SpecError as exc:
-        _fail(str(exc))
+from .cliutil import _draw, _fail, _format_of, _profile
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -102,9 +92,12 @@ SCENARIO_NAMES, DEFAULT_SCENARIOS, PROPERTY_NAMES = SCENARIOS, SINGLE, PROPERTIE
 @click.option("--max-memory", default=0, type=int, help="stop (incomplete) when the process reaches this many MB")
 @click.option("--json", "as_json", is_flag=True, help="print results and counterexamples as JSON")
 @click.option("--trace-out", type=click.Path(dir_okay=False, writable=True), help="write counterexamples (JSON) here")
+@click.option("--diagram-out", type=click.Path(dir_okay=False, writable=True),
+              help="write each counterexample's sequence chart here (.svg, .png, .pdf or .dot; "
+                   "several counterexamples get -2, -3, ... before the suffix)")
 @click.option("--quiet", "-q", is_flag=True, help="no progress bar")
 def check_cmd(profile, variant, scenario, capacity, loss, dup, fifo, retries, incarnations, isn_choices, budget,
-              props, max_states, max_seconds, max_memory, as_json, trace_out, quiet) -> None:
+              props, max_states, max_seconds, max_memory, as_json, trace_out, diagram_out, quiet) -> None:
     """Explore every interleaving of two endpoints, a lossy, duplicating, reordering network and
     the users' scenario; check the properties. Exit 0 when all hold, 1 when one fails (with its
     shortest counterexample), 2 for bad input, 3 when a limit stopped the search first."""
@@ -123,6 +116,9 @@ def check_cmd(profile, variant, scenario, capacity, loss, dup, fifo, retries, in
             _fail(f"{name} must not be negative, got {v}")
     scenarios = scenario or DEFAULT_SCENARIOS
     limits = Limits(max_states, max_seconds, max_memory)
+    if diagram_out:
+        _format_of(diagram_out)
+    charts = []
     results, traces, worst = [], [], 0
     for sc in scenarios:
         try:
@@ -144,6 +140,8 @@ def check_cmd(profile, variant, scenario, capacity, loss, dup, fifo, retries, in
         results.append(entry)
         for f in failed.values():
             traces.append(render_json(ex, f))
+            if diagram_out:
+                charts.append((ex, f))
         if not as_json:
             click.echo(f"{sc}: {status.upper()}  {len(ex.states):,} states, {ex.transitions:,} transitions, "
                        f"depth {ex.depth}, {ex.seconds:.2f} s ({ex.rate:,.0f} states/s), peak {ex.peak_mb:.0f} MB"
@@ -159,6 +157,18 @@ def check_cmd(profile, variant, scenario, capacity, loss, dup, fifo, retries, in
                 json.dump(traces, fh, indent=1)
         except OSError as exc:
             _fail(f"cannot write --trace-out {trace_out!r}: {exc.strerror}")
+    if charts:
+        from synack.diagrams.chart import chart_dot, from_steps
+        from synack.spec.profiles import timer_seconds
+
+        stem, fmt = _format_of(diagram_out)
+        for i, (ex, f) in enumerate(charts, 1):
+            ch = from_steps(render_json(ex, f)["steps"], f"{f.prop} fails: {ex.system.cfg.scenario.name}",
+                            seconds=lambda t, k, p=ex.system.cfg.profile: timer_seconds(p, t, k))
+            ch.footer = f"shortest counterexample: {ex.system.cfg.describe()}"
+            out = f"{stem}{'' if i == 1 else f'-{i}'}.{fmt}"
+            if _draw(chart_dot(ch), fmt, out, exit_on_missing=False):
+                click.echo(f"chart: {out}", err=True)
     sys.exit(worst)
 
 
@@ -257,6 +267,12 @@ def _is_capture(path: str) -> bool:
     return magic in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d",
                      b"\x0a\x0d\x0d\x0a")
 
+
+from .diagram_cli import diagram_group, explain_cmd, why_cmd  # noqa: E402  (the commands register below)
+
+main.add_command(diagram_group)
+main.add_command(why_cmd)
+main.add_command(explain_cmd)
 
 if __name__ == "__main__":
     main()
