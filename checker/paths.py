@@ -70,7 +70,8 @@ def choose(cfg: Config, via=(), calls_first: bool = False, max_states: int = 200
     for kind, arg in ms:
         if kind == "row" and arg not in system.row_rfc:
             raise SpecError(f"milestone {kind}:{arg}: profile {cfg.profile.label()} has no row {arg!r}")
-    wants_keepalive = any(k == "row" and a.startswith("keepalive") for k, a in ms)
+    keepalive_rows = {r.id for r in system.m.rows if r.event == "KEEPALIVE"}
+    wants_keepalive = any(k == "row" and a in keepalive_rows for k, a in ms)
     start = (system.initial(), 0)
     best = {start: (0, 0, 0)}
     parent: dict = {start: None}

@@ -13,6 +13,8 @@ from typing import Callable
 
 from graphviz import Digraph
 
+from synack.spec import flags_str
+
 SIDES = ("A", "B")
 
 
@@ -190,7 +192,7 @@ def from_observed(events: list, states: list[str], title: str, iut: str = "IUT",
                 else:
                     irs = seg.seq
             mine, theirs = (iss, irs) if out else (irs, iss)
-            d = {"from": "A" if out else "B", "flags": _flags(seg.flags), "seq": seg.seq,
+            d = {"from": "A" if out else "B", "flags": flags_str(seg.flags), "seq": seg.seq,
                  "ack": seg.ack if seg.flags & 16 else None, "len": seg.data}
             if mine is not None:
                 d["rel_seq"] = (seg.seq - mine) % (1 << 32)
@@ -207,12 +209,6 @@ def from_observed(events: list, states: list[str], title: str, iut: str = "IUT",
         if state or event:
             ch.marks.append(Mark(0, n, event, state))
     return ch
-
-
-def _flags(bits: int) -> str:
-    from synack.spec import flags_str
-
-    return flags_str(bits)
 
 
 # ----------------------------------------------------------------------------- DOT

@@ -3,6 +3,8 @@ the same step records the charts draw: what each side sends and why (the decidin
 row and its RFC section), the state it enters, and the SEQ/ACK arithmetic."""
 from __future__ import annotations
 
+from synack.spec import Segment
+
 from .chart import seg_label
 
 LANGS = ("en", "zh")
@@ -77,7 +79,7 @@ def narrate(steps: list[dict], rows: dict[str, tuple[str, str, bool]], lang: str
 def _arithmetic(seg: dict, sends: list[dict], t: dict, absolute: bool) -> list[str]:
     """Why the answer's ACK number is what it is, when it acknowledges the received segment."""
     flags = seg["flags"].split(",")
-    ln = seg.get("len", 0) + ("SYN" in flags) + ("FIN" in flags)
+    ln = Segment.make(seg["flags"], seg["seq"], seg.get("ack") or 0, seg.get("len", 0)).length
     if "rel_seq" not in seg or ln == 0:
         return []
     out = []

@@ -130,7 +130,7 @@ def _observed_chart(trace: str, profile, absolute: bool):
         mon = Monitor(_profile(profile or header.get("profile", "rfc9293"), ()), role=str(header.get("iut", "")))
     except (TraceError, SpecError) as exc:
         _fail(str(exc))
-    states, last = [], None
+    states = []
 
     def now() -> str:
         return "|".join(sorted({c.ep.state.value for c in mon.cands}, key=len))
@@ -220,7 +220,7 @@ def why_cmd(question, list_, directory, fmt) -> None:
     """Answer a classic TCP question by running the checker: the counterexample (or the run)
     and its chart. Exit 0 when the checker agrees with the answer, 1 when it does not."""
     from synack.diagrams.chart import chart_dot
-    from synack.gallery import REFUTATIONS, RUNS, refutation_chart, refute, render_text, run_chart
+    from synack.gallery import REFUTATIONS, RUNS, explore_run, refutation_chart, refute, render_text, run_chart
 
     if list_ or not question:
         for k, q in QUESTIONS.items():
@@ -248,10 +248,7 @@ def why_cmd(question, list_, directory, fmt) -> None:
         else:
             ok = False
     for prof, sc, bounds in q.get("control", ()):
-        from synack.gallery import Refutation
-
-        ex, found = refute(Refutation("control", "", prof, sc, "graceful-close" if sc != "handshake" else
-                                      "handshake-agreement", bounds))
+        ex = explore_run(prof, sc, bounds)
         holds = not ex.found
         ok &= holds
         click.echo(f"{prof}, scenario {sc}: {'every property holds' if holds else 'FAILS: ' + ', '.join(ex.found)} "
@@ -291,8 +288,8 @@ def explain_cmd(scenario, lang, profile, variant, via, calls_first, absolute) ->
         _fail(str(exc))
     m = machine(prof)
     # the rows that decide a step: they change the state, send, tell the user or delete the TCB
-    rows = {r.id: (r.note, r.rfc, r.to is not None or any(a.split()[0] in ("send", "signal", "delete", "restart")
-                                                          for a in r.actions)) for r in m.rows}
+    rows = {r.id: (r.note, r.rfc, r.to is not None or any(a.op[0] in ("send", "signal", "delete", "restart")
+                                                          for a in m.parsed[r.id][1])) for r in m.rows}
     click.echo(f"{run.title} ({desc})")
     for line in narrate(steps, rows, lang, absolute):
         click.echo(line)

@@ -95,11 +95,17 @@ def run_chart(run: RunChart, profile: str | None = None, variants=(), absolute: 
     return ch
 
 
+def explore_run(profile: str, scenario: str, bounds: dict):
+    """Every property over a scenario, with one segment per channel and one retry unless
+    `bounds` says otherwise."""
+    kw = dict(capacity=1, retries=1)
+    kw.update(bounds)
+    return explore(System(make_config(profile, scenario=scenario, properties=PROPERTIES, **kw)))
+
+
 def refute(ref: Refutation):
     """(exploration, found) for a refutation; found is None when the property holds."""
-    bounds = dict(capacity=1, retries=1)
-    bounds.update(ref.bounds)
-    ex = explore(System(make_config(ref.profile, scenario=ref.scenario, properties=PROPERTIES, **bounds)))
+    ex = explore_run(ref.profile, ref.scenario, ref.bounds)
     return ex, ex.found.get(ref.prop)
 
 
@@ -182,5 +188,5 @@ def regenerate(directory: str, progress=lambda name: None, formats=("svg", "png"
 
 
 __all__ = ["RUNS", "REFUTATIONS", "CHART_NAMES", "RunChart", "Refutation", "DotMissing", "run_chart", "run_steps",
-           "refute", "refutation_chart", "usual_paths", "state_source", "write", "gallery_sources", "regenerate",
+           "refute", "explore_run", "refutation_chart", "usual_paths", "state_source", "write", "gallery_sources", "regenerate",
            "render_text"]
