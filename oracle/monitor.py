@@ -57,6 +57,15 @@ class Cand(NamedTuple):
     mark: float | None = None
 
 
+def _distance(seg: Segment | None, obs: Segment) -> tuple[int, int]:
+    """How far an allowed segment is from the observed one: flags differ (less PSH), then
+    how many of SEQ, ACK and length differ."""
+    if seg is None:
+        return (2, 3)
+    return (int((seg.flags & ~PSH) != (obs.flags & ~PSH)),
+            (seg.seq != obs.seq) + (seg.ack != obs.ack) + (seg.data != obs.data))
+
+
 def _soft(seg: Segment) -> bool:
     return (seg.flags & ~PSH) == ACK and seg.data == 0
 
@@ -136,10 +145,13 @@ class Monitor:
     trace starts before the connection: the IUT is CLOSED or LISTEN) or "any" (the trace may
     start mid-connection: the monitor starts from every state consistent with the first
     segments). `max_candidates` bounds the candidate set (exceeding it is inconclusive).
+    `calls_logged=True` says the trace records every user call the IUT was given (a test
+    harness that logs its own calls): hidden steps are then timer expiries only, which makes
+    verdicts sharper (a SYN can no longer be explained by an unlogged connect).
     """
 
     def __init__(self, profile: "Profile | str" = "rfc9293", *, role: str = "", start: str = "closed",
-                 max_candidates: int = 4096, spec: Machine | None = None):
+                 max_candidates: int = 4096, spec: Machine | None = None, calls_logged: bool = False):
         self.profile = get_profile(profile) if not isinstance(profile, Profile) else profile
         self.m = spec or machine(self.profile)
         if start not in ("closed", "any"):
@@ -152,6 +164,8 @@ class Monitor:
         self.timers = tuple(k for k in TIMERS if any(key[1] == k for key in self.m.table))
         self.rfc = {r.id: r.rfc for r in self.m.rows}
         self.rto_rows = {r.id for r in self.m.rows if r.event == "RTO"}
+        self.deciding = {r.id for r in self.m.rows if r.to is not None or any(
+            a.op[0] in ("send", "signal", "delete") for a in self.m.parsed[r.id][1])}
         # per event kind, the flags (less PSH) its rows can send, read from the table: an observed
         # segment is only tried against hidden events that can send its kind of segment
         self.can_send: dict[str, set[int]] = {}
@@ -160,8 +174,11 @@ class Monitor:
                 if a.op[0] == "send":
                     f = a.op[1] & ~PSH
                     self.can_send.setdefault(r.event, set()).update({f, f & ~FIN})
-        self._silent_ev = [call(k) for k in SILENT_CALLS] + [timeout(k) for k in self.timers]
-        self._loud_ev = [call(k) for k in LOUD_CALLS] + [timeout(k) for k in self.timers]
+        # with calls_logged the trace records every user call: hidden steps are timers only
+        self.calls_logged = bool(calls_logged)
+        hidden = () if self.calls_logged else SILENT_CALLS
+        self._silent_ev = [call(k) for k in hidden] + [timeout(k) for k in self.timers]
+        self._loud_ev = [call(k) for k in (() if self.calls_logged else LOUD_CALLS)] + [timeout(k) for k in self.timers]
         self.starts = {rid for rid, (_, acts) in self.m.parsed.items()
                        if any(a.op[0] == "set" and a.op[1] == "ISS" and "ISN" in a.text for a in acts)}
         self.reset()
@@ -325,9 +342,9 @@ class Monitor:
 
     def _loud_events(self, c: Cand, obs: Segment) -> list[Event]:
         evs: list[Event] = []
-        if obs.flags & SYN and not obs.flags & ACK:
+        if obs.flags & SYN and not obs.flags & ACK and not self.calls_logged:
             evs.append(call("CONNECT", isn=obs.seq))
-        if obs.data:
+        if obs.data and not self.calls_logged:
             evs.append(Event("SEND", None, 0, obs.data))
         evs += self._loud_ev
         f = obs.flags & ~PSH
@@ -489,12 +506,18 @@ class Monitor:
                 return f"retransmission {seg_text(tr.sends[0])} ({c.ep.state}, {tr.rows[0]})"
         return ""
 
+    def _brief(self, group: str) -> str:
+        ids = [r for r in group.split(",") if r]
+        return ",".join([r for r in ids if r in self.deciding] or ids[-1:])
+
     def _cite(self, rows: Iterable[str]) -> tuple[str, ...]:
+        """Row ids with their RFC sections; of each group of rows one step went through, the
+        deciding ones (they send, signal, delete or change state), else its last row."""
         seen: dict[str, None] = {}
         for group in rows:
-            for r in group.split(","):
-                if r:
-                    seen.setdefault(f"{r} [{self.rfc.get(r, '')}]", None)
+            ids = [r for r in group.split(",") if r]
+            for r in [r for r in ids if r in self.deciding] or ids[-1:]:
+                seen.setdefault(f"{r} [{self.rfc.get(r, '')}]", None)
         return tuple(seen)
 
     def _verdict(self, status: str, message: str, ev: TraceEvent | None = None, allowed=(), rows=()) -> Verdict:
@@ -512,26 +535,31 @@ class Monitor:
         return sorted(set(out))
 
     def _violation(self, ev: SegmentEvent) -> Verdict:
+        """What the spec allowed instead, nearest to the observed segment first (same flags,
+        then fewest differing fields), and the rows behind the nearest ones cited first."""
         obs = ev.seg
-        allowed: dict[str, None] = {}
-        rows: list[str] = []
+        found: dict[str, tuple] = {}           # text -> (distance, rows or "")
+
+        def offer(text: str, seg: Segment | None, rows: str, cite: bool) -> None:
+            d = _distance(seg, obs)
+            if text not in found or d < found[text][0]:
+                found[text] = (d, rows if cite else "")
         for c in self.cands:
             for w, r in c.owed:
-                if not _soft(w):
-                    allowed.setdefault(f"{seg_text(w)}, owed since an earlier event ({c.ep.state}; {r})", None)
-                    rows.append(r)
+                offer(f"{seg_text(w)}, owed since an earlier event ({c.ep.state}; {self._brief(r)})", w, r, True)
             for e in self._loud_events(c, obs):
                 for tr in self.m.step(c.ep, e):
                     r = ",".join(tr.rows)
                     what = seg_text(tr.sends[0]) if tr.sends else "nothing"
                     label = str(e) if e.kind != "CONNECT" else "CONNECT"
                     if tr.sends or e.kind in ("SEND", "SHUTDOWN", "CLOSE", "ABORT") and self._relevant(e, obs):
-                        allowed.setdefault(f"{label} in {c.ep.state} sends {what} ({r})", None)
-                        if self._relevant(e, obs):
-                            rows.append(r)
-        ranked = sorted(allowed, key=lambda a: (not a.startswith(("<",)), a))
-        return self._verdict(VIOLATION, "no state the IUT could be in explains this segment "
-                             "(by a row, or a hidden call or timer)", ev, ranked[:24], rows)
+                        offer(f"{label} in {c.ep.state} sends {what} ({r})", tr.sends[0] if tr.sends else None, r,
+                              self._relevant(e, obs))
+        ranked = sorted(found, key=lambda a: (found[a][0], a))
+        message = "no state the IUT could be in explains this segment (by a row, or a hidden call or timer)"
+        if ranked and found[ranked[0]][0][0] == 0:
+            message += f"; nearest allowed: {ranked[0]}"
+        return self._verdict(VIOLATION, message, ev, ranked[:24], [found[a][1] for a in ranked if found[a][1]])
 
     @staticmethod
     def _relevant(e: Event, obs: Segment) -> bool:

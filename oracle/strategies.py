@@ -1,7 +1,8 @@
 """Hypothesis strategies for other projects' test suites.
 
 - `scenarios(profile=...)`: user-call scripts for two applications (A and B) that a harness
-  replays against an implementation: the checker's named scenarios and free ones.
+  replays against an implementation: the checker's named scenarios and free ones
+  (`named_script(name)` gives one named script directly).
 - `environment_segments(state=..., profile=...)`: segments a peer could send to an
   endpoint in `state`, valid and invalid, around the sequence numbers that matter. The
   endpoint they are aimed at is `endpoint_in(state, profile)` (a TCB reached by the spec).
@@ -45,6 +46,13 @@ def _script_of(name: str) -> Script:
                 out.append((stp[1].lower(), stp[2]) if stp[0] == "call" else ("await", stp[1]))
         return tuple(out)
     return Script(name, flat(sc.a), flat(sc.b))
+
+
+def named_script(name: str) -> Script:
+    """The user-call script of one of the checker's named scenarios (``client-close``, ...)."""
+    if name not in SCENARIOS:
+        raise SpecError(f"unknown scenario {name!r}; expected one of: {', '.join(sorted(SCENARIOS))}")
+    return _script_of(name)
 
 
 def scenarios(profile: str = "rfc9293", free: bool = True, max_calls: int = 6) -> st.SearchStrategy[Script]:

@@ -78,6 +78,9 @@ MACROS: dict[str, str] = {
 MACRO_OPTION: dict[str, str] = {"ABORT_ON_DATA": "rst-on-unread", "RESYN": "synack-on-syn-copy"}
 
 ACK_NOW = "send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>"
+#: Where RFC 9293 3.10.4/3.10.5 says that *queued* SENDs and RECEIVEs get an error, the call
+#: itself (CLOSE in SYN-SENT, ABORT) returns normally: these signals are not the call's result.
+QUEUED = "signal to queued calls: error: "
 ROWS: list[Row] = []
 
 
@@ -142,7 +145,7 @@ for call, extra in (("SHUTDOWN", ()), ("CLOSE", ("ORPHAN := True",))):
     unread_ok = "UNREAD == 0" if call == "CLOSE" else "True"
     fig5 = call == "SHUTDOWN"  # the RFC's CLOSE ("no more to send") is the sockets API's shutdown(SHUT_WR)
     row(f"listen.{c}", LI, call, "True", ("delete TCB",), CL, R + "3.10.4", "close a listener", figure5=fig5)
-    row(f"synsent.{c}", SS, call, "True", ("delete TCB", "signal error: closing"), CL, R + "3.10.4",
+    row(f"synsent.{c}", SS, call, "True", ("delete TCB", QUEUED + "closing"), CL, R + "3.10.4",
         "delete the TCB; queued SENDs get 'error: closing'", figure5=fig5)
     row(f"synrcvd.{c}", SR, call, "True",
         ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK><LEN=SND.Q>", "SND.NXT := SND.NXT + SND.Q + 1",
@@ -171,18 +174,18 @@ row("synrcvd.close.linux", SR, "CLOSE", "True",
      "SND.Q := 0", "FIN.SENT := True", "RTX := 0", "ORPHAN := True"), F1, R + "3.10.4", "snd FIN",
     when="rst-on-unread")
 row("close.unread-rst", (ES, CW, F1, F2), "CLOSE", "UNREAD > 0",
-    ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>", "delete TCB", "signal error: connection reset"), CL,
+    ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>", "delete TCB", QUEUED + "connection reset"), CL,
     "RFC 1122 4.2.2.13; RFC 2525 2.17; Linux tcp_close()",
     "close() with received data unread sends RST, not FIN, to show that data was lost", when="rst-on-unread")
 
 # ABORT (3.10.5)
-row("abort.quiet", (LI, SS), "ABORT", "True", ("delete TCB", "signal error: connection reset"), CL, R + "3.10.5",
+row("abort.quiet", (LI, SS), "ABORT", "True", ("delete TCB", QUEUED + "connection reset"), CL, R + "3.10.5",
     "no segment is sent")
 row("abort.rst", (SR, ES, F1, F2, CW), "ABORT", "True",
-    ("send <SEQ=SND.NXT><CTL=RST>", "delete TCB", "signal error: connection reset"), CL, R + "3.10.5",
+    ("send <SEQ=SND.NXT><CTL=RST>", "delete TCB", QUEUED + "connection reset"), CL, R + "3.10.5",
     "snd RST", when="not rst-ack", figure5=True)
 row("abort.rst-ack", (SR, ES, F1, F2, CW), "ABORT", "True",
-    ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>", "delete TCB", "signal error: connection reset"), CL,
+    ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>", "delete TCB", QUEUED + "connection reset"), CL,
     "RFC 9293 3.10.5; Linux tcp_send_active_reset()", "snd RST carrying an ACK", when="rst-ack")
 row("abort.late", (CG, LA), "ABORT", "True", ("delete TCB",), CL, R + "3.10.5",
     "respond ok and delete the TCB; no RST")
@@ -253,7 +256,13 @@ row("synrcvd.simopen-synack", SR, SEG, "SIMOPEN_SYNACK and SND.Q == 0",
     ("SND.UNA := SEG.ACK", "SND.WND := SEG.WND", "RTX := 0", "signal established"), ES,
     "RFC 9293 3.5 Figure 7; Linux tcp_validate_incoming()",
     "simultaneous open: the peer's SYN,ACK acknowledges our SYN. The literal first check would find it "
-    "unacceptable (its SYN lies below RCV.NXT); Figure 7 and Linux accept it", stage="pre", figure5=True)
+    "unacceptable (its SYN lies below RCV.NXT); Figure 7 and Linux accept it", stage="pre", figure5=True,
+    when="not simopen-synack-dupack")
+row("synrcvd.simopen-synack.dupack", SR, SEG, "SIMOPEN_SYNACK and SND.Q == 0",
+    ("SND.UNA := SEG.ACK", "SND.WND := SEG.WND", "RTX := 0", "signal established", ACK_NOW), ES,
+    "RFC 9293 3.5 Figure 7; Linux tcp_validate_incoming(), tcp_data_queue()",
+    "simultaneous open: ESTABLISHED, and since the SYN,ACK ends at RCV.NXT Linux also treats it as a "
+    "duplicate and ACKs it at once (with a D-SACK)", stage="pre", when="simopen-synack-dupack")
 row("synrcvd.simopen-synack.queued", SR, SEG, "SIMOPEN_SYNACK and SND.Q > 0",
     ("SND.UNA := SEG.ACK", "SND.WND := SEG.WND", "RTX := 0", "signal established",
      "send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK><LEN=SND.Q>", "SND.NXT := SND.NXT + SND.Q", "SND.Q := 0"), ES,

@@ -215,7 +215,10 @@ def _run(cfg, limits, quiet: bool):
 @click.option("--summary", is_flag=True, help="captures: print only the summary line")
 @click.option("--json", "as_json", is_flag=True, help="machine-readable verdicts")
 @click.option("--max-candidates", default=4096, show_default=True, type=int, help="bound on the candidate TCB set")
-def oracle_cmd(trace, profile, variant, start, iut, summary, as_json, max_candidates) -> None:
+@click.option("--calls-logged", is_flag=True,
+              help="JSON Lines: the trace logs every user call (also set by the header's \"calls_logged\": true); "
+                   "segments are then explained by timers only, never by an unlogged call")
+def oracle_cmd(trace, profile, variant, start, iut, summary, as_json, max_candidates, calls_logged) -> None:
     """Judge a trace of a TCP implementation against the spec: a JSON Lines trace (one IUT,
     see oracle/trace.schema.json) or a pcap/pcapng capture (every connection in it).
     Exit 0 conformant, 1 violation, 3 inconclusive, 2 bad input."""
@@ -234,7 +237,8 @@ def oracle_cmd(trace, profile, variant, start, iut, summary, as_json, max_candid
     try:
         header, events = read_jsonl(trace)
         prof = _profile(profile or header.get("profile", "rfc9293"), variant)
-        mon = Monitor(prof, role=str(header.get("iut", "")), start=start, max_candidates=max_candidates)
+        mon = Monitor(prof, role=str(header.get("iut", "")), start=start, max_candidates=max_candidates,
+                      calls_logged=calls_logged or header.get("calls_logged") is True)
     except (TraceError, SpecError) as exc:
         _fail(str(exc))
     v = mon.check(events)

@@ -84,3 +84,13 @@ def test_examples_are_judged():
         code, out, err = run("oracle", os.path.join(EX, f))
         want = 1 if f.startswith("violation-") else 0
         assert code == want, f"{f}: {out}{err}"
+
+
+def test_calls_logged_rules_out_unlogged_calls(tmp_path):
+    """A SYN from a listener: an unlogged connect explains it, unless the trace logs every call."""
+    ev = [{"call": "listen", "result": "ok"}, {"dir": "out", "flags": "SYN", "seq": 1}]
+    assert run("oracle", jl(tmp_path / "a.jsonl", ev))[0] == 3          # SYN owed an answer: inconclusive
+    code, out, _ = run("oracle", jl(tmp_path / "b.jsonl", ev), "--calls-logged", "--json")
+    assert code == 1 and json.loads(out)["index"] == 2
+    code, _, _ = run("oracle", jl(tmp_path / "c.jsonl", ev, {"synack_trace": 1, "calls_logged": True}))
+    assert code == 1

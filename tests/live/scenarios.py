@@ -3,11 +3,16 @@ namespace of their own. Each writes a pcap and returns (server port, description
 is bounded (socket timeouts); nothing leaves the namespace."""
 from __future__ import annotations
 
+import errno
+import select
 import socket
 import struct
 import threading
 import time
 
+import dpkt
+
+from relay import C2S, CLIENT, DROP, HOLD, PASS, S2C, SERVER, Wire, inside
 from synack.oracle.sniff import Sniffer
 
 HOST, PORT = "127.0.0.1", 5000
@@ -203,7 +208,242 @@ def many_connections(path):
         time.sleep(0.2)
 
 
+# --- over the relay: two hosts, a wire that loses, delays and holds (relay.py) -------------------
+# Each writes one capture per host and returns [(pcap, IUT host)]: a host is judged on what it
+# itself sent and was given, not on what the relay dropped on the way.
+
+MASK = 0xFFFFFFFF
+
+
+def _wire_caps(path):
+    base = path[:-5] if path.endswith(".pcap") else path
+    return base + "-client.pcap", base + "-server.pcap"
+
+
+def _judged(caps):
+    return [(caps[0], CLIENT), (caps[1], SERVER)]
+
+
+def _wire_pair(w, backlog=4):
+    with inside(w.server):
+        srv = socket.socket()
+        srv.bind((SERVER, PORT))
+        srv.listen(backlog)
+        srv.settimeout(TMO)
+    with inside(w.client):
+        cli = socket.socket()
+        cli.settimeout(TMO)
+    cli.connect((SERVER, PORT))
+    conn, _ = srv.accept()
+    conn.settimeout(TMO)
+    return srv, cli, conn
+
+
+def _wait_for(cond, seconds):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end and not cond():
+        time.sleep(0.02)
+    return cond()
+
+
+def _drop_ack_of_fin(f, relay):
+    """Drop the client's first bare ACK of the server's FIN."""
+    st = relay.state
+    if f.direction == S2C and f.flags & dpkt.tcp.TH_FIN:
+        st.setdefault("fin_end", (f.tcp.seq + f.payload + 1) & MASK)
+    if (f.direction == C2S and not st.get("dropped") and f.flags == dpkt.tcp.TH_ACK and not f.payload
+            and f.tcp.ack == st.get("fin_end")):
+        st["dropped"] = True
+        return DROP
+    return PASS
+
+
+def lost_final_ack(path):
+    """The client closes first; its ACK of the server's FIN is lost; the server retransmits the
+    FIN after its RTO and the client, in TIME-WAIT, ACKs it again (RFC 9293 3.10.7.4, TIME-WAIT:
+    "acknowledge it, and restart the 2 MSL timeout")."""
+    caps = _wire_caps(path)
+    with Wire(_drop_ack_of_fin, *caps) as w:
+        srv, cli, conn = _wire_pair(w)
+        cli.sendall(b"bye")
+        assert conn.recv(10) == b"bye"
+        cli.close()
+        assert _drain(conn) == b""
+        conn.close()
+        fins = lambda: sum(1 for _, d, fl, _, _ in w.relay.log if d == S2C and fl & dpkt.tcp.TH_FIN)  # noqa: E731
+        assert _wait_for(lambda: fins() >= 2, 4), "the server did not retransmit its FIN"
+        time.sleep(0.3)
+        srv.close()
+    return _judged(caps)
+
+
+def _drop_handshake_ack(f, relay):
+    """Drop the client's bare ACK of the server's SYN (the handshake's third segment)."""
+    st = relay.state
+    if f.direction == S2C and f.flags & dpkt.tcp.TH_SYN:
+        st.setdefault("syn_end", (f.tcp.seq + 1) & MASK)
+    if (f.direction == C2S and not st.get("dropped") and f.flags == dpkt.tcp.TH_ACK and not f.payload
+            and f.tcp.ack == st.get("syn_end")):
+        st["dropped"] = True
+        return DROP
+    return PASS
+
+
+def lost_handshake_ack(path):
+    """The third segment of the handshake is lost: the server, still in SYN-RECEIVED, retransmits
+    its SYN,ACK after the initial RTO (1 s); the client, established, answers with an ACK that
+    completes the handshake (RFC 9293 3.10.7.4 first check: unacceptable segment -> ACK)."""
+    caps = _wire_caps(path)
+    with Wire(_drop_handshake_ack, *caps) as w:
+        with inside(w.server):
+            srv = socket.socket()
+            srv.bind((SERVER, PORT))
+            srv.listen(4)
+            srv.settimeout(TMO)
+        with inside(w.client):
+            cli = socket.socket()
+            cli.settimeout(TMO)
+        cli.connect((SERVER, PORT))
+        conn, _ = srv.accept()                     # returns only once the retransmitted SYN,ACK is ACKed
+        conn.settimeout(TMO)
+        synacks = sum(1 for _, d, fl, _, _ in w.relay.log if d == S2C and fl & dpkt.tcp.TH_SYN)
+        assert synacks >= 2, "the server did not retransmit its SYN,ACK"
+        conn.sendall(b"welcome")
+        assert cli.recv(10) == b"welcome"
+        cli.close()
+        _drain(conn)
+        conn.close()
+        srv.close()
+        time.sleep(0.2)
+    return _judged(caps)
+
+
+def _delay_synack(f, relay):
+    if f.direction == S2C and f.flags & dpkt.tcp.TH_SYN:
+        return 0.3
+    return PASS
+
+
+def data_on_third_ack(path):
+    """The client writes while its connect is still in SYN-SENT (the SYN,ACK is delayed 0.3 s):
+    Linux then holds back the bare third ACK (tcp_rcv_synsent_state_process: sk_write_pending)
+    and the handshake's third segment carries the data; the server accepts data in SYN-RECEIVED
+    with the ACK that establishes it (RFC 9293 3.10.7.4)."""
+    caps = _wire_caps(path)
+    with Wire(_delay_synack, *caps) as w:
+        with inside(w.server):
+            srv = socket.socket()
+            srv.bind((SERVER, PORT))
+            srv.listen(4)
+            srv.settimeout(TMO)
+        with inside(w.client):
+            cli = socket.socket()
+        cli.setblocking(False)
+        assert cli.connect_ex((SERVER, PORT)) in (errno.EINPROGRESS, 0)
+        # truly blocking (a Python timeout would poll instead), bounded by SO_SNDTIMEO: the
+        # send waits in the kernel's sk_stream_wait_connect, which marks a write pending
+        cli.setblocking(True)
+        cli.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", int(TMO), 0))
+        cli.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        cli.settimeout(TMO)
+        conn, _ = srv.accept()
+        conn.settimeout(TMO)
+        assert conn.recv(100).startswith(b"GET")
+        conn.sendall(b"HTTP/1.0 200 OK\r\n\r\n")
+        third = next(x for x in w.relay.log if x[1] == C2S and not x[2] & dpkt.tcp.TH_SYN)
+        assert third[3] > 0, "the handshake's third segment carried no data"
+        conn.close()
+        _drain(cli)
+        cli.close()
+        srv.close()
+        time.sleep(0.2)
+    return _judged(caps)
+
+
+def _cross_syns(f, relay):
+    """Hold the first SYN until a SYN comes the other way, then let both go: the SYNs cross."""
+    st = relay.state
+    if f.flags & (dpkt.tcp.TH_SYN | dpkt.tcp.TH_ACK) == dpkt.tcp.TH_SYN:
+        if "first" not in st:
+            st["first"] = f.direction
+            return HOLD
+        if f.direction != st["first"]:
+            relay.release()
+    return PASS
+
+
+def simultaneous_open(path):
+    """Both hosts connect to each other at once, each from the port the other connects to:
+    SYNs cross, each end goes SYN-SENT -> SYN-RECEIVED -> ESTABLISHED (RFC 9293 3.5 Figure 7)."""
+    caps = _wire_caps(path)
+    with Wire(_cross_syns, *caps) as w:
+        socks = []
+        for ns, mine, theirs in ((w.client, CLIENT, SERVER), (w.server, SERVER, CLIENT)):
+            with inside(ns):
+                s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((mine, PORT))
+            s.setblocking(False)
+            assert s.connect_ex((theirs, PORT)) == errno.EINPROGRESS
+            socks.append(s)
+        pending, end = set(socks), time.monotonic() + TMO
+        while pending and time.monotonic() < end:
+            pending -= set(select.select([], list(pending), [], 0.1)[1])
+        assert not pending, "simultaneous open did not complete"
+        syns = {d for _, d, fl, _, _ in w.relay.log if fl & (dpkt.tcp.TH_SYN | dpkt.tcp.TH_ACK) == dpkt.tcp.TH_SYN}
+        assert syns == {C2S, S2C}, "the SYNs did not cross"
+        a, b = socks
+        for s in socks:
+            s.settimeout(TMO)
+            assert s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0
+        a.sendall(b"from a")
+        assert b.recv(10) == b"from a"
+        a.close()
+        _drain(b)
+        b.close()
+        time.sleep(0.3)
+    return _judged(caps)
+
+
+def _server_silent(f, relay):
+    """After the handshake, nothing the server sends reaches the client."""
+    st = relay.state
+    if f.direction == C2S and f.flags == dpkt.tcp.TH_ACK:
+        st["established"] = True
+    if f.direction == S2C and st.get("established") and not f.flags & dpkt.tcp.TH_RST:
+        return DROP
+    return PASS
+
+
+def keepalive_silent_peer(path):
+    """Keep-alive probes that nobody answers (the server's ACKs are lost): after TCP_KEEPCNT = 2
+    unanswered probes the client gives up and sends RST (Linux tcp_keepalive_timer); the server
+    saw the probes, answered each, and is reset (RFC 1122 4.2.3.6)."""
+    caps = _wire_caps(path)
+    with Wire(_server_silent, *caps) as w:
+        srv, cli, conn = _wire_pair(w)
+        cli.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        cli.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 1)
+        cli.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 1)
+        cli.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 2)
+        try:
+            cli.recv(10)                          # ends with ETIMEDOUT when the probes give up
+            raise AssertionError("the client's keep-alive did not give up")
+        except (TimeoutError, socket.timeout) as e:
+            assert getattr(e, "errno", None) == errno.ETIMEDOUT, f"keep-alive: {e!r}"
+        try:
+            conn.recv(10)
+        except ConnectionResetError:
+            pass
+        cli.close()
+        conn.close()
+        srv.close()
+        time.sleep(0.1)
+    return _judged(caps)
+
+
 SCENARIOS = {f.__name__: f for f in (client_close, server_close, half_close, close_unread_rst, linger_zero_abort,
                                        connect_refused, syn_to_silent_address, simultaneous_close, keepalive_idle,
-                                       many_connections)}
+                                       many_connections, lost_final_ack, lost_handshake_ack, data_on_third_ack,
+                                       simultaneous_open, keepalive_silent_peer)}
 SYSCTLS = {"syn_to_silent_address": {"net.ipv4.tcp_syn_retries": 1}}

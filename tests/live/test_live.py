@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from netns import can_unshare, run_in_netns  # noqa: E402
-from scenarios import SCENARIOS, SYSCTLS  # noqa: E402
+from scenarios import CLIENT, SCENARIOS, SYSCTLS  # noqa: E402
 
 from synack.oracle import Monitor  # noqa: E402
 from synack.oracle.capture import read_capture  # noqa: E402
@@ -20,35 +20,42 @@ from synack.spec import get_profile  # noqa: E402
 pytestmark = pytest.mark.skipif(bool(can_unshare()), reason=can_unshare() or "-")
 
 #: The profile as this namespace configures the kernel (sysctls the scenario set).
-PARAMS = {"syn_to_silent_address": {"SYN.RETRIES": 1}}
+PARAMS = {"syn_to_silent_address": {"SYN.RETRIES": 1},
+          "keepalive_idle": {"ka_idle": 1.0, "ka_interval": 1.0},
+          "keepalive_silent_peer": {"ka_idle": 1.0, "ka_interval": 1.0, "KA.PROBES": 2}}
 #: Ends that are a real endpoint (the silent address is nobody).
-IUT = {"syn_to_silent_address": ("10.250.0.1", None)}
+IUT = {"syn_to_silent_address": "10.250.0.1"}
 
 
 @pytest.fixture(scope="module")
 def captures(tmp_path_factory):
+    """name -> [(pcap, IUT host or None for both ends)]: a scenario on one loopback writes one
+    capture; one over the relay writes a capture per host, judged with that host as IUT."""
     d = tmp_path_factory.mktemp("live")
     out = {}
     for name, fn in SCENARIOS.items():
         path = str(d / f"{name}.pcap")
-        run_in_netns(fn, path, sysctls=SYSCTLS.get(name), timeout=60)
-        out[name] = path
+        made = run_in_netns(fn, path, sysctls=SYSCTLS.get(name), timeout=60)
+        out[name] = made or [(path, IUT.get(name))]
     return out
 
 
-def judged(name, path, profile="linux"):
+def judged(name, caps, profile="linux"):
+    """Judge every capture of a scenario; the judges (with their events) and all results."""
     prof = get_profile(profile).with_params(**PARAMS.get(name, {}))
-    judge = CaptureJudge(prof, IUT.get(name), keep_events=True)
-    results = []
-    for p in read_capture(path):
-        results += list(judge.feed(p))
-    results += list(judge.close())
-    return judge, results
+    judges, results = [], []
+    for path, iut in caps:
+        judge = CaptureJudge(prof, (iut, None) if iut else None, keep_events=True)
+        for p in read_capture(path):
+            results += list(judge.feed(p))
+        results += list(judge.close())
+        judges.append(judge)
+    return judges, results
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_linux_profile_judges_live_capture_conformant(captures, name):
-    judge, results = judged(name, captures[name])
+    _, results = judged(name, captures[name])
     assert results, f"{name}: no TCP connection captured"
     for r in results:
         assert r.verdict.status == "conformant", f"{name} {r.conn} IUT {r.iut}:\n{r.verdict}"
@@ -58,11 +65,11 @@ def test_linux_profile_judges_live_capture_conformant(captures, name):
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_every_mutation_of_a_live_capture_is_rejected(captures, name):
-    judge, _ = judged(name, captures[name])
+    judges, _ = judged(name, captures[name])
     prof = get_profile("linux").with_params(**PARAMS.get(name, {}))
     rng = random.Random(name)
     tried = 0
-    for conn in judge.released:
+    for conn in (c for j in judges for c in j.released):
         for end, events in conn.events.items():
             start = "closed" if events[0].seg.flags & 0x02 else "any"
             for kind in MUTATIONS:
@@ -82,3 +89,15 @@ def test_rfc9293_is_stricter_than_linux_on_abort(captures):
     _, results = judged("linger_zero_abort", captures["linger_zero_abort"], "rfc9293")
     bad = [r for r in results if r.verdict.status == "violation"]
     assert bad and "RST,ACK" in bad[0].verdict.event
+
+
+def test_lost_final_ack_refutes_no_time_wait(captures):
+    """The real kernel ACKs the retransmitted FIN from TIME-WAIT; without TIME-WAIT the client
+    would be CLOSED and could only answer with RST: the variant is refuted by a real capture,
+    at the re-ACK, citing the CLOSED row."""
+    client = [c for c in captures["lost_final_ack"] if c[1] == CLIENT]
+    _, results = judged("lost_final_ack", client, "linux+no-time-wait")
+    (r,) = results
+    v = r.verdict
+    assert v.status == "violation" and v.rows and v.rows[0].startswith("closed."), str(v)
+    assert v.event.startswith("IUT sends <ACK"), str(v)
