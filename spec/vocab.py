@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .model import ACK, FIN, HALF, MASK, MAXDATA, MAXWIN, PSH, RST, SYN, Endpoint, Segment, SpecError, parse_flags
+from .model import ACK, FIN, HALF, MASK, MAXWIN, PSH, RST, SYN, Endpoint, Segment, SpecError, parse_flags
 
 SEQ, COUNT, BOOL = "seq", "count", "bool"
 
@@ -342,7 +342,7 @@ def compile_actions(actions: tuple[Action, ...], to_state, params: dict[str, int
         elif op[0] == "delete":
             for f, default in zip(fields, Endpoint()[1:]):
                 lines.append(f"    v_{f} = {default!r}")
-    lines.append(f"    return Endpoint(_to if _to is not None else _st, " + ", ".join(f"v_{f}" for f in fields)
+    lines.append("    return Endpoint(_to if _to is not None else _st, " + ", ".join(f"v_{f}" for f in fields)
                  + "), tuple(sends), tuple(sigs)")
     ns: dict[str, Any] = {"Segment": Segment, "Endpoint": Endpoint, "_to": to_state}
     exec("\n".join(lines) + "\n", ns)  # noqa: S102
