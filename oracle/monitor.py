@@ -164,8 +164,6 @@ class Monitor:
         self.timers = tuple(k for k in TIMERS if any(key[1] == k for key in self.m.table))
         self.rfc = {r.id: r.rfc for r in self.m.rows}
         self.rto_rows = {r.id for r in self.m.rows if r.event == "RTO"}
-        self.deciding = {r.id for r in self.m.rows if r.to is not None or any(
-            a.op[0] in ("send", "signal", "delete") for a in self.m.parsed[r.id][1])}
         # per event kind, the flags (less PSH) its rows can send, read from the table: an observed
         # segment is only tried against hidden events that can send its kind of segment
         self.can_send: dict[str, set[int]] = {}
@@ -374,8 +372,8 @@ class Monitor:
                 m = self._match(obs, tr.sends[0], c, retransmit=rtx)
                 if m is None:
                     continue
-                if rtx and tr.endpoint.state in (State.SYN_SENT, State.SYN_RECEIVED) and c.mark is not None \
-                        and t is not None:
+                # a retransmitted SYN or SYN,ACK must respect the backoff (RFC 6298 5.5)
+                if rtx and tr.sends[0].flags & SYN and c.mark is not None and t is not None:
                     if not self._aged(c.mark, t, timer_seconds(self.profile, "RTO", tr.endpoint.rtx - 1)):
                         continue
                 ep, shift = m
@@ -454,7 +452,8 @@ class Monitor:
                 self.wscale = ev.wscale
             mark = ev.t
         else:
-            mark = c.mark if ep.state is State.TIME_WAIT else None
+            # the mark survives while the state is timed by 2MSL (the table has a 2MSL row for it)
+            mark = c.mark if (ep.state, "2MSL", "") in self.m.table else None
         if ev.win is not None and not seg.flags & RST and ep.state in SYNCHRONIZED:
             scale = self.wscale if (self.wscale is not None and self.peer_wscale and not seg.flags & SYN) else 0
             wnd = min(ev.win << scale, MAXWIN)
@@ -508,15 +507,15 @@ class Monitor:
 
     def _brief(self, group: str) -> str:
         ids = [r for r in group.split(",") if r]
-        return ",".join([r for r in ids if r in self.deciding] or ids[-1:])
+        return ",".join([r for r in ids if r in self.m.deciding] or ids[-1:])
 
     def _cite(self, rows: Iterable[str]) -> tuple[str, ...]:
         """Row ids with their RFC sections; of each group of rows one step went through, the
-        deciding ones (they send, signal, delete or change state), else its last row."""
+        deciding ones (`Machine.deciding`), else its last row."""
         seen: dict[str, None] = {}
         for group in rows:
             ids = [r for r in group.split(",") if r]
-            for r in [r for r in ids if r in self.deciding] or ids[-1:]:
+            for r in [r for r in ids if r in self.m.deciding] or ids[-1:]:
                 seen.setdefault(f"{r} [{self.rfc.get(r, '')}]", None)
         return tuple(seen)
 

@@ -52,6 +52,11 @@ class Machine:
             for s in r.states:
                 table.setdefault((s, r.event, r.stage), []).append(c)
         self.table = {k: tuple(v) for k, v in table.items()}
+        #: the rows that decide a step (they change the state, send, tell the user, delete the TCB
+        #: or restart a timer), as opposed to pass-through stages: what reports cite
+        self.deciding: frozenset[str] = frozenset(
+            r.id for r in self.rows if r.to is not None or any(
+                a.op[0] in ("send", "signal", "delete", "restart") for a in self.parsed[r.id][1]))
         self.entry = {}
         for s in State:
             for stage in STAGES:

@@ -287,9 +287,7 @@ def explain_cmd(scenario, lang, profile, variant, via, calls_first, absolute) ->
     except SpecError as exc:
         _fail(str(exc))
     m = machine(prof)
-    # the rows that decide a step: they change the state, send, tell the user or delete the TCB
-    rows = {r.id: (r.note, r.rfc, r.to is not None or any(a.op[0] in ("send", "signal", "delete", "restart")
-                                                          for a in m.parsed[r.id][1])) for r in m.rows}
+    rows = {r.id: (r.note, r.rfc, r.id in m.deciding) for r in m.rows}
     click.echo(f"{run.title} ({desc})")
     for line in narrate(steps, rows, lang, absolute):
         click.echo(line)

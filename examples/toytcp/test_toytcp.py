@@ -25,7 +25,10 @@ NAMED = ["abort", "client-close", "data", "half-close", "handshake", "server-clo
          "simultaneous-open"]
 #: ToyTCP's ISN clock advances 64000 per connection; the reference is told the same.
 ISN_STEP = 64000
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+#: derandomize: CI sees the same examples every run (3,000 random ones per test were clean when
+#: this was written); drop it to let hypothesis explore afresh.
+SETTINGS = settings(max_examples=60, deadline=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def play(script: Script, toy_role: str, toy_isn: int = 5000, peer_isn: int = 90000, bug=BUG,

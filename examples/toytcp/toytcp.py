@@ -95,7 +95,8 @@ class ToyTCP:
         return False
 
     def _closed(self) -> None:
-        self.state, self.unacked = "CLOSED", []
+        """Delete the TCB: nothing of this connection survives into the next."""
+        self.state, self.unacked, self.queued, self.unread = "CLOSED", [], 0, 0
 
     def _call(self, name: str, ok: bool = True, **extra) -> bool:
         self.trace.append({"call": name, "result": "ok" if ok else "error", **extra})
@@ -140,35 +141,24 @@ class ToyTCP:
         return -1 if fails else got
 
     def shutdown(self) -> bool:
-        nxt = {"ESTABLISHED": "FIN-WAIT-1", "SYN-RECEIVED": "FIN-WAIT-1", "CLOSE-WAIT": "LAST-ACK"}
-        if self.state in ("LISTEN", "SYN-SENT"):
-            ok = self._call("shutdown", self.state == "LISTEN")
-            self._closed()
-            return ok
-        if self.state not in nxt:
-            return self._call("shutdown", False)
-        self._call("shutdown")
-        self._out(Seg(FIN | ACK, self.nxt, self.rcv, 0, self.wnd), keep=True)
-        self.nxt = (self.nxt + 1) % M
-        self.state, self.tries = nxt[self.state], 0
-        return True
+        return self._send_fin("shutdown")
 
     def close(self) -> bool:
-        """The sockets API's close(): shutdown plus no more receiving."""
-        if self.state == "LISTEN":
-            self._call("close")
+        """The sockets API's close(): shutdown plus no more receiving (ToyTCP keeps no receive queue)."""
+        return self._send_fin("close")
+
+    def _send_fin(self, name: str) -> bool:
+        if self.state in ("LISTEN", "SYN-SENT"):
+            self._call(name)                      # delete the TCB; only queued calls would see "closing"
             self._closed()
             return True
-        if self.state in ("CLOSED", "SYN-SENT"):
-            ok = self._call("close", False)
-            self._closed()
-            return ok
         nxt = {"ESTABLISHED": "FIN-WAIT-1", "SYN-RECEIVED": "FIN-WAIT-1", "CLOSE-WAIT": "LAST-ACK"}
         if self.state not in nxt:
-            return self._call("close", False)
-        self._call("close")
-        self._out(Seg(FIN | ACK, self.nxt, self.rcv, 0, self.wnd), keep=True)
-        self.nxt = (self.nxt + 1) % M
+            return self._call(name, False)
+        self._call(name)
+        self._out(Seg(FIN | ACK, self.nxt, self.rcv, self.queued, self.wnd), keep=True)   # after any queued data
+        self.nxt = (self.nxt + self.queued + 1) % M
+        self.queued = 0
         self.state, self.tries = nxt[self.state], 0
         return True
 

@@ -1,8 +1,10 @@
-"""Live scenarios: ordinary sockets on this machine's kernel, captured on loopback inside a
-namespace of their own. Each writes a pcap and returns (server port, description). Every wait
-is bounded (socket timeouts); nothing leaves the namespace."""
+"""Live scenarios: ordinary sockets on this machine's kernel, inside a namespace of their own.
+Those on loopback write one pcap (both ends judged); those over the relay write one per host
+and return [(pcap, IUT host)]. Every wait is bounded (socket timeouts); nothing leaves the
+namespace."""
 from __future__ import annotations
 
+import contextlib
 import errno
 import select
 import socket
@@ -19,16 +21,28 @@ HOST, PORT = "127.0.0.1", 5000
 TMO = 5.0
 
 
-def _pair():
+def _listener(host, backlog=4):
     srv = socket.socket()
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind((HOST, PORT))
-    srv.listen(4)
+    srv.bind((host, PORT))
+    srv.listen(backlog)
     srv.settimeout(TMO)
-    cli = socket.create_connection((HOST, PORT), timeout=TMO)
-    conn, _ = srv.accept()
-    conn.settimeout(TMO)
-    return srv, cli, conn
+    return srv
+
+
+@contextlib.contextmanager
+def _connected(path, settle=0.2):
+    """A captured loopback connection: yields (client, accepted); closes all, then lets the
+    last segments through before the capture ends."""
+    with Sniffer(path):
+        srv = _listener(HOST)
+        cli = socket.create_connection((HOST, PORT), timeout=TMO)
+        conn, _ = srv.accept()
+        conn.settimeout(TMO)
+        yield cli, conn
+        for x in (cli, conn, srv):
+            x.close()
+        time.sleep(settle)
 
 
 def _drain(s):
@@ -41,47 +55,34 @@ def _drain(s):
 
 
 def client_close(path):
-    with Sniffer(path):
-        srv, cli, conn = _pair()
+    with _connected(path) as (cli, conn):
         cli.sendall(b"hello" * 100)
         assert conn.recv(1000)
         cli.close()
         _drain(conn)
-        conn.close()
-        srv.close()
-        time.sleep(0.2)
 
 
 def server_close(path):
-    with Sniffer(path):
-        srv, cli, conn = _pair()
+    with _connected(path) as (cli, conn):
         conn.sendall(b"x" * 3000)
         conn.close()
         _drain(cli)
-        cli.close()
-        srv.close()
-        time.sleep(0.2)
 
 
 def half_close(path):
     """The client shuts down its sending side; the server still sends, then closes."""
-    with Sniffer(path):
-        srv, cli, conn = _pair()
+    with _connected(path) as (cli, conn):
         cli.sendall(b"request")
         cli.shutdown(socket.SHUT_WR)
         assert _drain(conn) == b"request"
         conn.sendall(b"r" * 20000)
         conn.close()
         assert len(_drain(cli)) == 20000
-        cli.close()
-        srv.close()
-        time.sleep(0.2)
 
 
 def close_unread_rst(path):
     """close() with received data unread: Linux sends RST instead of FIN (RFC 2525 2.17)."""
-    with Sniffer(path):
-        srv, cli, conn = _pair()
+    with _connected(path, 0.1) as (cli, conn):
         conn.sendall(b"unread data")
         time.sleep(0.1)
         cli.close()
@@ -90,15 +91,11 @@ def close_unread_rst(path):
             conn.recv(100)
         except ConnectionResetError:
             pass
-        conn.close()
-        srv.close()
-        time.sleep(0.1)
 
 
 def linger_zero_abort(path):
     """SO_LINGER {on, 0}: close() aborts with RST (RFC 9293 3.10.5 ABORT)."""
-    with Sniffer(path):
-        srv, cli, conn = _pair()
+    with _connected(path, 0.1) as (cli, conn):
         cli.sendall(b"ping")
         assert conn.recv(10) == b"ping"
         cli.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -108,9 +105,6 @@ def linger_zero_abort(path):
             conn.recv(10)
         except ConnectionResetError:
             pass
-        conn.close()
-        srv.close()
-        time.sleep(0.1)
 
 
 def connect_refused(path):
@@ -148,8 +142,7 @@ def syn_to_silent_address(path):
 
 def simultaneous_close(path):
     """Both ends shut down at once from two threads."""
-    with Sniffer(path):
-        srv, cli, conn = _pair()
+    with _connected(path) as (cli, conn):
         go = threading.Barrier(2, timeout=TMO)
 
         def shut(s):
@@ -162,35 +155,23 @@ def simultaneous_close(path):
             t.join(TMO)
         _drain(cli)
         _drain(conn)
-        cli.close()
-        conn.close()
-        srv.close()
-        time.sleep(0.2)
 
 
 def keepalive_idle(path):
     """Keep-alive probes on an idle connection, answered by the peer (TCP_KEEPIDLE = 1 s)."""
-    with Sniffer(path):
-        srv, cli, conn = _pair()
+    with _connected(path) as (cli, conn):
         cli.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
         cli.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 1)
         cli.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 1)
         time.sleep(2.6)
         cli.close()
         _drain(conn)
-        conn.close()
-        srv.close()
-        time.sleep(0.2)
 
 
 def many_connections(path):
     """Twenty connections one after another, data both ways, alternating who closes first."""
     with Sniffer(path):
-        srv = socket.socket()
-        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        srv.bind((HOST, PORT))
-        srv.listen(8)
-        srv.settimeout(TMO)
+        srv = _listener(HOST, 8)
         for i in range(20):
             cli = socket.create_connection((HOST, PORT), timeout=TMO)
             conn, _ = srv.accept()
@@ -224,15 +205,18 @@ def _judged(caps):
     return [(caps[0], CLIENT), (caps[1], SERVER)]
 
 
-def _wire_pair(w, backlog=4):
+def _wire_sockets(w):
+    """A listener on the server host and an unconnected socket on the client host."""
     with inside(w.server):
-        srv = socket.socket()
-        srv.bind((SERVER, PORT))
-        srv.listen(backlog)
-        srv.settimeout(TMO)
+        srv = _listener(SERVER)
     with inside(w.client):
         cli = socket.socket()
-        cli.settimeout(TMO)
+    return srv, cli
+
+
+def _wire_pair(w):
+    srv, cli = _wire_sockets(w)
+    cli.settimeout(TMO)
     cli.connect((SERVER, PORT))
     conn, _ = srv.accept()
     conn.settimeout(TMO)
@@ -295,17 +279,7 @@ def lost_handshake_ack(path):
     completes the handshake (RFC 9293 3.10.7.4 first check: unacceptable segment -> ACK)."""
     caps = _wire_caps(path)
     with Wire(_drop_handshake_ack, *caps) as w:
-        with inside(w.server):
-            srv = socket.socket()
-            srv.bind((SERVER, PORT))
-            srv.listen(4)
-            srv.settimeout(TMO)
-        with inside(w.client):
-            cli = socket.socket()
-            cli.settimeout(TMO)
-        cli.connect((SERVER, PORT))
-        conn, _ = srv.accept()                     # returns only once the retransmitted SYN,ACK is ACKed
-        conn.settimeout(TMO)
+        srv, cli, conn = _wire_pair(w)             # accept returns once the retransmitted SYN,ACK is ACKed
         synacks = sum(1 for _, d, fl, _, _ in w.relay.log if d == S2C and fl & dpkt.tcp.TH_SYN)
         assert synacks >= 2, "the server did not retransmit its SYN,ACK"
         conn.sendall(b"welcome")
@@ -331,13 +305,7 @@ def data_on_third_ack(path):
     with the ACK that establishes it (RFC 9293 3.10.7.4)."""
     caps = _wire_caps(path)
     with Wire(_delay_synack, *caps) as w:
-        with inside(w.server):
-            srv = socket.socket()
-            srv.bind((SERVER, PORT))
-            srv.listen(4)
-            srv.settimeout(TMO)
-        with inside(w.client):
-            cli = socket.socket()
+        srv, cli = _wire_sockets(w)
         cli.setblocking(False)
         assert cli.connect_ex((SERVER, PORT)) in (errno.EINPROGRESS, 0)
         # truly blocking (a Python timeout would poll instead), bounded by SO_SNDTIMEO: the

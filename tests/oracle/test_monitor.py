@@ -163,3 +163,26 @@ def test_schema_lists_every_event_field_the_reader_accepts():
     assert set(callev["properties"]["call"]["enum"]) == {c.lower() for c in CALLS}
     for field in ("ack", "len", "win", "wscale", "mss", "ts", "t"):
         assert field in seg["properties"]
+
+
+@pytest.mark.parametrize("result,status", [("ok", "conformant"), ("error", "violation")])
+def test_abort_returns_normally_only_queued_calls_see_the_reset(result, status):
+    """RFC 9293 3.10.5: ABORT itself returns; queued SENDs and RECEIVEs get 'connection reset'."""
+    tr = [{"call": "connect", "result": "ok"}] + CLIENT[:3] + [{"call": "abort", "result": result},
+                                                               s("out", "RST", 1001)]
+    v = Monitor("rfc9293", calls_logged=True).check(tr)
+    assert v.status == status, str(v)
+    if status == "violation":
+        assert v.index == 5 and "connection reset" in " ".join(v.allowed)
+
+
+def test_calls_logged_and_nearest_allowed_segment():
+    """With every call logged a SYN needs a logged connect; a wrong ACK of a FIN is reported
+    beside the owed ACK it should have been, citing the FIN row."""
+    assert Monitor("rfc9293", calls_logged=True).check([{"call": "listen", "result": "ok"},
+                                                        s("out", "SYN", 1)]).status == "violation"
+    tr = [s("in", "SYN", 7), s("out", "SYN,ACK", 100, 8), s("in", "ACK", 8, 101), s("in", "FIN,ACK", 8, 101),
+          s("out", "ACK", 101, 8)]
+    v = Monitor("rfc9293").check(tr)
+    assert v.status == "violation" and v.index == 5
+    assert "nearest allowed: <ACK seq=101 ack=9>" in v.message and v.rows[0].startswith("fin.est ")
