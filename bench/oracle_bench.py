@@ -3,13 +3,18 @@ file, time `tshark -r FILE -q -z conv,tcp` (Debian's tshark). Prints segments/s 
 the ratio. Not a test: run it by hand (python bench/oracle_bench.py [--segments N]).
 
 The capture is made by pairs of `ReferenceEndpoint`s (the spec driven deterministically):
-handshake, data both ways in 1000-byte segments each ACKed, close; connections on distinct
-ports, written as Ethernet/IPv4 frames with dpkt.
+handshake, data both ways each ACKed, both sides read, the client closes first (so the
+client ends in TIME-WAIT), then the server; connections on distinct ports, written as
+Ethernet/IPv4 frames with dpkt. `--sizes same` gives every connection the same 1000-byte
+segments (what the oracle's memo reuses best: connections differ only by their ISNs);
+`--sizes varied` draws each connection's segment sizes and counts at random (seeded), the
+memo's worst case.
 """
 from __future__ import annotations
 
 import argparse
 import cProfile
+import random
 import io
 import os
 import pstats
@@ -34,7 +39,8 @@ def frame(src, dst, sport, dport, seg):
     return b"\x02" * 6 + b"\x04" * 6 + b"\x08\x00" + ip + tcp + payload
 
 
-def make_capture(path: str, segments: int, per_conn_data: int = 10) -> int:
+def make_capture(path: str, segments: int, per_conn_data: int = 10, sizes: str = "same") -> int:
+    rng = random.Random(1)
     n = 0
     t = 1.0e9
     with open(path, "wb") as fh:
@@ -48,8 +54,11 @@ def make_capture(path: str, segments: int, per_conn_data: int = 10) -> int:
             s = ReferenceEndpoint("linux", isn=conn * 104729)
             s.call("listen")
             queue = [(0, x) for x in c.call("connect")]
-            script = [(0, "send", 1000)] * per_conn_data + [(1, "send", 1000)] * per_conn_data + [
-                (0, "close", 0), (1, "close", 0)]
+            if sizes == "same":
+                script = [(0, "send", 1000)] * per_conn_data + [(1, "send", 1000)] * per_conn_data
+            else:
+                script = [(rng.randrange(2), "send", rng.randrange(1, 1461)) for _ in range(rng.randrange(1, 21))]
+            script += [(0, "receive", 0), (1, "receive", 0), (0, "close", 0), (1, "close", 0)]
             while queue or script:
                 if not queue:
                     side, name, k = script.pop(0)
@@ -70,11 +79,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--segments", type=int, default=1_000_000)
     ap.add_argument("--out", default="bench/out/oracle.pcap")
+    ap.add_argument("--sizes", choices=("same", "varied"), default="same",
+                    help="every connection's segments alike, or random sizes per connection")
     ap.add_argument("--profile", action="store_true", help="print where the oracle's time goes (cProfile)")
     a = ap.parse_args()
     os.makedirs(os.path.dirname(a.out), exist_ok=True)
     t0 = time.perf_counter()
-    n = make_capture(a.out, a.segments)
+    n = make_capture(a.out, a.segments, sizes=a.sizes)
     print(f"capture: {n:,} TCP segments, {os.path.getsize(a.out) / 1e6:.1f} MB, made in "
           f"{time.perf_counter() - t0:.1f} s")
     from synack.oracle.judge import judge_capture

@@ -7,7 +7,10 @@ For every state and event kind (and every segment-processing stage a state can r
 - invariant: each row, from a TCB satisfying its state's invariant, leaves a TCB that
   satisfies the invariant of the state it enters; rows between synchronized states move
   SND.UNA only forward within [SND.UNA, SND.NXT] and RCV.NXT only forward by at most
-  RCV.WND + 1 (the window plus a FIN).
+  RCV.WND + 1 (the window plus a FIN);
+- frame: every row that `spec/frames.py` says commutes with shifting the two sequence spaces
+  does (its guard decides the same and its result moves with the shift, for every shift),
+  which is what lets the oracle reuse one connection's results for another's.
 A failure carries a concrete counterexample (the z3 model) in the table's own names.
 """
 from __future__ import annotations
@@ -18,6 +21,7 @@ from itertools import combinations
 
 import z3
 
+from synack.spec.frames import LOCAL, PEER, UNMOVED
 from synack.spec.machine import Machine, machine
 from synack.spec.model import CALLS, FLAG_BITS, MAXDATA, SEGMENT, SYNCHRONIZED, TIMERS, State, flags_str
 from synack.spec.profiles import Profile, get_profile
@@ -30,7 +34,7 @@ FLAGS = tuple(n for n, _ in FLAG_BITS)
 
 @dataclass
 class Finding:
-    kind: str  # "gap" | "overlap" | "invariant"
+    kind: str  # "gap" | "overlap" | "invariant" | "frame"
     state: State
     event: str
     stage: str
@@ -45,6 +49,9 @@ class Finding:
             return f"GAP: no row applies to {where}: {ex}"
         if self.kind == "overlap":
             return f"OVERLAP: rows {self.rows[0]} and {self.rows[1]} both apply to {where}: {ex}"
+        if self.kind == "frame":
+            return f"FRAME: row {self.rows[0]} in {where} does not commute with shifting sequence numbers " \
+                   f"({self.detail}): {ex}"
         return f"INVARIANT: row {self.rows[0]} from {where} breaks {self.detail}: {ex}"
 
 
@@ -55,6 +62,7 @@ class ProofReport:
     groups: int = 0
     pairs: int = 0
     rows: int = 0
+    frames: int = 0
     seconds: float = 0.0
 
     @property
@@ -64,7 +72,8 @@ class ProofReport:
     def summary(self) -> str:
         verdict = "PROVED" if self.ok else f"FAILED ({len(self.findings)} findings)"
         return (f"{self.profile}: {verdict}: {self.groups} (state, event, stage) groups exhaustive, "
-                f"{self.pairs} row pairs exclusive, {self.rows} row/state invariant cases, {self.seconds:.1f} s")
+                f"{self.pairs} row pairs exclusive, {self.rows} row/state invariant cases, "
+                f"{self.frames} rows shift-free, {self.seconds:.1f} s")
 
 
 def _describe(ex: dict, event: str) -> str:
@@ -189,5 +198,79 @@ def prove(profile: "Profile | str", m: Machine | None = None) -> ProofReport:
                     report.findings.append(Finding(
                         "invariant", state, event, stage, (c.row.id,), sym.value(model, shown),
                         "monotone bookkeeping (SND.UNA within [SND.UNA, SND.NXT], RCV.NXT + at most RCV.WND + 1)"))
+        report.frames += _prove_frames(m, state, event, stage, sym, pre, params, check, shown, report.findings)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _shifted(sym: _Symbols, state: State):
+    """The environment moved by symbolic shifts: d on the local space, dp on the peer's."""
+    d, dp = z3.BitVec("shift.local", 32), z3.BitVec("shift.peer", 32)
+    env = sym.env
+    moved = dict(env)
+    for name in LOCAL | PEER:
+        if name in ("SEG.END",) or (state in UNMOVED and NAMES[name][1][0] == "tcb"):
+            continue
+        moved[name] = env[name] + (d if name in LOCAL else dp)
+    one, zero = z3.BitVecVal(1, 32), z3.BitVecVal(0, 32)
+    moved["SEG.END"] = moved["SEG.SEQ"] + z3.If(env["SYN"], one, zero) + env["SEG.DATA"]
+    # an ACK-less segment's ACK field does not move: one environment per value of the ACK bit
+    # (two plain cases prove far faster than one If)
+    unacked = dict(moved, **{"SEG.ACK": env["SEG.ACK"]})
+    return ((True, moved), (False, unacked)), d, dp
+
+
+def _prove_frames(m: Machine, state, event, stage, sym, pre, params, check, shown, findings) -> int:
+    """Each row `Machine.frame_free` accepts: its guard, its result and what it sends move with
+    the shift (CLOSED and LISTEN TCBs do not move)."""
+    key = (state, event, stage)
+    if key not in m.frame_free:
+        return 0
+    guards_free, free_rows = m.frame_free[key]
+    cases, d, dp = _shifted(sym, state)
+    n = 0
+    for c in m.rows_for(*key):
+        if not guards_free and c.row.id not in free_rows:
+            continue
+        n += 1
+        for acked, moved in cases:
+            fix = [(sym.env["ACK"], z3.BoolVal(acked))]
+            env = {k: z3.substitute(v, *fix) for k, v in sym.env.items()}
+            moved = {k: z3.substitute(v, *fix) for k, v in moved.items()}
+            for what, claim, premise in _frame_claims(m, c, state, env, moved, d, dp, params, guards_free):
+                claim = z3.simplify(claim)
+                if z3.is_true(claim):
+                    continue
+                model = check(pre, sym.env["ACK"] == acked, premise, z3.Not(claim))
+                if model is not None:
+                    ex = sym.value(model, shown)
+                    ex["shift"] = (model.eval(d, model_completion=True).as_long(),
+                                   model.eval(dp, model_completion=True).as_long())
+                    findings.append(Finding("frame", state, event, stage, (c.row.id,), ex, what))
+    return n
+
+
+def _frame_claims(m: Machine, c, state, env, moved, d, dp, params, guards_free):
+    """(what fails, claim, premise) for one row: the guard decides the same; the TCB left and
+    every segment sent move with the shift."""
+    guard, actions = m.parsed[c.row.id]
+    g1, g2 = z3_term(guard, env, params), z3_term(guard, moved, params)
+    if guards_free:
+        yield "the guard decides differently", g1 == g2, z3.BoolVal(True)
+    if c.row.id not in m.frame_free[(state, c.row.event, c.row.stage)][1]:
+        return
+    post1, sends1 = z3_actions(actions, env, params)
+    post2, sends2 = z3_actions(actions, moved, params)
+    target = c.row.to or state
+    same = []
+    for name, (_, where) in NAMES.items():
+        if where[0] != "tcb":
+            continue
+        if name in LOCAL | PEER and target not in UNMOVED:
+            same.append(post2[name] == post1[name] + (d if name in LOCAL else dp))
+        else:
+            same.append(post2[name] == post1[name])
+    yield "the TCB it leaves does not move with the shift", z3.And(*same), g1
+    for (f, s1, a1, l1), (_, s2, a2, l2) in zip(sends1, sends2):
+        parts = [s2 == s1 + d, l2 == l1] + ([a2 == a1 + dp] if a1 is not None else [])
+        yield f"the {flags_str(f)} it sends does not move with the shift", z3.And(*parts), g1

@@ -10,7 +10,8 @@ A candidate is (endpoint, owed, fresh, mark):
   FIN, RST and data segments are required.
 - `fresh` marks an ISS the table chose for a SYN that arrived in LISTEN before the IUT's
   SYN,ACK showed it; the SYN,ACK fixes it (the monitor learns the IUT's ISN).
-- `mark` is the time the running TIME-WAIT (or SYN backoff) period began, for timing checks.
+- `mark` is the time the running TIME-WAIT (or SYN backoff) period began, for timing checks;
+  it is dropped on entering a state where neither runs.
 
 Hidden steps. Between two observed events the IUT may have: taken user calls the trace does
 not log, had timers expire, and made the table's nondeterministic choices. Steps that send
@@ -33,12 +34,14 @@ and TIME-WAIT lasting `time_wait` before it may end, each with the profile's `to
 from __future__ import annotations
 
 import json
+import weakref
 from dataclasses import dataclass
 from typing import Iterable, NamedTuple
 
-from synack.spec.machine import Machine, machine
-from synack.spec.model import (ACK, FIN, HALF, MASK, MAXWIN, PSH, RST, SYN, SYNCHRONIZED, Endpoint, Event,
-                               Segment, SpecError, State, TIMERS, arrive, call, timeout)
+from synack.spec.frames import UNMOVED, shift_endpoint, shift_received, shift_sent
+from synack.spec.machine import FRAME_BLIND, FRAME_FREE, Machine, machine
+from synack.spec.model import (ACK, FIN, HALF, MASK, MAXWIN, PSH, RST, SYN, SYNCHRONIZED, Endpoint,
+                               Event, Segment, SpecError, State, TIMERS, arrive, call, timeout)
 from synack.spec.profiles import Profile, get_profile, timer_seconds
 
 from .events import CallEvent, SegmentEvent, StateEvent, TraceEvent, as_events, seg_text
@@ -48,6 +51,8 @@ LOUD_CALLS = ("SHUTDOWN", "CLOSE", "ABORT", "RECEIVE")
 CONFORMANT, VIOLATION, INCONCLUSIVE = "conformant", "violation", "inconclusive"
 #: Exit codes of `synack oracle` per verdict.
 EXIT = {CONFORMANT: 0, VIOLATION: 1, INCONCLUSIVE: 3}
+#: Memoized steps kept per machine (all tables are cleared together when they hold more).
+MEMO_MAX = 200_000
 
 
 class Cand(NamedTuple):
@@ -137,6 +142,54 @@ class _Stats:
     max_candidates: int = 1
 
 
+class _Shared:
+    """What every monitor of one machine (and one `calls_logged`) reads from the table,
+    computed once, and the memo tables those monitors share."""
+
+    def __init__(self, m: Machine, calls_logged: bool):
+        self.timers = tuple(k for k in TIMERS if any(key[1] == k for key in m.table))
+        self.rfc = {r.id: r.rfc for r in m.rows}
+        self.rto_rows = {r.id for r in m.rows if r.event == "RTO"}
+        # per event kind, the flags (less PSH) its rows can send, read from the table: an observed
+        # segment is only tried against hidden events that can send its kind of segment
+        self.can_send: dict[str, set[int]] = {}
+        for r in m.rows:
+            for a in m.parsed[r.id][1]:
+                if a.op[0] == "send":
+                    f = a.op[1] & ~PSH
+                    self.can_send.setdefault(r.event, set()).update({f, f & ~FIN})
+        # with calls_logged the trace records every user call: hidden steps are timers only
+        hidden = () if calls_logged else SILENT_CALLS
+        self.silent_ev = [call(k) for k in hidden] + [timeout(k) for k in self.timers]
+        self.loud_ev = [call(k) for k in (() if calls_logged else LOUD_CALLS)] + [timeout(k) for k in self.timers]
+        self.starts = {rid for rid, (_, acts) in m.parsed.items()
+                       if any(a.op[0] == "set" and a.op[1] == "ISS" and "ISN" in a.text for a in acts)}
+        # states whose timing the monitor checks: a 2MSL period runs, or the RTO resends a SYN
+        self.timed = frozenset(s for s in State if (s, "2MSL", "") in m.table or any(
+            a.op[0] == "send" and a.op[1] & SYN for c in m.rows_for(s, "RTO") for a in m.parsed[c.row.id][1]))
+        self.cand: dict = {}          # one candidate's step, in its own frame
+        self.blind: dict = {}         # one candidate's step that never involved ISS or IRS
+        self.trans: dict = {}         # (id(normal-form set), dir, segment, window) -> (next set, origin shift)
+        self.sets: dict = {}          # interned normal-form candidate sets
+
+    def room(self) -> None:
+        if len(self.cand) + len(self.blind) + len(self.trans) + len(self.sets) >= MEMO_MAX:
+            self.cand.clear()
+            self.blind.clear()
+            self.trans.clear()
+            self.sets.clear()
+
+
+_SHARED: "weakref.WeakKeyDictionary[Machine, dict[bool, _Shared]]" = weakref.WeakKeyDictionary()
+
+
+def _shared(m: Machine, calls_logged: bool) -> _Shared:
+    per = _SHARED.setdefault(m, {})
+    if calls_logged not in per:
+        per[calls_logged] = _Shared(m, calls_logged)
+    return per[calls_logged]
+
+
 class Monitor:
     """Judge one IUT's trace against a profile. Feed events one at a time with `feed`, then
     call `verdict()`; or call `check(trace)` for a whole trace.
@@ -148,10 +201,22 @@ class Monitor:
     `calls_logged=True` says the trace records every user call the IUT was given (a test
     harness that logs its own calls): hidden steps are then timer expiries only, which makes
     verdicts sharper (a SYN can no longer be explained by an unlogged connect).
+
+    Speed: what a candidate becomes on a segment depends on its TCB and the segment only
+    through sequence-number differences wherever the table's rows commute with shifting the
+    sequence spaces (spec/frames.py, proved by `synack prove`). Such steps are memoized with
+    both spaces moved to start at the ISS and IRS, so a step computed for one connection is
+    reused, shifted back, by every connection that differs only by its ISNs: per candidate,
+    and for the whole candidate set, which is then kept in that normal form (`_lazy`) and
+    advanced by one lookup per segment until something needs the TCBs themselves. A step
+    that went through a row that does not commute, or that depends on time (a running
+    TIME-WAIT or backoff mark) or on an ISN not yet seen, is computed afresh every time.
+    `memo=False` turns this off (the result is the same; tests compare the two).
     """
 
     def __init__(self, profile: "Profile | str" = "rfc9293", *, role: str = "", start: str = "closed",
-                 max_candidates: int = 4096, spec: Machine | None = None, calls_logged: bool = False):
+                 max_candidates: int = 4096, spec: Machine | None = None, calls_logged: bool = False,
+                 memo: bool = True):
         self.profile = get_profile(profile) if not isinstance(profile, Profile) else profile
         self.m = spec or machine(self.profile)
         if start not in ("closed", "any"):
@@ -159,37 +224,35 @@ class Monitor:
         if not isinstance(max_candidates, int) or max_candidates < 1:
             raise SpecError(f"max_candidates must be a positive integer, got {max_candidates!r}")
         self.role, self.start, self.limit = role, start, max_candidates
-        p = self.profile.params
-        self.tol = float(p["tolerance"])
-        self.timers = tuple(k for k in TIMERS if any(key[1] == k for key in self.m.table))
-        self.rfc = {r.id: r.rfc for r in self.m.rows}
-        self.rto_rows = {r.id for r in self.m.rows if r.event == "RTO"}
-        # per event kind, the flags (less PSH) its rows can send, read from the table: an observed
-        # segment is only tried against hidden events that can send its kind of segment
-        self.can_send: dict[str, set[int]] = {}
-        for r in self.m.rows:
-            for a in self.m.parsed[r.id][1]:
-                if a.op[0] == "send":
-                    f = a.op[1] & ~PSH
-                    self.can_send.setdefault(r.event, set()).update({f, f & ~FIN})
-        # with calls_logged the trace records every user call: hidden steps are timers only
+        self.tol = float(self.profile.params["tolerance"])
         self.calls_logged = bool(calls_logged)
-        hidden = () if self.calls_logged else SILENT_CALLS
-        self._silent_ev = [call(k) for k in hidden] + [timeout(k) for k in self.timers]
-        self._loud_ev = [call(k) for k in (() if self.calls_logged else LOUD_CALLS)] + [timeout(k) for k in self.timers]
-        self.starts = {rid for rid, (_, acts) in self.m.parsed.items()
-                       if any(a.op[0] == "set" and a.op[1] == "ISS" and "ISN" in a.text for a in acts)}
+        sh = _shared(self.m, self.calls_logged)
+        self.timers, self.rfc, self.rto_rows, self.can_send = sh.timers, sh.rfc, sh.rto_rows, sh.can_send
+        self._silent_ev, self._loud_ev, self.starts, self.timed = sh.silent_ev, sh.loud_ev, sh.starts, sh.timed
+        self._memo = sh if memo else None
+        self._free = FRAME_FREE | FRAME_BLIND
         self.reset()
 
     # ------------------------------------------------------------------ public API
+    @property
+    def cands(self) -> dict[Cand, str]:
+        """The candidate TCBs (with the rows that last explained each)."""
+        if self._cands is None:
+            nset, dl, dp = self._lazy
+            self._cands = {Cand(shift_endpoint(c.ep, dl, dp), _shift_owed(c.owed, dl, dp)): r for c, r in nset}
+        return self._cands
+
+    @cands.setter
+    def cands(self, value: dict[Cand, str]) -> None:
+        self._cands, self._lazy = value, None
+
     def reset(self) -> None:
-        self.cands: dict[Cand, str] = {Cand(Endpoint()): ""}
+        self.cands = {Cand(Endpoint()): ""}
         self.n = 0
         self.done: Verdict | None = None
         self.stats = _Stats()
         self.wscale: int | None = None
         self.peer_wscale = False
-        self.max_in = None                       # highest sequence end the IUT received
         self._silent: dict[Endpoint, tuple] = {}
         self._started = self.start == "closed"
 
@@ -210,11 +273,9 @@ class Monitor:
         if isinstance(ev, SegmentEvent):
             if not self._started:
                 self._start_from(ev)
-            self._closure(ev.t)
-            if ev.dir == "in":
-                self._receive(ev)
-            else:
-                self._send(ev)
+            wnd = self._window(ev)
+            if self._lazy is None or not self._fast(ev, wnd):
+                self._segment(ev, wnd)
         elif isinstance(ev, CallEvent):
             self._closure(ev.t)
             self._call(ev)
@@ -223,7 +284,7 @@ class Monitor:
             self._observe(ev)
         else:
             raise SpecError(f"not a trace event: {ev!r}")
-        k = len(self.cands)
+        k = len(self._cands) if self._cands is not None else len(self._lazy[0])
         self.stats.max_candidates = max(self.stats.max_candidates, k)
         if self.done is None and k > self.limit:
             self.done = self._verdict(INCONCLUSIVE, f"more than {self.limit} candidate TCBs; raise max_candidates",
@@ -244,35 +305,141 @@ class Monitor:
                              "an unlogged user call ended the connection): " + min(owing, key=len))
 
     # ------------------------------------------------------------------ events
-    def _receive(self, ev: SegmentEvent) -> None:
+    def _window(self, ev: SegmentEvent) -> int | None:
+        """Note window scaling from a SYN; the receive window the IUT's own segment advertises."""
         seg = ev.seg
-        end = _end(seg)
-        if self.max_in is None or _geq(end, self.max_in):
-            self.max_in = end
         if seg.flags & SYN and ev.wscale is not None:
-            self.peer_wscale = True
-        out: dict[Cand, str] = {}
-        event = arrive(seg)
-        for c in self.cands:
-            for tr in self.m.step(c.ep, event):
-                rows = ",".join(tr.rows)
-                mark = ev.t if "restart 2MSL" in tr.signals else c.mark
-                owed = _cap(c.owed + tuple((s, rows) for s in tr.sends))
-                # a row chose ISS := ISN with a placeholder ISN; the IUT's SYN or SYN,ACK shows the real one
-                fresh = c.fresh or any(r in self.starts for r in tr.rows)
-                out.setdefault(Cand(tr.endpoint, owed, fresh, mark), rows)
-        self.cands = out
+            if ev.dir == "in":
+                self.peer_wscale = True
+            else:
+                self.wscale = ev.wscale
+        if ev.dir == "out" and ev.win is not None and not seg.flags & RST:
+            scale = self.wscale if (self.wscale is not None and self.peer_wscale and not seg.flags & SYN) else 0
+            return min(ev.win << scale, MAXWIN)
+        return None
 
-    def _send(self, ev: SegmentEvent) -> None:
-        obs = ev.seg
+    def _fast(self, ev: SegmentEvent, wnd: int | None) -> bool:
+        """Advance the normal-form candidate set by one memoized step, if there is one."""
+        nset, dl, dp = self._lazy
+        seg = shift_received(ev.seg, -dl, -dp) if ev.dir == "in" else shift_sent(ev.seg, -dl, -dp)
+        hit = self._memo.trans.get((id(nset), ev.dir, seg, wnd))
+        if hit is None:
+            return False
+        nxt, ddl, ddp = hit
+        self._lazy = (nxt, (dl + ddl) & MASK, (dp + ddp) & MASK)
+        self._cands = None
+        return True
+
+    def _segment(self, ev: SegmentEvent, wnd: int | None) -> None:
+        """Each candidate, closed over silent hidden steps, then given the segment: received
+        by the table, or explained as sent (`_explain`)."""
+        before = self._lazy
         out: dict[Cand, str] = {}
-        for c, rows in self.cands.items():
-            for nc, why in self._explain(c, obs, ev.t):
-                out.setdefault(self._learn(nc, ev), why)
+        free = FRAME_FREE
+        for c in self.cands:
+            res, f = self._advance(c, ev, wnd)
+            free &= f
+            for nc, rows in res:
+                out.setdefault(nc, rows)
         if not out:
+            self._closure(ev.t)
             self.done = self._violation(ev)
             return
         self.cands = out
+        if self._memo is not None:
+            self._normalize(before, ev, wnd, free)
+
+    def _normalize(self, before, ev: SegmentEvent, wnd: int | None, free: bool) -> None:
+        """Keep the candidate set in normal form (both spaces starting at the first moved
+        candidate's ISS and IRS), and remember the step that led here when it was sound."""
+        cands = self._cands
+        if any(c.mark is not None or c.fresh for c in cands):
+            return
+        origin = next(((c.ep[1], c.ep[2]) for c in cands if c.ep[0] not in UNMOVED), None)
+        if origin is None:
+            origin = before[1:] if before is not None else (0, 0)
+        dl, dp = origin
+        sh = self._memo
+        nset = tuple((Cand(shift_endpoint(c.ep, -dl, -dp), _shift_owed(c.owed, -dl, -dp)), r)
+                     for c, r in cands.items())
+        sh.room()
+        nset = sh.sets.setdefault(nset, nset)
+        if before is not None and free and sh.sets.get(before[0]) is before[0]:
+            # keyed by identity: safe because both sets stay interned until the tables are cleared
+            pset, pdl, pdp = before
+            seg = shift_received(ev.seg, -pdl, -pdp) if ev.dir == "in" else shift_sent(ev.seg, -pdl, -pdp)
+            sh.trans[(id(pset), ev.dir, seg, wnd)] = (nset, (dl - pdl) & MASK, (dp - pdp) & MASK)
+        self._lazy = (nset, dl, dp)
+
+    def _advance(self, c: Cand, ev: SegmentEvent, wnd: int | None) -> tuple[list, int]:
+        """([(candidate after, rows)], FRAME_* bits) for one candidate and one segment,
+        memoized when that is sound: keyed by the distances to SND.UNA and RCV.NXT when the
+        step never involved ISS or IRS (FRAME_BLIND), else by the distances to ISS and IRS."""
+        memo = self._memo
+        ep = c.ep
+        if memo is None or c.mark is not None or c.fresh:
+            return self._advance_slow(c, ev, wnd)
+        seg = ev.seg
+        moved = ep[0] not in UNMOVED
+        if moved:
+            dl, dp = ep[1], ep[2]                    # the frame's origin: ISS and IRS
+            bl, bp = ep.snd_una, ep.rcv_nxt          # or SND.UNA and RCV.NXT, with the ISNs left out
+            bseg = shift_received(seg, -bl, -bp) if ev.dir == "in" else shift_sent(seg, -bl, -bp)
+            bkey = (ev.dir, bseg, wnd, shift_endpoint(ep, -bl, -bp)._replace(iss=0, irs=0),
+                    _shift_owed(c.owed, -bl, -bp))
+            hit = memo.blind.get(bkey)
+            if hit is not None:
+                return [(Cand(shift_endpoint(e, bl, bp)._replace(iss=ep[1], irs=ep[2]) if e[0] not in UNMOVED
+                              else e, _shift_owed(o, bl, bp)), rows) for e, o, rows in hit], FRAME_FREE | FRAME_BLIND
+        elif ev.dir == "in":                         # no sequence numbers in the TCB: the segment's
+            dl, dp = seg.ack, seg.seq
+        else:
+            dl, dp = seg.seq, seg.ack
+        seg = shift_received(seg, -dl, -dp) if ev.dir == "in" else shift_sent(seg, -dl, -dp)
+        key = (ev.dir, seg, wnd, shift_endpoint(ep, -dl, -dp), _shift_owed(c.owed, -dl, -dp))
+        hit = memo.cand.get(key)
+        if hit is not None:
+            return [(Cand(shift_endpoint(e, dl, dp), _shift_owed(o, dl, dp)), rows) for e, o, rows in hit], FRAME_FREE
+        res, bits = self._advance_slow(c, ev, wnd)
+        if bits & FRAME_FREE and all(nc.mark is None and not nc.fresh for nc, _ in res):
+            memo.room()
+            if moved and bits & FRAME_BLIND:
+                memo.blind[bkey] = tuple((shift_endpoint(nc.ep, -bl, -bp), _shift_owed(nc.owed, -bl, -bp), rows)
+                                         for nc, rows in res)
+            else:
+                memo.cand[key] = tuple((shift_endpoint(nc.ep, -dl, -dp), _shift_owed(nc.owed, -dl, -dp), rows)
+                                       for nc, rows in res)
+        return res, bits
+
+    def _advance_slow(self, c: Cand, ev: SegmentEvent, wnd: int | None) -> tuple[list, bool]:
+        """`_advance` computed, with the FRAME_* bits every step it took shares."""
+        self._free = FRAME_FREE | FRAME_BLIND
+        out: dict[Cand, str] = {}
+        members = self._closure_of(c, "", ev.t)
+        if ev.dir == "in":
+            event = arrive(ev.seg)
+            for m in members:
+                for tr in self._step(m.ep, event):
+                    rows = ",".join(tr.rows)
+                    if "restart 2MSL" in tr.signals:
+                        mark = ev.t
+                        self._free = 0          # the result holds the event's time: not for reuse
+                    else:
+                        mark = m.mark if tr.endpoint.state in self.timed else None
+                    owed = _cap(m.owed + tuple((s, rows) for s in tr.sends))
+                    # a row chose ISS := ISN with a placeholder ISN; the IUT's SYN or SYN,ACK shows the real one
+                    fresh = m.fresh or any(r in self.starts for r in tr.rows)
+                    out.setdefault(Cand(tr.endpoint, owed, fresh, mark), rows)
+        else:
+            for m in members:
+                for nc, why in self._explain(m, ev.seg, ev.t):
+                    out.setdefault(self._learn(nc, ev, wnd), why)
+        return list(out.items()), self._free
+
+    def _step(self, ep: Endpoint, event: Event):
+        trs, bits = self.m.step_framed(ep, event)
+        self._free &= bits
+        return trs
 
     def _call(self, ev: CallEvent) -> None:
         out: dict[Cand, str] = {}
@@ -305,15 +472,18 @@ class Monitor:
         r = self._silent.get(ep)
         if r is None:
             res = []
+            self._free, outer = FRAME_FREE | FRAME_BLIND, self._free
             for ev in self._silent_events(ep.state):
-                for tr in self.m.step(ep, ev):
+                for tr in self._step(ep, ev):
                     if not tr.sends and tr.endpoint != ep:
                         res.append((ev.kind, tr.endpoint, ",".join(tr.rows)))
-            r = tuple(res)
+            r = (tuple(res), self._free)
+            self._free = outer
             if len(self._silent) > 50000:
                 self._silent.clear()
             self._silent[ep] = r
-        return r
+        self._free &= r[1]
+        return r[0]
 
     def _silent_events(self, state: State):
         tab = self.m.table
@@ -321,8 +491,16 @@ class Monitor:
 
     def _closure(self, t: float | None) -> None:
         """Add every candidate reachable by hidden steps that send nothing."""
-        out = dict(self.cands)
-        work = list(out)
+        out: dict[Cand, str] = {}
+        for c, rows in self.cands.items():
+            for nc, r in self._closure_of(c, rows, t).items():
+                out.setdefault(nc, r)
+        self.cands = out
+
+    def _closure_of(self, c: Cand, rows: str, t: float | None) -> dict[Cand, str]:
+        """`c` and every candidate it reaches by hidden steps that send nothing."""
+        out = {c: rows}
+        work = [c]
         while work:
             c = work.pop()
             for kind, ep2, rows in self._silent_steps(c.ep):
@@ -333,7 +511,7 @@ class Monitor:
                 if nc not in out:
                     out[nc] = rows
                     work.append(nc)
-        self.cands = out
+        return out
 
     def _aged(self, mark: float | None, t: float | None, duration: float) -> bool:
         return mark is None or t is None or t - mark >= duration * (1 - self.tol)
@@ -362,10 +540,13 @@ class Monitor:
                            c.mark), rows
             if not _soft(w):
                 break                       # owed SYN, FIN, RST and data go out in order
-        # 2. a hidden step that sends it first
+        # 2. a hidden step that sends it first; not while a required segment is owed: that one
+        #    was sent when the step that owes it ran, so it goes out before anything later
+        if any(not _soft(w) for w, _ in c.owed):
+            return
         kept = self._settle(c.owed, obs)
         for ev in self._loud_events(c, obs):
-            for tr in self.m.step(c.ep, ev):
+            for tr in self._step(c.ep, ev):
                 if not tr.sends:
                     continue
                 rtx = any(r in self.rto_rows for r in tr.rows)
@@ -386,11 +567,11 @@ class Monitor:
         # 3. SEND then SHUTDOWN/CLOSE: data and FIN merged into one segment, or data queued
         #    before the connection was established and sent with the FIN (RFC 9293 3.10.4)
         if obs.data and obs.flags & FIN:
-            for tr in self.m.step(c.ep, Event("SEND", None, 0, obs.data)):
+            for tr in self._step(c.ep, Event("SEND", None, 0, obs.data)):
                 if len(tr.sends) > 1 or tr.endpoint == c.ep:
                     continue
                 for k in ("SHUTDOWN", "CLOSE"):
-                    for tr2 in self.m.step(tr.endpoint, call(k)):
+                    for tr2 in self._step(tr.endpoint, call(k)):
                         if not tr2.sends:
                             continue
                         f = tr2.sends[0]
@@ -442,23 +623,18 @@ class Monitor:
         return tuple((w._replace(seq=(w.seq + shift) & MASK) if w.flags & (SYN | FIN) or w.data else w, r)
                      for w, r in owed)
 
-    def _learn(self, c: Cand, ev: SegmentEvent) -> Cand:
-        """Facts the IUT's own segment reveals: its receive window, and when a backoff or
+    def _learn(self, c: Cand, ev: SegmentEvent, wnd: int | None) -> Cand:
+        """Facts the IUT's own segment reveals: its receive window `wnd`, and when a backoff or
         TIME-WAIT period began."""
         ep = c.ep
-        seg = ev.seg
-        if seg.flags & SYN:
-            if ev.wscale is not None:
-                self.wscale = ev.wscale
+        if ev.seg.flags & SYN:
             mark = ev.t
+            self._free = 0                      # the result holds the event's time: not for reuse
         else:
-            # the mark survives while the state is timed by 2MSL (the table has a 2MSL row for it)
-            mark = c.mark if (ep.state, "2MSL", "") in self.m.table else None
-        if ev.win is not None and not seg.flags & RST and ep.state in SYNCHRONIZED:
-            scale = self.wscale if (self.wscale is not None and self.peer_wscale and not seg.flags & SYN) else 0
-            wnd = min(ev.win << scale, MAXWIN)
-            if wnd != ep.rcv_wnd:
-                ep = ep._replace(rcv_wnd=wnd)
+            # the mark survives while the state is timed (a 2MSL period, a SYN's backoff)
+            mark = c.mark if ep.state in self.timed else None
+        if wnd is not None and ep.state in SYNCHRONIZED and wnd != ep.rcv_wnd:
+            ep = ep._replace(rcv_wnd=wnd)
         if ep is not c.ep or mark != c.mark:
             return c._replace(ep=ep, mark=mark)
         return c
@@ -520,8 +696,7 @@ class Monitor:
         return tuple(seen)
 
     def _verdict(self, status: str, message: str, ev: TraceEvent | None = None, allowed=(), rows=()) -> Verdict:
-        states = tuple(sorted({str(c.ep) + (" (ISS not yet seen)" if c.fresh else "")
-                               for c in list(self.cands)[:64]}))
+        states = tuple(sorted({str(c.ep) + (" (ISS not yet seen)" if c.fresh else "") for c in self.cands})[:64])
         return Verdict(status, self.profile.label(), self.n, message, self.n if ev is not None else None,
                        str(ev) if ev is not None else "", states if status != CONFORMANT else (), tuple(allowed),
                        self._cite(rows), self.stats.max_candidates, self.role)
@@ -590,7 +765,14 @@ def _cap(owed: tuple) -> tuple:
     return tuple(out)
 
 
+def _shift_owed(owed: tuple, dl: int, dp: int) -> tuple:
+    """Owed segments (the IUT's own) with the sequence spaces moved."""
+    return tuple((shift_sent(w, dl, dp), r) for w, r in owed) if owed else owed
+
+
 def _rebase(ep: Endpoint, shift: int) -> Endpoint:
+    if ep.state in UNMOVED:
+        return ep                     # the TCB was deleted since: no ISS left to correct
     return ep._replace(iss=(ep.iss + shift) & MASK, snd_una=(ep.snd_una + shift) & MASK,
                        snd_nxt=(ep.snd_nxt + shift) & MASK)
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .model import CALLS, SEGMENT, TIMERS, Endpoint, Event, SpecError, State, Transition
+from .frames import ignores_isns, row_commutes
 from .profiles import Profile, eval_when, get_profile
 from .table import MACRO_OPTION, MACROS, STAGES, TABLE, Row
 from .vocab import compile_actions, compile_guard, parse_action, parse_expr
@@ -57,6 +58,17 @@ class Machine:
         self.deciding: frozenset[str] = frozenset(
             r.id for r in self.rows if r.to is not None or any(
                 a.op[0] in ("send", "signal", "delete", "restart") for a in self.parsed[r.id][1]))
+        # per (state, event, stage): are all its guards, and which of its rows' actions, free of
+        # the sequence frame (spec/frames.py)? step_framed reports whether a result used only those
+        # and which neither read nor set ISS and IRS (FRAME_BLIND)
+        self.frame_free: dict[tuple, tuple[bool, frozenset[str]]] = {}
+        self.isn_blind: dict[tuple, tuple[bool, frozenset[str]]] = {}
+        for key, rows in self.table.items():
+            ok = {c.row.id: not row_commutes(self.parsed[c.row.id], key[0], c.row.to) for c in rows}
+            guards = all(not row_commutes((self.parsed[r][0], ()), key[0], None) for r in ok)
+            self.frame_free[key] = (guards, frozenset(r for r, v in ok.items() if v))
+            self.isn_blind[key] = (all(ignores_isns(self.parsed[r][0]) for r in ok),
+                                   frozenset(c.row.id for c in rows if ignores_isns(None, self.parsed[c.row.id][1], c.row.to)))
         self.entry = {}
         for s in State:
             for stage in STAGES:
@@ -68,6 +80,14 @@ class Machine:
         return self.table.get((state, event, stage), ())
 
     def step(self, endpoint: Endpoint, event: Event) -> list[Transition]:
+        return self.step_framed(endpoint, event)[0]
+
+    def step_framed(self, endpoint: Endpoint, event: Event) -> tuple[list[Transition], int]:
+        """`step`, and what its result does not depend on (spec/frames.py), as bits:
+        FRAME_FREE when every guard it evaluated and every row it applied commutes with shifting
+        the sequence spaces (the same result, shifted, holds for every connection that differs
+        from this one only by its ISNs); FRAME_BLIND when, besides, none of them read or set ISS
+        or IRS (then only the distances to SND.UNA and RCV.NXT matter)."""
         kind = event.kind
         if kind == SEGMENT:
             if event.seg is None:
@@ -78,23 +98,35 @@ class Machine:
         else:
             raise SpecError(f"unknown event kind {kind!r}")
         out: list[Transition] = []
-        self._run(endpoint, event, stage, (), (), (), out)
-        return out
+        return out, self._run(endpoint, event, stage, (), (), (), out)
 
-    def _run(self, e, x, stage, sends, sigs, rows, out):
+    def _run(self, e, x, stage, sends, sigs, rows, out) -> int:
         s = x.seg
-        matched = [c for c in self.table.get((e.state, x.kind, stage), ()) if c.guard(e, s, x)]
+        key = (e.state, x.kind, stage)
+        matched = [c for c in self.table.get(key, ()) if c.guard(e, s, x)]
         if not matched:
             if x.kind in TIMERS and not stage:
-                return  # the timer is not armed in this state
+                return FRAME_FREE | FRAME_BLIND  # the timer is not armed in this state
             raise Unspecified(e.state, x, stage, self.profile.label())
+        free, free_rows = self.frame_free[key]
+        blind, blind_rows = self.isn_blind[key]
+        bits = (FRAME_FREE if free else 0) | (FRAME_BLIND if blind else 0)
         for c in matched:
+            rid = c.row.id
+            if rid not in free_rows:
+                bits = 0
+            elif rid not in blind_rows:
+                bits &= FRAME_FREE
             e2, snd, sg = c.action(e, s, x)
             if c.next is not None:
-                self._run(e2, x, c.next, sends + snd, sigs + sg, rows + (c.row.id,), out)
+                bits &= self._run(e2, x, c.next, sends + snd, sigs + sg, rows + (rid,), out)
             else:
-                out.append(Transition(e2, sends + snd, sigs + sg, rows + (c.row.id,)))
+                out.append(Transition(e2, sends + snd, sigs + sg, rows + (rid,)))
+        return bits if bits & FRAME_FREE else 0
 
+
+#: `Machine.step_framed` bits.
+FRAME_FREE, FRAME_BLIND = 1, 2
 
 _MACHINES: dict[tuple, Machine] = {}
 

@@ -119,7 +119,8 @@ class Endpoint(NamedTuple):
 
     `passive` remembers a passive OPEN (SYN-RECEIVED returns to LISTEN only then);
     `orphan` is set by close() (no more receives; Linux's FIN-WAIT-2 timer and RST on
-    unread data read it); `unread` counts bytes delivered but not yet read by the user;
+    unread data read it); `unread` says data was delivered that the user has not read yet (RECEIVE
+    reads everything, and no rule depends on how much, so a flag keeps equal futures equal);
     `snd_q` counts bytes queued by SEND before the connection is established;
     `ack_owed` is a delayed acknowledgment. Timers are not stored: a timer is armed
     exactly when some timeout row's guard holds.
@@ -135,7 +136,7 @@ class Endpoint(NamedTuple):
     rcv_wnd: int = 0
     rtx: int = 0
     probes: int = 0
-    unread: int = 0
+    unread: bool = False
     snd_q: int = 0
     passive: bool = False
     orphan: bool = False

@@ -133,16 +133,16 @@ row("closing.send", (F1, F2, CG, LA, TW), "SEND", "True", "signal error: connect
 # RECEIVE (3.10.3): reads everything delivered so far.
 row("queue.receive", (LI, SS, SR), "RECEIVE", "True", (), None, R + "3.10.3",
     "queued until the connection is established")
-row("receive", (ES, F1, F2, CW, CG, LA, TW), "RECEIVE", "UNREAD > 0", "UNREAD := 0", None, R + "3.10.3")
-row("receive-wait", (ES, F1, F2), "RECEIVE", "UNREAD == 0", (), None, R + "3.10.3",
+row("receive", (ES, F1, F2, CW, CG, LA, TW), "RECEIVE", "UNREAD", "UNREAD := False", None, R + "3.10.3")
+row("receive-wait", (ES, F1, F2), "RECEIVE", "not UNREAD", (), None, R + "3.10.3",
     "nothing to read yet: the call waits")
-row("receive-closing", (CW, CG, LA, TW), "RECEIVE", "UNREAD == 0", "signal error: connection closing", None,
+row("receive-closing", (CW, CG, LA, TW), "RECEIVE", "not UNREAD", "signal error: connection closing", None,
     R + "3.10.3", "the peer's FIN was received and all data has been read")
 
 # CLOSE (3.10.4) = SHUTDOWN (half-close, send FIN) and, for CLOSE, no further receives (ORPHAN).
 for call, extra in (("SHUTDOWN", ()), ("CLOSE", ("ORPHAN := True",))):
     c = call.lower()
-    unread_ok = "UNREAD == 0" if call == "CLOSE" else "True"
+    unread_ok = "not UNREAD" if call == "CLOSE" else "True"
     fig5 = call == "SHUTDOWN"  # the RFC's CLOSE ("no more to send") is the sockets API's shutdown(SHUT_WR)
     row(f"listen.{c}", LI, call, "True", ("delete TCB",), CL, R + "3.10.4", "close a listener", figure5=fig5)
     row(f"synsent.{c}", SS, call, "True", ("delete TCB", QUEUED + "closing"), CL, R + "3.10.4",
@@ -173,7 +173,7 @@ row("synrcvd.close.linux", SR, "CLOSE", "True",
     ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK><LEN=SND.Q>", "SND.NXT := SND.NXT + SND.Q + 1",
      "SND.Q := 0", "FIN.SENT := True", "RTX := 0", "ORPHAN := True"), F1, R + "3.10.4", "snd FIN",
     when="rst-on-unread")
-row("close.unread-rst", (ES, CW, F1, F2), "CLOSE", "UNREAD > 0",
+row("close.unread-rst", (ES, CW, F1, F2), "CLOSE", "UNREAD",
     ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>", "delete TCB", QUEUED + "connection reset"), CL,
     "RFC 1122 4.2.2.13; RFC 2525 2.17; Linux tcp_close()",
     "close() with received data unread sends RST, not FIN, to show that data was lost", when="rst-on-unread")
@@ -276,7 +276,7 @@ row("synrcvd.pre", SR, SEG, "not SIMOPEN_SYNACK and not RESYN", (), None, R + "3
 row("timewait.reopen", TW, SEG, "REOPEN_SYN",
     ("ISS := SND.NXT + 65537", "IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "RCV.WND := WINDOW",
      "SND.UNA := ISS", "SND.NXT := ISS + 1", "SND.WND := SEG.WND", "PASSIVE := True", "FIN.SENT := False",
-     "ORPHAN := False", "RTX := 0", "PROBES := 0", "UNREAD := 0", "SND.Q := 0", "ACK.OWED := False",
+     "ORPHAN := False", "RTX := 0", "PROBES := 0", "UNREAD := False", "SND.Q := 0", "ACK.OWED := False",
      "send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>"), SR,
     "RFC 9293 3.6.1; RFC 1122 4.2.2.13; Linux tcp_timewait_state_process() (TCP_TW_SYN)",
     "a SYN above RCV.NXT reopens the connection from TIME-WAIT as a new incarnation; Linux takes "
@@ -388,7 +388,7 @@ row("ack.timewait", TW, SEG, "ACK", (), None, R + "3.10.7.4",
     "fifth: TIME-WAIT: only a retransmitted FIN is expected", stage="ack", next="text")
 
 # seventh: segment text (the sixth step, URG, is not modelled)
-_deliver = ("UNREAD := UNREAD + (SEG.END - RCV.NXT)", "RCV.NXT := SEG.END")
+_deliver = ("UNREAD := True", "RCV.NXT := SEG.END")
 row("text.ooo", (ES, F1, F2), SEG, "OUT_OF_ORDER", ACK_NOW, None, R + "3.10.7.4",
     "seventh: text beyond RCV.NXT: snd ACK; holding it for later is not modelled", stage="text")
 row("text.data", (ES, F1, F2), SEG, "NEWDATA and FITS and not FIN and not ABORT_ON_DATA",
@@ -399,7 +399,7 @@ row("text.data.delayed", (ES, F1, F2), SEG, "NEWDATA and FITS and not FIN and no
 row("text.data-fin", (ES, F1, F2), SEG, "NEWDATA and FITS and FIN and not ABORT_ON_DATA", _deliver, None,
     R + "3.10.7.4", "seventh: deliver text; the FIN's ACK covers it", stage="text", next="fin")
 row("text.trim", (ES, F1, F2), SEG, "NEWDATA and not FITS and not ABORT_ON_DATA",
-    ("UNREAD := UNREAD + RCV.WND", "RCV.NXT := RCV.NXT + RCV.WND", ACK_NOW), None, R + "3.10.7.4",
+    ("UNREAD := UNREAD or RCV.WND > 0", "RCV.NXT := RCV.NXT + RCV.WND", ACK_NOW), None, R + "3.10.7.4",
     "seventh: only the part within the window is accepted (and a FIN beyond it is not)", stage="text")
 row("text.abort-on-data", (F1, F2), SEG, "NEWDATA and ABORT_ON_DATA",
     ("send <SEQ=SEG.ACK><CTL=RST>", "delete TCB"), CL, "RFC 1122 4.2.2.13; Linux tcp_rcv_state_process()",

@@ -45,7 +45,7 @@ NAMES: dict[str, tuple[str, tuple]] = {
     "RCV.WND": (COUNT, ("tcb", "rcv_wnd")),
     "RTX": (COUNT, ("tcb", "rtx")),
     "PROBES": (COUNT, ("tcb", "probes")),
-    "UNREAD": (COUNT, ("tcb", "unread")),
+    "UNREAD": (BOOL, ("tcb", "unread")),
     "SND.Q": (COUNT, ("tcb", "snd_q")),
     "PASSIVE": (BOOL, ("tcb", "passive")),
     "ORPHAN": (BOOL, ("tcb", "orphan")),

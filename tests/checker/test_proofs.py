@@ -14,7 +14,7 @@ from synack.spec.table import MACROS
 def test_profiles_prove(name):
     report = prove(name)
     assert report.ok, "\n".join(map(str, report.findings))
-    assert report.groups > 100 and report.pairs > 200
+    assert report.groups > 100 and report.pairs > 200 and report.frames > 200
 
 
 def _broken(table=None, macros=None, profile="rfc9293"):
@@ -56,3 +56,16 @@ def test_invariant_breaking_row_is_caught():
                   for r in TABLE)
     report = _broken(table)
     assert any(f.kind == "invariant" and f.rows == ("ack.new",) for f in report.findings)
+
+
+def test_frame_proof_catches_an_analysis_that_accepts_everything():
+    """If spec/frames.py called every row frame-free, z3 finds the rows that are not: the
+    RFC's <SEQ=0> reset from CLOSED moves nowhere when the sequence spaces shift."""
+    p = get_profile("rfc9293")
+    m = Machine(p)
+    m.frame_free = {key: (True, frozenset(c.row.id for c in rows)) for key, rows in m.table.items()}
+    report = prove(p, m)
+    frames = [f for f in report.findings if f.kind == "frame"]
+    assert {f.kind for f in report.findings} == {"frame"}
+    assert any(f.rows == ("closed.noack",) and "RST" in f.detail for f in frames), "\n".join(map(str, frames))
+    assert "shift" in frames[0].example and "FRAME: row" in str(frames[0])

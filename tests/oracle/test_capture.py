@@ -96,3 +96,75 @@ def test_truncated_and_garbage_files(tmp_path):
         list(read_capture(str(tmp_path / "g.pcap")))
     with pytest.raises(TraceError, match="cannot read capture"):
         list(read_capture(str(tmp_path / "missing.pcap")))
+
+
+def _dpkt_reference(buf):
+    """dpkt's own IPv4 and TCP decoding (what capture.py did before its struct decoder)."""
+    try:
+        ip = dpkt.ip.IP(buf[14:])
+        if ip.p != 6:
+            return "not TCP"
+        if ip.mf or ip.offset:
+            return "fragment"
+        tcp = ip.data
+        payload = ip.len - ip.hl * 4 - tcp.off * 4
+        if not isinstance(tcp, dpkt.tcp.TCP) or tcp.off < 5 or payload < 0:
+            return "malformed"
+    except (dpkt.UnpackError, ValueError, struct.error, AttributeError, IndexError):
+        return "malformed"
+    opts = {}
+    try:
+        for opt in dpkt.tcp.parse_opts(tcp.opts):
+            if opt is None:          # dpkt's mark for a malformed option (the old decoder crashed here)
+                break
+            kind, data = opt
+            if kind == 2 and len(data) == 2:
+                opts["mss"] = struct.unpack("!H", data)[0]
+            elif kind == 3 and len(data) == 1:
+                opts["wscale"] = min(data[0], 14)
+            elif kind == 8 and len(data) == 8:
+                opts["ts"] = struct.unpack("!II", data)
+    except (dpkt.UnpackError, ValueError, struct.error):
+        pass
+    return (tcp.sport, tcp.dport, tcp.seq, tcp.ack if tcp.flags & 16 else 0, tcp.flags & 0x1F, tcp.win,
+            min(payload, 0xFFFF), opts.get("mss"), opts.get("wscale"), opts.get("ts"))
+
+
+def _ours(buf):
+    from synack.oracle.capture import decode
+    st = CaptureStats()
+    p = decode(0.0, buf, 1, st)
+    if p is None:
+        return "not TCP" if st.non_tcp else "fragment" if st.fragments else "malformed"
+    return (p.sport, p.dport, p.seg.seq, p.seg.ack, p.seg.flags, p.win, p.seg.data, p.mss, p.wscale, p.ts)
+
+
+def test_ipv4_decoder_agrees_with_dpkt():
+    """The struct decoder against dpkt on options, IP options, fragments, other protocols and
+    every truncation of a SYN with options."""
+    opts = (b"\x02\x04\x05\xb4" + b"\x04\x02" + b"\x08\x0a\x00\x00\x00\x07\x00\x00\x00\x00" + b"\x01"
+            + b"\x03\x03\x07")
+    syn = dpkt.tcp.TCP(sport=1, dport=2, seq=0xFFFFFFF0, flags=2, win=64240, opts=opts)
+    syn.off = 5 + len(opts) // 4
+    data = dpkt.tcp.TCP(sport=2, dport=1, seq=7, ack=0xFFFFFFF1, flags=0x18, win=500, data=b"y" * 1400,
+                        opts=b"\x01\x01\x08\x0a\x00\x00\x00\x08\x00\x00\x00\x07")
+    data.off = 8
+    bad = dpkt.tcp.TCP(sport=3, dport=4, flags=16, opts=b"\x02\x09\x00")     # an option longer than the header
+    bad.off = 6
+    frames = []
+    for tcp in (syn, data, bad):
+        ip = dpkt.ip.IP(src=b"\x0a\x00\x00\x01", dst=b"\x0a\x00\x00\x02", p=6, data=tcp)
+        ip.len = 20 + len(bytes(tcp))
+        frames.append(bytes(ip))
+        opt_ip = dpkt.ip.IP(src=b"\x0a\x00\x00\x01", dst=b"\x0a\x00\x00\x02", p=6, data=tcp, opts=b"\x01" * 4)
+        opt_ip.hl, opt_ip.len = 6, 24 + len(bytes(tcp))
+        frames.append(bytes(opt_ip))
+        for off, mf in ((0, 1), (64, 0)):
+            frag = dpkt.ip.IP(src=b"\x0a\x00\x00\x01", dst=b"\x0a\x00\x00\x02", p=6, data=tcp, mf=mf, offset=off)
+            frag.len = 20 + len(bytes(tcp))
+            frames.append(bytes(frag))
+    frames.append(bytes(dpkt.ip.IP(p=17, data=dpkt.udp.UDP())))
+    frames += [frames[0][:n] for n in range(len(frames[0]))]
+    for raw in frames:
+        buf = b"\x00" * 12 + b"\x08\x00" + raw
+        assert _ours(buf) == _dpkt_reference(buf), raw.hex()

@@ -81,7 +81,7 @@ def test_old_ack_is_ignored_and_new_ack_advances_with_wraparound():
 
 def test_data_advances_rcv_nxt_and_is_trimmed_to_the_window():
     t = one(P, est(100, 300, wnd=10), arrive(seg("ACK", 300, 100, data=4)))
-    assert t.endpoint.rcv_nxt == 304 and t.endpoint.unread == 4 and t.sends[0].ack == 304
+    assert t.endpoint.rcv_nxt == 304 and t.endpoint.unread is True and t.sends[0].ack == 304
     t = one(P, est(100, 300, wnd=10), arrive(seg("FIN,ACK", 300, 100, data=15)))
     assert t.endpoint.rcv_nxt == 310 and t.endpoint.state is State.ESTABLISHED and "text.trim" in t.rows
     t = one(P, est(100, 300, wnd=10), arrive(seg("ACK", 298, 100, data=4)))      # overlaps old data
@@ -147,7 +147,7 @@ def test_calls_on_closed_and_closing_connections_are_errors():
 
 def test_linux_options():
     L = "linux"
-    e = est(100, 300)._replace(unread=5)
+    e = est(100, 300)._replace(unread=True)
     t = one(L, e, call("CLOSE"))
     assert t.endpoint.state is State.CLOSED and t.sends[0].flags == seg("RST,ACK", 0, 0).flags
     assert one(L, e, call("SHUTDOWN")).endpoint.state is State.FIN_WAIT_1
