@@ -349,7 +349,7 @@ class Monitor:
         if self._memo is not None:
             self._normalize(before, ev, wnd, free)
 
-    def _normalize(self, before, ev: SegmentEvent, wnd: int | None, free: bool) -> None:
+    def _normalize(self, before, ev: SegmentEvent, wnd: int | None, free: int) -> None:
         """Keep the candidate set in normal form (both spaces starting at the first moved
         candidate's ISS and IRS), and remember the step that led here when it was sound."""
         cands = self._cands
@@ -411,7 +411,7 @@ class Monitor:
                                        for nc, rows in res)
         return res, bits
 
-    def _advance_slow(self, c: Cand, ev: SegmentEvent, wnd: int | None) -> tuple[list, bool]:
+    def _advance_slow(self, c: Cand, ev: SegmentEvent, wnd: int | None) -> tuple[list, int]:
         """`_advance` computed, with the FRAME_* bits every step it took shares."""
         self._free = FRAME_FREE | FRAME_BLIND
         out: dict[Cand, str] = {}
@@ -560,7 +560,7 @@ class Monitor:
                 ep, shift = m
                 ep2 = tr.endpoint
                 if shift is not None:
-                    ep2 = _rebase(ep2, shift)
+                    ep2 = shift_endpoint(ep2, shift, 0)
                 rows = ",".join(tr.rows)
                 sends = self._shift(tuple((s, rows) for s in tr.sends[1:]), shift)
                 yield Cand(ep2, _cap(kept + sends), c.fresh and shift is None, c.mark), rows
@@ -596,7 +596,7 @@ class Monitor:
             shift = (obs.seq - w.seq) & MASK
             w = w._replace(seq=obs.seq)
         if obs.seq == w.seq and obs.data == w.data and (obs.flags & FIN) == (w.flags & FIN):
-            return (_rebase(c.ep, shift) if shift is not None else None), shift
+            return (shift_endpoint(c.ep, shift, 0) if shift is not None else None), shift
         if not retransmit or w.flags & SYN:
             return None
         # a repacketized retransmission: part of w's range; FIN only where w's FIN is
@@ -768,13 +768,6 @@ def _cap(owed: tuple) -> tuple:
 def _shift_owed(owed: tuple, dl: int, dp: int) -> tuple:
     """Owed segments (the IUT's own) with the sequence spaces moved."""
     return tuple((shift_sent(w, dl, dp), r) for w, r in owed) if owed else owed
-
-
-def _rebase(ep: Endpoint, shift: int) -> Endpoint:
-    if ep.state in UNMOVED:
-        return ep                     # the TCB was deleted since: no ISS left to correct
-    return ep._replace(iss=(ep.iss + shift) & MASK, snd_una=(ep.snd_una + shift) & MASK,
-                       snd_nxt=(ep.snd_nxt + shift) & MASK)
 
 
 def check(trace: Iterable, profile: "Profile | str" = "rfc9293", **kw) -> Verdict:

@@ -29,9 +29,6 @@ from .vocab import COUNT, SEQ, Expr
 UNMOVED: frozenset[State] = frozenset({State.CLOSED, State.LISTEN})
 LOCAL = frozenset({"ISS", "SND.UNA", "SND.NXT", "SEG.ACK", "ISN"})
 PEER = frozenset({"IRS", "RCV.NXT", "SEG.SEQ", "SEG.END"})
-#: TCB fields by space, as Endpoint field names.
-LOCAL_FIELDS = ("iss", "snd_una", "snd_nxt")
-PEER_FIELDS = ("irs", "rcv_nxt")
 _TCB_SEQ = {"ISS", "SND.UNA", "SND.NXT", "IRS", "RCV.NXT"}
 # shift_endpoint indexes the TCB tuple directly (speed): pin the layout it assumes
 assert Endpoint._fields[1:7] == ("iss", "irs", "snd_una", "snd_nxt", "snd_wnd", "rcv_nxt")

@@ -230,16 +230,19 @@ def _wait_for(cond, seconds):
     return cond()
 
 
-def _drop_ack_of_fin(f, relay):
-    """Drop the client's first bare ACK of the server's FIN."""
-    st = relay.state
-    if f.direction == S2C and f.flags & dpkt.tcp.TH_FIN:
-        st.setdefault("fin_end", (f.tcp.seq + f.payload + 1) & MASK)
-    if (f.direction == C2S and not st.get("dropped") and f.flags == dpkt.tcp.TH_ACK and not f.payload
-            and f.tcp.ack == st.get("fin_end")):
-        st["dropped"] = True
-        return DROP
-    return PASS
+def _drop_first_ack_of(flag):
+    """A relay rule: drop the client's first bare ACK of the server's segment carrying `flag`
+    (the FIN, or the SYN,ACK)."""
+    def rule(f, relay):
+        st = relay.state
+        if f.direction == S2C and f.flags & flag:
+            st.setdefault("end", (f.tcp.seq + f.payload + 1) & MASK)
+        if (f.direction == C2S and not st.get("dropped") and f.flags == dpkt.tcp.TH_ACK and not f.payload
+                and f.tcp.ack == st.get("end")):
+            st["dropped"] = True
+            return DROP
+        return PASS
+    return rule
 
 
 def lost_final_ack(path):
@@ -247,7 +250,7 @@ def lost_final_ack(path):
     FIN after its RTO and the client, in TIME-WAIT, ACKs it again (RFC 9293 3.10.7.4, TIME-WAIT:
     "acknowledge it, and restart the 2 MSL timeout")."""
     caps = _wire_caps(path)
-    with Wire(_drop_ack_of_fin, *caps) as w:
+    with Wire(_drop_first_ack_of(dpkt.tcp.TH_FIN), *caps) as w:
         srv, cli, conn = _wire_pair(w)
         cli.sendall(b"bye")
         assert conn.recv(10) == b"bye"
@@ -261,24 +264,12 @@ def lost_final_ack(path):
     return _judged(caps)
 
 
-def _drop_handshake_ack(f, relay):
-    """Drop the client's bare ACK of the server's SYN (the handshake's third segment)."""
-    st = relay.state
-    if f.direction == S2C and f.flags & dpkt.tcp.TH_SYN:
-        st.setdefault("syn_end", (f.tcp.seq + 1) & MASK)
-    if (f.direction == C2S and not st.get("dropped") and f.flags == dpkt.tcp.TH_ACK and not f.payload
-            and f.tcp.ack == st.get("syn_end")):
-        st["dropped"] = True
-        return DROP
-    return PASS
-
-
 def lost_handshake_ack(path):
     """The third segment of the handshake is lost: the server, still in SYN-RECEIVED, retransmits
     its SYN,ACK after the initial RTO (1 s); the client, established, answers with an ACK that
     completes the handshake (RFC 9293 3.10.7.4 first check: unacceptable segment -> ACK)."""
     caps = _wire_caps(path)
-    with Wire(_drop_handshake_ack, *caps) as w:
+    with Wire(_drop_first_ack_of(dpkt.tcp.TH_SYN), *caps) as w:
         srv, cli, conn = _wire_pair(w)             # accept returns once the retransmitted SYN,ACK is ACKed
         synacks = sum(1 for _, d, fl, _, _ in w.relay.log if d == S2C and fl & dpkt.tcp.TH_SYN)
         assert synacks >= 2, "the server did not retransmit its SYN,ACK"
