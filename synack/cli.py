@@ -25,11 +25,16 @@ def main() -> None:
 @click.option("--profile", "-p", default="rfc9293", show_default=True, help=f"one of {', '.join(PROFILES)}")
 @click.option("--variant", "-v", multiple=True, help=f"teaching variant: {', '.join(VARIANTS)}")
 @click.option("--json", "as_json", is_flag=True, help="the machine-readable export (see spec/spec.schema.json)")
-def spec_cmd(profile: str, variant: tuple[str, ...], as_json: bool) -> None:
+@click.option("--requirements", is_flag=True,
+              help="RFC 9293's MUST-n list: what covers each, checked on this profile (exit 1 if one is not met)")
+def spec_cmd(profile: str, variant: tuple[str, ...], as_json: bool, requirements: bool) -> None:
     """Print the transition table."""
     from synack.spec.export import export
 
     prof = _profile(profile, variant)
+    if requirements:
+        _requirements(prof, as_json)
+        return
     data = export(prof)
     if as_json:
         click.echo(json.dumps(data, indent=1))
@@ -48,6 +53,34 @@ def spec_cmd(profile: str, variant: tuple[str, ...], as_json: bool) -> None:
         if r["actions"]:
             click.echo(f"  {'':<28} {'':<16} do {'; '.join(r['actions'])}")
         click.echo(f"  {'':<28} {'':<16} ({r['rfc']})")
+
+
+def _requirements(prof, as_json: bool) -> None:
+    from synack.spec.requirements import audit
+
+    results = audit(prof)
+    if as_json:
+        click.echo(json.dumps([{"id": a.requirement.id, "section": a.requirement.section, "says": a.requirement.says,
+                                "kind": a.requirement.kind, "rows": list(a.requirement.rows),
+                                "params": list(a.requirement.params), "option": a.requirement.option or None,
+                                "gap": a.requirement.gap or None, "holds": a.holds, "detail": a.detail or None}
+                               for a in results], indent=1))
+    else:
+        click.echo(f"# RFC 9293 requirements on {prof.label()} (Appendix B; kinds: table, params, checker, "
+                   "partial, none)")
+        for a in results:
+            r = a.requirement
+            mark = {True: "ok", False: "NOT MET", None: "-"}[a.holds]
+            click.echo(f"{r.id:<8} {r.section:<10} {r.kind:<8} {mark:<8} {r.says}")
+            for label, text in (("rows", ", ".join(r.rows)), ("params", ", ".join(r.params)),
+                                ("measured", a.detail), ("not modelled" if r.kind == "none" else "note", r.gap)):
+                if text:
+                    click.echo(f"{'':<37}{label}: {text}")
+        counts = {k: sum(1 for a in results if a.requirement.id.startswith("MUST") and a.requirement.kind == k)
+                  for k in ("table", "params", "checker", "partial", "none")}
+        click.echo("# MUST-1..69: " + ", ".join(f"{v} {k}" for k, v in counts.items())
+                   + f"; not met here: {', '.join(a.requirement.id for a in results if a.holds is False) or 'none'}")
+    sys.exit(1 if any(a.holds is False for a in results) else 0)
 
 
 @main.command("prove")
