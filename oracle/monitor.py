@@ -26,10 +26,20 @@ Relations between an observed and a specified segment (the only latitude the mon
 - a retransmission (a timer's segment) may carry any part of the sequence range the table
   retransmits (RFC 1122 4.2.2.15: a retransmission may be repacketized).
 
-What is not checked: data RTO intervals (Linux's tail loss probe, RFC 8985, fires before the
-RTO); keep-alive and FIN-WAIT-2 intervals (per-socket options set them). Checked when events
-carry times: SYN and SYN,ACK backoff (at least rto_initial * 2^(k-1) before retransmission k)
-and TIME-WAIT lasting `time_wait` before it may end, each with the profile's `tolerance`.
+Timing, checked when events carry times, each as a lower bound with the profile's `tolerance`:
+- SYN and SYN,ACK backoff: at least rto_initial * 2^(k-1) before retransmission k;
+- TIME-WAIT lasts `time_wait` before it may end;
+- keep-alive (RFC 9293 3.8.4, MUST-26): the k-th probe of an idle period, and the give-up after
+  the last, come no sooner than ka_idle + (k-1) * ka_interval after the last segment that
+  reset the probe count (every candidate accepted it: a lower bound on each one's reset time);
+- an orphaned FIN-WAIT-2 (Linux's tcp_fin_timeout) lasts `fin_timeout`, counted from the first
+  segment after which the IUT could be in FIN-WAIT-2;
+- the user timeout (RFC 9293 3.9.1, 3.10.8) fires no sooner than `user_timeout` after the
+  trace's first event.
+Per-socket options (TCP_KEEPIDLE, TCP_LINGER2) change these numbers: judge with the profile's
+parameters set to match (`Profile.with_params`, `synack oracle --param`).
+Not checked: data RTO intervals (Linux's tail loss probe, RFC 8985, fires before the RTO), and
+how late any timer fires.
 """
 from __future__ import annotations
 
@@ -167,6 +177,16 @@ class _Shared:
         # states whose timing the monitor checks: a 2MSL period runs, or the RTO resends a SYN
         self.timed = frozenset(s for s in State if (s, "2MSL", "") in m.table or any(
             a.op[0] == "send" and a.op[1] & SYN for c in m.rows_for(s, "RTO") for a in m.parsed[c.row.id][1]))
+        # timers timed against trace-level floors (see `Monitor._floors`): the states they run in,
+        # and the rows after which a keep-alive idle period begins: they reset the probe count,
+        # or enter a state where keep-alive runs from one where it does not
+        self.ka_states = frozenset(s for s in State if (s, "KEEPALIVE", "") in m.table)
+        self.f2_states = frozenset(s for s in State if (s, "FIN-WAIT-2", "") in m.table)
+        self.idle_starts = frozenset(rid for rid, (_, acts) in m.parsed.items() if any(
+            a.op[0] == "set" and a.op[1] == "PROBES" and a.text.endswith(":= 0") for a in acts)) | frozenset(
+            r.id for r in m.rows if r.to in self.ka_states and self.ka_states.isdisjoint(r.states))
+        self.floored = {"KEEPALIVE", "FIN-WAIT-2"} & set(self.timers)
+        self.props: dict = {}         # id(normal-form set) -> (every candidate reset PROBES, any in FIN-WAIT-2)
         self.cand: dict = {}          # one candidate's step, in its own frame
         self.blind: dict = {}         # one candidate's step that never involved ISS or IRS
         self.trans: dict = {}         # (id(normal-form set), dir, segment, window) -> (next set, origin shift)
@@ -178,6 +198,7 @@ class _Shared:
             self.blind.clear()
             self.trans.clear()
             self.sets.clear()
+            self.props.clear()
 
 
 _SHARED: "weakref.WeakKeyDictionary[Machine, dict[bool, _Shared]]" = weakref.WeakKeyDictionary()
@@ -230,6 +251,7 @@ class Monitor:
         self.timers, self.rfc, self.rto_rows, self.can_send = sh.timers, sh.rfc, sh.rto_rows, sh.can_send
         self._silent_ev, self._loud_ev, self.starts, self.timed = sh.silent_ev, sh.loud_ev, sh.starts, sh.timed
         self._memo = sh if memo else None
+        self._sh = sh
         self._free = FRAME_FREE | FRAME_BLIND
         self.reset()
 
@@ -255,6 +277,13 @@ class Monitor:
         self.peer_wscale = False
         self._silent: dict[Endpoint, tuple] = {}
         self._started = self.start == "closed"
+        # trace-level lower bounds on when the keep-alive idle period and an orphaned FIN-WAIT-2
+        # began, for every candidate; None: unknown (no check). Mid-connection starts may be in
+        # FIN-WAIT-2 since before the trace, so that bound is never set then.
+        self._ka_floor: float | None = None
+        self._f2_floor: float | None = None
+        self._f2_known = self.start == "closed"
+        self._t0: float | None = None       # the first event's time (start="closed"): nothing was sent before
 
     def check(self, trace: Iterable) -> Verdict:
         """Judge a whole trace (events or JSON-shaped dicts) from the initial state."""
@@ -270,12 +299,16 @@ class Monitor:
         if self.done is not None:
             return self.done
         self.n += 1
+        if self.n == 1 and self.start == "closed":
+            self._t0 = getattr(ev, "t", None)
         if isinstance(ev, SegmentEvent):
             if not self._started:
                 self._start_from(ev)
             wnd = self._window(ev)
             if self._lazy is None or not self._fast(ev, wnd):
                 self._segment(ev, wnd)
+            if ev.dir == "in" and ev.t is not None and self.done is None and self._sh.floored:
+                self._floors(ev.t)
         elif isinstance(ev, CallEvent):
             self._closure(ev.t)
             self._call(ev)
@@ -322,13 +355,60 @@ class Monitor:
         """Advance the normal-form candidate set by one memoized step, if there is one."""
         nset, dl, dp = self._lazy
         seg = shift_received(ev.seg, -dl, -dp) if ev.dir == "in" else shift_sent(ev.seg, -dl, -dp)
-        hit = self._memo.trans.get((id(nset), ev.dir, seg, wnd))
+        hit = self._memo.trans.get((id(nset), ev.dir, seg, wnd, self._ut_ok(ev.t)))
         if hit is None:
             return False
         nxt, ddl, ddp = hit
         self._lazy = (nxt, (dl + ddl) & MASK, (dp + ddp) & MASK)
         self._cands = None
         return True
+
+    def _floors(self, t: float) -> None:
+        """After a received segment: if every candidate reset its keep-alive probe count (or is
+        where no keep-alive runs), the idle period began now for all; the first time any
+        candidate is in FIN-WAIT-2 bounds from below when each one entered it."""
+        sh = self._sh
+        if self._cands is None:
+            nset = self._lazy[0]
+            props = sh.props.get(id(nset))
+            if props is None:
+                props = sh.props[id(nset)] = self._props(nset)
+        else:
+            props = self._props(self._cands.items())
+        if props[0]:
+            self._ka_floor = t
+        if props[1] and self._f2_floor is None and self._f2_known:
+            self._f2_floor = t
+
+    def _props(self, items) -> tuple[bool, bool]:
+        sh = self._sh
+        reset = all(c.ep[0] not in sh.ka_states or not sh.idle_starts.isdisjoint(rows.split(","))
+                    for c, rows in items)
+        return reset, any(c.ep[0] in sh.f2_states for c, _ in items)
+
+    def _timer_ok(self, kind: str, ep: Endpoint, t: float | None) -> bool:
+        """May a floored timer (keep-alive, FIN-WAIT-2) expire at time t? Called only where the
+        answer changes the result, which then depends on time and is never memoized."""
+        self._free = 0
+        due = self._timer_due(kind, ep)
+        return t is None or due is None or t >= due
+
+    def _timer_due(self, kind: str, ep: Endpoint) -> float | None:
+        """The earliest time a floored timer may expire for `ep`, or None if unknown."""
+        if kind == "KEEPALIVE":
+            floor = self._ka_floor
+            need = timer_seconds(self.profile, "KEEPALIVE") + ep.probes * timer_seconds(self.profile, "KEEPALIVE", 1)
+        else:
+            floor, need = self._f2_floor, timer_seconds(self.profile, "FIN-WAIT-2")
+        return None if floor is None else floor + need * (1 - self.tol)
+
+    def _ut_ok(self, t: float | None) -> bool:
+        """May the user timeout have expired by time t? It runs only while data is unacknowledged,
+        and nothing was sent before the trace's first event, so not before user_timeout after
+        it. (A part of every memo key: the steps differ on it.)"""
+        if t is None or self._t0 is None:
+            return True
+        return t - self._t0 >= float(self.profile.params["user_timeout"]) * (1 - self.tol)
 
     def _segment(self, ev: SegmentEvent, wnd: int | None) -> None:
         """Each candidate, closed over silent hidden steps, then given the segment: received
@@ -368,7 +448,7 @@ class Monitor:
             # keyed by identity: safe because both sets stay interned until the tables are cleared
             pset, pdl, pdp = before
             seg = shift_received(ev.seg, -pdl, -pdp) if ev.dir == "in" else shift_sent(ev.seg, -pdl, -pdp)
-            sh.trans[(id(pset), ev.dir, seg, wnd)] = (nset, (dl - pdl) & MASK, (dp - pdp) & MASK)
+            sh.trans[(id(pset), ev.dir, seg, wnd, self._ut_ok(ev.t))] = (nset, (dl - pdl) & MASK, (dp - pdp) & MASK)
         self._lazy = (nset, dl, dp)
 
     def _advance(self, c: Cand, ev: SegmentEvent, wnd: int | None) -> tuple[list, int]:
@@ -380,12 +460,13 @@ class Monitor:
         if memo is None or c.mark is not None or c.fresh:
             return self._advance_slow(c, ev, wnd)
         seg = ev.seg
+        ut = self._ut_ok(ev.t)
         moved = ep[0] not in UNMOVED
         if moved:
             dl, dp = ep[1], ep[2]                    # the frame's origin: ISS and IRS
             bl, bp = ep.snd_una, ep.rcv_nxt          # or SND.UNA and RCV.NXT, with the ISNs left out
             bseg = shift_received(seg, -bl, -bp) if ev.dir == "in" else shift_sent(seg, -bl, -bp)
-            bkey = (ev.dir, bseg, wnd, shift_endpoint(ep, -bl, -bp)._replace(iss=0, irs=0),
+            bkey = (ev.dir, bseg, wnd, ut, shift_endpoint(ep, -bl, -bp)._replace(iss=0, irs=0),
                     _shift_owed(c.owed, -bl, -bp))
             hit = memo.blind.get(bkey)
             if hit is not None:
@@ -396,7 +477,7 @@ class Monitor:
         else:
             dl, dp = seg.seq, seg.ack
         seg = shift_received(seg, -dl, -dp) if ev.dir == "in" else shift_sent(seg, -dl, -dp)
-        key = (ev.dir, seg, wnd, shift_endpoint(ep, -dl, -dp), _shift_owed(c.owed, -dl, -dp))
+        key = (ev.dir, seg, wnd, ut, shift_endpoint(ep, -dl, -dp), _shift_owed(c.owed, -dl, -dp))
         hit = memo.cand.get(key)
         if hit is not None:
             return [(Cand(shift_endpoint(e, dl, dp), _shift_owed(o, dl, dp)), rows) for e, o, rows in hit], FRAME_FREE
@@ -506,6 +587,10 @@ class Monitor:
             for kind, ep2, rows in self._silent_steps(c.ep):
                 if kind == "2MSL" and not self._aged(c.mark, t, timer_seconds(self.profile, "2MSL")):
                     continue
+                if kind in self._sh.floored and not self._timer_ok(kind, c.ep, t):
+                    continue
+                if kind == "USER-TIMEOUT" and not self._ut_ok(t):
+                    continue
                 nc = Cand(ep2, c.owed, c.fresh and ep2.iss == c.ep.iss,
                           c.mark if ep2.state is c.ep.state else None)
                 if nc not in out:
@@ -552,6 +637,9 @@ class Monitor:
                 rtx = any(r in self.rto_rows for r in tr.rows)
                 m = self._match(obs, tr.sends[0], c, retransmit=rtx)
                 if m is None:
+                    continue
+                # a keep-alive probe (or give-up) only after the idle period
+                if ev.kind in self._sh.floored and not self._timer_ok(ev.kind, c.ep, t):
                     continue
                 # a retransmitted SYN or SYN,ACK must respect the backoff (RFC 6298 5.5)
                 if rtx and tr.sends[0].flags & SYN and c.mark is not None and t is not None:
@@ -725,6 +813,9 @@ class Monitor:
                 for tr in self.m.step(c.ep, e):
                     r = ",".join(tr.rows)
                     what = seg_text(tr.sends[0]) if tr.sends else "nothing"
+                    due = self._timer_due(e.kind, c.ep) if e.kind in self._sh.floored else None
+                    if due is not None and ev.t is not None and ev.t < due:
+                        what += f", but not before t={due:.6f} (the profile's {e.kind} timing)"
                     label = str(e) if e.kind != "CONNECT" else "CONNECT"
                     if tr.sends or e.kind in ("SEND", "SHUTDOWN", "CLOSE", "ABORT") and self._relevant(e, obs):
                         offer(f"{label} in {c.ep.state} sends {what} ({r})", tr.sends[0] if tr.sends else None, r,

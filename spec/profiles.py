@@ -22,6 +22,8 @@ OPTIONS: dict[str, str] = {
     "delayed-ack": "RFC 1122 4.2.3.2, RFC 9293 3.8.6.3: an ACK may be delayed and ride on a later segment",
     "keepalive": "RFC 9293 3.8.4, RFC 1122 4.2.3.6: keep-alive probes on an idle connection (SO_KEEPALIVE)",
     "keepalive-rst": "Linux tcp_keepalive_timer(): a RST is sent when the keep-alive probes go unanswered",
+    "user-timeout": "RFC 9293 3.9.1, 3.10.8; RFC 5482: data not acknowledged within the user timeout aborts "
+                    "the connection (Linux: only when the application sets TCP_USER_TIMEOUT; default off)",
     "fin-wait-2-timeout": "Linux net.ipv4.tcp_fin_timeout: an orphaned FIN-WAIT-2 is dropped after a timeout",
     "rst-on-unread": "RFC 1122 4.2.2.13, RFC 2525 2.17; Linux tcp_close(): close() with unread data, or new "
                      "data after close(), is answered with RST",
@@ -47,7 +49,7 @@ OPTIONS: dict[str, str] = {
 #: Parameters every profile defines. Retry limits count retransmissions; times are seconds.
 PARAMS = ("SYN.RETRIES", "SYNACK.RETRIES", "DATA.RETRIES", "KA.PROBES", "WINDOW",
           "msl", "time_wait", "rto_initial", "rto_min", "rto_max", "fin_timeout",
-          "ka_idle", "ka_interval", "tolerance")
+          "user_timeout", "ka_idle", "ka_interval", "tolerance")
 
 
 @dataclass(frozen=True)
@@ -70,8 +72,12 @@ class Profile:
             key = k.replace("_", ".").upper() if k.replace("_", ".").upper() in params else k
             if key not in params:
                 raise SpecError(f"unknown profile parameter {k!r}; expected one of: {', '.join(PARAMS)}")
-            if not isinstance(v, (int, float)) or v < 0:
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < float("inf"):
                 raise SpecError(f"profile parameter {key} must be a non-negative number, got {v!r}")
+            if isinstance(params[key], int):
+                if v != int(v):
+                    raise SpecError(f"profile parameter {key} counts, so it must be a whole number, got {v!r}")
+                v = int(v)
             params[key] = v
         return replace(self, params=MappingProxyType(params))
 
@@ -90,16 +96,17 @@ def _profile(name, description, options, params, sources=None) -> Profile:
 RFC9293 = _profile(
     "rfc9293",
     "RFC 9293 as written, with its recommendations (RFC 5961 challenge ACKs) and RFC 6298 timers.",
-    {"challenge-ack", "keepalive", "delayed-ack"},
+    {"challenge-ack", "keepalive", "delayed-ack", "user-timeout"},
     {"SYN.RETRIES": 7, "SYNACK.RETRIES": 7, "DATA.RETRIES": 7, "KA.PROBES": 9, "WINDOW": 65535,
      "msl": 120.0, "time_wait": 240.0, "rto_initial": 1.0, "rto_min": 1.0, "rto_max": 120.0,
-     "fin_timeout": 0.0, "ka_idle": 7200.0, "ka_interval": 75.0, "tolerance": 0.25},
+     "fin_timeout": 0.0, "user_timeout": 300.0, "ka_idle": 7200.0, "ka_interval": 75.0, "tolerance": 0.25},
     {"SYN.RETRIES": "RFC 9293 3.8.3 (MUST-23): R2 for a SYN at least 3 minutes; 1+2+...+64 s and a last\n"
                     "timeout capped at rto_max (120 s) = 247 s after 7 retries",
      "DATA.RETRIES": "RFC 1122 4.2.3.5: R2 at least 100 s",
      "msl": "RFC 9293 3.4.2: MSL = 2 minutes", "time_wait": "RFC 9293 3.6.1: 2 MSL",
      "rto_initial": "RFC 6298 2.1: 1 s", "rto_min": "RFC 6298 2.4: 1 s", "rto_max": "RFC 6298 2.5: at least 60 s",
      "ka_idle": "RFC 1122 4.2.3.6: no less than two hours",
+     "user_timeout": "RFC 9293 3.9.1 (OPEN): the present global default is five minutes",
      "KA.PROBES": "RFC 1122 4.2.3.6 leaves the count open; 9 as in common implementations",
      "WINDOW": "receive window offered (window management is not modelled)"},
 )
@@ -112,7 +119,7 @@ LINUX = _profile(
      "listener-survives", "time-wait-detached"},
     {"SYN.RETRIES": 6, "SYNACK.RETRIES": 5, "DATA.RETRIES": 15, "KA.PROBES": 9, "WINDOW": 65535,
      "msl": 30.0, "time_wait": 60.0, "rto_initial": 1.0, "rto_min": 0.2, "rto_max": 120.0,
-     "fin_timeout": 60.0, "ka_idle": 7200.0, "ka_interval": 75.0, "tolerance": 0.25},
+     "fin_timeout": 60.0, "user_timeout": 0.0, "ka_idle": 7200.0, "ka_interval": 75.0, "tolerance": 0.25},
     {"SYN.RETRIES": "net.ipv4.tcp_syn_retries = 6 (timeouts 1, 2, 4, ... 64 s: give up after 127 s, "
                     "short of RFC 9293 MUST-23's 3 minutes; `synack spec --requirements -p linux` reports it)",
      "SYNACK.RETRIES": "net.ipv4.tcp_synack_retries = 5",
@@ -120,6 +127,7 @@ LINUX = _profile(
      "time_wait": "TCP_TIMEWAIT_LEN = 60 s (include/net/tcp.h), not a sysctl",
      "rto_min": "TCP_RTO_MIN = 200 ms", "rto_max": "TCP_RTO_MAX = 120 s", "rto_initial": "TCP_TIMEOUT_INIT = 1 s",
      "fin_timeout": "net.ipv4.tcp_fin_timeout = 60 s (orphaned FIN-WAIT-2; not the MSL)",
+     "user_timeout": "TCP_USER_TIMEOUT defaults to 0: no user timeout (option user-timeout off)",
      "ka_idle": "net.ipv4.tcp_keepalive_time = 7200", "ka_interval": "net.ipv4.tcp_keepalive_intvl = 75",
      "KA.PROBES": "net.ipv4.tcp_keepalive_probes = 9"},
 )
@@ -168,9 +176,9 @@ def get_profile(name: str, variants: "tuple[str, ...] | list[str] | str" = ()) -
 def timer_seconds(profile: Profile, timer: str, expired: int = 0) -> float | None:
     """How long a timer runs, by the profile's parameters, after it has expired `expired`
     times in a row: the RTO doubles on each expiry up to rto_max (RFC 6298 5.5, RFC 9293
-    3.8.1); 2MSL is time_wait; FIN-WAIT-2 is fin_timeout; the first keep-alive waits
-    ka_idle, later probes ka_interval (RFC 1122 4.2.3.6). None for timers without a
-    duration in the profile (DELACK, PERSIST, USER-TIMEOUT)."""
+    3.8.1); 2MSL is time_wait; FIN-WAIT-2 is fin_timeout; USER-TIMEOUT is user_timeout; the
+    first keep-alive waits ka_idle, later probes ka_interval (RFC 1122 4.2.3.6). None for
+    timers without a duration in the profile (DELACK, PERSIST)."""
     p = profile.params
     if timer == "RTO":
         return min(float(p["rto_initial"]) * 2 ** expired, float(p["rto_max"]))
@@ -178,6 +186,8 @@ def timer_seconds(profile: Profile, timer: str, expired: int = 0) -> float | Non
         return float(p["time_wait"])
     if timer == "FIN-WAIT-2":
         return float(p["fin_timeout"])
+    if timer == "USER-TIMEOUT":
+        return float(p["user_timeout"])
     if timer == "KEEPALIVE":
         return float(p["ka_idle"] if expired == 0 else p["ka_interval"])
     return None

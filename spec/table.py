@@ -9,7 +9,7 @@ mutually exclusive unless one of the two is marked `choice` (an alternative the 
 `synack prove` checks this with z3.
 
 Option names (see `profiles.OPTIONS` for their sources):
-    challenge-ack, challenge-ack-ratelimit, rfc1337, delayed-ack, keepalive,
+    challenge-ack, challenge-ack-ratelimit, rfc1337, delayed-ack, keepalive, user-timeout,
     fin-wait-2-timeout, rst-on-unread, rst-ack, synack-on-syn-copy, syn-recv-syn-rst,
     time-wait-reopen, keepalive-rst, listener-survives, time-wait-detached, two-way-handshake,
     no-time-wait.
@@ -461,7 +461,7 @@ row("rto.giveup", (ES, CW, F1, CG, LA), "RTO", "SND.UNA != SND.NXT and not (RTX 
     "retries exhausted (R2): give up")
 row("user-timeout", (SS, SR, ES, F1, CW, CG, LA), "USER-TIMEOUT", "SND.UNA != SND.NXT",
     ("delete TCB", "signal error: user timeout"), CL, "RFC 9293 3.10.8; RFC 5482",
-    "data unacknowledged for the user timeout: abort")
+    "data unacknowledged for the user timeout: abort", when="user-timeout")
 row("2msl", TW, "2MSL", "True", ("delete TCB",), CL, "RFC 9293 3.10.8", "time-wait timeout: delete the TCB",
     figure5=True)
 row("finwait2.timeout", F2, "FIN-WAIT-2", "ORPHAN", ("delete TCB",), CL,

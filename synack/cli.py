@@ -251,7 +251,10 @@ def _run(cfg, limits, quiet: bool):
 @click.option("--calls-logged", is_flag=True,
               help="JSON Lines: the trace logs every user call (also set by the header's \"calls_logged\": true); "
                    "segments are then explained by timers only, never by an unlogged call")
-def oracle_cmd(trace, profile, variant, start, iut, summary, as_json, max_candidates, calls_logged) -> None:
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="set a profile parameter, e.g. ka_idle=1 for a socket with TCP_KEEPIDLE=1 (JSON Lines "
+                   "headers may carry \"params\" too)")
+def oracle_cmd(trace, profile, variant, start, iut, summary, as_json, max_candidates, calls_logged, params) -> None:
     """Judge a trace of a TCP implementation against the spec: a JSON Lines trace (one IUT,
     see oracle/trace.schema.json) or a pcap/pcapng capture (every connection in it).
     Exit 0 conformant, 1 violation, 3 inconclusive, 2 bad input."""
@@ -261,15 +264,19 @@ def oracle_cmd(trace, profile, variant, start, iut, summary, as_json, max_candid
     if _is_capture(trace):
         from synack.oracle.judge import judge_capture
 
+        prof = _with_params(_profile(profile or "linux", variant), _parse_params(params))
         try:
-            code = judge_capture(trace, profile or "linux", variant, iut, start, summary, as_json, max_candidates,
-                                 click.echo)
+            code = judge_capture(trace, prof, (), iut, start, summary, as_json, max_candidates, click.echo)
         except SpecError as exc:
             _fail(str(exc))
         sys.exit(code)
     try:
         header, events = read_jsonl(trace)
         prof = _profile(profile or header.get("profile", "rfc9293"), variant)
+        given = header.get("params", {})
+        if not isinstance(given, dict):
+            raise TraceError(f"{trace}: the header's \"params\" must be an object, got {given!r}")
+        prof = _with_params(prof, {**given, **_parse_params(params)})
         mon = Monitor(prof, role=str(header.get("iut", "")), start=start, max_candidates=max_candidates,
                       calls_logged=calls_logged or header.get("calls_logged") is True)
     except (TraceError, SpecError) as exc:
@@ -290,6 +297,26 @@ def trace_cmd(capture, to_jsonl, iut, out_dir) -> None:
 
     try:
         sys.exit(convert(capture, "linux", iut, out_dir, click.echo))
+    except SpecError as exc:
+        _fail(str(exc))
+
+
+def _parse_params(items: tuple[str, ...]) -> dict[str, float]:
+    out = {}
+    for item in items:
+        name, eq, value = item.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            eq = ""
+        if not eq:
+            _fail(f"--param {item!r}: expected NAME=NUMBER, e.g. ka_idle=1")
+    return out
+
+
+def _with_params(prof, params: dict):
+    try:
+        return prof.with_params(**params) if params else prof
     except SpecError as exc:
         _fail(str(exc))
 

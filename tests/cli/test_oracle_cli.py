@@ -94,3 +94,27 @@ def test_calls_logged_rules_out_unlogged_calls(tmp_path):
     assert code == 1 and json.loads(out)["index"] == 2
     code, _, _ = run("oracle", jl(tmp_path / "c.jsonl", ev, {"synack_trace": 1, "calls_logged": True}))
     assert code == 1
+
+
+KEEPALIVE = [{"dir": "out", "flags": "SYN", "seq": 1000, "t": 0},
+             {"dir": "in", "flags": "SYN,ACK", "seq": 5000, "ack": 1001, "t": 0, "win": 1000},
+             {"dir": "out", "flags": "ACK", "seq": 1001, "ack": 5001, "t": 0},
+             {"dir": "out", "flags": "ACK", "seq": 1000, "ack": 5001, "t": 4}]
+
+
+def test_param_sets_the_timing_a_socket_option_changed(tmp_path):
+    """A keep-alive probe 4 s into an idle connection: too early for ka_idle = 10 s (from the
+    header), fine for TCP_KEEPIDLE = 3 (--param, which overrides the header)."""
+    path = jl(tmp_path / "ka.jsonl", KEEPALIVE, {"synack_trace": 1, "profile": "linux", "params": {"ka_idle": 10}})
+    code, out, _ = run("oracle", path)
+    assert code == 1 and "not before t=7.5" in out
+    code, out, _ = run("oracle", path, "--param", "ka_idle=3")
+    assert code == 0, out
+
+
+@pytest.mark.parametrize("arg, said", [("ka_idle=x", "expected NAME=NUMBER"), ("nosuch=1", "unknown profile parameter"),
+                                       ("KA.PROBES=1.5", "whole number"), ("ka_idle=-1", "non-negative")])
+def test_bad_param_is_a_one_line_error(tmp_path, arg, said):
+    path = jl(tmp_path / "ka.jsonl", KEEPALIVE)
+    code, out, err = run("oracle", path, "--param", arg)
+    assert code == 2 and said in err and len(err.strip().splitlines()) == 1

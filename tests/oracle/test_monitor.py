@@ -3,7 +3,7 @@ import pytest
 
 from synack.oracle import Monitor, ReferenceEndpoint, TraceError
 from synack.oracle.events import event_from_json, parse_jsonl
-from synack.spec import Segment, SpecError, State
+from synack.spec import Segment, SpecError, State, get_profile
 
 
 def s(d, flags, seq, ack=None, n=0, t=None, win=None):
@@ -80,6 +80,64 @@ def test_time_wait_may_not_end_early():
     assert Monitor("linux").check(early).status == "violation"
     assert Monitor("linux").check(late).ok
     assert Monitor("rfc9293").check(early).ok
+
+
+def _keepalive_trace(probe_times, giveup=None):
+    """A client handshake at t=0 (last segment received at t=0), then keep-alive probes
+    (SEQ = SND.NXT - 1) at the given times, nobody answering, then optionally Linux's RST."""
+    tr = [s("out", "SYN", 1000, t=0.0), s("in", "SYN,ACK", 5000, 1001, t=0.0, win=1000),
+          s("out", "ACK", 1001, 5001, t=0.0)]
+    tr += [s("out", "ACK", 1000, 5001, t=x) for x in probe_times]
+    if giveup is not None:
+        tr.append(s("out", "RST,ACK", 1001, 5001, t=giveup))
+    return tr
+
+
+KA = {"ka_idle": 10.0, "ka_interval": 10.0, "KA.PROBES": 2}  # tolerance 0.25: bounds 7.5, 15, 22.5 s
+
+
+@pytest.mark.parametrize("probes, giveup, status", [
+    ((10.0,), None, "conformant"),
+    ((4.0,), None, "violation"),                 # before the idle period (RFC 9293 3.8.4, MUST-26)
+    ((10.0, 20.0), None, "conformant"),
+    ((10.0, 12.0), None, "violation"),           # the second probe before ka_idle + ka_interval
+    ((10.0, 20.0), 30.0, "conformant"),          # Linux gives up with RST after KA.PROBES probes
+    ((10.0, 20.0), 21.0, "violation"),           # too soon after the last probe (calls logged: no ABORT)
+])
+def test_keepalive_probes_are_timed(probes, giveup, status):
+    prof = get_profile("linux").with_params(**KA)
+    trace = [{"call": "connect", "result": "ok"}] + _keepalive_trace(probes, giveup)
+    v = Monitor(prof, calls_logged=True).check(trace)
+    assert v.status == status, str(v)
+    if status == "violation":
+        assert v.index == len(trace)
+
+
+def test_keepalive_idle_counts_from_the_last_segment_received():
+    prof = get_profile("linux").with_params(**KA)
+    tr = _keepalive_trace(()) + [s("in", "ACK", 5001, 1001, 5, t=8.0, win=1000), s("out", "ACK", 1001, 5006, t=8.0)]
+    assert Monitor(prof).check(tr + [s("out", "ACK", 1000, 5006, t=18.0)]).ok
+    assert Monitor(prof).check(tr + [s("out", "ACK", 1000, 5006, t=12.0)]).status == "violation"
+
+
+def test_a_timed_keepalive_is_not_excused_by_an_untimed_trace_of_the_same_shape():
+    """The memo must not carry a probe accepted without times into a timed trace."""
+    prof = get_profile("linux").with_params(**KA)
+    untimed = [{k: v for k, v in e.items() if k != "t"} for e in _keepalive_trace((4.0,))]
+    assert Monitor(prof).check(untimed).ok
+    assert Monitor(prof).check(_keepalive_trace((4.0,))).status == "violation"
+
+
+def test_orphaned_fin_wait_2_may_not_end_before_fin_timeout():
+    """Linux drops an orphaned FIN-WAIT-2 after tcp_fin_timeout (60 s): a FIN answered as by
+    CLOSED 5 s after our FIN was acknowledged is too early."""
+    head = CLIENT[:3] + [s("out", "FIN,ACK", 1001, 5001, t=1.0), s("in", "ACK", 5001, 1002, t=1.0)]
+    late = head + [s("in", "FIN,ACK", 5001, 1002, t=70.0), s("out", "RST", 1002, t=70.0)]
+    early = head + [s("in", "FIN,ACK", 5001, 1002, t=6.0), s("out", "RST", 1002, t=6.0)]
+    assert Monitor("linux").check(late).ok
+    v = Monitor("linux").check(early)
+    assert v.status == "violation" and v.index == len(early)
+    assert Monitor("linux").check([{k: v for k, v in e.items() if k != "t"} for e in early]).ok
 
 
 def test_window_is_learned_from_the_iut():
