@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import json
 import weakref
+from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Iterable, NamedTuple
 
@@ -63,6 +64,9 @@ CONFORMANT, VIOLATION, INCONCLUSIVE = "conformant", "violation", "inconclusive"
 EXIT = {CONFORMANT: 0, VIOLATION: 1, INCONCLUSIVE: 3}
 #: Memoized steps kept per machine (all tables are cleared together when they hold more).
 MEMO_MAX = 200_000
+#: How a memoized result's mark relates to the step's input: the candidate's own mark, or the
+#: event's time (a period that began with this event).
+KEEP, NOW = "keep", "now"
 
 
 class Cand(NamedTuple):
@@ -185,7 +189,7 @@ class _Shared:
         self.idle_starts = frozenset(rid for rid, (_, acts) in m.parsed.items() if any(
             a.op[0] == "set" and a.op[1] == "PROBES" and a.text.endswith(":= 0") for a in acts)) | frozenset(
             r.id for r in m.rows if r.to in self.ka_states and self.ka_states.isdisjoint(r.states))
-        self.floored = {"KEEPALIVE", "FIN-WAIT-2"} & set(self.timers)
+        self.floored = tuple(k for k in ("KEEPALIVE", "FIN-WAIT-2", "USER-TIMEOUT") if k in self.timers)
         self.props: dict = {}         # id(normal-form set) -> (every candidate reset PROBES, any in FIN-WAIT-2)
         self.cand: dict = {}          # one candidate's step, in its own frame
         self.blind: dict = {}         # one candidate's step that never involved ISS or IRS
@@ -201,14 +205,15 @@ class _Shared:
             self.props.clear()
 
 
-_SHARED: "weakref.WeakKeyDictionary[Machine, dict[bool, _Shared]]" = weakref.WeakKeyDictionary()
+_SHARED: "weakref.WeakKeyDictionary[Machine, dict[tuple, _Shared]]" = weakref.WeakKeyDictionary()
 
 
-def _shared(m: Machine, calls_logged: bool) -> _Shared:
+def _shared(m: Machine, calls_logged: bool, ages: tuple) -> _Shared:
     per = _SHARED.setdefault(m, {})
-    if calls_logged not in per:
-        per[calls_logged] = _Shared(m, calls_logged)
-    return per[calls_logged]
+    key = (calls_logged, ages)
+    if key not in per:
+        per[key] = _Shared(m, calls_logged)
+    return per[key]
 
 
 class Monitor:
@@ -229,9 +234,13 @@ class Monitor:
     both spaces moved to start at the ISS and IRS, so a step computed for one connection is
     reused, shifted back, by every connection that differs only by its ISNs: per candidate,
     and for the whole candidate set, which is then kept in that normal form (`_lazy`) and
-    advanced by one lookup per segment until something needs the TCBs themselves. A step
-    that went through a row that does not commute, or that depends on time (a running
-    TIME-WAIT or backoff mark) or on an ISN not yet seen, is computed afresh every time.
+    advanced by one lookup per segment until something needs the TCBs themselves. Time
+    enters a step only through comparisons with fixed ages (2 MSL, each backoff interval,
+    the keep-alive, FIN-WAIT-2 and user timeouts, less the tolerance), so the memo keys hold
+    which of those ages the candidate's mark and the trace's floors have reached, and a
+    memoized mark is stored as "the input's" or "this event's time". A step that went
+    through a row that does not commute, or that depends on an ISN not yet seen, is computed
+    afresh every time.
     `memo=False` turns this off (the result is the same; tests compare the two).
     """
 
@@ -247,7 +256,17 @@ class Monitor:
         self.role, self.start, self.limit = role, start, max_candidates
         self.tol = float(self.profile.params["tolerance"])
         self.calls_logged = bool(calls_logged)
-        sh = _shared(self.m, self.calls_logged)
+        # every age a mark is compared with (`_aged`): 2 MSL and each backoff interval, less the
+        # tolerance. Which of them a mark has reached is all a step can learn of time from it.
+        retries = max(int(self.profile.params[k]) for k in ("SYN.RETRIES", "SYNACK.RETRIES", "DATA.RETRIES"))
+        self._ages = tuple(sorted({d * (1 - self.tol) for d in [timer_seconds(self.profile, "2MSL")] + [
+            timer_seconds(self.profile, "RTO", k) for k in range(retries + 1)]}))
+        ka, intvl = timer_seconds(self.profile, "KEEPALIVE"), timer_seconds(self.profile, "KEEPALIVE", 1)
+        keep = 1 - self.tol
+        self._ka_needs = tuple((ka + k * intvl) * keep for k in range(int(self.profile.params["KA.PROBES"]) + 1))
+        self._f2_needs = (timer_seconds(self.profile, "FIN-WAIT-2") * keep,)
+        self._ut_needs = (timer_seconds(self.profile, "USER-TIMEOUT") * keep,)
+        sh = _shared(self.m, self.calls_logged, (self._ages, self._ka_needs, self._f2_needs, self._ut_needs))
         self.timers, self.rfc, self.rto_rows, self.can_send = sh.timers, sh.rfc, sh.rto_rows, sh.can_send
         self._silent_ev, self._loud_ev, self.starts, self.timed = sh.silent_ev, sh.loud_ev, sh.starts, sh.timed
         self._memo = sh if memo else None
@@ -355,7 +374,7 @@ class Monitor:
         """Advance the normal-form candidate set by one memoized step, if there is one."""
         nset, dl, dp = self._lazy
         seg = shift_received(ev.seg, -dl, -dp) if ev.dir == "in" else shift_sent(ev.seg, -dl, -dp)
-        hit = self._memo.trans.get((id(nset), ev.dir, seg, wnd, self._ut_ok(ev.t)))
+        hit = self._memo.trans.get((id(nset), ev.dir, seg, wnd, self._time_key(ev.t)))
         if hit is None:
             return False
         nxt, ddl, ddp = hit
@@ -387,28 +406,37 @@ class Monitor:
         return reset, any(c.ep[0] in sh.f2_states for c, _ in items)
 
     def _timer_ok(self, kind: str, ep: Endpoint, t: float | None) -> bool:
-        """May a floored timer (keep-alive, FIN-WAIT-2) expire at time t? Called only where the
-        answer changes the result, which then depends on time and is never memoized."""
-        self._free = 0
-        due = self._timer_due(kind, ep)
-        return t is None or due is None or t >= due
+        """May a floored timer (keep-alive, FIN-WAIT-2, user timeout) expire at time t?"""
+        if t is None:
+            return True
+        floor, needs = self._floor_of(kind)
+        return floor is None or t - floor >= needs[ep.probes if kind == "KEEPALIVE" else 0]
+
+    def _floor_of(self, kind: str) -> tuple[float | None, tuple[float, ...]]:
+        """The instant a floored timer is counted from, and the ages it must reach (keep-alive:
+        one per probe already sent), less the tolerance."""
+        if kind == "KEEPALIVE":
+            return self._ka_floor, self._ka_needs
+        if kind == "FIN-WAIT-2":
+            return self._f2_floor, self._f2_needs
+        return self._t0, self._ut_needs    # nothing was sent before the trace began
 
     def _timer_due(self, kind: str, ep: Endpoint) -> float | None:
-        """The earliest time a floored timer may expire for `ep`, or None if unknown."""
-        if kind == "KEEPALIVE":
-            floor = self._ka_floor
-            need = timer_seconds(self.profile, "KEEPALIVE") + ep.probes * timer_seconds(self.profile, "KEEPALIVE", 1)
-        else:
-            floor, need = self._f2_floor, timer_seconds(self.profile, "FIN-WAIT-2")
-        return None if floor is None else floor + need * (1 - self.tol)
+        """The earliest time a floored timer may expire for `ep`, or None if unknown (reports)."""
+        floor, needs = self._floor_of(kind)
+        return None if floor is None else floor + needs[ep.probes if kind == "KEEPALIVE" else 0]
 
-    def _ut_ok(self, t: float | None) -> bool:
-        """May the user timeout have expired by time t? It runs only while data is unacknowledged,
-        and nothing was sent before the trace's first event, so not before user_timeout after
-        it. (A part of every memo key: the steps differ on it.)"""
-        if t is None or self._t0 is None:
-            return True
-        return t - self._t0 >= float(self.profile.params["user_timeout"]) * (1 - self.tol)
+    def _time_key(self, t: float | None) -> tuple:
+        """All a step can learn from the event's time besides the candidate's own mark: whether
+        it is known, and which ages each floored timer has reached. A part of every memo key,
+        so a step is reused only where time would decide it the same way."""
+        if t is None:
+            return (True,)
+        key = [False]
+        for kind in self._sh.floored:
+            floor, needs = self._floor_of(kind)
+            key.append(None if floor is None else bisect_right(needs, t - floor))
+        return tuple(key)
 
     def _segment(self, ev: SegmentEvent, wnd: int | None) -> None:
         """Each candidate, closed over silent hidden steps, then given the segment: received
@@ -448,19 +476,27 @@ class Monitor:
             # keyed by identity: safe because both sets stay interned until the tables are cleared
             pset, pdl, pdp = before
             seg = shift_received(ev.seg, -pdl, -pdp) if ev.dir == "in" else shift_sent(ev.seg, -pdl, -pdp)
-            sh.trans[(id(pset), ev.dir, seg, wnd, self._ut_ok(ev.t))] = (nset, (dl - pdl) & MASK, (dp - pdp) & MASK)
+            sh.trans[(id(pset), ev.dir, seg, wnd, self._time_key(ev.t))] = (nset, (dl - pdl) & MASK, (dp - pdp) & MASK)
         self._lazy = (nset, dl, dp)
 
     def _advance(self, c: Cand, ev: SegmentEvent, wnd: int | None) -> tuple[list, int]:
         """([(candidate after, rows)], FRAME_* bits) for one candidate and one segment,
         memoized when that is sound: keyed by the distances to SND.UNA and RCV.NXT when the
         step never involved ISS or IRS (FRAME_BLIND), else by the distances to ISS and IRS."""
+        if ev.dir == "out" and c.owed and not c.fresh:
+            for w, _ in c.owed:                 # as in `_explain`: hidden steps leave `owed` alone, so
+                if self._match(ev.seg, w, c, retransmit=False) is not None:
+                    break
+                if not _soft(w):                # a required segment that is not this one comes first:
+                    return [], FRAME_FREE | FRAME_BLIND     # nothing explains it
         memo = self._memo
         ep = c.ep
-        if memo is None or c.mark is not None or c.fresh:
-            return self._advance_slow(c, ev, wnd)
+        if memo is None or c.fresh or (c.mark is not None and c.mark == ev.t):
+            return self._advance_slow(c, ev, wnd)   # (a mark equal to the event's time: KEEP or NOW?)
         seg = ev.seg
-        ut = self._ut_ok(ev.t)
+        # what a step may learn of time: the user timeout, and which ages the mark has reached
+        ut = (self._time_key(ev.t),
+              None if c.mark is None else len(self._ages) if ev.t is None else bisect_right(self._ages, ev.t - c.mark))
         moved = ep[0] not in UNMOVED
         if moved:
             dl, dp = ep[1], ep[2]                    # the frame's origin: ISS and IRS
@@ -471,7 +507,8 @@ class Monitor:
             hit = memo.blind.get(bkey)
             if hit is not None:
                 return [(Cand(shift_endpoint(e, bl, bp)._replace(iss=ep[1], irs=ep[2]) if e[0] not in UNMOVED
-                              else e, _shift_owed(o, bl, bp)), rows) for e, o, rows in hit], FRAME_FREE | FRAME_BLIND
+                              else e, _shift_owed(o, bl, bp), False, _unmark(mk, c.mark, ev.t)), rows)
+                        for e, o, mk, rows in hit], FRAME_FREE | FRAME_BLIND
         elif ev.dir == "in":                         # no sequence numbers in the TCB: the segment's
             dl, dp = seg.ack, seg.seq
         else:
@@ -480,16 +517,17 @@ class Monitor:
         key = (ev.dir, seg, wnd, ut, shift_endpoint(ep, -dl, -dp), _shift_owed(c.owed, -dl, -dp))
         hit = memo.cand.get(key)
         if hit is not None:
-            return [(Cand(shift_endpoint(e, dl, dp), _shift_owed(o, dl, dp)), rows) for e, o, rows in hit], FRAME_FREE
+            return [(Cand(shift_endpoint(e, dl, dp), _shift_owed(o, dl, dp), False, _unmark(mk, c.mark, ev.t)), rows)
+                    for e, o, mk, rows in hit], FRAME_FREE
         res, bits = self._advance_slow(c, ev, wnd)
-        if bits & FRAME_FREE and all(nc.mark is None and not nc.fresh for nc, _ in res):
+        if bits & FRAME_FREE and not any(nc.fresh for nc, _ in res):
             memo.room()
             if moved and bits & FRAME_BLIND:
-                memo.blind[bkey] = tuple((shift_endpoint(nc.ep, -bl, -bp), _shift_owed(nc.owed, -bl, -bp), rows)
-                                         for nc, rows in res)
+                memo.blind[bkey] = tuple((shift_endpoint(nc.ep, -bl, -bp), _shift_owed(nc.owed, -bl, -bp),
+                                          _mark_rel(nc.mark, c.mark), rows) for nc, rows in res)
             else:
-                memo.cand[key] = tuple((shift_endpoint(nc.ep, -dl, -dp), _shift_owed(nc.owed, -dl, -dp), rows)
-                                       for nc, rows in res)
+                memo.cand[key] = tuple((shift_endpoint(nc.ep, -dl, -dp), _shift_owed(nc.owed, -dl, -dp),
+                                        _mark_rel(nc.mark, c.mark), rows) for nc, rows in res)
         return res, bits
 
     def _advance_slow(self, c: Cand, ev: SegmentEvent, wnd: int | None) -> tuple[list, int]:
@@ -504,7 +542,6 @@ class Monitor:
                     rows = ",".join(tr.rows)
                     if "restart 2MSL" in tr.signals:
                         mark = ev.t
-                        self._free = 0          # the result holds the event's time: not for reuse
                     else:
                         mark = m.mark if tr.endpoint.state in self.timed else None
                     owed = _cap(m.owed + tuple((s, rows) for s in tr.sends))
@@ -588,8 +625,6 @@ class Monitor:
                 if kind == "2MSL" and not self._aged(c.mark, t, timer_seconds(self.profile, "2MSL")):
                     continue
                 if kind in self._sh.floored and not self._timer_ok(kind, c.ep, t):
-                    continue
-                if kind == "USER-TIMEOUT" and not self._ut_ok(t):
                     continue
                 nc = Cand(ep2, c.owed, c.fresh and ep2.iss == c.ep.iss,
                           c.mark if ep2.state is c.ep.state else None)
@@ -717,7 +752,6 @@ class Monitor:
         ep = c.ep
         if ev.seg.flags & SYN:
             mark = ev.t
-            self._free = 0                      # the result holds the event's time: not for reuse
         else:
             # the mark survives while the state is timed (a 2MSL period, a SYN's backoff)
             mark = c.mark if ep.state in self.timed else None
@@ -854,6 +888,17 @@ def _cap(owed: tuple) -> tuple:
             continue
         out.append(item)
     return tuple(out)
+
+
+def _mark_rel(mark: float | None, before: float | None):
+    """A result's mark as memoized: None, the input's own (KEEP) or the event's time (NOW)."""
+    if mark is None:
+        return None
+    return KEEP if mark == before else NOW
+
+
+def _unmark(code, before: float | None, t: float | None) -> float | None:
+    return None if code is None else before if code is KEEP else t
 
 
 def _shift_owed(owed: tuple, dl: int, dp: int) -> tuple:

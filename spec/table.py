@@ -247,8 +247,12 @@ row("synsent.syn", SS, SEG, "not RST and SYN and not ACK",
     ("IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "SND.WND := SEG.WND", "RTX := 0",
      "send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>"), SR, R + "3.10.7.3",
     "fourth: simultaneous open: rcv SYN / snd SYN,ACK", stage="syn-sent", figure5=True)
-row("synsent.other", SS, SEG, "not RST and not SYN and (not ACK or ACK_NEW)", (), None, R + "3.10.7.3",
+# (two rows, not one guard "not ACK or ACK_NEW": SEG.ACK is read only where ACK is set, which
+# lets spec/frames.py see that dropping commutes with shifting the sequence spaces)
+row("synsent.other", SS, SEG, "not RST and not SYN and ACK and ACK_NEW", (), None, R + "3.10.7.3",
     "fifth: neither SYN nor RST: drop", stage="syn-sent")
+row("synsent.other.noack", SS, SEG, "not RST and not SYN and not ACK", (), None, R + "3.10.7.3",
+    "fifth: neither SYN nor RST (nor ACK): drop", stage="syn-sent")
 
 # Synchronized states: optional pre-checks (profile options), then the RFC's stages.
 _resynack = "send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>"
@@ -271,7 +275,10 @@ row("synrcvd.simopen-synack.queued", SR, SEG, "SIMOPEN_SYNACK and SND.Q > 0",
     "SYN-RECEIVED waited for an ACK its peer never sends)", stage="pre")
 row("synrcvd.syn-copy", SR, SEG, "RESYN", _resynack, None, "Linux tcp_check_req()",
     "a retransmitted SYN is answered by retransmitting the SYN,ACK", stage="pre", when="synack-on-syn-copy")
-row("synrcvd.pre", SR, SEG, "not SIMOPEN_SYNACK and not RESYN", (), None, R + "3.10.7.4", "continue",
+row("synrcvd.pre", SR, SEG, "ACK and not SIMOPEN_SYNACK and not RESYN", (), None, R + "3.10.7.4", "continue",
+    stage="pre", next="seq")
+row("synrcvd.pre.noack", SR, SEG, "not ACK and not RESYN", (), None, R + "3.10.7.4",
+    "continue (SIMOPEN_SYNACK needs ACK; a separate row so that SEG.ACK is read only where ACK is set)",
     stage="pre", next="seq")
 row("timewait.reopen", TW, SEG, "REOPEN_SYN",
     ("ISS := SND.NXT + 65537", "IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "RCV.WND := WINDOW",

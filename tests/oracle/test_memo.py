@@ -51,6 +51,38 @@ def test_memo_changes_no_verdict(profile, scenario, choices, side, calls, seed, 
         assert Monitor(cfg.profile).check(moved).to_json() == Monitor(cfg.profile, memo=False).check(moved).to_json()
 
 
+def timed(trace, gaps, t0=0.0):
+    """The trace with times: gaps (seconds between events) cycled, starting at t0."""
+    out, t = [], t0
+    for i, ev in enumerate(trace):
+        t += gaps[i % len(gaps)]
+        out.append(dataclasses.replace(ev, t=t))
+    return out
+
+
+GAPS = (0.0, 0.0001, 0.3, 0.9, 1.5, 3.0, 45.0, 70.0, 400.0)
+
+
+@pytest.mark.parametrize("profile", ["rfc9293", "linux"])
+@pytest.mark.parametrize("scenario", ["client-close", "server-close", "simultaneous-close", "handshake", "data"])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(choices=st.lists(st.integers(0, 255), min_size=1, max_size=90), side=st.integers(0, 1),
+       gaps=st.lists(st.sampled_from(GAPS), min_size=1, max_size=6), again=st.lists(st.sampled_from(GAPS),
+       min_size=1, max_size=6), seed=st.integers(0, 2 ** 16), dl=st.integers(0, MASK))
+def test_memo_of_timed_steps_changes_no_verdict(profile, scenario, choices, side, gaps, again, seed, dl):
+    """Timed traces (backoff, TIME-WAIT, keep-alive and user timeouts all read the clock), and
+    their mutants: the memo, warmed by the same trace at other times, agrees with a fresh
+    computation."""
+    cfg = _cfg(profile, scenario)
+    trace = walk(cfg, choices, 90).trace(side)
+    rng = random.Random(seed)
+    traces = [trace] + [m[0] for m in (mutate(trace, k, rng) for k in MUTATIONS) if m is not None]
+    for tr in traces:
+        Monitor(cfg.profile).check(timed(shifted(tr, dl, 0), again, 1000.0))      # warm the memo
+        tr = timed(tr, gaps)
+        assert Monitor(cfg.profile).check(tr).to_json() == Monitor(cfg.profile, memo=False).check(tr).to_json()
+
+
 def exchange(isn_a: int, isn_b: int, rounds: int = 8) -> list:
     """Client A's view of a connection between two reference endpoints: handshake, data both
     ways, each side reads, then A closes first."""
@@ -97,4 +129,17 @@ def test_a_step_that_reads_the_clock_is_not_reused():
     timed = [dataclasses.replace(e, t=float(i)) for i, e in enumerate(as_events(close))]
     early = timed + [dataclasses.replace(e, t=len(timed) + 1.0) for e in
                      as_events([s("in", "ACK", 5002, 1012), s("out", "RST", 1012)])]
+    assert Monitor("linux").check(early).status == "violation"
+
+
+def test_backoff_learned_at_one_pace_is_still_checked_at_another():
+    """A SYN,ACK retransmitted on time teaches the memo that step; the same step 0.2 s after
+    the first SYN,ACK is still too early."""
+    from test_monitor import s as seg
+    ok = [seg("in", "SYN", 7, t=10.0), seg("out", "SYN,ACK", 50, 8, t=10.0), seg("out", "SYN,ACK", 50, 8, t=11.0),
+          seg("in", "ACK", 8, 51, t=11.5)]
+    assert Monitor("linux").check(ok).ok
+    early = [dict(e, t=e["t"] + 100.0) for e in ok]
+    early[2]["t"] = 110.2
+    early[3]["t"] = 110.3
     assert Monitor("linux").check(early).status == "violation"
