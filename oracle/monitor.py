@@ -190,6 +190,7 @@ class _Shared:
             a.op[0] == "set" and a.op[1] == "PROBES" and a.text.endswith(":= 0") for a in acts)) | frozenset(
             r.id for r in m.rows if r.to in self.ka_states and self.ka_states.isdisjoint(r.states))
         self.floored = tuple(k for k in ("KEEPALIVE", "FIN-WAIT-2", "USER-TIMEOUT") if k in self.timers)
+        self.floors_move = bool(self.ka_states or self.f2_states)
         self.props: dict = {}         # id(normal-form set) -> (every candidate reset PROBES, any in FIN-WAIT-2)
         self.cand: dict = {}          # one candidate's step, in its own frame
         self.blind: dict = {}         # one candidate's step that never involved ISS or IRS
@@ -208,9 +209,11 @@ class _Shared:
 _SHARED: "weakref.WeakKeyDictionary[Machine, dict[tuple, _Shared]]" = weakref.WeakKeyDictionary()
 
 
-def _shared(m: Machine, calls_logged: bool, ages: tuple) -> _Shared:
+def _shared(m: Machine, calls_logged: bool, timing: tuple) -> _Shared:
+    """Memo tables are shared by monitors that read time the same way (`timing`: the ages
+    their keys are measured against)."""
     per = _SHARED.setdefault(m, {})
-    key = (calls_logged, ages)
+    key = (calls_logged, timing)
     if key not in per:
         per[key] = _Shared(m, calls_logged)
     return per[key]
@@ -303,6 +306,7 @@ class Monitor:
         self._f2_floor: float | None = None
         self._f2_known = self.start == "closed"
         self._t0: float | None = None       # the first event's time (start="closed"): nothing was sent before
+        self._tk: tuple = (True,)           # the current event's `_time_key`
 
     def check(self, trace: Iterable) -> Verdict:
         """Judge a whole trace (events or JSON-shaped dicts) from the initial state."""
@@ -324,9 +328,10 @@ class Monitor:
             if not self._started:
                 self._start_from(ev)
             wnd = self._window(ev)
+            self._tk = self._time_key(ev.t)     # every memo lookup of this event uses it
             if self._lazy is None or not self._fast(ev, wnd):
                 self._segment(ev, wnd)
-            if ev.dir == "in" and ev.t is not None and self.done is None and self._sh.floored:
+            if ev.dir == "in" and ev.t is not None and self.done is None and self._sh.floors_move:
                 self._floors(ev.t)
         elif isinstance(ev, CallEvent):
             self._closure(ev.t)
@@ -374,7 +379,7 @@ class Monitor:
         """Advance the normal-form candidate set by one memoized step, if there is one."""
         nset, dl, dp = self._lazy
         seg = shift_received(ev.seg, -dl, -dp) if ev.dir == "in" else shift_sent(ev.seg, -dl, -dp)
-        hit = self._memo.trans.get((id(nset), ev.dir, seg, wnd, self._time_key(ev.t)))
+        hit = self._memo.trans.get((id(nset), ev.dir, seg, wnd, self._tk))
         if hit is None:
             return False
         nxt, ddl, ddp = hit
@@ -476,33 +481,27 @@ class Monitor:
             # keyed by identity: safe because both sets stay interned until the tables are cleared
             pset, pdl, pdp = before
             seg = shift_received(ev.seg, -pdl, -pdp) if ev.dir == "in" else shift_sent(ev.seg, -pdl, -pdp)
-            sh.trans[(id(pset), ev.dir, seg, wnd, self._time_key(ev.t))] = (nset, (dl - pdl) & MASK, (dp - pdp) & MASK)
+            sh.trans[(id(pset), ev.dir, seg, wnd, self._tk)] = (nset, (dl - pdl) & MASK, (dp - pdp) & MASK)
         self._lazy = (nset, dl, dp)
 
     def _advance(self, c: Cand, ev: SegmentEvent, wnd: int | None) -> tuple[list, int]:
         """([(candidate after, rows)], FRAME_* bits) for one candidate and one segment,
         memoized when that is sound: keyed by the distances to SND.UNA and RCV.NXT when the
         step never involved ISS or IRS (FRAME_BLIND), else by the distances to ISS and IRS."""
-        if ev.dir == "out" and c.owed and not c.fresh:
-            for w, _ in c.owed:                 # as in `_explain`: hidden steps leave `owed` alone, so
-                if self._match(ev.seg, w, c, retransmit=False) is not None:
-                    break
-                if not _soft(w):                # a required segment that is not this one comes first:
-                    return [], FRAME_FREE | FRAME_BLIND     # nothing explains it
         memo = self._memo
         ep = c.ep
         if memo is None or c.fresh or (c.mark is not None and c.mark == ev.t):
             return self._advance_slow(c, ev, wnd)   # (a mark equal to the event's time: KEEP or NOW?)
         seg = ev.seg
-        # what a step may learn of time: the user timeout, and which ages the mark has reached
-        ut = (self._time_key(ev.t),
+        # all a step may learn of time: the event's time key, and which ages the mark has reached
+        tk = (self._tk,
               None if c.mark is None else len(self._ages) if ev.t is None else bisect_right(self._ages, ev.t - c.mark))
         moved = ep[0] not in UNMOVED
         if moved:
             dl, dp = ep[1], ep[2]                    # the frame's origin: ISS and IRS
             bl, bp = ep.snd_una, ep.rcv_nxt          # or SND.UNA and RCV.NXT, with the ISNs left out
             bseg = shift_received(seg, -bl, -bp) if ev.dir == "in" else shift_sent(seg, -bl, -bp)
-            bkey = (ev.dir, bseg, wnd, ut, shift_endpoint(ep, -bl, -bp)._replace(iss=0, irs=0),
+            bkey = (ev.dir, bseg, wnd, tk, shift_endpoint(ep, -bl, -bp)._replace(iss=0, irs=0),
                     _shift_owed(c.owed, -bl, -bp))
             hit = memo.blind.get(bkey)
             if hit is not None:
@@ -514,7 +513,7 @@ class Monitor:
         else:
             dl, dp = seg.seq, seg.ack
         seg = shift_received(seg, -dl, -dp) if ev.dir == "in" else shift_sent(seg, -dl, -dp)
-        key = (ev.dir, seg, wnd, ut, shift_endpoint(ep, -dl, -dp), _shift_owed(c.owed, -dl, -dp))
+        key = (ev.dir, seg, wnd, tk, shift_endpoint(ep, -dl, -dp), _shift_owed(c.owed, -dl, -dp))
         hit = memo.cand.get(key)
         if hit is not None:
             return [(Cand(shift_endpoint(e, dl, dp), _shift_owed(o, dl, dp), False, _unmark(mk, c.mark, ev.t)), rows)

@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from .machine import machine
 from .profiles import Profile, timer_seconds
 
 KINDS = ("table", "params", "checker", "partial", "none")
@@ -207,8 +208,6 @@ class Audit:
 def audit(profile: Profile) -> list[Audit]:
     """Evaluate every requirement on a profile: listed rows in force, options present, and
     the numeric requirements (CHECKS) on its parameters."""
-    from .machine import machine
-
     live = {r.id for r in machine(profile).rows}
     out = []
     for req in REQUIREMENTS:

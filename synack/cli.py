@@ -56,7 +56,7 @@ def spec_cmd(profile: str, variant: tuple[str, ...], as_json: bool, requirements
 
 
 def _requirements(prof, as_json: bool) -> None:
-    from synack.spec.requirements import audit
+    from synack.spec.requirements import KINDS, audit
 
     results = audit(prof)
     if as_json:
@@ -77,7 +77,7 @@ def _requirements(prof, as_json: bool) -> None:
                 if text:
                     click.echo(f"{'':<37}{label}: {text}")
         counts = {k: sum(1 for a in results if a.requirement.id.startswith("MUST") and a.requirement.kind == k)
-                  for k in ("table", "params", "checker", "partial", "none")}
+                  for k in KINDS}
         click.echo("# MUST-1..69: " + ", ".join(f"{v} {k}" for k, v in counts.items())
                    + f"; not met here: {', '.join(a.requirement.id for a in results if a.holds is False) or 'none'}")
     sys.exit(1 if any(a.holds is False for a in results) else 0)
