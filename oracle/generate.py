@@ -30,11 +30,14 @@ class Run:
         """The run ended where the system may legitimately end (both endpoints at rest)."""
         return self.system.terminal(self.states[-1])
 
-    def trace(self, side: int, calls: bool = False) -> list[TraceEvent]:
-        """The run as endpoint `side` (0 = A, 1 = B) saw it."""
+    def trace(self, side: int, calls: bool = False, before: "list | None" = None) -> list[TraceEvent]:
+        """The run as endpoint `side` (0 = A, 1 = B) saw it. When `before` is a list, it receives,
+        per event, the endpoint's TCB before the move that made the event (None for the second
+        and later events of one move): where a trace cut there starts."""
         sys_ = self.system
         out: list[TraceEvent] = []
         for s, label in zip(self.states, self.labels):
+            n0 = len(out)
             kind = label[0]
             if kind in ("lose", "dup"):
                 continue
@@ -51,6 +54,8 @@ class Run:
             for sv in res.sends:
                 seg = sys_.segs[sv]
                 out.append(SegmentEvent("out", seg, win=None if seg.flags & RST else seg.wnd))
+            if before is not None and len(out) > n0:
+                before += [sys_.eps[s[side]]] + [None] * (len(out) - n0 - 1)
         return out
 
 

@@ -51,6 +51,7 @@ from typing import Iterable, NamedTuple
 
 from synack.spec.frames import UNMOVED, shift_endpoint, shift_received, shift_sent
 from synack.spec.machine import FRAME_BLIND, FRAME_FREE, Machine, machine
+from synack.spec.midstream import midstream_tcbs
 from synack.spec.model import (ACK, FIN, HALF, MASK, MAXWIN, PSH, RST, SYN, SYNCHRONIZED, Endpoint,
                                Event, Segment, SpecError, State, TIMERS, arrive, call, timeout)
 from synack.spec.profiles import Profile, get_profile, timer_seconds
@@ -297,6 +298,9 @@ class Monitor:
         self.stats = _Stats()
         self.wscale: int | None = None
         self.peer_wscale = False
+        # whether the window scale is known: a trace that starts mid-connection never saw the
+        # SYNs that negotiated it (RFC 7323 2.2), so its advertised windows say nothing
+        self._scaled = self.start == "closed"
         self._silent: dict[Endpoint, tuple] = {}
         self._started = self.start == "closed"
         # trace-level lower bounds on when the keep-alive idle period and an orphaned FIN-WAIT-2
@@ -325,11 +329,12 @@ class Monitor:
         if self.n == 1 and self.start == "closed":
             self._t0 = getattr(ev, "t", None)
         if isinstance(ev, SegmentEvent):
-            if not self._started:
-                self._start_from(ev)
+            given = not self._started and self._start_from(ev)
             wnd = self._window(ev)
             self._tk = self._time_key(ev.t)     # every memo lookup of this event uses it
-            if self._lazy is None or not self._fast(ev, wnd):
+            if given:
+                self.cands = {self._learn(c, ev, wnd): r for c, r in self.cands.items()}
+            elif self._lazy is None or not self._fast(ev, wnd):
                 self._segment(ev, wnd)
             if ev.dir == "in" and ev.t is not None and self.done is None and self._sh.floors_move:
                 self._floors(ev.t)
@@ -365,12 +370,14 @@ class Monitor:
     def _window(self, ev: SegmentEvent) -> int | None:
         """Note window scaling from a SYN; the receive window the IUT's own segment advertises."""
         seg = ev.seg
-        if seg.flags & SYN and ev.wscale is not None:
-            if ev.dir == "in":
-                self.peer_wscale = True
-            else:
-                self.wscale = ev.wscale
-        if ev.dir == "out" and ev.win is not None and not seg.flags & RST:
+        if seg.flags & SYN:
+            self._scaled = True
+            if ev.wscale is not None:
+                if ev.dir == "in":
+                    self.peer_wscale = True
+                else:
+                    self.wscale = ev.wscale
+        if ev.dir == "out" and ev.win is not None and not seg.flags & RST and self._scaled:
             scale = self.wscale if (self.wscale is not None and self.peer_wscale and not seg.flags & SYN) else 0
             return min(ev.win << scale, MAXWIN)
         return None
@@ -761,36 +768,19 @@ class Monitor:
         return c
 
     # ------------------------------------------------------------------ start mid-connection
-    def _start_from(self, ev: SegmentEvent) -> None:
-        """`start="any"`: candidates in every synchronized state, sequence variables taken from
-        the first segment (its SEQ/ACK fix SND.NXT/RCV.NXT or RCV.NXT/SND.UNA)."""
+    def _start_from(self, ev: SegmentEvent) -> bool:
+        """`start="any"`: candidates in every synchronized state, their sequence variables
+        anchored on the first segment and completed by the state invariants (spec/midstream.py).
+        True when the segment is the IUT's own and so was taken as given (it may answer a
+        segment sent before the trace began): the candidates are then TCBs after sending it."""
         self._started = True
-        seg = ev.seg
-        if seg.flags & SYN:
-            return                          # a handshake: the normal start explains it
+        if ev.seg.flags & SYN:
+            return False                    # a handshake: the normal start explains it
         cands: dict[Cand, str] = {Cand(Endpoint()): ""}
-        wnd = self.profile.params["WINDOW"]
-        if ev.dir == "out":
-            una = nxt = seg.seq
-            rcv = seg.ack
-        else:
-            rcv = seg.seq
-            una = nxt = seg.ack
-        for st in SYNCHRONIZED:
-            if st is State.SYN_RECEIVED:
-                continue
-            fin = st in (State.FIN_WAIT_1, State.FIN_WAIT_2, State.CLOSING, State.LAST_ACK, State.TIME_WAIT)
-            n2 = nxt
-            if ev.dir == "in" and st in (State.FIN_WAIT_1, State.CLOSING, State.LAST_ACK):
-                una = (nxt - 1) & MASK         # our FIN is outstanding
-            u2 = una
-            if ev.dir == "out" and st in (State.FIN_WAIT_1, State.CLOSING, State.LAST_ACK):
-                n2 = (una + 1) & MASK
-            ep = Endpoint(st, iss=(u2 - 1) & MASK, irs=(rcv - 1) & MASK, snd_una=u2, snd_nxt=n2, snd_wnd=wnd,
-                          rcv_nxt=rcv, rcv_wnd=wnd, fin_sent=fin, passive=False)
+        for ep in midstream_tcbs(self.m, ev.dir, ev.seg):
             cands[Cand(ep)] = ""
-            cands[Cand(ep._replace(passive=True))] = ""
         self.cands = cands
+        return ev.dir == "out"
 
     # ------------------------------------------------------------------ verdicts
     def _owes(self, c: Cand) -> str:

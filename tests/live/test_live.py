@@ -16,6 +16,8 @@ from synack.oracle.capture import read_capture  # noqa: E402
 from synack.oracle.generate import MUTATIONS, mutate  # noqa: E402
 from synack.oracle.judge import CaptureJudge  # noqa: E402
 from synack.spec import get_profile  # noqa: E402
+from synack.spec.machine import machine  # noqa: E402
+from synack.spec.midstream import midstream_tcbs  # noqa: E402
 
 pytestmark = pytest.mark.skipif(bool(can_unshare()), reason=can_unshare() or "-")
 
@@ -81,6 +83,42 @@ def test_every_mutation_of_a_live_capture_is_rejected(captures, name):
                 assert v.status == "violation" and v.index == i + 1, f"{name} {kind}:\n{v}"
                 tried += 1
     assert tried > 0
+
+
+def test_live_captures_cut_mid_connection_stay_conformant(captures):
+    """A capture that begins mid-connection: cut each end's trace at every segment where the
+    TCB the monitor tracked from the start is one of the mid-connection starts (spec/midstream.py);
+    the `linux` profile must judge the rest no violation."""
+    cuts = 0
+    for name in sorted(SCENARIOS):
+        cuts += _cuts(name, captures[name])
+    assert cuts > 100
+
+
+def _cuts(name, caps) -> int:
+    judges, _ = judged(name, caps)
+    prof = get_profile("linux").with_params(**PARAMS.get(name, {}))
+    m = machine(prof)
+    cuts = 0
+    for conn in (c for j in judges for c in j.released):
+        for end, events in conn.events.items():
+            mon = Monitor(prof)
+            for k, ev in enumerate(events):
+                before = {_start_key(c.ep) for c in mon.cands}
+                mon.feed(ev)
+                if ev.seg.flags & 0x02:
+                    continue
+                tracked = before if ev.dir == "in" else {_start_key(c.ep) for c in mon.cands}
+                if not tracked & {_start_key(e) for e in midstream_tcbs(m, ev.dir, ev.seg)}:
+                    continue
+                v = Monitor(prof, start="any").check(events[k:])
+                assert v.status != "violation", f"{name} {conn.name} {end} cut at {k}:\n{v}"
+                cuts += 1
+    return cuts
+
+
+def _start_key(ep):
+    return (ep.state, ep.snd_una, ep.snd_nxt, ep.rcv_nxt, ep.fin_sent, ep.orphan, ep.unread, ep.rtx)
 
 
 def test_rfc9293_is_stricter_than_linux_on_abort(captures):
