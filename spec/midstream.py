@@ -22,6 +22,7 @@ one sequence number before the first segment.
 from __future__ import annotations
 
 from itertools import product
+from weakref import WeakKeyDictionary
 
 from .machine import Machine
 from .model import FIN, MASK, SYNCHRONIZED, Endpoint, Segment, State, timeout
@@ -36,14 +37,15 @@ GRID = tuple(product((False, True), (0, 1), (1, 0)))
 #: out an orphaned FIN-WAIT-2, and answers a close with unread data, or data to an orphan, by RST).
 USER = tuple(product((False, True), (False, True)))
 
-_CHECKS: dict[int, dict[State, object]] = {}
+#: each machine's compiled invariants (weakly held: a test's altered machine goes with it)
+_CHECKS: "WeakKeyDictionary[Machine, dict[State, object]]" = WeakKeyDictionary()
 
 
 def _invariants(m: Machine) -> dict[State, object]:
-    got = _CHECKS.get(id(m))
+    got = _CHECKS.get(m)
     if got is None:
         params = dict(m.profile.params)
-        got = _CHECKS[id(m)] = {s: compile_guard(parse_expr(INVARIANTS[s], m.macros), params) for s in State}
+        got = _CHECKS[m] = {s: compile_guard(parse_expr(INVARIANTS[s], m.macros), params) for s in State}
     return got
 
 

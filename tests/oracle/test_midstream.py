@@ -44,7 +44,7 @@ def test_starts_follow_an_altered_invariant(monkeypatch):
     import synack.spec.midstream as ms
     m = machine("rfc9293")
     monkeypatch.setitem(ms.INVARIANTS, State.ESTABLISHED, "SND.NXT - SND.UNA == 1 and not FIN.SENT")
-    monkeypatch.setattr(ms, "_CHECKS", {})
+    monkeypatch.setattr(ms, "_CHECKS", ms.WeakKeyDictionary())
     est = [e for e in midstream_tcbs(m, "out", Segment(ACK, seq=100, ack=200)) if e.state is State.ESTABLISHED]
     assert est and all(e.snd_nxt - e.snd_una == 1 for e in est)
 
