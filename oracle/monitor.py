@@ -301,6 +301,7 @@ class Monitor:
         # whether the window scale is known: a trace that starts mid-connection never saw the
         # SYNs that negotiated it (RFC 7323 2.2), so its advertised windows say nothing
         self._scaled = self.start == "closed"
+        self._crossed: tuple | None = None  # (candidates before, the event) when the last event was incoming
         self._silent: dict[Endpoint, tuple] = {}
         self._started = self.start == "closed"
         # trace-level lower bounds on when the keep-alive idle period and an orphaned FIN-WAIT-2
@@ -332,10 +333,14 @@ class Monitor:
             given = not self._started and self._start_from(ev)
             wnd = self._window(ev)
             self._tk = self._time_key(ev.t)     # every memo lookup of this event uses it
+            before = (self._cands, self._lazy)
             if given:
                 self.cands = {self._learn(c, ev, wnd): r for c, r in self.cands.items()}
             elif self._lazy is None or not self._fast(ev, wnd):
                 self._segment(ev, wnd)
+            if self.done is not None and ev.dir == "out" and self._crossed is not None:
+                self._cross(ev, wnd)
+            self._crossed = (before, ev) if ev.dir == "in" and self.done is None else None
             if ev.dir == "in" and ev.t is not None and self.done is None and self._sh.floors_move:
                 self._floors(ev.t)
         elif isinstance(ev, CallEvent):
@@ -367,6 +372,22 @@ class Monitor:
                              "an unlogged user call ended the connection): " + min(owing, key=len))
 
     # ------------------------------------------------------------------ events
+    def _cross(self, ev: SegmentEvent, wnd: int | None) -> None:
+        """A capture sees a segment arrive before the IUT's stack has processed it, so the IUT
+        may send a segment that crossed it (RFC 9293 Figure 13's FINs, captured at one end).
+        When no candidate explains `ev`, try it as sent before the incoming segment just
+        before it, then that segment as received; keep the violation if that fails too."""
+        (cands, lazy), inc = self._crossed
+        failed, n = self.done, self.n
+        self.done, self._cands, self._lazy = None, cands, lazy
+        self._segment(ev, wnd)
+        if self.done is None:
+            self._tk = self._time_key(inc.t)
+            self._segment(inc, None)
+            self._tk = self._time_key(ev.t)
+        if self.done is not None:
+            self.done, self.n = failed, n
+
     def _window(self, ev: SegmentEvent) -> int | None:
         """Note window scaling from a SYN; the receive window the IUT's own segment advertises."""
         seg = ev.seg

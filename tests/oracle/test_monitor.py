@@ -244,3 +244,16 @@ def test_calls_logged_and_nearest_allowed_segment():
     v = Monitor("rfc9293").check(tr)
     assert v.status == "violation" and v.index == 5
     assert "nearest allowed: <ACK seq=101 ack=9>" in v.message and v.rows[0].startswith("fin.est ")
+
+
+def test_a_fin_that_crossed_an_incoming_fin_at_the_capture_point_is_conformant():
+    """Captured at the IUT, the peer's FIN is seen before the IUT's own FIN, which was sent
+    before the stack processed it (ACK field one short); a FIN acknowledging too much is not."""
+    def s(d, flags, seq, ack):
+        return {"dir": d, "flags": flags, "seq": seq, "ack": ack}
+    head = [s("out", "SYN", 100, 0), s("in", "SYN,ACK", 300, 101), s("out", "ACK", 101, 301),
+            s("in", "FIN,ACK", 301, 101)]
+    tail = [s("in", "ACK", 302, 102), s("out", "ACK", 102, 302)]
+    for p in ("rfc9293", "linux"):
+        assert Monitor(p).check(head + [s("out", "FIN,ACK", 101, 301)] + tail).status == "conformant"
+        assert Monitor(p).check(head + [s("out", "FIN,ACK", 101, 303)] + tail).status == "violation"
