@@ -333,7 +333,7 @@ class Monitor:
             given = not self._started and self._start_from(ev)
             wnd = self._window(ev)
             self._tk = self._time_key(ev.t)     # every memo lookup of this event uses it
-            before = (self._cands, self._lazy)
+            before = (self._cands, self._lazy) if ev.dir == "in" else None
             if given:
                 self.cands = {self._learn(c, ev, wnd): r for c, r in self.cands.items()}
             elif self._lazy is None or not self._fast(ev, wnd):

@@ -112,7 +112,7 @@ def _cuts(name, caps) -> int:
                 if not tracked & {_start_key(e) for e in midstream_tcbs(m, ev.dir, ev.seg)}:
                     continue
                 v = Monitor(prof, start="any").check(events[k:])
-                assert v.status != "violation", f"{name} {conn.name} {end} cut at {k}:\n{v}"
+                assert v.status != "violation", f"{name} {conn.name()} {end} cut at {k}:\n{v}"
                 cuts += 1
     return cuts
 
