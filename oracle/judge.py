@@ -4,8 +4,10 @@ profile's TIME-WAIT is judged and released, so memory follows the live connectio
 the capture's length)."""
 from __future__ import annotations
 
+import gc
 import json
 import time
+import zlib
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
@@ -57,6 +59,7 @@ class Conn:
     events: dict = field(default_factory=dict)       # end -> list of events (only when kept)
     syn_seq: dict = field(default_factory=dict)      # end -> seq of its SYN
     segments: int = 0
+    first: int = 0                                    # index of its first segment in the capture
     first_t: float = 0.0
     last_t: float = 0.0
     ended: bool = False
@@ -72,6 +75,7 @@ class Result:
     iut: str
     verdict: Verdict
     segments: int
+    first: int = 0
 
 
 class CaptureJudge:
@@ -88,6 +92,7 @@ class CaptureJudge:
         self.incarnations: Counter = Counter()
         self.expire = 2 * float(profile.params["time_wait"]) + 1
         self.max_live_seen = 0
+        self.fed = -1
         self.released: list[Conn] = []           # with keep_events: every connection, in order of release
 
     def _judged(self, end: tuple[str, int]) -> bool:
@@ -96,10 +101,10 @@ class CaptureJudge:
         host, port = self.iut
         return end[0] == host and (port is None or end[1] == port)
 
-    def _open(self, key, p: Packet) -> Conn:
+    def _open(self, key, p: Packet, index: int) -> Conn:
         self.incarnations[key] += 1
         a, b = (p.src, p.sport), (p.dst, p.dport)
-        c = Conn((a, b), self.incarnations[key], first_t=p.t, last_t=p.t)
+        c = Conn((a, b), self.incarnations[key], first=index, first_t=p.t, last_t=p.t)
         start = self.start or ("closed" if p.seg.flags & SYN else "any")
         for end in (a, b):
             if self._judged(end):
@@ -110,18 +115,25 @@ class CaptureJudge:
         self.live[key] = c
         return c
 
-    def feed(self, p: Packet) -> Iterator[Result]:
+    def feed(self, p: Packet, index: int | None = None) -> Iterator[Result]:
+        """Take the capture's next TCP segment (`index`: its position among the capture's
+        segments, when the caller feeds only a share of them)."""
+        self.fed = index = self.fed + 1 if index is None else index
         a, b = (p.src, p.sport), (p.dst, p.dport)
         key = (a, b) if a <= b else (b, a)
         c = self.live.get(key)
         seg = p.seg
         pure_syn = seg.flags & (SYN | ACK | RST) == SYN
-        if c is not None and pure_syn and a in c.syn_seq and c.syn_seq[a] != seg.seq:
-            del self.live[key]                      # a new SYN: a new incarnation of the 4-tuple
+        if c is not None and ((pure_syn and a in c.syn_seq and c.syn_seq[a] != seg.seq)
+                              or (c.ended and p.t - c.last_t > self.expire)):
+            # a new SYN, or a segment after the ended connection went quiet for 2 x TIME-WAIT:
+            # a new incarnation of the 4-tuple (decided by this 4-tuple's segments alone, so a
+            # verdict never depends on other connections' traffic or on how the capture is split)
+            del self.live[key]
             yield from self._finish(c)
             c = None
         if c is None:
-            c = self._open(key, p)
+            c = self._open(key, p, index)
         else:
             self.live.move_to_end(key)
         if pure_syn:
@@ -150,7 +162,7 @@ class CaptureJudge:
         if self.keep:
             self.released.append(c)
         for end, mon in c.monitors.items():
-            yield Result(c.name(), _ep(*end), mon.verdict(), c.segments)
+            yield Result(c.name(), _ep(*end), mon.verdict(), c.segments, c.first)
 
     def close(self) -> Iterator[Result]:
         while self.live:
@@ -158,64 +170,157 @@ class CaptureJudge:
             yield from self._finish(c)
 
 
-def judge_capture(path: str, profile: str, variants, iut: str | None, start: str | None, summary: bool,
-                  as_json: bool, max_candidates: int, echo: Callable[[str], None]) -> int:
-    """The `synack oracle CAPTURE` command: one line per judged endpoint of each connection,
-    then a summary. Returns the exit code (worst verdict)."""
-    prof = get_profile(profile, tuple(variants))
-    judge = CaptureJudge(prof, parse_iut(iut), None if start == "closed" else start, max_candidates)
-    stats = CaptureStats()
-    counts: Counter = Counter()
-    worst = 0
-    maxc = 0
-    t0 = time.perf_counter()
-    segs = 0
+def shard_of(p: Packet, jobs: int) -> int:
+    """Which of `jobs` workers judges this segment's 4-tuple (the same for both directions,
+    and in every process: CRC-32 of the addresses and ports, not Python's salted hash)."""
+    a, b = (p.src, p.sport), (p.dst, p.dport)
+    (h1, p1), (h2, p2) = (a, b) if a <= b else (b, a)
+    return zlib.crc32(f"{h1} {p1} {h2} {p2}".encode()) % jobs
 
-    def emit(r: Result):
-        nonlocal worst, maxc
+
+@dataclass
+class _Tally:
+    """What judging (a share of) a capture produced: per-connection lines (unless --summary),
+    each with its connection's first segment index, and the counts for the summary."""
+
+    lines: list = field(default_factory=list)        # (first segment index, [lines])
+    counts: Counter = field(default_factory=Counter)
+    worst: int = 0
+    maxc: int = 0
+    segments: int = 0
+    connections: int = 0
+    stats: dict = field(default_factory=dict)
+
+    def add(self, r: Result, summary: bool, as_json: bool) -> list[str]:
         v = r.verdict
-        counts[v.status] += 1
-        maxc = max(maxc, v.max_candidates)
-        code = EXIT[v.status]
-        worst = max(worst, code, key=lambda x: (x == 1, x == 3))
+        self.counts[v.status] += 1
+        self.maxc = max(self.maxc, v.max_candidates)
+        self.worst = _worse(self.worst, EXIT[v.status])
         if summary:
-            return
+            return []
         if as_json:
-            echo(json.dumps({"connection": r.conn, "iut": r.iut, "segments": r.segments, **v.to_json()}))
-            return
+            return [json.dumps({"connection": r.conn, "iut": r.iut, "segments": r.segments, **v.to_json()})]
         line = f"{r.conn}  IUT {r.iut}: {v.status.upper()}"
         if v.status == VIOLATION:
             line += f" at segment {v.index}: {v.event}; " + (v.rows[0] if v.rows else "")
         elif v.status == INCONCLUSIVE:
             line += f": {v.message}"
-        echo(line)
+        out = [line]
         if v.status == VIOLATION:
-            echo("    " + str(v).replace("\n", "\n    "))
+            out.append("    " + str(v).replace("\n", "\n    "))
+        return out
 
-    for p in read_capture(path, stats):
-        segs += 1
-        for r in judge.feed(p):
+
+def _worse(a: int, b: int) -> int:
+    """The worse of two exit codes: a violation (1) over inconclusive (3) over conformant (0)."""
+    return max(a, b, key=lambda x: (x == 1, x == 3))
+
+
+#: The job a forked worker runs (set in the parent before the fork, so nothing is pickled in).
+_JOB: dict = {}
+
+
+def _judge(path: str, prof, iut, start, max_candidates: int, summary: bool, as_json: bool,
+           echo: Callable[[str], None] | None, share: int = 0, jobs: int = 1) -> _Tally:
+    """Judge the connections of `path` whose 4-tuple falls in `share` of `jobs`; lines go to
+    `echo` as connections finish when it is given, else into the tally."""
+    judge = CaptureJudge(prof, iut, start, max_candidates)
+    stats = CaptureStats()
+    tally = _Tally()
+
+    def emit(r: Result) -> None:
+        lines = tally.add(r, summary, as_json)
+        if echo is not None:
+            for ln in lines:
+                echo(ln)
+        elif lines:
+            tally.lines.append((r.first, lines))
+
+    # the memo tables and candidate sets are long-lived and acyclic: collecting them
+    # generation by generation costs about a tenth of the run and frees nothing
+    thresholds = gc.get_threshold()
+    gc.set_threshold(100_000, 50, 100)
+    try:
+        for i, p in enumerate(read_capture(path, stats)):
+            if jobs > 1 and shard_of(p, jobs) != share:
+                continue
+            tally.segments += 1
+            for r in judge.feed(p, i):
+                emit(r)
+        for r in judge.close():
             emit(r)
-    for r in judge.close():
-        emit(r)
+    finally:
+        gc.set_threshold(*thresholds)
+    tally.connections = sum(judge.incarnations.values())
+    tally.stats = stats.to_json()
+    return tally
+
+
+def _worker(share: int) -> _Tally:
+    j = _JOB
+    return _judge(j["path"], j["prof"], j["iut"], j["start"], j["max_candidates"], j["summary"], j["as_json"],
+                  None, share, j["jobs"])
+
+
+def judge_capture(path: str, profile: str, variants, iut: str | None, start: str | None, summary: bool,
+                  as_json: bool, max_candidates: int, echo: Callable[[str], None], jobs: int = 1) -> int:
+    """The `synack oracle CAPTURE` command: one line per judged endpoint of each connection,
+    then a summary. Returns the exit code (worst verdict).
+
+    `jobs` > 1 judges the capture in that many processes, each reading the whole file and
+    judging the 4-tuples that hash to it (a connection's verdict depends on its own segments
+    only, so the verdicts are the same); lines then come in the order of each connection's
+    first segment, after all are judged, instead of as each connection finishes."""
+    prof = get_profile(profile, tuple(variants))
+    where = parse_iut(iut)
+    st = None if start == "closed" else start
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or not 1 <= jobs <= 64:
+        raise TraceError(f"--jobs must be an integer in 1..64, got {jobs!r}")
+    t0 = time.perf_counter()
+    if jobs == 1:
+        tally = _judge(path, prof, where, st, max_candidates, summary, as_json, echo)
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        _JOB.clear()
+        _JOB.update(path=path, prof=prof, iut=where, start=st, max_candidates=max_candidates, summary=summary,
+                    as_json=as_json, jobs=jobs)
+        try:
+            with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+                parts = list(pool.map(_worker, range(jobs)))
+        finally:
+            _JOB.clear()
+        tally = parts[0]
+        for t in parts[1:]:
+            tally.lines += t.lines
+            tally.counts += t.counts
+            tally.worst = _worse(tally.worst, t.worst)
+            tally.maxc = max(tally.maxc, t.maxc)
+            tally.segments += t.segments
+            tally.connections += t.connections
+        for _, lines in sorted(tally.lines, key=lambda x: x[0]):
+            for ln in lines:
+                echo(ln)
     secs = time.perf_counter() - t0
-    conns = sum(judge.incarnations.values())
+    counts, segs, conns, stats = tally.counts, tally.segments, tally.connections, tally.stats
     line = {"capture": path, "profile": prof.label(), "connections": conns, "judged": sum(counts.values()),
             "segments": segs, **{k: counts.get(k, 0) for k in ("conformant", "violation", "inconclusive")},
-            "max_candidates": maxc, "seconds": round(secs, 3),
-            "segments_per_second": round(segs / secs) if secs > 0 else 0, **stats.to_json()}
+            "max_candidates": tally.maxc, "seconds": round(secs, 3),
+            "segments_per_second": round(segs / secs) if secs > 0 else 0, "jobs": jobs, **stats}
     if as_json:
         echo(json.dumps({"summary": line}))
     else:
-        echo(f"summary: {conns} connections, {segs} TCP segments ({stats.frames} frames: {stats.non_tcp} not TCP, "
-             f"{stats.fragments} fragments, {stats.malformed} malformed); {counts.get('conformant', 0)} conformant, "
-             f"{counts.get('violation', 0)} violation, {counts.get('inconclusive', 0)} inconclusive; "
-             f"max {maxc} candidate TCBs; {secs:.2f} s ({line['segments_per_second']:,} segments/s)")
+        echo(f"summary: {conns} connections, {segs} TCP segments ({stats['frames']} frames: {stats['non_tcp']} not "
+             f"TCP, {stats['fragments']} fragments, {stats['malformed']} malformed); {counts.get('conformant', 0)} "
+             f"conformant, {counts.get('violation', 0)} violation, {counts.get('inconclusive', 0)} inconclusive; "
+             f"max {tally.maxc} candidate TCBs; {secs:.2f} s ({line['segments_per_second']:,} segments/s"
+             + (f", {jobs} processes)" if jobs > 1 else ")"))
     if not sum(counts.values()):
         if not summary:
             echo("no TCP connection" + (f" with an endpoint matching --iut {iut}" if iut else "") + " in the capture")
         return 3
-    return worst
+    return tally.worst
 
 
 def to_jsonl(path: str, profile: str, iut: str | None, out_dir: str | None, echo) -> int:

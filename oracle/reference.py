@@ -52,3 +52,62 @@ class ReferenceEndpoint:
 
     def armed(self, kind: str) -> bool:
         return bool(self.m.step(self.tcb, timeout(kind)))
+
+
+def _frame(src: bytes, dst: bytes, sport: int, dport: int, seg: Segment) -> bytes:
+    """An Ethernet/IPv4 frame carrying `seg` (zero checksums, payload of zero bytes)."""
+    import struct
+
+    tcp = struct.pack("!HHIIBBHHH", sport, dport, seg.seq, seg.ack, 5 << 4, seg.flags, 65535, 0, 0)
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40 + seg.data, 0, 0, 64, 6, 0, src, dst)
+    return b"\x02" * 6 + b"\x04" * 6 + b"\x08\x00" + ip + tcp + b"\x00" * seg.data
+
+
+def reference_capture(path: str, segments: int, *, sizes: str = "same", per_conn_data: int = 10, seed: int = 1,
+                      profile: str = "linux", first_port: int = 1024, t0: float = 1.0e9,
+                      tamper=None) -> int:
+    """Write a pcap of connections between pairs of reference endpoints until it holds at least
+    `segments` TCP segments; returns how many it holds. Each connection: handshake, data both
+    ways each ACKed, both sides read, the client closes first (so it ends in TIME-WAIT), then
+    the server; connections on distinct client ports. `sizes="same"` sends `per_conn_data`
+    1000-byte segments each way; `"varied"` draws each connection's sizes and count (seeded).
+    `tamper(conn, index, segment)` may return a replacement segment, or None to drop it from
+    the capture (the endpoints still see the original): a way to plant violations."""
+    import random
+
+    import dpkt
+
+    rng = random.Random(seed)
+    a, b = bytes([10, 1, 0, 1]), bytes([10, 1, 0, 2])
+    n, t, conn = 0, t0, 0
+    with open(path, "wb") as fh:
+        w = dpkt.pcap.Writer(fh, linktype=1)
+        while n < segments:
+            conn += 1
+            sport = first_port + (conn - 1) % (65536 - first_port)
+            dport = 80 + (conn - 1) // (65536 - first_port)
+            c = ReferenceEndpoint(profile, isn=conn * 7919)
+            s = ReferenceEndpoint(profile, isn=conn * 104729)
+            s.call("listen")
+            queue = [(0, x) for x in c.call("connect")]
+            if sizes == "same":
+                script = [(0, "send", 1000)] * per_conn_data + [(1, "send", 1000)] * per_conn_data
+            else:
+                script = [(rng.randrange(2), "send", rng.randrange(1, 1461)) for _ in range(rng.randrange(1, 21))]
+            script += [(0, "receive", 0), (1, "receive", 0), (0, "close", 0), (1, "close", 0)]
+            k = 0
+            while queue or script:
+                if not queue:
+                    side, name, arg = script.pop(0)
+                    queue += [(side, x) for x in (c if side == 0 else s).call(name, arg)]
+                    continue
+                side, seg = queue.pop(0)
+                t += 0.0001
+                shown = seg if tamper is None else tamper(conn, k, seg)
+                k += 1
+                if shown is not None:
+                    src, dst, sp, dp = (a, b, sport, dport) if side == 0 else (b, a, dport, sport)
+                    w.writepkt(_frame(src, dst, sp, dp, shown), ts=t)
+                    n += 1
+                queue += [(1 - side, x) for x in (s if side == 0 else c).receive(seg)]
+    return n

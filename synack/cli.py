@@ -3,6 +3,7 @@ and usage errors with exit code 2 without hand-written parsing."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import click
@@ -254,7 +255,11 @@ def _run(cfg, limits, quiet: bool):
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
               help="set a profile parameter, e.g. ka_idle=1 for a socket with TCP_KEEPIDLE=1 (JSON Lines "
                    "headers may carry \"params\" too)")
-def oracle_cmd(trace, profile, variant, start, iut, summary, as_json, max_candidates, calls_logged, params) -> None:
+@click.option("--jobs", "-j", default=1, show_default=True, type=int,
+              help="captures: judge in this many processes, split by connection (0: one per CPU); lines then "
+                   "come in order of each connection's first segment once all are judged")
+def oracle_cmd(trace, profile, variant, start, iut, summary, as_json, max_candidates, calls_logged, params,
+               jobs) -> None:
     """Judge a trace of a TCP implementation against the spec: a JSON Lines trace (one IUT,
     see oracle/trace.schema.json) or a pcap/pcapng capture (every connection in it).
     Exit 0 conformant, 1 violation, 3 inconclusive, 2 bad input."""
@@ -266,7 +271,8 @@ def oracle_cmd(trace, profile, variant, start, iut, summary, as_json, max_candid
 
         prof = _with_params(_profile(profile or "linux", variant), _parse_params(params))
         try:
-            code = judge_capture(trace, prof, (), iut, start, summary, as_json, max_candidates, click.echo)
+            code = judge_capture(trace, prof, (), iut, start, summary, as_json, max_candidates, click.echo,
+                                 jobs=jobs if jobs != 0 else (os.cpu_count() or 1))
         except SpecError as exc:
             _fail(str(exc))
         sys.exit(code)

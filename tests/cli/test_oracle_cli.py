@@ -118,3 +118,12 @@ def test_bad_param_is_a_one_line_error(tmp_path, arg, said):
     path = jl(tmp_path / "ka.jsonl", KEEPALIVE)
     code, out, err = run("oracle", path, "--param", arg)
     assert code == 2 and said in err and len(err.strip().splitlines()) == 1
+
+
+def test_jobs_judges_a_capture_in_several_processes(tmp_path):
+    cap = tmp_path / "c.pcap"
+    write(cap)
+    code, out, _ = run("oracle", str(cap), "--profile", "rfc9293", "--jobs", "0")
+    assert code == 0 and out.count("CONFORMANT") == 2
+    code, _, err = run("oracle", str(cap), "--jobs", "-3")
+    assert code == 2 and "--jobs must be an integer in 1..64, got -3" in err and len(err.strip().splitlines()) == 1
