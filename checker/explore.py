@@ -33,7 +33,10 @@ from .system import EXCUSED, FAIR, FUTILE, SPURIOUS, System
 LIVENESS = ("progress", "graceful-close")
 SAFETY = ("handshake-agreement", "no-ghost-acceptance", "time-wait-absorbs-fin", "no-deadlock",
           "no-unspecified-reception")
-PROPERTIES = SAFETY + LIVENESS
+#: A property of the graph's cycles: no endpoint retransmits (or probes) forever while the
+#: network loses every copy.
+BOUNDED = "bounded-retransmission"
+PROPERTIES = SAFETY + LIVENESS + (BOUNDED,)
 
 
 @dataclass
@@ -94,6 +97,9 @@ def explore(system: System, limits: Limits = Limits(), on_progress=None, propert
         props = tuple(p for p in props if p != "graceful-close")
     system.select(props)
     need_graph = any(p in LIVENESS for p in props)
+    bounded = system.bounded if BOUNDED in props else ()
+    # edges of the retransmit-and-lose subgraph: losses, and sends of a timer with a give-up
+    sub_src, sub_dst = array("I"), array("I")
     t0 = time.perf_counter()
     init = system.initial()
     index: dict = {init: 0}
@@ -140,6 +146,10 @@ def explore(system: System, limits: Limits = Limits(), on_progress=None, propert
                 if need_graph:
                     succ.append(j)
                     cls.append(edge)
+                if bounded and (label[0] == "lose" or (label[0] == "timer" and label[2] in bounded
+                                                       and label[4].sends)):
+                    sub_src.append(i)
+                    sub_dst.append(j)
                 for v in viol:
                     if v.prop in props and v.prop not in found:
                         found[v.prop] = Found(v.prop, v.message, [i], label)
@@ -161,6 +171,8 @@ def explore(system: System, limits: Limits = Limits(), on_progress=None, propert
         for p in props:
             if p in LIVENESS:
                 _liveness(ex, p, start, succ, cls)
+    if complete and bounded:
+        _bounded(ex, sub_src, sub_dst)
     ex.seconds = time.perf_counter() - t0
     ex.peak_mb = _rss_mb()
     return ex
@@ -229,3 +241,53 @@ def _liveness(ex: Exploration, prop: str, start: array, succ: array, cls: bytear
             if prop == "progress" else
             "under fairness the close never completes on both sides without a reset or an error")
     ex.found[prop] = Found(prop, what, ex.path_to(bad), None, loop)
+
+
+def _bounded(ex: Exploration, src: array, dst: array) -> None:
+    """`bounded-retransmission` (RFC 1122 4.2.3.5: after R2 the connection is closed; RFC 9293
+    3.8.3): the subgraph of losses and of sends by timers that have a give-up row (RTO,
+    keep-alive) must have no cycle, or an endpoint can retransmit forever into a network
+    that loses every copy. With a sound table the retry count grows on each such send and
+    losses only empty channels, so the subgraph is acyclic. Kahn's algorithm peels nodes
+    with no incoming subgraph edge; what remains lies on or behind a cycle, and walking
+    back through remaining predecessors finds one."""
+    n = len(ex.states)
+    indeg = array("I", bytes(4 * n))
+    for v in dst:
+        indeg[v] += 1
+    out_start = array("I", bytes(4 * (n + 1)))
+    for u in src:
+        out_start[u + 1] += 1
+    for v in range(n):
+        out_start[v + 1] += out_start[v]
+    fill = array("I", out_start)
+    out = array("I", bytes(4 * len(src)))
+    for u, v in zip(src, dst):
+        out[fill[u]] = v
+        fill[u] += 1
+    stack = [v for v in set(src) if indeg[v] == 0]
+    while stack:
+        u = stack.pop()
+        for k in range(out_start[u], out_start[u + 1]):
+            v = out[k]
+            indeg[v] -= 1
+            if indeg[v] == 0:
+                stack.append(v)
+    left = {v for v in set(dst) if indeg[v] > 0}
+    if not left:
+        return
+    pred: dict[int, int] = {}
+    for u, v in zip(src, dst):
+        if u in left and v in left and v not in pred:
+            pred[v] = u
+    # walk back from the remaining state found first by the BFS (so the prefix is shortest)
+    v, seen = min(left), []
+    while v not in seen:
+        seen.append(v)
+        v = pred[v]
+    cycle = seen[seen.index(v):][::-1]        # v, then forward along subgraph edges back to v
+    entry = cycle[0]
+    loop = [("cycle", a, b) for a, b in zip(cycle, cycle[1:] + cycle[:1])]
+    ex.found[BOUNDED] = Found(BOUNDED, "an endpoint retransmits forever while the network loses every copy: "
+                              "its retry count never reaches the give-up (RFC 1122 4.2.3.5 R2, RFC 9293 3.8.3)",
+                              ex.path_to(entry), None, loop)

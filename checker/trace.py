@@ -38,7 +38,7 @@ def steps(ex: Exploration, found: Found) -> list[dict]:
         pairs.append((states[path[-1]], lab, c, "violation"))
     for kind, v, w in found.loop:
         pairs.append((states[v], _moves_between(system, states[v], states[w]), states[w],
-                      "then only giving up is left" if kind == "giveup" else "fair continuation"))
+                      {"giveup": "then only giving up is left", "cycle": "repeats forever"}.get(kind, "fair continuation")))
     return records(system, pairs)
 
 

@@ -129,6 +129,32 @@ def test_time_wait_absorbs_fin_fails_when_time_wait_answers_with_rst():
     assert "time-wait-absorbs-fin" in ex.found
 
 
+@pytest.mark.parametrize("row,action,scenario,timer", [("rto.syn", "RTX := RTX + 1", "handshake", "RTO"),
+                                                        ("rto.fin", "RTX := RTX + 1", "client-close", "RTO"),
+                                                        ("keepalive", "PROBES := PROBES + 1", "handshake",
+                                                         "KEEPALIVE")])
+def test_bounded_retransmission_fails_when_a_timer_never_counts_its_retries(row, action, scenario, timer):
+    """The property can fail: without the count, a retransmission (or keep-alive probe) lost
+    every time repeats forever and never reaches the give-up row. The real table passes
+    (test_profiles_pass_single_incarnation_scenarios checks every property)."""
+    from dataclasses import replace
+
+    from synack.spec.machine import Machine
+    from synack.spec.table import TABLE
+
+    assert any(action in r.actions for r in TABLE if r.id == row)
+    broken = tuple(replace(r, actions=tuple(a for a in r.actions if a != action)) if r.id == row else r
+                   for r in TABLE)
+    cfg = make_config("rfc9293", scenario=scenario, capacity=1, retries=1, properties=PROPERTIES)
+    ex = explore(System(cfg, Machine(cfg.profile, table=broken)))
+    assert set(ex.found) == {"bounded-retransmission"}
+    loop = [st for st in steps(ex, ex.found["bounded-retransmission"]) if st["phase"] == "repeats forever"]
+    assert loop and any(st["actor"].startswith("timer") and st["move"] == f"{timer} expires" for st in loop)
+    assert all(st["actor"].startswith("timer") or st["move"].startswith("lose") for st in loop)
+    assert any(row == r["id"] for st in loop for r in st.get("rows", []))
+    assert "RFC 1122 4.2.3.5" in render_text(ex, ex.found["bounded-retransmission"])
+
+
 def test_rfc1337_assassination_is_found_with_reconnects():
     ex = run("rfc9293", "reconnect", incarnations=2, capacity=2)
     f = ex.found["graceful-close"]
