@@ -49,7 +49,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Iterable, NamedTuple
 
-from synack.spec.frames import UNMOVED, shift_endpoint, shift_received, shift_sent
+from synack.spec.frames import UNMOVED, rebase, shift_endpoint, shift_received, shift_sent
 from synack.spec.machine import FRAME_BLIND, FRAME_FREE, Machine, machine
 from synack.spec.midstream import midstream_tcbs
 from synack.spec.model import (ACK, FIN, HALF, MASK, MAXWIN, PSH, RST, SYN, SYNCHRONIZED, Endpoint,
@@ -197,9 +197,11 @@ class _Shared:
         self.blind: dict = {}         # one candidate's step that never involved ISS or IRS
         self.trans: dict = {}         # (id(normal-form set), dir, segment, window) -> (next set, origin shift)
         self.sets: dict = {}          # interned normal-form candidate sets
+        self.silent: dict = {}        # hidden silent steps of a TCB, relative to SND.UNA and RCV.NXT
 
     def room(self) -> None:
-        if len(self.cand) + len(self.blind) + len(self.trans) + len(self.sets) >= MEMO_MAX:
+        if len(self.cand) + len(self.blind) + len(self.trans) + len(self.sets) + len(self.silent) >= MEMO_MAX:
+            self.silent.clear()
             self.cand.clear()
             self.blind.clear()
             self.trans.clear()
@@ -529,12 +531,12 @@ class Monitor:
             dl, dp = ep[1], ep[2]                    # the frame's origin: ISS and IRS
             bl, bp = ep.snd_una, ep.rcv_nxt          # or SND.UNA and RCV.NXT, with the ISNs left out
             bseg = shift_received(seg, -bl, -bp) if ev.dir == "in" else shift_sent(seg, -bl, -bp)
-            bkey = (ev.dir, bseg, wnd, tk, shift_endpoint(ep, -bl, -bp)._replace(iss=0, irs=0),
-                    _shift_owed(c.owed, -bl, -bp))
+            bkey = (ev.dir, bseg, wnd, tk, rebase(ep, -bl, -bp, 0, 0), _shift_owed(c.owed, -bl, -bp))
             hit = memo.blind.get(bkey)
             if hit is not None:
-                return [(Cand(shift_endpoint(e, bl, bp)._replace(iss=ep[1], irs=ep[2]) if e[0] not in UNMOVED
-                              else e, _shift_owed(o, bl, bp), False, _unmark(mk, c.mark, ev.t)), rows)
+                iss, irs, mark, t = ep[1], ep[2], c.mark, ev.t
+                return [(Cand(rebase(e, bl, bp, iss, irs), _shift_owed(o, bl, bp) if o else o, False,
+                              None if mk is None else mark if mk is KEEP else t), rows)
                         for e, o, mk, rows in hit], FRAME_FREE | FRAME_BLIND
         elif ev.dir == "in":                         # no sequence numbers in the TCB: the segment's
             dl, dp = seg.ack, seg.seq
@@ -614,16 +616,32 @@ class Monitor:
 
     # ------------------------------------------------------------------ hidden steps
     def _silent_steps(self, ep: Endpoint) -> tuple:
+        """(kind, endpoint after, rows) for each hidden step from `ep` that sends nothing.
+        Cached per monitor by TCB, and across monitors relative to SND.UNA and RCV.NXT when
+        the steps never involved ISS or IRS (FRAME_BLIND): then they are the same for every
+        connection whose TCB has the same distances (kept as `_Shared.silent`)."""
         r = self._silent.get(ep)
         if r is None:
-            res = []
-            self._free, outer = FRAME_FREE | FRAME_BLIND, self._free
-            for ev in self._silent_events(ep.state):
-                for tr in self._step(ep, ev):
-                    if not tr.sends and tr.endpoint != ep:
-                        res.append((ev.kind, tr.endpoint, ",".join(tr.rows)))
-            r = (tuple(res), self._free)
-            self._free = outer
+            sh, nk = self._memo, None
+            if sh is not None and ep[0] not in UNMOVED:
+                bl, bp = ep[3], ep[6]                 # SND.UNA, RCV.NXT
+                nk = rebase(ep, -bl, -bp, 0, 0)
+                hit = sh.silent.get(nk)
+                if hit is not None:
+                    r = (tuple((k, rebase(e2, bl, bp, ep[1], ep[2]), rows) for k, e2, rows in hit),
+                         FRAME_FREE | FRAME_BLIND)
+            if r is None:
+                res = []
+                self._free, outer = FRAME_FREE | FRAME_BLIND, self._free
+                for ev in self._silent_events(ep.state):
+                    for tr in self._step(ep, ev):
+                        if not tr.sends and tr.endpoint != ep:
+                            res.append((ev.kind, tr.endpoint, ",".join(tr.rows)))
+                r = (tuple(res), self._free)
+                self._free = outer
+                if nk is not None and r[1] == FRAME_FREE | FRAME_BLIND:
+                    sh.room()
+                    sh.silent[nk] = tuple((k, rebase(e2, -bl, -bp, 0, 0), rows) for k, e2, rows in res)
             if len(self._silent) > 50000:
                 self._silent.clear()
             self._silent[ep] = r

@@ -179,6 +179,14 @@ def shift_endpoint(ep: Endpoint, dl: int, dp: int) -> Endpoint:
                     ep[5], (ep[6] + dp) & MASK, *ep[7:])
 
 
+def rebase(ep: Endpoint, dl: int, dp: int, iss: int, irs: int) -> Endpoint:
+    """`shift_endpoint(ep, dl, dp)` with ISS and IRS replaced (CLOSED, LISTEN: as is): one
+    tuple built instead of two, on the oracle's memo path (SND.UNA/RCV.NXT frames)."""
+    if ep[0] in UNMOVED:
+        return ep
+    return Endpoint(ep[0], iss, irs, (ep[3] + dl) & MASK, (ep[4] + dl) & MASK, ep[5], (ep[6] + dp) & MASK, *ep[7:])
+
+
 def shift_sent(seg: Segment, dl: int, dp: int) -> Segment:
     """A segment the endpoint sends: SEQ in its space, ACK (when the flag is set) in the peer's."""
     return Segment(seg[0], (seg[1] + dl) & MASK, (seg[2] + dp) & MASK if seg[0] & ACK else seg[2], seg[3], seg[4])
