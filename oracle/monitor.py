@@ -198,6 +198,7 @@ class _Shared:
         self.trans: dict = {}         # (id(normal-form set), dir, segment, window) -> (next set, origin shift)
         self.sets: dict = {}          # interned normal-form candidate sets
         self.silent: dict = {}        # hidden silent steps of a TCB, relative to SND.UNA and RCV.NXT
+        self.plain: dict = {}         # id(normal-form set) -> it holds no sequence numbers
 
     def room(self) -> None:
         if len(self.cand) + len(self.blind) + len(self.trans) + len(self.sets) + len(self.silent) >= MEMO_MAX:
@@ -207,6 +208,7 @@ class _Shared:
             self.trans.clear()
             self.sets.clear()
             self.props.clear()
+            self.plain.clear()
 
 
 _SHARED: "weakref.WeakKeyDictionary[Machine, dict[tuple, _Shared]]" = weakref.WeakKeyDictionary()
@@ -285,8 +287,9 @@ class Monitor:
     def cands(self) -> dict[Cand, str]:
         """The candidate TCBs (with the rows that last explained each)."""
         if self._cands is None:
-            nset, dl, dp = self._lazy
-            self._cands = {Cand(shift_endpoint(c.ep, dl, dp), _shift_owed(c.owed, dl, dp)): r for c, r in nset}
+            nset, dl, dp, marks = self._lazy
+            self._cands = {Cand(shift_endpoint(c.ep, dl, dp), _shift_owed(c.owed, dl, dp), False,
+                                None if c.mark is None else marks[c.mark]): r for c, r in nset}
         return self._cands
 
     @cands.setter
@@ -295,6 +298,8 @@ class Monitor:
 
     def reset(self) -> None:
         self.cands = {Cand(Endpoint()): ""}
+        if self._memo is not None:
+            self._normalize(None, None, None, 0)
         self.n = 0
         self.done: Verdict | None = None
         self.stats = _Stats()
@@ -407,15 +412,47 @@ class Monitor:
 
     def _fast(self, ev: SegmentEvent, wnd: int | None) -> bool:
         """Advance the normal-form candidate set by one memoized step, if there is one."""
-        nset, dl, dp = self._lazy
+        nset, dl, dp, marks = self._lazy = self._anchor(self._lazy, ev)
+        ages = self._mark_ages(marks, ev.t)
+        if ages is None:
+            return False
         seg = shift_received(ev.seg, -dl, -dp) if ev.dir == "in" else shift_sent(ev.seg, -dl, -dp)
-        hit = self._memo.trans.get((id(nset), ev.dir, seg, wnd, self._tk))
+        hit = self._memo.trans.get((id(nset), ev.dir, seg, wnd, self._tk, ages))
         if hit is None:
             return False
-        nxt, ddl, ddp = hit
-        self._lazy = (nxt, (dl + ddl) & MASK, (dp + ddp) & MASK)
+        nxt, ddl, ddp, mmap = hit
+        t = ev.t
+        self._lazy = (nxt, (dl + ddl) & MASK, (dp + ddp) & MASK, tuple(t if i < 0 else marks[i] for i in mmap))
         self._cands = None
         return True
+
+    def _anchor(self, lazy: tuple, ev: SegmentEvent) -> tuple:
+        """A normal-form set whose TCBs and owed segments hold no sequence numbers (CLOSED,
+        LISTEN) has no origin of its own: take the segment's, so that its steps are keyed the
+        same for every connection."""
+        nset = lazy[0]
+        sh = self._memo
+        plain = sh.plain.get(id(nset))
+        if plain is None:
+            plain = sh.plain[id(nset)] = all(c.ep[0] in UNMOVED and not c.owed for c, _ in nset)
+        if not plain:
+            return lazy
+        seg = ev.seg
+        if ev.dir == "in":
+            return (nset, seg.ack, seg.seq, lazy[3])
+        return (nset, seg.seq, seg.ack, lazy[3])
+
+    def _mark_ages(self, marks: tuple, t: float | None) -> tuple | None:
+        """Which of the ages each mark has reached at t: all a step can learn from the marks
+        (as `_advance` keys them). None when a mark equals t: a memoized mark could then be
+        the input's or the event's, and the step is computed afresh."""
+        if not marks:
+            return ()
+        if t is None:
+            return (len(self._ages),) * len(marks)
+        if t in marks:
+            return None
+        return tuple(bisect_right(self._ages, t - m) for m in marks)
 
     def _floors(self, t: float) -> None:
         """After a received segment: if every candidate reset its keep-alive probe count (or is
@@ -496,23 +533,34 @@ class Monitor:
         """Keep the candidate set in normal form (both spaces starting at the first moved
         candidate's ISS and IRS), and remember the step that led here when it was sound."""
         cands = self._cands
-        if any(c.mark is not None or c.fresh for c in cands):
+        if any(c.fresh for c in cands):
             return
         origin = next(((c.ep[1], c.ep[2]) for c in cands if c.ep[0] not in UNMOVED), None)
         if origin is None:
-            origin = before[1:] if before is not None else (0, 0)
+            origin = before[1:3] if before is not None else (0, 0)
         dl, dp = origin
         sh = self._memo
-        nset = tuple((Cand(shift_endpoint(c.ep, -dl, -dp), _shift_owed(c.owed, -dl, -dp)), r)
-                     for c, r in cands.items())
+        slots: dict[float, int] = {}               # each distinct mark, by first appearance
+        for c in cands:
+            if c.mark is not None:
+                slots.setdefault(c.mark, len(slots))
+        nset = tuple((Cand(shift_endpoint(c.ep, -dl, -dp), _shift_owed(c.owed, -dl, -dp), False,
+                           None if c.mark is None else slots[c.mark]), r) for c, r in cands.items())
+        marks = tuple(slots)
         sh.room()
         nset = sh.sets.setdefault(nset, nset)
         if before is not None and free and sh.sets.get(before[0]) is before[0]:
             # keyed by identity: safe because both sets stay interned until the tables are cleared
-            pset, pdl, pdp = before
-            seg = shift_received(ev.seg, -pdl, -pdp) if ev.dir == "in" else shift_sent(ev.seg, -pdl, -pdp)
-            sh.trans[(id(pset), ev.dir, seg, wnd, self._tk)] = (nset, (dl - pdl) & MASK, (dp - pdp) & MASK)
-        self._lazy = (nset, dl, dp)
+            pset, pdl, pdp, pmarks = before
+            t = ev.t
+            ages = self._mark_ages(pmarks, t)
+            # each mark after the step is an input mark or the event's time (NOW, -1)
+            mmap = [-1 if m == t else pmarks.index(m) if m in pmarks else None for m in marks]
+            if ages is not None and None not in mmap:
+                seg = shift_received(ev.seg, -pdl, -pdp) if ev.dir == "in" else shift_sent(ev.seg, -pdl, -pdp)
+                sh.trans[(id(pset), ev.dir, seg, wnd, self._tk, ages)] = (
+                    nset, (dl - pdl) & MASK, (dp - pdp) & MASK, tuple(mmap))
+        self._lazy = (nset, dl, dp, marks)
 
     def _advance(self, c: Cand, ev: SegmentEvent, wnd: int | None) -> tuple[list, int]:
         """([(candidate after, rows)], FRAME_* bits) for one candidate and one segment,

@@ -105,7 +105,11 @@ def exchange(isn_a: int, isn_b: int, rounds: int = 8) -> list:
 
 def test_a_second_connection_reuses_the_first_s_steps(monkeypatch):
     """The same exchange with other ISNs costs a fraction of the table steps the first did."""
+    import weakref
+
+    import synack.oracle.monitor as monitor_module
     from synack.spec.machine import Machine
+    monkeypatch.setattr(monitor_module, "_SHARED", weakref.WeakKeyDictionary())   # start cold
     calls = []
     real = Machine.step_framed
     monkeypatch.setattr(Machine, "step_framed", lambda self, ep, ev: calls.append(1) or real(self, ep, ev))
