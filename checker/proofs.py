@@ -21,7 +21,7 @@ from itertools import combinations
 
 import z3
 
-from synack.spec.frames import LOCAL, PEER, UNMOVED
+from synack.spec.frames import LOCAL, PEER, fixed
 from synack.spec.machine import Machine, machine
 from synack.spec.model import CALLS, FLAG_BITS, MAXDATA, SEGMENT, SYNCHRONIZED, TIMERS, State, flags_str
 from synack.spec.profiles import Profile, get_profile
@@ -209,7 +209,7 @@ def _shifted(sym: _Symbols, state: State):
     env = sym.env
     moved = dict(env)
     for name in LOCAL | PEER:
-        if name in ("SEG.END",) or (state in UNMOVED and NAMES[name][1][0] == "tcb"):
+        if name in ("SEG.END",) or (NAMES[name][1][0] == "tcb" and name in fixed(state)):
             continue
         moved[name] = env[name] + (d if name in LOCAL else dp)
     one, zero = z3.BitVecVal(1, 32), z3.BitVecVal(0, 32)
@@ -222,7 +222,7 @@ def _shifted(sym: _Symbols, state: State):
 
 def _prove_frames(m: Machine, state, event, stage, sym, pre, params, check, shown, findings) -> int:
     """Each row `Machine.frame_free` accepts: its guard, its result and what it sends move with
-    the shift (CLOSED and LISTEN TCBs do not move)."""
+    the shift (TCB fields that hold no sequence number, `frames.fixed`, do not move)."""
     key = (state, event, stage)
     if key not in m.frame_free:
         return 0
@@ -266,7 +266,7 @@ def _frame_claims(m: Machine, c, state, env, moved, d, dp, params, guards_free):
     for name, (_, where) in NAMES.items():
         if where[0] != "tcb":
             continue
-        if name in LOCAL | PEER and target not in UNMOVED:
+        if name in LOCAL | PEER and name not in fixed(target):
             same.append(post2[name] == post1[name] + (d if name in LOCAL else dp))
         else:
             same.append(post2[name] == post1[name])

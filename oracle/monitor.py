@@ -49,7 +49,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Iterable, NamedTuple
 
-from synack.spec.frames import UNMOVED, rebase, shift_endpoint, shift_received, shift_sent
+from synack.spec.frames import PEER_UNSET, UNMOVED, rebase, shift_endpoint, shift_received, shift_sent
 from synack.spec.machine import FRAME_BLIND, FRAME_FREE, Machine, machine
 from synack.spec.midstream import midstream_tcbs
 from synack.spec.model import (ACK, FIN, HALF, MASK, MAXWIN, PSH, RST, SYN, SYNCHRONIZED, Endpoint,
@@ -288,7 +288,7 @@ class Monitor:
         """The candidate TCBs (with the rows that last explained each)."""
         if self._cands is None:
             nset, dl, dp, marks = self._lazy
-            self._cands = {Cand(shift_endpoint(c.ep, dl, dp), _shift_owed(c.owed, dl, dp), False,
+            self._cands = {Cand(shift_endpoint(c.ep, dl, dp), _shift_owed(c.owed, dl, dp), c.fresh,
                                 None if c.mark is None else marks[c.mark]): r for c, r in nset}
         return self._cands
 
@@ -427,20 +427,33 @@ class Monitor:
         return True
 
     def _anchor(self, lazy: tuple, ev: SegmentEvent) -> tuple:
-        """A normal-form set whose TCBs and owed segments hold no sequence numbers (CLOSED,
-        LISTEN) has no origin of its own: take the segment's, so that its steps are keyed the
-        same for every connection."""
-        nset = lazy[0]
+        """A normal-form set that holds no number of one sequence space (its TCBs in CLOSED and
+        LISTEN, or SYN-SENT for the peer's space, frames.fixed, and no owed segment carrying
+        one) has no origin of its own there: take the segment's, so that its steps are keyed
+        the same for every connection."""
+        nset, dl, dp, marks = lazy
+        local, peer, fresh = self._plain(nset)
+        seg = ev.seg
+        # fresh candidates' ISS is a placeholder, and the IUT's SYN replaces it whatever it was
+        local = local or (fresh and ev.dir == "out" and bool(seg.flags & SYN))
+        if local or peer:
+            sdl, sdp = (seg.ack, seg.seq) if ev.dir == "in" else (seg.seq, seg.ack)
+            return (nset, sdl if local else dl, sdp if peer else dp, marks)
+        return lazy
+
+    def _plain(self, nset: tuple) -> tuple[bool, bool, bool]:
+        """For a normal-form set: it holds no number of the local space; none of the peer's;
+        its only local numbers are fresh candidates' placeholders (kept absolute: origin 0)."""
         sh = self._memo
         plain = sh.plain.get(id(nset))
         if plain is None:
-            plain = sh.plain[id(nset)] = all(c.ep[0] in UNMOVED and not c.owed for c, _ in nset)
-        if not plain:
-            return lazy
-        seg = ev.seg
-        if ev.dir == "in":
-            return (nset, seg.ack, seg.seq, lazy[3])
-        return (nset, seg.seq, seg.ack, lazy[3])
+            plain = (
+                all(c.ep[0] in UNMOVED and not c.owed for c, _ in nset),
+                all(c.ep[0] in PEER_UNSET and not any(w.flags & ACK for w, _ in c.owed) for c, _ in nset),
+                any(c.fresh for c, _ in nset) and all(c.fresh or _inert(c) for c, _ in nset))
+            if sh.sets.get(nset) is nset:       # cached by identity only while interned (alive)
+                sh.plain[id(nset)] = plain
+        return plain
 
     def _mark_ages(self, marks: tuple, t: float | None) -> tuple | None:
         """Which of the ages each mark has reached at t: all a step can learn from the marks
@@ -463,7 +476,9 @@ class Monitor:
             nset = self._lazy[0]
             props = sh.props.get(id(nset))
             if props is None:
-                props = sh.props[id(nset)] = self._props(nset)
+                props = self._props(nset)
+                if sh.sets.get(nset) is nset:   # cached by identity only while interned (alive)
+                    sh.props[id(nset)] = props
         else:
             props = self._props(self._cands.items())
         if props[0]:
@@ -533,22 +548,35 @@ class Monitor:
         """Keep the candidate set in normal form (both spaces starting at the first moved
         candidate's ISS and IRS), and remember the step that led here when it was sound."""
         cands = self._cands
-        if any(c.fresh for c in cands):
+        fresh = any(c.fresh for c in cands)
+        if fresh and not all(c.fresh or _inert(c) for c in cands):
             return
-        origin = next(((c.ep[1], c.ep[2]) for c in cands if c.ep[0] not in UNMOVED), None)
-        if origin is None:
-            origin = before[1:3] if before is not None else (0, 0)
-        dl, dp = origin
+        # the origin: the first candidate's ISS and IRS that hold numbers, else as before; a set
+        # whose local numbers are all placeholders (fresh) keeps them absolute
+        dl = 0 if fresh else next((c.ep[1] for c in cands if c.ep[0] not in UNMOVED), None)
+        dp = next((c.ep[2] for c in cands if c.ep[0] not in PEER_UNSET), None)
+        if dl is None:
+            dl = before[1] if before is not None else 0
+        if dp is None:
+            dp = before[2] if before is not None else 0
         sh = self._memo
         slots: dict[float, int] = {}               # each distinct mark, by first appearance
         for c in cands:
             if c.mark is not None:
                 slots.setdefault(c.mark, len(slots))
-        nset = tuple((Cand(shift_endpoint(c.ep, -dl, -dp), _shift_owed(c.owed, -dl, -dp), False,
+        nset = tuple((Cand(shift_endpoint(c.ep, -dl, -dp), _shift_owed(c.owed, -dl, -dp), c.fresh,
                            None if c.mark is None else slots[c.mark]), r) for c, r in cands.items())
         marks = tuple(slots)
         sh.room()
         nset = sh.sets.setdefault(nset, nset)
+        if fresh and before is not None:
+            # placeholders stay at origin 0 only if the key fixes the input's local origin: a set
+            # of placeholders not re-anchored by a SYN, or one with no local numbers anchored on
+            # an incoming segment's ACK field, which (without the ACK flag) the key holds as is
+            plain = self._plain(before[0])
+            if not ((plain[2] and not (ev.dir == "out" and ev.seg.flags & SYN))
+                    or (plain[0] and ev.dir == "in" and not ev.seg.flags & ACK)):
+                before = None
         if before is not None and free and sh.sets.get(before[0]) is before[0]:
             # keyed by identity: safe because both sets stay interned until the tables are cleared
             pset, pdl, pdp, pmarks = before
@@ -574,10 +602,17 @@ class Monitor:
         # all a step may learn of time: the event's time key, and which ages the mark has reached
         tk = (self._tk,
               None if c.mark is None else len(self._ages) if ev.t is None else bisect_right(self._ages, ev.t - c.mark))
-        moved = ep[0] not in UNMOVED
+        st = ep[0]
+        moved = st not in UNMOVED
+        # a space the TCB holds no number of (frames.fixed) is measured from the segment's own
+        if ev.dir == "in":
+            sdl, sdp = seg.ack, seg.seq
+        else:
+            sdl, sdp = seg.seq, seg.ack
         if moved:
-            dl, dp = ep[1], ep[2]                    # the frame's origin: ISS and IRS
-            bl, bp = ep.snd_una, ep.rcv_nxt          # or SND.UNA and RCV.NXT, with the ISNs left out
+            peer = st not in PEER_UNSET
+            dl, dp = ep[1], ep[2] if peer else sdp           # the frame's origin: ISS and IRS
+            bl, bp = ep[3], ep[6] if peer else sdp           # or SND.UNA and RCV.NXT, ISNs left out
             bseg = shift_received(seg, -bl, -bp) if ev.dir == "in" else shift_sent(seg, -bl, -bp)
             bkey = (ev.dir, bseg, wnd, tk, rebase(ep, -bl, -bp, 0, 0), _shift_owed(c.owed, -bl, -bp))
             hit = memo.blind.get(bkey)
@@ -586,10 +621,8 @@ class Monitor:
                 return [(Cand(rebase(e, bl, bp, iss, irs), _shift_owed(o, bl, bp) if o else o, False,
                               None if mk is None else mark if mk is KEEP else t), rows)
                         for e, o, mk, rows in hit], FRAME_FREE | FRAME_BLIND
-        elif ev.dir == "in":                         # no sequence numbers in the TCB: the segment's
-            dl, dp = seg.ack, seg.seq
         else:
-            dl, dp = seg.seq, seg.ack
+            dl, dp = sdl, sdp
         seg = shift_received(seg, -dl, -dp) if ev.dir == "in" else shift_sent(seg, -dl, -dp)
         key = (ev.dir, seg, wnd, tk, shift_endpoint(ep, -dl, -dp), _shift_owed(c.owed, -dl, -dp))
         hit = memo.cand.get(key)
@@ -808,8 +841,8 @@ class Monitor:
         if w.flags & ACK and obs.ack != w.ack:
             return None
         shift = None
-        if w.flags & SYN and c.fresh and obs.seq != w.seq:
-            shift = (obs.seq - w.seq) & MASK
+        if w.flags & SYN and c.fresh:
+            shift = (obs.seq - w.seq) & MASK      # the IUT's ISN, learnt (even where it equals the placeholder)
             w = w._replace(seq=obs.seq)
         if obs.seq == w.seq and obs.data == w.data and (obs.flags & FIN) == (w.flags & FIN):
             return (shift_endpoint(c.ep, shift, 0) if shift is not None else None), shift
@@ -964,6 +997,13 @@ def _cap(owed: tuple) -> tuple:
             continue
         out.append(item)
     return tuple(out)
+
+
+def _inert(c: Cand) -> bool:
+    """A CLOSED or LISTEN candidate that explains no SYN the IUT sends, whatever its owed
+    segments' numbers: it owes none, or owes a required segment without SYN, which must go
+    out first (`Monitor._explain`). Beside fresh candidates, its numbers stay absolute."""
+    return c.ep[0] in UNMOVED and all(not _soft(w) and not w.flags & SYN for w, _ in c.owed)
 
 
 def _mark_rel(mark: float | None, before: float | None):

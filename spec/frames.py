@@ -13,10 +13,12 @@ This module decides it from the parsed table, conservatively (a row it cannot sh
 commutes is treated as one that does not): every sequence comparison and difference stays
 within one space, no sequence constant appears, SEG.ACK is read only by rows whose guard
 requires ACK (an ACK-less segment's ACK field is 0 and does not move), and ISN is the local
-space. CLOSED and LISTEN hold no sequence numbers (their TCB is the deleted, zeroed one), so
-there the TCB's sequence fields do not move: a row may not read them there, a row that
-enters CLOSED or LISTEN from another state must delete the TCB, and one that leaves them
-must set every sequence field. `synack prove` checks the
+space. CLOSED and LISTEN hold no sequence numbers (their TCB is the deleted, zeroed one), and
+SYN-SENT none of the peer's (it has heard nothing yet: IRS and RCV.NXT are still the zeroed
+TCB's), so there those fields do not move (`fixed`): a row may not read them there, a row
+that makes a field fixed (enters CLOSED or LISTEN from another state) must delete the TCB,
+and one that leaves a state where a field is fixed for one where it is not must set it
+(CONNECT sets ISS, SND.UNA and SND.NXT; the SYN,ACK sets IRS and RCV.NXT). `synack prove` checks the
 analysis with z3 (`checker.proofs.prove_frames`): every row accepted here commutes with
 every shift, over full 32-bit arithmetic.
 """
@@ -27,9 +29,18 @@ from .vocab import COUNT, SEQ, Expr
 
 #: States whose TCB holds no sequence numbers: shifting leaves them as they are.
 UNMOVED: frozenset[State] = frozenset({State.CLOSED, State.LISTEN})
+#: States whose TCB holds no number of the peer's space yet (IRS, RCV.NXT): there the peer's
+#: space does not move, and a step is keyed by the arriving segment's SEQ instead.
+PEER_UNSET: frozenset[State] = UNMOVED | {State.SYN_SENT}
 LOCAL = frozenset({"ISS", "SND.UNA", "SND.NXT", "SEG.ACK", "ISN"})
 PEER = frozenset({"IRS", "RCV.NXT", "SEG.SEQ", "SEG.END"})
-_TCB_SEQ = {"ISS", "SND.UNA", "SND.NXT", "IRS", "RCV.NXT"}
+_TCB_SEQ = frozenset({"ISS", "SND.UNA", "SND.NXT", "IRS", "RCV.NXT"})
+_TCB_PEER = frozenset({"IRS", "RCV.NXT"})
+
+
+def fixed(state: State) -> frozenset[str]:
+    """The TCB's sequence fields that hold no sequence number in `state`: shifting leaves them."""
+    return _TCB_SEQ if state in UNMOVED else _TCB_PEER if state in PEER_UNSET else frozenset()
 # shift_endpoint indexes the TCB tuple directly (speed): pin the layout it assumes
 assert Endpoint._fields[1:7] == ("iss", "irs", "snd_una", "snd_nxt", "snd_wnd", "rcv_nxt")
 
@@ -47,8 +58,8 @@ def _conjuncts(e: Expr) -> list[Expr]:
 
 
 class _Checker:
-    def __init__(self, absolute: bool, ack_gated: bool):
-        self.absolute = absolute          # the TCB's sequence fields do not move (CLOSED, LISTEN)
+    def __init__(self, fixed_names: frozenset, ack_gated: bool):
+        self.fixed = fixed_names          # TCB fields that hold no sequence number here (`fixed`)
         self.ack_gated = ack_gated        # the row's guard requires ACK
         self.moved: set[str] = set()      # TCB names this row has already assigned
 
@@ -64,8 +75,8 @@ class _Checker:
             name = node[1]
             if name == "SEG.ACK" and not self.ack_gated:
                 raise _Breaks("reads SEG.ACK without requiring ACK")
-            if name in _TCB_SEQ and self.absolute and name not in self.moved:
-                raise _Breaks(f"reads {name} in a state whose TCB holds no sequence numbers")
+            if name in self.fixed and name not in self.moved:
+                raise _Breaks(f"reads {name} in a state where it holds no sequence number")
             return _space(name)
         if kind in ("and", "or"):
             for p in node[1]:
@@ -96,8 +107,9 @@ def row_commutes(parsed: tuple, state: State, to: State | None) -> str:
     shift; else the reason it may not."""
     guard, actions = parsed
     ack_gated = any(c.node == ("name", "ACK") for c in _conjuncts(guard))
-    chk = _Checker(state in UNMOVED, ack_gated)
+    chk = _Checker(fixed(state), ack_gated)
     target = to or state
+    before, after = fixed(state), fixed(target)
     try:
         chk.space(guard)
         deleted = False
@@ -107,8 +119,8 @@ def row_commutes(parsed: tuple, state: State, to: State | None) -> str:
                 name, value = op[1], op[2]
                 sp = chk.space(value)
                 if name in _TCB_SEQ:
-                    if target in UNMOVED:
-                        raise _Breaks(f"assigns {name} in a state whose TCB holds no sequence numbers")
+                    if name in after:
+                        raise _Breaks(f"assigns {name}, which holds no sequence number in {target.value}")
                     if sp != _space(name):
                         raise _Breaks(f"assigns {name} a value from the other space or a constant")
                     chk.moved.add(name)
@@ -122,12 +134,12 @@ def row_commutes(parsed: tuple, state: State, to: State | None) -> str:
                     chk.space(ln)
             elif op[0] == "delete":
                 deleted = True
-                chk.absolute = False
+                chk.fixed = frozenset()
                 chk.moved |= _TCB_SEQ          # zeroed: reading them now gives zero in every frame
-        if target in UNMOVED and state not in UNMOVED and not deleted:
+        if after - before and not deleted:
             raise _Breaks(f"enters {target} without deleting the TCB")
-        if state in UNMOVED and target not in UNMOVED and _TCB_SEQ - chk.moved:
-            raise _Breaks(f"enters {target} leaving {', '.join(sorted(_TCB_SEQ - chk.moved))} unset")
+        if (before - after) - chk.moved:
+            raise _Breaks(f"enters {target} leaving {', '.join(sorted((before - after) - chk.moved))} unset")
     except _Breaks as why:
         return str(why)
     return ""
@@ -172,9 +184,13 @@ def ignores_isns(guard: Expr | None, actions: tuple = (), to: State | None = Non
 
 
 def shift_endpoint(ep: Endpoint, dl: int, dp: int) -> Endpoint:
-    """The TCB with its local space moved by dl and its peer's by dp (CLOSED, LISTEN: as is)."""
-    if ep[0] in UNMOVED:
-        return ep
+    """The TCB with its local space moved by dl and its peer's by dp (CLOSED, LISTEN: as is;
+    SYN-SENT: the peer's space stays, see `fixed`)."""
+    st = ep[0]
+    if st in PEER_UNSET:
+        if st in UNMOVED:
+            return ep
+        dp = 0
     return Endpoint(ep[0], (ep[1] + dl) & MASK, (ep[2] + dp) & MASK, (ep[3] + dl) & MASK, (ep[4] + dl) & MASK,
                     ep[5], (ep[6] + dp) & MASK, *ep[7:])
 
@@ -182,8 +198,11 @@ def shift_endpoint(ep: Endpoint, dl: int, dp: int) -> Endpoint:
 def rebase(ep: Endpoint, dl: int, dp: int, iss: int, irs: int) -> Endpoint:
     """`shift_endpoint(ep, dl, dp)` with ISS and IRS replaced (CLOSED, LISTEN: as is): one
     tuple built instead of two, on the oracle's memo path (SND.UNA/RCV.NXT frames)."""
-    if ep[0] in UNMOVED:
-        return ep
+    st = ep[0]
+    if st in PEER_UNSET:
+        if st in UNMOVED:
+            return ep
+        dp = 0
     return Endpoint(ep[0], iss, irs, (ep[3] + dl) & MASK, (ep[4] + dl) & MASK, ep[5], (ep[6] + dp) & MASK, *ep[7:])
 
 

@@ -41,9 +41,18 @@ def test_the_rfc_s_own_absolute_segment_is_found():
     ("SEG.ACK == SND.NXT", [], ES, None, "without requiring ACK"),
     ("True", ["SND.UNA := 5"], ES, None, "other space or a constant"),
     ("SEG.SEQ == ISS", [], CL, None, "reads ISS in a state"),
-    ("True", ["SND.NXT := SND.NXT + 1"], CL, None, "holds no sequence numbers"),
+    ("True", ["SND.NXT := SND.NXT + 1"], CL, None, "holds no sequence number"),
     ("True", ["RCV.WND := 0"], ES, CL, "without deleting"),
-    ("True", ["ISS := ISN", "SND.UNA := ISS", "SND.NXT := ISS + 1"], CL, SS, "IRS, RCV.NXT unset"),
+    ("True", ["ISS := ISN", "SND.UNA := ISS", "SND.NXT := ISS + 1"], CL, ES, "IRS, RCV.NXT unset"),
+    # SYN-SENT holds no number of the peer's space: CONNECT need not set it, the SYN,ACK must
+    ("True", ["ISS := ISN", "SND.UNA := ISS", "SND.NXT := ISS + 1"], CL, SS, ""),
+    ("ACK and SEG.SEQ == RCV.NXT", [], SS, None, "reads RCV.NXT in a state"),
+    ("True", ["send <SEQ=SND.NXT><ACK=IRS><CTL=ACK>"], SS, None, "reads IRS in a state"),
+    ("True", ["RCV.NXT := SEG.SEQ + 1"], SS, ES, "IRS unset"),
+    ("True", ["IRS := SEG.SEQ"], SS, None, "holds no sequence number in SYN-SENT"),
+    ("True", ["IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>"], SS,
+     State.SYN_RECEIVED, ""),
+    ("True", ["RCV.WND := 0"], ES, SS, "without deleting"),
     ("SEG.END - RCV.NXT <= 5", [], ES, None, ""),
     ("ACK and SEG.ACK == SND.NXT", ["send <SEQ=SEG.ACK><ACK=SEG.SEQ + 1><CTL=RST,ACK>"], ES, None, ""),
     ("True", ["delete TCB", "RCV.WND := WINDOW"], ES, LI, ""),
@@ -66,7 +75,8 @@ def test_frame_free_steps_move_with_the_shift(data, profile, dl, dp):
     the shifted TCB and event give exactly the shifted results."""
     m = machine(profile)
     a, b, _ = handshake(profile, data.draw(st.integers(0, MASK)), data.draw(st.integers(0, MASK)))
-    ep = data.draw(st.sampled_from([a, b, Endpoint(), Endpoint(LI, rcv_wnd=65535, passive=True)]))
+    syn_sent = m.step(Endpoint(), Event("CONNECT", None, data.draw(st.integers(0, MASK)), 0))[0].endpoint
+    ep = data.draw(st.sampled_from([a, b, Endpoint(), Endpoint(LI, rcv_wnd=65535, passive=True), syn_sent]))
     free_seen = blind_seen = 0
     for _ in range(10):
         ev = data.draw(events(ep))
