@@ -116,6 +116,8 @@ def explore(system: System, limits: Limits = Limits(), on_progress=None, propert
     i = 0
     successors = system.successors
     check_deadlock = "no-deadlock" in props
+    index_get, states_append, parent_append = index.get, states.append, parent.append
+    succ_append, cls_append = succ.append, cls.append
     while i < len(states):
         if i == depth_end:
             depth += 1
@@ -138,21 +140,22 @@ def explore(system: System, limits: Limits = Limits(), on_progress=None, propert
         try:
             for label, child, edge, viol in successors(s):
                 n += 1
-                j = index.get(child)
+                j = index_get(child)
                 if j is None:
                     j = index[child] = len(states)
-                    states.append(child)
-                    parent.append(i)
+                    states_append(child)
+                    parent_append(i)
                 if need_graph:
-                    succ.append(j)
-                    cls.append(edge)
+                    succ_append(j)
+                    cls_append(edge)
                 if bounded and (label[0] == "lose" or (label[0] == "timer" and label[2] in bounded
                                                        and label[4].sends)):
                     sub_src.append(i)
                     sub_dst.append(j)
-                for v in viol:
-                    if v.prop in props and v.prop not in found:
-                        found[v.prop] = Found(v.prop, v.message, [i], label)
+                if viol:
+                    for v in viol:
+                        if v.prop in props and v.prop not in found:
+                            found[v.prop] = Found(v.prop, v.message, [i], label)
         except Unspecified as exc:
             # always reported: the state's other moves are not explored, so no verdict is sound
             if "no-unspecified-reception" not in found:
@@ -168,9 +171,10 @@ def explore(system: System, limits: Limits = Limits(), on_progress=None, propert
     for f in found.values():
         f.path = ex.path_to(f.path[0])
     if complete and need_graph:
+        rev = _reverse_fair(len(states), start, succ, cls)      # shared by both properties
         for p in props:
             if p in LIVENESS:
-                _liveness(ex, p, start, succ, cls)
+                _liveness(ex, p, start, succ, cls, rev)
     if complete and bounded:
         _bounded(ex, sub_src, sub_dst)
     ex.seconds = time.perf_counter() - t0
@@ -178,28 +182,34 @@ def explore(system: System, limits: Limits = Limits(), on_progress=None, propert
     return ex
 
 
-def _liveness(ex: Exploration, prop: str, start: array, succ: array, cls: bytearray) -> None:
+def _reverse_fair(n: int, start: array, succ: array, cls: bytearray) -> tuple[array, array]:
+    """The fair edges reversed, in CSR form: (offsets, predecessors)."""
+    rcount = array("I", bytes(4 * (n + 1)))
+    for v, c in zip(succ, cls):
+        if c == FAIR:
+            rcount[v + 1] += 1
+    for v in range(n):
+        rcount[v + 1] += rcount[v]
+    fill = array("I", rcount)
+    rev = array("I", bytes(4 * rcount[n]))
+    src = array("I")                       # each edge's source, for one flat pass below
+    for u in range(n):
+        src.extend(array("I", [u]) * (start[u + 1] - start[u]))
+    for u, v, c in zip(src, succ, cls):
+        if c == FAIR:
+            rev[fill[v]] = u
+            fill[v] += 1
+    return rcount, rev
+
+
+def _liveness(ex: Exploration, prop: str, start: array, succ: array, cls: bytearray, reverse) -> None:
     system, states = ex.system, ex.states
     n = len(states)
     if prop == "progress":
         goal = [system.at_rest(s) or (s[10] & EXCUSED and not s[2] and not s[3]) for s in states]
     else:
         goal = [system.close_goal(s) or bool(s[10] & EXCUSED and not s[2] and not s[3]) for s in states]
-    # reverse fair edges
-    rcount = array("I", bytes(4 * (n + 1)))
-    for k in range(len(succ)):
-        if cls[k] == FAIR:
-            rcount[succ[k] + 1] += 1
-    for v in range(n):
-        rcount[v + 1] += rcount[v]
-    fill = array("I", rcount)
-    rev = array("I", bytes(4 * rcount[n]))
-    for u in range(n):
-        for k in range(start[u], start[u + 1]):
-            if cls[k] == FAIR:
-                v = succ[k]
-                rev[fill[v]] = u
-                fill[v] += 1
+    rcount, rev = reverse
     ok = bytearray(n)
     queue = deque()
     for v in range(n):

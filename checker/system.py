@@ -140,6 +140,8 @@ class System:
         self._armed: dict[tuple[int, str], bool] = {}
         self._timers_of: dict[int, tuple[str, ...]] = {}
         self._pending: dict[int, bool] = {}
+        self._moves: dict[tuple, tuple] = {}      # (side, pc, peer pc) -> user_moves
+        self._advanced: dict[tuple, int] = {}     # (side, pc, signals) -> advance
         self.free_isn = config.profile.has("free-isn")
         self.select(config.properties)
         self.short_tw = config.profile.has("short-time-wait")
@@ -278,7 +280,14 @@ class System:
     SEEN = {"established": 1, "eof": 2}
 
     def user_moves(self, side: int, pc: int, peer_pc: int):
-        """(call, n, next pc) the user may make now."""
+        """(call, n, next pc) the user may make now (cached)."""
+        k = (side, pc, peer_pc)
+        r = self._moves.get(k)
+        if r is None:
+            r = self._moves[k] = self._user_moves(side, pc, peer_pc)
+        return r
+
+    def _user_moves(self, side: int, pc: int, peer_pc: int):
         sc = self.cfg.scenario
         if sc.budget:                # ``any``: the pc counts the calls made
             if pc >= sc.budget:
@@ -309,7 +318,16 @@ class System:
         return (r * ROUND + i) * 4 + seen
 
     def advance(self, side: int, pc: int, signals: tuple[str, ...]) -> int:
-        """The user pc after its endpoint gave these notifications."""
+        """The user pc after its endpoint gave these notifications (cached)."""
+        if not signals:
+            return pc
+        k = (side, pc, signals)
+        r = self._advanced.get(k)
+        if r is None:
+            r = self._advanced[k] = self._advance(side, pc, signals)
+        return r
+
+    def _advance(self, side: int, pc: int, signals: tuple[str, ...]) -> int:
         sc = self.cfg.scenario
         if sc.budget or not signals:
             return pc
@@ -342,36 +360,38 @@ class System:
         """
         cfg = self.cfg
         quiet = not s[2] and not s[3]
+        fifo, results, apply_, tsegs, segs = cfg.fifo, self.results, self._apply, self.tsegs, self.segs
+        lossy = LOSSY[0] | LOSSY[1]
         for side in (0, 1):
-            chan = s[3 - side]                      # segments travelling to this side
-            seen = set()
+            ci = 3 - side
+            chan = s[ci]                            # segments travelling to this side
+            head, tail = s[:ci], s[ci + 1:]
+            # equal segments give equal successors: each value once (sorted channels hold equal
+            # values side by side; a FIFO channel delivers only its head)
+            prev = None
             for idx, x in enumerate(chan):
-                if cfg.fifo and idx > 0:
+                if fifo and idx > 0:
                     break
-                if x in seen:
+                if x == prev:
                     continue
-                seen.add(x)
-                segv, tag = self.tsegs[x]
-                rest = self._remove(chan, idx)
-                for ri, res in enumerate(self.results(s[side], "SEGMENT", segv, s[7])):
-                    yield self._apply(s, side, ("deliver", side, idx, ri, res), res, rest, tag, self.segs[segv])
+                prev = x
+                segv, tag = tsegs[x]
+                rest = chan[:idx] + chan[idx + 1:]
+                for ri, res in enumerate(results(s[side], "SEGMENT", segv, s[7])):
+                    yield apply_(s, side, ("deliver", side, idx, ri, res), res, rest, tag, segs[segv])
             seen = set()
             for idx, x in enumerate(chan):
                 if x in seen:
                     continue
                 seen.add(x)
                 if cfg.loss:
-                    child = list(s)
-                    child[3 - side] = self._remove(chan, idx)
-                    child[10] |= LOSSY[0] | LOSSY[1]
-                    yield ("lose", side, idx), tuple(child), LOSS, ()
+                    lost = head + (chan[:idx] + chan[idx + 1:],) + tail
+                    yield ("lose", side, idx), lost[:10] + (lost[10] | lossy,), LOSS, ()
                 if s[6] > 0:
                     grown = self._add(chan, x)
                     if grown is not None:
-                        child = list(s)
-                        child[3 - side] = grown
-                        child[6] -= 1
-                        yield ("dup", side, idx), tuple(child), FAIR, ()
+                        child = head + (grown,) + tail
+                        yield ("dup", side, idx), child[:6] + (child[6] - 1,) + child[7:], FAIR, ()
             # user calls
             for name, n, pc2 in self.user_moves(side, s[4 + side], s[5 - side]):
                 for ri, res in enumerate(self.results(s[side], name, (name, n), s[7])):
@@ -392,7 +412,7 @@ class System:
         For a delivery, `rest` is the channel without the segment, `tag` its incarnation and
         `seg` its value."""
         child = list(s)
-        viol: list[Violation] = []
+        viol: tuple = ()
         child[side] = res.ep
         bits = s[10]
         peer = 1 - side
@@ -414,26 +434,26 @@ class System:
                 bits &= ~STALE[side]
         elif (kind == "deliver" and res.accepts and tag != inc and not res.sets_irs
               and self.p_ghost):
-            viol.append(Violation("no-ghost-acceptance",
-                                  f"{SIDE[side]} (incarnation {inc}) accepted a segment of incarnation {tag}"))
+            viol += (Violation("no-ghost-acceptance",
+                               f"{SIDE[side]} (incarnation {inc}) accepted a segment of incarnation {tag}"),)
         child[8 + side] = inc
         if res.starts and not self.free_isn:
             child[7] = s[7] + 1          # the ISN clock ticks past the ISN just chosen
         if kind == "timer" and label[2] == "RTO" and res.sends:
             bits &= ~LOSSY[side]      # a retransmission: fairness says this copy may get through
         # sends
-        out = list(child[2 + side])
-        lost = False
-        for sv in res.sends:
-            t = self.intern_tseg(sv, inc)
-            grown = self._add(tuple(out), t)
-            if grown is None:
-                lost = True
-            else:
-                out = list(grown)
-        child[2 + side] = tuple(out)
-        if lost:
-            bits |= LOSSY[0] | LOSSY[1]
+        if res.sends:
+            out = child[2 + side]
+            lost = False
+            for sv in res.sends:
+                grown = self._add(out, self.intern_tseg(sv, inc))
+                if grown is None:
+                    lost = True
+                else:
+                    out = grown
+            child[2 + side] = out
+            if lost:
+                bits |= LOSSY[0] | LOSSY[1]
         # users
         pc = s[4 + side] if pc2 is None else pc2
         child[4 + side] = self.advance(side, pc, res.signals)
@@ -473,21 +493,22 @@ class System:
                     sent = [self.segs[x] for x in res.sends]
                     if not (st_a == "TIME-WAIT" and len(sent) == 1 and sent[0].flags == ACK
                             and "restart 2MSL" in res.signals):
-                        viol.append(Violation("time-wait-absorbs-fin",
-                                              f"{SIDE[side]} in TIME-WAIT answered {seg} with "
-                                              f"{', '.join(map(str, sent)) or 'nothing'} and went to {st_a}"))
+                        viol += (Violation("time-wait-absorbs-fin",
+                                           f"{SIDE[side]} in TIME-WAIT answered {seg} with "
+                                           f"{', '.join(map(str, sent)) or 'nothing'} and went to {st_a}"),)
             if self.p_agree:
                 if "established" in res.signals and bits & STALE[side]:
-                    viol.append(Violation("handshake-agreement",
-                                          f"{SIDE[side]} reported a connection established whose opening SYN "
-                                          f"its peer had abandoned (an old duplicate, RFC 9293 3.5 Figure 8)"))
-                ea, eb = self.eps[child[0]], self.eps[child[1]]
+                    viol += (Violation("handshake-agreement",
+                                       f"{SIDE[side]} reported a connection established whose opening SYN "
+                                       f"its peer had abandoned (an old duplicate, RFC 9293 3.5 Figure 8)"),)
                 if (self.st[child[0]] == "ESTABLISHED" and self.st[child[1]] == "ESTABLISHED"
-                        and child[8] == child[9] and (ea.irs != eb.iss or eb.irs != ea.iss)):
-                    viol.append(Violation("handshake-agreement",
-                                          f"both ESTABLISHED in incarnation {child[8]} but A.IRS={ea.irs}, "
-                                          f"B.ISS={eb.iss}, B.IRS={eb.irs}, A.ISS={ea.iss}"))
-        return label, tuple(child), edge, tuple(viol)
+                        and child[8] == child[9]):
+                    ea, eb = self.eps[child[0]], self.eps[child[1]]
+                    if ea.irs != eb.iss or eb.irs != ea.iss:
+                        viol += (Violation("handshake-agreement",
+                                           f"both ESTABLISHED in incarnation {child[8]} but A.IRS={ea.irs}, "
+                                           f"B.ISS={eb.iss}, B.IRS={eb.irs}, A.ISS={ea.iss}"),)
+        return label, tuple(child), edge, viol
 
     # ------------------------------------------------------------------ predicates
     def at_rest(self, s: tuple) -> bool:

@@ -540,7 +540,7 @@ class Monitor:
             self._closure(ev.t)
             self.done = self._violation(ev)
             return
-        self.cands = out
+        self.cands = _merge_soft(out) if len(out) > 1 else out
         if self._memo is not None:
             self._normalize(before, ev, wnd, free)
 
@@ -778,6 +778,15 @@ class Monitor:
         """Yield (candidate after, rows) for each way `c` could have sent `obs`."""
         # 1. a segment the spec already owes (earlier owed pure ACKs it covers are settled)
         for i, (w, rows) in enumerate(c.owed):
+            if rows == BEFORE_TRACE:
+                # any pure ACK up to it (sent now, or before the IUT's later data); kept until
+                # one reaches it
+                if ((obs.flags & ~PSH) == ACK and not obs.data and obs.seq in (w.seq, c.ep.snd_nxt)
+                        and _geq(w.ack, obs.ack)):
+                    keep = () if obs.ack == w.ack else ((w, rows),)
+                    yield Cand(c.ep, _cap(self._settle(c.owed[:i], obs) + keep + c.owed[i + 1:]), c.fresh,
+                               c.mark), rows
+                continue
             m = self._match(obs, w, c, retransmit=False)
             if m is not None:
                 ep, shift = m
@@ -892,13 +901,18 @@ class Monitor:
         """`start="any"`: candidates in every synchronized state, their sequence variables
         anchored on the first segment and completed by the state invariants (spec/midstream.py).
         True when the segment is the IUT's own and so was taken as given (it may answer a
-        segment sent before the trace began): the candidates are then TCBs after sending it."""
+        segment sent before the trace began): the candidates are then TCBs after sending it.
+        When the first segment is received, each start may still owe pure ACKs for what it
+        received before the trace began, up to RCV.NXT (soft: RFC 1122 4.2.3.2 lets them come
+        late; a live bulk transfer cut there showed two, behind three more data segments). One
+        owed ACK marked BEFORE_TRACE stands for all of them (`_explain`)."""
         self._started = True
         if ev.seg.flags & SYN:
             return False                    # a handshake: the normal start explains it
         cands: dict[Cand, str] = {Cand(Endpoint()): ""}
         for ep in midstream_tcbs(self.m, ev.dir, ev.seg):
-            cands[Cand(ep)] = ""
+            late = ((Segment(ACK, ep.snd_nxt, ep.rcv_nxt, 0, 0), BEFORE_TRACE),) if ev.dir == "in" else ()
+            cands[Cand(ep, late)] = ""
         self.cands = cands
         return ev.dir == "out"
 
@@ -951,6 +965,10 @@ class Monitor:
                 found[text] = (d, rows if cite else "")
         for c in self.cands:
             for w, r in c.owed:
+                if r == BEFORE_TRACE:
+                    offer(f"a pure ACK up to ack={w.ack}, for data received before the trace began "
+                          f"({c.ep.state})", w, "", False)
+                    continue
                 offer(f"{seg_text(w)}, owed since an earlier event ({c.ep.state}; {self._brief(r)})", w, r, True)
             for e in self._loud_events(c, obs):
                 for tr in self.m.step(c.ep, e):
@@ -982,8 +1000,12 @@ class Monitor:
         return True
 
 
-#: Owed pure ACKs kept per candidate (older ones are forgotten: they may never be sent).
-SOFT_KEEP = 4
+#: The rows of the owed ACK that stands for every ACK a mid-connection start may still send for
+#: data received before the trace began (`Monitor._start_from`).
+BEFORE_TRACE = "before the trace"
+#: Owed pure ACKs kept per candidate (older ones are forgotten: they may never be sent). A live
+#: bulk transfer on loopback showed an ACK for a segment eight segments behind the capture.
+SOFT_KEEP = 32
 
 
 def _cap(owed: tuple) -> tuple:
@@ -997,6 +1019,40 @@ def _cap(owed: tuple) -> tuple:
             continue
         out.append(item)
     return tuple(out)
+
+
+def _merge_soft(cands: dict[Cand, str]) -> dict[Cand, str]:
+    """Candidates that owe only pure ACKs (soft) and agree on everything else are merged into
+    one that owes the union of their ACKs, the SOFT_KEEP most recent kept. The table offers an
+    immediate or a delayed ACK for each data segment independently (`text.data`,
+    `text.data.delayed`), so any subset of those ACK points is some path's: which ones a
+    candidate still owes is all that tells such candidates apart, and the union is exactly
+    the ACKs one of them may send next, in increasing order (sending one settles those below
+    it). Without this a bulk transfer multiplied the set by two per segment (thousands of
+    candidates on a live capture of a slow reader)."""
+    groups: dict = {}
+    for c in cands:
+        if c.owed and all(_soft(w) for w, _ in c.owed):
+            groups.setdefault((c.ep, c.fresh, c.mark), []).append(c)
+    if all(len(m) < 2 for m in groups.values()):
+        return cands
+    out: dict[Cand, str] = {}
+    merged: dict[Cand, Cand] = {}
+    for (ep, fresh, mark), members in groups.items():
+        if len(members) < 2:
+            continue
+        union: dict[Segment, str] = {}
+        for c in members:
+            for w, r in c.owed:
+                union.setdefault(w, r)
+        # oldest first: farthest behind RCV.NXT
+        ordered = sorted(union.items(), key=lambda item: -((ep.rcv_nxt - item[0].ack) & MASK))
+        one = Cand(ep, tuple(ordered[-SOFT_KEEP:]), fresh, mark)
+        for c in members:
+            merged[c] = one
+    for c, r in cands.items():
+        out.setdefault(merged.get(c, c), r)
+    return out
 
 
 def _inert(c: Cand) -> bool:

@@ -134,6 +134,11 @@ row("closing.send", (F1, F2, CG, LA, TW), "SEND", "True", "signal error: connect
 row("queue.receive", (LI, SS, SR), "RECEIVE", "True", (), None, R + "3.10.3",
     "queued until the connection is established")
 row("receive", (ES, F1, F2, CW, CG, LA, TW), "RECEIVE", "UNREAD", "UNREAD := False", None, R + "3.10.3")
+row("receive.window-update", (ES, F1, F2), "RECEIVE", "UNREAD", ACK_NOW, None, R + "3.8.6.2.2; RFC 1122 4.2.3.3",
+    "a read of part of the data (the model's RECEIVE otherwise reads everything): the window reopens by "
+    "that much and the receiver may announce it at once with an ACK (Linux tcp_cleanup_rbuf() does when the "
+    "window at least doubles; not after the peer's FIN); successive reads, successive updates; a last "
+    "`receive` reads the rest", choice=True)
 row("receive-wait", (ES, F1, F2), "RECEIVE", "not UNREAD", (), None, R + "3.10.3",
     "nothing to read yet: the call waits")
 row("receive-closing", (CW, CG, LA, TW), "RECEIVE", "not UNREAD", "signal error: connection closing", None,

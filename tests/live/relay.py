@@ -206,3 +206,5 @@ class Wire:
             s.__exit__()
         for fd in (self.client, self.server):
             os.close(fd)
+        lost = {s.path: s.dropped for s in self.sniffers if s.dropped}
+        assert not lost, f"captures with gaps (frames the kernel could not queue): {lost}"

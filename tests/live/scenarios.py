@@ -31,10 +31,19 @@ def _listener(host, backlog=4):
 
 
 @contextlib.contextmanager
+def _sniff(path, **kw):
+    """A Sniffer that refuses a capture with gaps: frames the kernel could not queue for it."""
+    sn = Sniffer(path, **kw)
+    with sn:
+        yield sn
+    assert sn.dropped == 0, f"the capture of {path} dropped {sn.dropped} frames"
+
+
+@contextlib.contextmanager
 def _connected(path, settle=0.2):
     """A captured loopback connection: yields (client, accepted); closes all, then lets the
     last segments through before the capture ends."""
-    with Sniffer(path):
+    with _sniff(path):
         srv = _listener(HOST)
         cli = socket.create_connection((HOST, PORT), timeout=TMO)
         conn, _ = srv.accept()
@@ -109,7 +118,7 @@ def linger_zero_abort(path):
 
 def connect_refused(path):
     """Connect to a port nobody listens on: RST,ACK (RFC 9293 3.10.7.1)."""
-    with Sniffer(path):
+    with _sniff(path):
         s = socket.socket()
         s.settimeout(TMO)
         try:
@@ -130,7 +139,7 @@ def syn_to_silent_address(path):
                 ["ip", "link", "set", "syn0", "up"], ["ip", "link", "set", "syn1", "up"],
                 ["ip", "neigh", "add", "10.250.0.2", "lladdr", "02:00:00:00:00:02", "dev", "syn0", "nud", "permanent"]):
         subprocess.run(cmd, check=True, timeout=10)
-    with Sniffer(path, ifname="syn0", max_seconds=20):
+    with _sniff(path, ifname="syn0", max_seconds=20):
         s = socket.socket()
         s.settimeout(10)
         try:
@@ -157,6 +166,32 @@ def simultaneous_close(path):
         _drain(conn)
 
 
+def bulk_slow_reader(path):
+    """8 MB one way to a reader that first reads nothing for a second (the window closes; the
+    sender probes it, RFC 9293 3.8.6.1), then reads in 64 KB chunks (each read may announce
+    the reopened window), then 1 MB back; loopback's 64 KB segments, delayed and merged ACKs."""
+    with _connected(path, settle=0.3) as (cli, conn):
+        data = b"z" * 8_000_000
+        sender = threading.Thread(target=cli.sendall, args=(data,), daemon=True)
+        sender.start()
+        time.sleep(1.0)
+        got = 0
+        while got < len(data):
+            chunk = conn.recv(65536)
+            assert chunk, "the sender closed early"
+            got += len(chunk)
+        sender.join(TMO)
+        assert not sender.is_alive(), "the sender did not finish"
+        conn.sendall(b"y" * 1_000_000)
+        back = 0
+        while back < 1_000_000:
+            chunk = cli.recv(65536)
+            assert chunk, "the server closed early"
+            back += len(chunk)
+        cli.shutdown(socket.SHUT_WR)
+        assert _drain(conn) == b""
+
+
 def keepalive_idle(path):
     """Keep-alive probes on an idle connection, answered by the peer (TCP_KEEPIDLE = 1 s)."""
     with _connected(path) as (cli, conn):
@@ -170,7 +205,7 @@ def keepalive_idle(path):
 
 def many_connections(path):
     """Twenty connections one after another, data both ways, alternating who closes first."""
-    with Sniffer(path):
+    with _sniff(path):
         srv = _listener(HOST, 8)
         for i in range(20):
             cli = socket.create_connection((HOST, PORT), timeout=TMO)
@@ -404,5 +439,5 @@ def keepalive_silent_peer(path):
 SCENARIOS = {f.__name__: f for f in (client_close, server_close, half_close, close_unread_rst, linger_zero_abort,
                                        connect_refused, syn_to_silent_address, simultaneous_close, keepalive_idle,
                                        many_connections, lost_final_ack, lost_handshake_ack, data_on_third_ack,
-                                       simultaneous_open, keepalive_silent_peer)}
+                                       simultaneous_open, keepalive_silent_peer, bulk_slow_reader)}
 SYSCTLS = {"syn_to_silent_address": {"net.ipv4.tcp_syn_retries": 1}}
