@@ -257,3 +257,38 @@ def test_a_fin_that_crossed_an_incoming_fin_at_the_capture_point_is_conformant()
     for p in ("rfc9293", "linux"):
         assert Monitor(p).check(head + [s("out", "FIN,ACK", 101, 301)] + tail).status == "conformant"
         assert Monitor(p).check(head + [s("out", "FIN,ACK", 101, 303)] + tail).status == "violation"
+
+
+def _burst(k=12, size=1000):
+    """A handshake, then the peer sends k data segments back to back before the IUT ACKs."""
+    tr = CLIENT[:3]
+    seq = 5001
+    for _ in range(k):
+        tr.append(s("in", "ACK", seq, 1001, size))
+        seq += size
+    return tr, seq
+
+
+@pytest.mark.parametrize("profile", ["rfc9293", "linux"])
+def test_acks_trailing_a_burst_are_explained_and_the_candidates_stay_few(profile):
+    """A receiver may ACK any of the burst's segment boundaries, late and in increasing order
+    (RFC 1122 4.2.3.2); which ones a candidate still owes is merged, so the set stays small.
+    It grew by a factor of two per segment before (a live bulk transfer reached 5,035)."""
+    tr, end = _burst()
+    ok = tr + [s("out", "ACK", 1001, 5001 + 3000), s("out", "ACK", 1001, 5001 + 9000), s("out", "ACK", 1001, end)]
+    v = Monitor(profile).check(ok)
+    assert v.ok, str(v)
+    assert v.max_candidates <= 8
+    # a boundary no segment ended on, or an ACK going backwards, is still a violation
+    assert Monitor(profile).check(tr + [s("out", "ACK", 1001, 5001 + 2500)]).status == "violation"
+    back = tr + [s("out", "ACK", 1001, 5001 + 9000), s("out", "ACK", 1001, 5001 + 3000)]
+    assert Monitor(profile).check(back).status == "violation"
+
+
+def test_a_cut_trace_may_ack_data_received_before_it_began():
+    """start="any" on a received segment: ACKs up to that segment's SEQ (data the IUT received
+    before the capture began) are explained; an ACK beyond what was received is not."""
+    first = s("in", "ACK", 90000, 1001, 1000)
+    early = [first, s("out", "ACK", 1001, 88000), s("out", "ACK", 1001, 90000), s("out", "ACK", 1001, 91000)]
+    assert Monitor("linux", start="any").check(early).ok
+    assert Monitor("linux", start="any").check([first, s("out", "ACK", 1001, 92000)]).status == "violation"
