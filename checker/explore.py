@@ -295,7 +295,7 @@ def _bounded(ex: Exploration, src: array, dst: array) -> None:
     while v not in seen:
         seen.append(v)
         v = pred[v]
-    cycle = seen[seen.index(v):][::-1]        # v, then forward along subgraph edges back to v
+    cycle = seen[seen.index(v):][::-1]        # the cycle in forward order (each entry's successor next)
     entry = cycle[0]
     loop = [("cycle", a, b) for a, b in zip(cycle, cycle[1:] + cycle[:1])]
     ex.found[BOUNDED] = Found(BOUNDED, "an endpoint retransmits forever while the network loses every copy: "

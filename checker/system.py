@@ -161,8 +161,8 @@ class System:
                 self._irs.add(rid)
         # timers that send a retransmission or probe and also have a give-up row: each must stop
         # after its retry limit when every copy is lost (`bounded-retransmission`)
-        gives = {rid for rid, (_, acts) in self.m.parsed.items()
-                 if any(a.op[0] == "delete" or (a.op[0] == "signal" and a.op[1].startswith("error")) for a in acts)}
+        gives = self._deletes | {rid for rid, (_, acts) in self.m.parsed.items()
+                                 if any(a.op[0] == "signal" and a.op[1].startswith("error") for a in acts)}
         sends = {rid for rid, (_, acts) in self.m.parsed.items() if any(a.op[0] == "send" for a in acts)}
         self.bounded = tuple(k for k in self.timers if any(r.id in sends for r in self.m.rows if r.event == k)
                              and any(r.id in gives for r in self.m.rows if r.event == k))

@@ -195,10 +195,11 @@ class _Shared:
         self.props: dict = {}         # id(normal-form set) -> (every candidate reset PROBES, any in FIN-WAIT-2)
         self.cand: dict = {}          # one candidate's step, in its own frame
         self.blind: dict = {}         # one candidate's step that never involved ISS or IRS
-        self.trans: dict = {}         # (id(normal-form set), dir, segment, window) -> (next set, origin shift)
+        self.trans: dict = {}         # (id(normal-form set), dir, segment, window, time key, mark ages)
+        #                               -> (next set, origin shift, each next mark: an input slot or -1 = now)
         self.sets: dict = {}          # interned normal-form candidate sets
         self.silent: dict = {}        # hidden silent steps of a TCB, relative to SND.UNA and RCV.NXT
-        self.plain: dict = {}         # id(normal-form set) -> it holds no sequence numbers
+        self.plain: dict = {}         # id(interned normal-form set) -> `Monitor._plain`
 
     def room(self) -> None:
         if len(self.cand) + len(self.blind) + len(self.trans) + len(self.sets) + len(self.silent) >= MEMO_MAX:
@@ -617,9 +618,9 @@ class Monitor:
             bkey = (ev.dir, bseg, wnd, tk, rebase(ep, -bl, -bp, 0, 0), _shift_owed(c.owed, -bl, -bp))
             hit = memo.blind.get(bkey)
             if hit is not None:
-                iss, irs, mark, t = ep[1], ep[2], c.mark, ev.t
-                return [(Cand(rebase(e, bl, bp, iss, irs), _shift_owed(o, bl, bp) if o else o, False,
-                              None if mk is None else mark if mk is KEEP else t), rows)
+                iss, irs = ep[1], ep[2]
+                return [(Cand(rebase(e, bl, bp, iss, irs), _shift_owed(o, bl, bp), False,
+                              _unmark(mk, c.mark, ev.t)), rows)
                         for e, o, mk, rows in hit], FRAME_FREE | FRAME_BLIND
         else:
             dl, dp = sdl, sdp
@@ -1044,7 +1045,10 @@ def _merge_soft(cands: dict[Cand, str]) -> dict[Cand, str]:
         union: dict[Segment, str] = {}
         for c in members:
             for w, r in c.owed:
-                union.setdefault(w, r)
+                if r == BEFORE_TRACE:
+                    union[w] = r        # it stands for every ACK up to it: it covers the plain one
+                else:
+                    union.setdefault(w, r)
         # oldest first: farthest behind RCV.NXT
         ordered = sorted(union.items(), key=lambda item: -((ep.rcv_nxt - item[0].ack) & MASK))
         one = Cand(ep, tuple(ordered[-SOFT_KEEP:]), fresh, mark)

@@ -1,7 +1,13 @@
 """`ReferenceEndpoint`: `step` with a deterministic choice policy, one TCB, driven by calls,
 segments and timer expiries, for differential tests: feed another implementation and the
-reference the same inputs and compare what they send and which state they reach."""
+reference the same inputs and compare what they send and which state they reach.
+`reference_capture` writes a pcap of reference endpoints talking (benchmarks, tests)."""
 from __future__ import annotations
+
+import random
+import struct
+
+import dpkt
 
 from synack.spec.machine import Machine, machine
 from synack.spec.model import Endpoint, Segment, SpecError, State, Transition, arrive, call, timeout
@@ -56,8 +62,6 @@ class ReferenceEndpoint:
 
 def _frame(src: bytes, dst: bytes, sport: int, dport: int, seg: Segment) -> bytes:
     """An Ethernet/IPv4 frame carrying `seg` (zero checksums, payload of zero bytes)."""
-    import struct
-
     tcp = struct.pack("!HHIIBBHHH", sport, dport, seg.seq, seg.ack, 5 << 4, seg.flags, 65535, 0, 0)
     ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40 + seg.data, 0, 0, 64, 6, 0, src, dst)
     return b"\x02" * 6 + b"\x04" * 6 + b"\x08\x00" + ip + tcp + b"\x00" * seg.data
@@ -73,10 +77,6 @@ def reference_capture(path: str, segments: int, *, sizes: str = "same", per_conn
     1000-byte segments each way; `"varied"` draws each connection's sizes and count (seeded).
     `tamper(conn, index, segment)` may return a replacement segment, or None to drop it from
     the capture (the endpoints still see the original): a way to plant violations."""
-    import random
-
-    import dpkt
-
     rng = random.Random(seed)
     a, b = bytes([10, 1, 0, 1]), bytes([10, 1, 0, 2])
     n, t, conn = 0, t0, 0
