@@ -37,6 +37,8 @@ SAFETY = ("handshake-agreement", "no-ghost-acceptance", "time-wait-absorbs-fin",
 #: network loses every copy.
 BOUNDED = "bounded-retransmission"
 PROPERTIES = SAFETY + LIVENESS + (BOUNDED,)
+DEADLOCK = ("no move is possible, yet the system is not at a terminal state (both CLOSED or LISTEN, "
+            "nothing in flight)")
 
 
 @dataclass
@@ -70,6 +72,8 @@ class Exploration:
     complete: bool = True
     stopped: str = ""
     checked: tuple[str, ...] = ()
+    engine: str = "python"       # which explorer ran: "native" (C, checker/native.py) or "python"
+    native: object = None         # the native engine, which owns `states` and `parent` then
 
     @property
     def rate(self) -> float:
@@ -87,8 +91,18 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def explore(system: System, limits: Limits = Limits(), on_progress=None, properties=None) -> Exploration:
-    """Explore every reachable state of `system` and check `properties` (default: all)."""
+ENGINES = ("auto", "native", "python")
+
+
+def explore(system: System, limits: Limits = Limits(), on_progress=None, properties=None,
+            engine: str = "auto") -> Exploration:
+    """Explore every reachable state of `system` and check `properties` (default: all).
+
+    `engine`: "native" runs the C explorer (checker/native.py), "python" the one below, and
+    "auto" the native one when a C compiler is available. Both explore the same states in the
+    same order and give the same verdicts and counterexamples."""
+    if engine not in ENGINES:
+        raise SpecError(f"unknown engine {engine!r}; expected one of: {', '.join(ENGINES)}")
     props = tuple(properties or system.cfg.properties or PROPERTIES)
     unknown = set(props) - set(PROPERTIES)
     if unknown:
@@ -98,6 +112,28 @@ def explore(system: System, limits: Limits = Limits(), on_progress=None, propert
     system.select(props)
     need_graph = any(p in LIVENESS for p in props)
     bounded = system.bounded if BOUNDED in props else ()
+    if engine != "python":
+        from .native import NativeUnavailable, explore_native
+        try:
+            return explore_native(system, limits, on_progress, props, need_graph, bounded)
+        except NativeUnavailable:
+            if engine == "native":
+                raise
+    return _explore_python(system, limits, on_progress, props, need_graph, bounded)
+
+
+def _limit_hit(limits: Limits, n: int, el: float) -> str:
+    """Which limit stops the run now, or ""."""
+    if limits.max_states and n >= limits.max_states:
+        return f"--max-states {limits.max_states} reached"
+    if limits.max_seconds and el >= limits.max_seconds:
+        return f"--max-seconds {limits.max_seconds:g} reached"
+    if limits.max_memory_mb and _rss_mb() >= limits.max_memory_mb:
+        return f"--max-memory {limits.max_memory_mb} MB reached"
+    return ""
+
+
+def _explore_python(system: System, limits: Limits, on_progress, props, need_graph, bounded) -> Exploration:
     # edges of the retransmit-and-lose subgraph: losses, and sends of a timer with a give-up
     sub_src, sub_dst = array("I"), array("I")
     t0 = time.perf_counter()
@@ -126,14 +162,9 @@ def explore(system: System, limits: Limits = Limits(), on_progress=None, propert
             el = time.perf_counter() - t0
             if on_progress is not None:
                 on_progress(len(states), len(states) - i, transitions, el, depth)
-            if limits.max_states and len(states) >= limits.max_states:
-                complete, stopped = False, f"--max-states {limits.max_states} reached"
-                break
-            if limits.max_seconds and el >= limits.max_seconds:
-                complete, stopped = False, f"--max-seconds {limits.max_seconds:g} reached"
-                break
-            if limits.max_memory_mb and _rss_mb() >= limits.max_memory_mb:
-                complete, stopped = False, f"--max-memory {limits.max_memory_mb} MB reached"
+            stopped = _limit_hit(limits, len(states), el)
+            if stopped:
+                complete = False
                 break
         s = states[i]
         n = 0
@@ -164,8 +195,7 @@ def explore(system: System, limits: Limits = Limits(), on_progress=None, propert
         if need_graph:
             start.append(len(succ))
         if n == 0 and check_deadlock and "no-deadlock" not in found and not system.terminal(s):
-            found["no-deadlock"] = Found("no-deadlock", "no move is possible, yet the system is not at a "
-                                         "terminal state (both CLOSED or LISTEN, nothing in flight)", [i])
+            found["no-deadlock"] = Found("no-deadlock", DEADLOCK, [i])
         i += 1
     ex = Exploration(system, states, parent, found, transitions, depth, 0.0, 0.0, complete, stopped, props)
     for f in found.values():
@@ -174,9 +204,15 @@ def explore(system: System, limits: Limits = Limits(), on_progress=None, propert
         rev = _reverse_fair(len(states), start, succ, cls)      # shared by both properties
         for p in props:
             if p in LIVENESS:
-                _liveness(ex, p, start, succ, cls, rev)
+                goal = _goal_progress if p == "progress" else _goal_close
+                ok = _backward(len(states), [goal(system, s) for s in states], rev)
+                bad = next((v for v in range(len(states)) if not ok[v]), None)
+                if bad is not None:
+                    _liveness_found(ex, p, bad, start, succ, cls, ok)
     if complete and bounded:
-        _bounded(ex, sub_src, sub_dst)
+        indeg = _peel(len(states), sub_src, sub_dst)
+        if any(indeg[v] for v in sub_dst):
+            _cycle_found(ex, sub_src, sub_dst, indeg)
     ex.seconds = time.perf_counter() - t0
     ex.peak_mb = _rss_mb()
     return ex
@@ -202,13 +238,18 @@ def _reverse_fair(n: int, start: array, succ: array, cls: bytearray) -> tuple[ar
     return rcount, rev
 
 
-def _liveness(ex: Exploration, prop: str, start: array, succ: array, cls: bytearray, reverse) -> None:
-    system, states = ex.system, ex.states
-    n = len(states)
-    if prop == "progress":
-        goal = [system.at_rest(s) or (s[10] & EXCUSED and not s[2] and not s[3]) for s in states]
-    else:
-        goal = [system.close_goal(s) or bool(s[10] & EXCUSED and not s[2] and not s[3]) for s in states]
+def _goal_progress(system: System, s: tuple) -> bool:
+    """`progress`'s goal: at rest, or quiet after a give-up the network excused."""
+    return system.at_rest(s) or bool(s[10] & EXCUSED and not s[2] and not s[3])
+
+
+def _goal_close(system: System, s: tuple) -> bool:
+    """`graceful-close`'s goal: both closes completed, or quiet after an excused give-up."""
+    return system.close_goal(s) or bool(s[10] & EXCUSED and not s[2] and not s[3])
+
+
+def _backward(n: int, goal: list, reverse) -> bytearray:
+    """ok[v] = 1 iff v reaches a goal state over fair edges."""
     rcount, rev = reverse
     ok = bytearray(n)
     queue = deque()
@@ -223,9 +264,11 @@ def _liveness(ex: Exploration, prop: str, start: array, succ: array, cls: bytear
             if not ok[u]:
                 ok[u] = 1
                 queue.append(u)
-    bad = next((v for v in range(n) if not ok[v]), None)
-    if bad is None:
-        return
+    return ok
+
+
+def _liveness_found(ex: Exploration, prop: str, bad: int, start, succ, cls, ok) -> None:
+    """Record a liveness violation at `bad`, a state from which no goal is reachable."""
     # continuation: follow fair edges inside the bad region until a dead end or a repeat,
     # and show a futile give-up when that is where the run ends.
     loop, seen, v = [], {bad}, bad
@@ -253,7 +296,7 @@ def _liveness(ex: Exploration, prop: str, start: array, succ: array, cls: bytear
     ex.found[prop] = Found(prop, what, ex.path_to(bad), None, loop)
 
 
-def _bounded(ex: Exploration, src: array, dst: array) -> None:
+def _peel(n: int, src: array, dst: array) -> array:
     """`bounded-retransmission` (RFC 1122 4.2.3.5: after R2 the connection is closed; RFC 9293
     3.8.3): the subgraph of losses and of sends by timers that have a give-up row (RTO,
     keep-alive) must have no cycle, or an endpoint can retransmit forever into a network
@@ -261,7 +304,6 @@ def _bounded(ex: Exploration, src: array, dst: array) -> None:
     losses only empty channels, so the subgraph is acyclic. Kahn's algorithm peels nodes
     with no incoming subgraph edge; what remains lies on or behind a cycle, and walking
     back through remaining predecessors finds one."""
-    n = len(ex.states)
     indeg = array("I", bytes(4 * n))
     for v in dst:
         indeg[v] += 1
@@ -283,9 +325,12 @@ def _bounded(ex: Exploration, src: array, dst: array) -> None:
             indeg[v] -= 1
             if indeg[v] == 0:
                 stack.append(v)
-    left = {v for v in set(dst) if indeg[v] > 0}
-    if not left:
-        return
+    return indeg
+
+
+def _cycle_found(ex: Exploration, src, dst, indeg) -> None:
+    """Record a retransmit-and-lose cycle among the states Kahn's peel left (indeg > 0)."""
+    left = {v for v in dst if indeg[v] > 0}
     pred: dict[int, int] = {}
     for u, v in zip(src, dst):
         if u in left and v in left and v not in pred:

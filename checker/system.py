@@ -392,25 +392,30 @@ class System:
                     if grown is not None:
                         child = head + (grown,) + tail
                         yield ("dup", side, idx), child[:6] + (child[6] - 1,) + child[7:], FAIR, ()
-            # user calls
-            for name, n, pc2 in self.user_moves(side, s[4 + side], s[5 - side]):
-                for ri, res in enumerate(self.results(s[side], name, (name, n), s[7])):
-                    if res.ep == s[side] and not res.sends and (name in RETRIED or not res.error):
-                        continue          # a blocking call, or a bind the user retries later
-                    yield self._apply(s, side, ("call", side, name, ri, res), res, None, None, None, pc2=pc2)
-            # timers (only those armed at this endpoint)
-            e = s[side]
-            for kind in self.armed_timers(e):
-                if kind in LONG and not (kind == "2MSL" and self.short_tw) and (
-                        not quiet or self.pending(s[0]) or self.pending(s[1])):
-                    continue
-                for ri, res in enumerate(self.results(e, "TIMER", kind, 0)):
-                    yield self._apply(s, side, ("timer", side, kind, ri, res), res, None, None, None, quiet=quiet)
+            yield from self.local_moves(s, side, quiet)
 
-    def _apply(self, s, side, label, res: Result, rest, tag, seg, pc2=None, quiet=False):
+    def local_moves(self, s: tuple, side: int, quiet: bool, sink: "list | None" = None):
+        """The user's calls, then the armed timers, of one side (see `_apply` for `sink`)."""
+        for name, n, pc2 in self.user_moves(side, s[4 + side], s[5 - side]):
+            for ri, res in enumerate(self.results(s[side], name, (name, n), s[7])):
+                if res.ep == s[side] and not res.sends and (name in RETRIED or not res.error):
+                    continue          # a blocking call, or a bind the user retries later
+                yield self._apply(s, side, ("call", side, name, ri, res), res, None, None, None, pc2=pc2,
+                                  sink=sink)
+        e = s[side]
+        for kind in self.armed_timers(e):
+            if kind in LONG and not (kind == "2MSL" and self.short_tw) and (
+                    not quiet or self.pending(s[0]) or self.pending(s[1])):
+                continue
+            for ri, res in enumerate(self.results(e, "TIMER", kind, 0)):
+                yield self._apply(s, side, ("timer", side, kind, ri, res), res, None, None, None, quiet=quiet,
+                                  sink=sink)
+
+    def _apply(self, s, side, label, res: Result, rest, tag, seg, pc2=None, quiet=False, sink=None):
         """The child state of one endpoint result, with ghost updates and safety checks.
         For a delivery, `rest` is the channel without the segment, `tag` its incarnation and
-        `seg` its value."""
+        `seg` its value. With a `sink` list, the sent segments (tagged ids) are appended to it
+        instead of entering the channel (the native explorer adds them itself)."""
         child = list(s)
         viol: tuple = ()
         child[side] = res.ep
@@ -442,7 +447,9 @@ class System:
         if kind == "timer" and label[2] == "RTO" and res.sends:
             bits &= ~LOSSY[side]      # a retransmission: fairness says this copy may get through
         # sends
-        if res.sends:
+        if sink is not None:
+            sink.append(tuple(self.intern_tseg(sv, inc) for sv in res.sends))
+        elif res.sends:
             out = child[2 + side]
             lost = False
             for sv in res.sends:

@@ -129,9 +129,12 @@ SCENARIO_NAMES, DEFAULT_SCENARIOS, PROPERTY_NAMES = SCENARIOS, SINGLE, PROPERTIE
 @click.option("--diagram-out", type=click.Path(dir_okay=False, writable=True),
               help="write each counterexample's sequence chart here (.svg, .png, .pdf or .dot; "
                    "several counterexamples get -2, -3, ... before the suffix)")
+@click.option("--engine", type=click.Choice(["auto", "native", "python"]), default="auto", show_default=True,
+              help="explorer: native (C core, built with cc on first use), python, or auto (native when cc exists); "
+                   "both explore the same states and give the same verdicts")
 @click.option("--quiet", "-q", is_flag=True, help="no progress bar")
 def check_cmd(profile, variant, scenario, capacity, loss, dup, fifo, retries, incarnations, isn_choices, budget,
-              props, max_states, max_seconds, max_memory, as_json, trace_out, diagram_out, quiet) -> None:
+              props, max_states, max_seconds, max_memory, as_json, trace_out, diagram_out, engine, quiet) -> None:
     """Explore every interleaving of two endpoints, a lossy, duplicating, reordering network and
     the users' scenario; check the properties. Exit 0 when all hold, 1 when one fails (with its
     shortest counterexample), 2 for bad input, 3 when a limit stopped the search first."""
@@ -161,14 +164,17 @@ def check_cmd(profile, variant, scenario, capacity, loss, dup, fifo, retries, in
                               props or PROPERTY_NAMES)
         except SpecError as exc:
             _fail(str(exc))
-        ex = _run(cfg, limits, quiet or as_json)
+        try:
+            ex = _run(cfg, limits, quiet or as_json, engine)
+        except SpecError as exc:          # e.g. --engine native without a C compiler
+            _fail(str(exc))
         failed = {p: f for p, f in ex.found.items()}
         status = "fails" if failed else ("holds" if ex.complete else "incomplete")
         worst = max(worst, 1 if failed else (0 if ex.complete else 3), key=lambda c: (c == 1, c == 3))
         entry = {"scenario": sc, "config": cfg.describe(), "status": status, "states": len(ex.states),
                  "transitions": ex.transitions, "depth": ex.depth, "seconds": round(ex.seconds, 3),
                  "states_per_second": round(ex.rate), "peak_mb": round(ex.peak_mb, 1),
-                 "checked": list(ex.checked), "failed": sorted(failed)}
+                 "checked": list(ex.checked), "failed": sorted(failed), "engine": ex.engine}
         if not ex.complete:
             entry["stopped"] = ex.stopped
         results.append(entry)
@@ -178,7 +184,8 @@ def check_cmd(profile, variant, scenario, capacity, loss, dup, fifo, retries, in
                 charts.append((ex, f))
         if not as_json:
             click.echo(f"{sc}: {status.upper()}  {len(ex.states):,} states, {ex.transitions:,} transitions, "
-                       f"depth {ex.depth}, {ex.seconds:.2f} s ({ex.rate:,.0f} states/s), peak {ex.peak_mb:.0f} MB"
+                       f"depth {ex.depth}, {ex.seconds:.2f} s ({ex.rate:,.0f} states/s, {ex.engine}), "
+                       f"peak {ex.peak_mb:.0f} MB"
                        + (f"  [{ex.stopped}: properties hold on what was reached]" if not ex.complete else ""))
             for f in failed.values():
                 click.echo(render_text(ex, f))
@@ -206,7 +213,7 @@ def check_cmd(profile, variant, scenario, capacity, loss, dup, fifo, retries, in
     sys.exit(worst)
 
 
-def _run(cfg, limits, quiet: bool):
+def _run(cfg, limits, quiet: bool, engine: str = "auto"):
     """Explore with a progress bar on stderr for runs longer than a second (TTY only)."""
     import time
 
@@ -214,7 +221,7 @@ def _run(cfg, limits, quiet: bool):
     from synack.checker.system import System
 
     if quiet or not sys.stderr.isatty():
-        return explore(System(cfg), limits)
+        return explore(System(cfg), limits, engine=engine)
     from rich.console import Console
     from rich.progress import Progress, TextColumn, TimeElapsedColumn
 
@@ -233,7 +240,7 @@ def _run(cfg, limits, quiet: bool):
                             f"depth {depth}, {n / max(elapsed, 1e-9):,.0f} states/s")
 
     try:
-        return explore(System(cfg), limits, on_progress=tick)
+        return explore(System(cfg), limits, on_progress=tick, engine=engine)
     finally:
         if state["bar"] is not None:
             state["bar"].stop()
