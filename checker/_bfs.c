@@ -3,11 +3,15 @@
  * liveness analyses read, and those analyses. It knows nothing of TCP: what an endpoint
  * does on a delivery, a call or a timer, and what the properties say about it, comes from
  * the Python callback `ask` (System's own successor code over the spec table), memoized
- * here per (move, side, everything but the channels). See checker/native.py.
+ * here. See checker/native.py.
  *
- * A state is W = 9 + 2C 16-bit words: core (A, B, pc A, pc B, dups, epoch, inc A, inc B,
- * ghost bits), then channel A->B and channel B->A, each C words of segment id + 1, sorted
- * ascending (FIFO: in arrival order), zeros after the last segment.
+ * A state's "core" is everything but the channels: A, B, pc A, pc B, dups, epoch, inc A,
+ * inc B, ghost bits (9 16-bit words). Cores are interned once (a few per cent of the
+ * states), and each core remembers its answers: the user's and timers' moves per side and
+ * quiet flag, the state flags, its lossy and duplicated variants, and per delivered segment
+ * the outcomes with each child's core id already interned. A state is then W = 2 + 2C
+ * 16-bit words: the core id (low, high), channel A->B and channel B->A, each C words of
+ * segment id + 1, sorted ascending (FIFO: in arrival order), zeros after the last segment.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,26 +22,50 @@ typedef int (*ask_fn)(int kind, int side, const F *core, int arg, int quiet, int
 
 enum { NCORE = 9, KA = 0, KB = 1, KPC = 2, KDUP = 4, KEPOCH = 5, KINC = 6, KBITS = 8 };
 enum { Q_DELIVER = 0, Q_LOCAL = 1, Q_STATE = 2 };
-enum { FAIR = 0, LOSS = 1 };
-enum { MKEY = 10, BUFCAP = 1 << 16, LOSSY_BOTH = 3 };
+enum { FAIR = 0, LOSS = 1, SUB = 0x80 };   /* SUB: the edge is in the retransmit-and-lose subgraph */
+enum { BUFCAP = 1 << 16, LOSSY_BOTH = 3, MAXW = 2 + 2 * 16, KIDS = 256, RKEY = 10 };
+#define UNASKED (-1)
+
+typedef struct {                        /* what a core remembers */
+    int64_t local[2][2];                /* [side][quiet]: pool offset of the calls' and timers' outcomes */
+    int32_t flags[2];                   /* [quiet]: 1 terminal, 2 progress goal, 4 close goal; -1 unasked */
+    uint32_t lossy, dup;                /* core id + 1 with LOSSY bits set, with one duplication spent */
+} Core;
 
 typedef struct {
     int C, W, fifo, loss, graph, bounded, deadlock;
     ask_fn ask;
+    /* states */
     F *st; uint64_t nst, capst;
     int32_t *parent;
-    uint8_t *flags;                     /* per state: 1 terminal, 2 progress goal, 4 close goal */
-    uint32_t *ht; uint64_t hcap;        /* visited set: state index + 1, 0 = empty */
+    uint8_t *flags;
+    uint64_t *ht; uint64_t hcap;        /* visited set: hash high 32 bits << 32 | state index + 1 */
+    /* cores */
+    F *cores; Core *cinfo; uint64_t ncore, capcore;
+    uint32_t *cht; uint64_t chcap;      /* core id + 1 */
+    /* deliveries: key core << 17 | side << 16 | segment -> pool offset */
+    uint64_t *dkeys; int64_t *dval; uint64_t dn, dcap;
+    /* Python's answers, shared by cores that differ only in dups */
+    int32_t *raw; uint64_t nraw, capraw;
+    uint32_t *rkeys; int64_t *rval; uint32_t *rht; uint64_t rn, rcap, rhcap;
+    /* outcome pool: per answer count, stop, then per outcome core id, lossy core id, edge, viol, sub,
+     * nsend, sends */
+    int32_t *pool; uint64_t npool, cappool;
+    int32_t buf[BUFCAP];
+    /* the graph */
     uint32_t *start; uint64_t capstart;
     uint32_t *succ; uint8_t *cls; uint64_t nsucc, capsucc;
     uint32_t *bsrc, *bdst; uint64_t nb, capb;
-    uint32_t *mkeys; int64_t *mval; uint32_t *mht; uint64_t mn, mcap, mhcap;
-    int32_t *pool; uint64_t npool, cappool;
-    int32_t buf[BUFCAP];
+    /* progress and results */
     uint64_t i, transitions, depth, depth_end;
     int64_t found_state[32]; int32_t found_move[32]; uint32_t found_mask;
     int64_t unspec_state, deadlock_state;
     int error;                          /* 1: out of memory, 2: the callback failed, 3: field overflow */
+    F dec[MAXW + NCORE];                /* one decoded state, for native.py */
+    /* the current state's children, interned in one batch so that their hash-table slots and
+     * stored states are fetched from memory in parallel (prefetch), in move order */
+    F kid[KIDS][MAXW]; uint64_t khash[KIDS]; int32_t kedge[KIDS], ksub[KIDS], kord[KIDS]; uint32_t kviol[KIDS];
+    int nkid;
     /* analyses */
     uint32_t *rstart, *rev; uint8_t *ok; uint32_t *indeg;
 } E;
@@ -57,60 +85,265 @@ static inline uint64_t mix(uint64_t h) {
     return h;
 }
 
-static uint64_t hash_words(const F *s, int w) {
-    uint64_t h = 0x9e3779b97f4a7c15ULL;
+static inline uint64_t hash_words(const F *s, int w) {
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ (uint64_t)w;
     int k = 0;
     for (; k + 4 <= w; k += 4) {
         uint64_t v; memcpy(&v, s + k, 8);
-        h = mix(h ^ v) + k;
+        h = (h ^ v) * 0x9fb21c651e98df25ULL;
+        h ^= h >> 29;
     }
     uint64_t v = 0;
     for (int j = 0; k < w; k++, j++) v |= (uint64_t)s[k] << (16 * j);
-    return mix(h ^ v ^ (uint64_t)w);
+    return mix(h ^ v);
 }
 
 E *bfs_new(int C, int fifo, int loss, int graph, int bounded, int deadlock, ask_fn ask) {
+    if (C < 1 || C > 16) return NULL;
     E *e = calloc(1, sizeof(E));
     if (!e) return NULL;
-    e->C = C; e->W = NCORE + 2 * C; e->fifo = fifo; e->loss = loss; e->graph = graph;
+    e->C = C; e->W = 2 + 2 * C; e->fifo = fifo; e->loss = loss; e->graph = graph || bounded;
     e->bounded = bounded; e->deadlock = deadlock; e->ask = ask;
-    e->hcap = 1 << 16; e->ht = calloc(e->hcap, 4);
-    e->mhcap = 1 << 12; e->mht = calloc(e->mhcap, 4);
+    e->hcap = 1 << 16; e->ht = calloc(e->hcap, 8);
+    e->chcap = 1 << 12; e->cht = calloc(e->chcap, 4);
+    e->dcap = 1 << 12; e->dkeys = malloc(e->dcap * 8); e->dval = malloc(e->dcap * 8);
+    e->rhcap = 1 << 12; e->rht = calloc(e->rhcap, 4);
     e->unspec_state = e->deadlock_state = -1;
     e->depth_end = 1;
-    if (!e->ht || !e->mht) { free(e->ht); free(e->mht); free(e); return NULL; }
+    if (!e->ht || !e->cht || !e->dkeys || !e->dval || !e->rht) {
+        free(e->ht); free(e->cht); free(e->dkeys); free(e->dval); free(e->rht); free(e); return NULL;
+    }
+    memset(e->dkeys, 0xff, e->dcap * 8);
     return e;
 }
 
 void bfs_free(E *e) {
     if (!e) return;
-    free(e->st); free(e->parent); free(e->flags); free(e->ht); free(e->start); free(e->succ); free(e->cls);
-    free(e->bsrc); free(e->bdst); free(e->mkeys); free(e->mval); free(e->mht); free(e->pool);
-    free(e->rstart); free(e->rev); free(e->ok); free(e->indeg);
+    free(e->st); free(e->parent); free(e->flags); free(e->ht); free(e->cores); free(e->cinfo); free(e->cht);
+    free(e->dkeys); free(e->dval); free(e->pool); free(e->raw); free(e->rkeys); free(e->rval); free(e->rht); free(e->start); free(e->succ); free(e->cls);
+    free(e->bsrc); free(e->bdst); free(e->rstart); free(e->rev); free(e->ok); free(e->indeg);
     free(e);
 }
 
+/* ------------------------------------------------------------------ cores */
+
+/* The id of core c, interned when new; -1 when out of memory. */
+static int64_t core_id(E *e, const F *c) {
+    uint64_t mask = e->chcap - 1, h = hash_words(c, NCORE) & mask;
+    for (;;) {
+        uint32_t x = e->cht[h];
+        if (!x) break;
+        if (!memcmp(e->cores + (uint64_t)(x - 1) * NCORE, c, NCORE * sizeof(F))) return x - 1;
+        h = (h + 1) & mask;
+    }
+    uint64_t j = e->ncore;
+    if (j >= 0xfffffffeULL) return -1;
+    if (j + 1 > e->capcore) {
+        uint64_t cap = e->capcore ? e->capcore * 2 : 1 << 10;
+        F *a = realloc(e->cores, cap * NCORE * sizeof(F));
+        if (!a) return -1;
+        e->cores = a;
+        Core *b = realloc(e->cinfo, cap * sizeof(Core));
+        if (!b) return -1;
+        e->cinfo = b; e->capcore = cap;
+    }
+    memcpy(e->cores + j * NCORE, c, NCORE * sizeof(F));
+    Core *ci = e->cinfo + j;
+    ci->local[0][0] = ci->local[0][1] = ci->local[1][0] = ci->local[1][1] = UNASKED;
+    ci->flags[0] = ci->flags[1] = -1;
+    ci->lossy = ci->dup = 0;
+    e->cht[h] = (uint32_t)(j + 1);
+    e->ncore = j + 1;
+    if (2 * e->ncore > e->chcap) {
+        uint64_t cap = e->chcap * 2;
+        uint32_t *t = calloc(cap, 4);
+        if (!t) return -1;
+        for (uint64_t k = 0; k < e->ncore; k++) {
+            uint64_t g = hash_words(e->cores + k * NCORE, NCORE) & (cap - 1);
+            while (t[g]) g = (g + 1) & (cap - 1);
+            t[g] = (uint32_t)(k + 1);
+        }
+        free(e->cht); e->cht = t; e->chcap = cap;
+    }
+    return (int64_t)j;
+}
+
+/* Core `id` with its ghost bits OR-ed with `bits` and `dups` lowered by `spent`. */
+static int64_t core_variant(E *e, uint64_t id, int bits, int spent) {
+    F c[NCORE];
+    memcpy(c, e->cores + id * NCORE, sizeof c);
+    c[KBITS] |= (F)bits;
+    c[KDUP] -= (F)spent;
+    return core_id(e, c);
+}
+
+static uint64_t key_hash(const uint32_t *key) {
+    uint64_t h = 0x51ed27ULL;
+    for (int k = 0; k < RKEY; k++) h = mix(h ^ key[k]) + k;
+    return h;
+}
+
+/* Python's answer for (kind, side, quiet, arg, core but dups), which no answer reads: cores that
+ * differ only in duplications left share it. Its offset in the raw pool, or -2. */
+static int64_t raw_answer(E *e, int kind, int side, int quiet, int arg, const F *core) {
+    uint32_t key[RKEY] = {(uint32_t)(kind | side << 4 | quiet << 5), (uint32_t)arg};
+    for (int k = 0, j = 2; k < NCORE; k++) if (k != KDUP) key[j++] = core[k];
+    uint64_t mask = e->rhcap - 1, h = key_hash(key) & mask;
+    for (;;) {
+        uint32_t x = e->rht[h];
+        if (!x) break;
+        if (!memcmp(e->rkeys + (uint64_t)(x - 1) * RKEY, key, sizeof key)) return e->rval[x - 1];
+        h = (h + 1) & mask;
+    }
+    int n = e->ask(kind, side, core, arg, quiet, e->buf, BUFCAP);
+    if (n < 0) { e->error = n == -3 ? 3 : 2; return -2; }
+    if (grow((void **)&e->raw, &e->capraw, e->nraw + (uint64_t)n, 4)) { e->error = 1; return -2; }
+    memcpy(e->raw + e->nraw, e->buf, (size_t)n * 4);
+    int64_t off = (int64_t)e->nraw;
+    e->nraw += (uint64_t)n;
+    uint64_t m = e->rn, capk = e->rcap * RKEY, capv = e->rcap;
+    if (grow((void **)&e->rkeys, &capk, (m + 1) * RKEY, 4) || grow((void **)&e->rval, &capv, m + 1, 8)) {
+        e->error = 1; return -2;
+    }
+    e->rcap = capv < capk / RKEY ? capv : capk / RKEY;
+    memcpy(e->rkeys + m * RKEY, key, sizeof key);
+    e->rval[m] = off;
+    e->rht[h] = (uint32_t)(m + 1);
+    e->rn = m + 1;
+    if (2 * e->rn > e->rhcap) {
+        uint64_t cap = e->rhcap * 2;
+        uint32_t *t = calloc(cap, 4);
+        if (!t) { e->error = 1; return -2; }
+        for (uint64_t j = 0; j < e->rn; j++) {
+            uint64_t g = key_hash(e->rkeys + j * RKEY) & (cap - 1);
+            while (t[g]) g = (g + 1) & (cap - 1);
+            t[g] = (uint32_t)(j + 1);
+        }
+        free(e->rht); e->rht = t; e->rhcap = cap;
+    }
+    return off;
+}
+
+/* The answer for core `id`, translated to child core ids, in the pool. Offset or -2. */
+static int64_t ask(E *e, int kind, int side, uint64_t id, int arg, int quiet) {
+    F base[NCORE];
+    memcpy(base, e->cores + id * NCORE, sizeof base);
+    int64_t roff = raw_answer(e, kind, side, quiet, arg, base);
+    if (roff < 0) return roff;
+    const int32_t *raw = e->raw + roff;
+    int n = kind == Q_STATE ? 1 : 2;
+    for (int r = 0, p = 2; kind != Q_STATE && r < raw[0]; r++) { int k = 9 + raw[p + 8]; n += k; p += k; }
+    if (e->npool + (uint64_t)n + 16 > e->cappool) {
+        uint64_t cap = e->cappool ? e->cappool * 2 : 1 << 14;
+        while (cap < e->npool + (uint64_t)n + 16) cap *= 2;
+        int32_t *q = realloc(e->pool, cap * 4);
+        if (!q) { e->error = 1; return -2; }
+        e->pool = q; e->cappool = cap;
+    }
+    int64_t off = (int64_t)e->npool;
+    int32_t *out = e->pool + off;
+    if (kind == Q_STATE) { out[0] = raw[0]; e->npool += 1; return off; }
+    int32_t count = raw[0];
+    out[0] = count; out[1] = raw[1];
+    const int32_t *in = raw + 2;
+    int32_t *o = out + 2;
+    for (int r = 0; r < count; r++) {      /* in: ep, pc, epoch, inc, bits, edge, viol, sub, nsend, sends */
+        F c[NCORE];
+        memcpy(c, base, sizeof c);
+        c[side] = (F)in[0]; c[KPC + side] = (F)in[1]; c[KEPOCH] = (F)in[2]; c[KINC + side] = (F)in[3];
+        c[KBITS] = (F)in[4];
+        int64_t plain = core_id(e, c);
+        c[KBITS] |= LOSSY_BOTH;
+        int64_t lossy = core_id(e, c);
+        if (plain < 0 || lossy < 0) { e->error = 1; return -2; }
+        int nsend = in[8];
+        o[0] = (int32_t)plain; o[1] = (int32_t)lossy; o[2] = in[5]; o[3] = in[6]; o[4] = in[7]; o[5] = nsend;
+        for (int k = 0; k < nsend; k++) o[6 + k] = in[9 + k] + 1;
+        o += 6 + nsend; in += 9 + nsend;
+    }
+    e->npool += (uint64_t)(o - out);
+    return off;
+}
+
+static int64_t local_moves(E *e, uint64_t id, int side, int quiet) {
+    int64_t off = e->cinfo[id].local[side][quiet];
+    if (off == UNASKED) {
+        off = ask(e, Q_LOCAL, side, id, 0, quiet);
+        if (off >= 0) e->cinfo[id].local[side][quiet] = off;   /* cinfo may have moved: index again */
+    }
+    return off;
+}
+
+static int32_t state_flags(E *e, uint64_t id, int quiet) {
+    int32_t f = e->cinfo[id].flags[quiet];
+    if (f < 0) {
+        int64_t off = ask(e, Q_STATE, 0, id, 0, quiet);
+        if (off < 0) return -1;
+        f = e->cinfo[id].flags[quiet] = e->pool[off];
+    }
+    return f;
+}
+
+static int64_t delivery(E *e, uint64_t id, int side, int x) {
+    uint64_t key = id << 17 | (uint64_t)side << 16 | (uint64_t)x, mask = e->dcap - 1;
+    uint64_t h = mix(key) & mask;
+    while (e->dkeys[h] != UINT64_MAX) {
+        if (e->dkeys[h] == key) return e->dval[h];
+        h = (h + 1) & mask;
+    }
+    int64_t off = ask(e, Q_DELIVER, side, id, x, 0);
+    if (off < 0) return off;
+    e->dkeys[h] = key; e->dval[h] = off;
+    if (2 * ++e->dn > e->dcap) {
+        uint64_t cap = e->dcap * 2;
+        uint64_t *k2 = malloc(cap * 8); int64_t *v2 = malloc(cap * 8);
+        if (!k2 || !v2) { free(k2); free(v2); e->error = 1; return -2; }
+        memset(k2, 0xff, cap * 8);
+        for (uint64_t j = 0; j < e->dcap; j++) {
+            if (e->dkeys[j] == UINT64_MAX) continue;
+            uint64_t g = mix(e->dkeys[j]) & (cap - 1);
+            while (k2[g] != UINT64_MAX) g = (g + 1) & (cap - 1);
+            k2[g] = e->dkeys[j]; v2[g] = e->dval[j];
+        }
+        free(e->dkeys); free(e->dval); e->dkeys = k2; e->dval = v2; e->dcap = cap;
+    }
+    return off;
+}
+
+/* ------------------------------------------------------------------ states */
+
 static int rehash(E *e) {
     uint64_t cap = e->hcap * 2;
-    uint32_t *t = calloc(cap, 4);
+    uint64_t *t = calloc(cap, 8);
     if (!t) return -1;
-    for (uint64_t j = 0; j < e->nst; j++) {
-        uint64_t h = hash_words(e->st + j * e->W, e->W) & (cap - 1);
-        while (t[h]) h = (h + 1) & (cap - 1);
-        t[h] = (uint32_t)(j + 1);
+    for (uint64_t j = 0; j < e->hcap; j++) {
+        uint64_t x = e->ht[j];
+        if (!x) continue;
+        uint64_t i = (x & 0xffffffffULL) - 1;
+        uint64_t h = hash_words(e->st + i * e->W, e->W);
+        uint64_t g = h & (cap - 1);
+        while (t[g]) g = (g + 1) & (cap - 1);
+        t[g] = x;
     }
     free(e->ht); e->ht = t; e->hcap = cap;
     return 0;
 }
 
-/* The index of state s, added (with parent p) when new; -1 when out of memory. */
-static int64_t intern(E *e, const F *s, int64_t p) {
-    uint64_t mask = e->hcap - 1, h = hash_words(s, e->W) & mask;
+/* The index of state s (whose hash_words is `hash`), added with parent p when new; -1 when out
+ * of memory. */
+static int64_t intern(E *e, const F *s, uint64_t hash, int64_t p) {
+    uint64_t mask = e->hcap - 1, h = hash & mask, tag = hash >> 32 << 32;
     size_t bytes = (size_t)e->W * sizeof(F);
     for (;;) {
-        uint32_t x = e->ht[h];
+        uint64_t x = e->ht[h];
         if (!x) break;
-        if (!memcmp(e->st + (uint64_t)(x - 1) * e->W, s, bytes)) return x - 1;
+        if ((x & ~0xffffffffULL) == tag) {
+            uint64_t i = (x & 0xffffffffULL) - 1;
+            const F *t = e->st + i * e->W;
+            int k = 0;
+            while (k < e->W && t[k] == s[k]) k++;
+            if (k == e->W) return (int64_t)i;
+        }
         h = (h + 1) & mask;
     }
     uint64_t j = e->nst;
@@ -131,7 +364,7 @@ static int64_t intern(E *e, const F *s, int64_t p) {
     memcpy(e->st + j * e->W, s, bytes);
     e->parent[j] = (int32_t)p;
     e->flags[j] = 0;
-    e->ht[h] = (uint32_t)(j + 1);
+    e->ht[h] = tag | (j + 1);
     e->nst = j + 1;
     if (2 * e->nst > e->hcap && rehash(e)) return -1;
     return (int64_t)j;
@@ -158,66 +391,8 @@ static inline int chan_add(F *c, int C, int fifo, F x) {
     return 1;
 }
 
-static uint64_t key_hash(const uint32_t *key) {
-    uint64_t h = 0x51ed27ULL;
-    for (int k = 0; k < MKEY; k++) h = mix(h ^ key[k]) + k;
-    return h;
-}
-
-/* The callback's answer for (kind, side, quiet, arg, core without dups), memoized: an offset
- * into the pool, or -2 with e->error set. */
-static int64_t memo(E *e, int kind, int side, int quiet, int arg, const F *core) {
-    uint32_t key[MKEY] = {(uint32_t)(kind | side << 4 | quiet << 5), (uint32_t)arg};
-    for (int k = 0, j = 2; k < NCORE; k++) if (k != KDUP) key[j++] = core[k];
-    uint64_t mask = e->mhcap - 1, h = key_hash(key) & mask;
-    for (;;) {
-        uint32_t x = e->mht[h];
-        if (!x) break;
-        if (!memcmp(e->mkeys + (uint64_t)(x - 1) * MKEY, key, sizeof key)) return e->mval[x - 1];
-        h = (h + 1) & mask;
-    }
-    int n = e->ask(kind, side, core, arg, quiet, e->buf, BUFCAP);
-    int64_t off = -1;
-    if (n < 0) { e->error = n == -3 ? 3 : 2; return -2; }
-    {
-        if (e->npool + n > e->cappool) {
-            uint64_t cap = e->cappool ? e->cappool * 2 : 1 << 14;
-            while (cap < e->npool + n) cap *= 2;
-            int32_t *q = realloc(e->pool, cap * 4);
-            if (!q) { e->error = 1; return -2; }
-            e->pool = q; e->cappool = cap;
-        }
-        memcpy(e->pool + e->npool, e->buf, (size_t)n * 4);
-        off = (int64_t)e->npool;
-        e->npool += n;
-    }
-    uint64_t m = e->mn;
-    if (m + 1 > e->mcap) {
-        uint64_t cap = e->mcap ? e->mcap * 2 : 1 << 10;
-        uint32_t *k2 = realloc(e->mkeys, cap * MKEY * 4);
-        if (!k2) { e->error = 1; return -2; }
-        e->mkeys = k2;
-        int64_t *v2 = realloc(e->mval, cap * 8);
-        if (!v2) { e->error = 1; return -2; }
-        e->mval = v2; e->mcap = cap;
-    }
-    memcpy(e->mkeys + m * MKEY, key, sizeof key);
-    e->mval[m] = off;
-    e->mht[h] = (uint32_t)(m + 1);
-    e->mn = m + 1;
-    if (2 * e->mn > e->mhcap) {
-        uint64_t cap = e->mhcap * 2;
-        uint32_t *t = calloc(cap, 4);
-        if (!t) { e->error = 1; return -2; }
-        for (uint64_t j = 0; j < e->mn; j++) {
-            uint64_t g = key_hash(e->mkeys + j * MKEY) & (cap - 1);
-            while (t[g]) g = (g + 1) & (cap - 1);
-            t[g] = (uint32_t)(j + 1);
-        }
-        free(e->mht); e->mht = t; e->mhcap = cap;
-    }
-    return off;
-}
+static inline void set_core(F *s, uint64_t id) { s[0] = (F)(id & 0xffff); s[1] = (F)(id >> 16); }
+static inline uint64_t get_core(const F *s) { return (uint64_t)s[0] | (uint64_t)s[1] << 16; }
 
 static int push_edge(E *e, uint32_t j, int edge) {
     if (e->nsucc + 1 > e->capsucc) {
@@ -249,43 +424,57 @@ static int push_sub(E *e, uint32_t i, uint32_t j) {
     return 0;
 }
 
-/* One move from state i: store the child, the edge, the violations. 0, or -1 on error. */
-static int emit(E *e, uint32_t i, const F *child, int edge, uint32_t viol, int sub, int ordinal) {
-    int64_t j = intern(e, child, i);
-    if (j < 0) { e->error = 1; return -1; }
-    if (e->graph && push_edge(e, (uint32_t)j, edge)) { e->error = 1; return -1; }
-    if (sub && e->bounded && push_sub(e, i, (uint32_t)j)) { e->error = 1; return -1; }
-    viol &= ~e->found_mask;
-    for (int b = 0; viol; b++, viol >>= 1)
-        if (viol & 1) {
-            e->found_mask |= 1u << b;
-            e->found_state[b] = i;
-            e->found_move[b] = ordinal;
+/* Intern the buffered children of state i in move order; record edges and violations. */
+static int flush(E *e, uint32_t i) {
+    int W = e->W;
+    for (int k = 0; k < e->nkid; k++) {
+        e->khash[k] = hash_words(e->kid[k], W);
+        __builtin_prefetch(e->ht + (e->khash[k] & (e->hcap - 1)));
+    }
+    for (int k = 0; k < e->nkid; k++) {          /* the likely stored match, fetched ahead */
+        uint64_t x = e->ht[e->khash[k] & (e->hcap - 1)];
+        if (x) __builtin_prefetch(e->st + ((x & 0xffffffffULL) - 1) * W);
+    }
+    for (int k = 0; k < e->nkid; k++) {
+        int64_t j = intern(e, e->kid[k], e->khash[k], i);
+        if (j < 0) { e->error = 1; return -1; }
+        if (e->graph && push_edge(e, (uint32_t)j, e->kedge[k] | (e->ksub[k] && e->bounded ? SUB : 0))) {
+            e->error = 1; return -1;
         }
+        uint32_t viol = e->kviol[k] & ~e->found_mask;
+        for (int b = 0; viol; b++, viol >>= 1)
+            if (viol & 1) {
+                e->found_mask |= 1u << b;
+                e->found_state[b] = i;
+                e->found_move[b] = e->kord[k];
+            }
+    }
+    e->nkid = 0;
     return 0;
 }
 
-/* Apply the answer at pool[off] (count, stop, then each outcome) to `base` for `side`. Returns
- * 1 when the state's remaining moves are not explored (the table has no row: Unspecified),
- * 0, or -1 on error. */
+/* One move from state i: the child (the next slot of e->kid, already filled) joins the batch. */
+static int emit(E *e, uint32_t i, int edge, uint32_t viol, int sub, int ordinal) {
+    int k = e->nkid++;
+    e->kedge[k] = edge; e->kviol[k] = viol; e->ksub[k] = sub; e->kord[k] = ordinal;
+    return e->nkid == KIDS ? flush(e, i) : 0;
+}
+
+/* Apply the answer at pool[off] to `base` for `side`. Returns 1 when the state's remaining
+ * moves are not explored (the table has no row: Unspecified), 0, or -1 on error. */
 static int outcomes(E *e, uint32_t i, const F *base, int side, int64_t off, int *n) {
-    int C = e->C, outc = NCORE + side * C;
+    int C = e->C, outc = 2 + side * C;
     int32_t count = e->pool[off], stop = e->pool[off + 1];
     off += 2;
-    F child[NCORE + 16];
     for (int r = 0; r < count; r++) {
-        const int32_t *o = e->pool + off;
+        const int32_t *o = e->pool + off;          /* core, lossy core, edge, viol, sub, nsend, sends */
+        F *child = e->kid[e->nkid];
         memcpy(child, base, (size_t)e->W * sizeof(F));
-        child[side] = (F)o[0];
-        child[KPC + side] = (F)o[1];
-        child[KEPOCH] = (F)o[2];
-        child[KINC + side] = (F)o[3];
-        child[KBITS] = (F)o[4];
-        int nsend = o[8];
-        for (int k = 0; k < nsend; k++)
-            if (!chan_add(child + outc, C, e->fifo, (F)(o[9 + k] + 1))) child[KBITS] |= LOSSY_BOTH;
-        if (emit(e, i, child, o[5], (uint32_t)o[6], o[7], (*n)++)) return -1;
-        off += 9 + nsend;
+        int nsend = o[5], lost = 0;
+        for (int k = 0; k < nsend; k++) lost |= !chan_add(child + outc, C, e->fifo, (F)o[6 + k]);
+        set_core(child, (uint32_t)(lost ? o[1] : o[0]));
+        if (emit(e, i, o[2], (uint32_t)o[3], o[4], (*n)++)) return -1;
+        off += 6 + nsend;
     }
     return stop ? 1 : 0;
 }
@@ -293,15 +482,16 @@ static int outcomes(E *e, uint32_t i, const F *base, int side, int64_t off, int 
 /* Explore until `until` states have been expanded or none is left. 0, or -1 on error. */
 int bfs_run(E *e, uint64_t until) {
     int C = e->C, W = e->W;
-    F cur[NCORE + 16], child[NCORE + 16];
+    F cur[MAXW], rest[MAXW], *child;
     while (e->i < e->nst && e->i < until) {
         uint32_t i = (uint32_t)e->i;
         if (e->i == e->depth_end) { e->depth++; e->depth_end = e->nst; }
         memcpy(cur, e->st + (uint64_t)i * W, (size_t)W * sizeof(F));
-        int quiet = !cur[NCORE] && !cur[NCORE + C];
+        uint64_t id = get_core(cur);
+        int quiet = !cur[2] && !cur[2 + C];
         int n = 0, stop = 0;
         for (int side = 0; side < 2 && !stop; side++) {
-            int inc_ = NCORE + (1 - side) * C;
+            int inc_ = 2 + (1 - side) * C;
             F *in = cur + inc_;
             int len = chan_len(in, C);
             F prev = 0;
@@ -310,11 +500,11 @@ int bfs_run(E *e, uint64_t until) {
                 F x = in[idx];
                 if (x == prev) continue;
                 prev = x;
-                int64_t off = memo(e, Q_DELIVER, side, 0, x - 1, cur);
+                int64_t off = delivery(e, id, side, x - 1);
                 if (off < 0) return -1;
-                memcpy(child, cur, (size_t)W * sizeof(F));
-                chan_remove(child + inc_, C, idx);
-                if ((stop = outcomes(e, i, child, side, off, &n)) < 0) return -1;
+                memcpy(rest, cur, (size_t)W * sizeof(F));
+                chan_remove(rest + inc_, C, idx);
+                if ((stop = outcomes(e, i, rest, side, off, &n)) < 0) return -1;
                 if (stop) break;
             }
             if (stop) break;
@@ -324,22 +514,35 @@ int bfs_run(E *e, uint64_t until) {
                 for (int k = 0; k < idx; k++) again |= in[k] == x;
                 if (again) continue;
                 if (e->loss) {
+                    if (!e->cinfo[id].lossy) {
+                        int64_t v = core_variant(e, id, LOSSY_BOTH, 0);
+                        if (v < 0) { e->error = 1; return -1; }
+                        e->cinfo[id].lossy = (uint32_t)v + 1;
+                    }
+                    child = e->kid[e->nkid];
                     memcpy(child, cur, (size_t)W * sizeof(F));
                     chan_remove(child + inc_, C, idx);
-                    child[KBITS] |= LOSSY_BOTH;
-                    if (emit(e, i, child, LOSS, 0, 1, n++)) return -1;
+                    set_core(child, e->cinfo[id].lossy - 1);
+                    if (emit(e, i, LOSS, 0, 1, n++)) return -1;
                 }
-                if (cur[KDUP] > 0 && len < C) {
+                if (e->cores[id * NCORE + KDUP] > 0 && len < C) {
+                    if (!e->cinfo[id].dup) {
+                        int64_t v = core_variant(e, id, 0, 1);
+                        if (v < 0) { e->error = 1; return -1; }
+                        e->cinfo[id].dup = (uint32_t)v + 1;
+                    }
+                    child = e->kid[e->nkid];
                     memcpy(child, cur, (size_t)W * sizeof(F));
                     chan_add(child + inc_, C, e->fifo, x);
-                    child[KDUP]--;
-                    if (emit(e, i, child, FAIR, 0, 0, n++)) return -1;
+                    set_core(child, e->cinfo[id].dup - 1);
+                    if (emit(e, i, FAIR, 0, 0, n++)) return -1;
                 }
             }
-            int64_t off = memo(e, Q_LOCAL, side, quiet, 0, cur);  /* user calls, timers */
+            int64_t off = local_moves(e, id, side, quiet);  /* user calls, timers */
             if (off < 0) return -1;
             if ((stop = outcomes(e, i, cur, side, off, &n)) < 0) return -1;
         }
+        if (flush(e, i)) return -1;
         if (stop && e->unspec_state < 0) e->unspec_state = i;
         e->transitions += n;
         if (e->graph) {
@@ -347,10 +550,10 @@ int bfs_run(E *e, uint64_t until) {
             if (i == 0) e->start[0] = 0;
             e->start[i + 1] = (uint32_t)e->nsucc;
         }
-        int64_t off = memo(e, Q_STATE, 0, quiet, 0, cur);
-        if (off < 0) return -1;
-        e->flags[i] = (uint8_t)e->pool[off];
-        if (n == 0 && e->deadlock && e->deadlock_state < 0 && !(e->flags[i] & 1)) e->deadlock_state = i;
+        int32_t fl = state_flags(e, id, quiet);
+        if (fl < 0) return -1;
+        e->flags[i] = (uint8_t)fl;
+        if (n == 0 && e->deadlock && e->deadlock_state < 0 && !(fl & 1)) e->deadlock_state = i;
         e->i++;
     }
     return 0;
@@ -363,7 +566,7 @@ int64_t bfs_liveness(E *e, int bit, int fair) {
     if (!e->rstart) {                       /* the fair edges reversed, CSR */
         e->rstart = calloc(n + 1, 4);
         if (!e->rstart) { e->error = 1; return -2; }
-        for (uint64_t k = 0; k < e->nsucc; k++) if (e->cls[k] == fair) e->rstart[e->succ[k] + 1]++;
+        for (uint64_t k = 0; k < e->nsucc; k++) if ((e->cls[k] & ~SUB) == fair) e->rstart[e->succ[k] + 1]++;
         for (uint64_t v = 0; v < n; v++) e->rstart[v + 1] += e->rstart[v];
         e->rev = malloc((e->rstart[n] + 1) * 4);
         uint32_t *fill = malloc((n + 1) * 4);
@@ -371,7 +574,7 @@ int64_t bfs_liveness(E *e, int bit, int fair) {
         memcpy(fill, e->rstart, (n + 1) * 4);
         for (uint64_t u = 0; u < n; u++)
             for (uint32_t k = e->start[u]; k < e->start[u + 1]; k++)
-                if (e->cls[k] == fair) e->rev[fill[e->succ[k]]++] = (uint32_t)u;
+                if ((e->cls[k] & ~SUB) == fair) e->rev[fill[e->succ[k]]++] = (uint32_t)u;
         free(fill);
     }
     free(e->ok);
@@ -392,36 +595,34 @@ int64_t bfs_liveness(E *e, int bit, int fair) {
     return -1;
 }
 
-/* Kahn's algorithm on the retransmit-and-lose subgraph: indeg[v] > 0 afterwards for the
- * states on or behind a cycle. Returns how many such states there are. */
+/* Kahn's algorithm on the retransmit-and-lose subgraph (edges marked SUB): indeg[v] > 0
+ * afterwards for the states on or behind a cycle. Returns how many such states there are, and
+ * leaves in bsrc/bdst the subgraph's edges among them, in exploration order. */
 int64_t bfs_kahn(E *e) {
-    uint64_t n = e->nst, m = e->nb;
+    uint64_t n = e->nst;
     free(e->indeg);
     e->indeg = calloc(n + 1, 4);
-    uint32_t *ostart = calloc(n + 1, 4), *out = malloc((m + 1) * 4), *stack = malloc((n + 1) * 4);
-    uint8_t *in_src = calloc(n + 1, 1);
-    if (!e->indeg || !ostart || !out || !stack || !in_src) {
-        free(ostart); free(out); free(stack); free(in_src); e->error = 1; return -2;
-    }
-    for (uint64_t k = 0; k < m; k++) { e->indeg[e->bdst[k]]++; ostart[e->bsrc[k]]++; in_src[e->bsrc[k]] = 1; }
-    uint32_t acc = 0;
-    for (uint64_t v = 0; v < n; v++) { uint32_t c = ostart[v]; ostart[v] = acc; acc += c; }
-    ostart[n] = acc;
-    uint32_t *fill = malloc((n + 1) * 4);
-    if (!fill) { free(ostart); free(out); free(stack); free(in_src); e->error = 1; return -2; }
-    memcpy(fill, ostart, (n + 1) * 4);
-    for (uint64_t k = 0; k < m; k++) out[fill[e->bsrc[k]]++] = e->bdst[k];
-    free(fill);
+    uint32_t *stack = malloc((n + 1) * 4);
+    if (!e->indeg || !stack) { free(stack); e->error = 1; return -2; }
+    for (uint64_t k = 0; k < e->nsucc; k++) if (e->cls[k] & SUB) e->indeg[e->succ[k]]++;
     uint64_t sp = 0;
-    for (uint64_t v = 0; v < n; v++) if (in_src[v] && e->indeg[v] == 0) stack[sp++] = (uint32_t)v;
+    for (uint64_t v = 0; v < n; v++) if (!e->indeg[v]) stack[sp++] = (uint32_t)v;
     while (sp) {
         uint32_t u = stack[--sp];
-        for (uint32_t k = ostart[u]; k < ostart[u + 1]; k++)
-            if (--e->indeg[out[k]] == 0) stack[sp++] = out[k];
+        for (uint32_t k = e->start[u]; k < e->start[u + 1]; k++)
+            if (e->cls[k] & SUB && --e->indeg[e->succ[k]] == 0) stack[sp++] = e->succ[k];
     }
+    free(stack);
     int64_t left = 0;
     for (uint64_t v = 0; v < n; v++) left += e->indeg[v] > 0;
-    free(ostart); free(out); free(stack); free(in_src);
+    e->nb = 0;
+    for (uint64_t u = 0; left && u < n; u++) {
+        if (!e->indeg[u]) continue;
+        for (uint32_t k = e->start[u]; k < e->start[u + 1]; k++)
+            if (e->cls[k] & SUB && e->indeg[e->succ[k]] && push_sub(e, (uint32_t)u, e->succ[k])) {
+                e->error = 1; return -2;
+            }
+    }
     return left;
 }
 
@@ -434,9 +635,25 @@ GET(bsrc, uint32_t *) GET(bdst, uint32_t *) GET(ok, uint8_t *) GET(indeg, uint32
 int64_t bfs_found_state(E *e, int b) { return e->found_state[b]; }
 int bfs_found_move(E *e, int b) { return e->found_move[b]; }
 uint64_t bfs_bytes(E *e) {
-    return e->capst * ((uint64_t)e->W * sizeof(F) + 5) + e->hcap * 4 + e->capsucc * 5 + e->capstart * 4
-           + e->capb * 8 + e->cappool * 4 + e->mcap * (MKEY * 4 + 8) + e->mhcap * 4;
+    return e->capst * ((uint64_t)e->W * sizeof(F) + 5) + e->hcap * 8 + e->capcore * (NCORE * sizeof(F) + sizeof(Core))
+           + e->chcap * 4 + e->dcap * 16 + e->cappool * 4 + e->capraw * 4 + e->rcap * (RKEY * 4 + 8) + e->rhcap * 4 + e->capsucc * 5 + e->capstart * 4 + e->capb * 8;
+}
+uint64_t bfs_ncore(E *e) { return e->ncore; }
+
+/* State i as core fields then both channels (NCORE + 2C words, valid until the next call). */
+const F *bfs_decode(E *e, uint64_t i) {
+    const F *s = e->st + i * e->W;
+    memcpy(e->dec, e->cores + get_core(s) * NCORE, NCORE * sizeof(F));
+    memcpy(e->dec + NCORE, s + 2, 2 * e->C * sizeof(F));
+    return e->dec;
 }
 
-/* Add the initial state; 0 or -1. */
-int bfs_init(E *e, const F *s) { return intern(e, s, -1) < 0 ? -1 : 0; }
+/* Add the initial state (core fields, then both channels); 0 or -1. */
+int bfs_init(E *e, const F *s) {
+    int64_t id = core_id(e, s);
+    if (id < 0) return -1;
+    F st[MAXW];
+    set_core(st, (uint64_t)id);
+    memcpy(st + 2, s + NCORE, 2 * e->C * sizeof(F));
+    return intern(e, st, hash_words(st, e->W), -1) < 0 ? -1 : 0;
+}

@@ -37,6 +37,8 @@ SAFETY = ("handshake-agreement", "no-ghost-acceptance", "time-wait-absorbs-fin",
 #: network loses every copy.
 BOUNDED = "bounded-retransmission"
 PROPERTIES = SAFETY + LIVENESS + (BOUNDED,)
+#: The edge class in a graph edge's byte (the native explorer marks subgraph edges in bit 7).
+EDGE_CLASS = 0x7F
 DEADLOCK = ("no move is possible, yet the system is not at a terminal state (both CLOSED or LISTEN, "
             "nothing in flight)")
 
@@ -276,10 +278,11 @@ def _liveness_found(ex: Exploration, prop: str, bad: int, start, succ, cls, ok) 
         nxt = None
         futile = None
         for k in range(start[v], start[v + 1]):
-            if cls[k] == FAIR and not ok[succ[k]]:
+            c = cls[k] & EDGE_CLASS
+            if c == FAIR and not ok[succ[k]]:
                 nxt = succ[k]
                 break
-            if cls[k] in (FUTILE, SPURIOUS) and futile is None:
+            if c in (FUTILE, SPURIOUS) and futile is None:
                 futile = succ[k]
         if nxt is None:
             if futile is not None:

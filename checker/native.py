@@ -79,9 +79,9 @@ def library() -> "ctypes.CDLL | None":
         "bfs_liveness": (I64, [P, INT, INT]), "bfs_kahn": (I64, [P]),
         "bfs_found_state": (I64, [P, INT]), "bfs_found_move": (INT, [P, INT]), "bfs_bytes": (U64, [P]),
         "bfs_error": (INT, [P]), "bfs_unspec_state": (I64, [P]), "bfs_deadlock_state": (I64, [P]),
-        "bfs_found_mask": (ctypes.c_uint32, [P]),
+        "bfs_found_mask": (ctypes.c_uint32, [P]), "bfs_decode": (ctypes.POINTER(ctypes.c_uint16), [P, U64]),
     }
-    for name in ("nst", "i", "transitions", "depth", "nsucc", "nb"):
+    for name in ("nst", "i", "transitions", "depth", "nsucc", "nb", "ncore"):
         sigs[f"bfs_{name}"] = (U64, [P])
     for name in ("st", "parent", "start", "succ", "cls", "bsrc", "bdst", "ok", "indeg", "flags"):
         sigs[f"bfs_{name}"] = (P, [P])
@@ -163,9 +163,7 @@ class NativeStates(Sequence):
     def __init__(self, engine: "Engine"):
         self.engine = engine
         self.n = engine.count("nst")
-        c = engine.capacity
-        self.w = NCORE + 2 * c
-        self.words = (ctypes.c_uint16 * (self.n * self.w)).from_address(engine.ptr("st")) if self.n else ()
+        self.w = NCORE + 2 * engine.capacity
 
     def __len__(self) -> int:
         return self.n
@@ -177,8 +175,9 @@ class NativeStates(Sequence):
             i += self.n
         if not 0 <= i < self.n:
             raise IndexError(i)
-        w = self.words[i * self.w:(i + 1) * self.w]
-        c = self.engine.capacity
+        eng = self.engine
+        w = eng.lib.bfs_decode(eng.e, i)[:self.w]
+        c = eng.capacity
         ab = tuple(x - 1 for x in w[NCORE:NCORE + c] if x)
         ba = tuple(x - 1 for x in w[NCORE + c:] if x)
         return (w[0], w[1], ab, ba, w[2], w[3], w[4], w[5], w[6], w[7], w[8])
