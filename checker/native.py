@@ -69,6 +69,9 @@ def library() -> "ctypes.CDLL | None":
                 os.unlink(tmp)
                 return None
             os.replace(tmp, so)          # atomic: a concurrent build never loads half a file
+            for old in so.parent.glob("bfs-*.so"):   # builds of earlier sources
+                if old != so:
+                    old.unlink(missing_ok=True)
         lib = ctypes.CDLL(str(so))
     except OSError:                      # no writable cache, or a library that does not load
         return None

@@ -47,6 +47,7 @@ EXCUSED = 4          # some endpoint gave up after a loss: the network was not f
 DONE = (8, 16)       # this endpoint completed its close (TIME-WAIT, or LAST-ACK acknowledged)
 STALE = (32, 64)     # this endpoint's incarnation began from a SYN its sender had abandoned
 CLOSE_CALLED = (128, 256)  # this user asked to close (CLOSE or SHUTDOWN) in this incarnation
+LISTENED = (512, 1024)     # this user's last OPEN was passive (LISTEN, not CONNECT)
 #: Timers whose expiry sends a segment soon (seconds): a give-up (R2, minutes) outlasts them.
 PENDING = ("RTO", "DELACK", "PERSIST")
 #: Timers of a minute or more (2 MSL, tcp_fin_timeout, keep-alive): they expire only when
@@ -174,6 +175,7 @@ class System:
         self.p_ghost = "no-ghost-acceptance" in properties
         self.p_twfin = "time-wait-absorbs-fin" in properties
         self.p_agree = "handshake-agreement" in properties
+        self.p_listen = "no-unrequested-listen" in properties
 
     # ------------------------------------------------------------------ interning
     def intern_ep(self, e: Endpoint) -> int:
@@ -489,10 +491,17 @@ class System:
             bits |= DONE[side]
         if kind == "call":
             if label[2] in ("CONNECT", "LISTEN"):
-                bits &= ~(DONE[side] | CLOSE_CALLED[side])
+                bits &= ~(DONE[side] | CLOSE_CALLED[side] | LISTENED[side])
+                if label[2] == "LISTEN":
+                    bits |= LISTENED[side]
             elif label[2] in ("CLOSE", "SHUTDOWN"):
                 bits |= CLOSE_CALLED[side]
         child[10] = bits
+        if self.p_listen and st_a == "LISTEN" and st_b != "LISTEN" and not bits & LISTENED[side]:
+            viol += (Violation("no-unrequested-listen",
+                               f"{SIDE[side]} went from {st_b} to LISTEN though its user's last OPEN was active: it "
+                               f"would now accept connections nobody asked for (RFC 9293 3.10.7.3: a connection "
+                               f"returns to LISTEN only if it came from a passive OPEN)"),)
         if self.p_twfin or self.p_agree:
             if kind == "deliver":
                 if self.p_twfin and st_b == "TIME-WAIT" and seg.flags & FIN \

@@ -35,7 +35,7 @@ OPTIONS: dict[str, str] = {
     "syn-recv-syn-rst": "Linux tcp_check_req() embryonic_reset: an in-window SYN on a request socket is "
                         "answered with RST",
     "time-wait-reopen": "RFC 9293 3.6.1, RFC 1122 4.2.2.13; Linux tcp_timewait_state_process(): a SYN above "
-                        "RCV.NXT reopens a TIME-WAIT connection",
+                        "RCV.NXT reopens a TIME-WAIT connection when a listener holds the port (tcp_v4_rcv())",
     "listener-survives": "Linux: a passive SYN-RECEIVED that exhausts tcp_synack_retries is dropped and the "
                          "listener remains (LISTEN), silently",
     "time-wait-detached": "Linux tcp_time_wait(): TIME-WAIT is held by an inet_timewait_sock the user cannot "

@@ -285,17 +285,19 @@ row("synrcvd.pre", SR, SEG, "ACK and not SIMOPEN_SYNACK and not RESYN", (), None
 row("synrcvd.pre.noack", SR, SEG, "not ACK and not RESYN", (), None, R + "3.10.7.4",
     "continue (SIMOPEN_SYNACK needs ACK; a separate row so that SEG.ACK is read only where ACK is set)",
     stage="pre", next="seq")
-row("timewait.reopen", TW, SEG, "REOPEN_SYN",
+row("timewait.reopen", TW, SEG, "REOPEN_SYN and PASSIVE",
     ("ISS := SND.NXT + 65537", "IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "RCV.WND := WINDOW",
      "SND.UNA := ISS", "SND.NXT := ISS + 1", "SND.WND := SEG.WND", "PASSIVE := True", "FIN.SENT := False",
      "ORPHAN := False", "RTX := 0", "PROBES := 0", "UNREAD := False", "SND.Q := 0", "ACK.OWED := False",
      "send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>"), SR,
-    "RFC 9293 3.6.1; RFC 1122 4.2.2.13; Linux tcp_timewait_state_process() (TCP_TW_SYN)",
+    "RFC 9293 3.6.1; RFC 1122 4.2.2.13; Linux tcp_timewait_state_process() (TCP_TW_SYN), tcp_v4_rcv()",
     "a SYN above RCV.NXT reopens the connection from TIME-WAIT as a new incarnation; Linux takes "
-    "ISS = old SND.NXT + 65537 (above every sequence number of the old one)",
+    "ISS = old SND.NXT + 65537 (above every sequence number of the old one). Only where a listener "
+    "holds the port (tcp_v4_rcv() hands the SYN to inet_lookup_listener(); with none it is answered "
+    "like any TIME-WAIT segment, TCP_TW_ACK): here, a connection that came from a passive OPEN",
     stage="pre", when="time-wait-reopen")
-row("timewait.pre", TW, SEG, "not REOPEN_SYN", (), None, "RFC 9293 3.6.1", "continue", stage="pre", next="seq",
-    when="time-wait-reopen")
+row("timewait.pre", TW, SEG, "not (REOPEN_SYN and PASSIVE)", (), None, "RFC 9293 3.6.1", "continue", stage="pre",
+    next="seq", when="time-wait-reopen")
 
 # first: sequence number
 row("seq.ok", SYNC, SEG, "ACCEPTABLE", "PROBES := 0", None, R + "3.10.7.4",

@@ -129,6 +129,24 @@ def test_time_wait_absorbs_fin_fails_when_time_wait_answers_with_rst():
     assert "time-wait-absorbs-fin" in ex.found
 
 
+@pytest.mark.parametrize("row,scenario", [("abort.rst", "abort"), ("rst.synrcvd.active.exact", "simultaneous-open"),
+                                          ("keepalive.giveup", "handshake")])
+def test_no_unrequested_listen_fails_when_an_active_connection_falls_back_to_listen(row, scenario):
+    """RFC 9293 3.10.7.3: only a connection from a passive OPEN returns to LISTEN. A table that
+    sends an active one there would accept connections its user never asked for."""
+    from dataclasses import replace
+
+    from synack.spec import State
+    from synack.spec.machine import Machine
+    from synack.spec.table import TABLE
+
+    broken = tuple(replace(r, to=State.LISTEN) if r.id == row else r for r in TABLE)
+    cfg = make_config("rfc9293", scenario=scenario, capacity=1, retries=1, properties=PROPERTIES)
+    ex = explore(System(cfg, Machine(cfg.profile, table=broken)))
+    assert "no-unrequested-listen" in ex.found and "LISTEN" in ex.found["no-unrequested-listen"].message
+    assert "no-unrequested-listen" not in run("rfc9293", scenario).found
+
+
 @pytest.mark.parametrize("row,action,scenario,timer", [("rto.syn", "RTX := RTX + 1", "handshake", "RTO"),
                                                         ("rto.fin", "RTX := RTX + 1", "client-close", "RTO"),
                                                         ("keepalive", "PROBES := PROBES + 1", "handshake",

@@ -153,8 +153,11 @@ def test_linux_options():
     assert one(L, e, call("SHUTDOWN")).endpoint.state is State.FIN_WAIT_1
     ab = one(L, est(100, 300), call("ABORT")).sends[0]
     assert (ab.seq, ab.ack) == (100, 300) and ab.flags & seg("ACK", 0, 0).flags
-    re = one(L, tw(), arrive(seg("SYN", 5000)))
+    re = one(L, tw()._replace(passive=True), arrive(seg("SYN", 5000)))
     assert re.endpoint.state is State.SYN_RECEIVED and re.endpoint.iss == 101 + 65537
+    # a client's TIME-WAIT: no listener holds the port, so the SYN gets TIME-WAIT's ACK (tcp_v4_rcv())
+    kept = one(L, tw(), arrive(seg("SYN", 5000)))
+    assert kept.endpoint.state is State.TIME_WAIT and [x.flags for x in kept.sends] == [seg("ACK", 0, 0).flags]
     fw2 = one(L, one(L, est(100, 300), call("CLOSE")).endpoint, arrive(seg("ACK", 300, 101))).endpoint
     assert one(L, fw2, timeout("FIN-WAIT-2")).endpoint.state is State.CLOSED
     assert step(P, fw2, timeout("FIN-WAIT-2")) == []
