@@ -115,7 +115,7 @@ SCENARIO_NAMES, DEFAULT_SCENARIOS, PROPERTY_NAMES = SCENARIOS, SINGLE, PROPERTIE
 @click.option("--loss/--no-loss", default=True, show_default=True, help="the network may lose any segment")
 @click.option("--dup", default=1, show_default=True, type=int, help="duplications the network may make in a run")
 @click.option("--fifo", is_flag=True, help="ordered channels (default: any segment in flight may arrive next)")
-@click.option("--retries", default=1, show_default=True, type=int, help="cap on every retry limit of the profile")
+@click.option("--retries", default=2, show_default=True, type=int, help="cap on every retry limit of the profile")
 @click.option("--incarnations", "-K", default=2, show_default=True, type=int,
               help="connections on the same 4-tuple in the reconnect scenario")
 @click.option("--isn-choices", default=1, show_default=True, type=int, help="ISNs an endpoint may pick per clock tick")
