@@ -58,3 +58,19 @@ def test_check_limit_says_incomplete_and_exits_3():
     r = check("-s", "data", "-C", "2", "--max-states", "3000", "-q")
     assert r.exit_code == 3
     assert "INCOMPLETE" in r.output and "--max-states 3000 reached" in r.output
+
+
+def test_check_engines_agree_and_native_without_a_compiler_is_one_line_and_exit_2(monkeypatch):
+    from synack.checker import native
+
+    runs = {e: json.loads(check("-s", "client-close", "--engine", e, "--json", *FAST).output)["results"][0]
+            for e in ("python", "native")}
+    if native.library() is not None:
+        assert runs["native"]["engine"] == "native"
+    assert runs["python"]["engine"] == "python"
+    assert [runs[e]["states"] for e in runs] == [runs["python"]["states"]] * 2
+    monkeypatch.setattr(native, "_lib", None)
+    r = check("-s", "handshake", "--engine", "native", *FAST)
+    assert r.exit_code == 2 and "no C compiler" in r.stderr and r.stderr.count("\n") == 1
+    r = check("-s", "handshake", *FAST)
+    assert r.exit_code == 0 and "python" in r.output
