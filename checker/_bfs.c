@@ -634,10 +634,6 @@ GET(st, F *) GET(parent, int32_t *) GET(start, uint32_t *) GET(succ, uint32_t *)
 GET(bsrc, uint32_t *) GET(bdst, uint32_t *) GET(ok, uint8_t *) GET(indeg, uint32_t *) GET(flags, uint8_t *)
 int64_t bfs_found_state(E *e, int b) { return e->found_state[b]; }
 int bfs_found_move(E *e, int b) { return e->found_move[b]; }
-uint64_t bfs_bytes(E *e) {
-    return e->capst * ((uint64_t)e->W * sizeof(F) + 5) + e->hcap * 8 + e->capcore * (NCORE * sizeof(F) + sizeof(Core))
-           + e->chcap * 4 + e->dcap * 16 + e->cappool * 4 + e->capraw * 4 + e->rcap * (RKEY * 4 + 8) + e->rhcap * 4 + e->capsucc * 5 + e->capstart * 4 + e->capb * 8;
-}
 uint64_t bfs_ncore(E *e) { return e->ncore; }
 
 /* State i as core fields then both channels (NCORE + 2C words, valid until the next call). */

@@ -22,12 +22,17 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from array import array
 from collections.abc import Sequence
 from pathlib import Path
 
 from synack.spec import SpecError
 from synack.spec.machine import Unspecified
+
+from .explore import (DEADLOCK, FAIR, LIVENESS, PROPERTIES, Exploration, Found, _cycle_found, _limit_hit,
+                      _liveness_found, _rss_mb)
+from .system import EXCUSED
 
 SOURCE = Path(__file__).with_name("_bfs.c")
 NCORE = 9
@@ -80,7 +85,7 @@ def library() -> "ctypes.CDLL | None":
         "bfs_new": (P, [INT, INT, INT, INT, INT, INT, ASK]), "bfs_free": (None, [P]),
         "bfs_init": (INT, [P, ctypes.POINTER(ctypes.c_uint16)]), "bfs_run": (INT, [P, U64]),
         "bfs_liveness": (I64, [P, INT, INT]), "bfs_kahn": (I64, [P]),
-        "bfs_found_state": (I64, [P, INT]), "bfs_found_move": (INT, [P, INT]), "bfs_bytes": (U64, [P]),
+        "bfs_found_state": (I64, [P, INT]), "bfs_found_move": (INT, [P, INT]),
         "bfs_error": (INT, [P]), "bfs_unspec_state": (I64, [P]), "bfs_deadlock_state": (I64, [P]),
         "bfs_found_mask": (ctypes.c_uint32, [P]), "bfs_decode": (ctypes.POINTER(ctypes.c_uint16), [P, U64]),
     }
@@ -126,7 +131,6 @@ class _Asker:
         chans = () if quiet else (0,)
         s = (c[0], c[1], chans, chans, c[2], c[3], c[4], c[5], c[6], c[7], c[8])
         if kind == Q_STATE:
-            from .system import EXCUSED
             excused = bool(s[10] & EXCUSED and quiet)
             return [sys.terminal(s) | (sys.at_rest(s) or excused) << 1 | (sys.close_goal(s) or excused) << 2]
         out, sink, masks, count, stop = [0, 0], [], self.masks, 0, 0
@@ -244,9 +248,6 @@ class Engine:
     def run(self, until: int) -> None:
         self.check(self.lib.bfs_run(self.e, until))
 
-    def bytes(self) -> int:
-        return self.lib.bfs_bytes(self.e)
-
 
 #: Goal bits the STATE question answers (see _Asker.answer), per liveness property.
 GOAL_BIT = {"progress": 2, "graceful-close": 4}
@@ -255,10 +256,6 @@ CHUNK = 4096                 # states expanded between progress reports and limi
 
 def explore_native(system, limits, on_progress, props: tuple[str, ...], need_graph: bool, bounded: tuple[str, ...]):
     """The native counterpart of explore._explore_python: same states, same order, same verdicts."""
-    import time
-
-    from .explore import (DEADLOCK, FAIR, LIVENESS, PROPERTIES, Exploration, Found, _cycle_found, _limit_hit,
-                          _liveness_found, _rss_mb)
     t0 = time.perf_counter()
     eng = Engine(system, props, PROPERTIES, need_graph, bounded)
     complete, stopped = True, ""
@@ -293,7 +290,7 @@ def explore_native(system, limits, on_progress, props: tuple[str, ...], need_gra
     if d >= 0:
         hits.append((d, 1 << 31, "no-deadlock"))
     for i, move, prop in sorted(hits):
-        ex.found[prop] = _found(system, states, i, move, prop, Found, DEADLOCK)
+        ex.found[prop] = _found(system, states, i, move, prop)
         ex.found[prop].path = ex.path_to(i)
     if complete and need_graph:
         ns = eng.count("nsucc")
@@ -301,13 +298,15 @@ def explore_native(system, limits, on_progress, props: tuple[str, ...], need_gra
                             eng.view("cls", ctypes.c_uint8, ns))
         for p in props:
             if p in LIVENESS:
-                bad = eng.lib.bfs_liveness(eng.e, GOAL_BIT[p], FAIR)
-                eng.check(min(bad, 0) if bad < -1 else 0)
+                bad = eng.lib.bfs_liveness(eng.e, GOAL_BIT[p], FAIR)    # -1: none, -2: error
+                if bad < -1:
+                    eng.check(-1)
                 if bad >= 0:
                     _liveness_found(ex, p, bad, start, succ, cls, eng.view("ok", ctypes.c_uint8, n))
     if complete and bounded:
-        left = eng.lib.bfs_kahn(eng.e)
-        eng.check(-1 if left < 0 else 0)
+        left = eng.lib.bfs_kahn(eng.e)                                  # -2: error
+        if left < 0:
+            eng.check(-1)
         if left:
             nb = eng.count("nb")
             _cycle_found(ex, list(eng.view("bsrc", ctypes.c_uint32, nb)), list(eng.view("bdst", ctypes.c_uint32, nb)),
@@ -317,7 +316,7 @@ def explore_native(system, limits, on_progress, props: tuple[str, ...], need_gra
     return ex
 
 
-def _found(system, states, i: int, move: int, prop: str, Found, DEADLOCK):
+def _found(system, states, i: int, move: int, prop: str) -> Found:
     """The Found the Python explorer records for this hit: the move's label and message are
     recovered by running System.successors on the state again."""
     moves, exc = [], None
