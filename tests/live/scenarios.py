@@ -224,6 +224,33 @@ def many_connections(path):
         time.sleep(0.2)
 
 
+def time_wait_reopen(path):
+    """The server closes first, so its TIME-WAIT holds the 4-tuple; the client connects again
+    at once from the same port. Linux reopens from TIME-WAIT because a listener holds the port
+    (tcp_v4_rcv(): TCP_TW_SYN goes to inet_lookup_listener()), with ISS = the old SND.NXT +
+    65537 (row timewait.reopen of the linux profile)."""
+    with _sniff(path):
+        srv = _listener(HOST)
+        port = None
+        for i in range(2):
+            cli = socket.socket()
+            cli.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            cli.bind((HOST, port or 0))
+            port = cli.getsockname()[1]
+            cli.settimeout(TMO)
+            cli.connect((HOST, PORT))
+            conn, _ = srv.accept()
+            conn.settimeout(TMO)
+            cli.sendall(b"round %d" % i)
+            assert conn.recv(100)
+            conn.close()                 # the server's active close: TIME-WAIT on its side
+            _drain(cli)
+            cli.close()
+            time.sleep(0.05)
+        srv.close()
+        time.sleep(0.2)
+
+
 # --- over the relay: two hosts, a wire that loses, delays and holds (relay.py) -------------------
 # Each writes one capture per host and returns [(pcap, IUT host)]: a host is judged on what it
 # itself sent and was given, not on what the relay dropped on the way.
@@ -439,5 +466,6 @@ def keepalive_silent_peer(path):
 SCENARIOS = {f.__name__: f for f in (client_close, server_close, half_close, close_unread_rst, linger_zero_abort,
                                        connect_refused, syn_to_silent_address, simultaneous_close, keepalive_idle,
                                        many_connections, lost_final_ack, lost_handshake_ack, data_on_third_ack,
-                                       simultaneous_open, keepalive_silent_peer, bulk_slow_reader)}
+                                       simultaneous_open, keepalive_silent_peer, bulk_slow_reader,
+                                       time_wait_reopen)}
 SYSCTLS = {"syn_to_silent_address": {"net.ipv4.tcp_syn_retries": 1}}

@@ -148,3 +148,30 @@ def test_lost_final_ack_refutes_no_time_wait(captures):
     v = r.verdict
     assert v.status == "violation" and v.rows and v.rows[0].startswith("closed."), str(v)
     assert v.event.startswith("IUT sends <ACK"), str(v)
+
+
+def test_linux_reopens_time_wait_by_its_row_and_only_by_it(captures):
+    """The server's TIME-WAIT takes the client's new SYN (the judge splits the 4-tuple into two
+    incarnations; here the server's end is judged as one run): the linux monitor explains the
+    SYN by `timewait.reopen` alone, with the kernel's ISS = old SND.NXT + 65537, and the same
+    profile without `time-wait-reopen` cannot explain the SYN,ACK."""
+    from dataclasses import replace
+
+    judges, _ = judged("time_wait_reopen", captures["time_wait_reopen"])
+    conns = judges[0].released
+    assert len(conns) == 2
+    server = next(end for end in conns[0].events if end[1] == 5000)
+    events = [ev for c in conns for ev in c.events[server]]
+    syn = next(k for k, ev in enumerate(events) if k and ev.dir == "in" and ev.seg.flags == 2)
+    linux = get_profile("linux")
+    mon = Monitor(linux, role="server")
+    for k, ev in enumerate(events):
+        mon.feed(ev)
+        if k == syn:
+            assert set(mon.cands.values()) == {"timewait.reopen"}
+    assert mon.verdict().status == "conformant", str(mon.verdict())
+    strict = Monitor(replace(linux, options=linux.options - {"time-wait-reopen"}), role="server")
+    for ev in events:
+        strict.feed(ev)
+    v = strict.verdict()
+    assert v.status == "violation" and v.event.startswith("IUT sends <SYN,ACK"), str(v)
