@@ -30,9 +30,8 @@ from pathlib import Path
 from synack.spec import SpecError
 from synack.spec.machine import Unspecified
 
-from .explore import (DEADLOCK, FAIR, LIVENESS, PROPERTIES, Exploration, Found, _cycle_found, _limit_hit,
-                      _liveness_found, _rss_mb)
-from .system import EXCUSED
+from .explore import (DEADLOCK, FAIR, LIVENESS, PROPERTIES, Exploration, Found, _cycle_found, _goal_close,
+                      _goal_progress, _limit_hit, _liveness_found, _rss_mb)
 
 SOURCE = Path(__file__).with_name("_bfs.c")
 NCORE = 9
@@ -131,8 +130,9 @@ class _Asker:
         chans = () if quiet else (0,)
         s = (c[0], c[1], chans, chans, c[2], c[3], c[4], c[5], c[6], c[7], c[8])
         if kind == Q_STATE:
-            excused = bool(s[10] & EXCUSED and quiet)
-            return [sys.terminal(s) | (sys.at_rest(s) or excused) << 1 | (sys.close_goal(s) or excused) << 2]
+            # the same goal predicates the Python explorer evaluates (the fake channels are empty
+            # exactly when the state is quiet)
+            return [sys.terminal(s) | _goal_progress(sys, s) << 1 | _goal_close(sys, s) << 2]
         out, sink, masks, count, stop = [0, 0], [], self.masks, 0, 0
 
         def put(child, edge, viol, sub):

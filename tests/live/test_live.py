@@ -15,7 +15,7 @@ from synack.oracle import Monitor  # noqa: E402
 from synack.oracle.capture import read_capture  # noqa: E402
 from synack.oracle.generate import MUTATIONS, mutate  # noqa: E402
 from synack.oracle.judge import CaptureJudge  # noqa: E402
-from synack.spec import get_profile  # noqa: E402
+from synack.spec import SYN, get_profile  # noqa: E402
 from synack.spec.machine import machine  # noqa: E402
 from synack.spec.midstream import midstream_tcbs  # noqa: E402
 
@@ -162,7 +162,7 @@ def test_linux_reopens_time_wait_by_its_row_and_only_by_it(captures):
     assert len(conns) == 2
     server = next(end for end in conns[0].events if end[1] == 5000)
     events = [ev for c in conns for ev in c.events[server]]
-    syn = next(k for k, ev in enumerate(events) if k and ev.dir == "in" and ev.seg.flags == 2)
+    syn = next(k for k, ev in enumerate(events) if k and ev.dir == "in" and ev.seg.flags == SYN)
     linux = get_profile("linux")
     mon = Monitor(linux, role="server")
     for k, ev in enumerate(events):
