@@ -17,16 +17,12 @@ a compiler, `explore` falls back to the Python explorer.
 from __future__ import annotations
 
 import ctypes
-import hashlib
-import os
-import shutil
-import subprocess
-import tempfile
 import time
 from array import array
 from collections.abc import Sequence
 from pathlib import Path
 
+from synack.cbuild import build
 from synack.spec import SpecError
 from synack.spec.machine import Unspecified
 
@@ -47,38 +43,11 @@ class NativeUnavailable(SpecError):
     """The native explorer cannot run here (no C compiler, or a model too large for it)."""
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "synack"
-
-
 def library() -> "ctypes.CDLL | None":
     """The compiled library, built on first use; None when no compiler is available."""
     global _lib
     if _lib is not False:
         return _lib
-    _lib = None
-    src = SOURCE.read_bytes()
-    so = _cache_dir() / f"bfs-{hashlib.sha256(src).hexdigest()[:16]}.so"
-    try:
-        if not so.exists():
-            cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
-            if not cc:
-                return None
-            so.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(suffix=".so", dir=so.parent)
-            os.close(fd)
-            r = subprocess.run([cc, "-O2", "-shared", "-fPIC", "-o", tmp, str(SOURCE)], capture_output=True)
-            if r.returncode != 0:
-                os.unlink(tmp)
-                return None
-            os.replace(tmp, so)          # atomic: a concurrent build never loads half a file
-            for old in so.parent.glob("bfs-*.so"):   # builds of earlier sources
-                if old != so:
-                    old.unlink(missing_ok=True)
-        lib = ctypes.CDLL(str(so))
-    except OSError:                      # no writable cache, or a library that does not load
-        return None
     P, U64, I64, INT = ctypes.c_void_p, ctypes.c_uint64, ctypes.c_int64, ctypes.c_int
     sigs = {
         "bfs_new": (P, [INT, INT, INT, INT, INT, INT, ASK]), "bfs_free": (None, [P]),
@@ -92,11 +61,8 @@ def library() -> "ctypes.CDLL | None":
         sigs[f"bfs_{name}"] = (U64, [P])
     for name in ("st", "parent", "start", "succ", "cls", "bsrc", "bdst", "ok", "indeg", "flags"):
         sigs[f"bfs_{name}"] = (P, [P])
-    for name, (res, args) in sigs.items():
-        f = getattr(lib, name)
-        f.restype, f.argtypes = res, args
-    _lib = lib
-    return lib
+    _lib = build(SOURCE, "bfs", sigs)
+    return _lib
 
 
 ASK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.c_uint16), ctypes.c_int,

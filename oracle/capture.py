@@ -242,8 +242,7 @@ def _records(fh: IO[bytes], path: str, size: int, stats: CaptureStats) -> Iterat
         except StopIteration:
             break
         except (dpkt.UnpackError, dpkt.NeedData, struct.error):
-            raise TraceError(f"{path}: truncated pcap: the record header at byte offset {off} of {size} is "
-                             "incomplete") from None
+            raise TraceError(truncated_header(path, off, size)) from None
         last, last_len = off, len(buf)
         off += 16 + len(buf)
         yield float(ts), buf, link
@@ -255,8 +254,15 @@ def _records(fh: IO[bytes], path: str, size: int, stats: CaptureStats) -> Iterat
         fh.seek(here)
         caplen = struct.unpack((">" if magic in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d") else "<") + "I", raw)[0]
         if caplen > last_len:
-            raise TraceError(f"{path}: truncated pcap: the record at byte offset {last} declares {caplen} bytes, "
-                             f"the file holds {last_len}")
+            raise TraceError(truncated_record(path, last, caplen, last_len))
+
+
+def truncated_header(path: str, off: int, size: int) -> str:
+    return f"{path}: truncated pcap: the record header at byte offset {off} of {size} is incomplete"
+
+
+def truncated_record(path: str, off: int, caplen: int, held: int) -> str:
+    return f"{path}: truncated pcap: the record at byte offset {off} declares {caplen} bytes, the file holds {held}"
 
 
 def read_capture(path: str, stats: CaptureStats | None = None) -> Iterator[Packet]:

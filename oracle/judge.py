@@ -190,6 +190,8 @@ class _Tally:
     segments: int = 0
     connections: int = 0
     stats: dict = field(default_factory=dict)
+    engine: str = "python"
+    work: Counter = field(default_factory=Counter)    # the native judge's `work()`
 
     def add(self, r: Result, summary: bool, as_json: bool) -> list[str]:
         v = r.verdict
@@ -220,11 +222,33 @@ def _worse(a: int, b: int) -> int:
 _JOB: dict = {}
 
 
+#: `engine`: "native" (oracle/native.py: C reads, splits and takes memoized steps), "python"
+#: (CaptureJudge), or "auto": native when it can (a C compiler, a classic pcap file).
+ENGINES = ("auto", "native", "python")
+
+
+def _native_plan(path: str, prof, iut, start, max_candidates: int, emit, share: int, jobs: int, engine: str):
+    """(native judge, what `probe` read) when `engine` picks the native judge and it can run;
+    None for the Python judge. `engine="native"` that cannot run is an error that says why."""
+    if engine == "python":
+        return None
+    from .native import NativeJudge, NativeUnavailable, probe
+
+    try:
+        probed = probe(path)
+        if isinstance(probed, str):
+            raise NativeUnavailable(f"{path}: the native judge cannot read it ({probed}); use --engine python")
+        return NativeJudge(prof, iut, start, max_candidates, emit, share, jobs), probed
+    except NativeUnavailable:
+        if engine == "native":
+            raise
+        return None
+
+
 def _judge(path: str, prof, iut, start, max_candidates: int, summary: bool, as_json: bool,
-           echo: Callable[[str], None] | None, share: int = 0, jobs: int = 1) -> _Tally:
+           echo: Callable[[str], None] | None, share: int = 0, jobs: int = 1, engine: str = "auto") -> _Tally:
     """Judge the connections of `path` whose 4-tuple falls in `share` of `jobs`; lines go to
     `echo` as connections finish when it is given, else into the tally."""
-    judge = CaptureJudge(prof, iut, start, max_candidates)
     stats = CaptureStats()
     tally = _Tally()
 
@@ -241,6 +265,14 @@ def _judge(path: str, prof, iut, start, max_candidates: int, summary: bool, as_j
     thresholds = gc.get_threshold()
     gc.set_threshold(100_000, 50, 100)
     try:
+        plan = _native_plan(path, prof, iut, start, max_candidates, emit, share, jobs, engine)
+        if plan is not None:
+            nj, probed = plan
+            tally.stats = nj.run(path, probed).to_json()
+            tally.segments, tally.connections, tally.engine = nj.segments, nj.connections, "native"
+            tally.work.update(nj.work())
+            return tally
+        judge = CaptureJudge(prof, iut, start, max_candidates)
         for i, p in enumerate(read_capture(path, stats)):
             if jobs > 1 and shard_of(p, jobs) != share:
                 continue
@@ -259,11 +291,12 @@ def _judge(path: str, prof, iut, start, max_candidates: int, summary: bool, as_j
 def _worker(share: int) -> _Tally:
     j = _JOB
     return _judge(j["path"], j["prof"], j["iut"], j["start"], j["max_candidates"], j["summary"], j["as_json"],
-                  None, share, j["jobs"])
+                  None, share, j["jobs"], j["engine"])
 
 
 def judge_capture(path: str, profile: str, variants, iut: str | None, start: str | None, summary: bool,
-                  as_json: bool, max_candidates: int, echo: Callable[[str], None], jobs: int = 1) -> int:
+                  as_json: bool, max_candidates: int, echo: Callable[[str], None], jobs: int = 1,
+                  engine: str = "auto") -> int:
     """The `synack oracle CAPTURE` command: one line per judged endpoint of each connection,
     then a summary. Returns the exit code (worst verdict).
 
@@ -276,16 +309,18 @@ def judge_capture(path: str, profile: str, variants, iut: str | None, start: str
     st = None if start == "closed" else start
     if not isinstance(jobs, int) or isinstance(jobs, bool) or not 1 <= jobs <= 64:
         raise TraceError(f"--jobs must be an integer in 1..64, got {jobs!r}")
+    if engine not in ENGINES:
+        raise TraceError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
     t0 = time.perf_counter()
     if jobs == 1:
-        tally = _judge(path, prof, where, st, max_candidates, summary, as_json, echo)
+        tally = _judge(path, prof, where, st, max_candidates, summary, as_json, echo, engine=engine)
     else:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         _JOB.clear()
         _JOB.update(path=path, prof=prof, iut=where, start=st, max_candidates=max_candidates, summary=summary,
-                    as_json=as_json, jobs=jobs)
+                    as_json=as_json, jobs=jobs, engine=engine)
         try:
             with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
                 parts = list(pool.map(_worker, range(jobs)))
@@ -299,6 +334,8 @@ def judge_capture(path: str, profile: str, variants, iut: str | None, start: str
             tally.maxc = max(tally.maxc, t.maxc)
             tally.segments += t.segments
             tally.connections += t.connections
+            for k, v in t.work.items():
+                tally.work[k] += v
         for _, lines in sorted(tally.lines, key=lambda x: x[0]):
             for ln in lines:
                 echo(ln)
@@ -307,7 +344,8 @@ def judge_capture(path: str, profile: str, variants, iut: str | None, start: str
     line = {"capture": path, "profile": prof.label(), "connections": conns, "judged": sum(counts.values()),
             "segments": segs, **{k: counts.get(k, 0) for k in ("conformant", "violation", "inconclusive")},
             "max_candidates": tally.maxc, "seconds": round(secs, 3),
-            "segments_per_second": round(segs / secs) if secs > 0 else 0, "jobs": jobs, **stats}
+            "segments_per_second": round(segs / secs) if secs > 0 else 0, "jobs": jobs, "engine": tally.engine,
+            **stats, **({"native": {k: round(v, 3) for k, v in tally.work.items()}} if tally.engine == "native" else {})}
     if as_json:
         echo(json.dumps({"summary": line}))
     else:

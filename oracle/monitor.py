@@ -99,6 +99,21 @@ def _end(seg: Segment) -> int:
     return (seg.seq + seg.length) & MASK
 
 
+def _plain_of(nset: tuple) -> tuple[bool, bool, bool]:
+    """See `Monitor._plain`."""
+    return (all(c.ep[0] in UNMOVED and not c.owed for c, _ in nset),
+            all(c.ep[0] in PEER_UNSET and not any(w.flags & ACK for w, _ in c.owed) for c, _ in nset),
+            any(c.fresh for c, _ in nset) and all(c.fresh or _inert(c) for c, _ in nset))
+
+
+def _props_of(sh: "_Shared", items) -> tuple[bool, bool]:
+    """For (candidate, rows) pairs: every candidate reset its keep-alive probe count (or is
+    where no keep-alive runs); any is in FIN-WAIT-2 (see `Monitor._floors`)."""
+    reset = all(c.ep[0] not in sh.ka_states or not sh.idle_starts.isdisjoint(rows.split(","))
+                for c, rows in items)
+    return reset, any(c.ep[0] in sh.f2_states for c, _ in items)
+
+
 @dataclass(frozen=True)
 class Verdict:
     """The monitor's judgement of a trace. `str()` is a report; `to_json()` is for machines."""
@@ -199,7 +214,10 @@ class _Shared:
         #                               -> (next set, origin shift, each next mark: an input slot or -1 = now)
         self.sets: dict = {}          # interned normal-form candidate sets
         self.silent: dict = {}        # hidden silent steps of a TCB, relative to SND.UNA and RCV.NXT
-        self.plain: dict = {}         # id(interned normal-form set) -> `Monitor._plain`
+        self.plain: dict = {}         # id(interned normal-form set) -> `_plain_of`
+        # told of every whole-set step memoized (`added`) and of every clearing (`cleared`):
+        # the native judge (oracle/native.py) keeps a copy of `trans` in C
+        self.listeners: list = []
 
     def room(self) -> None:
         if len(self.cand) + len(self.blind) + len(self.trans) + len(self.sets) + len(self.silent) >= MEMO_MAX:
@@ -210,6 +228,8 @@ class _Shared:
             self.sets.clear()
             self.props.clear()
             self.plain.clear()
+            for listener in self.listeners:
+                listener.cleared()
 
 
 _SHARED: "weakref.WeakKeyDictionary[Machine, dict[tuple, _Shared]]" = weakref.WeakKeyDictionary()
@@ -448,10 +468,7 @@ class Monitor:
         sh = self._memo
         plain = sh.plain.get(id(nset))
         if plain is None:
-            plain = (
-                all(c.ep[0] in UNMOVED and not c.owed for c, _ in nset),
-                all(c.ep[0] in PEER_UNSET and not any(w.flags & ACK for w, _ in c.owed) for c, _ in nset),
-                any(c.fresh for c, _ in nset) and all(c.fresh or _inert(c) for c, _ in nset))
+            plain = _plain_of(nset)
             if sh.sets.get(nset) is nset:       # cached by identity only while interned (alive)
                 sh.plain[id(nset)] = plain
         return plain
@@ -477,21 +494,15 @@ class Monitor:
             nset = self._lazy[0]
             props = sh.props.get(id(nset))
             if props is None:
-                props = self._props(nset)
+                props = _props_of(sh, nset)
                 if sh.sets.get(nset) is nset:   # cached by identity only while interned (alive)
                     sh.props[id(nset)] = props
         else:
-            props = self._props(self._cands.items())
+            props = _props_of(sh, self._cands.items())
         if props[0]:
             self._ka_floor = t
         if props[1] and self._f2_floor is None and self._f2_known:
             self._f2_floor = t
-
-    def _props(self, items) -> tuple[bool, bool]:
-        sh = self._sh
-        reset = all(c.ep[0] not in sh.ka_states or not sh.idle_starts.isdisjoint(rows.split(","))
-                    for c, rows in items)
-        return reset, any(c.ep[0] in sh.f2_states for c, _ in items)
 
     def _timer_ok(self, kind: str, ep: Endpoint, t: float | None) -> bool:
         """May a floored timer (keep-alive, FIN-WAIT-2, user timeout) expire at time t?"""
@@ -587,8 +598,10 @@ class Monitor:
             mmap = [-1 if m == t else pmarks.index(m) if m in pmarks else None for m in marks]
             if ages is not None and None not in mmap:
                 seg = shift_received(ev.seg, -pdl, -pdp) if ev.dir == "in" else shift_sent(ev.seg, -pdl, -pdp)
-                sh.trans[(id(pset), ev.dir, seg, wnd, self._tk, ages)] = (
+                step = sh.trans[(id(pset), ev.dir, seg, wnd, self._tk, ages)] = (
                     nset, (dl - pdl) & MASK, (dp - pdp) & MASK, tuple(mmap))
+                for listener in sh.listeners:
+                    listener.added(pset, ev.dir, seg, wnd, self._tk, ages, step)
         self._lazy = (nset, dl, dp, marks)
 
     def _advance(self, c: Cand, ev: SegmentEvent, wnd: int | None) -> tuple[list, int]:
@@ -942,9 +955,10 @@ class Monitor:
         return tuple(seen)
 
     def _verdict(self, status: str, message: str, ev: TraceEvent | None = None, allowed=(), rows=()) -> Verdict:
-        states = tuple(sorted({str(c.ep) + (" (ISS not yet seen)" if c.fresh else "") for c in self.cands})[:64])
+        states = () if status == CONFORMANT else tuple(sorted(
+            {str(c.ep) + (" (ISS not yet seen)" if c.fresh else "") for c in self.cands})[:64])
         return Verdict(status, self.profile.label(), self.n, message, self.n if ev is not None else None,
-                       str(ev) if ev is not None else "", states if status != CONFORMANT else (), tuple(allowed),
+                       str(ev) if ev is not None else "", states, tuple(allowed),
                        self._cite(rows), self.stats.max_candidates, self.role)
 
     def _results_of(self, event: Event) -> list[str]:

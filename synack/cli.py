@@ -265,8 +265,12 @@ def _run(cfg, limits, quiet: bool, engine: str = "auto"):
 @click.option("--jobs", "-j", default=1, show_default=True, type=int,
               help="captures: judge in this many processes, split by connection (0: one per CPU); lines then "
                    "come in order of each connection's first segment once all are judged")
+@click.option("--engine", type=click.Choice(["auto", "native", "python"]), default="auto", show_default=True,
+              help="captures: 'native' reads the capture and takes the monitors' memoized steps in C "
+                   "(oracle/native.py; classic pcap, needs a C compiler), 'python' does all in Python; the "
+                   "verdicts are the same. 'auto': native when it can")
 def oracle_cmd(trace, profile, variant, start, iut, summary, as_json, max_candidates, calls_logged, params,
-               jobs) -> None:
+               jobs, engine) -> None:
     """Judge a trace of a TCP implementation against the spec: a JSON Lines trace (one IUT,
     see oracle/trace.schema.json) or a pcap/pcapng capture (every connection in it).
     Exit 0 conformant, 1 violation, 3 inconclusive, 2 bad input."""
@@ -279,7 +283,7 @@ def oracle_cmd(trace, profile, variant, start, iut, summary, as_json, max_candid
         prof = _with_params(_profile(profile or "linux", variant), _parse_params(params))
         try:
             code = judge_capture(trace, prof, (), iut, start, summary, as_json, max_candidates, click.echo,
-                                 jobs=jobs if jobs != 0 else (os.cpu_count() or 1))
+                                 jobs=jobs if jobs != 0 else (os.cpu_count() or 1), engine=engine)
         except SpecError as exc:
             _fail(str(exc))
         sys.exit(code)

@@ -175,3 +175,64 @@ def test_linux_reopens_time_wait_by_its_row_and_only_by_it(captures):
         strict.feed(ev)
     v = strict.verdict()
     assert v.status == "violation" and v.event.startswith("IUT sends <SYN,ACK"), str(v)
+
+
+def _frames(path):
+    """A capture's frames, whether its stamps are in nanoseconds, and which frames are TCP."""
+    import dpkt
+
+    with open(path, "rb") as fh:
+        rd = dpkt.pcap.Reader(fh)
+        frames, nano = list(rd), rd._divisor != 1e6
+    tcp = [i for i, (_, buf) in enumerate(frames)
+           if isinstance(getattr(dpkt.ethernet.Ethernet(buf).data, "data", None), dpkt.tcp.TCP)]
+    return frames, nano, tcp
+
+
+def _rewrite(path, out, k, how):
+    """Copy a capture with its k-th frame's ACK number one higher, or without that frame."""
+    import dpkt
+
+    frames, nano, _ = _frames(path)
+    with open(out, "wb") as fh:
+        w = dpkt.pcap.Writer(fh, linktype=1, nano=nano)
+        for i, (ts, buf) in enumerate(frames):
+            if i == k:
+                if how == "drop":
+                    continue
+                eth = dpkt.ethernet.Ethernet(buf)
+                eth.data.data.ack = (eth.data.data.ack + 1) & 0xFFFFFFFF
+                buf = bytes(eth)
+            w.writepkt(buf, ts=ts)
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_native_and_python_judges_agree_on_live_captures(captures, name, tmp_path):
+    """The native judge (oracle/native.py) gives the Python judge's lines on every real
+    capture, and on copies of it with one ACK number wrong or one segment dropped."""
+    import json
+
+    from synack.oracle import monitor
+    from synack.oracle.judge import judge_capture
+
+    prof = get_profile("linux").with_params(**PARAMS.get(name, {}))
+    rng = random.Random(name)
+    for n, (path, iut) in enumerate(captures[name]):
+        tcp = _frames(path)[2]
+        variants = [path]
+        for how in ("ack", "drop"):
+            for k in rng.sample(tcp, min(2, len(tcp))):
+                variants.append(str(tmp_path / f"{n}-{how}-{k}.pcap"))
+                _rewrite(path, variants[-1], k, how)
+        for cap in variants:
+            got = []
+            for engine in ("python", "native"):
+                monitor._SHARED.clear()
+                out = []
+                code = judge_capture(cap, prof, (), iut, None, False, True, 4096, out.append, engine=engine)
+                s = json.loads(out[-1])["summary"]
+                assert s.pop("engine") == engine
+                for k in ("seconds", "segments_per_second", "native"):
+                    s.pop(k, None)
+                got.append((code, out[:-1], s))
+            assert got[0] == got[1], f"{name} {cap}"

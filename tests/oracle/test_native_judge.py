@@ -1,0 +1,182 @@
+"""The native judge (oracle/native.py, _judge.c) judges exactly as the Python judge: the same
+lines, verdicts, reports and counts on every kind of capture, cold or with the memo warm,
+when the monitors' memo is cleared under it, with few live connections allowed, with an IUT
+filter, mid-connection starts, several processes; and the same errors for broken files."""
+import json
+import struct
+
+import dpkt
+import pytest
+
+from synack.oracle import TraceError, judge as judge_mod, monitor, native
+from synack.oracle.judge import judge_capture
+from synack.oracle.reference import reference_capture
+from synack.spec.model import ACK, FIN, SYN
+
+from test_capture import LINK, write  # noqa: E402 (tests/oracle is on sys.path under pytest)
+
+pytestmark = pytest.mark.skipif(native.library() is None, reason="no C compiler to build the native judge")
+
+
+def _run(path, engine, *, cold=True, as_json=True, iut=None, start=None, jobs=1, profile="linux"):
+    """(exit code, lines less the summary, the summary without its timing) of one judging."""
+    if cold:
+        monitor._SHARED.clear()
+    out = []
+    code = judge_capture(str(path), profile, (), iut, start, False, as_json, 4096, out.append, jobs=jobs,
+                         engine=engine)
+    at = next(i for i, ln in enumerate(out) if ln.startswith(('{"summary"', "summary:")))
+    lines = out[:at] + out[at + 1:]
+    if as_json:
+        summary = json.loads(out[at])["summary"]
+        assert summary.pop("engine") == engine
+        work = summary.pop("native", None)
+        assert (work is not None) == (engine == "native")
+        if work:
+            _run.work = work
+        summary.pop("seconds"), summary.pop("segments_per_second")
+        return code, lines, summary
+    return code, lines, out[at].rsplit(";", 1)[0]
+
+
+def _agree(path, **kw):
+    """Both engines, each cold; then native again with the memo the Python run left."""
+    py = _run(path, "python", **kw)
+    assert _run(path, "native", **kw) == py
+    assert _run(path, "native", cold=False, **kw) == py
+    return py
+
+
+def _tamper(kind):
+    """Plant violations in every seventh connection: a wrong ACK, a dropped segment, a SYN on
+    an established connection, a FIN with a wrong sequence number."""
+    def t(conn, k, seg):
+        if conn % 7 != 3 or k != 4 + conn % 5:
+            return seg
+        if kind == "ack" and seg.flags & ACK:
+            return seg._replace(ack=(seg.ack + 1) & 0xFFFFFFFF)
+        if kind == "drop":
+            return None
+        if kind == "syn":
+            return seg._replace(flags=seg.flags | SYN)
+        if kind == "fin":
+            return seg._replace(flags=seg.flags | FIN, seq=(seg.seq + 3) & 0xFFFFFFFF)
+        return seg
+    return t
+
+
+@pytest.mark.parametrize("sizes", ["same", "varied"])
+@pytest.mark.parametrize("kind", [None, "ack", "drop", "syn", "fin"])
+def test_reference_captures_with_planted_violations(tmp_path, sizes, kind):
+    cap = tmp_path / "c.pcap"
+    reference_capture(str(cap), 1500, sizes=sizes, tamper=_tamper(kind) if kind else None)
+    code, lines, summary = _agree(cap)
+    assert summary["connections"] > 20 and code == (0 if kind is None else 1)
+    # C took most steps of a capture whose connections differ only by ISNs, ports and times
+    w = _run.work
+    if sizes == "same":
+        assert w["fast_steps"] > 5 * w["python_steps"] and w["released"] == summary["connections"]
+    if kind:
+        assert summary["violation"] > 0
+    # the text reports too
+    assert _run(cap, "native", as_json=False) == _run(cap, "python", as_json=False)
+
+
+@pytest.mark.parametrize("link", sorted(LINK))
+@pytest.mark.parametrize("v6", [False, True])
+@pytest.mark.parametrize("nano", [False, True])
+def test_every_link_type_both_ip_versions_and_stamp_precisions(tmp_path, link, v6, nano):
+    cap = tmp_path / "c.pcap"
+    junk = [b"\x00" * 12 + struct.pack("!H", 0x0806) + b"\x00" * 28,     # ARP
+            b"\x00" * 12 + struct.pack("!H", 0x0800) + b"\x45\x00\x00",  # a cut IPv4 header
+            b"\x00" * 3]
+    write(cap, link, v6, "pcap", nano, extra=junk if link == "eth" else ())
+    code, lines, summary = _agree(cap)
+    assert summary["connections"] == 1 and len(lines) == 2 and code == 0
+    if link == "eth":
+        assert (summary["non_tcp"], summary["malformed"]) == (1, 2)
+
+
+def test_a_memo_cleared_under_the_native_judge_changes_nothing(tmp_path, monkeypatch):
+    cap = tmp_path / "c.pcap"
+    reference_capture(str(cap), 3000, sizes="varied", tamper=_tamper("ack"))
+    whole = _run(cap, "python")
+    monkeypatch.setattr(monitor, "MEMO_MAX", 300)      # cleared every few connections
+    assert _run(cap, "native") == whole
+    assert _run(cap, "python") == whole
+
+
+def test_few_live_connections_allowed_an_iut_filter_and_mid_connection_starts(tmp_path, monkeypatch):
+    cap = tmp_path / "c.pcap"
+    reference_capture(str(cap), 1200, sizes="varied", tamper=_tamper("syn"))
+    monkeypatch.setattr(judge_mod, "MAX_LIVE", 2)
+    _agree(cap)
+    code, lines, summary = _agree(cap, iut="10.1.0.2:80")
+    assert summary["judged"] == summary["connections"]
+    assert _agree(cap, iut="10.9.9.9")[2]["judged"] == 0
+    _agree(cap, start="any")
+
+
+def test_the_same_verdicts_in_several_processes(tmp_path):
+    cap = tmp_path / "c.pcap"
+    reference_capture(str(cap), 1500, sizes="varied", tamper=_tamper("drop"))
+    code, lines, summary = _run(cap, "python")
+    code2, lines2, summary2 = _run(cap, "native", jobs=2)
+    assert code2 == code and sorted(lines2) == sorted(lines)
+    assert summary2["segments"] == summary["segments"] and summary2["connections"] == summary["connections"]
+
+
+def test_reused_four_tuples_and_a_self_connection(tmp_path):
+    cap = tmp_path / "c.pcap"
+    reference_capture(str(tmp_path / "a.pcap"), 1, per_conn_data=1)
+    reference_capture(str(tmp_path / "b.pcap"), 1, per_conn_data=1, t0=1.0e9 + 1000)
+    with open(cap, "wb") as fh:
+        w = dpkt.pcap.Writer(fh, linktype=1)
+        for src, later in (("a", 0), ("b", 0), ("a", 4000)):      # one 4-tuple, three incarnations
+            with open(tmp_path / f"{src}.pcap", "rb") as f:
+                for ts, buf in dpkt.pcap.Reader(f):
+                    w.writepkt(buf, ts=ts + later)
+        # a socket connected to itself: one end, every segment its own
+        me = b"\x0a\x00\x00\x07"
+        for i, (flags, seq, ack) in enumerate([(SYN, 500, 0), (SYN | ACK, 500, 501), (ACK, 501, 501)]):
+            tcp = dpkt.tcp.TCP(sport=5555, dport=5555, seq=seq, ack=ack, flags=flags, win=1000)
+            ip = dpkt.ip.IP(src=me, dst=me, p=6, data=tcp)
+            ip.len = 20 + len(bytes(tcp))
+            w.writepkt(b"\x00" * 12 + struct.pack("!H", 0x0800) + bytes(ip), ts=1.0e9 + 5000 + i)
+    code, lines, summary = _agree(cap)
+    assert summary["connections"] == 4 and summary["judged"] == 7
+
+
+@pytest.mark.parametrize("cut", [5, 30, 60])       # short data twice, a short record header
+def test_a_truncated_file_is_the_same_error(tmp_path, cut):
+    cap = tmp_path / "c.pcap"
+    reference_capture(str(cap), 40, per_conn_data=1)
+    data = cap.read_bytes()
+    cap.write_bytes(data[:-cut])
+    errors = []
+    for engine in ("python", "native"):
+        with pytest.raises(TraceError) as e:
+            _run(cap, engine)
+        errors.append(str(e.value))
+    assert errors[0] == errors[1] and "truncated pcap" in errors[0]
+
+
+def test_pcapng_is_judged_by_python_unless_native_is_demanded(tmp_path):
+    cap = tmp_path / "c.pcapng"
+    write(cap, "eth", False, "pcapng")
+    out = []
+    judge_capture(str(cap), "linux", (), None, None, True, True, 4096, out.append)
+    assert json.loads(out[-1])["summary"]["engine"] == "python"
+    with pytest.raises(native.NativeUnavailable, match="classic pcap"):
+        judge_capture(str(cap), "linux", (), None, None, True, True, 4096, out.append, engine="native")
+
+
+def test_without_a_compiler_auto_uses_python_and_native_says_why(tmp_path, monkeypatch):
+    cap = tmp_path / "c.pcap"
+    write(cap)
+    monkeypatch.setattr(native, "_lib", None)
+    out = []
+    judge_capture(str(cap), "linux", (), None, None, True, True, 4096, out.append)
+    assert json.loads(out[-1])["summary"]["engine"] == "python"
+    with pytest.raises(native.NativeUnavailable, match="C compiler"):
+        judge_capture(str(cap), "linux", (), None, None, True, True, 4096, out.append, engine="native")
