@@ -1,10 +1,11 @@
 """Oracle throughput: judge a large capture with `synack oracle --summary` and, on the same
 file, time `tshark -r FILE -q -z conv,tcp` (Debian's tshark). Prints segments/s for both and
-the ratio. Not a test: run it by hand (python bench/oracle_bench.py [--segments N] [--jobs J]); it judges
-with the native engine (oracle/native.py) in one process and in J (default: one per CPU),
-split by connection, and with the Python engine in one process; each run starts cold (no
-memo from an earlier run). The native summary says where its time went: steps taken in C,
-steps and verdicts computed in Python, and the seconds those took.
+the ratio. Not a test: run it by hand (python bench/oracle_bench.py [--segments N] [--jobs J]); it runs
+the command with the native engine (oracle/native.py) in one process and in J (default: one
+per CPU), split by connection, and with the Python engine in one process. Each is a process
+of its own, timed whole (start-up included, as tshark's is). The native summary says where
+its time went: steps taken in C, steps and verdicts computed in Python, and the seconds
+those took.
 
 The capture is made by pairs of `ReferenceEndpoint`s (the spec driven deterministically):
 handshake, data both ways each ACKed, both sides read, the client closes first (so the
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import json
 import os
 import pstats
 import shutil
@@ -37,7 +39,7 @@ def main() -> None:
                     help="every connection's segments alike, or random sizes per connection")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                     help="also judge with this many processes (default: one per CPU)")
-    ap.add_argument("--profile", action="store_true", help="print where the oracle's time goes (cProfile)")
+    ap.add_argument("--profile", choices=("native", "python"), help="also profile this engine in-process (cProfile)")
     ap.add_argument("--no-python", action="store_true", help="skip the Python engine's run (slow on varied sizes)")
     a = ap.parse_args()
     os.makedirs(os.path.dirname(a.out), exist_ok=True)
@@ -45,39 +47,40 @@ def main() -> None:
     n = reference_capture(a.out, a.segments, sizes=a.sizes)
     print(f"capture: {n:,} TCP segments, {os.path.getsize(a.out) / 1e6:.1f} MB, made in "
           f"{time.perf_counter() - t0:.1f} s")
-    import json
-
-    from synack.oracle import monitor
-    from synack.oracle.judge import judge_capture
     rates = {}
     runs = [("native", j) for j in sorted({1, a.jobs})] + ([] if a.no_python else [("python", 1)])
     for engine, jobs in runs:
-        monitor._SHARED.clear()                          # every run starts cold
-        out: list[str] = []
-        prof = cProfile.Profile() if a.profile and jobs == 1 else None
+        # the command itself, in a process of its own (cold: no memo, the table compiled anew;
+        # Python's start-up counted, as tshark's is)
+        cmd = [sys.executable, "-c", "from synack.cli import main; main()", "oracle", a.out, "--summary", "--json",
+               "--engine", engine, "--jobs", str(jobs)]
         t0 = time.perf_counter()
-        if prof:
-            prof.enable()
-        code = judge_capture(a.out, "linux", (), None, None, True, True, 4096, out.append, jobs=jobs, engine=engine)
-        if prof:
-            prof.disable()
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=7200)
         ours = rates[engine, jobs] = time.perf_counter() - t0
-        summary = json.loads(out[-1])["summary"]
+        summary = json.loads(r.stdout.strip().splitlines()[-1])["summary"]
         assert summary["engine"] == engine, summary
         print(f"synack oracle --summary --engine {engine} --jobs {jobs}: {ours:.2f} s, {n / ours:,.0f} segments/s "
-              f"(exit {code}; {summary['connections']:,} connections, both ends judged: {summary['conformant']:,} "
-              f"conformant, {summary['violation']} violation, {summary['inconclusive']} inconclusive)")
+              f"(exit {r.returncode}; judging alone {summary['seconds']:.2f} s; {summary['connections']:,} "
+              f"connections, both ends judged: {summary['conformant']:,} conformant, {summary['violation']} "
+              f"violation, {summary['inconclusive']} inconclusive)")
         if "native" in summary:
             w = summary["native"]
             steps = w["fast_steps"] + w["python_steps"]
+            rest = summary["seconds"] - w["python_step_s"] - w["verdict_s"] - w["ipv6_decode_s"]
             print(f"    monitor steps: {steps:,}, {w['fast_steps'] / max(steps, 1):.1%} taken in C; "
                   f"{w['python_steps']:,} in Python ({w['python_step_s']:.2f} s); verdicts of {w['released']:,} "
-                  f"connections in Python ({w['verdict_s']:.2f} s); the rest, reading, decoding, splitting and "
-                  f"C's steps: {ours - w['python_step_s'] - w['verdict_s'] - w['ipv6_decode_s']:.2f} s")
-        if prof:
-            s = io.StringIO()
-            pstats.Stats(prof, stream=s).sort_stats("cumulative").print_stats(18)
-            print(s.getvalue())
+                  f"connections in Python ({w['verdict_s']:.2f} s); reading, decoding, splitting and C's steps: "
+                  f"{rest:.2f} s; start-up: {ours - summary['seconds']:.2f} s")
+    if a.profile:
+        from synack.oracle.judge import judge_capture
+
+        prof = cProfile.Profile()
+        prof.enable()
+        judge_capture(a.out, "linux", (), None, None, True, True, 4096, lambda line: None, engine=a.profile)
+        prof.disable()
+        s = io.StringIO()
+        pstats.Stats(prof, stream=s).sort_stats("cumulative").print_stats(18)
+        print(s.getvalue())
     tshark = shutil.which("tshark")
     if not tshark:
         print("tshark: not installed (apt-get install tshark); no ratio")

@@ -222,42 +222,51 @@ def _shifted(sym: _Symbols, state: State):
 
 def _prove_frames(m: Machine, state, event, stage, sym, pre, params, check, shown, findings) -> int:
     """Each row `Machine.frame_free` accepts: its guard, its result and what it sends move with
-    the shift (TCB fields that hold no sequence number, `frames.fixed`, do not move)."""
+    the shift (TCB fields that hold no sequence number, `frames.fixed`, do not move). Each row
+    only `Machine.frame_peer` accepts: the same with the local space held still."""
     key = (state, event, stage)
     if key not in m.frame_free:
         return 0
-    guards_free, free_rows = m.frame_free[key]
     cases, d, dp = _shifted(sym, state)
+    free_guards, free_rows = m.frame_free[key]
+    peer_guards, peer_rows = m.frame_peer[key]
+    zero = z3.BitVecVal(0, 32)
     n = 0
     for c in m.rows_for(*key):
-        if not guards_free and c.row.id not in free_rows:
-            continue
-        n += 1
-        for acked, moved in cases:
-            fix = [(sym.env["ACK"], z3.BoolVal(acked))]
-            env = {k: z3.substitute(v, *fix) for k, v in sym.env.items()}
-            moved = {k: z3.substitute(v, *fix) for k, v in moved.items()}
-            for what, claim, premise in _frame_claims(m, c, state, env, moved, d, dp, params, guards_free):
-                claim = z3.simplify(claim)
-                if z3.is_true(claim):
-                    continue
-                model = check(pre, sym.env["ACK"] == acked, premise, z3.Not(claim))
-                if model is not None:
-                    ex = sym.value(model, shown)
-                    ex["shift"] = (model.eval(d, model_completion=True).as_long(),
-                                   model.eval(dp, model_completion=True).as_long())
-                    findings.append(Finding("frame", state, event, stage, (c.row.id,), ex, what))
+        rid = c.row.id
+        for held, guards, row_ok in ((False, free_guards, rid in free_rows),
+                                     (True, peer_guards and not free_guards, rid in peer_rows - free_rows)):
+            if not guards and not row_ok:
+                continue
+            n += 1
+            shift = zero if held else d
+            for acked, moved in cases:
+                fix = [(sym.env["ACK"], z3.BoolVal(acked))] + ([(d, zero)] if held else [])
+                env = {k: z3.substitute(v, *fix[:1]) for k, v in sym.env.items()}
+                moved = {k: z3.substitute(v, *fix) for k, v in moved.items()}
+                for what, claim, premise in _frame_claims(m, c, state, env, moved, shift, dp, params, guards,
+                                                          row_ok):
+                    claim = z3.simplify(claim)
+                    if z3.is_true(claim):
+                        continue
+                    model = check(pre, sym.env["ACK"] == acked, premise, z3.Not(claim))
+                    if model is not None:
+                        ex = sym.value(model, shown)
+                        ex["shift"] = (0 if held else model.eval(d, model_completion=True).as_long(),
+                                       model.eval(dp, model_completion=True).as_long())
+                        findings.append(Finding("frame", state, event, stage, (rid,), ex,
+                                                what + (" (the peer's space alone)" if held else "")))
     return n
 
 
-def _frame_claims(m: Machine, c, state, env, moved, d, dp, params, guards_free):
-    """(what fails, claim, premise) for one row: the guard decides the same; the TCB left and
-    every segment sent move with the shift."""
+def _frame_claims(m: Machine, c, state, env, moved, d, dp, params, guards: bool, row_ok: bool):
+    """(what fails, claim, premise) for one row: the guard decides the same (`guards`); the TCB
+    left and every segment sent move with the shift (`row_ok`)."""
     guard, actions = m.parsed[c.row.id]
     g1, g2 = z3_term(guard, env, params), z3_term(guard, moved, params)
-    if guards_free:
+    if guards:
         yield "the guard decides differently", g1 == g2, z3.BoolVal(True)
-    if c.row.id not in m.frame_free[(state, c.row.event, c.row.stage)][1]:
+    if not row_ok:
         return
     post1, sends1 = z3_actions(actions, env, params)
     post2, sends2 = z3_actions(actions, moved, params)

@@ -67,7 +67,6 @@ typedef struct {            /* one judged end's monitor state (mirrored by nativ
     double cmarks[MAXM];
     Seg cev;
     int32_t conn, next_free;
-    int32_t cached, pad;               /* Python held the candidates themselves as well (see native._load) */
 } Mon;
 
 typedef struct {            /* one incarnation of a 4-tuple (mirrored by native.ConnState) */
@@ -413,7 +412,6 @@ static int fast(Judge *j, Mon *m, int dir) {
     memcpy(m->marks, marks, sizeof marks);
     m->set = v->next; m->dl = dl + v->ddl; m->dp = dp + v->ddp; m->nm = v->nm;
     m->n = n; m->t0 = t0; m->scaled = scaled; m->wscale = wscale; m->peer_wscale = peer_ws;
-    m->cached = 0;
     if (size > m->maxc) m->maxc = size;
     if (dir == DIR_IN && j->floors_move) {
         uint8_t q = j->props[m->set];
@@ -695,7 +693,7 @@ static int own_share(const Judge *j, const Pkt *p) {
     memcpy(k + 16, a_first ? p->dst : p->src, 16);
     uint32_t pa = a_first ? p->sport : p->dport, pb = a_first ? p->dport : p->sport;
     memcpy(k + 32, &pa, 4); memcpy(k + 36, &pb, 4);
-    return hash_bytes(k, sizeof k) % (uint32_t)j->jobs == (uint32_t)j->share;
+    return (hash_bytes(k, sizeof k) >> 1) % (uint32_t)j->jobs == (uint32_t)j->share;   /* bit 0 is always set */
 }
 
 /* Read records from `path` after its 24-byte header (`size` bytes in all); 0 when the file

@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from typing import Iterable, NamedTuple
 
 from synack.spec.frames import PEER_UNSET, UNMOVED, rebase, shift_endpoint, shift_received, shift_sent
-from synack.spec.machine import FRAME_BLIND, FRAME_FREE, Machine, machine
+from synack.spec.machine import FRAME_BLIND, FRAME_FREE, FRAME_PEER, Machine, machine
 from synack.spec.midstream import midstream_tcbs
 from synack.spec.model import (ACK, FIN, HALF, MASK, MAXWIN, PSH, RST, SYN, SYNCHRONIZED, Endpoint,
                                Event, Segment, SpecError, State, TIMERS, arrive, call, timeout)
@@ -65,6 +65,8 @@ CONFORMANT, VIOLATION, INCONCLUSIVE = "conformant", "violation", "inconclusive"
 EXIT = {CONFORMANT: 0, VIOLATION: 1, INCONCLUSIVE: 3}
 #: Memoized steps kept per machine (all tables are cleared together when they hold more).
 MEMO_MAX = 200_000
+#: Every `Machine.step_framed` bit: a step that took no step at all keeps them all.
+FRAME_ALL = FRAME_FREE | FRAME_BLIND | FRAME_PEER
 #: How a memoized result's mark relates to the step's input: the candidate's own mark, or the
 #: event's time (a period that began with this event).
 KEEP, NOW = "keep", "now"
@@ -300,7 +302,7 @@ class Monitor:
         self._silent_ev, self._loud_ev, self.starts, self.timed = sh.silent_ev, sh.loud_ev, sh.starts, sh.timed
         self._memo = sh if memo else None
         self._sh = sh
-        self._free = FRAME_FREE | FRAME_BLIND
+        self._free = FRAME_ALL
         self.reset()
 
     # ------------------------------------------------------------------ public API
@@ -399,6 +401,21 @@ class Monitor:
         return self._verdict(INCONCLUSIVE, "the trace ends while the spec still owes a transmission (unless "
                              "an unlogged user call ended the connection): " + min(owing, key=len))
 
+    def settled(self, nset: tuple) -> bool | None:
+        """Whether `verdict()` is CONFORMANT for every monitor holding the normal-form set
+        `nset` (wherever its spaces start): True or False when that holds whatever the origin,
+        None when it may not (an RTO step that does not commute with the shift decided it).
+        The native judge asks this once per set instead of loading each monitor."""
+        for c, _ in nset:
+            if any(not _soft(w) for w, _ in c.owed):
+                continue
+            trs, bits = self.m.step_framed(c.ep, timeout("RTO"))
+            if not bits & FRAME_FREE:
+                return None
+            if not any(tr.sends for tr in trs):
+                return True
+        return False
+
     # ------------------------------------------------------------------ events
     def _cross(self, ev: SegmentEvent, wnd: int | None) -> None:
         """A capture sees a segment arrive before the IUT's stack has processed it, so the IUT
@@ -432,14 +449,16 @@ class Monitor:
         return None
 
     def _fast(self, ev: SegmentEvent, wnd: int | None) -> bool:
-        """Advance the normal-form candidate set by one memoized step, if there is one."""
-        nset, dl, dp, marks = self._lazy = self._anchor(self._lazy, ev)
+        """Advance the normal-form candidate set by one memoized step, if there is one. On a
+        miss the candidates are what they were before re-anchoring (a fresh placeholder ISS at
+        0, as without the memo), and the anchored set keys the step `_segment` computes."""
+        nset, dl, dp, marks = anchored = self._anchor(self._lazy, ev)
         ages = self._mark_ages(marks, ev.t)
-        if ages is None:
-            return False
         seg = shift_received(ev.seg, -dl, -dp) if ev.dir == "in" else shift_sent(ev.seg, -dl, -dp)
-        hit = self._memo.trans.get((id(nset), ev.dir, seg, wnd, self._tk, ages))
+        hit = None if ages is None else self._memo.trans.get((id(nset), ev.dir, seg, wnd, self._tk, ages))
         if hit is None:
+            self.cands                  # noqa: B018 (held before `_lazy` moves)
+            self._lazy = anchored
             return False
         nxt, ddl, ddp, mmap = hit
         t = ev.t
@@ -542,7 +561,7 @@ class Monitor:
         by the table, or explained as sent (`_explain`)."""
         before = self._lazy
         out: dict[Cand, str] = {}
-        free = FRAME_FREE
+        free = FRAME_FREE | FRAME_PEER
         for c in self.cands:
             res, f = self._advance(c, ev, wnd)
             free &= f
@@ -589,6 +608,12 @@ class Monitor:
             if not ((plain[2] and not (ev.dir == "out" and ev.seg.flags & SYN))
                     or (plain[0] and ev.dir == "in" and not ev.seg.flags & ACK)):
                 before = None
+        if before is not None and not free & FRAME_FREE and free & FRAME_PEER:
+            # commutes only with shifts of the peer's space: enough when the key fixes the local
+            # origin (a set with no local numbers, anchored on an ACK-less incoming segment's
+            # ACK field, which the key holds as is): RFC 9293 3.10.7.1's <SEQ=0> reset from CLOSED
+            if not (self._plain(before[0])[0] and ev.dir == "in" and not ev.seg.flags & ACK):
+                before = None
         if before is not None and free and sh.sets.get(before[0]) is before[0]:
             # keyed by identity: safe because both sets stay interned until the tables are cleared
             pset, pdl, pdp, pmarks = before
@@ -634,7 +659,7 @@ class Monitor:
                 iss, irs = ep[1], ep[2]
                 return [(Cand(rebase(e, bl, bp, iss, irs), _shift_owed(o, bl, bp), False,
                               _unmark(mk, c.mark, ev.t)), rows)
-                        for e, o, mk, rows in hit], FRAME_FREE | FRAME_BLIND
+                        for e, o, mk, rows in hit], FRAME_ALL
         else:
             dl, dp = sdl, sdp
         seg = shift_received(seg, -dl, -dp) if ev.dir == "in" else shift_sent(seg, -dl, -dp)
@@ -642,7 +667,7 @@ class Monitor:
         hit = memo.cand.get(key)
         if hit is not None:
             return [(Cand(shift_endpoint(e, dl, dp), _shift_owed(o, dl, dp), False, _unmark(mk, c.mark, ev.t)), rows)
-                    for e, o, mk, rows in hit], FRAME_FREE
+                    for e, o, mk, rows in hit], FRAME_FREE | FRAME_PEER
         res, bits = self._advance_slow(c, ev, wnd)
         if bits & FRAME_FREE and not any(nc.fresh for nc, _ in res):
             memo.room()
@@ -656,7 +681,7 @@ class Monitor:
 
     def _advance_slow(self, c: Cand, ev: SegmentEvent, wnd: int | None) -> tuple[list, int]:
         """`_advance` computed, with the FRAME_* bits every step it took shares."""
-        self._free = FRAME_FREE | FRAME_BLIND
+        self._free = FRAME_ALL
         out: dict[Cand, str] = {}
         members = self._closure_of(c, "", ev.t)
         if ev.dir == "in":
@@ -723,18 +748,17 @@ class Monitor:
                 nk = rebase(ep, -bl, -bp, 0, 0)
                 hit = sh.silent.get(nk)
                 if hit is not None:
-                    r = (tuple((k, rebase(e2, bl, bp, ep[1], ep[2]), rows) for k, e2, rows in hit),
-                         FRAME_FREE | FRAME_BLIND)
+                    r = (tuple((k, rebase(e2, bl, bp, ep[1], ep[2]), rows) for k, e2, rows in hit), FRAME_ALL)
             if r is None:
                 res = []
-                self._free, outer = FRAME_FREE | FRAME_BLIND, self._free
+                self._free, outer = FRAME_ALL, self._free
                 for ev in self._silent_events(ep.state):
                     for tr in self._step(ep, ev):
                         if not tr.sends and tr.endpoint != ep:
                             res.append((ev.kind, tr.endpoint, ",".join(tr.rows)))
                 r = (tuple(res), self._free)
                 self._free = outer
-                if nk is not None and r[1] == FRAME_FREE | FRAME_BLIND:
+                if nk is not None and r[1] & (FRAME_FREE | FRAME_BLIND) == FRAME_FREE | FRAME_BLIND:
                     sh.room()
                     sh.silent[nk] = tuple((k, rebase(e2, -bl, -bp, 0, 0), rows) for k, e2, rows in res)
             if len(self._silent) > 50000:

@@ -37,7 +37,7 @@ from .capture import CaptureStats, _addr, decode, truncated_header, truncated_re
 from .events import SegmentEvent, TraceError
 from .judge import _ep
 from . import judge
-from .monitor import Monitor, _plain_of, _props_of, _Stats
+from .monitor import CONFORMANT, Monitor, Verdict, _plain_of, _props_of, _Stats
 
 SOURCE = Path(__file__).with_name("_judge.c")
 MAXM, MAXNEED, MAXAGE = 4, 16, 32            # as in _judge.c
@@ -75,7 +75,7 @@ class MonS(ctypes.Structure):
                 ("maxc", c_int32), ("ka_floor", c_double), ("f2_floor", c_double), ("t0", c_double),
                 ("crossed", c_int32), ("cset", c_int32), ("cdl", c_uint32), ("cdp", c_uint32), ("cnm", c_int32),
                 ("end", c_int32), ("cmarks", c_double * MAXM), ("cev", SegS), ("conn", c_int32),
-                ("next_free", c_int32), ("cached", c_int32), ("pad", c_int32)]
+                ("next_free", c_int32)]
 
 
 class ConnS(ctypes.Structure):
@@ -182,6 +182,8 @@ class NativeJudge:
         self.make = lambda s: Monitor(profile, start=s, max_candidates=max_candidates)
         self.held: dict[int, Monitor] = {}           # slot -> a monitor C cannot hold
         self.spent = [0.0, 0.0, 0.0]                  # seconds in Python per callback kind
+        self.final: dict[int, bool | None] = {}       # set index -> `Monitor.settled`
+        self.label = profile.label()
         self.sets: list = []                          # set index -> interned normal-form set (None: free)
         self.idx: dict[int, int] = {}                 # id(set) -> index
         self.free: list[int] = []
@@ -296,9 +298,25 @@ class NativeJudge:
         name = f"{_ep(*ends[0])} <-> {_ep(*ends[1])}" + (f" #{c.incarnation}" if c.incarnation > 1 else "")
         for e in (0, 1):
             slot = c.mon[e]
-            if slot >= 0:
-                mon = self.held.pop(slot, None) or self._load(slot)
-                self.on_result(judge.Result(name, _ep(*ends[e]), mon.verdict(), c.segments, c.first))
+            if slot < 0:
+                continue
+            mon = self.held.pop(slot, None)
+            if mon is None:
+                st = MonS.from_address(self.lib.jd_mon(self.j, slot))
+                if self._settled(st.set):
+                    # what verdict() gives a monitor in this set: its rows cite nothing
+                    v = Verdict(CONFORMANT, self.label, st.n, max_candidates=st.maxc, role=f"IUT {_ep(*ends[e])}")
+                    self.on_result(judge.Result(name, _ep(*ends[e]), v, c.segments, c.first))
+                    continue
+                mon = self._load(slot)
+            self.on_result(judge.Result(name, _ep(*ends[e]), mon.verdict(), c.segments, c.first))
+
+    def _settled(self, idx: int) -> bool | None:
+        """`Monitor.settled` of the set C knows by `idx`, asked once."""
+        got = self.final.get(idx)
+        if got is None and idx not in self.final:
+            got = self.final[idx] = self.scratch[1].settled(self.sets[idx])
+        return got
 
     def _decode(self) -> int:
         """An IPv6 frame: capture.decode reads it (dpkt), and the packet goes back to C."""
@@ -326,11 +344,6 @@ class NativeJudge:
         m.role = f"IUT {_ep(_addr(bytes(c.addr[st.end])[:4 if c.fam == 4 else 16]), c.port[st.end])}"
         m._cands = None
         m._lazy = (self.sets[st.set], st.dl, st.dp, tuple(st.marks[:st.nm]))
-        if st.cached:
-            # after a step of its own the monitor holds its candidates as well as their normal
-            # form, and a miss then reads them before re-anchoring (`_anchor`) can move a fresh
-            # placeholder ISS: hold them too
-            m.cands
         m.n, m.done, m.stats = st.n, None, _Stats(st.maxc)
         m.wscale = None if st.wscale < 0 else st.wscale
         m.peer_wscale, m._scaled, m._started = bool(st.peer_wscale), bool(st.scaled), bool(st.started)
@@ -358,7 +371,7 @@ class NativeJudge:
         st.mode, st.set, st.dl, st.dp, st.nm = M_FAST, self._idx(lazy[0]), lazy[1], lazy[2], len(lazy[3])
         for i, x in enumerate(lazy[3]):
             st.marks[i] = x
-        st.n, st.started, st.scaled, st.cached = m.n, m._started, m._scaled, m._cands is not None
+        st.n, st.started, st.scaled = m.n, m._started, m._scaled
         st.wscale = -1 if m.wscale is None else m.wscale
         st.peer_wscale, st.start_closed, st.f2_known, st.maxc = m.peer_wscale, m.start == "closed", m._f2_known, \
             m.stats.max_candidates
@@ -382,6 +395,7 @@ class NativeJudge:
                 i = len(self.sets)
                 self.sets.append(nset)
             self.idx[id(nset)] = i
+            self.final.pop(i, None)
             local, peer, fresh = _plain_of(nset)
             reset, f2 = _props_of(self.sh, nset)
             flags = P_LOCAL * local | P_PEER * peer | P_FRESH * fresh | P_RESET * reset | P_F2 * f2

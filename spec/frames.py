@@ -58,10 +58,11 @@ def _conjuncts(e: Expr) -> list[Expr]:
 
 
 class _Checker:
-    def __init__(self, fixed_names: frozenset, ack_gated: bool):
+    def __init__(self, fixed_names: frozenset, ack_gated: bool, peer_only: bool = False):
         self.fixed = fixed_names          # TCB fields that hold no sequence number here (`fixed`)
         self.ack_gated = ack_gated        # the row's guard requires ACK
         self.moved: set[str] = set()      # TCB names this row has already assigned
+        self.peer_only = peer_only        # the local space stays: its numbers and constants alike
 
     def space(self, e: Expr) -> str | None:
         """'L' or 'P' for a sequence-typed value, None for counts and booleans."""
@@ -69,13 +70,15 @@ class _Checker:
         kind = node[0]
         if kind == "const":
             if e.type == SEQ:
+                if self.peer_only:
+                    return "L"                            # stays, as the local space does
                 raise _Breaks(f"sequence constant {node[1]}")
             return None
         if kind == "name":
             name = node[1]
-            if name == "SEG.ACK" and not self.ack_gated:
+            if name == "SEG.ACK" and not self.ack_gated and not self.peer_only:
                 raise _Breaks("reads SEG.ACK without requiring ACK")
-            if name in self.fixed and name not in self.moved:
+            if name in self.fixed and name not in self.moved and not (self.peer_only and name in LOCAL):
                 raise _Breaks(f"reads {name} in a state where it holds no sequence number")
             return _space(name)
         if kind in ("and", "or"):
@@ -102,14 +105,22 @@ class _Checker:
         raise _Breaks(f"unknown expression {kind}")
 
 
-def row_commutes(parsed: tuple, state: State, to: State | None) -> str:
+def row_commutes(parsed: tuple, state: State, to: State | None, peer_only: bool = False) -> str:
     """'' when the row (its parsed guard and actions), applied in `state`, commutes with the
-    shift; else the reason it may not."""
+    shift; else the reason it may not.
+
+    `peer_only`: with the local space held still, a shift of the peer's space alone. Then the
+    local numbers do not move, like sequence constants, and may mix with them: RFC 9293
+    3.10.7.1's <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK> from CLOSED commutes with it. The
+    oracle uses this where its memo key fixes the local origin (a TCB with no local numbers
+    receiving an ACK-less segment, `Monitor._normalize`)."""
     guard, actions = parsed
     ack_gated = any(c.node == ("name", "ACK") for c in _conjuncts(guard))
-    chk = _Checker(fixed(state), ack_gated)
+    chk = _Checker(fixed(state), ack_gated, peer_only)
     target = to or state
     before, after = fixed(state), fixed(target)
+    if peer_only:                                 # only the peer's fields move
+        before, after = before & _TCB_PEER, after & _TCB_PEER
     try:
         chk.space(guard)
         deleted = False
@@ -121,12 +132,13 @@ def row_commutes(parsed: tuple, state: State, to: State | None) -> str:
                 if name in _TCB_SEQ:
                     if name in after:
                         raise _Breaks(f"assigns {name}, which holds no sequence number in {target.value}")
-                    if sp != _space(name):
+                    if sp != _space(name) and not (peer_only and sp is None and _space(name) == "L"):
                         raise _Breaks(f"assigns {name} a value from the other space or a constant")
                     chk.moved.add(name)
             elif op[0] == "send":
                 _, _flags, seq, ack, ln = op
-                if chk.space(seq) != "L":
+                sp = chk.space(seq)
+                if sp != "L" and not (peer_only and sp is None):
                     raise _Breaks("sends a SEQ outside the local space")
                 if ack is not None and chk.space(ack) != "P":
                     raise _Breaks("sends an ACK outside the peer's space")

@@ -62,11 +62,13 @@ class Machine:
         # the sequence frame (spec/frames.py)? step_framed reports whether a result used only those
         # and which neither read nor set ISS and IRS (FRAME_BLIND)
         self.frame_free: dict[tuple, tuple[bool, frozenset[str]]] = {}
+        self.frame_peer: dict[tuple, tuple[bool, frozenset[str]]] = {}    # the peer's space alone
         self.isn_blind: dict[tuple, tuple[bool, frozenset[str]]] = {}
         for key, rows in self.table.items():
-            ok = {c.row.id: not row_commutes(self.parsed[c.row.id], key[0], c.row.to) for c in rows}
-            guards = all(not row_commutes((self.parsed[r][0], ()), key[0], None) for r in ok)
-            self.frame_free[key] = (guards, frozenset(r for r, v in ok.items() if v))
+            for where, peer_only in ((self.frame_free, False), (self.frame_peer, True)):
+                ok = {c.row.id: not row_commutes(self.parsed[c.row.id], key[0], c.row.to, peer_only) for c in rows}
+                guards = all(not row_commutes((self.parsed[r][0], ()), key[0], None, peer_only) for r in ok)
+                where[key] = (guards, frozenset(r for r, v in ok.items() if v))
             self.isn_blind[key] = (all(ignores_isns(self.parsed[r][0]) for r in ok),
                                    frozenset(c.row.id for c in rows if ignores_isns(None, self.parsed[c.row.id][1], c.row.to)))
         self.entry = {}
@@ -87,7 +89,8 @@ class Machine:
         FRAME_FREE when every guard it evaluated and every row it applied commutes with shifting
         the sequence spaces (the same result, shifted, holds for every connection that differs
         from this one only by its ISNs); FRAME_BLIND when, besides, none of them read or set ISS
-        or IRS (then only the distances to SND.UNA and RCV.NXT matter)."""
+        or IRS (then only the distances to SND.UNA and RCV.NXT matter); FRAME_PEER when they
+        commute with shifting the peer's space alone (implied by FRAME_FREE)."""
         kind = event.kind
         if kind == SEGMENT:
             if event.seg is None:
@@ -106,27 +109,30 @@ class Machine:
         matched = [c for c in self.table.get(key, ()) if c.guard(e, s, x)]
         if not matched:
             if x.kind in TIMERS and not stage:
-                return FRAME_FREE | FRAME_BLIND  # the timer is not armed in this state
+                return FRAME_FREE | FRAME_BLIND | FRAME_PEER  # the timer is not armed in this state
             raise Unspecified(e.state, x, stage, self.profile.label())
         free, free_rows = self.frame_free[key]
+        peer, peer_rows = self.frame_peer[key]
         blind, blind_rows = self.isn_blind[key]
-        bits = (FRAME_FREE if free else 0) | (FRAME_BLIND if blind else 0)
+        bits = (FRAME_FREE if free else 0) | (FRAME_BLIND if blind else 0) | (FRAME_PEER if peer else 0)
         for c in matched:
             rid = c.row.id
             if rid not in free_rows:
-                bits = 0
+                bits &= FRAME_PEER
             elif rid not in blind_rows:
-                bits &= FRAME_FREE
+                bits &= FRAME_FREE | FRAME_PEER
+            if rid not in peer_rows:
+                bits &= ~FRAME_PEER
             e2, snd, sg = c.action(e, s, x)
             if c.next is not None:
                 bits &= self._run(e2, x, c.next, sends + snd, sigs + sg, rows + (rid,), out)
             else:
                 out.append(Transition(e2, sends + snd, sigs + sg, rows + (rid,)))
-        return bits if bits & FRAME_FREE else 0
+        return bits if bits & FRAME_FREE else bits & FRAME_PEER
 
 
 #: `Machine.step_framed` bits.
-FRAME_FREE, FRAME_BLIND = 1, 2
+FRAME_FREE, FRAME_BLIND, FRAME_PEER = 1, 2, 4
 
 _MACHINES: dict[tuple, Machine] = {}
 

@@ -69,3 +69,20 @@ def test_frame_proof_catches_an_analysis_that_accepts_everything():
     assert {f.kind for f in report.findings} == {"frame"}
     assert any(f.rows == ("closed.noack",) and "RST" in f.detail for f in frames), "\n".join(map(str, frames))
     assert "shift" in frames[0].example and "FRAME: row" in str(frames[0])
+
+
+def test_peer_frame_proof_catches_an_analysis_that_accepts_everything():
+    """The peer's-space-alone analysis (`Machine.frame_peer`) is proved too: a CLOSED reset
+    that acknowledges a constant does not move with the peer's space, and if the analysis
+    accepted it, z3 finds the shift that shows it."""
+    p = get_profile("rfc9293")
+    table = tuple(replace(r, actions=("send <SEQ=0><ACK=0><CTL=RST,ACK>",)) if r.id == "closed.noack" else r
+                  for r in TABLE)
+    m = Machine(p, table=table)
+    key = next(k for k, rows in m.table.items() if any(c.row.id == "closed.noack" for c in rows))
+    assert "closed.noack" not in m.frame_peer[key][1]
+    m.frame_peer = {k: (True, frozenset(c.row.id for c in rows)) for k, rows in m.table.items()}
+    report = prove(p, m)
+    frames = [f for f in report.findings if f.kind == "frame"]
+    assert frames and all(f.rows == ("closed.noack",) for f in frames), "\n".join(map(str, frames))
+    assert "peer's space alone" in frames[0].detail and frames[0].example["shift"][0] == 0

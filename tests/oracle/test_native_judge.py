@@ -11,6 +11,7 @@ import pytest
 from synack.oracle import TraceError, judge as judge_mod, monitor, native
 from synack.oracle.judge import judge_capture
 from synack.oracle.reference import reference_capture
+from synack.spec import get_profile
 from synack.spec.model import ACK, FIN, SYN
 
 from test_capture import LINK, write  # noqa: E402 (tests/oracle is on sys.path under pytest)
@@ -124,6 +125,12 @@ def test_the_same_verdicts_in_several_processes(tmp_path):
     code2, lines2, summary2 = _run(cap, "native", jobs=2)
     assert code2 == code and sorted(lines2) == sorted(lines)
     assert summary2["segments"] == summary["segments"] and summary2["connections"] == summary["connections"]
+    # each process judges a share of the connections
+    prof = get_profile("linux")
+    shares = [judge_mod._judge(str(cap), prof, None, None, 4096, True, False, None, k, 2, "native") for k in range(2)]
+    assert all(t.engine == "native" and t.connections > 5 for t in shares)
+    assert sum(t.segments for t in shares) == summary["segments"]
+    assert sum(t.connections for t in shares) == summary["connections"]
 
 
 def test_reused_four_tuples_and_a_self_connection(tmp_path):

@@ -24,10 +24,12 @@ def commutes(guard, actions=(), state=ES, to=None):
 
 def test_the_rfc_s_own_absolute_segment_is_found():
     """RFC 9293 3.10.7.1 answers an ACK-less segment in CLOSED with <SEQ=0>: that RST does not
-    move with the connection's ISNs, so the row must not be memoized."""
+    move with the connection's ISNs, so the row must not be memoized; it does move with the
+    peer's space alone (its ACK is SEG.SEQ + SEG.LEN)."""
     m = machine("rfc9293")
     row = next(r for r in m.rows if r.id == "closed.noack")
     assert "SEQ" in row_commutes(m.parsed[row.id], CL, row.to)
+    assert row_commutes(m.parsed[row.id], CL, row.to, peer_only=True) == ""
     common = ("seq.ok", "ack.new", "text.data", "est.shutdown", "fin.est")
     for rid in common:
         r = next(r for r in m.rows if r.id == rid)
@@ -62,6 +64,25 @@ def test_seeded_rows(guard, actions, state, to, reason):
     assert (reason in why and why) if reason else why == "", why
 
 
+@pytest.mark.parametrize("guard,actions,state,to,reason", [
+    # the local space held still: its numbers, constants and an ACK-less SEG.ACK stay alike
+    ("True", ["send <SEQ=0><CTL=RST>"], ES, None, ""),
+    ("True", ["SND.UNA := 5"], ES, None, ""),
+    ("SEG.ACK == SND.NXT", [], ES, None, ""),
+    ("SEG.SEQ == ISS", [], CL, None, "across"),
+    ("True", ["send <SEQ=SND.NXT><ACK=0><CTL=RST,ACK>"], ES, None, "ACK outside"),
+    ("True", ["RCV.NXT := 7"], ES, None, "other space or a constant"),
+    ("SEG.SEQ == RCV.NXT", [], SS, None, "reads RCV.NXT in a state"),
+    ("True", ["IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1"], CL, State.SYN_RECEIVED, ""),
+    ("True", ["ISS := ISN", "SND.UNA := ISS", "SND.NXT := ISS + 1"], CL, ES, "IRS, RCV.NXT unset"),
+])
+def test_seeded_rows_peer_only(guard, actions, state, to, reason):
+    m = machine("rfc9293")
+    why = row_commutes((parse_expr(guard, m.macros), tuple(parse_action(a, m.macros) for a in actions)), state, to,
+                       peer_only=True)
+    assert (reason in why and why) if reason else why == "", why
+
+
 def _shifted_event(ev: Event, dl: int, dp: int) -> Event:
     if ev.kind == SEGMENT:
         return ev._replace(seg=shift_received(ev.seg, dl, dp), isn=(ev.isn + dl) & MASK)
@@ -85,10 +106,13 @@ def test_frame_free_steps_move_with_the_shift(data, profile, dl, dp):
             free = bits & 1
         except Unspecified:
             break
-        if free:
+        assert not free or bits & 4, "FRAME_FREE implies FRAME_PEER"
+        for on, sl in ((free, dl), (bits & 4, 0)):      # both spaces; the peer's alone (FRAME_PEER)
+            if not on:
+                continue
             free_seen += 1
-            moved = m.step(shift_endpoint(ep, dl, dp), _shifted_event(ev, dl, dp))
-            expect = [(shift_endpoint(t.endpoint, dl, dp), tuple(shift_sent(s, dl, dp) for s in t.sends),
+            moved = m.step(shift_endpoint(ep, sl, dp), _shifted_event(ev, sl, dp))
+            expect = [(shift_endpoint(t.endpoint, sl, dp), tuple(shift_sent(s, sl, dp) for s in t.sends),
                        t.signals, t.rows) for t in res]
             assert [(t.endpoint, t.sends, t.signals, t.rows) for t in moved] == expect, (ep, ev)
         if bits & 2 and ep.state not in UNMOVED:
