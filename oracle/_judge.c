@@ -52,7 +52,8 @@ typedef struct {            /* the current packet (read by Python in callbacks) 
     int64_t index;
 } Pkt;
 
-typedef struct {            /* one judged end's monitor state (mirrored by native.MonState) */
+typedef struct {            /* one judged end's monitor state (native.MON mirrors it from `mode` on) */
+    int32_t end, conn, next_free, pad;  /* C's own: which end of which connection */
     int32_t mode, set;
     uint32_t dl, dp;
     int32_t nm, started;
@@ -63,10 +64,9 @@ typedef struct {            /* one judged end's monitor state (mirrored by nativ
     double ka_floor, f2_floor, t0;     /* NaN: None */
     int32_t crossed, cset;
     uint32_t cdl, cdp;
-    int32_t cnm, end;
+    int32_t cnm, pad2;
     double cmarks[MAXM];
     Seg cev;
-    int32_t conn, next_free;
 } Mon;
 
 typedef struct {            /* one incarnation of a 4-tuple (mirrored by native.ConnState) */
@@ -266,29 +266,20 @@ static int tgrow(Judge *j) {
     return 0;
 }
 
-/* Remember one step: `key` as in Monitor._fast (its tk and ages -1 for None past their
-   count), `next` the set after it, the origin shifts and each mark's source (-1: now). */
-int jd_add_trans(Judge *j, int set, int dir, int flags, uint32_t seq, uint32_t ack, uint32_t data,
-                 uint32_t segwnd, int32_t wnd, const int8_t *tk, int nm, const int8_t *ages,
-                 int next, uint32_t ddl, uint32_t ddp, int nm2, const int8_t *mmap) {
-    if (nm > MAXM || nm2 > MAXM) return 0;
+/* Remember one step: `key` as in Monitor._fast (its tk and ages 0 past their count), `val`
+   the set after it, the origin shifts and each mark's source (-1: now); both packed by
+   native.py in these structures' layouts (jd_sizeof). */
+int jd_add_trans(Judge *j, const uint8_t *key, const uint8_t *val) {
     if ((j->tn + 1) * 4 > j->tcap * 3 && tgrow(j)) return -1;
     TKey k;
-    memset(&k, 0, sizeof k);
-    k.set = set; k.dir = (uint8_t)dir; k.flags = (uint8_t)flags; k.nm = (uint8_t)nm;
-    k.seq = seq; k.ack = ack; k.segwnd = segwnd; k.data = data; k.wnd = wnd;
-    for (int i = 0; i < j->nfl; i++) k.tk[i] = tk[i];
-    for (int i = 0; i < nm; i++) k.ages[i] = ages[i];
+    memcpy(&k, key, sizeof k);
     uint32_t h = hash_bytes(&k, sizeof k);
     int64_t at = tfind(j, &k, h);
     if (at < 0) {
         at = -at - 1;
         j->thash[at] = h; j->tkeys[at] = k; j->tn++;
     }
-    TVal *v = &j->tvals[at];
-    memset(v, 0, sizeof *v);
-    v->next = next; v->ddl = ddl; v->ddp = ddp; v->nm = (int8_t)nm2;
-    for (int i = 0; i < nm2; i++) v->mmap[i] = mmap[i];
+    memcpy(&j->tvals[at], val, sizeof(TVal));
     return 0;
 }
 
@@ -765,6 +756,9 @@ int64_t jd_sizeof(int which) {
     case 1: return sizeof(Pkt);
     case 2: return sizeof(Mon);
     case 3: return sizeof(Conn);
+    case 4: return sizeof(TKey);
+    case 5: return sizeof(TVal);
+    case 6: return offsetof(Mon, mode);
     default: return -1;
     }
 }

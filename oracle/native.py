@@ -24,6 +24,7 @@ from __future__ import annotations
 import ctypes
 import ipaddress
 import math
+import struct
 import time
 from ctypes import c_double, c_int, c_int32, c_int64, c_uint8, c_uint32, c_uint64, c_void_p
 from pathlib import Path
@@ -68,14 +69,15 @@ class PktS(ctypes.Structure):
                 ("dport", c_int32), ("pad", c_int32), ("index", c_int64)]
 
 
-class MonS(ctypes.Structure):
-    _fields_ = [("mode", c_int32), ("set", c_int32), ("dl", c_uint32), ("dp", c_uint32), ("nm", c_int32),
-                ("started", c_int32), ("marks", c_double * MAXM), ("n", c_int64), ("scaled", c_int32),
-                ("wscale", c_int32), ("peer_wscale", c_int32), ("start_closed", c_int32), ("f2_known", c_int32),
-                ("maxc", c_int32), ("ka_floor", c_double), ("f2_floor", c_double), ("t0", c_double),
-                ("crossed", c_int32), ("cset", c_int32), ("cdl", c_uint32), ("cdp", c_uint32), ("cnm", c_int32),
-                ("end", c_int32), ("cmarks", c_double * MAXM), ("cev", SegS), ("conn", c_int32),
-                ("next_free", c_int32)]
+#: `Mon` in _judge.c: C's own header (end, conn, next free slot, pad), then from `mode` on
+#: what Python reads and writes (`_load`, `_store`): one struct call each way.
+MON_HEAD = struct.Struct("<4i")
+MON = struct.Struct("<iiIIii4dq4iii3diiIIii4d" + "dII6iII")
+#: `Seg` (a packet's segment), and the memo's `TKey` and `TVal`.
+SEG = struct.Struct("<dII6iII")
+TKEY = struct.Struct("<iBBBxIIIIi3bx4b")
+TVAL = struct.Struct("<iIIb4b3x")
+MON_BUF = ctypes.c_char * (MON_HEAD.size + MON.size)
 
 
 class ConnS(ctypes.Structure):
@@ -86,6 +88,9 @@ class ConnS(ctypes.Structure):
 
 
 CALLBACK = ctypes.CFUNCTYPE(c_int, c_int, c_int, c_int)
+#: What the C judge counts (`jd_<name>`), read when a run ends.
+COUNTS = ("frames", "tcp", "non_tcp", "fragments", "malformed", "judged_segments", "connections", "fast_steps",
+          "python_steps", "finished")
 _lib: "ctypes.CDLL | None | bool" = False
 
 
@@ -102,18 +107,18 @@ def library() -> "ctypes.CDLL | None":
         "jd_set_ages": (None, [P, ctypes.POINTER(c_double), I]),
         "jd_add_floored": (None, [P, I, ctypes.POINTER(c_double), I]),
         "jd_set_iut": (None, [P, I, B, I]), "jd_set_props": (I, [P, I64, I, I]),
-        "jd_add_trans": (I, [P, I, I, I, c_uint32, c_uint32, c_uint32, c_uint32, c_int32, B, I, B, I, c_uint32,
-                             c_uint32, I, B]),
+        "jd_add_trans": (I, [P, B, B]),
         "jd_clear_trans": (None, [P]), "jd_live_sets": (I64, [P, ctypes.POINTER(c_int32), I64]),
         "jd_mon": (P, [P, I]), "jd_conn": (P, [P, I]), "jd_cur": (P, [P]), "jd_frame": (P, [P]),
         "jd_frame_len": (I64, [P]), "jd_templates": (I, [P]), "jd_run": (I, [P, B, I64]), "jd_close": (I, [P]),
         "jd_sizeof": (I64, [I]), "jd_tn": (c_uint64, [P]), "jd_max_live_seen": (c_int32, [P]),
     }
-    for name in ("frames", "tcp", "non_tcp", "fragments", "malformed", "judged_segments", "connections", "err_off",
-                 "err_declared", "err_held", "fast_steps", "python_steps", "finished"):
+    for name in COUNTS + ("err_off", "err_declared", "err_held"):
         sigs[f"jd_{name}"] = (I64, [P])
     _lib = lib = build(SOURCE, "judge", sigs)
-    if lib is not None and [lib.jd_sizeof(i) for i in range(4)] != [ctypes.sizeof(s) for s in (SegS, PktS, MonS, ConnS)]:
+    if lib is not None and [lib.jd_sizeof(i) for i in range(7)] != [
+            ctypes.sizeof(SegS), ctypes.sizeof(PktS), MON_HEAD.size + MON.size, ctypes.sizeof(ConnS), TKEY.size,
+            TVAL.size, MON_HEAD.size]:
         _lib = None                      # a layout this module does not mirror: never guess
     return _lib
 
@@ -144,23 +149,21 @@ def _nan(x: float | None) -> float:
     return math.nan if x is None else x
 
 
-def _event(s: SegS, direction: str) -> SegmentEvent:
-    return SegmentEvent(direction, Segment(s.flags, s.seq, s.ack, s.data, s.win), s.t, s.win,
-                        None if s.wscale < 0 else s.wscale, None if s.mss < 0 else s.mss,
-                        (s.tsval, s.tsecr) if s.has_ts else None)
+def _event(direction: str, t, seq, ack, flags, data, win, wscale, mss, has_ts, tsval, tsecr) -> SegmentEvent:
+    """The event of a `Seg` as SEG unpacks it."""
+    return SegmentEvent(direction, Segment(flags, seq, ack, data, win), t, win, None if wscale < 0 else wscale,
+                        None if mss < 0 else mss, (tsval, tsecr) if has_ts else None)
 
 
-def _put_event(s: SegS, ev: SegmentEvent) -> None:
+def _seg_fields(ev: SegmentEvent) -> tuple:
+    """`_event`'s arguments less the direction (SEG's fields)."""
     seg = ev.seg
-    s.t, s.seq, s.ack, s.flags, s.data, s.win = ev.t, seg.seq, seg.ack, seg.flags, seg.data, ev.win
-    s.wscale = -1 if ev.wscale is None else ev.wscale
-    s.mss = -1 if ev.mss is None else ev.mss
-    s.has_ts = ev.ts is not None
-    s.tsval, s.tsecr = ev.ts if ev.ts is not None else (0, 0)
+    return (ev.t, seg.seq, seg.ack, seg.flags, seg.data, ev.win, -1 if ev.wscale is None else ev.wscale,
+            -1 if ev.mss is None else ev.mss, ev.ts is not None, *(ev.ts if ev.ts is not None else (0, 0)))
 
 
-def _i8(xs) -> bytes:
-    return bytes(x & 0xFF for x in xs)
+def _pad(xs, n: int) -> tuple:
+    return (*xs, *(0,) * (n - len(xs)))
 
 
 class NativeJudge:
@@ -181,6 +184,7 @@ class NativeJudge:
             raise NativeUnavailable("this profile's timers need more time keys than the native judge holds")
         self.make = lambda s: Monitor(profile, start=s, max_candidates=max_candidates)
         self.held: dict[int, Monitor] = {}           # slot -> a monitor C cannot hold
+        self.kept: dict[int, tuple] = {}              # slot -> (normal form, its candidates) after a Python step
         self.spent = [0.0, 0.0, 0.0]                  # seconds in Python per callback kind
         self.final: dict[int, bool | None] = {}       # set index -> `Monitor.settled`
         self.label = profile.label()
@@ -207,6 +211,7 @@ class NativeJudge:
             if not self._store(slot, self.make(s)):
                 raise NativeUnavailable("a fresh monitor's state does not fit the native judge")
         self.cur = PktS.from_address(lib.jd_cur(self.j))
+        self.cur_buf = (ctypes.c_char * SEG.size).from_address(lib.jd_cur(self.j))
         # what the monitors memoized before this judge existed
         interned = {id(s): s for s in sh.sets.values()}
         for (pid, d, seg, wnd, tk, ages), step in list(sh.trans.items()):
@@ -214,9 +219,15 @@ class NativeJudge:
                 self.added(interned[pid], d, seg, wnd, tk, ages, step)
 
     def __del__(self):
+        self._release()
+
+    def _release(self) -> None:
+        """Free the C judge, and the callback that refers back to this object (a cycle only the
+        collector would break)."""
         j, self.j = getattr(self, "j", None), None
         if j:
             self.lib.jd_free(j)
+        self._cb = None
 
     # ---------------------------------------------------------------- the run
     def run(self, path: str, probed: tuple[int, int, int, int]) -> CaptureStats:
@@ -233,8 +244,12 @@ class NativeJudge:
             self._check(lib.jd_close(j), path, size)
         finally:
             self.sh.listeners.remove(self)
-        return CaptureStats(frames=lib.jd_frames(j), tcp=lib.jd_tcp(j), non_tcp=lib.jd_non_tcp(j),
-                            fragments=lib.jd_fragments(j), malformed=lib.jd_malformed(j), link_type=link)
+            self.counts = {name: getattr(lib, f"jd_{name}")(j) for name in COUNTS}
+            self.counts["memo"] = lib.jd_tn(j)
+            self._release()
+        c = self.counts
+        return CaptureStats(frames=c["frames"], tcp=c["tcp"], non_tcp=c["non_tcp"], fragments=c["fragments"],
+                            malformed=c["malformed"], link_type=link)
 
     def _check(self, rc: int, path: str, size: int) -> None:
         if self.exc is not None:
@@ -252,19 +267,19 @@ class NativeJudge:
 
     @property
     def segments(self) -> int:
-        return self.lib.jd_judged_segments(self.j)
+        return self.counts["judged_segments"]
 
     @property
     def connections(self) -> int:
-        return self.lib.jd_connections(self.j)
+        return self.counts["connections"]
 
     def work(self) -> dict[str, int]:
         """Where the work went: monitor steps taken in C and in Python, connections released
         (their verdicts come from Python), memo entries mirrored in C, sets registered, and
         the seconds spent in Python on steps, verdicts and IPv6 decoding."""
-        lib, j = self.lib, self.j
-        return {"fast_steps": lib.jd_fast_steps(j), "python_steps": lib.jd_python_steps(j),
-                "released": lib.jd_finished(j), "memo": lib.jd_tn(j), "sets": len(self.sets) - len(self.free),
+        c = self.counts
+        return {"fast_steps": c["fast_steps"], "python_steps": c["python_steps"], "released": c["finished"],
+                "memo": c["memo"], "sets": len(self.sets) - len(self.free),
                 "python_step_s": round(self.spent[CB_FEED], 3), "verdict_s": round(self.spent[CB_FINISH], 3),
                 "ipv6_decode_s": round(self.spent[CB_DECODE], 3)}
 
@@ -289,7 +304,7 @@ class NativeJudge:
         mon = self.held.pop(slot, None)
         if mon is None:
             mon = self._load(slot)
-        mon.feed(_event(self.cur.s, "out" if direction == 0 else "in"))
+        mon.feed(_event("out" if direction == 0 else "in", *SEG.unpack(self.cur_buf)))
         self._store(slot, mon)
 
     def _finish(self, idx: int) -> None:
@@ -300,12 +315,14 @@ class NativeJudge:
             slot = c.mon[e]
             if slot < 0:
                 continue
+            self.kept.pop(slot, None)
             mon = self.held.pop(slot, None)
             if mon is None:
-                st = MonS.from_address(self.lib.jd_mon(self.j, slot))
-                if self._settled(st.set):
-                    # what verdict() gives a monitor in this set: its rows cite nothing
-                    v = Verdict(CONFORMANT, self.label, st.n, max_candidates=st.maxc, role=f"IUT {_ep(*ends[e])}")
+                v = MON.unpack_from(MON_BUF.from_address(self.lib.jd_mon(self.j, slot)), MON_HEAD.size)
+                if self._settled(v[1]):
+                    # what verdict() gives a monitor in this set (v[10]: events, v[16]: most
+                    # candidates): its rows cite nothing
+                    v = Verdict(CONFORMANT, self.label, v[10], max_candidates=v[16], role=f"IUT {_ep(*ends[e])}")
                     self.on_result(judge.Result(name, _ep(*ends[e]), v, c.segments, c.first))
                     continue
                 mon = self._load(slot)
@@ -327,7 +344,7 @@ class NativeJudge:
         if p is None:
             return D_MALFORMED if stats.malformed else D_FRAGMENT if stats.fragments else D_NOT_TCP
         ctypes.memset(ctypes.addressof(cur), 0, ctypes.sizeof(cur))
-        _put_event(cur.s, SegmentEvent("in", p.seg, p.t, p.win, p.wscale, p.mss, p.ts))
+        SEG.pack_into(self.cur_buf, 0, *_seg_fields(SegmentEvent("in", p.seg, p.t, p.win, p.wscale, p.mss, p.ts)))
         src, dst = ipaddress.ip_address(p.src).packed, ipaddress.ip_address(p.dst).packed
         cur.fam = 4 if len(src) == 4 else 6
         ctypes.memmove(cur.src, src, len(src))
@@ -338,50 +355,54 @@ class NativeJudge:
     # ---------------------------------------------------------------- monitor state, C <-> Python
     def _load(self, slot: int) -> Monitor:
         """The scratch monitor, in the state C holds for `slot` (every field `reset` sets)."""
-        st = MonS.from_address(self.lib.jd_mon(self.j, slot))
-        m = self.scratch[st.start_closed]
-        c = ConnS.from_address(self.lib.jd_conn(self.j, st.conn))
-        m.role = f"IUT {_ep(_addr(bytes(c.addr[st.end])[:4 if c.fam == 4 else 16]), c.port[st.end])}"
-        m._cands = None
-        m._lazy = (self.sets[st.set], st.dl, st.dp, tuple(st.marks[:st.nm]))
-        m.n, m.done, m.stats = st.n, None, _Stats(st.maxc)
-        m.wscale = None if st.wscale < 0 else st.wscale
-        m.peer_wscale, m._scaled, m._started = bool(st.peer_wscale), bool(st.scaled), bool(st.started)
-        m._crossed = ((None, (self.sets[st.cset], st.cdl, st.cdp, tuple(st.cmarks[:st.cnm]))), _event(st.cev, "in")) \
-            if st.crossed else None
-        m._ka_floor, m._f2_floor, m._f2_known, m._t0 = _none(st.ka_floor), _none(st.f2_floor), bool(st.f2_known), \
-            _none(st.t0)
+        buf = MON_BUF.from_address(self.lib.jd_mon(self.j, slot))
+        end, conn, _, _ = MON_HEAD.unpack_from(buf)
+        (_, idx, dl, dp, nm, started, m0, m1, m2, m3, n, scaled, wscale, peer_ws, start_closed, f2_known, maxc,
+         ka, f2, t0, crossed, cset, cdl, cdp, cnm, _, c0, c1, c2, c3, *cev) = MON.unpack_from(buf, MON_HEAD.size)
+        m = self.scratch[start_closed]
+        lazy = (self.sets[idx], dl, dp, (m0, m1, m2, m3)[:nm])
+        kept = self.kept.pop(slot, None)
+        c = ConnS.from_address(self.lib.jd_conn(self.j, conn))
+        m.role = f"IUT {_ep(_addr(bytes(c.addr[end])[:4 if c.fam == 4 else 16]), c.port[end])}"
+        # the candidates themselves when C has not moved since Python's last step (else they
+        # are rebuilt from the normal form: the same ones)
+        m._cands = kept[1] if kept is not None and kept[0][0] is lazy[0] and kept[0][1:] == lazy[1:] else None
+        m._lazy = lazy
+        m.n, m.done, m.stats = n, None, _Stats(maxc)
+        m.wscale = None if wscale < 0 else wscale
+        m.peer_wscale, m._scaled, m._started = bool(peer_ws), bool(scaled), bool(started)
+        m._crossed = ((None, (self.sets[cset], cdl, cdp, (c0, c1, c2, c3)[:cnm])), _event("in", *cev)) \
+            if crossed else None
+        m._ka_floor, m._f2_floor, m._f2_known, m._t0 = _none(ka), _none(f2), bool(f2_known), _none(t0)
         m._tk = (True,)
         return m
 
     def _store(self, slot: int, m: Monitor) -> bool:
         """Hand the monitor's state to C; a state C cannot hold stays here with its monitor."""
-        st = MonS.from_address(self.lib.jd_mon(self.j, slot))
+        buf = MON_BUF.from_address(self.lib.jd_mon(self.j, slot))
         lazy, cr = m._lazy, m._crossed
         before = cr[0][1] if cr is not None else None
         if m.done is not None or lazy is None or len(lazy[3]) > MAXM or (
                 cr is not None and (before is None or len(before[3]) > MAXM)):
-            st.mode = M_DONE if m.done is not None else M_PY
+            struct.pack_into("<i", buf, MON_HEAD.size, M_DONE if m.done is not None else M_PY)
+            self.kept.pop(slot, None)
             self.held[slot] = m
             if m is self.scratch[m.start == "closed"]:
                 fresh = self.make(m.start)
                 fresh._silent = m._silent             # a cache of the table's steps: share it
                 self.scratch[m.start == "closed"] = fresh
             return False
-        st.mode, st.set, st.dl, st.dp, st.nm = M_FAST, self._idx(lazy[0]), lazy[1], lazy[2], len(lazy[3])
-        for i, x in enumerate(lazy[3]):
-            st.marks[i] = x
-        st.n, st.started, st.scaled = m.n, m._started, m._scaled
-        st.wscale = -1 if m.wscale is None else m.wscale
-        st.peer_wscale, st.start_closed, st.f2_known, st.maxc = m.peer_wscale, m.start == "closed", m._f2_known, \
-            m.stats.max_candidates
-        st.ka_floor, st.f2_floor, st.t0 = _nan(m._ka_floor), _nan(m._f2_floor), _nan(m._t0)
-        st.crossed = cr is not None
         if cr is not None:
-            st.cset, st.cdl, st.cdp, st.cnm = self._idx(before[0]), before[1], before[2], len(before[3])
-            for i, x in enumerate(before[3]):
-                st.cmarks[i] = x
-            _put_event(st.cev, cr[1])
+            crossed = (1, self._idx(before[0]), before[1], before[2], len(before[3]), 0, *_pad(before[3], MAXM),
+                       *_seg_fields(cr[1]))
+        else:
+            crossed = (0,) * 10 + (0.0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        if m._cands is not None:
+            self.kept[slot] = (lazy, m._cands)
+        MON.pack_into(buf, MON_HEAD.size, M_FAST, self._idx(lazy[0]), lazy[1], lazy[2], len(lazy[3]), m._started,
+                      *_pad(lazy[3], MAXM), m.n, m._scaled, -1 if m.wscale is None else m.wscale, m.peer_wscale,
+                      m.start == "closed", m._f2_known, m.stats.max_candidates, _nan(m._ka_floor),
+                      _nan(m._f2_floor), _nan(m._t0), *crossed)
         return True
 
     def _idx(self, nset: tuple) -> int:
@@ -409,9 +430,10 @@ class NativeJudge:
         nset, ddl, ddp, mmap = step
         if tk[0] or len(ages) > MAXM or len(mmap) > MAXM:
             return                             # untimed events, or more marks than C holds: Python only
-        if self.lib.jd_add_trans(self.j, self._idx(pset), direction == "in", seg.flags, seg.seq, seg.ack, seg.data,
-                                 seg.wnd, -1 if wnd is None else wnd, _i8(-1 if k is None else k for k in tk[1:]),
-                                 len(ages), _i8(ages), self._idx(nset), ddl, ddp, len(mmap), _i8(mmap)):
+        key = TKEY.pack(self._idx(pset), direction == "in", seg.flags, len(ages), seg.seq, seg.ack, seg.wnd, seg.data,
+                        -1 if wnd is None else wnd, *_pad([-1 if k is None else k for k in tk[1:]], 3),
+                        *_pad(ages, MAXM))
+        if self.lib.jd_add_trans(self.j, key, TVAL.pack(self._idx(nset), ddl, ddp, len(mmap), *_pad(mmap, MAXM))):
             raise MemoryError("native judge: memo table")
 
     def cleared(self) -> None:
