@@ -24,6 +24,7 @@ from __future__ import annotations
 import ctypes
 import ipaddress
 import math
+import os
 import struct
 import time
 from ctypes import c_double, c_int, c_int32, c_int64, c_uint8, c_uint32, c_uint64, c_void_p
@@ -239,7 +240,7 @@ class NativeJudge:
                       self.limit, int(self.sh.floors_move), self.expire)
         self.sh.listeners.append(self)
         try:
-            rc = lib.jd_run(j, path.encode(), size)
+            rc = lib.jd_run(j, os.fsencode(path), size)
             self._check(rc, path, size)
             self._check(lib.jd_close(j), path, size)
         finally:

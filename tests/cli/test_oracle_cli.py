@@ -127,3 +127,20 @@ def test_jobs_judges_a_capture_in_several_processes(tmp_path):
     assert code == 0 and out.count("CONFORMANT") == 2
     code, _, err = run("oracle", str(cap), "--jobs", "-3")
     assert code == 2 and "--jobs must be an integer in 1..64, got -3" in err and len(err.strip().splitlines()) == 1
+
+
+def test_engines_give_the_same_lines_and_native_says_what_it_cannot_read(tmp_path):
+    cap, ng = tmp_path / "c.pcap", tmp_path / "c.pcapng"
+    write(cap)
+    write(ng, fmt="pcapng")
+    outs = {}
+    for engine in ("native", "python"):
+        code, out, _ = run("oracle", str(cap), "--json", "--engine", engine)
+        lines = [json.loads(x) for x in out.splitlines()]
+        assert code == 0 and lines[-1]["summary"]["engine"] == engine
+        outs[engine] = lines[:-1]
+    assert outs["native"] == outs["python"] and len(outs["native"]) == 2
+    code, out, _ = run("oracle", str(ng), "--summary", "--json")               # auto: pcapng is Python's
+    assert code == 0 and json.loads(out)["summary"]["engine"] == "python"
+    code, _, err = run("oracle", str(ng), "--engine", "native")
+    assert code == 2 and "not a classic pcap file" in err and len(err.strip().splitlines()) == 1
