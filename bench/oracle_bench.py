@@ -69,8 +69,10 @@ def main() -> None:
             rest = summary["seconds"] - w["python_step_s"] - w["verdict_s"] - w["ipv6_decode_s"]
             print(f"    monitor steps: {steps:,}, {w['fast_steps'] / max(steps, 1):.1%} taken in C; "
                   f"{w['python_steps']:,} in Python ({w['python_step_s']:.2f} s); verdicts of {w['released']:,} "
-                  f"connections in Python ({w['verdict_s']:.2f} s); reading, decoding, splitting and C's steps: "
-                  f"{rest:.2f} s; start-up: {ours - summary['seconds']:.2f} s")
+                  f"connections in Python ({w['verdict_s']:.2f} s)"
+                  + (f"; reading, decoding, splitting and C's steps: {rest:.2f} s" if jobs == 1 else
+                     f" (seconds summed over the {jobs} processes)")
+                  + f"; start-up: {ours - summary['seconds']:.2f} s")
     if a.profile:
         from synack.oracle.judge import judge_capture
 

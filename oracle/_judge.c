@@ -18,6 +18,7 @@
 #include <string.h>
 
 #define MAXM 4           /* marks a monitor in C may hold; more and Python keeps it */
+#define MAXCROSS 8       /* incoming segments an outgoing one may have crossed (monitor.MAX_CROSSED) */
 #define MAXFL 3          /* floored timers: keep-alive, FIN-WAIT-2, user timeout */
 #define MAXNEED 16
 #define MAXAGE 32
@@ -52,6 +53,14 @@ typedef struct {            /* the current packet (read by Python in callbacks) 
     int64_t index;
 } Pkt;
 
+typedef struct {            /* an incoming segment since the IUT's last one, and the state before it */
+    int32_t set;
+    uint32_t dl, dp;
+    int32_t nm;
+    double marks[MAXM];
+    Seg ev;
+} Cross;
+
 typedef struct {            /* one judged end's monitor state (native.MON mirrors it from `mode` on) */
     int32_t end, conn, next_free, pad;  /* C's own: which end of which connection */
     int32_t mode, set;
@@ -62,11 +71,8 @@ typedef struct {            /* one judged end's monitor state (native.MON mirror
     int32_t scaled, wscale, peer_wscale, start_closed;
     int32_t f2_known, maxc;
     double ka_floor, f2_floor, t0;     /* NaN: None */
-    int32_t crossed, cset;
-    uint32_t cdl, cdp;
-    int32_t cnm, pad2;
-    double cmarks[MAXM];
-    Seg cev;
+    int32_t ncross, pad2;
+    Cross cross[MAXCROSS];             /* oldest first */
 } Mon;
 
 typedef struct {            /* one incarnation of a 4-tuple (mirrored by native.ConnState) */
@@ -296,7 +302,10 @@ int64_t jd_live_sets(const Judge *j, int32_t *out, int64_t cap) {
         if (m->mode != M_FAST) continue;
         if (n < cap) out[n] = m->set;
         n++;
-        if (m->crossed) { if (n < cap) out[n] = m->cset; n++; }
+        for (int k = 0; k < m->ncross; k++) {
+            if (n < cap) out[n] = m->cross[k].set;
+            n++;
+        }
     }
     return n;
 }
@@ -392,11 +401,16 @@ static int fast(Judge *j, Mon *m, int dir) {
     int32_t size = j->size[v->next];
     if (size > j->limit) return 0;            /* Python says inconclusive */
     if (dir == DIR_IN) {
-        m->crossed = 1; m->cset = m->set; m->cdl = m->dl; m->cdp = m->dp; m->cnm = m->nm;
-        memcpy(m->cmarks, m->marks, sizeof m->marks);
-        m->cev = *p;
+        if (m->ncross == MAXCROSS) {
+            memmove(&m->cross[0], &m->cross[1], (MAXCROSS - 1) * sizeof(Cross));
+            m->ncross--;
+        }
+        Cross *x = &m->cross[m->ncross++];
+        x->set = m->set; x->dl = m->dl; x->dp = m->dp; x->nm = m->nm;
+        memcpy(x->marks, m->marks, sizeof m->marks);
+        x->ev = *p;
     } else {
-        m->crossed = 0;
+        m->ncross = 0;
     }
     double marks[MAXM] = {0};
     for (int i = 0; i < v->nm; i++) marks[i] = v->mmap[i] < 0 ? t : m->marks[(int)v->mmap[i]];
@@ -759,6 +773,8 @@ int64_t jd_sizeof(int which) {
     case 4: return sizeof(TKey);
     case 5: return sizeof(TVal);
     case 6: return offsetof(Mon, mode);
+    case 7: return offsetof(Mon, cross);
+    case 8: return sizeof(Cross);
     default: return -1;
     }
 }

@@ -65,6 +65,8 @@ CONFORMANT, VIOLATION, INCONCLUSIVE = "conformant", "violation", "inconclusive"
 EXIT = {CONFORMANT: 0, VIOLATION: 1, INCONCLUSIVE: 3}
 #: Memoized steps kept per machine (all tables are cleared together when they hold more).
 MEMO_MAX = 200_000
+#: Incoming segments an outgoing one may have crossed (`Monitor._cross`).
+MAX_CROSSED = 8
 #: Every `Machine.step_framed` bit: a step that took no step at all keeps them all.
 FRAME_ALL = FRAME_FREE | FRAME_BLIND | FRAME_PEER
 #: How a memoized result's mark relates to the step's input: the candidate's own mark, or the
@@ -331,7 +333,8 @@ class Monitor:
         # whether the window scale is known: a trace that starts mid-connection never saw the
         # SYNs that negotiated it (RFC 7323 2.2), so its advertised windows say nothing
         self._scaled = self.start == "closed"
-        self._crossed: tuple | None = None  # (candidates before, the event) when the last event was incoming
+        # ((candidates before, the event), ...) for the incoming segments since the IUT's last one
+        self._crossed: tuple | None = None
         self._silent: dict[Endpoint, tuple] = {}
         self._started = self.start == "closed"
         # trace-level lower bounds on when the keep-alive idle period and an orphaned FIN-WAIT-2
@@ -370,7 +373,8 @@ class Monitor:
                 self._segment(ev, wnd)
             if self.done is not None and ev.dir == "out" and self._crossed is not None:
                 self._cross(ev, wnd)
-            self._crossed = (before, ev) if ev.dir == "in" and self.done is None else None
+            self._crossed = ((self._crossed or ()) + ((before, ev),))[-MAX_CROSSED:] \
+                if ev.dir == "in" and self.done is None else None
             if ev.dir == "in" and ev.t is not None and self.done is None and self._sh.floors_move:
                 self._floors(ev.t)
         elif isinstance(ev, CallEvent):
@@ -418,20 +422,27 @@ class Monitor:
 
     # ------------------------------------------------------------------ events
     def _cross(self, ev: SegmentEvent, wnd: int | None) -> None:
-        """A capture sees a segment arrive before the IUT's stack has processed it, so the IUT
-        may send a segment that crossed it (RFC 9293 Figure 13's FINs, captured at one end).
-        When no candidate explains `ev`, try it as sent before the incoming segment just
-        before it, then that segment as received; keep the violation if that fails too."""
-        (cands, lazy), inc = self._crossed
-        failed, n = self.done, self.n
-        self.done, self._cands, self._lazy = None, cands, lazy
-        self._segment(ev, wnd)
-        if self.done is None:
-            self._tk = self._time_key(inc.t)
-            self._segment(inc, None)
+        """A capture sees segments arrive before the IUT's stack has processed them, so the IUT
+        may send a segment that crossed them (RFC 9293 Figure 13's FINs, captured at one end;
+        on loopback, a window update sent while a burst of data was still on its way up the
+        stack). When no candidate explains `ev`, try it as sent before the last incoming
+        segment, then before the last two, and so on (those captured since the IUT's previous
+        segment, at most MAX_CROSSED), the incoming ones then received in order; keep the
+        violation if none of these explains it."""
+        failed, n, crossed = self.done, self.n, self._crossed
+        for k in range(1, len(crossed) + 1):
+            (cands, lazy), _ = crossed[-k]
+            self.done, self._cands, self._lazy = None, cands, lazy
+            self._segment(ev, wnd)
+            for _, inc in crossed[-k:]:
+                if self.done is not None:
+                    break
+                self._tk = self._time_key(inc.t)
+                self._segment(inc, None)
             self._tk = self._time_key(ev.t)
-        if self.done is not None:
-            self.done, self.n = failed, n
+            if self.done is None:
+                return
+        self.done, self.n = failed, n
 
     def _window(self, ev: SegmentEvent) -> int | None:
         """Note window scaling from a SYN; the receive window the IUT's own segment advertises."""

@@ -39,7 +39,7 @@ from .capture import CaptureStats, _addr, decode, truncated_header, truncated_re
 from .events import SegmentEvent, TraceError
 from .judge import _ep
 from . import judge
-from .monitor import CONFORMANT, Monitor, Verdict, _plain_of, _props_of, _Stats
+from .monitor import CONFORMANT, MAX_CROSSED, Monitor, Verdict, _plain_of, _props_of, _Stats
 
 SOURCE = Path(__file__).with_name("_judge.c")
 MAXM, MAXNEED, MAXAGE = 4, 16, 32            # as in _judge.c
@@ -73,12 +73,16 @@ class PktS(ctypes.Structure):
 #: `Mon` in _judge.c: C's own header (end, conn, next free slot, pad), then from `mode` on
 #: what Python reads and writes (`_load`, `_store`): one struct call each way.
 MON_HEAD = struct.Struct("<4i")
-MON = struct.Struct("<iiIIii4dq4iii3diiIIii4d" + "dII6iII")
+MON = struct.Struct("<iiIIii4dq4iii3dii")
+#: `Cross`: one of the incoming segments since the IUT's last one, and the state before it
+#: (Monitor._crossed); MAX_CROSSED of them follow MON.
+CROSS = struct.Struct("<iIIi4d" + "dII6iII")
 #: `Seg` (a packet's segment), and the memo's `TKey` and `TVal`.
 SEG = struct.Struct("<dII6iII")
 TKEY = struct.Struct("<iBBBxIIIIi3bx4b")
 TVAL = struct.Struct("<iIIb4b3x")
-MON_BUF = ctypes.c_char * (MON_HEAD.size + MON.size)
+CROSS_AT = MON_HEAD.size + MON.size
+MON_BUF = ctypes.c_char * (CROSS_AT + MAX_CROSSED * CROSS.size)
 
 
 class ConnS(ctypes.Structure):
@@ -93,6 +97,7 @@ CALLBACK = ctypes.CFUNCTYPE(c_int, c_int, c_int, c_int)
 COUNTS = ("frames", "tcp", "non_tcp", "fragments", "malformed", "judged_segments", "connections", "fast_steps",
           "python_steps", "finished")
 _lib: "ctypes.CDLL | None | bool" = False
+UNAVAILABLE = ["the native judge needs a C compiler (cc or $CC)"]          # why `library()` is None
 
 
 def library() -> "ctypes.CDLL | None":
@@ -117,10 +122,11 @@ def library() -> "ctypes.CDLL | None":
     for name in COUNTS + ("err_off", "err_declared", "err_held"):
         sigs[f"jd_{name}"] = (I64, [P])
     _lib = lib = build(SOURCE, "judge", sigs)
-    if lib is not None and [lib.jd_sizeof(i) for i in range(7)] != [
-            ctypes.sizeof(SegS), ctypes.sizeof(PktS), MON_HEAD.size + MON.size, ctypes.sizeof(ConnS), TKEY.size,
-            TVAL.size, MON_HEAD.size]:
+    if lib is not None and [lib.jd_sizeof(i) for i in range(9)] != [
+            ctypes.sizeof(SegS), ctypes.sizeof(PktS), ctypes.sizeof(MON_BUF), ctypes.sizeof(ConnS), TKEY.size,
+            TVAL.size, MON_HEAD.size, CROSS_AT, CROSS.size]:
         _lib = None                      # a layout this module does not mirror: never guess
+        UNAVAILABLE[0] = "the compiled judge's structures do not match oracle/native.py's"
     return _lib
 
 
@@ -175,7 +181,7 @@ class NativeJudge:
                  share: int = 0, jobs: int = 1):
         lib = library()
         if lib is None:
-            raise NativeUnavailable("the native judge needs a C compiler (cc or $CC); use --engine python")
+            raise NativeUnavailable(UNAVAILABLE[0] + "; use --engine python")
         self.lib, self.on_result, self.exc = lib, on_result, None
         self.scratch = [Monitor(profile, start=s, max_candidates=max_candidates) for s in ("any", "closed")]
         m = self.scratch[0]
@@ -359,7 +365,7 @@ class NativeJudge:
         buf = MON_BUF.from_address(self.lib.jd_mon(self.j, slot))
         end, conn, _, _ = MON_HEAD.unpack_from(buf)
         (_, idx, dl, dp, nm, started, m0, m1, m2, m3, n, scaled, wscale, peer_ws, start_closed, f2_known, maxc,
-         ka, f2, t0, crossed, cset, cdl, cdp, cnm, _, c0, c1, c2, c3, *cev) = MON.unpack_from(buf, MON_HEAD.size)
+         ka, f2, t0, ncross, _) = MON.unpack_from(buf, MON_HEAD.size)
         m = self.scratch[start_closed]
         lazy = (self.sets[idx], dl, dp, (m0, m1, m2, m3)[:nm])
         kept = self.kept.pop(slot, None)
@@ -372,8 +378,11 @@ class NativeJudge:
         m.n, m.done, m.stats = n, None, _Stats(maxc)
         m.wscale = None if wscale < 0 else wscale
         m.peer_wscale, m._scaled, m._started = bool(peer_ws), bool(scaled), bool(started)
-        m._crossed = ((None, (self.sets[cset], cdl, cdp, (c0, c1, c2, c3)[:cnm])), _event("in", *cev)) \
-            if crossed else None
+        crossed = []
+        for k in range(ncross):
+            cset, cdl, cdp, cnm, c0, c1, c2, c3, *cev = CROSS.unpack_from(buf, CROSS_AT + k * CROSS.size)
+            crossed.append(((None, (self.sets[cset], cdl, cdp, (c0, c1, c2, c3)[:cnm])), _event("in", *cev)))
+        m._crossed = tuple(crossed) or None
         m._ka_floor, m._f2_floor, m._f2_known, m._t0 = _none(ka), _none(f2), bool(f2_known), _none(t0)
         m._tk = (True,)
         return m
@@ -381,10 +390,9 @@ class NativeJudge:
     def _store(self, slot: int, m: Monitor) -> bool:
         """Hand the monitor's state to C; a state C cannot hold stays here with its monitor."""
         buf = MON_BUF.from_address(self.lib.jd_mon(self.j, slot))
-        lazy, cr = m._lazy, m._crossed
-        before = cr[0][1] if cr is not None else None
-        if m.done is not None or lazy is None or len(lazy[3]) > MAXM or (
-                cr is not None and (before is None or len(before[3]) > MAXM)):
+        lazy, cr = m._lazy, m._crossed or ()
+        if m.done is not None or lazy is None or len(lazy[3]) > MAXM or len(cr) > MAX_CROSSED or any(
+                b is None or len(b[3]) > MAXM for (_, b), _ in cr):
             struct.pack_into("<i", buf, MON_HEAD.size, M_DONE if m.done is not None else M_PY)
             self.kept.pop(slot, None)
             self.held[slot] = m
@@ -393,17 +401,15 @@ class NativeJudge:
                 fresh._silent = m._silent             # a cache of the table's steps: share it
                 self.scratch[m.start == "closed"] = fresh
             return False
-        if cr is not None:
-            crossed = (1, self._idx(before[0]), before[1], before[2], len(before[3]), 0, *_pad(before[3], MAXM),
-                       *_seg_fields(cr[1]))
-        else:
-            crossed = (0,) * 10 + (0.0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        for k, ((_, b), inc) in enumerate(cr):
+            CROSS.pack_into(buf, CROSS_AT + k * CROSS.size, self._idx(b[0]), b[1], b[2], len(b[3]), *_pad(b[3], MAXM),
+                            *_seg_fields(inc))
         if m._cands is not None:
             self.kept[slot] = (lazy, m._cands)
         MON.pack_into(buf, MON_HEAD.size, M_FAST, self._idx(lazy[0]), lazy[1], lazy[2], len(lazy[3]), m._started,
                       *_pad(lazy[3], MAXM), m.n, m._scaled, -1 if m.wscale is None else m.wscale, m.peer_wscale,
                       m.start == "closed", m._f2_known, m.stats.max_candidates, _nan(m._ka_floor),
-                      _nan(m._f2_floor), _nan(m._t0), *crossed)
+                      _nan(m._f2_floor), _nan(m._t0), len(cr), 0)
         return True
 
     def _idx(self, nset: tuple) -> int:

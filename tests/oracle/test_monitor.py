@@ -259,6 +259,23 @@ def test_a_fin_that_crossed_an_incoming_fin_at_the_capture_point_is_conformant()
         assert Monitor(p).check(head + [s("out", "FIN,ACK", 101, 303)] + tail).status == "violation"
 
 
+@pytest.mark.parametrize("profile", ["rfc9293", "linux"])
+def test_a_window_update_that_crossed_a_burst_of_incoming_data_is_conformant(profile):
+    """On loopback the reader's window update can leave while two data segments are still on
+    their way up the stack: captured at the IUT, its ACK trails both (a live 8 MB transfer
+    showed it). It may cross the incoming segments since the IUT's previous segment, and no
+    earlier ones."""
+    head = CLIENT[:3] + [s("in", "ACK", 5001, 1001, 1000), s("in", "ACK", 6001, 1001, 1000),
+                         s("out", "ACK", 1001, 7001)]
+    burst = [s("in", "ACK", 7001, 1001, 1000), s("in", "ACK", 8001, 1001, 1000)]
+    update = s("out", "ACK", 1001, 7001, win=9000)
+    v = Monitor(profile).check(head + burst + [update, s("out", "ACK", 1001, 9001)])
+    assert v.ok, str(v)
+    # the IUT's own ACK of 8001 came between: the update cannot have crossed the first segment
+    between = head + burst[:1] + [s("out", "ACK", 1001, 8001)] + burst[1:] + [update]
+    assert Monitor(profile).check(between).status == "violation"
+
+
 def _burst(k=12, size=1000):
     """A handshake, then the peer sends k data segments back to back before the IUT ACKs."""
     tr = CLIENT[:3]
