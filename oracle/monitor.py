@@ -335,6 +335,11 @@ class Monitor:
         self._scaled = self.start == "closed"
         # ((candidates before, the event), ...) for the incoming segments since the IUT's last one
         self._crossed: tuple | None = None
+        # (SEQ, ACK) of the IUT's last segment when it was a pure ACK. The same pure ACK again,
+        # which no candidate explains, is taken as a window update the stack sent before it
+        # processed the segments captured since (on loopback its ACKs trail the capture by up
+        # to ten 64 KB segments; a live 8 MB transfer repeated an ACK so): candidates unchanged
+        self._last_ack: tuple | None = None
         self._silent: dict[Endpoint, tuple] = {}
         self._started = self.start == "closed"
         # trace-level lower bounds on when the keep-alive idle period and an orphaned FIN-WAIT-2
@@ -366,13 +371,19 @@ class Monitor:
             given = not self._started and self._start_from(ev)
             wnd = self._window(ev)
             self._tk = self._time_key(ev.t)     # every memo lookup of this event uses it
-            before = (self._cands, self._lazy) if ev.dir == "in" else None
+            before = (self._cands, self._lazy)
             if given:
                 self.cands = {self._learn(c, ev, wnd): r for c, r in self.cands.items()}
             elif self._lazy is None or not self._fast(ev, wnd):
                 self._segment(ev, wnd)
             if self.done is not None and ev.dir == "out" and self._crossed is not None:
                 self._cross(ev, wnd)
+            if ev.dir == "out":
+                seg = ev.seg
+                plain = (seg.flags & ~PSH) == ACK and not seg.data
+                if self.done is not None and plain and self._last_ack == (seg.seq, seg.ack):
+                    self._repeat(before, seg)
+                self._last_ack = (seg.seq, seg.ack) if plain else None
             self._crossed = ((self._crossed or ()) + ((before, ev),))[-MAX_CROSSED:] \
                 if ev.dir == "in" and self.done is None else None
             if ev.dir == "in" and ev.t is not None and self.done is None and self._sh.floors_move:
@@ -443,6 +454,24 @@ class Monitor:
             if self.done is None:
                 return
         self.done, self.n = failed, n
+
+    def _repeat(self, before: tuple, seg: Segment) -> None:
+        """The IUT's previous pure ACK again, which no candidate explains (`_last_ack`): a window
+        update the stack sent before it processed the segments captured since. Taken, with the
+        candidates unchanged, when some candidate's table lets an unlogged RECEIVE send a pure
+        ACK at this SEQ (RFC 9293 3.8.6.2.2's window update; a keep-alive probe's SEQ is one
+        less, so a repeated probe is not excused)."""
+        if self.calls_logged:
+            return
+        failed = self.done
+        self.done, (self._cands, self._lazy) = None, before
+        for c in self.cands:
+            if (c.ep.state, "RECEIVE", "") not in self.m.table:
+                continue
+            for tr in self.m.step(c.ep, call("RECEIVE")):
+                if any((w.flags & ~PSH) == ACK and not w.data and w.seq == seg.seq for w in tr.sends):
+                    return
+        self.done = failed
 
     def _window(self, ev: SegmentEvent) -> int | None:
         """Note window scaling from a SYN; the receive window the IUT's own segment advertises."""

@@ -73,7 +73,7 @@ class PktS(ctypes.Structure):
 #: `Mon` in _judge.c: C's own header (end, conn, next free slot, pad), then from `mode` on
 #: what Python reads and writes (`_load`, `_store`): one struct call each way.
 MON_HEAD = struct.Struct("<4i")
-MON = struct.Struct("<iiIIii4dq4iii3dii")
+MON = struct.Struct("<iiIIii4dq4iii3dii" + "iIIi")
 #: `Cross`: one of the incoming segments since the IUT's last one, and the state before it
 #: (Monitor._crossed); MAX_CROSSED of them follow MON.
 CROSS = struct.Struct("<iIIi4d" + "dII6iII")
@@ -365,7 +365,7 @@ class NativeJudge:
         buf = MON_BUF.from_address(self.lib.jd_mon(self.j, slot))
         end, conn, _, _ = MON_HEAD.unpack_from(buf)
         (_, idx, dl, dp, nm, started, m0, m1, m2, m3, n, scaled, wscale, peer_ws, start_closed, f2_known, maxc,
-         ka, f2, t0, ncross, _) = MON.unpack_from(buf, MON_HEAD.size)
+         ka, f2, t0, ncross, _, has_last, last_seq, last_ack, _) = MON.unpack_from(buf, MON_HEAD.size)
         m = self.scratch[start_closed]
         lazy = (self.sets[idx], dl, dp, (m0, m1, m2, m3)[:nm])
         kept = self.kept.pop(slot, None)
@@ -385,6 +385,7 @@ class NativeJudge:
         m._crossed = tuple(crossed) or None
         m._ka_floor, m._f2_floor, m._f2_known, m._t0 = _none(ka), _none(f2), bool(f2_known), _none(t0)
         m._tk = (True,)
+        m._last_ack = (last_seq, last_ack) if has_last else None
         return m
 
     def _store(self, slot: int, m: Monitor) -> bool:
@@ -409,7 +410,8 @@ class NativeJudge:
         MON.pack_into(buf, MON_HEAD.size, M_FAST, self._idx(lazy[0]), lazy[1], lazy[2], len(lazy[3]), m._started,
                       *_pad(lazy[3], MAXM), m.n, m._scaled, -1 if m.wscale is None else m.wscale, m.peer_wscale,
                       m.start == "closed", m._f2_known, m.stats.max_candidates, _nan(m._ka_floor),
-                      _nan(m._f2_floor), _nan(m._t0), len(cr), 0)
+                      _nan(m._f2_floor), _nan(m._t0), len(cr), 0, m._last_ack is not None,
+                      *(m._last_ack or (0, 0)), 0)
         return True
 
     def _idx(self, nset: tuple) -> int:

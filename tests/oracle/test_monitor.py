@@ -276,6 +276,21 @@ def test_a_window_update_that_crossed_a_burst_of_incoming_data_is_conformant(pro
     assert Monitor(profile).check(between).status == "violation"
 
 
+@pytest.mark.parametrize("profile", ["rfc9293", "linux"])
+def test_the_iut_may_repeat_its_last_pure_ack_but_not_an_older_one(profile):
+    """A window update the stack sent before it processed the data captured since repeats its
+    previous ACK (a live 8 MB loopback transfer did); an ACK going back further is still a
+    violation."""
+    # the ACK of 6001 trails the capture (7001 has arrived): the update repeats it with no
+    # incoming segment between, so it crossed nothing the capture saw since
+    head = CLIENT[:3] + [s("in", "ACK", 5001, 1001, 1000), s("in", "ACK", 6001, 1001, 1000),
+                         s("out", "ACK", 1001, 6001)]
+    again = s("out", "ACK", 1001, 6001, win=4000)
+    assert Monitor(profile).check(head + [again, s("out", "ACK", 1001, 7001)]).ok
+    older = head + [s("out", "ACK", 1001, 7001), again]
+    assert Monitor(profile).check(older).status == "violation"
+
+
 def _burst(k=12, size=1000):
     """A handshake, then the peer sends k data segments back to back before the IUT ACKs."""
     tr = CLIENT[:3]
