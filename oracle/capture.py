@@ -29,6 +29,7 @@ from .events import TraceError
 # link types (https://www.tcpdump.org/linktypes.html)
 NULL, EN10MB, RAW, RAW_OPENBSD, LOOP, LINUX_SLL, IPV4, IPV6, LINUX_SLL2 = 0, 1, 101, 14, 108, 113, 228, 229, 276
 RAW_TYPES = (RAW, 12, RAW_OPENBSD, IPV4, IPV6)
+LINK_TYPES = frozenset({NULL, EN10MB, LOOP, LINUX_SLL, LINUX_SLL2, *RAW_TYPES})
 ETH_IP, ETH_IP6, ETH_VLAN, ETH_QINQ = 0x0800, 0x86DD, 0x8100, 0x88A8
 TCP_PROTO = 6
 
@@ -169,8 +170,7 @@ def _ip_from_link(buf: bytes, link: int):
             raise ValueError("empty raw IP packet")
         v = buf[0] >> 4
         return buf, ETH_IP if v == 4 else (ETH_IP6 if v == 6 else 0)
-    raise TraceError(f"unsupported link type {link}; synack reads Ethernet (1), Linux cooked SLL (113) and "
-                     "SLL2 (276), raw IP (101, 228, 229) and BSD loopback (0, 108)")
+    raise TraceError(unsupported_link(link))
 
 
 def decode(ts: float, buf: bytes, link: int, stats: CaptureStats) -> Packet | None:
@@ -213,6 +213,7 @@ def _records(fh: IO[bytes], path: str, size: int, stats: CaptureStats) -> Iterat
             raise TraceError(f"{path}: not a readable pcapng file ({exc})") from None
         link = rd.datalink()
         stats.link_type = link
+        _check_link(path, link)
         it = iter(rd)
         while True:
             try:
@@ -233,6 +234,7 @@ def _records(fh: IO[bytes], path: str, size: int, stats: CaptureStats) -> Iterat
         raise TraceError(f"{path}: not a pcap or pcapng file ({exc})") from None
     link = rd.datalink()
     stats.link_type = link
+    _check_link(path, link)
     off = last = 24
     last_len = -1
     it = iter(rd)
@@ -255,6 +257,17 @@ def _records(fh: IO[bytes], path: str, size: int, stats: CaptureStats) -> Iterat
         caplen = struct.unpack((">" if magic in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d") else "<") + "I", raw)[0]
         if caplen > last_len:
             raise TraceError(truncated_record(path, last, caplen, last_len))
+
+
+def unsupported_link(link: int) -> str:
+    return (f"unsupported link type {link}; synack reads Ethernet (1), Linux cooked SLL (113) and SLL2 (276), raw "
+            "IP (101, 228, 229) and BSD loopback (0, 108)")
+
+
+def _check_link(path: str, link: int) -> None:
+    """A link type no decoder here reads is an error about the file, not a malformed frame each."""
+    if link not in LINK_TYPES:
+        raise TraceError(f"{path}: {unsupported_link(link)}")
 
 
 def truncated_header(path: str, off: int, size: int) -> str:

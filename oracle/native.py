@@ -35,7 +35,7 @@ from synack.cbuild import build
 from synack.spec import SpecError
 from synack.spec.model import Segment
 
-from .capture import CaptureStats, _addr, decode, truncated_header, truncated_record
+from .capture import LINK_TYPES, CaptureStats, _addr, decode, truncated_header, truncated_record
 from .events import SegmentEvent, TraceError
 from .judge import _ep
 from . import judge
@@ -52,7 +52,6 @@ FLOORED = {"KEEPALIVE": 0, "FIN-WAIT-2": 1, "USER-TIMEOUT": 2}
 #: pcap magic numbers: (big-endian, nanosecond stamps)
 MAGIC = {b"\xa1\xb2\xc3\xd4": (1, 0), b"\xd4\xc3\xb2\xa1": (0, 0), b"\xa1\xb2\x3c\x4d": (1, 1),
          b"\x4d\x3c\xb2\xa1": (0, 1)}
-LINKS = frozenset({0, 1, 12, 14, 101, 108, 113, 228, 229, 276})
 
 
 class NativeUnavailable(SpecError):
@@ -143,7 +142,7 @@ def probe(path: str) -> "tuple[int, int, int, int] | str":
         return "not a classic pcap file (the native reader reads pcap, not pcapng)"
     be, nano = MAGIC[head[:4]]
     link = int.from_bytes(head[20:24], "big" if be else "little") & 0x0FFFFFFF
-    if link not in LINKS:
+    if link not in LINK_TYPES:
         return f"link type {link}"
     return be, nano, link, size
 

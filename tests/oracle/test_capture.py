@@ -168,3 +168,15 @@ def test_ipv4_decoder_agrees_with_dpkt():
     for raw in frames:
         buf = b"\x00" * 12 + b"\x08\x00" + raw
         assert _ours(buf) == _dpkt_reference(buf), raw.hex()
+
+
+@pytest.mark.parametrize("fmt", ["pcap", "pcapng"])
+def test_an_unsupported_link_type_is_one_error_naming_the_file(tmp_path, fmt):
+    """A link type no decoder here reads (147, DLT_USER0) is an error about the file, not a
+    malformed count per frame and an empty verdict."""
+    p = tmp_path / f"c.{fmt}"
+    with open(p, "wb") as fh:
+        w = dpkt.pcapng.Writer(fh, linktype=147) if fmt == "pcapng" else dpkt.pcap.Writer(fh, linktype=147)
+        w.writepkt(b"\x00" * 40, ts=1.0)
+    with pytest.raises(TraceError, match=rf"{p.name}: unsupported link type 147; synack reads Ethernet"):
+        list(read_capture(str(p)))
