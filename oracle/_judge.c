@@ -18,7 +18,9 @@
 #include <string.h>
 
 #define MAXM 4           /* marks a monitor in C may hold; more and Python keeps it */
-#define MAXCROSS 8       /* incoming segments an outgoing one may have crossed (monitor.MAX_CROSSED) */
+#define MAXCROSS 8       /* incoming segments the stack may not have processed (monitor.MAX_CROSSED) */
+#define MAXENT (2 * MAXCROSS)
+#define SLOTS (MAXENT + 1)
 #define MAXFL 3          /* floored timers: keep-alive, FIN-WAIT-2, user timeout */
 #define MAXNEED 16
 #define MAXAGE 32
@@ -54,12 +56,14 @@ typedef struct {            /* the current packet (read by Python in callbacks) 
     int64_t index;
 } Pkt;
 
-typedef struct {            /* an incoming segment since the IUT's last one, and the state before it */
+typedef struct {            /* an event since the oldest incoming segment the stack may not have
+                               processed, and the state before it (Monitor._crossed) */
     int32_t set;
     uint32_t dl, dp;
     int32_t nm;
     double marks[MAXM];
     Seg ev;
+    int32_t dir, wnd;
 } Cross;
 
 typedef struct {            /* one judged end's monitor state (native.MON mirrors it from `mode` on) */
@@ -72,11 +76,11 @@ typedef struct {            /* one judged end's monitor state (native.MON mirror
     int32_t scaled, wscale, peer_wscale, start_closed;
     int32_t f2_known, maxc;
     double ka_floor, f2_floor, t0;     /* NaN: None */
-    int32_t ncross, pad2;
+    int32_t chead, ncross, cins, pad2; /* the ring `cross`: first entry, entries, incoming ones */
     int32_t has_last;                  /* the IUT's last segment was a pure ACK: (last_seq, last_ack) */
     uint32_t last_seq, last_ack;
     int32_t pad3;
-    Cross cross[MAXCROSS];             /* oldest first */
+    Cross cross[SLOTS];                /* a ring from chead; one slot more while `pend` trims */
 } Mon;
 
 typedef struct {            /* one incarnation of a 4-tuple (mirrored by native.ConnState) */
@@ -307,7 +311,7 @@ int64_t jd_live_sets(const Judge *j, int32_t *out, int64_t cap) {
         if (n < cap) out[n] = m->set;
         n++;
         for (int k = 0; k < m->ncross; k++) {
-            if (n < cap) out[n] = m->cross[k].set;
+            if (n < cap) out[n] = m->cross[(m->chead + k) % SLOTS].set;
             n++;
         }
     }
@@ -352,6 +356,25 @@ static void mon_release(Judge *j, int s) {
 int jd_templates(Judge *j) {
     if (mon_alloc(j) != 0 || mon_alloc(j) != 1) return -1;
     return 0;
+}
+
+/* Monitor._crossed after one more event (monitor._pending): append it with the state before
+   it, then keep at most MAXCROSS incoming segments and MAXENT entries, never beginning with
+   one of the IUT's own. */
+static void pend(Mon *m, int dir, int32_t wnd, const Seg *p) {
+    if (dir == DIR_OUT && m->ncross == 0) return;     /* it would lead: dropped at once */
+    Cross *x = &m->cross[(m->chead + m->ncross++) % SLOTS];
+    x->set = m->set; x->dl = m->dl; x->dp = m->dp; x->nm = m->nm;
+    memcpy(x->marks, m->marks, sizeof m->marks);
+    x->ev = *p; x->dir = dir; x->wnd = wnd;
+    m->cins += dir == DIR_IN;
+    /* the first loop of monitor._pending drops entries while over a bound; the second, the
+       IUT's own entries left in front: both drop the front */
+    while (m->cins > MAXCROSS || m->ncross > MAXENT || (m->ncross && m->cross[m->chead].dir == DIR_OUT)) {
+        m->cins -= m->cross[m->chead].dir == DIR_IN;
+        m->chead = (m->chead + 1) % SLOTS;
+        m->ncross--;
+    }
 }
 
 /* One memoized step of the whole candidate set (Monitor.feed's fast path); 0 when there is
@@ -404,17 +427,8 @@ static int fast(Judge *j, Mon *m, int dir) {
     const TVal *v = &j->tvals[at];
     int32_t size = j->size[v->next];
     if (size > j->limit) return 0;            /* Python says inconclusive */
-    if (dir == DIR_IN) {
-        if (m->ncross == MAXCROSS) {
-            memmove(&m->cross[0], &m->cross[1], (MAXCROSS - 1) * sizeof(Cross));
-            m->ncross--;
-        }
-        Cross *x = &m->cross[m->ncross++];
-        x->set = m->set; x->dl = m->dl; x->dp = m->dp; x->nm = m->nm;
-        memcpy(x->marks, m->marks, sizeof m->marks);
-        x->ev = *p;
-    } else {
-        m->ncross = 0;
+    pend(m, dir, wnd, p);
+    if (dir == DIR_OUT) {
         m->has_last = (p->flags & ~F_PSH) == F_ACK && p->data == 0;
         m->last_seq = p->seq; m->last_ack = p->ack;
     }
@@ -781,6 +795,7 @@ int64_t jd_sizeof(int which) {
     case 6: return offsetof(Mon, mode);
     case 7: return offsetof(Mon, cross);
     case 8: return sizeof(Cross);
+    case 9: return SLOTS;
     default: return -1;
     }
 }

@@ -108,6 +108,22 @@ def _end(seg: Segment) -> int:
     return (seg.seq + seg.length) & MASK
 
 
+def _pending(entries: tuple | None, entry: tuple) -> tuple | None:
+    """`Monitor._crossed` after one more event: at most MAX_CROSSED incoming segments and
+    2 * MAX_CROSSED entries, never beginning with one of the IUT's (nothing is left for it to
+    move before)."""
+    if entries is None:
+        return (entry,) if entry[1].dir == "in" else None
+    out = entries + (entry,)
+    if len(out) <= MAX_CROSSED:                 # within both bounds, and it begins incoming
+        return out
+    while sum(e.dir == "in" for _, e, _ in out) > MAX_CROSSED or len(out) > 2 * MAX_CROSSED:
+        out = out[1:]
+    while out and out[0][1].dir == "out":
+        out = out[1:]
+    return out or None
+
+
 def _plain_of(nset: tuple) -> tuple[bool, bool, bool]:
     """See `Monitor._plain`."""
     return (all(c.ep[0] in UNMOVED and not c.owed for c, _ in nset),
@@ -338,7 +354,8 @@ class Monitor:
         # whether the window scale is known: a trace that starts mid-connection never saw the
         # SYNs that negotiated it (RFC 7323 2.2), so its advertised windows say nothing
         self._scaled = self.start == "closed"
-        # ((candidates before, the event), ...) for the incoming segments since the IUT's last one
+        # ((candidates before, the event, its window), ...) since the oldest incoming segment the
+        # IUT's stack may not have processed yet (`_cross`, `_pending`)
         self._crossed: tuple | None = None
         # (SEQ, ACK) of the IUT's last segment when it was a pure ACK. The same pure ACK again,
         # which no candidate explains, is taken as a window update the stack sent before it
@@ -381,16 +398,19 @@ class Monitor:
                 self.cands = {self._learn(c, ev, wnd): r for c, r in self.cands.items()}
             elif self._lazy is None or not self._fast(ev, wnd):
                 self._segment(ev, wnd)
+            pending = None
             if self.done is not None and ev.dir == "out" and self._crossed is not None:
-                self._cross(ev, wnd)
+                pending = self._cross(ev, wnd)
             if ev.dir == "out":
                 seg = ev.seg
                 plain = (seg.flags & ~PSH) == ACK and not seg.data
                 if self.done is not None and plain and self._last_ack == (seg.seq, seg.ack):
                     self._repeat(before, seg)
                 self._last_ack = (seg.seq, seg.ack) if plain else None
-            self._crossed = ((self._crossed or ()) + ((before, ev),))[-MAX_CROSSED:] \
-                if ev.dir == "in" and self.done is None else None
+            if self.done is not None:
+                self._crossed = None
+            else:
+                self._crossed = pending if pending is not None else _pending(self._crossed, (before, ev, wnd))
             if ev.dir == "in" and ev.t is not None and self.done is None and self._sh.floors_move:
                 self._floors(ev.t)
         elif isinstance(ev, CallEvent):
@@ -437,28 +457,39 @@ class Monitor:
         return False
 
     # ------------------------------------------------------------------ events
-    def _cross(self, ev: SegmentEvent, wnd: int | None) -> None:
-        """A capture sees segments arrive before the IUT's stack has processed them, so the IUT
-        may send a segment that crossed them (RFC 9293 Figure 13's FINs, captured at one end;
-        on loopback, a window update sent while a burst of data was still on its way up the
-        stack). When no candidate explains `ev`, try it as sent before the last incoming
-        segment, then before the last two, and so on (those captured since the IUT's previous
-        segment, at most MAX_CROSSED), the incoming ones then received in order; keep the
-        violation if none of these explains it."""
-        failed, n, crossed = self.done, self.n, self._crossed
-        for k in range(1, len(crossed) + 1):
-            (cands, lazy), _ = crossed[-k]
+    def _cross(self, ev: SegmentEvent, wnd: int | None) -> tuple | None:
+        """A capture sees segments arrive before the IUT's stack has processed them, and the
+        stack may send several segments before it does (RFC 9293 Figure 13's FINs captured at
+        one end; on loopback, data and window updates sent while 64 KB segments were still on
+        their way up the stack). So the IUT's segments keep their order, and each incoming one
+        may be processed after any of the IUT's later segments. When no candidate explains
+        `ev`: take the last incoming segment the stack may not have processed yet, then the
+        last two, and so on (at most MAX_CROSSED); from the state before them, the IUT's
+        segments captured since, then `ev`, then those incoming ones, in order. The first that
+        explains everything wins, and those incoming segments stay unprocessed for the next
+        of the IUT's segments (returned, for `_crossed`); None keeps the violation."""
+        failed, n, entries = self.done, self.n, self._crossed
+        ins = [i for i, (_, e, _) in enumerate(entries) if e.dir == "in"]
+        for k in range(1, len(ins) + 1):
+            j = ins[-k]
+            (cands, lazy), _, _ = entries[j]
             self.done, self._cands, self._lazy = None, cands, lazy
-            self._segment(ev, wnd)
-            for _, inc in crossed[-k:]:
-                if self.done is not None:
-                    break
-                self._tk = self._time_key(inc.t)
-                self._segment(inc, None)
+            tail = entries[j:]
+            for _, e, w in [*((b, e, w) for b, e, w in tail if e.dir == "out"), (None, ev, wnd)]:
+                if self.done is None:
+                    self._tk = self._time_key(e.t)
+                    self._segment(e, w)
+            pending = []
+            for _, e, w in tail:
+                if e.dir == "in" and self.done is None:
+                    pending.append(((self._cands, self._lazy), e, w))
+                    self._tk = self._time_key(e.t)
+                    self._segment(e, w)
             self._tk = self._time_key(ev.t)
             if self.done is None:
-                return
+                return tuple(pending)
         self.done, self.n = failed, n
+        return None
 
     def _repeat(self, before: tuple, seg: Segment) -> None:
         """The IUT's previous pure ACK again, which no candidate explains (`_last_ack`): a window

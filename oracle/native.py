@@ -72,16 +72,17 @@ class PktS(ctypes.Structure):
 #: `Mon` in _judge.c: C's own header (end, conn, next free slot, pad), then from `mode` on
 #: what Python reads and writes (`_load`, `_store`): one struct call each way.
 MON_HEAD = struct.Struct("<4i")
-MON = struct.Struct("<iiIIii4dq4iii3dii" + "iIIi")
-#: `Cross`: one of the incoming segments since the IUT's last one, and the state before it
-#: (Monitor._crossed); MAX_CROSSED of them follow MON.
-CROSS = struct.Struct("<iIIi4d" + "dII6iII")
+MON = struct.Struct("<iiIIii4dq4iii3d4i" + "iIIi")
+#: `Cross`: an event since the oldest incoming segment the stack may not have processed, the
+#: state before it, its direction and window (Monitor._crossed); CROSS_SLOTS of them follow MON.
+CROSS = struct.Struct("<iIIi4d" + "dII6iII" + "ii")
+CROSS_SLOTS = 2 * MAX_CROSSED + 1
 #: `Seg` (a packet's segment), and the memo's `TKey` and `TVal`.
 SEG = struct.Struct("<dII6iII")
 TKEY = struct.Struct("<iBBBxIIIIi3bx4b")
 TVAL = struct.Struct("<iIIb4b3x")
 CROSS_AT = MON_HEAD.size + MON.size
-MON_BUF = ctypes.c_char * (CROSS_AT + MAX_CROSSED * CROSS.size)
+MON_BUF = ctypes.c_char * (CROSS_AT + CROSS_SLOTS * CROSS.size)
 
 
 class ConnS(ctypes.Structure):
@@ -121,9 +122,9 @@ def library() -> "ctypes.CDLL | None":
     for name in COUNTS + ("err_off", "err_declared", "err_held"):
         sigs[f"jd_{name}"] = (I64, [P])
     _lib = lib = build(SOURCE, "judge", sigs)
-    if lib is not None and [lib.jd_sizeof(i) for i in range(9)] != [
+    if lib is not None and [lib.jd_sizeof(i) for i in range(10)] != [
             ctypes.sizeof(SegS), ctypes.sizeof(PktS), ctypes.sizeof(MON_BUF), ctypes.sizeof(ConnS), TKEY.size,
-            TVAL.size, MON_HEAD.size, CROSS_AT, CROSS.size]:
+            TVAL.size, MON_HEAD.size, CROSS_AT, CROSS.size, CROSS_SLOTS]:
         _lib = None                      # a layout this module does not mirror: never guess
         UNAVAILABLE[0] = "the compiled judge's structures do not match oracle/native.py's"
     return _lib
@@ -364,7 +365,7 @@ class NativeJudge:
         buf = MON_BUF.from_address(self.lib.jd_mon(self.j, slot))
         end, conn, _, _ = MON_HEAD.unpack_from(buf)
         (_, idx, dl, dp, nm, started, m0, m1, m2, m3, n, scaled, wscale, peer_ws, start_closed, f2_known, maxc,
-         ka, f2, t0, ncross, _, has_last, last_seq, last_ack, _) = MON.unpack_from(buf, MON_HEAD.size)
+         ka, f2, t0, chead, ncross, _, _, has_last, last_seq, last_ack, _) = MON.unpack_from(buf, MON_HEAD.size)
         m = self.scratch[start_closed]
         lazy = (self.sets[idx], dl, dp, (m0, m1, m2, m3)[:nm])
         kept = self.kept.pop(slot, None)
@@ -379,8 +380,10 @@ class NativeJudge:
         m.peer_wscale, m._scaled, m._started = bool(peer_ws), bool(scaled), bool(started)
         crossed = []
         for k in range(ncross):
-            cset, cdl, cdp, cnm, c0, c1, c2, c3, *cev = CROSS.unpack_from(buf, CROSS_AT + k * CROSS.size)
-            crossed.append(((None, (self.sets[cset], cdl, cdp, (c0, c1, c2, c3)[:cnm])), _event("in", *cev)))
+            at = CROSS_AT + (chead + k) % CROSS_SLOTS * CROSS.size
+            cset, cdl, cdp, cnm, c0, c1, c2, c3, *cev, cdir, cwnd = CROSS.unpack_from(buf, at)
+            crossed.append(((None, (self.sets[cset], cdl, cdp, (c0, c1, c2, c3)[:cnm])),
+                            _event("out" if cdir == 0 else "in", *cev), None if cwnd < 0 else cwnd))
         m._crossed = tuple(crossed) or None
         m._ka_floor, m._f2_floor, m._f2_known, m._t0 = _none(ka), _none(f2), bool(f2_known), _none(t0)
         m._tk = (True,)
@@ -391,8 +394,8 @@ class NativeJudge:
         """Hand the monitor's state to C; a state C cannot hold stays here with its monitor."""
         buf = MON_BUF.from_address(self.lib.jd_mon(self.j, slot))
         lazy, cr = m._lazy, m._crossed or ()
-        if m.done is not None or lazy is None or len(lazy[3]) > MAXM or len(cr) > MAX_CROSSED or any(
-                b is None or len(b[3]) > MAXM for (_, b), _ in cr):
+        if m.done is not None or lazy is None or len(lazy[3]) > MAXM or len(cr) > CROSS_SLOTS - 1 or any(
+                b is None or len(b[3]) > MAXM for (_, b), _, _ in cr):
             struct.pack_into("<i", buf, MON_HEAD.size, M_DONE if m.done is not None else M_PY)
             self.kept.pop(slot, None)
             self.held[slot] = m
@@ -401,15 +404,16 @@ class NativeJudge:
                 fresh._silent = m._silent             # a cache of the table's steps: share it
                 self.scratch[m.start == "closed"] = fresh
             return False
-        for k, ((_, b), inc) in enumerate(cr):
+        for k, ((_, b), e, w) in enumerate(cr):
             CROSS.pack_into(buf, CROSS_AT + k * CROSS.size, self._idx(b[0]), b[1], b[2], len(b[3]), *_pad(b[3], MAXM),
-                            *_seg_fields(inc))
+                            *_seg_fields(e), e.dir == "in", -1 if w is None else w)
         if m._cands is not None:
             self.kept[slot] = (lazy, m._cands)
         MON.pack_into(buf, MON_HEAD.size, M_FAST, self._idx(lazy[0]), lazy[1], lazy[2], len(lazy[3]), m._started,
                       *_pad(lazy[3], MAXM), m.n, m._scaled, -1 if m.wscale is None else m.wscale, m.peer_wscale,
                       m.start == "closed", m._f2_known, m.stats.max_candidates, _nan(m._ka_floor),
-                      _nan(m._f2_floor), _nan(m._t0), len(cr), 0, m._last_ack is not None,
+                      _nan(m._f2_floor), _nan(m._t0), 0, len(cr), sum(e.dir == "in" for _, e, _ in cr), 0,
+                      m._last_ack is not None,
                       *(m._last_ack or (0, 0)), 0)
         return True
 

@@ -277,6 +277,21 @@ def test_a_window_update_that_crossed_a_burst_of_incoming_data_is_conformant(pro
 
 
 @pytest.mark.parametrize("profile", ["rfc9293", "linux"])
+def test_several_segments_the_iut_sent_before_its_stack_processed_a_burst(profile):
+    """A client writing a large buffer sends two data segments back to back while the server's
+    reply is still on its way up the stack: both carry the ACK from before it (a real 500-
+    connection loopback capture showed it). Its own segments keep their order: once one has
+    acknowledged the reply, a later one cannot go back."""
+    head = CLIENT[:3] + [s("in", "ACK", 5001, 1001, 40), s("out", "ACK", 1001, 5041, 5000),
+                         s("in", "ACK", 5041, 6001), s("in", "ACK", 5041, 6001, 1707)]
+    stale = [s("out", "ACK", 6001, 5041, 3000), s("out", "ACK", 9001, 5041, 3000)]
+    v = Monitor(profile).check(head + stale + [s("out", "ACK", 12001, 6748), s("in", "ACK", 6748, 12001)])
+    assert v.ok, str(v)
+    back = head + [s("out", "ACK", 6001, 6748, 3000), s("out", "ACK", 9001, 5041, 3000)]
+    assert Monitor(profile).check(back).status == "violation"
+
+
+@pytest.mark.parametrize("profile", ["rfc9293", "linux"])
 def test_the_iut_may_repeat_its_last_pure_ack_but_not_an_older_one(profile):
     """A window update the stack sent before it processed the data captured since repeats its
     previous ACK (a live 8 MB loopback transfer did); an ACK going back further is still a
