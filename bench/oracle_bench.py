@@ -13,7 +13,9 @@ client ends in TIME-WAIT), then the server; connections on distinct ports, writt
 Ethernet/IPv4 frames with dpkt. `--sizes same` gives every connection the same 1000-byte
 segments (what the oracle's memo reuses best: connections differ only by their ISNs);
 `--sizes varied` draws each connection's segment sizes and counts at random (seeded), the
-memo's worst case.
+memo's worst case. `--kernel N` instead captures N real connections of this machine's Linux
+stack over loopback (bench/kernel_capture.py; root), and the summary says how many ends the
+`linux` profile judged conformant.
 """
 from __future__ import annotations
 
@@ -41,11 +43,20 @@ def main() -> None:
                     help="also judge with this many processes (default: one per CPU)")
     ap.add_argument("--profile", choices=("native", "python"), help="also profile this engine in-process (cProfile)")
     ap.add_argument("--no-python", action="store_true", help="skip the Python engine's run (slow on varied sizes)")
+    ap.add_argument("--kernel", type=int, metavar="N", help="capture N real Linux connections instead (root)")
     a = ap.parse_args()
     os.makedirs(os.path.dirname(a.out), exist_ok=True)
     t0 = time.perf_counter()
-    n = reference_capture(a.out, a.segments, sizes=a.sizes)
-    print(f"capture: {n:,} TCP segments, {os.path.getsize(a.out) / 1e6:.1f} MB, made in "
+    if a.kernel:
+        sys.path.insert(0, os.path.dirname(__file__))
+        from kernel_capture import kernel_capture
+
+        n = kernel_capture(a.out, a.kernel)
+        what = f"{a.kernel:,} real Linux loopback connections"
+    else:
+        n = reference_capture(a.out, a.segments, sizes=a.sizes)
+        what = f"reference endpoints, {a.sizes} sizes"
+    print(f"capture ({what}): {n:,} TCP segments, {os.path.getsize(a.out) / 1e6:.1f} MB, made in "
           f"{time.perf_counter() - t0:.1f} s")
     rates = {}
     runs = [("native", j) for j in sorted({1, a.jobs})] + ([] if a.no_python else [("python", 1)])

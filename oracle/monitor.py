@@ -27,9 +27,9 @@ Relations between an observed and a specified segment (the only latitude the mon
   retransmits (RFC 1122 4.2.2.15: a retransmission may be repacketized).
 
 And two for where the capture was taken (it sees segments arrive before the IUT's stack has
-processed them): a segment the IUT sends may have crossed the incoming segments captured
-since its previous one (`_cross`), and its previous pure ACK may come again as a window
-update sent from the stack's older state (`_repeat`).
+processed them): the stack may send segments of its own before it processes up to
+MAX_CROSSED incoming ones captured earlier (`_cross`), and the IUT's previous pure ACK may
+come again as a window update sent from the stack's older state (`_repeat`).
 
 Timing, checked when events carry times, each as a lower bound with the profile's `tolerance`:
 - SYN and SYN,ACK backoff: at least rto_initial * 2^(k-1) before retransmission k;
