@@ -361,13 +361,10 @@ int jd_templates(Judge *j) {
 /* Monitor._crossed after one more event (monitor._pending): append it with the state before
    it, then keep at most MAXCROSS incoming segments and MAXENT entries, never beginning with
    one of the IUT's own. */
-static void pend(Mon *m, int dir, int32_t wnd, const Seg *p) {
-    if (dir == DIR_OUT && m->ncross == 0) return;     /* it would lead: dropped at once */
-    Cross *x = &m->cross[(m->chead + m->ncross++) % SLOTS];
-    x->set = m->set; x->dl = m->dl; x->dp = m->dp; x->nm = m->nm;
-    memcpy(x->marks, m->marks, sizeof m->marks);
-    x->ev = *p; x->dir = dir; x->wnd = wnd;
-    m->cins += dir == DIR_IN;
+static void pend_entry(Mon *m, const Cross *x) {
+    if (x->dir == DIR_OUT && m->ncross == 0) return;  /* it would lead: dropped at once */
+    m->cross[(m->chead + m->ncross++) % SLOTS] = *x;
+    m->cins += x->dir == DIR_IN;
     /* the first loop of monitor._pending drops entries while over a bound; the second, the
        IUT's own entries left in front: both drop the front */
     while (m->cins > MAXCROSS || m->ncross > MAXENT || (m->ncross && m->cross[m->chead].dir == DIR_OUT)) {
@@ -375,6 +372,22 @@ static void pend(Mon *m, int dir, int32_t wnd, const Seg *p) {
         m->chead = (m->chead + 1) % SLOTS;
         m->ncross--;
     }
+}
+
+static void pend(Mon *m, int dir, int32_t wnd, const Seg *p) {
+    if (dir == DIR_OUT && m->ncross == 0) return;
+    Cross x;
+    x.set = m->set; x.dl = m->dl; x.dp = m->dp; x.nm = m->nm;
+    memcpy(x.marks, m->marks, sizeof m->marks);
+    x.ev = *p; x.dir = dir; x.wnd = wnd;
+    pend_entry(m, &x);
+}
+
+/* Python took a step and appended one entry (packed as a Cross) to a ring it had read. */
+void jd_pend(Judge *j, int slot, const uint8_t *entry) {
+    Cross x;
+    memcpy(&x, entry, sizeof x);
+    pend_entry(&j->mons[slot], &x);
 }
 
 /* One memoized step of the whole candidate set (Monitor.feed's fast path); 0 when there is

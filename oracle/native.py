@@ -72,7 +72,12 @@ class PktS(ctypes.Structure):
 #: `Mon` in _judge.c: C's own header (end, conn, next free slot, pad), then from `mode` on
 #: what Python reads and writes (`_load`, `_store`): one struct call each way.
 MON_HEAD = struct.Struct("<4i")
-MON = struct.Struct("<iiIIii4dq4iii3d4i" + "iIIi")
+MON = struct.Struct("<iiIIii4dq4iii3d")
+#: then the ring of `Cross` entries (first, count, incoming ones, pad) and the last pure ACK
+RING = struct.Struct("<4i")
+LAST = struct.Struct("<iIIi")
+RING_AT = MON_HEAD.size + MON.size
+LAST_AT = RING_AT + RING.size
 #: `Cross`: an event since the oldest incoming segment the stack may not have processed, the
 #: state before it, its direction and window (Monitor._crossed); CROSS_SLOTS of them follow MON.
 CROSS = struct.Struct("<iIIi4d" + "dII6iII" + "ii")
@@ -81,7 +86,7 @@ CROSS_SLOTS = 2 * MAX_CROSSED + 1
 SEG = struct.Struct("<dII6iII")
 TKEY = struct.Struct("<iBBBxIIIIi3bx4b")
 TVAL = struct.Struct("<iIIb4b3x")
-CROSS_AT = MON_HEAD.size + MON.size
+CROSS_AT = LAST_AT + LAST.size
 MON_BUF = ctypes.c_char * (CROSS_AT + CROSS_SLOTS * CROSS.size)
 
 
@@ -114,7 +119,7 @@ def library() -> "ctypes.CDLL | None":
         "jd_add_floored": (None, [P, I, ctypes.POINTER(c_double), I]),
         "jd_set_iut": (None, [P, I, B, I]), "jd_set_props": (I, [P, I64, I, I]),
         "jd_add_trans": (I, [P, B, B]),
-        "jd_clear_trans": (None, [P]), "jd_live_sets": (I64, [P, ctypes.POINTER(c_int32), I64]),
+        "jd_clear_trans": (None, [P]), "jd_pend": (None, [P, I, B]), "jd_live_sets": (I64, [P, ctypes.POINTER(c_int32), I64]),
         "jd_mon": (P, [P, I]), "jd_conn": (P, [P, I]), "jd_cur": (P, [P]), "jd_frame": (P, [P]),
         "jd_frame_len": (I64, [P]), "jd_templates": (I, [P]), "jd_run": (I, [P, B, I64]), "jd_close": (I, [P]),
         "jd_sizeof": (I64, [I]), "jd_tn": (c_uint64, [P]), "jd_max_live_seen": (c_int32, [P]),
@@ -192,6 +197,7 @@ class NativeJudge:
         self.make = lambda s: Monitor(profile, start=s, max_candidates=max_candidates)
         self.held: dict[int, Monitor] = {}           # slot -> a monitor C cannot hold
         self.kept: dict[int, tuple] = {}              # slot -> (normal form, its candidates) after a Python step
+        self.rings: dict[int, tuple] = {}             # slot -> (C's event count n, the `_crossed` C holds)
         self.spent = [0.0, 0.0, 0.0]                  # seconds in Python per callback kind
         self.final: dict[int, bool | None] = {}       # set index -> `Monitor.settled`
         self.label = profile.label()
@@ -323,6 +329,7 @@ class NativeJudge:
             if slot < 0:
                 continue
             self.kept.pop(slot, None)
+            self.rings.pop(slot, None)
             mon = self.held.pop(slot, None)
             if mon is None:
                 v = MON.unpack_from(MON_BUF.from_address(self.lib.jd_mon(self.j, slot)), MON_HEAD.size)
@@ -365,7 +372,8 @@ class NativeJudge:
         buf = MON_BUF.from_address(self.lib.jd_mon(self.j, slot))
         end, conn, _, _ = MON_HEAD.unpack_from(buf)
         (_, idx, dl, dp, nm, started, m0, m1, m2, m3, n, scaled, wscale, peer_ws, start_closed, f2_known, maxc,
-         ka, f2, t0, chead, ncross, _, _, has_last, last_seq, last_ack, _) = MON.unpack_from(buf, MON_HEAD.size)
+         ka, f2, t0) = MON.unpack_from(buf, MON_HEAD.size)
+        has_last, last_seq, last_ack, _ = LAST.unpack_from(buf, LAST_AT)
         m = self.scratch[start_closed]
         lazy = (self.sets[idx], dl, dp, (m0, m1, m2, m3)[:nm])
         kept = self.kept.pop(slot, None)
@@ -378,13 +386,17 @@ class NativeJudge:
         m.n, m.done, m.stats = n, None, _Stats(maxc)
         m.wscale = None if wscale < 0 else wscale
         m.peer_wscale, m._scaled, m._started = bool(peer_ws), bool(scaled), bool(started)
-        crossed = []
-        for k in range(ncross):
-            at = CROSS_AT + (chead + k) % CROSS_SLOTS * CROSS.size
-            cset, cdl, cdp, cnm, c0, c1, c2, c3, *cev, cdir, cwnd = CROSS.unpack_from(buf, at)
-            crossed.append(((None, (self.sets[cset], cdl, cdp, (c0, c1, c2, c3)[:cnm])),
-                            _event("out" if cdir == 0 else "in", *cev), None if cwnd < 0 else cwnd))
-        m._crossed = tuple(crossed) or None
+        ring = self.rings.get(slot)
+        if ring is None or ring[0] != n:            # C stepped since Python last saw the ring
+            chead, ncross, _, _ = RING.unpack_from(buf, RING_AT)
+            crossed = []
+            for k in range(ncross):
+                at = CROSS_AT + (chead + k) % CROSS_SLOTS * CROSS.size
+                cset, cdl, cdp, cnm, c0, c1, c2, c3, *cev, cdir, cwnd = CROSS.unpack_from(buf, at)
+                crossed.append(((None, (self.sets[cset], cdl, cdp, (c0, c1, c2, c3)[:cnm])),
+                                _event("out" if cdir == 0 else "in", *cev), None if cwnd < 0 else cwnd))
+            ring = self.rings[slot] = (n, tuple(crossed))
+        m._crossed = ring[1] or None
         m._ka_floor, m._f2_floor, m._f2_known, m._t0 = _none(ka), _none(f2), bool(f2_known), _none(t0)
         m._tk = (True,)
         m._last_ack = (last_seq, last_ack) if has_last else None
@@ -398,24 +410,39 @@ class NativeJudge:
                 b is None or len(b[3]) > MAXM for (_, b), _, _ in cr):
             struct.pack_into("<i", buf, MON_HEAD.size, M_DONE if m.done is not None else M_PY)
             self.kept.pop(slot, None)
+            self.rings.pop(slot, None)
             self.held[slot] = m
             if m is self.scratch[m.start == "closed"]:
                 fresh = self.make(m.start)
                 fresh._silent = m._silent             # a cache of the table's steps: share it
                 self.scratch[m.start == "closed"] = fresh
             return False
-        for k, ((_, b), e, w) in enumerate(cr):
-            CROSS.pack_into(buf, CROSS_AT + k * CROSS.size, self._idx(b[0]), b[1], b[2], len(b[3]), *_pad(b[3], MAXM),
-                            *_seg_fields(e), e.dir == "in", -1 if w is None else w)
+        # the ring: what C holds plus the one entry this step appended (as C appends), else
+        # written whole
+        old = self.rings.get(slot)                # None: C's ring is not known to match anything
+        keep = len(cr) - 1
+        if old is not None and cr and keep <= len(old[1]) and all(
+                a is b for a, b in zip(cr[:keep], old[1][len(old[1]) - keep:])):
+            self.lib.jd_pend(self.j, slot, self._packed(cr[-1]))
+        elif old is None or cr is not old[1]:
+            for k, e in enumerate(cr):
+                buf[CROSS_AT + k * CROSS.size:CROSS_AT + (k + 1) * CROSS.size] = self._packed(e)
+            RING.pack_into(buf, RING_AT, 0, len(cr), sum(e.dir == "in" for _, e, _ in cr), 0)
+        self.rings[slot] = (m.n, cr)
         if m._cands is not None:
             self.kept[slot] = (lazy, m._cands)
         MON.pack_into(buf, MON_HEAD.size, M_FAST, self._idx(lazy[0]), lazy[1], lazy[2], len(lazy[3]), m._started,
                       *_pad(lazy[3], MAXM), m.n, m._scaled, -1 if m.wscale is None else m.wscale, m.peer_wscale,
                       m.start == "closed", m._f2_known, m.stats.max_candidates, _nan(m._ka_floor),
-                      _nan(m._f2_floor), _nan(m._t0), 0, len(cr), sum(e.dir == "in" for _, e, _ in cr), 0,
-                      m._last_ack is not None,
-                      *(m._last_ack or (0, 0)), 0)
+                      _nan(m._f2_floor), _nan(m._t0))
+        LAST.pack_into(buf, LAST_AT, m._last_ack is not None, *(m._last_ack or (0, 0)), 0)
         return True
+
+    def _packed(self, entry: tuple) -> bytes:
+        """One `Monitor._crossed` entry as a `Cross`."""
+        (_, b), e, w = entry
+        return CROSS.pack(self._idx(b[0]), b[1], b[2], len(b[3]), *_pad(b[3], MAXM), *_seg_fields(e), e.dir == "in",
+                          -1 if w is None else w)
 
     def _idx(self, nset: tuple) -> int:
         """The index C knows a normal-form set by (registered with its properties on first use)."""
