@@ -362,6 +362,22 @@ int jd_templates(Judge *j) {
    it, then keep at most MAXCROSS incoming segments and MAXENT entries, never beginning with
    one of the IUT's own. */
 static void pend_entry(Mon *m, const Cross *x) {
+    if (x->dir == DIR_OUT && (x->ev.flags & F_ACK)) {
+        /* monitor._pending: it acknowledges an incoming segment's whole range, so the stack
+           processed that one and all before it */
+        for (int k = m->ncross - 1; k >= 0; k--) {
+            const Cross *y = &m->cross[(m->chead + k) % SLOTS];
+            uint32_t len = (uint32_t)y->ev.data + !!(y->ev.flags & F_SYN) + !!(y->ev.flags & F_FIN);
+            if (y->dir == DIR_IN && len && ((x->ev.ack - (y->ev.seq + len)) & 0xFFFFFFFFu) < 0x80000000u) {
+                for (int d = 0; d <= k; d++) {
+                    m->cins -= m->cross[m->chead].dir == DIR_IN;
+                    m->chead = (m->chead + 1) % SLOTS;
+                    m->ncross--;
+                }
+                break;
+            }
+        }
+    }
     if (x->dir == DIR_OUT && m->ncross == 0) return;  /* it would lead: dropped at once */
     m->cross[(m->chead + m->ncross++) % SLOTS] = *x;
     m->cins += x->dir == DIR_IN;

@@ -111,11 +111,19 @@ def _end(seg: Segment) -> int:
 def _pending(entries: tuple | None, entry: tuple) -> tuple | None:
     """`Monitor._crossed` after one more event: at most MAX_CROSSED incoming segments and
     2 * MAX_CROSSED entries, never beginning with one of the IUT's (nothing is left for it to
-    move before)."""
+    move before). An IUT segment that acknowledges an incoming segment's whole sequence range
+    shows that the stack processed it, and everything before it: those leave the list."""
     if entries is None:
         return (entry,) if entry[1].dir == "in" else None
+    seg = entry[1].seg
+    if entry[1].dir == "out" and seg.flags & ACK:
+        for i in range(len(entries) - 1, -1, -1):
+            s = entries[i][1].seg
+            if entries[i][1].dir == "in" and s.length and _geq(seg.ack, _end(s)):
+                entries = entries[i + 1:]
+                break
     out = entries + (entry,)
-    if len(out) <= MAX_CROSSED:                 # within both bounds, and it begins incoming
+    if len(out) <= MAX_CROSSED and out[0][1].dir == "in":      # within both bounds
         return out
     while sum(e.dir == "in" for _, e, _ in out) > MAX_CROSSED or len(out) > 2 * MAX_CROSSED:
         out = out[1:]
