@@ -80,8 +80,12 @@ typedef struct {            /* one judged end's monitor state (native.MON mirror
     int32_t has_last;                  /* the IUT's last segment was a pure ACK: (last_seq, last_ack) */
     uint32_t last_seq, last_ack;
     int32_t pad3;
-    Cross cross[SLOTS];                /* a ring from chead; one slot more while `pend` trims */
+    int32_t ring, pad4;                /* its pending entries: a ring (Ring) from chead, or -1 */
 } Mon;
+
+typedef struct {            /* the entries of one monitor's pending list; one slot more while trimming */
+    Cross e[SLOTS];
+} Ring;
 
 typedef struct {            /* one incarnation of a 4-tuple (mirrored by native.ConnState) */
     uint8_t addr[2][16];    /* ends[0] is the first packet's source */
@@ -132,7 +136,7 @@ typedef struct {
     uint8_t *frame;
     size_t frame_cap;
     int64_t frame_len, offset, err_off, err_declared, err_held;
-    int err;
+    int err, oom;
     Pkt cur;
     int64_t frames, tcp, non_tcp, fragments, malformed, judged_segments;
     int64_t fast_steps, python_steps, finished;   /* where the work went */
@@ -152,6 +156,8 @@ typedef struct {
     int32_t nconns_cap, conn_free, live_head, live_tail, nlive, max_live_seen;
     Mon *mons;
     int32_t nmons_cap, mon_free;
+    Ring *rings;                        /* allocated to monitors with a pending list only */
+    int32_t *ring_next, rings_cap, ring_free;
     int64_t connections;
 } Judge;
 
@@ -196,7 +202,7 @@ Judge *jd_new(Callback cb) {
     j->cb = cb;
     j->start_mode = -1;
     j->live_head = j->live_tail = -1;
-    j->conn_free = j->mon_free = -1;
+    j->conn_free = j->mon_free = j->ring_free = -1;
     j->tcap = 1 << 12;
     j->tkeys = malloc(j->tcap * sizeof *j->tkeys);
     j->tvals = malloc(j->tcap * sizeof *j->tvals);
@@ -210,7 +216,7 @@ Judge *jd_new(Callback cb) {
 void jd_free(Judge *j) {
     if (!j) return;
     free(j->frame); free(j->props); free(j->size); free(j->tkeys); free(j->tvals); free(j->thash);
-    free(j->entries); free(j->conns); free(j->mons); free(j);
+    free(j->entries); free(j->conns); free(j->mons); free(j->rings); free(j->ring_next); free(j);
 }
 
 void jd_config(Judge *j, int link, int be, int nano, int jobs, int share, int start_mode, int max_live,
@@ -311,7 +317,7 @@ int64_t jd_live_sets(const Judge *j, int32_t *out, int64_t cap) {
         if (n < cap) out[n] = m->set;
         n++;
         for (int k = 0; k < m->ncross; k++) {
-            if (n < cap) out[n] = m->cross[(m->chead + k) % SLOTS].set;
+            if (n < cap) out[n] = j->rings[m->ring].e[(m->chead + k) % SLOTS].set;
             n++;
         }
     }
@@ -342,10 +348,47 @@ static int mon_alloc(Judge *j) {
     }
     int s = j->mon_free;
     j->mon_free = j->mons[s].next_free;
+    j->mons[s].ring = -1;
+    j->mons[s].chead = j->mons[s].ncross = j->mons[s].cins = 0;
     return s;
 }
 
+static int ring_alloc(Judge *j, Mon *m) {
+    if (m->ring >= 0) return 0;
+    if (j->ring_free < 0) {
+        int32_t old = j->rings_cap, cap = old ? old * 2 : 64;
+        Ring *r = realloc(j->rings, (size_t)cap * sizeof *r);
+        if (!r) return -1;
+        j->rings = r;
+        int32_t *nx = realloc(j->ring_next, (size_t)cap * sizeof *nx);
+        if (!nx) return -1;
+        j->ring_next = nx;
+        for (int32_t i = cap - 1; i >= old; i--) { nx[i] = j->ring_free; j->ring_free = i; }
+        j->rings_cap = cap;
+    }
+    m->ring = j->ring_free;
+    j->ring_free = j->ring_next[m->ring];
+    return 0;
+}
+
+static void ring_release(Judge *j, Mon *m) {
+    if (m->ring < 0) return;
+    j->ring_next[m->ring] = j->ring_free;
+    j->ring_free = m->ring;
+    m->ring = -1;
+    m->chead = m->ncross = m->cins = 0;
+}
+
+/* The entries of a monitor's pending list (want: allocated if it has none), or NULL. */
+Cross *jd_ring(Judge *j, int slot, int want) {
+    Mon *m = &j->mons[slot];
+    if (want && ring_alloc(j, m)) return NULL;
+    if (!want && m->ncross == 0) ring_release(j, m);
+    return m->ring < 0 ? NULL : j->rings[m->ring].e;
+}
+
 static void mon_release(Judge *j, int s) {
+    ring_release(j, &j->mons[s]);
     j->mons[s].mode = M_FREE;
     j->mons[s].next_free = j->mon_free;
     j->mon_free = s;
@@ -361,16 +404,19 @@ int jd_templates(Judge *j) {
 /* Monitor._crossed after one more event (monitor._pending): append it with the state before
    it, then keep at most MAXCROSS incoming segments and MAXENT entries, never beginning with
    one of the IUT's own. */
-static void pend_entry(Mon *m, const Cross *x) {
+static int pend_entry(Judge *j, Mon *m, const Cross *x) {
+    if (x->dir == DIR_OUT && m->ncross == 0) return 0; /* it would lead: dropped at once */
+    if (ring_alloc(j, m)) return -1;
+    Cross *r = j->rings[m->ring].e;
     if (x->dir == DIR_OUT && (x->ev.flags & F_ACK)) {
         /* monitor._pending: it acknowledges an incoming segment's whole range, so the stack
            processed that one and all before it */
         for (int k = m->ncross - 1; k >= 0; k--) {
-            const Cross *y = &m->cross[(m->chead + k) % SLOTS];
+            const Cross *y = &r[(m->chead + k) % SLOTS];
             uint32_t len = (uint32_t)y->ev.data + !!(y->ev.flags & F_SYN) + !!(y->ev.flags & F_FIN);
             if (y->dir == DIR_IN && len && ((x->ev.ack - (y->ev.seq + len)) & 0xFFFFFFFFu) < 0x80000000u) {
                 for (int d = 0; d <= k; d++) {
-                    m->cins -= m->cross[m->chead].dir == DIR_IN;
+                    m->cins -= r[m->chead].dir == DIR_IN;
                     m->chead = (m->chead + 1) % SLOTS;
                     m->ncross--;
                 }
@@ -378,32 +424,37 @@ static void pend_entry(Mon *m, const Cross *x) {
             }
         }
     }
-    if (x->dir == DIR_OUT && m->ncross == 0) return;  /* it would lead: dropped at once */
-    m->cross[(m->chead + m->ncross++) % SLOTS] = *x;
+    if (x->dir == DIR_OUT && m->ncross == 0) {
+        ring_release(j, m);
+        return 0;
+    }
+    r[(m->chead + m->ncross++) % SLOTS] = *x;
     m->cins += x->dir == DIR_IN;
     /* the first loop of monitor._pending drops entries while over a bound; the second, the
        IUT's own entries left in front: both drop the front */
-    while (m->cins > MAXCROSS || m->ncross > MAXENT || (m->ncross && m->cross[m->chead].dir == DIR_OUT)) {
-        m->cins -= m->cross[m->chead].dir == DIR_IN;
+    while (m->cins > MAXCROSS || m->ncross > MAXENT || (m->ncross && r[m->chead].dir == DIR_OUT)) {
+        m->cins -= r[m->chead].dir == DIR_IN;
         m->chead = (m->chead + 1) % SLOTS;
         m->ncross--;
     }
+    if (m->ncross == 0) ring_release(j, m);
+    return 0;
 }
 
-static void pend(Mon *m, int dir, int32_t wnd, const Seg *p) {
-    if (dir == DIR_OUT && m->ncross == 0) return;
+static int pend(Judge *j, Mon *m, int dir, int32_t wnd, const Seg *p) {
+    if (dir == DIR_OUT && m->ncross == 0) return 0;
     Cross x;
     x.set = m->set; x.dl = m->dl; x.dp = m->dp; x.nm = m->nm;
     memcpy(x.marks, m->marks, sizeof m->marks);
     x.ev = *p; x.dir = dir; x.wnd = wnd;
-    pend_entry(m, &x);
+    return pend_entry(j, m, &x);
 }
 
 /* Python took a step and appended one entry (packed as a Cross) to a ring it had read. */
-void jd_pend(Judge *j, int slot, const uint8_t *entry) {
+int jd_pend(Judge *j, int slot, const uint8_t *entry) {
     Cross x;
     memcpy(&x, entry, sizeof x);
-    pend_entry(&j->mons[slot], &x);
+    return pend_entry(j, &j->mons[slot], &x);
 }
 
 /* One memoized step of the whole candidate set (Monitor.feed's fast path); 0 when there is
@@ -456,7 +507,7 @@ static int fast(Judge *j, Mon *m, int dir) {
     const TVal *v = &j->tvals[at];
     int32_t size = j->size[v->next];
     if (size > j->limit) return 0;            /* Python says inconclusive */
-    pend(m, dir, wnd, p);
+    if (pend(j, m, dir, wnd, p)) j->oom = 1;          /* jd_run stops after this packet */
     if (dir == DIR_OUT) {
         m->has_last = (p->flags & ~F_PSH) == F_ACK && p->data == 0;
         m->last_seq = p->seq; m->last_ack = p->ack;
@@ -594,6 +645,7 @@ static int conn_open(Judge *j, int entry, const Pkt *p) {
         Mon *m = &j->mons[s];
         *m = j->mons[start];
         m->end = end; m->conn = ci;
+        m->ring = -1; m->chead = m->ncross = m->cins = 0;
         c->mon[end] = s;
     }
     live_append(j, ci);
@@ -799,6 +851,7 @@ int jd_run(Judge *j, const char *path, int64_t size) {
             if (own_share(j, &j->cur)) {
                 j->judged_segments++;
                 if ((rc = judge_packet(j))) break;
+                if (j->oom) { rc = E_MEMORY; break; }
             }
         }
         if ((int64_t)caplen > j->frame_len) {        /* the file ends inside this record */
@@ -822,7 +875,7 @@ int64_t jd_sizeof(int which) {
     case 4: return sizeof(TKey);
     case 5: return sizeof(TVal);
     case 6: return offsetof(Mon, mode);
-    case 7: return offsetof(Mon, cross);
+    case 7: return sizeof(Ring);
     case 8: return sizeof(Cross);
     case 9: return SLOTS;
     default: return -1;

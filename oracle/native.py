@@ -86,8 +86,9 @@ CROSS_SLOTS = 2 * MAX_CROSSED + 1
 SEG = struct.Struct("<dII6iII")
 TKEY = struct.Struct("<iBBBxIIIIi3bx4b")
 TVAL = struct.Struct("<iIIb4b3x")
-CROSS_AT = LAST_AT + LAST.size
-MON_BUF = ctypes.c_char * (CROSS_AT + CROSS_SLOTS * CROSS.size)
+RING_IDX = struct.Struct("<ii")        # the monitor's ring in C's pool (-1: none), pad
+MON_BUF = ctypes.c_char * (LAST_AT + LAST.size + RING_IDX.size)
+RING_BUF = ctypes.c_char * (CROSS_SLOTS * CROSS.size)
 
 
 class ConnS(ctypes.Structure):
@@ -119,7 +120,7 @@ def library() -> "ctypes.CDLL | None":
         "jd_add_floored": (None, [P, I, ctypes.POINTER(c_double), I]),
         "jd_set_iut": (None, [P, I, B, I]), "jd_set_props": (I, [P, I64, I, I]),
         "jd_add_trans": (I, [P, B, B]),
-        "jd_clear_trans": (None, [P]), "jd_pend": (None, [P, I, B]), "jd_live_sets": (I64, [P, ctypes.POINTER(c_int32), I64]),
+        "jd_clear_trans": (None, [P]), "jd_pend": (I, [P, I, B]), "jd_ring": (P, [P, I, I]), "jd_live_sets": (I64, [P, ctypes.POINTER(c_int32), I64]),
         "jd_mon": (P, [P, I]), "jd_conn": (P, [P, I]), "jd_cur": (P, [P]), "jd_frame": (P, [P]),
         "jd_frame_len": (I64, [P]), "jd_templates": (I, [P]), "jd_run": (I, [P, B, I64]), "jd_close": (I, [P]),
         "jd_sizeof": (I64, [I]), "jd_tn": (c_uint64, [P]), "jd_max_live_seen": (c_int32, [P]),
@@ -129,7 +130,7 @@ def library() -> "ctypes.CDLL | None":
     _lib = lib = build(SOURCE, "judge", sigs)
     if lib is not None and [lib.jd_sizeof(i) for i in range(10)] != [
             ctypes.sizeof(SegS), ctypes.sizeof(PktS), ctypes.sizeof(MON_BUF), ctypes.sizeof(ConnS), TKEY.size,
-            TVAL.size, MON_HEAD.size, CROSS_AT, CROSS.size, CROSS_SLOTS]:
+            TVAL.size, MON_HEAD.size, ctypes.sizeof(RING_BUF), CROSS.size, CROSS_SLOTS]:
         _lib = None                      # a layout this module does not mirror: never guess
         UNAVAILABLE[0] = "the compiled judge's structures do not match oracle/native.py's"
     return _lib
@@ -390,9 +391,10 @@ class NativeJudge:
         if ring is None or ring[0] != n:            # C stepped since Python last saw the ring
             chead, ncross, _, _ = RING.unpack_from(buf, RING_AT)
             crossed = []
+            rbuf = RING_BUF.from_address(self.lib.jd_ring(self.j, slot, 0)) if ncross else None
             for k in range(ncross):
-                at = CROSS_AT + (chead + k) % CROSS_SLOTS * CROSS.size
-                cset, cdl, cdp, cnm, c0, c1, c2, c3, *cev, cdir, cwnd = CROSS.unpack_from(buf, at)
+                at = (chead + k) % CROSS_SLOTS * CROSS.size
+                cset, cdl, cdp, cnm, c0, c1, c2, c3, *cev, cdir, cwnd = CROSS.unpack_from(rbuf, at)
                 crossed.append(((None, (self.sets[cset], cdl, cdp, (c0, c1, c2, c3)[:cnm])),
                                 _event("out" if cdir == 0 else "in", *cev), None if cwnd < 0 else cwnd))
             ring = self.rings[slot] = (n, tuple(crossed))
@@ -423,11 +425,17 @@ class NativeJudge:
         keep = len(cr) - 1
         if old is not None and cr and keep <= len(old[1]) and all(
                 a is b for a, b in zip(cr[:keep], old[1][len(old[1]) - keep:])):
-            self.lib.jd_pend(self.j, slot, self._packed(cr[-1]))
+            if self.lib.jd_pend(self.j, slot, self._packed(cr[-1])):
+                raise MemoryError("native judge: pending lists")
         elif old is None or cr is not old[1]:
-            for k, e in enumerate(cr):
-                buf[CROSS_AT + k * CROSS.size:CROSS_AT + (k + 1) * CROSS.size] = self._packed(e)
             RING.pack_into(buf, RING_AT, 0, len(cr), sum(e.dir == "in" for _, e, _ in cr), 0)
+            addr = self.lib.jd_ring(self.j, slot, bool(cr))     # allocated, or released when empty
+            if cr and not addr:
+                raise MemoryError("native judge: pending lists")
+            if cr:
+                rbuf = RING_BUF.from_address(addr)
+                for k, e in enumerate(cr):
+                    rbuf[k * CROSS.size:(k + 1) * CROSS.size] = self._packed(e)
         self.rings[slot] = (m.n, cr)
         if m._cands is not None:
             self.kept[slot] = (lazy, m._cands)
