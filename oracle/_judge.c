@@ -27,7 +27,6 @@
 #define F_FIN 0x01
 #define F_SYN 0x02
 #define F_RST 0x04
-#define F_PSH 0x08
 #define F_ACK 0x10
 #define MAXWIN (1 << 30)
 #define DIR_OUT 0
@@ -77,9 +76,6 @@ typedef struct {            /* one judged end's monitor state (native.MON mirror
     int32_t f2_known, maxc;
     double ka_floor, f2_floor, t0;     /* NaN: None */
     int32_t chead, ncross, cins, pad2; /* the ring `cross`: first entry, entries, incoming ones */
-    int32_t has_last;                  /* the IUT's last segment was a pure ACK: (last_seq, last_ack) */
-    uint32_t last_seq, last_ack;
-    int32_t pad3;
     int32_t ring, pad4;                /* its pending entries: a ring (Ring) from chead, or -1 */
 } Mon;
 
@@ -508,10 +504,6 @@ static int fast(Judge *j, Mon *m, int dir) {
     int32_t size = j->size[v->next];
     if (size > j->limit) return 0;            /* Python says inconclusive */
     if (pend(j, m, dir, wnd, p)) j->oom = 1;          /* jd_run stops after this packet */
-    if (dir == DIR_OUT) {
-        m->has_last = (p->flags & ~F_PSH) == F_ACK && p->data == 0;
-        m->last_seq = p->seq; m->last_ack = p->ack;
-    }
     double marks[MAXM] = {0};
     for (int i = 0; i < v->nm; i++) marks[i] = v->mmap[i] < 0 ? t : m->marks[(int)v->mmap[i]];
     memcpy(m->marks, marks, sizeof marks);

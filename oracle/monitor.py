@@ -26,10 +26,10 @@ Relations between an observed and a specified segment (the only latitude the mon
 - a retransmission (a timer's segment) may carry any part of the sequence range the table
   retransmits (RFC 1122 4.2.2.15: a retransmission may be repacketized).
 
-And two for where the capture was taken (it sees segments arrive before the IUT's stack has
+And one for where the capture was taken (it sees segments arrive before the IUT's stack has
 processed them): the stack may send segments of its own before it processes up to
-MAX_CROSSED incoming ones captured earlier (`_cross`), and the IUT's previous pure ACK may
-come again as a window update sent from the stack's older state (`_repeat`).
+MAX_CROSSED incoming ones captured earlier (`_cross`): a window update or data carrying an
+ACK from before them, a FIN that crossed the peer's (RFC 9293 Figure 13).
 
 Timing, checked when events carry times, each as a lower bound with the profile's `tolerance`:
 - SYN and SYN,ACK backoff: at least rto_initial * 2^(k-1) before retransmission k;
@@ -365,11 +365,6 @@ class Monitor:
         # ((candidates before, the event, its window), ...) since the oldest incoming segment the
         # IUT's stack may not have processed yet (`_cross`, `_pending`)
         self._crossed: tuple | None = None
-        # (SEQ, ACK) of the IUT's last segment when it was a pure ACK. The same pure ACK again,
-        # which no candidate explains, is taken as a window update the stack sent before it
-        # processed the segments captured since (on loopback its ACKs trail the capture by up
-        # to ten 64 KB segments; a live 8 MB transfer repeated an ACK so): candidates unchanged
-        self._last_ack: tuple | None = None
         self._silent: dict[Endpoint, tuple] = {}
         self._started = self.start == "closed"
         # trace-level lower bounds on when the keep-alive idle period and an orphaned FIN-WAIT-2
@@ -409,12 +404,6 @@ class Monitor:
             pending = None
             if self.done is not None and ev.dir == "out" and self._crossed is not None:
                 pending = self._cross(ev, wnd)
-            if ev.dir == "out":
-                seg = ev.seg
-                plain = (seg.flags & ~PSH) == ACK and not seg.data
-                if self.done is not None and plain and self._last_ack == (seg.seq, seg.ack):
-                    self._repeat(before, seg)
-                self._last_ack = (seg.seq, seg.ack) if plain else None
             if self.done is not None:
                 self._crossed = None
             else:
@@ -442,7 +431,7 @@ class Monitor:
             return self.done
         owing = []
         for c in self.cands:
-            o = self._owes(c)
+            o = self._owes(c)[0]
             if not o:
                 return self._verdict(CONFORMANT, "")
             owing.append(o)
@@ -455,12 +444,10 @@ class Monitor:
         None when it may not (an RTO step that does not commute with the shift decided it).
         The native judge asks this once per set instead of loading each monitor."""
         for c, _ in nset:
-            if any(not _soft(w) for w, _ in c.owed):
-                continue
-            trs, bits = self.m.step_framed(c.ep, timeout("RTO"))
+            owes, bits = self._owes(c)
             if not bits & FRAME_FREE:
                 return None
-            if not any(tr.sends for tr in trs):
+            if not owes:
                 return True
         return False
 
@@ -498,24 +485,6 @@ class Monitor:
                 return tuple(pending)
         self.done, self.n = failed, n
         return None
-
-    def _repeat(self, before: tuple, seg: Segment) -> None:
-        """The IUT's previous pure ACK again, which no candidate explains (`_last_ack`): a window
-        update the stack sent before it processed the segments captured since. Taken, with the
-        candidates unchanged, when some candidate's table lets an unlogged RECEIVE send a pure
-        ACK at this SEQ (RFC 9293 3.8.6.2.2's window update; a keep-alive probe's SEQ is one
-        less, so a repeated probe is not excused)."""
-        if self.calls_logged:
-            return
-        failed = self.done
-        self.done, (self._cands, self._lazy) = None, before
-        for c in self.cands:
-            if (c.ep.state, "RECEIVE", "") not in self.m.table:
-                continue
-            for tr in self.m.step(c.ep, call("RECEIVE")):
-                if any((w.flags & ~PSH) == ACK and not w.data and w.seq == seg.seq for w in tr.sends):
-                    return
-        self.done = failed
 
     def _window(self, ev: SegmentEvent) -> int | None:
         """Note window scaling from a SYN; the receive window the IUT's own segment advertises."""
@@ -1039,14 +1008,17 @@ class Monitor:
         return ev.dir == "out"
 
     # ------------------------------------------------------------------ verdicts
-    def _owes(self, c: Cand) -> str:
+    def _owes(self, c: Cand) -> tuple[str, int]:
+        """What the spec still owes from `c` ('' for nothing), and the FRAME_* bits of the step
+        that decided it (a shift of `c` owes the same when FRAME_FREE is among them)."""
         hard = [w for w, _ in c.owed if not _soft(w)]
         if hard:
-            return seg_text(hard[0])
-        for tr in self.m.step(c.ep, timeout("RTO")):
+            return seg_text(hard[0]), FRAME_ALL
+        trs, bits = self.m.step_framed(c.ep, timeout("RTO"))
+        for tr in trs:
             if tr.sends:
-                return f"retransmission {seg_text(tr.sends[0])} ({c.ep.state}, {tr.rows[0]})"
-        return ""
+                return f"retransmission {seg_text(tr.sends[0])} ({c.ep.state}, {tr.rows[0]})", bits
+        return "", bits
 
     def _brief(self, group: str) -> str:
         ids = [r for r in group.split(",") if r]

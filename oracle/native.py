@@ -73,11 +73,9 @@ class PktS(ctypes.Structure):
 #: what Python reads and writes (`_load`, `_store`): one struct call each way.
 MON_HEAD = struct.Struct("<4i")
 MON = struct.Struct("<iiIIii4dq4iii3d")
-#: then the ring of `Cross` entries (first, count, incoming ones, pad) and the last pure ACK
+#: then the ring of `Cross` entries: first, count, incoming ones, pad
 RING = struct.Struct("<4i")
-LAST = struct.Struct("<iIIi")
 RING_AT = MON_HEAD.size + MON.size
-LAST_AT = RING_AT + RING.size
 #: `Cross`: an event since the oldest incoming segment the stack may not have processed, the
 #: state before it, its direction and window (Monitor._crossed); CROSS_SLOTS of them follow MON.
 CROSS = struct.Struct("<iIIi4d" + "dII6iII" + "ii")
@@ -87,7 +85,7 @@ SEG = struct.Struct("<dII6iII")
 TKEY = struct.Struct("<iBBBxIIIIi3bx4b")
 TVAL = struct.Struct("<iIIb4b3x")
 RING_IDX = struct.Struct("<ii")        # the monitor's ring in C's pool (-1: none), pad
-MON_BUF = ctypes.c_char * (LAST_AT + LAST.size + RING_IDX.size)
+MON_BUF = ctypes.c_char * (RING_AT + RING.size + RING_IDX.size)
 RING_BUF = ctypes.c_char * (CROSS_SLOTS * CROSS.size)
 
 
@@ -189,13 +187,13 @@ class NativeJudge:
         if lib is None:
             raise NativeUnavailable(UNAVAILABLE[0] + "; use --engine python")
         self.lib, self.on_result, self.exc = lib, on_result, None
-        self.scratch = [Monitor(profile, start=s, max_candidates=max_candidates) for s in ("any", "closed")]
+        self.make = lambda s: Monitor(profile, start=s, max_candidates=max_candidates)
+        self.scratch = [self.make(s) for s in ("any", "closed")]
         m = self.scratch[0]
         self.sh = sh = m._sh
         if m._memo is None or any(len(n) > MAXNEED for n in (m._ka_needs, m._f2_needs, m._ut_needs)) \
                 or len(m._ages) > MAXAGE:
             raise NativeUnavailable("this profile's timers need more time keys than the native judge holds")
-        self.make = lambda s: Monitor(profile, start=s, max_candidates=max_candidates)
         self.held: dict[int, Monitor] = {}           # slot -> a monitor C cannot hold
         self.kept: dict[int, tuple] = {}              # slot -> (normal form, its candidates) after a Python step
         self.rings: dict[int, tuple] = {}             # slot -> (C's event count n, the `_crossed` C holds)
@@ -374,7 +372,6 @@ class NativeJudge:
         end, conn, _, _ = MON_HEAD.unpack_from(buf)
         (_, idx, dl, dp, nm, started, m0, m1, m2, m3, n, scaled, wscale, peer_ws, start_closed, f2_known, maxc,
          ka, f2, t0) = MON.unpack_from(buf, MON_HEAD.size)
-        has_last, last_seq, last_ack, _ = LAST.unpack_from(buf, LAST_AT)
         m = self.scratch[start_closed]
         lazy = (self.sets[idx], dl, dp, (m0, m1, m2, m3)[:nm])
         kept = self.kept.pop(slot, None)
@@ -401,7 +398,6 @@ class NativeJudge:
         m._crossed = ring[1] or None
         m._ka_floor, m._f2_floor, m._f2_known, m._t0 = _none(ka), _none(f2), bool(f2_known), _none(t0)
         m._tk = (True,)
-        m._last_ack = (last_seq, last_ack) if has_last else None
         return m
 
     def _store(self, slot: int, m: Monitor) -> bool:
@@ -443,7 +439,6 @@ class NativeJudge:
                       *_pad(lazy[3], MAXM), m.n, m._scaled, -1 if m.wscale is None else m.wscale, m.peer_wscale,
                       m.start == "closed", m._f2_known, m.stats.max_candidates, _nan(m._ka_floor),
                       _nan(m._f2_floor), _nan(m._t0))
-        LAST.pack_into(buf, LAST_AT, m._last_ack is not None, *(m._last_ack or (0, 0)), 0)
         return True
 
     def _packed(self, entry: tuple) -> bytes:

@@ -294,10 +294,9 @@ def test_several_segments_the_iut_sent_before_its_stack_processed_a_burst(profil
 @pytest.mark.parametrize("profile", ["rfc9293", "linux"])
 def test_the_iut_may_repeat_its_last_pure_ack_but_not_an_older_one(profile):
     """A window update the stack sent before it processed the data captured since repeats its
-    previous ACK (a live 8 MB loopback transfer did); an ACK going back further is still a
-    violation."""
-    # the ACK of 6001 trails the capture (7001 has arrived): the update repeats it with no
-    # incoming segment between, so it crossed nothing the capture saw since
+    previous ACK (a live 8 MB loopback transfer did): both were sent before the segment up to
+    7001 was processed, though the second has no incoming segment between it and the first.
+    An ACK going back after 7001 was acknowledged is still a violation."""
     head = CLIENT[:3] + [s("in", "ACK", 5001, 1001, 1000), s("in", "ACK", 6001, 1001, 1000),
                          s("out", "ACK", 1001, 6001)]
     again = s("out", "ACK", 1001, 6001, win=4000)
