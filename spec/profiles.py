@@ -40,6 +40,9 @@ OPTIONS: dict[str, str] = {
                          "listener remains (LISTEN), silently",
     "time-wait-detached": "Linux tcp_time_wait(): TIME-WAIT is held by an inet_timewait_sock the user cannot "
                           "reach, so user calls (ABORT) do not end it",
+    "tso": "Linux tcp_tso_autosize(), tcp_write_xmit() with TSO/GSO (ethtool tx-tcp-segmentation): a capture "
+           "on the sender's own host, before the device segments, sees one segment of up to 64 KB (gso_max_size) "
+           "where the wire carries several of at most the MSS; the window still bounds it",
     "two-way-handshake": "teaching variant: the connection is open after SYN and SYN,ACK",
     "no-time-wait": "teaching variant: the active closer goes straight to CLOSED instead of TIME-WAIT",
     "short-time-wait": "teaching variant: TIME-WAIT ends before the peer's retransmitted FIN can arrive",
@@ -47,7 +50,7 @@ OPTIONS: dict[str, str] = {
 }
 
 #: Parameters every profile defines. Retry limits count retransmissions; times are seconds.
-PARAMS = ("SYN.RETRIES", "SYNACK.RETRIES", "DATA.RETRIES", "KA.PROBES", "WINDOW",
+PARAMS = ("SYN.RETRIES", "SYNACK.RETRIES", "DATA.RETRIES", "KA.PROBES", "WINDOW", "MSS.DEFAULT",
           "msl", "time_wait", "rto_initial", "rto_min", "rto_max", "fin_timeout",
           "user_timeout", "ka_idle", "ka_interval", "tolerance")
 
@@ -97,7 +100,7 @@ RFC9293 = _profile(
     "rfc9293",
     "RFC 9293 as written, with its recommendations (RFC 5961 challenge ACKs) and RFC 6298 timers.",
     {"challenge-ack", "keepalive", "delayed-ack", "user-timeout"},
-    {"SYN.RETRIES": 7, "SYNACK.RETRIES": 7, "DATA.RETRIES": 7, "KA.PROBES": 9, "WINDOW": 65535,
+    {"SYN.RETRIES": 7, "SYNACK.RETRIES": 7, "DATA.RETRIES": 7, "KA.PROBES": 9, "WINDOW": 65535, "MSS.DEFAULT": 536,
      "msl": 120.0, "time_wait": 240.0, "rto_initial": 1.0, "rto_min": 1.0, "rto_max": 120.0,
      "fin_timeout": 0.0, "user_timeout": 300.0, "ka_idle": 7200.0, "ka_interval": 75.0, "tolerance": 0.25},
     {"SYN.RETRIES": "RFC 9293 3.8.3 (MUST-23): R2 for a SYN at least 3 minutes; 1+2+...+64 s and a last\n"
@@ -108,7 +111,9 @@ RFC9293 = _profile(
      "ka_idle": "RFC 1122 4.2.3.6: no less than two hours",
      "user_timeout": "RFC 9293 3.9.1 (OPEN): the present global default is five minutes",
      "KA.PROBES": "RFC 1122 4.2.3.6 leaves the count open; 9 as in common implementations",
-     "WINDOW": "receive window offered (window management is not modelled)"},
+     "WINDOW": "receive window the checker's endpoints offer (the oracle reads the IUT's from its segments)",
+     "MSS.DEFAULT": "RFC 9293 3.7.1 (MUST-15): the send MSS without an MSS option, 536 for IPv4 (1220 for "
+                    "IPv6: judge IPv6 traces with --param MSS.DEFAULT=1220)"},
 )
 
 LINUX = _profile(
@@ -117,7 +122,7 @@ LINUX = _profile(
     {"challenge-ack", "challenge-ack-ratelimit", "keepalive", "keepalive-rst", "delayed-ack", "fin-wait-2-timeout",
      "rst-on-unread", "rst-ack", "synack-on-syn-copy", "syn-recv-syn-rst", "time-wait-reopen", "simopen-synack-dupack",
      "listener-survives", "time-wait-detached"},
-    {"SYN.RETRIES": 6, "SYNACK.RETRIES": 5, "DATA.RETRIES": 15, "KA.PROBES": 9, "WINDOW": 65535,
+    {"SYN.RETRIES": 6, "SYNACK.RETRIES": 5, "DATA.RETRIES": 15, "KA.PROBES": 9, "WINDOW": 65535, "MSS.DEFAULT": 536,
      "msl": 30.0, "time_wait": 60.0, "rto_initial": 1.0, "rto_min": 0.2, "rto_max": 120.0,
      "fin_timeout": 60.0, "user_timeout": 0.0, "ka_idle": 7200.0, "ka_interval": 75.0, "tolerance": 0.25},
     {"SYN.RETRIES": "net.ipv4.tcp_syn_retries = 6 (timeouts 1, 2, 4, ... 64 s: give up after 127 s, "
@@ -129,7 +134,8 @@ LINUX = _profile(
      "fin_timeout": "net.ipv4.tcp_fin_timeout = 60 s (orphaned FIN-WAIT-2; not the MSL)",
      "user_timeout": "TCP_USER_TIMEOUT defaults to 0: no user timeout (option user-timeout off)",
      "ka_idle": "net.ipv4.tcp_keepalive_time = 7200", "ka_interval": "net.ipv4.tcp_keepalive_intvl = 75",
-     "KA.PROBES": "net.ipv4.tcp_keepalive_probes = 9"},
+     "KA.PROBES": "net.ipv4.tcp_keepalive_probes = 9",
+     "MSS.DEFAULT": "TCP_MSS_DEFAULT = 536 (include/net/tcp.h), used when the SYN carries no MSS option"},
 )
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (RFC9293, LINUX)}
@@ -148,6 +154,8 @@ VARIANTS: dict[str, tuple[frozenset[str], str]] = {
                  "breaks no-ghost-acceptance with reconnects: without the ISN clock old duplicates fall "
                  "into the new incarnation's window"),
     "rfc1337": (frozenset({"rfc1337"}), "not a teaching variant: RFC 1337's fix, ignore RST in TIME-WAIT"),
+    "tso": (frozenset({"tso"}), "not a teaching variant: a capture on a Linux sender's host with segmentation "
+                                "offload, where one captured segment may exceed the MSS (within the window)"),
 }
 
 
@@ -177,8 +185,11 @@ def timer_seconds(profile: Profile, timer: str, expired: int = 0) -> float | Non
     """How long a timer runs, by the profile's parameters, after it has expired `expired`
     times in a row: the RTO doubles on each expiry up to rto_max (RFC 6298 5.5, RFC 9293
     3.8.1); 2MSL is time_wait; FIN-WAIT-2 is fin_timeout; USER-TIMEOUT is user_timeout; the
-    first keep-alive waits ka_idle, later probes ka_interval (RFC 1122 4.2.3.6). None for
-    timers without a duration in the profile (DELACK, PERSIST)."""
+    first keep-alive waits ka_idle, later probes ka_interval (RFC 1122 4.2.3.6); the k-th
+    zero-window probe comes at least min(rto_min * 2^k, rto_max) after the previous one (RFC
+    9293 3.8.6.1: the first after an RTO, then exponential backoff; Linux tcp_probe0_when()
+    backs off from max(RTO, TCP_RTO_MIN)). None for timers without a duration in the profile
+    (DELACK, OUTPUT)."""
     p = profile.params
     if timer == "RTO":
         return min(float(p["rto_initial"]) * 2 ** expired, float(p["rto_max"]))
@@ -190,6 +201,8 @@ def timer_seconds(profile: Profile, timer: str, expired: int = 0) -> float | Non
         return float(p["user_timeout"])
     if timer == "KEEPALIVE":
         return float(p["ka_idle"] if expired == 0 else p["ka_interval"])
+    if timer == "PERSIST":
+        return min(float(p["rto_min"]) * 2 ** expired, float(p["rto_max"]))
     return None
 
 
