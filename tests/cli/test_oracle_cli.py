@@ -144,3 +144,12 @@ def test_engines_give_the_same_lines_and_native_says_what_it_cannot_read(tmp_pat
     assert code == 0 and json.loads(out)["summary"]["engine"] == "python"
     code, _, err = run("oracle", str(ng), "--engine", "native")
     assert code == 2 and "not a classic pcap file" in err and len(err.strip().splitlines()) == 1
+
+
+def test_an_iut_that_matches_no_connection_is_bad_input(tmp_path):
+    cap = tmp_path / "c.pcap"
+    write(cap)
+    for engine in ("native", "python"):
+        code, out, err = run("oracle", str(cap), "--iut", "192.0.2.77", "--engine", engine)
+        assert code == 2 and not out and len(err.strip().splitlines()) == 1
+        assert "no TCP connection with an endpoint matching --iut 192.0.2.77" in err
