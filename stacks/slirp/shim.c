@@ -13,8 +13,8 @@
  *                       refuses and slirp answers RST,ACK.
  *   accept              accept() on that host socket.
  *   connect(dport,sport) a host socket bound to 127.0.0.1:sport connects to a slirp
- *                       host-forward (slirp_add_hostfwd, one per dport, on a port of our
- *                       choice) whose guest end is peer:dport; slirp accepts it (tcp_connect)
+ *                       host-forward (slirp_add_hostfwd on a port of our choice, removed once
+ *                       used) whose guest end is peer:dport; slirp accepts it (tcp_connect)
  *                       and sends SYN from iut:sport to the guest.
  *   send/recv           write()/read() on the host socket; slirp relays to and from its TCP.
  *   shutdown            shutdown(SHUT_WR): slirp reads EOF and sends FIN (tcp_sockclosed).
@@ -331,18 +331,28 @@ static struct sockaddr_in loopback(int port)
     return a;
 }
 
-/* The host port of slirp's forward to the guest's `dport`, made on first use. */
-static int fwd_port[65536];
-static int next_fwd = 20000;
+/* A slirp host-forward to the guest's `dport` on a fresh host port above Linux's ephemeral
+ * range (so it never takes a port the kit asks for); removed once slirp has accepted the one
+ * connection it is for (`unforward`), so ports cycle. */
+#define FWD_LO 61000
+#define FWD_HI 65000
+static int next_fwd = FWD_LO;
 
 static int forward_to(int dport)
 {
-    if (fwd_port[dport]) return fwd_port[dport];
     struct in_addr lo = {.s_addr = htonl(INADDR_LOOPBACK)};
-    for (int tries = 0; tries < 200 && next_fwd < 65000; tries++, next_fwd++)
-        if (slirp_add_hostfwd(slirp, 0, lo, next_fwd, peer_addr, dport) == 0)
-            return fwd_port[dport] = next_fwd++;
+    for (int tries = 0; tries < FWD_HI - FWD_LO; tries++) {
+        int port = next_fwd;
+        next_fwd = next_fwd + 1 < FWD_HI ? next_fwd + 1 : FWD_LO;
+        if (slirp_add_hostfwd(slirp, 0, lo, port, peer_addr, dport) == 0) return port;
+    }
     return 0;
+}
+
+static void unforward(int port)
+{
+    struct in_addr lo = {.s_addr = htonl(INADDR_LOOPBACK)};
+    slirp_remove_hostfwd(slirp, 0, lo, port);
 }
 
 /* As root: a network namespace of our own with loopback up. */
@@ -482,7 +492,8 @@ static void op_connect(const char *line)
     }
     socks[id].connecting = 1;
     getsockname(fd, (struct sockaddr *)&a, &al);
-    settle();
+    settle();                       /* slirp accepts the host connection and sends its SYN */
+    unforward(hport);
     wire_reply("{\"ok\":true,\"sock\":%d,\"sport\":%u}", id, ntohs(a.sin_port));
 }
 
