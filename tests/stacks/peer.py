@@ -127,10 +127,11 @@ class Peer:
 
 
 def load_adapter(name: str):
-    """stacks/<name>/adapter.py as a module (stacks/ is a folder of adapters, not a package)."""
+    """stacks/<name>/<name>_adapter.py as a module (stacks/ is a folder of adapters, not a package;
+    the module names differ because `synack test-stack` imports each stack.json driver by name)."""
     import importlib.util
     import pathlib
-    path = pathlib.Path(__file__).resolve().parents[2] / "stacks" / name / "adapter.py"
+    path = pathlib.Path(__file__).resolve().parents[2] / "stacks" / name / f"{name}_adapter.py"
     spec = importlib.util.spec_from_file_location(f"synack_stack_{name}", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)

@@ -1,13 +1,19 @@
-"""lwIP 2.1.3 through stacks/lwip: the shim's smoke tests, each exchange judged by the oracle."""
+"""lwIP 2.1.3 through stacks/lwip: the shim's smoke tests, each exchange judged by the oracle,
+then the kit's generated tests (one per row of the table; the stack's confirmed deviations,
+from stacks/lwip/stack.json, fail as xfail with the oracle's report)."""
+import json
 import os
 import sys
 
 import pytest
 
+import synack.testing
+
 sys.path.insert(0, os.path.dirname(__file__))
 from peer import SCENARIOS, SYN, Peer, check_smoke, load_adapter  # noqa: E402
 
 adapter = load_adapter("lwip")
+CFG = json.load(open(os.path.join(os.path.dirname(adapter.__file__), "stack.json")))
 
 #: Where lwIP deviates from RFC 9293, confirmed in its source (stacks/REPORT.md lists them):
 #: every RST lwIP sends carries ACK, because tcp_rst() (src/core/tcp_out.c) builds it with
@@ -49,3 +55,13 @@ def test_virtual_clock_runs_the_syn_backoff(lwip):
     assert p.advance(2.4) == []
     out = p.advance(0.7)
     assert len(out) == 1 and out[0].seg.flags == SYN and 2.5 <= out[0].t <= 3.0, out
+
+
+class TestLwipKit(synack.testing.StackTests):
+    """The kit's rows against lwIP (about 20 s, most of it planning the runs)."""
+    profile = CFG["profile"]
+    params = CFG.get("params", {})
+    known_deviations = {row: f"{c['kind']}: {c['source']}" for row, c in CFG["causes"].items()}
+
+    def make_driver(self):
+        return adapter.LwipDriver()
