@@ -267,3 +267,16 @@ def check_smoke(d: Driver, name: str, deviations: dict[str, str]) -> None:
     assert ev.dir == "out" and ev.seg.flags & (RST | ACK) == RST | ACK, f"{name}: judged elsewhere:\n{v}"
     fixed = Monitor("rfc9293", calls_logged=True).check(without_ack(p.events(port), v.index))
     assert fixed.ok, f"{name}: more than the ACK bit differs:\n{fixed}"
+
+
+def time_wait_probe(d: Driver, wait: float) -> tuple[Peer, int, list[Packet]]:
+    """The IUT closes first and reaches TIME-WAIT; `wait` seconds later the peer retransmits
+    its FIN. A stack still in TIME-WAIT acknowledges it; one whose TIME-WAIT ended answers
+    RST. Returns the peer, the IUT's port, and the answer."""
+    p = Peer(d)
+    sock, iss = accept_one(d, p)
+    p.close(sock)
+    p.pull()
+    p.send(FIN | ACK, PEER_ISN + 1, iss + 2, iut_port=80)
+    p.advance(wait)
+    return p, 80, p.send(FIN | ACK, PEER_ISN + 1, iss + 2, iut_port=80)

@@ -10,7 +10,7 @@ import pytest
 import synack.testing
 
 sys.path.insert(0, os.path.dirname(__file__))
-from peer import SCENARIOS, SYN, Peer, check_smoke, load_adapter  # noqa: E402
+from peer import ACK, RST, SCENARIOS, SYN, Peer, check_smoke, load_adapter, time_wait_probe  # noqa: E402
 
 adapter = load_adapter("lwip")
 CFG = json.load(open(os.path.join(os.path.dirname(adapter.__file__), "stack.json")))
@@ -65,3 +65,18 @@ class TestLwipKit(synack.testing.StackTests):
 
     def make_driver(self):
         return adapter.LwipDriver()
+
+
+def test_time_wait_lasts_two_minutes_not_four(lwip):
+    """lwIP's TIME-WAIT is 2 * TCP_MSL = 120 s (src/include/lwip/priv/tcp_priv.h, ended in
+    tcp_slowtmr()); RFC 9293 3.4.2 takes MSL = 2 minutes, so 240 s. A retransmitted FIN 100 s
+    in is still acknowledged; 130 s in it meets a closed port and the oracle rejects the RST
+    (TIME-WAIT may not end before 240 s less the profile's tolerance)."""
+    p, port, out = time_wait_probe(lwip, 100)
+    assert [o.seg.flags for o in out] == [ACK] and p.verdict(port).ok
+    d = adapter.LwipDriver()
+    d.init()
+    p, port, out = time_wait_probe(d, 130)
+    v = p.verdict(port)
+    assert [o.seg.flags & RST for o in out] == [RST] and v.status == "violation" and "TIME-WAIT" in str(v), v
+    d.quit()

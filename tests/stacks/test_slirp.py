@@ -11,7 +11,7 @@ import pytest
 import synack.testing
 
 sys.path.insert(0, os.path.dirname(__file__))
-from peer import ACK, FIN, SCENARIOS, SYN, Peer, check_smoke, load_adapter  # noqa: E402
+from peer import ACK, FIN, RST, SCENARIOS, SYN, Peer, check_smoke, load_adapter, time_wait_probe  # noqa: E402
 
 from synack.testing import ShimError  # noqa: E402
 
@@ -100,3 +100,17 @@ class TestSlirpKit(synack.testing.StackTests):
             if cause.get("kind") == "crash":
                 pytest.xfail(f"known crash: {cause['source']}: {e}")
             raise
+
+
+def test_time_wait_lasts_ten_seconds(slirp):
+    """slirp's TIME-WAIT is 2 * TCPTV_MSL = 10 s (src/tcp_timer.h, 4.4BSD's MSL of 30 s cut to
+    5); RFC 9293 3.4.2 takes MSL = 2 minutes. A retransmitted FIN 8 s in is acknowledged; 15 s
+    in it is answered with RST and the oracle rejects it (TIME-WAIT ended early)."""
+    p, port, out = time_wait_probe(slirp, 8)
+    assert [o.seg.flags for o in out] == [ACK] and p.verdict(port).ok
+    d = adapter.SlirpDriver()
+    d.init()
+    p, port, out = time_wait_probe(d, 15)
+    v = p.verdict(port)
+    assert [o.seg.flags & RST for o in out] == [RST] and v.status == "violation" and "TIME-WAIT" in str(v), v
+    d.quit()
