@@ -350,6 +350,9 @@ def judge_capture(path: str, profile: str, variants, iut: str | None, start: str
             "max_candidates": tally.maxc, "seconds": round(secs, 3),
             "segments_per_second": round(segs / secs) if secs > 0 else 0, "jobs": jobs, "engine": tally.engine,
             **stats, **({"native": {k: round(v, 3) for k, v in tally.work.items()}} if tally.engine == "native" else {})}
+    if iut and conns and not sum(counts.values()):   # connections, none with that end: a wrong address
+        raise TraceError(f"{path}: no TCP connection with an endpoint matching --iut {iut} "
+                         f"({conns} connections in the capture)")
     if as_json:
         echo(json.dumps({"summary": line}))
     else:
@@ -360,7 +363,7 @@ def judge_capture(path: str, profile: str, variants, iut: str | None, start: str
              + (f", {jobs} processes)" if jobs > 1 else ")"))
     if not sum(counts.values()):
         if not summary:
-            echo("no TCP connection" + (f" with an endpoint matching --iut {iut}" if iut else "") + " in the capture")
+            echo("no TCP connection in the capture")
         return 3
     return tally.worst
 
