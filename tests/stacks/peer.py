@@ -127,11 +127,15 @@ class Peer:
 
 
 def load_adapter(name: str):
-    """stacks/<name>/<name>_adapter.py as a module (stacks/ is a folder of adapters, not a package;
-    the module names differ because `synack test-stack` imports each stack.json driver by name)."""
+    """stacks/<name>/<name>_adapter.py (or adapter.py) as a module: stacks/ is a folder of
+    adapters, not a package. lwip and slirp name theirs after the stack because
+    `synack test-stack` imports each stack.json driver by module name."""
     import importlib.util
     import pathlib
-    path = pathlib.Path(__file__).resolve().parents[2] / "stacks" / name / f"{name}_adapter.py"
+    folder = pathlib.Path(__file__).resolve().parents[2] / "stacks" / name
+    path = folder / f"{name}_adapter.py"
+    if not path.exists():
+        path = folder / "adapter.py"
     spec = importlib.util.spec_from_file_location(f"synack_stack_{name}", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
