@@ -371,6 +371,14 @@ static const char *isolate(void)
     return NULL;
 }
 
+/* A host socket call failed: close the socket and reply with the call's errno. */
+static void drop_fd(int fd)
+{
+    int e = errno;
+    close(fd);
+    wire_error(errname(e));
+}
+
 /* ------------------------------------------------------------------ requests */
 static void op_init(const char *line)
 {
@@ -435,13 +443,11 @@ static void op_listen(const char *line)
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     a = loopback((int)port);
     if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, backlog > 0 ? (int)backlog : 4) != 0) {
-        int e = errno;
-        close(fd);
-        return wire_error(errname(e));
+        return drop_fd(fd);
     }
     if ((id = sock_new(fd)) < 0) {
-        close(fd);
-        return wire_error("EMFILE");
+        errno = EMFILE;
+        return drop_fd(fd);
     }
     socks[id].listening = 1;
     wire_reply("{\"ok\":true,\"sock\":%d}", id);
@@ -456,8 +462,8 @@ static void op_accept(const char *line)
     s->told_accept = 0;
     if (fd < 0) return wire_error(errname(errno));
     if ((id = sock_new(fd)) < 0) {
-        close(fd);
-        return wire_error("EMFILE");
+        errno = EMFILE;
+        return drop_fd(fd);
     }
     settle();
     wire_reply("{\"ok\":true,\"sock\":%d}", id);
@@ -476,19 +482,15 @@ static void op_connect(const char *line)
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     a = loopback((int)sport);
     if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-        int e = errno;
-        close(fd);
-        return wire_error(errname(e));
+        return drop_fd(fd);
     }
     a = loopback(hport);
     if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0 && errno != EINPROGRESS) {
-        int e = errno;
-        close(fd);
-        return wire_error(errname(e));
+        return drop_fd(fd);
     }
     if ((id = sock_new(fd)) < 0) {
-        close(fd);
-        return wire_error("EMFILE");
+        errno = EMFILE;
+        return drop_fd(fd);
     }
     socks[id].connecting = 1;
     getsockname(fd, (struct sockaddr *)&a, &al);
@@ -594,37 +596,26 @@ static void op_advance(const char *line)
     wire_reply("{\"ok\":true,\"now_ms\":%llu}", (unsigned long long)now_ms);
 }
 
+static void op_closeplain(const char *line) { op_close(line, 0); }
+static void op_abort(const char *line) { op_close(line, 1); }
+
+static void op_setsockopt(const char *line)
+{
+    wire_error(sock_get(line) ? "ENOPROTOOPT" : "EBADF");   /* nothing reaches slirp's TCP */
+}
+
+static int ready(void) { return slirp != NULL; }
+
+static const struct wire_op ops[] = {
+    {"listen", op_listen}, {"accept", op_accept}, {"connect", op_connect}, {"send", op_send},
+    {"recv", op_recv}, {"shutdown", op_shutdown}, {"close", op_closeplain}, {"abort", op_abort},
+    {"setsockopt", op_setsockopt}, {"deliver", op_deliver}, {"advance", op_advance}, {NULL, NULL},
+};
+
 int main(void)
 {
-    char op[32];
-    char *line;
     memset(filler, 'x', sizeof filler);
-    while ((line = wire_next())) {
-        if (!wire_str(line, "op", op, sizeof op)) {
-            wire_error("EINVAL");
-            continue;
-        }
-        if (!strcmp(op, "quit")) {
-            wire_reply("{\"ok\":true}");
-            break;
-        }
-        if (!strcmp(op, "init")) { op_init(line); continue; }
-        if (!slirp) { wire_error("ENOTCONN"); continue; }   /* init comes first */
-        if (!strcmp(op, "listen")) op_listen(line);
-        else if (!strcmp(op, "accept")) op_accept(line);
-        else if (!strcmp(op, "connect")) op_connect(line);
-        else if (!strcmp(op, "send")) op_send(line);
-        else if (!strcmp(op, "recv")) op_recv(line);
-        else if (!strcmp(op, "shutdown")) op_shutdown(line);
-        else if (!strcmp(op, "close")) op_close(line, 0);
-        else if (!strcmp(op, "abort")) op_close(line, 1);
-        else if (!strcmp(op, "setsockopt")) { if (sock_get(line)) wire_error("ENOPROTOOPT"); else wire_error("EBADF"); }
-        else if (!strcmp(op, "deliver")) op_deliver(line);
-        else if (!strcmp(op, "advance")) op_advance(line);
-        else if (!strcmp(op, "collect")) wire_collect();
-        else if (!strcmp(op, "events")) wire_events();
-        else wire_error("unsupported");
-    }
+    wire_serve(op_init, ready, ops);
     if (slirp) slirp_cleanup(slirp);
     return 0;
 }

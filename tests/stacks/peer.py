@@ -162,11 +162,6 @@ def accept_one(d: Driver, p: Peer, port: int = 80) -> tuple[int, int]:
     return sock, iss
 
 
-def data_ack(out: list[Packet], seq: int, ack: int) -> bool:
-    return any(o.seg.flags & ACK and o.seg.ack == ack and not o.seg.flags & (SYN | RST) for o in out) \
-        and all(o.seg.seq == seq for o in out if not o.seg.data)
-
-
 def server_exchange(d: Driver) -> tuple[Peer, int]:
     """Passive open, 100 bytes in, 300 bytes out, the IUT closes first, the peer closes."""
     p = Peer(d)
