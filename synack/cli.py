@@ -358,6 +358,8 @@ from .diagram_cli import diagram_group, explain_cmd, why_cmd  # noqa: E402  (the
 main.add_command(diagram_group)
 main.add_command(why_cmd)
 main.add_command(explain_cmd)
+from .teststack_cli import test_stack_cmd  # noqa: E402
+main.add_command(test_stack_cmd)
 
 if __name__ == "__main__":
     main()

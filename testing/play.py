@@ -210,15 +210,26 @@ class RunPlayer:
                         raise NotDrivable(f"{name} on a connection the sockets API has no handle on yet "
                                           "(not accepted)")
                 elif name == "SEND":
-                    got = d.send(self.sock, n)
-                    result = "ok" if got == n else "error"
-                elif name == "RECEIVE":
                     try:
-                        d.recv(self.sock)
+                        got = d.send(self.sock, n)
                     except DriverError as e:
                         if e.errno not in ("EAGAIN", "EWOULDBLOCK"):
                             raise
-                        result = None
+                        raise NotDrivable(f"the stack would block this SEND ({e.errno} on a non-blocking socket): "
+                                          "its sockets API does not queue data here, where RFC 9293 3.10.2 "
+                                          "queues it") from None
+                    if got != n:
+                        raise NotDrivable(f"the stack took {got} of the {n} bytes of this SEND")
+                elif name == "RECEIVE":
+                    # the sockets API says "connection closing" (RFC 9293 3.10.3) by returning 0: EOF
+                    try:
+                        got, eof = d.recv(self.sock)
+                        if eof and not got:
+                            result = "error: connection closing (end of file)"
+                    except DriverError as e:
+                        if e.errno not in ("EAGAIN", "EWOULDBLOCK"):
+                            raise
+                        result = None     # nothing to read yet: the call would wait (RFC 9293 3.10.3)
                 else:
                     getattr(d, CALL_OPS[name])(self.sock)
                     if name in ("CLOSE", "ABORT"):

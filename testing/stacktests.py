@@ -73,8 +73,9 @@ class StackTests:
             metafunc.parametrize("row", rows, ids=rows)
 
     @pytest.fixture(scope="class")
-    def stack(self):
-        d = self.make_driver()
+    @classmethod
+    def stack(cls):
+        d = cls().make_driver()
         try:
             d.init()
             yield d
@@ -89,7 +90,10 @@ class StackTests:
         (near the 2^32 wrap, at random): sequence arithmetic must not depend on where the
         numbers lie. Each example must conform (or be a known deviation)."""
         kit = self.kit()
-        rows = [r for r in (self.rows or kit.rows()) if r in kit.hits()]
+        hits = kit.hits()
+        # rows whose run waits for none of the stack's timers: quick on a real clock too
+        rows = [r for r in (self.rows or kit.rows()) if r in hits and not any(
+            lab[0] == "timer" and lab[1] == hits[r].iut for _, lab, _ in hits[r].path)]
         if not rows:
             pytest.skip("no row has a run")
 
