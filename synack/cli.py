@@ -269,8 +269,14 @@ def _run(cfg, limits, quiet: bool, engine: str = "auto"):
               help="captures: 'native' reads the capture and takes the monitors' memoized steps in C "
                    "(oracle/native.py; classic pcap, needs a C compiler), 'python' does all in Python; the "
                    "verdicts are the same. 'auto': native when it can")
+@click.option("--vantage", default=None, metavar="HOST[:PORT]",
+              help="where the capture was taken: that end is near (all it sent is captured; deadlines apply), "
+                   "every other end far (losses are not its violations). Default: every end near. JSON Lines: "
+                   "compared with the header's \"iut\" (or the header's \"vantage\": \"near\"/\"far\")")
+@click.option("--max-violations", default=10, show_default=True, type=int,
+              help="violations reported per end: after each, judging resumes mid-connection at the next segment")
 def oracle_cmd(trace, profile, variant, start, iut, summary, as_json, max_candidates, calls_logged, params,
-               jobs, engine) -> None:
+               jobs, engine, vantage, max_violations) -> None:
     """Judge a trace of a TCP implementation against the spec: a JSON Lines trace (one IUT,
     see oracle/trace.schema.json) or a pcap/pcapng capture (every connection in it).
     Exit 0 conformant, 1 violation, 3 inconclusive, 2 bad input."""
@@ -283,7 +289,8 @@ def oracle_cmd(trace, profile, variant, start, iut, summary, as_json, max_candid
         prof = _with_params(_profile(profile or "linux", variant), _parse_params(params))
         try:
             code = judge_capture(trace, prof, (), iut, start, summary, as_json, max_candidates, click.echo,
-                                 jobs=jobs if jobs != 0 else (os.cpu_count() or 1), engine=engine)
+                                 jobs=jobs if jobs != 0 else (os.cpu_count() or 1), engine=engine,
+                                 vantage=vantage, max_violations=max_violations)
         except SpecError as exc:
             _fail(str(exc))
         # the monitors' memo is millions of long-lived objects: the interpreter's last
@@ -298,11 +305,20 @@ def oracle_cmd(trace, profile, variant, start, iut, summary, as_json, max_candid
         if not isinstance(given, dict):
             raise TraceError(f"{trace}: the header's \"params\" must be an object, got {given!r}")
         prof = _with_params(prof, {**given, **_parse_params(params)})
+        where, note = _trace_vantage(header, vantage)
+        end = header.get("end")
+        if end is not None and (isinstance(end, bool) or not isinstance(end, (int, float)) or end != end):
+            raise TraceError(f"{trace}: the header's \"end\" must be a time in seconds, got {end!r}")
         mon = Monitor(prof, role=str(header.get("iut", "")), start=start, max_candidates=max_candidates,
-                      calls_logged=calls_logged or header.get("calls_logged") is True)
+                      calls_logged=calls_logged or header.get("calls_logged") is True, vantage=where,
+                      vantage_note=note, max_violations=max_violations)
     except (TraceError, SpecError) as exc:
         _fail(str(exc))
-    v = mon.check(events)
+    for ev in events:
+        if mon.feed(ev) is not None:
+            break
+    times = [t for t in (getattr(ev, "t", None) for ev in events) if t is not None]
+    v = mon.verdict(end=max([*times, float(end)]) if end is not None else (times[-1] if times else None))
     click.echo(v.dumps() if as_json else str(v))
     sys.exit(v.exit_code)
 
@@ -320,6 +336,24 @@ def trace_cmd(capture, to_jsonl, iut, out_dir) -> None:
         sys.exit(convert(capture, "linux", iut, out_dir, click.echo))
     except SpecError as exc:
         _fail(str(exc))
+
+
+def _trace_vantage(header: dict, vantage: str | None) -> tuple[str, str]:
+    """near or far for a JSON Lines trace's IUT, and why (printed with the verdict)."""
+    from synack.oracle.events import TraceError
+    from synack.oracle.judge import parse_iut, vantage_of
+
+    given = header.get("vantage")
+    if vantage is None and given in ("near", "far"):
+        return given, f"{given} (the trace header's \"vantage\")"
+    if given is not None and given not in ("near", "far"):
+        raise TraceError(f"the header's \"vantage\" must be \"near\" or \"far\", got {given!r}")
+    if vantage is None:
+        return vantage_of(("", 0), None)
+    iut = parse_iut(str(header.get("iut", "")) or None, "the header's \"iut\"")
+    if iut is None:
+        raise TraceError("--vantage on a JSON Lines trace needs the header's \"iut\" (HOST:PORT) to compare with")
+    return vantage_of((iut[0], iut[1] or 0), parse_iut(vantage, "--vantage"))
 
 
 def _parse_params(items: tuple[str, ...]) -> dict[str, float]:
