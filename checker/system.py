@@ -103,7 +103,7 @@ def make_config(profile: "str | Profile" = "rfc9293", variants=(), scenario: str
             raise SpecError(f"{name} must be an integer in {lo}..{hi}, got {v!r}")
     prof = get_profile(profile, variants)
     lim = {k: min(prof.params[k], retries) for k in ("SYN.RETRIES", "SYNACK.RETRIES", "DATA.RETRIES", "KA.PROBES")}
-    prof = prof.with_params(**lim)
+    prof = prof.bounded(**lim)
     sc = get_scenario(scenario, incarnations, budget)
     return Config(prof, sc, capacity, loss, dup, fifo, retries, incarnations, isn_choices, tuple(properties))
 
