@@ -52,6 +52,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, replace
 from typing import Iterable, NamedTuple
 
+from synack.spec.errors import error_names
 from synack.spec.frames import PEER_UNSET, UNMOVED, rebase, shift_endpoint, shift_received, shift_sent
 from synack.spec.machine import FRAME_BLIND, FRAME_FREE, FRAME_PEER, Machine, machine
 from synack.spec.midstream import midstream_tcbs
@@ -942,9 +943,11 @@ class Monitor:
         event = call(ev.call, n=ev.n) if ev.call != "SEND" else Event("SEND", None, 0, ev.n)
         for c in self.cands:
             for tr in self.m.step(c.ep, event):
-                err = any(s.startswith("error") for s in tr.signals)
-                if ev.result is not None and err != ev.result.startswith("error"):
+                err = [s[len("error: "):] for s in tr.signals if s.startswith("error")]
+                if ev.result is not None and bool(err) != ev.result.startswith("error"):
                     continue
+                if err and ev.result is not None and not (error_names(ev.result) or set(err)) & set(err):
+                    continue            # a named error other than the one the table gives (spec/errors.py)
                 rows = ",".join(tr.rows)
                 # CONNECT picks a placeholder ISN; the SYN shows the real one
                 fresh = c.fresh or any(r in self.starts for r in tr.rows)

@@ -30,6 +30,8 @@ OPTIONS: dict[str, str] = {
     "rst-on-unread": "RFC 1122 4.2.2.13, RFC 2525 2.17; Linux tcp_close(): close() with unread data, or new "
                      "data after close(), is answered with RST",
     "rst-ack": "Linux tcp_send_active_reset(): an abortive RST carries ACK = RCV.NXT",
+    "econnrefused": "Linux tcp_reset(): an acceptable RST in SYN-SENT is reported as ECONNREFUSED ('connection "
+                    "refused'), where RFC 9293 3.10.7.3 names it 'connection reset'",
     "synack-on-syn-copy": "Linux tcp_check_req(): a retransmitted SYN in SYN-RECEIVED retransmits the SYN,ACK",
     "simopen-synack-dupack": "Linux tcp_data_queue(): in a simultaneous open the peer's SYN,ACK ends at RCV.NXT, "
                              "so besides establishing the connection it is a duplicate, answered at once with an "
@@ -242,7 +244,7 @@ LINUX = _profile(
     "linux",
     "Linux's TCP (net/ipv4) with default sysctls; every difference from rfc9293 is a named option.",
     {"challenge-ack", "challenge-ack-ratelimit", "keepalive", "keepalive-rst", "delayed-ack", "fin-wait-2-timeout",
-     "rst-on-unread", "rst-ack", "synack-on-syn-copy", "syn-recv-syn-rst", "time-wait-reopen", "simopen-synack-dupack",
+     "rst-on-unread", "rst-ack", "econnrefused", "synack-on-syn-copy", "syn-recv-syn-rst", "time-wait-reopen", "simopen-synack-dupack",
      "listener-survives", "time-wait-detached"},
     {"SYN.RETRIES": 6, "SYNACK.RETRIES": 5, "DATA.RETRIES": 15, "KA.PROBES": 9, "WINDOW": 65535,
      "msl": 30.0, "time_wait": 60.0, "rto_initial": 1.0, "rto_min": 0.2, "rto_max": 120.0,

@@ -89,14 +89,16 @@ def _requirements(prof, as_json: bool) -> None:
 @click.option("--variant", "-v", multiple=True, help="teaching variant(s) applied to each profile")
 def prove_cmd(profile: tuple[str, ...], variant: tuple[str, ...]) -> None:
     """Prove with z3 that the table's guards are exhaustive and exclusive over 32-bit sequence
-    arithmetic and that every row preserves the TCB invariants. Exit 1 on a counterexample."""
+    arithmetic, that every row preserves the TCB invariants, and that every row keeps its
+    obligations (sequence accounting of what it sends, retry counts, user signals and call
+    errors as RFC 9293 names them). Exit 1 on a counterexample."""
     from synack.checker.proofs import prove
 
     ok = True
     for name in profile or tuple(PROFILES):
-        report = prove(_profile(name, variant))
+        report = prove(_profile(name, variant), obligations=True)
         click.echo(report.summary())
-        for f in report.findings:
+        for f in report.problems():
             click.echo(f"  {f}")
         ok &= report.ok
     sys.exit(0 if ok else 1)
