@@ -74,7 +74,8 @@ class ToyDriver(Driver):
         ok = getattr(s.toy, name)(*args)
         self._flush(s)
         if ok is False or (name == "receive" and ok == -1):
-            raise DriverError(name, "ENOTCONN")
+            # as a sockets API reports it: no connection at all, or one that is closing
+            raise DriverError(name, "ENOTCONN" if s.toy.state in ("CLOSED", "LISTEN") else "EPIPE")
         return ok
 
     # socket calls
