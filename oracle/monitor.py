@@ -66,8 +66,11 @@ from .events import CallEvent, SegmentEvent, StateEvent, TraceEvent, as_events, 
 SILENT_CALLS = ("LISTEN", "RECEIVE", "SHUTDOWN", "CLOSE", "ABORT")
 LOUD_CALLS = ("SHUTDOWN", "CLOSE", "ABORT", "RECEIVE")
 CONFORMANT, VIOLATION, INCONCLUSIVE = "conformant", "violation", "inconclusive"
+#: A connection the capture cannot show whole (a frame of it malformed, or dropped by the
+#: capture): nothing after that is judged, and the IUT is not blamed (oracle/judge.py).
+UNJUDGEABLE = "unjudgeable"
 #: Exit codes of `synack oracle` per verdict.
-EXIT = {CONFORMANT: 0, VIOLATION: 1, INCONCLUSIVE: 3}
+EXIT = {CONFORMANT: 0, VIOLATION: 1, INCONCLUSIVE: 3, UNJUDGEABLE: 3}
 #: Memoized steps kept per machine (all tables are cleared together when they hold more).
 MEMO_MAX = 200_000
 #: Incoming segments an outgoing one may have crossed (`Monitor._cross`).
