@@ -99,9 +99,10 @@ typedef struct {            /* one incarnation of a 4-tuple (mirrored by native.
     int32_t syn_have[2];
     uint32_t syn_seq[2];
     int32_t mon[2];
-    int32_t prev, next, entry, lost_why;   /* the live list (by activity); lost_why: capture.WHY code */
+    int32_t prev, next, entry, sent;    /* the live list (by activity); sent: bit e set once end e sent a segment */
     int32_t eprev, enext, lost_arg, lost_ends;  /* the ended list; lost_ends: bit per end without a
                                                    verdict when a frame of it was lost */
+    int32_t lost_why, pad2;             /* capture.WHY code of the lost frame */
     int64_t lost_frame;                 /* 0: every frame of it was read */
 } Conn;
 
@@ -707,6 +708,7 @@ static int judge_packet(Judge *j) {
         int s = j->conns[ci].mon[end];
         if (s >= 0 && feed(j, s, end == a ? DIR_OUT : DIR_IN)) return E_CALLBACK;
     }
+    j->conns[ci].sent |= 1 << a;            /* after feeding: a callback reads what came before */
     if (j->nlive > j->max_live_seen) j->max_live_seen = j->nlive;
     while (j->ended_head >= 0) {
         Conn *h = &j->conns[j->ended_head];

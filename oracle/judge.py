@@ -24,14 +24,28 @@ from synack.spec.profiles import get_profile
 
 from .capture import CaptureStats, Lost, Packet, read_capture
 from .events import SegmentEvent, TraceError
-from .monitor import EXIT, INCONCLUSIVE, UNJUDGEABLE, VIOLATION, Monitor, Verdict
+from .monitor import EXIT, INCONCLUSIVE, MAX_VIOLATIONS, SILENT, UNJUDGEABLE, VIOLATION, Monitor, Verdict
+from .observation import FAR, NEAR
+
+
+def vantage_of(end: tuple[str, int], vantage) -> tuple[str, str]:
+    """(near or far, why) for one end: `vantage` is where the capture was taken, (host, port or
+    None) from --vantage; without it every end is near (the rule printed with each verdict)."""
+    if vantage is None:
+        return NEAR, (f"{NEAR} (no --vantage: each end is taken as captured on its own host or link, so a "
+                      "loss next to it would count as its violation; --vantage HOST judges the other end far)")
+    host, port = vantage
+    if end[0] == host and (port is None or end[1] == port):
+        return NEAR, f"{NEAR} (--vantage {_ep(host, port) if port else host}: captured here)"
+    return FAR, (f"{FAR} (--vantage {_ep(host, port) if port else host}: a network lies between, so losses "
+                 "are not its violations and no deadline is checked)")
 
 
 def _ep(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def parse_iut(spec: str | None):
+def parse_iut(spec: str | None, option: str = "--iut"):
     """`HOST[:PORT]` (IPv6 as `[addr]:port` or bare) -> (host, port or None)."""
     if not spec:
         return None
@@ -44,12 +58,12 @@ def parse_iut(spec: str | None):
     else:
         host, port = s, ""
     if port and not (port.isdigit() and 0 < int(port) < 65536):
-        raise TraceError(f"--iut {spec!r}: the port must be 1..65535")
+        raise TraceError(f"{option} {spec!r}: the port must be 1..65535")
     import ipaddress
     try:
         host = str(ipaddress.ip_address(host))
     except ValueError:
-        raise TraceError(f"--iut {spec!r}: {host!r} is not an IP address") from None
+        raise TraceError(f"{option} {spec!r}: {host!r} is not an IP address") from None
     return host, int(port) if port else None
 
 
@@ -88,9 +102,12 @@ class CaptureJudge:
     """Feed packets; finished connections come out of `results` as they are judged."""
 
     def __init__(self, profile, iut=None, start: str | None = None, max_candidates: int = 4096,
-                 keep_events: bool = False):
+                 keep_events: bool = False, vantage=None, max_violations: int = MAX_VIOLATIONS):
         self.profile = profile
         self.iut = iut
+        self.vantage = vantage                    # (host, port or None) where the capture was taken, or None
+        self.max_violations = max_violations
+        self.last_t: float | None = None          # the latest segment's time: how far the capture went
         self.start = start
         self.max_candidates = max_candidates
         self.keep = keep_events
@@ -115,8 +132,10 @@ class CaptureJudge:
         start = self.start or ("closed" if isinstance(p, Packet) and p.seg.flags & SYN else "any")
         for end in (a, b):
             if self._judged(end):
+                where, note = vantage_of(end, self.vantage)
                 c.monitors[end] = Monitor(self.profile, role=f"IUT {_ep(*end)}", start=start,
-                                          max_candidates=self.max_candidates)
+                                          max_candidates=self.max_candidates, vantage=where, vantage_note=note,
+                                          max_violations=self.max_violations)
                 if self.keep:
                     c.events[end] = []
         self.live[key] = c
@@ -126,14 +145,18 @@ class CaptureJudge:
         del self.live[key]
         self.ended.pop(key, None)
 
-    def feed(self, p: Packet, index: int | None = None) -> Iterator[Result]:
+    def feed(self, p: "Packet | Lost", index: int | None = None) -> Iterator[Result]:
         """Take the capture's next TCP segment (`index`: its position among the capture's
-        segments, when the caller feeds only a share of them)."""
+        segments, when the caller feeds only a share of them), or a `Lost` frame (as `lose`)."""
+        if isinstance(p, Lost):
+            yield from self.lose(p)
+            return
         self.fed = index = self.fed + 1 if index is None else index
         a, b = (p.src, p.sport), (p.dst, p.dport)
         key = (a, b) if a <= b else (b, a)
         c = self.live.get(key)
         seg = p.seg
+        self.last_t = p.t
         pure_syn = seg.flags & (SYN | ACK | RST) == SYN
         if c is not None and ((pure_syn and a in c.syn_seq and c.syn_seq[a] != seg.seq)
                               or (c.ended and p.t - c.last_t > self.expire)):
@@ -202,7 +225,7 @@ class CaptureJudge:
         if self.keep:
             self.released.append(c)
         for end, mon in c.monitors.items():
-            v = unjudgeable(mon, c.lost) if end in c.lost_ends else mon.verdict()
+            v = unjudgeable(mon, c.lost) if end in c.lost_ends else mon.verdict(end=self.last_t)
             yield Result(c.name(), _ep(*end), v, c.segments, c.first)
 
     def close(self) -> Iterator[Result]:
@@ -245,6 +268,7 @@ class _Tally:
     def add(self, r: Result, summary: bool, as_json: bool) -> list[str]:
         v = r.verdict
         self.counts[v.status] += 1
+        self.counts["violations"] += v.violations
         self.maxc = max(self.maxc, v.max_candidates)
         self.worst = _worse(self.worst, EXIT[v.status])
         if summary:
@@ -253,9 +277,13 @@ class _Tally:
             return [json.dumps({"connection": r.conn, "iut": r.iut, "segments": r.segments, **v.to_json()})]
         line = f"{r.conn}  IUT {r.iut}: {v.status.upper()}"
         if v.status == VIOLATION:
-            line += f" at segment {v.index}: {v.event}; " + (v.rows[0] if v.rows else "")
+            line += f" at segment {v.index}: {v.event}; " + (v.headline or (v.rows[0] if v.rows else ""))
+            if v.more:
+                line += f" ({v.violations} violations)"
         elif v.status in (INCONCLUSIVE, UNJUDGEABLE):
             line += f": {v.message}"
+        elif v.status == SILENT:
+            line += " (not judged: sent nothing)"
         out = [line]
         if v.status == VIOLATION:
             out.append("    " + str(v).replace("\n", "\n    "))
@@ -277,7 +305,8 @@ _JOB: dict = {}
 ENGINES = ("auto", "native", "python")
 
 
-def _native_plan(source, prof, iut, start, max_candidates: int, emit, share: int, jobs: int, engine: str):
+def _native_plan(source, prof, iut, start, max_candidates: int, emit, share: int, jobs: int, engine: str,
+                 vantage=None, max_violations: int = MAX_VIOLATIONS):
     """(native judge, what `probe` read) when `engine` picks the native judge and it can run;
     None for the Python judge. `engine="native"` that cannot run is an error that says why."""
     if engine == "python":
@@ -285,10 +314,12 @@ def _native_plan(source, prof, iut, start, max_candidates: int, emit, share: int
     from .native import NativeJudge, NativeUnavailable, probe
 
     try:
+        if vantage is not None:
+            raise NativeUnavailable("--vantage: the native judge holds near ends only; use --engine python")
         probed = probe(source)
         if isinstance(probed, str):
             raise NativeUnavailable(f"{source.name}: the native judge cannot read it ({probed}); use --engine python")
-        return NativeJudge(prof, iut, start, max_candidates, emit, share, jobs), probed
+        return NativeJudge(prof, iut, start, max_candidates, emit, share, jobs, max_violations), probed
     except NativeUnavailable:
         if engine == "native":
             raise
@@ -296,7 +327,8 @@ def _native_plan(source, prof, iut, start, max_candidates: int, emit, share: int
 
 
 def _judge(source, prof, iut, start, max_candidates: int, summary: bool, as_json: bool,
-           echo: Callable[[str], None] | None, share: int = 0, jobs: int = 1, engine: str = "auto") -> _Tally:
+           echo: Callable[[str], None] | None, share: int = 0, jobs: int = 1, engine: str = "auto",
+           vantage=None, max_violations: int = MAX_VIOLATIONS) -> _Tally:
     """Judge the connections of `path` whose 4-tuple falls in `share` of `jobs`; lines go to
     `echo` as connections finish when it is given, else into the tally."""
     stats = CaptureStats()
@@ -316,7 +348,8 @@ def _judge(source, prof, iut, start, max_candidates: int, summary: bool, as_json
     gc.set_threshold(100_000, 50, 100)
     plan = None
     try:
-        plan = _native_plan(source, prof, iut, start, max_candidates, emit, share, jobs, engine)
+        plan = _native_plan(source, prof, iut, start, max_candidates, emit, share, jobs, engine, vantage,
+                            max_violations)
         if plan is not None:
             nj, probed = plan
             tally.stats = nj.run(source, probed).to_json()
@@ -324,7 +357,7 @@ def _judge(source, prof, iut, start, max_candidates: int, summary: bool, as_json
             tally.segments, tally.connections, tally.engine = nj.segments, nj.connections, "native"
             tally.work.update(nj.work())
             return tally
-        judge = CaptureJudge(prof, iut, start, max_candidates)
+        judge = CaptureJudge(prof, iut, start, max_candidates, vantage=vantage, max_violations=max_violations)
         i = -1
         for p in read_capture(source, stats):
             if isinstance(p, Lost):
@@ -367,12 +400,12 @@ def _quiet_worker() -> None:
 def _worker(share: int) -> _Tally:
     j = _JOB
     return _judge(j["source"], j["prof"], j["iut"], j["start"], j["max_candidates"], j["summary"], j["as_json"],
-                  None, share, j["jobs"], j["engine"])
+                  None, share, j["jobs"], j["engine"], j["vantage"], j["max_violations"])
 
 
 def judge_capture(path, profile: str, variants, iut: str | None, start: str | None, summary: bool,
                   as_json: bool, max_candidates: int, echo: Callable[[str], None], jobs: int = 1,
-                  engine: str = "auto") -> int:
+                  engine: str = "auto", vantage: str | None = None, max_violations: int = MAX_VIOLATIONS) -> int:
     """The `synack oracle CAPTURE` command: one line per judged endpoint of each connection,
     then a summary. Returns the exit code (worst verdict). `path`: a path or an open
     `inputs.Source` (read once; a pipe is copied to a temporary file first when the native
@@ -388,6 +421,9 @@ def judge_capture(path, profile: str, variants, iut: str | None, start: str | No
 
     prof = get_profile(profile, tuple(variants))
     where = parse_iut(iut)
+    seen_from = parse_iut(vantage, "--vantage")
+    if isinstance(max_violations, bool) or not isinstance(max_violations, int) or max_violations < 1:
+        raise TraceError(f"--max-violations must be a positive integer, got {max_violations!r}")
     st = None if start == "closed" else start
     if not isinstance(jobs, int) or isinstance(jobs, bool) or not 1 <= jobs <= 64:
         raise TraceError(f"--jobs must be an integer in 1..64, got {jobs!r}")
@@ -400,23 +436,26 @@ def judge_capture(path, profile: str, variants, iut: str | None, start: str | No
                              f"{source.head.hex(' ') or 'none'}: no capture's magic number)")
         if jobs > 1 or (engine != "python" and source.kind == "pcap"):
             source.spooled()
-        return _judge_source(source, prof, where, st, summary, as_json, max_candidates, echo, jobs, engine, iut)
+        return _judge_source(source, prof, where, st, summary, as_json, max_candidates, echo, jobs, engine, iut,
+                             seen_from, max_violations)
     finally:
         if source is not path:
             source.close()
 
 
-def _judge_source(source, prof, where, st, summary, as_json, max_candidates, echo, jobs, engine, iut) -> int:
+def _judge_source(source, prof, where, st, summary, as_json, max_candidates, echo, jobs, engine, iut,
+                  seen_from, max_violations) -> int:
     t0 = time.perf_counter()
     if jobs == 1:
-        tally = _judge(source, prof, where, st, max_candidates, summary, as_json, echo, engine=engine)
+        tally = _judge(source, prof, where, st, max_candidates, summary, as_json, echo, engine=engine,
+                       vantage=seen_from, max_violations=max_violations)
     else:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         _JOB.clear()
         _JOB.update(source=source, prof=prof, iut=where, start=st, max_candidates=max_candidates, summary=summary,
-                    as_json=as_json, jobs=jobs, engine=engine)
+                    as_json=as_json, jobs=jobs, engine=engine, vantage=seen_from, max_violations=max_violations)
         pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=_quiet_worker)
         try:
             parts = list(pool.map(_worker, range(jobs)))
@@ -452,12 +491,16 @@ def _judge_source(source, prof, where, st, summary, as_json, max_candidates, ech
                              f"frames: {stats['non_tcp']} not TCP, {stats['fragments']} fragments, "
                              f"{stats['malformed']} malformed)")
         raise TraceError(f"{source.name}: nothing to judge: no TCP connection with an endpoint matching --iut {iut}")
-    line = {"capture": source.name, "profile": prof.label(), "connections": conns, "judged": sum(counts.values()),
-            "segments": segs, **{k: counts.get(k, 0) for k in ("conformant", "violation", "inconclusive",
-                                                                 "unjudgeable")},
+    judged = sum(counts[k] for k in ("conformant", "violation", "inconclusive", "unjudgeable"))
+    line = {"capture": source.name, "profile": prof.label(), "connections": conns, "judged": judged,
+            "segments": segs, **{k: counts.get(k, 0) for k in ("conformant", "violation", "inconclusive", "silent",
+                                                                 "unjudgeable", "violations")},
             "max_candidates": tally.maxc, "seconds": round(secs, 3),
             "segments_per_second": round(segs / secs) if secs > 0 else 0, "jobs": jobs, "engine": tally.engine,
             **stats, **({"native": {k: round(v, 3) for k, v in tally.work.items()}} if tally.engine == "native" else {})}
+    if iut and conns and not sum(counts.values()):   # connections, none with that end: a wrong address
+        raise TraceError(f"{path}: no TCP connection with an endpoint matching --iut {iut} "
+                         f"({conns} connections in the capture)")
     if as_json:
         echo(json.dumps({"summary": line}))
     else:
@@ -466,12 +509,16 @@ def _judge_source(source, prof, where, st, summary, as_json, max_candidates, ech
         echo(f"summary: {conns} connections, {segs} TCP segments ({stats['frames']} frames: {stats['non_tcp']} not "
              f"TCP, {stats['fragments']} fragments, {stats['malformed']} malformed"
              + (f", {drops} dropped by the capture" if drops else "") + f"); {counts.get('conformant', 0)} "
-             f"conformant, {counts.get('violation', 0)} violation, {counts.get('inconclusive', 0)} inconclusive"
-             + (f", {unj} unjudgeable" if unj else "") + f"; "
+             f"conformant, {counts.get('violation', 0)} violation, {counts.get('inconclusive', 0)} inconclusive, "
+             + (f"{unj} unjudgeable, " if unj else "") + f"{counts.get('silent', 0)} silent (not judged: sent nothing); "
              f"max {tally.maxc} candidate TCBs; {secs:.2f} s ({line['segments_per_second']:,} segments/s"
              + (f", {jobs} processes)" if jobs > 1 else ")"))
         for k, n in stats.get("unknown_blocks", {}).items():
             echo(f"note: {n} pcapng block{'s' * (n != 1)} of unknown type {k} skipped")
+    if not judged:
+        if not summary:
+            echo("no TCP connection in the capture")
+        return 3
     return tally.worst
 
 
