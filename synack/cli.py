@@ -167,8 +167,10 @@ def check_cmd(profile, variant, scenario, capacity, loss, dup, fifo, retries, in
     import time
 
     for name, v in (("--max-states", max_states), ("--max-seconds", max_seconds), ("--max-memory", max_memory)):
-        if not math.isfinite(v) or v < 0:
-            _fail(f"{name} must be a finite number, not negative, got {v}")
+        if not math.isfinite(v):
+            _fail(f"{name} must be a finite number, got {v}")
+        if v < 0:
+            _fail(f"{name} must not be negative, got {v}")
     scenarios = scenario or DEFAULT_SCENARIOS
     deadline = time.monotonic() + max_seconds if max_seconds else None   # for the whole run, every scenario
     if diagram_out:
