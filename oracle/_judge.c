@@ -114,11 +114,12 @@ typedef struct {            /* a 4-tuple: canonical key, incarnations so far, it
 
 typedef struct {            /* the memo key of a whole candidate-set step (see Monitor._fast) */
     int32_t set;
-    uint8_t dir, flags, nm, pad;
+    uint8_t dir, flags, nm, ws;     /* ws, mss: a SYN's options as Segment carries them */
     uint32_t seq, ack, segwnd, data;
     int32_t wnd;
     int8_t tk[MAXFL], pad2;
     int8_t ages[MAXM];
+    uint16_t mss, pad3;
 } TKey;
 
 typedef struct {
@@ -508,6 +509,10 @@ static int fast(Judge *j, Mon *m, int dir) {
     }
     k.set = m->set; k.dir = (uint8_t)dir; k.flags = (uint8_t)p->flags; k.nm = (uint8_t)m->nm;
     k.data = (uint32_t)p->data; k.segwnd = (uint32_t)p->win; k.wnd = wnd;
+    if (syn) {              /* Segment.with_options: only a SYN carries them */
+        k.ws = (uint8_t)(p->wscale >= 0 ? p->wscale + 1 : 0);
+        k.mss = (uint16_t)(p->mss > 0 ? p->mss : 0);
+    }
     uint32_t ack_shift = dir == DIR_IN ? dl : dp;
     k.seq = p->seq - (dir == DIR_IN ? dp : dl);
     k.ack = (p->flags & F_ACK) ? p->ack - ack_shift : p->ack;

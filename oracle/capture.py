@@ -272,7 +272,7 @@ def decode(ts: float, buf: bytes, link: int, stats: CaptureStats, wire: int | No
     mss, wscale, tsopt = _options(tcp, min(hl, len(tcp))) if hl > 20 else (None, None, None)
     flags &= 0x1F
     stats.tcp += 1
-    seg = Segment(flags, seq, ack if flags & 0x10 else 0, min(payload, 0xFFFF), win)
+    seg = Segment.with_options(flags, seq, ack if flags & 0x10 else 0, min(payload, 0xFFFF), win, mss, wscale)
     return Packet(ts, _addr(src), sport, _addr(dst), dport, seg, win, wscale, mss, tsopt)
 
 

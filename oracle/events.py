@@ -134,6 +134,23 @@ def _time(obj: dict, where: str) -> float | None:
     return float(t)
 
 
+def _window(win: int | None) -> int:
+    """SEG.WND of a segment whose window field the trace may not record: unrecorded, it is
+    the largest the field can say, so that a trace without windows restricts no sending
+    (RFC 9293 3.8.6 bounds a sender by the window it was told; this trace does not say)."""
+    return 0xFFFF if win is None else win
+
+
+def _mss_option(obj: dict, mss: int | None) -> int | None:
+    """The MSS option of a SYN as the trace records it: its value, ``"mss": null`` for a SYN
+    that carried none (the send MSS is then the default, RFC 9293 3.7.1), and without the
+    field the trace does not say: the largest the option can say, so that an unrecorded
+    option restricts no segment size."""
+    if mss is not None:
+        return mss
+    return None if "mss" in obj else 0xFFFF
+
+
 def event_from_json(obj: object, where: str = "event") -> TraceEvent:
     """Decode one event object; `where` names it in errors (e.g. ``trace.jsonl:12``)."""
     if not isinstance(obj, dict):
@@ -152,9 +169,10 @@ def event_from_json(obj: object, where: str = "event") -> TraceEvent:
         seq = _int(obj, "seq", where, MASK)
         ack = _int(obj, "ack", where, MASK) if flags & ACK else 0
         win = _int(obj, "win", where, 0xFFFF) if obj.get("win") is not None else None
-        seg = Segment(flags, seq, ack, _int(obj, "len", where, MAXDATA, 0), win or 0)
         mss = _int(obj, "mss", where, 0xFFFF) if obj.get("mss") is not None else None
         wscale = _int(obj, "wscale", where, 14) if obj.get("wscale") is not None else None
+        seg = Segment.with_options(flags, seq, ack, _int(obj, "len", where, MAXDATA, 0), _window(win),
+                                   _mss_option(obj, mss), wscale)
         ts = obj.get("ts")
         if ts is not None:
             if (not isinstance(ts, list) or len(ts) != 2

@@ -56,7 +56,7 @@ from synack.spec.errors import error_names
 from synack.spec.frames import PEER_UNSET, UNMOVED, rebase, shift_endpoint, shift_received, shift_sent
 from synack.spec.machine import FRAME_BLIND, FRAME_FREE, FRAME_PEER, Machine, machine
 from synack.spec.midstream import midstream_tcbs
-from synack.spec.model import (ACK, FIN, HALF, MASK, MAXWIN, PSH, RST, SYN, SYNCHRONIZED, Endpoint,
+from synack.spec.model import (ACK, FIN, HALF, MASK, MAXWIN, OUTPUT, PSH, RST, SYN, SYNCHRONIZED, Endpoint,
                                Event, Segment, SpecError, State, TIMERS, arrive, call, timeout)
 from synack.spec.profiles import Profile, get_profile, timer_seconds
 
@@ -1043,6 +1043,8 @@ class Monitor:
             evs.append(call("CONNECT", isn=obs.seq))
         if obs.data and not self.calls_logged:
             evs.append(Event("SEND", None, 0, obs.data))
+        if obs.data:
+            evs.append(Event(OUTPUT, None, 0, obs.data))     # queued data sent: the stack chose this size
         evs += self._loud_ev
         f = obs.flags & ~PSH
         tab = self.m.table

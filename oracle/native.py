@@ -86,7 +86,7 @@ CROSS = struct.Struct("<iIIi4d" + "dII6iII" + "ii")
 CROSS_SLOTS = 2 * MAX_CROSSED + 1
 #: `Seg` (a packet's segment), and the memo's `TKey` and `TVal`.
 SEG = struct.Struct("<dII6iII")
-TKEY = struct.Struct("<iBBBxIIIIi3bx4b")
+TKEY = struct.Struct("<iBBBBIIIIi3bx4bHxx")
 TVAL = struct.Struct("<iIIb4b3x")
 RING_IDX = struct.Struct("<ii")        # the monitor's ring in C's pool (-1: none), pad
 MON_BUF = ctypes.c_char * (RING_AT + RING.size + RING_IDX.size)
@@ -169,7 +169,9 @@ def _nan(x: float | None) -> float:
 
 def _event(direction: str, t, seq, ack, flags, data, win, wscale, mss, has_ts, tsval, tsecr) -> SegmentEvent:
     """The event of a `Seg` as SEG unpacks it."""
-    return SegmentEvent(direction, Segment(flags, seq, ack, data, win), t, win, None if wscale < 0 else wscale,
+    return SegmentEvent(direction, Segment.with_options(flags, seq, ack, data, win, None if mss < 0 else mss,
+                                                        None if wscale < 0 else wscale), t, win,
+                        None if wscale < 0 else wscale,
                         None if mss < 0 else mss, (tsval, tsecr) if has_ts else None)
 
 
@@ -512,9 +514,9 @@ class NativeJudge:
         nset, ddl, ddp, mmap = step
         if tk[0] or len(ages) > MAXM or len(mmap) > MAXM:
             return                             # untimed events, or more marks than C holds: Python only
-        key = TKEY.pack(self._idx(pset), direction == "in", seg.flags, len(ages), seg.seq, seg.ack, seg.wnd, seg.data,
-                        -1 if wnd is None else wnd, *_pad([-1 if k is None else k for k in tk[1:]], 3),
-                        *_pad(ages, MAXM))
+        key = TKEY.pack(self._idx(pset), direction == "in", seg.flags, len(ages), seg.ws, seg.seq, seg.ack, seg.wnd,
+                        seg.data, -1 if wnd is None else wnd, *_pad([-1 if k is None else k for k in tk[1:]], 3),
+                        *_pad(ages, MAXM), seg.mss)
         if self.lib.jd_add_trans(self.j, key, TVAL.pack(self._idx(nset), ddl, ddp, len(mmap), *_pad(mmap, MAXM))):
             raise MemoryError("native judge: memo table")
 
