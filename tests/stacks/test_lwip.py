@@ -10,7 +10,7 @@ import pytest
 import synack.testing
 
 sys.path.insert(0, os.path.dirname(__file__))
-from peer import ACK, RST, SCENARIOS, SYN, Peer, check_smoke, load_adapter, time_wait_probe  # noqa: E402
+from peer import ACK, RST, SCENARIOS, SYN, Peer, check_smoke, load_adapter, shim_or_skip, time_wait_probe  # noqa: E402
 
 adapter = load_adapter("lwip")
 CFG = json.load(open(os.path.join(os.path.dirname(adapter.__file__), "stack.json")))
@@ -28,7 +28,7 @@ DEVIATIONS = {
 @pytest.fixture(scope="session")
 def lwip_shim() -> str:
     """Installs liblwip-dev (as root) and builds the shim once per session."""
-    return adapter.shim_path()
+    return shim_or_skip(adapter)
 
 
 @pytest.fixture
@@ -64,6 +64,7 @@ class TestLwipKit(synack.testing.StackTests):
     known_deviations = {row: f"{c['kind']}: {c['source']}" for row, c in CFG["causes"].items()}
 
     def make_driver(self):
+        shim_or_skip(adapter)
         return adapter.LwipDriver()
 
 

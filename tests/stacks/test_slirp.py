@@ -11,7 +11,7 @@ import pytest
 import synack.testing
 
 sys.path.insert(0, os.path.dirname(__file__))
-from peer import ACK, FIN, RST, SCENARIOS, SYN, Peer, check_smoke, load_adapter, time_wait_probe  # noqa: E402
+from peer import ACK, FIN, RST, SCENARIOS, SYN, Peer, check_smoke, load_adapter, shim_or_skip, time_wait_probe  # noqa: E402
 
 from synack.testing import ShimError  # noqa: E402
 
@@ -29,7 +29,7 @@ DEVIATIONS = {
 @pytest.fixture(scope="session")
 def slirp_shim() -> str:
     """Installs libslirp-dev (as root) and builds the shim once per session."""
-    return adapter.shim_path()
+    return shim_or_skip(adapter)
 
 
 @pytest.fixture
@@ -90,6 +90,7 @@ class TestSlirpKit(synack.testing.StackTests):
     known_deviations = {row: f"{c['kind']}: {c['source']}" for row, c in CFG["causes"].items()}
 
     def make_driver(self):
+        shim_or_skip(adapter)
         return adapter.SlirpDriver()
 
     def test_row(self, stack, row):
