@@ -26,9 +26,11 @@ from .cliutil import _fail
               help="add results saved earlier with --json to the report (another stack's run)")
 @click.option("--stacks-dir", default="stacks", show_default=True)
 @click.option("--max-real-wait", type=float, default=None, help="longest wait for a timer on a real clock (s)")
+@click.option("--scenario", "scenarios", multiple=True, help="plan runs from these scenarios only (default: all)")
+@click.option("--max-states", type=int, default=None, help="planner states per scenario and side")
 @click.option("--quiet", "-q", is_flag=True, help="no line per row")
 def test_stack_cmd(stacks, shim, profile, param, rows, report_md, report_json, merge, stacks_dir, max_real_wait,
-                   quiet) -> None:
+                   scenarios, max_states, quiet) -> None:
     """Drive real TCP stacks through every row of the table and judge them with the oracle."""
     from synack.spec import SpecError
     from synack.testing import DriverError, Kit, ShimError
@@ -44,7 +46,8 @@ def test_stack_cmd(stacks, shim, profile, param, rows, report_md, report_json, m
         argv = shlex.split(shim)
         if not argv:
             _fail("--shim is empty")
-        configs.append(StackConfig(name=argv[0].rsplit("/", 1)[-1], folder=".", argv=argv))
+        prog = argv[1] if len(argv) > 1 and "python" in argv[0].rsplit("/", 1)[-1] else argv[0]
+        configs.append(StackConfig(name=prog.rsplit("/", 1)[-1], folder=".", argv=argv))
     params = {}
     for p in param:
         k, eq, v = p.partition("=")
@@ -64,8 +67,11 @@ def test_stack_cmd(stacks, shim, profile, param, rows, report_md, report_json, m
             _fail(f"--merge {f}: cannot read saved results ({e})")
     for cfg in configs:
         try:
+            extra = {"scenarios": tuple(scenarios)} if scenarios else {}
+            if max_states is not None:
+                extra["max_states"] = max_states
             kit = Kit(profile or cfg.profile, {**cfg.params, **params},
-                      max_real_wait=max_real_wait if max_real_wait is not None else cfg.max_real_wait)
+                      max_real_wait=max_real_wait if max_real_wait is not None else cfg.max_real_wait, **extra)
             unknown = [r for r in rows if r not in kit.rows()]
             if unknown:
                 _fail(f"profile {kit.profile.label()} has no row {unknown[0]!r}")
