@@ -11,7 +11,7 @@ import pytest
 import synack.testing
 
 sys.path.insert(0, os.path.dirname(__file__))
-from peer import (ACK, FIN, RST, SCENARIOS, SYN, Peer, check_smoke, known_variation_failures, load_adapter,
+from peer import (ACK, PSH, RST, SCENARIOS, SYN, Peer, check_smoke, known_variation_failures, load_adapter,
                   shim_or_skip, time_wait_probe)  # noqa: E402
 
 from synack.testing import ShimError  # noqa: E402
@@ -60,26 +60,35 @@ def test_virtual_clock_runs_the_syn_backoff(slirp):
     assert len(out) == 1 and out[0].seg.flags == SYN and 5.9 <= out[0].t <= 6.1, out
 
 
-def test_a_second_fin_after_the_wrap_crashes_libslirp(slirp):
+def _ends_at(isn: int, n: int) -> bool:
+    """In FIN-WAIT-2 (slirp closed first, the guest acknowledged its FIN), the guest sends n bytes
+    in order from isn + 1: whether slirp survives."""
+    d = adapter.SlirpDriver()
+    d.init()
+    p = Peer(d)
+    lsock = p.listen(80)
+    iss = p.send(SYN, isn, iut_port=80, mss=1460)[0].seg.seq
+    p.send(ACK, isn + 1, iss + 1, iut_port=80)
+    p.close(p.accept(lsock))
+    p.pull()
+    p.send(ACK, isn + 1, iss + 2, iut_port=80)
+    try:
+        p.send(ACK | PSH, isn + 1, iss + 2, n, iut_port=80)
+        alive = True
+    except ShimError:
+        alive = False
+    assert bool(d.crashes) != alive
+    d.quit()
+    return alive
+
+
+def test_a_segment_ending_at_sequence_zero_crashes_libslirp(slirp):
     """libslirp 4.7.0's tcp_reass() walks past the end of its reassembly queue (stack.json,
-    fin.remain): a FIN in CLOSE-WAIT at RCV.NXT = 0 kills the process. The same exchange
-    away from the wrap survives, so the test pins the cause, not any second FIN."""
-    for isn, survives in ((1000, True), (0xFFFFFFFE, False)):
-        d = adapter.SlirpDriver()
-        d.init()
-        p = Peer(d)
-        p.listen(80)
-        iss = p.send(SYN, isn, iut_port=80, mss=1460)[0].seg.seq
-        p.send(ACK, isn + 1, iss + 1, iut_port=80)
-        p.send(FIN | ACK, isn + 1, iss + 1, iut_port=80)
-        try:
-            p.send(FIN | ACK, isn + 2, iss + 1, iut_port=80)
-            alive = True
-        except ShimError:
-            alive = False
-        assert alive == survives, f"ISN {isn:#x}: {'crashed' if not alive else 'survived'}"
-        assert bool(d.crashes) != survives
-        d.quit()
+    fin.remain): outside ESTABLISHED every in-order segment goes through it, and one that leaves
+    RCV.NXT at 0 makes it read the tcpcb as a segment. Data in FIN-WAIT-2 ending exactly at
+    2^32 kills the process; ending one byte before or after, or away from the wrap, it lives."""
+    assert [_ends_at(0xFFFFFFF0, n) for n in (14, 15, 16)] == [True, False, True]
+    assert _ends_at(1000, 15)
 
 
 def test_time_wait_lasts_ten_seconds(slirp):
