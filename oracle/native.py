@@ -31,7 +31,7 @@ from ctypes import c_double, c_int, c_int32, c_int64, c_uint8, c_uint32, c_uint6
 from pathlib import Path
 from typing import Callable
 
-from synack.cbuild import build
+from synack.checker.cbuild import build
 from synack.spec import SpecError
 from synack.spec.model import Segment
 
