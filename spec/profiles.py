@@ -30,6 +30,8 @@ OPTIONS: dict[str, str] = {
     "rst-on-unread": "RFC 1122 4.2.2.13, RFC 2525 2.17; Linux tcp_close(): close() with unread data, or new "
                      "data after close(), is answered with RST",
     "rst-ack": "Linux tcp_send_active_reset(): an abortive RST carries ACK = RCV.NXT",
+    "econnrefused": "Linux tcp_reset(): an acceptable RST in SYN-SENT is reported as ECONNREFUSED ('connection "
+                    "refused'), where RFC 9293 3.10.7.3 names it 'connection reset'",
     "synack-on-syn-copy": "Linux tcp_check_req(): a retransmitted SYN in SYN-RECEIVED retransmits the SYN,ACK",
     "simopen-synack-dupack": "Linux tcp_data_queue(): in a simultaneous open the peer's SYN,ACK ends at RCV.NXT, "
                              "so besides establishing the connection it is a duplicate, answered at once with an "
@@ -51,7 +53,7 @@ OPTIONS: dict[str, str] = {
 #: Parameters every profile defines. Retry limits count retransmissions; times are seconds.
 PARAMS = ("SYN.RETRIES", "SYNACK.RETRIES", "DATA.RETRIES", "KA.PROBES", "WINDOW",
           "msl", "time_wait", "rto_initial", "rto_min", "rto_max", "fin_timeout",
-          "user_timeout", "ka_idle", "ka_interval", "tolerance")
+          "user_timeout", "ka_idle", "ka_interval", "delack_max", "tolerance")
 
 class Range(NamedTuple):
     """The values a parameter may legally take on a stack of a profile, both ends included,
@@ -111,6 +113,8 @@ RANGES: dict[str, dict[str, Range]] = {
                          "interval MUST be configurable (its default, >= 2 h, is MUST-28)"),
         "ka_interval": Range(0.001, math.inf, "seconds", "RFC 1122 4.2.3.6: the interval between unanswered probes "
                              "is configurable; no bound given"),
+        "delack_max": Range(0.0, 0.5, "seconds", "RFC 9293 3.8.6.3 MUST-40 (RFC 1122 4.2.3.2): an ACK delay MUST "
+                            "be less than 0.5 s"),
         "tolerance": _TOLERANCE,
     },
     "linux": {
@@ -138,6 +142,9 @@ RANGES: dict[str, dict[str, Range]] = {
                          "(do_tcp_setsockopt); net.ipv4.tcp_keepalive_time: int jiffies, up to INT_MAX / HZ"),
         "ka_interval": Range(1.0, _INT_JIFFIES, "seconds", "TCP_KEEPINTVL 1..MAX_TCP_KEEPINTVL = 32767 "
                              "(do_tcp_setsockopt); net.ipv4.tcp_keepalive_intvl: int jiffies, up to INT_MAX / HZ"),
+        "delack_max": Range(0.0, 0.5, "seconds", "tcp_send_delayed_ack() (net/ipv4/tcp_output.c): the delayed-ACK "
+                            "timeout is at most max_ato = HZ/2; TCP_DELACK_MAX = HZ/5 (include/net/tcp.h) in pingpong "
+                            "mode"),
         "tolerance": _TOLERANCE,
     },
 }
@@ -219,7 +226,8 @@ RFC9293 = _profile(
     {"challenge-ack", "keepalive", "delayed-ack", "user-timeout"},
     {"SYN.RETRIES": 7, "SYNACK.RETRIES": 7, "DATA.RETRIES": 7, "KA.PROBES": 9, "WINDOW": 65535,
      "msl": 120.0, "time_wait": 240.0, "rto_initial": 1.0, "rto_min": 1.0, "rto_max": 120.0,
-     "fin_timeout": 0.0, "user_timeout": 300.0, "ka_idle": 7200.0, "ka_interval": 75.0, "tolerance": 0.25},
+     "fin_timeout": 0.0, "user_timeout": 300.0, "ka_idle": 7200.0, "ka_interval": 75.0, "delack_max": 0.5,
+     "tolerance": 0.25},
     {"SYN.RETRIES": "RFC 9293 3.8.3 (MUST-23): R2 for a SYN at least 3 minutes; 1+2+...+64 s and a last\n"
                     "timeout capped at rto_max (120 s) = 247 s after 7 retries",
      "DATA.RETRIES": "RFC 1122 4.2.3.5: R2 at least 100 s",
@@ -228,18 +236,20 @@ RFC9293 = _profile(
      "ka_idle": "RFC 1122 4.2.3.6: no less than two hours",
      "user_timeout": "RFC 9293 3.9.1 (OPEN): the present global default is five minutes",
      "KA.PROBES": "RFC 1122 4.2.3.6 leaves the count open; 9 as in common implementations",
-     "WINDOW": "receive window offered (window management is not modelled)"},
+     "WINDOW": "receive window offered (window management is not modelled)",
+     "delack_max": "RFC 9293 3.8.6.3 (MUST-40), RFC 1122 4.2.3.2: an ACK delay MUST be less than 0.5 s"},
 )
 
 LINUX = _profile(
     "linux",
     "Linux's TCP (net/ipv4) with default sysctls; every difference from rfc9293 is a named option.",
     {"challenge-ack", "challenge-ack-ratelimit", "keepalive", "keepalive-rst", "delayed-ack", "fin-wait-2-timeout",
-     "rst-on-unread", "rst-ack", "synack-on-syn-copy", "syn-recv-syn-rst", "time-wait-reopen", "simopen-synack-dupack",
+     "rst-on-unread", "rst-ack", "econnrefused", "synack-on-syn-copy", "syn-recv-syn-rst", "time-wait-reopen", "simopen-synack-dupack",
      "listener-survives", "time-wait-detached"},
     {"SYN.RETRIES": 6, "SYNACK.RETRIES": 5, "DATA.RETRIES": 15, "KA.PROBES": 9, "WINDOW": 65535,
      "msl": 30.0, "time_wait": 60.0, "rto_initial": 1.0, "rto_min": 0.2, "rto_max": 120.0,
-     "fin_timeout": 60.0, "user_timeout": 0.0, "ka_idle": 7200.0, "ka_interval": 75.0, "tolerance": 0.25},
+     "fin_timeout": 60.0, "user_timeout": 0.0, "ka_idle": 7200.0, "ka_interval": 75.0, "delack_max": 0.5,
+     "tolerance": 0.25},
     {"SYN.RETRIES": "net.ipv4.tcp_syn_retries = 6 (timeouts 1, 2, 4, ... 64 s: give up after 127 s, "
                     "short of RFC 9293 MUST-23's 3 minutes; `synack spec --requirements -p linux` reports it)",
      "SYNACK.RETRIES": "net.ipv4.tcp_synack_retries = 5",
@@ -249,7 +259,9 @@ LINUX = _profile(
      "fin_timeout": "net.ipv4.tcp_fin_timeout = 60 s (orphaned FIN-WAIT-2; not the MSL)",
      "user_timeout": "TCP_USER_TIMEOUT defaults to 0: no user timeout (option user-timeout off)",
      "ka_idle": "net.ipv4.tcp_keepalive_time = 7200", "ka_interval": "net.ipv4.tcp_keepalive_intvl = 75",
-     "KA.PROBES": "net.ipv4.tcp_keepalive_probes = 9"},
+     "KA.PROBES": "net.ipv4.tcp_keepalive_probes = 9",
+     "delack_max": "tcp_send_delayed_ack(): the delayed-ACK timeout is capped at max_ato = HZ/2 (0.5 s) outside "
+                   "pingpong mode (TCP_DELACK_MAX = HZ/5 caps it only in pingpong mode, include/net/tcp.h)"},
 )
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (RFC9293, LINUX)}

@@ -154,17 +154,17 @@ for call, extra in (("SHUTDOWN", ()), ("CLOSE", ("ORPHAN := True",))):
         "delete the TCB; queued SENDs get 'error: closing'", figure5=fig5)
     row(f"synrcvd.{c}", SR, call, "True",
         ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK><LEN=SND.Q>", "SND.NXT := SND.NXT + SND.Q + 1",
-         "SND.Q := 0", "FIN.SENT := True", "RTX := 0") + extra, F1, R + "3.10.4",
+         "SND.Q := 0", "FIN.SENT := True") + extra, F1, R + "3.10.4",
         "snd FIN (after any queued data)", figure5=fig5, when="not rst-on-unread" if call == "CLOSE" else "")
     for st, to, nm in ((ES, F1, "est"), (CW, LA, "closewait")):
         row(f"{nm}.{c}", st, call, unread_ok if call == "CLOSE" else "True",
-            ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK>", "SND.NXT := SND.NXT + 1", "FIN.SENT := True",
-             "RTX := 0") + extra, to, R + "3.10.4", "snd FIN", figure5=fig5,
+            ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK>", "SND.NXT := SND.NXT + 1", "FIN.SENT := True")
+            + extra, to, R + "3.10.4", "snd FIN (the retry count goes on: it counts the oldest segment's)", figure5=fig5,
             when="rst-on-unread" if call == "CLOSE" else "")
         if call == "CLOSE":
             row(f"{nm}.{c}.plain", st, call, "True",
-                ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK>", "SND.NXT := SND.NXT + 1", "FIN.SENT := True",
-                 "RTX := 0") + extra, to, R + "3.10.4", "snd FIN", when="not rst-on-unread")
+                ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK>", "SND.NXT := SND.NXT + 1", "FIN.SENT := True")
+                + extra, to, R + "3.10.4", "snd FIN", when="not rst-on-unread")
     row(f"finwait.{c}", (F1, F2), call, unread_ok if call == "CLOSE" else "True",
         extra or ("signal error: connection closing",), None, R + "3.10.4",
         "FIN already sent; no second FIN" + ("; the socket is now orphaned" if extra else ""),
@@ -176,7 +176,7 @@ for call, extra in (("SHUTDOWN", ()), ("CLOSE", ("ORPHAN := True",))):
         R + "3.10.4", "already closing")
 row("synrcvd.close.linux", SR, "CLOSE", "True",
     ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK><LEN=SND.Q>", "SND.NXT := SND.NXT + SND.Q + 1",
-     "SND.Q := 0", "FIN.SENT := True", "RTX := 0", "ORPHAN := True"), F1, R + "3.10.4", "snd FIN",
+     "SND.Q := 0", "FIN.SENT := True", "ORPHAN := True"), F1, R + "3.10.4", "snd FIN",
     when="rst-on-unread")
 row("close.unread-rst", (ES, CW, F1, F2), "CLOSE", "UNREAD",
     ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>", "delete TCB", QUEUED + "connection reset"), CL,
@@ -204,14 +204,14 @@ row("abort.timewait.detached", TW, "ABORT", "True", (), None,
 # ============================================================ SEGMENT ARRIVES (3.10.7)
 # CLOSED (3.10.7.1)
 row("closed.rst", CL, SEG, "RST", (), None, R + "3.10.7.1", "an incoming RST is discarded", stage="closed")
-row("closed.ack", CL, SEG, "not RST and ACK", "send <SEQ=SEG.ACK><CTL=RST>", None, R + "3.10.7.1",
+row("closed.ack", CL, SEG, "not RST and ACK", "reply <SEQ=SEG.ACK><CTL=RST>", None, R + "3.10.7.1",
     "reset acceptable to the sender", stage="closed")
-row("closed.noack", CL, SEG, "not RST and not ACK", "send <SEQ=0><ACK=SEG.SEQ + SEG.LEN><CTL=RST,ACK>", None,
+row("closed.noack", CL, SEG, "not RST and not ACK", "reply <SEQ=0><ACK=SEG.SEQ + SEG.LEN><CTL=RST,ACK>", None,
     R + "3.10.7.1", "reset acceptable to the sender", stage="closed")
 
 # LISTEN (3.10.7.2)
 row("listen.rst", LI, SEG, "RST", (), None, R + "3.10.7.2", "first: an incoming RST is ignored", stage="listen")
-row("listen.ack", LI, SEG, "not RST and ACK", "send <SEQ=SEG.ACK><CTL=RST>", None, R + "3.10.7.2",
+row("listen.ack", LI, SEG, "not RST and ACK", "reply <SEQ=SEG.ACK><CTL=RST>", None, R + "3.10.7.2",
     "second: any acknowledgment is bad in LISTEN", stage="listen")
 _synrcv = ("IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "ISS := ISN", "SND.UNA := ISN", "SND.NXT := ISN + 1",
            "SND.WND := SEG.WND", "RTX := 0", "send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>")
@@ -226,12 +226,16 @@ row("listen.other", LI, SEG, "not RST and not ACK and not SYN", (), None, R + "3
     "fourth: other text or control: drop", stage="listen")
 
 # SYN-SENT (3.10.7.3)
-row("synsent.badack", SS, SEG, "ACK and not ACK_NEW and not RST", "send <SEQ=SEG.ACK><CTL=RST>", None,
+row("synsent.badack", SS, SEG, "ACK and not ACK_NEW and not RST", "reply <SEQ=SEG.ACK><CTL=RST>", None,
     R + "3.10.7.3", "first: unacceptable ACK (SEG.ACK =< ISS or > SND.NXT): snd RST", stage="syn-sent")
 row("synsent.badack-rst", SS, SEG, "ACK and not ACK_NEW and RST", (), None, R + "3.10.7.3",
     "first: unacceptable ACK on a RST: drop", stage="syn-sent")
-row("synsent.rst", SS, SEG, "RST and ACK and ACK_NEW", ("delete TCB", "signal error: connection refused"), CL,
-    R + "3.10.7.3; RFC 5961 3.2", "second: acceptable RST: connection refused", stage="syn-sent", figure5=True)
+row("synsent.rst", SS, SEG, "RST and ACK and ACK_NEW", ("delete TCB", "signal error: connection reset"), CL,
+    R + "3.10.7.3; RFC 5961 3.2", "second: acceptable RST: connection reset", stage="syn-sent", figure5=True,
+    when="not econnrefused")
+row("synsent.rst.refused", SS, SEG, "RST and ACK and ACK_NEW", ("delete TCB", "signal error: connection refused"), CL,
+    "RFC 9293 3.10.7.3; Linux tcp_reset() (ECONNREFUSED)", "second: acceptable RST: connection refused",
+    stage="syn-sent", figure5=True, when="econnrefused")
 row("synsent.rst-noack", SS, SEG, "RST and not ACK", (), None, R + "3.10.7.3",
     "second: RST without ACK: drop", stage="syn-sent")
 _synack = ("IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "SND.UNA := SEG.ACK", "SND.WND := SEG.WND", "RTX := 0")
@@ -260,7 +264,7 @@ row("synsent.other.noack", SS, SEG, "not RST and not SYN and not ACK", (), None,
     "fifth: neither SYN nor RST (nor ACK): drop", stage="syn-sent")
 
 # Synchronized states: optional pre-checks (profile options), then the RFC's stages.
-_resynack = "send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>"
+_resynack = "resend <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>"
 row("synrcvd.simopen-synack", SR, SEG, "SIMOPEN_SYNACK and SND.Q == 0",
     ("SND.UNA := SEG.ACK", "SND.WND := SEG.WND", "RTX := 0", "signal established"), ES,
     "RFC 9293 3.5 Figure 7; Linux tcp_validate_incoming()",
@@ -344,10 +348,16 @@ row("syn.none", SYNC, SEG, "not SYN", (), None, R + "3.10.7.4", "fourth: no SYN"
 row("syn.synrcvd.passive", SR, SEG, "SYN and PASSIVE", ("delete TCB", "RCV.WND := WINDOW", "PASSIVE := True"),
     LI, R + "3.10.7.4", "fourth: SYN in SYN-RECEIVED from a passive OPEN: back to LISTEN", stage="syn",
     when="not syn-recv-syn-rst")
-row("syn.synrcvd.passive.rst", SR, SEG, "SYN and PASSIVE",
-    ("send <SEQ=0><ACK=SEG.SEQ + SEG.LEN><CTL=RST,ACK>", "delete TCB", "RCV.WND := WINDOW", "PASSIVE := True"),
+row("syn.synrcvd.passive.rst", SR, SEG, "SYN and PASSIVE and not ACK",
+    ("reply <SEQ=0><ACK=SEG.SEQ + SEG.LEN><CTL=RST,ACK>", "delete TCB", "RCV.WND := WINDOW", "PASSIVE := True"),
     LI, "RFC 9293 3.10.7.4; Linux tcp_check_req() (embryonic_reset)",
     "fourth: in-window SYN on a request socket: snd RST and drop the request", stage="syn",
+    when="syn-recv-syn-rst")
+row("syn.synrcvd.passive.rst.ack", SR, SEG, "SYN and PASSIVE and ACK",
+    ("reply <SEQ=SEG.ACK><CTL=RST>", "delete TCB", "RCV.WND := WINDOW", "PASSIVE := True"),
+    LI, "RFC 9293 3.10.7.1, 3.10.7.4; Linux tcp_check_req() (embryonic_reset -> tcp_v4_send_reset(): "
+    "SEQ = SEG.ACK when the SYN carries an ACK)",
+    "fourth: in-window SYN,ACK on a request socket: snd RST and drop the request", stage="syn",
     when="syn-recv-syn-rst")
 row("syn.challenge", (ES, F1, F2, CW, CG, LA, TW), SEG, "SYN", ACK_NOW, None,
     "RFC 9293 3.10.7.4; RFC 5961 4.2", "fourth: SYN in a synchronized state: challenge ACK", stage="syn",
@@ -376,7 +386,7 @@ row("ack.synrcvd.queued", SR, SEG, "ACK and ACK_NEW and SND.Q > 0",
      "send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK><LEN=SND.Q>", "SND.NXT := SND.NXT + SND.Q", "SND.Q := 0"), ES,
     R + "3.10.7.4; 3.10.2", "fifth: rcv ACK of SYN: ESTABLISHED, and the data queued by SEND goes out",
     stage="ack", next="text")
-row("ack.synrcvd.bad", SR, SEG, "ACK and not ACK_NEW", "send <SEQ=SEG.ACK><CTL=RST>", None, R + "3.10.7.4",
+row("ack.synrcvd.bad", SR, SEG, "ACK and not ACK_NEW", "reply <SEQ=SEG.ACK><CTL=RST>", None, R + "3.10.7.4",
     "fifth: unacceptable ACK in SYN-RECEIVED: snd RST", stage="ack")
 _new = ("SND.UNA := SEG.ACK", "SND.WND := SEG.WND", "RTX := 0")
 row("ack.new", (ES, CW, F2), SEG, "ACK and ACK_NEW", _new, None, R + "3.10.7.4",
@@ -416,7 +426,7 @@ row("text.trim", (ES, F1, F2), SEG, "NEWDATA and not FITS and not ABORT_ON_DATA"
     ("UNREAD := UNREAD or RCV.WND > 0", "RCV.NXT := RCV.NXT + RCV.WND", ACK_NOW), None, R + "3.10.7.4",
     "seventh: only the part within the window is accepted (and a FIN beyond it is not)", stage="text")
 row("text.abort-on-data", (F1, F2), SEG, "NEWDATA and ABORT_ON_DATA",
-    ("send <SEQ=SEG.ACK><CTL=RST>", "delete TCB"), CL, "RFC 1122 4.2.2.13; Linux tcp_rcv_state_process()",
+    ("reply <SEQ=SEG.ACK><CTL=RST>", "delete TCB"), CL, "RFC 1122 4.2.2.13; Linux tcp_rcv_state_process()",
     "seventh: new data after close(): snd RST (LINUX_MIB_TCPABORTONDATA)", stage="text", when="rst-on-unread")
 row("text.none", (ES, F1, F2), SEG, "not OUT_OF_ORDER and not NEWDATA", (), None, R + "3.10.7.4",
     "seventh: no new text", stage="text", next="fin")
@@ -446,7 +456,7 @@ row("fin.timewait", TW, SEG, "FIN", _fin + ("restart 2MSL",), None, R + "3.10.7.
     "eighth: remain in TIME-WAIT, restart the 2 MSL timeout", stage="fin")
 
 # ============================================================ timeouts (3.10.8)
-row("rto.syn", SS, "RTO", "RTX < SYN.RETRIES", ("RTX := RTX + 1", "send <SEQ=ISS><CTL=SYN>"), None,
+row("rto.syn", SS, "RTO", "RTX < SYN.RETRIES", ("RTX := RTX + 1", "resend <SEQ=ISS><CTL=SYN>"), None,
     "RFC 9293 3.10.8; RFC 6298 5.5", "retransmit the SYN, doubling the timeout")
 row("rto.syn.giveup", SS, "RTO", "not (RTX < SYN.RETRIES)",
     ("delete TCB", "signal error: connection timed out"), CL, "RFC 9293 3.10.8; RFC 1122 4.2.3.5",
@@ -463,10 +473,10 @@ row("rto.synack.giveup.active", SR, "RTO", "not (RTX < SYNACK.RETRIES) and not P
     ("delete TCB", "signal error: connection timed out"), CL, "RFC 9293 3.10.8", "retries exhausted: give up",
     when="listener-survives")
 row("rto.data", (ES, CW), "RTO", "SND.UNA != SND.NXT and RTX < DATA.RETRIES",
-    ("RTX := RTX + 1", "send <SEQ=SND.UNA><ACK=RCV.NXT><CTL=ACK><LEN=SND.NXT - SND.UNA>"), None,
+    ("RTX := RTX + 1", "resend <SEQ=SND.UNA><ACK=RCV.NXT><CTL=ACK><LEN=SND.NXT - SND.UNA>"), None,
     "RFC 9293 3.10.8; RFC 6298 5.5", "retransmit the unacknowledged data")
 row("rto.fin", (F1, CG, LA), "RTO", "SND.UNA != SND.NXT and SND.UNA != ISS and RTX < DATA.RETRIES",
-    ("RTX := RTX + 1", "send <SEQ=SND.UNA><ACK=RCV.NXT><CTL=FIN,ACK><LEN=SND.NXT - SND.UNA - 1>"), None,
+    ("RTX := RTX + 1", "resend <SEQ=SND.UNA><ACK=RCV.NXT><CTL=FIN,ACK><LEN=SND.NXT - SND.UNA - 1>"), None,
     "RFC 9293 3.10.8; RFC 6298 5.5", "retransmit the unacknowledged data and FIN")
 row("rto.fin.synack", (F1, CG, LA), "RTO", "SND.UNA == ISS and RTX < DATA.RETRIES", ("RTX := RTX + 1", _resynack),
     None, "RFC 9293 3.10.8", "closed from SYN-RECEIVED: the SYN,ACK is still first in the queue")
@@ -482,7 +492,7 @@ row("finwait2.timeout", F2, "FIN-WAIT-2", "ORPHAN", ("delete TCB",), CL,
     "Linux tcp_fin_timeout (net.ipv4.tcp_fin_timeout); RFC 9293 has no such timer",
     "an orphaned FIN-WAIT-2 is dropped silently", when="fin-wait-2-timeout")
 row("keepalive", (ES, CW, F2), "KEEPALIVE", "SND.UNA == SND.NXT and PROBES < KA.PROBES",
-    ("PROBES := PROBES + 1", "send <SEQ=SND.NXT - 1><ACK=RCV.NXT><CTL=ACK>"), None,
+    ("PROBES := PROBES + 1", "probe <SEQ=SND.NXT - 1><ACK=RCV.NXT><CTL=ACK>"), None,
     "RFC 9293 3.8.4; RFC 1122 4.2.3.6", "idle: snd a keep-alive probe (SEQ = SND.NXT - 1 elicits an ACK)",
     when="keepalive")
 row("keepalive.giveup", (ES, CW, F2), "KEEPALIVE", "SND.UNA == SND.NXT and not (PROBES < KA.PROBES)",
@@ -492,7 +502,7 @@ row("keepalive.giveup.rst", (ES, CW, F2), "KEEPALIVE", "SND.UNA == SND.NXT and n
     ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>", "delete TCB", "signal error: connection timed out"), CL,
     "Linux tcp_keepalive_timer() (tcp_send_active_reset)", "no answer to the probes: snd RST",
     when="keepalive and keepalive-rst")
-row("persist", (ES, CW), "PERSIST", "SND.WND == 0", "send <SEQ=SND.UNA - 1><ACK=RCV.NXT><CTL=ACK>", None,
+row("persist", (ES, CW), "PERSIST", "SND.WND == 0", "probe <SEQ=SND.UNA - 1><ACK=RCV.NXT><CTL=ACK>", None,
     "RFC 9293 3.8.6.1; RFC 1122 4.2.2.17", "zero window: probe it (Linux tcp_xmit_probe_skb uses SND.UNA - 1)")
 row("delack", SYNC, "DELACK", "ACK.OWED", ACK_NOW, None, "RFC 9293 3.8.6.3; RFC 1122 4.2.3.2",
     "the delayed ACK timer fires", when="delayed-ack")

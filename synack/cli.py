@@ -89,14 +89,16 @@ def _requirements(prof, as_json: bool) -> None:
 @click.option("--variant", "-v", multiple=True, help="teaching variant(s) applied to each profile")
 def prove_cmd(profile: tuple[str, ...], variant: tuple[str, ...]) -> None:
     """Prove with z3 that the table's guards are exhaustive and exclusive over 32-bit sequence
-    arithmetic and that every row preserves the TCB invariants. Exit 1 on a counterexample."""
+    arithmetic, that every row preserves the TCB invariants, and that every row keeps its
+    obligations (sequence accounting of what it sends, retry counts, user signals and call
+    errors as RFC 9293 names them). Exit 1 on a counterexample."""
     from synack.checker.proofs import prove
 
     ok = True
     for name in profile or tuple(PROFILES):
-        report = prove(_profile(name, variant))
+        report = prove(_profile(name, variant), obligations=True)
         click.echo(report.summary())
-        for f in report.findings:
+        for f in report.problems():
             click.echo(f"  {f}")
         ok &= report.ok
     sys.exit(0 if ok else 1)
@@ -278,8 +280,14 @@ def _run(cfg, limits, quiet: bool, engine: str = "auto"):
               help="judge the traffic on this interface as it passes (AF_PACKET, root): violations as they "
                    "happen, a summary on Ctrl-C (exit 130) or after --max-seconds (exit: the worst verdict)")
 @click.option("--max-seconds", "live_seconds", default=0.0, type=float, help="--live: stop after this long")
+@click.option("--vantage", default=None, metavar="HOST[:PORT]",
+              help="where the capture was taken: that end is near (all it sent is captured; deadlines apply), "
+                   "every other end far (losses are not its violations). Default: every end near. JSON Lines: "
+                   "compared with the header's \"iut\" (or the header's \"vantage\": \"near\"/\"far\")")
+@click.option("--max-violations", default=10, show_default=True, type=int,
+              help="violations reported per end: after each, judging resumes mid-connection at the next segment")
 def oracle_cmd(trace, profile, variant, start, iut, summary, as_json, max_candidates, calls_logged, params,
-               jobs, engine, junit_out, html_out, live_if, live_seconds) -> None:
+               jobs, engine, junit_out, html_out, live_if, live_seconds, vantage, max_violations) -> None:
     """Judge a trace of a TCP implementation against the spec: a JSON Lines trace (one IUT,
     format: synack.oracle's trace.schema.json), a pcap/pcapng capture (every connection in
     it), or the live traffic of an interface (--live). Exit 0 conformant, 1 violation,
@@ -298,7 +306,8 @@ def oracle_cmd(trace, profile, variant, start, iut, summary, as_json, max_candid
         prof = _with_params(_profile(profile or "linux", variant), _parse_params(params))
         try:
             code = judge_capture(trace, prof, (), iut, start, summary, as_json, max_candidates, click.echo,
-                                 jobs=jobs if jobs != 0 else (os.cpu_count() or 1), engine=engine)
+                                 jobs=jobs if jobs != 0 else (os.cpu_count() or 1), engine=engine,
+                                 vantage=vantage, max_violations=max_violations)
             if junit_out or html_out:
                 from synack.report import capture_cases
 
@@ -318,11 +327,20 @@ def oracle_cmd(trace, profile, variant, start, iut, summary, as_json, max_candid
         if not isinstance(given, dict):
             raise TraceError(f"{trace}: the header's \"params\" must be an object, got {given!r}")
         prof = _with_params(prof, {**given, **_parse_params(params)})
+        where, note = _trace_vantage(header, vantage)
+        end = header.get("end")
+        if end is not None and (isinstance(end, bool) or not isinstance(end, (int, float)) or end != end):
+            raise TraceError(f"{trace}: the header's \"end\" must be a time in seconds, got {end!r}")
         mon = Monitor(prof, role=str(header.get("iut", "")), start=start, max_candidates=max_candidates,
-                      calls_logged=calls_logged or header.get("calls_logged") is True)
+                      calls_logged=calls_logged or header.get("calls_logged") is True, vantage=where,
+                      vantage_note=note, max_violations=max_violations)
     except (TraceError, SpecError) as exc:
         _fail(str(exc))
-    v = mon.check(events)
+    for ev in events:
+        if mon.feed(ev) is not None:
+            break
+    times = [t for t in (getattr(ev, "t", None) for ev in events) if t is not None]
+    v = mon.verdict(end=max([*times, float(end)]) if end is not None else (times[-1] if times else None))
     click.echo(v.dumps() if as_json else str(v))
     if junit_out or html_out:
         from synack.report import Case
@@ -387,6 +405,24 @@ def trace_cmd(capture, to_jsonl, iut, out_dir) -> None:
         _fail(str(exc))
 
 
+def _trace_vantage(header: dict, vantage: str | None) -> tuple[str, str]:
+    """near or far for a JSON Lines trace's IUT, and why (printed with the verdict)."""
+    from synack.oracle.events import TraceError
+    from synack.oracle.judge import parse_iut, vantage_of
+
+    given = header.get("vantage")
+    if vantage is None and given in ("near", "far"):
+        return given, f"{given} (the trace header's \"vantage\")"
+    if given is not None and given not in ("near", "far"):
+        raise TraceError(f"the header's \"vantage\" must be \"near\" or \"far\", got {given!r}")
+    if vantage is None:
+        return vantage_of(("", 0), None)
+    iut = parse_iut(str(header.get("iut", "")) or None, "the header's \"iut\"")
+    if iut is None:
+        raise TraceError("--vantage on a JSON Lines trace needs the header's \"iut\" (HOST:PORT) to compare with")
+    return vantage_of((iut[0], iut[1] or 0), parse_iut(vantage, "--vantage"))
+
+
 def _parse_params(items: tuple[str, ...]) -> dict[str, float]:
     out = {}
     for item in items:
@@ -423,6 +459,8 @@ from .diagram_cli import diagram_group, explain_cmd, why_cmd  # noqa: E402  (the
 main.add_command(diagram_group)
 main.add_command(why_cmd)
 main.add_command(explain_cmd)
+from .teststack_cli import test_stack_cmd  # noqa: E402
+main.add_command(test_stack_cmd)
 
 if __name__ == "__main__":
     main()

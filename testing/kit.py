@@ -8,6 +8,9 @@ at most one environment segment or one extra user call added.
 """
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -18,6 +21,7 @@ from synack.spec.profiles import Profile, get_profile
 from .driver import Driver, DriverError
 from .play import (CONFORMANT, DEVIATED, INCONCLUSIVE, NOT_DRIVABLE, NOT_REACHED, STATUSES, NotDrivable, RowResult,
                    RunPlayer)
+from . import plan as _plan_module
 from .plan import Hit, Planner
 
 #: Planner bounds: states explored per (scenario, side). 8000 reach all but a few rows of
@@ -84,19 +88,72 @@ class Kit:
         return self._planners[k]
 
     def hits(self) -> dict[str, Hit]:
-        """The cheapest run to each row over every scenario and side (computed once)."""
+        """The cheapest run to each row over every scenario and side (computed once, and kept
+        in a cache file keyed by the table, the profile, the bounds and the planner's code)."""
         if self._hits is None:
-            hits: dict[str, Hit] = {}
-            for sc in self.scenarios:
-                for iut in (0, 1):
-                    for row, h in self.planner(sc, iut).first_hits().items():
-                        if row not in hits or h.cost < hits[row].cost:
-                            hits[row] = h
-            self._hits = hits
+            self._hits = self._load() or self._search()
         return self._hits
 
-    def run_row(self, driver: Driver, row: str, *, peer_shift: int = 0) -> RowResult:
-        """Drive the stack into `row` and judge it. The driver must be initialised."""
+    def _search(self) -> dict[str, Hit]:
+        hits: dict[str, Hit] = {}
+        for sc in self.scenarios:
+            for iut in (0, 1):
+                for row, h in self.planner(sc, iut).first_hits().items():
+                    if row not in hits or h.cost < hits[row].cost:
+                        hits[row] = h
+        self._store(hits)
+        return hits
+
+    def _cache_path(self) -> str:
+        h = hashlib.sha256()
+        h.update(repr((self.profile.label(), sorted(self.profile.params.items()), sorted(self.profile.options),
+                       self.scenarios, self.max_states)).encode())
+        h.update(repr(self.m.rows).encode())
+        import synack.checker.scenarios as sc_mod
+        import synack.checker.system as sys_mod
+        for mod in (_plan_module, sys_mod, sc_mod):
+            with open(mod.__file__, "rb") as fh:
+                h.update(fh.read())
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        return os.path.join(base, "synack", f"kit-runs-{h.hexdigest()[:20]}.json")
+
+    def _store(self, hits: dict[str, Hit]) -> None:
+        data = {row: {"scenario": h.scenario, "iut": h.iut, "cost": h.cost, "moves": h.moves}
+                for row, h in hits.items()}
+        path = self._cache_path()
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            tmp = f"{path}.{os.getpid()}"
+            with open(tmp, "w") as fh:
+                json.dump(data, fh)
+            os.replace(tmp, path)
+        except OSError:
+            pass                                   # no cache: the next run plans again
+
+    def _load(self) -> "dict[str, Hit] | None":
+        try:
+            with open(self._cache_path()) as fh:
+                data = json.load(fh)
+        except (OSError, ValueError):
+            return None
+        try:
+            return {row: Hit(row, d["scenario"], int(d["iut"]), None, int(d["cost"]),
+                             tuple(tuple(m) for m in d["moves"])) for row, d in data.items()}
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def path(self, hit: Hit) -> "list | None":
+        """The hit's path as system moves (decoded from the cache when needed)."""
+        if hit.path is not None:
+            return list(hit.path)
+        p = self.planner(hit.scenario, hit.iut).decode([list(m) for m in hit.moves])
+        return p
+
+    def run_row(self, driver: Driver, row: str, *, peer_shift: int = 0, probe: "tuple | None" = None) -> RowResult:
+        """Drive the stack into `row` and judge it. The driver must be initialised.
+        `peer_shift` moves the peer's sequence space; `probe` = (flags, SEQ offset from
+        RCV.NXT, ACK offset from SND.NXT, bytes) is an environment segment sent once the
+        stack has taken the row (its answer is judged too)."""
         t0 = time.monotonic()
         res = RowResult(row, NOT_DRIVABLE, rfc=self.rfc(row))
         hit = self.hits().get(row)
@@ -109,10 +166,16 @@ class Kit:
         self._n += 1
         ports = (10000 + self._n % 20000, 40000 + self._n % 20000)
         player = RunPlayer(driver, self.planner(hit.scenario, hit.iut), self.profile, row, ports,
-                           peer_shift=peer_shift, max_real_wait=self.max_real_wait, deadline=self.run_deadline,
+                           peer_shift=peer_shift, probe=probe, max_real_wait=self.max_real_wait, deadline=self.run_deadline,
                            iut_ip=getattr(driver, "iut_ip", "10.0.0.2"), peer_ip=getattr(driver, "peer_ip", "10.0.0.1"))
+        path = self.path(hit)
+        if path is None:                           # a stale cache entry: plan this row afresh
+            path = self.planner(hit.scenario, hit.iut).plan(self.planner(hit.scenario, hit.iut).system.initial(), row)
+        if path is None:
+            res.reason = f"the stored run to it no longer replays (scenario {hit.scenario}); clear ~/.cache/synack"
+            return res
         try:
-            res.status = player.play(list(hit.path))
+            res.status = player.play(path)
             res.reason = player.why
         except NotDrivable as e:
             res.status, res.reason = NOT_DRIVABLE, str(e)

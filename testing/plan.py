@@ -43,8 +43,12 @@ class Hit:
     row: str
     scenario: str
     iut: int                 # 0: the IUT is side A, 1: side B
-    path: tuple              # ((state, label, child), ...): the last move uses the row
+    path: "tuple | None"     # ((state, label, child), ...): the last move uses the row (None: not decoded)
     cost: int
+    moves: tuple = ()        # the path's moves as plain data (`encode`)
+
+    def waits_for_iut_timer(self) -> bool:
+        return any(m[0] == "timer" and m[1] == self.iut for m in self.moves)
 
 
 def move_cost(label: tuple, iut: int) -> int:
@@ -143,6 +147,9 @@ class Planner:
                 for ri, res in enumerate(self.system.results(s[x], name, (name, n), s[7])):
                     lab = ("call", x, name, ri, res)
                     child = self.system._apply(s, x, lab, res, None, None, None, pc2=s[4 + x])[1]
+                    # an extra call is outside the user's script: its result (even an error,
+                    # which would end a scripted round) leaves the script where it was
+                    child = child[:4 + x] + (s[4 + x],) + child[5 + x:]
                     yield lab, child, (child, inj + 1)
 
     def quiet(self, s: tuple) -> bool:
@@ -191,14 +198,37 @@ class Planner:
 
     def first_hits(self) -> dict[str, Hit]:
         """Every row the IUT takes in this scenario (within the bounds), with its cheapest path."""
-        return {row: Hit(row, self.scenario, self.iut, tuple(p), c)
+        return {row: Hit(row, self.scenario, self.iut, tuple(p), c, tuple(tuple(encode(lab)) for _, lab, _ in p))
                 for row, p, c in self._search(self.system.initial(), None)}
+
+    def decode(self, moves: list) -> "Path | None":
+        """A path from the initial state replaying `encode`d moves (None if one is not offered:
+        the table or the planner changed since they were stored)."""
+        node, path = (self.system.initial(), 0), []
+        for mv in moves:
+            for lab, child, nxt in self._moves(node):
+                if encode(lab) == list(mv):
+                    path.append((node[0], lab, child))
+                    node = nxt
+                    break
+            else:
+                return None
+        return path
 
     def plan(self, start: tuple, row: str) -> "Path | None":
         """The cheapest path from `start` to the IUT's next use of `row`, or None."""
         for _, p, _ in self._search(start, {row}):
             return p
         return None
+
+
+def encode(lab: tuple) -> list:
+    """A move as plain data (JSON), independent of the System instance's interning."""
+    if lab[0] == "inject":
+        return ["inject", lab[1], list(lab[2]), lab[3]]
+    if lab[0] in ("lose", "dup"):
+        return list(lab[:3])
+    return [lab[0], lab[1], lab[2], lab[3]]
 
 
 def _unwind(parent: dict, node) -> list:

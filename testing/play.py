@@ -77,7 +77,8 @@ class RunPlayer:
 
     def __init__(self, driver: Driver, planner: Planner, profile: Profile, row: str, ports: tuple[int, int], *,
                  iut_ip: str = "10.0.0.2", peer_ip: str = "10.0.0.1", peer_shift: int = 0,
-                 max_real_wait: float = 5.0, max_replans: int = 3, mss: int = 1460, deadline: float = 60.0):
+                 max_real_wait: float = 5.0, max_replans: int = 3, mss: int = 1460, deadline: float = 60.0,
+                 probe: "tuple | None" = None):
         self.d, self.pl, self.sys = driver, planner, planner.system
         self.prof, self.row = profile, row
         self.x = planner.iut
@@ -97,6 +98,7 @@ class RunPlayer:
         self.real = driver.clock == "real"
         self.stop_at = time.monotonic() + deadline
         self.ip_id = 0
+        self.probe = probe
 
     # ------------------------------------------------------------------ the oracle
     def _feed(self, ev) -> None:
@@ -210,15 +212,26 @@ class RunPlayer:
                         raise NotDrivable(f"{name} on a connection the sockets API has no handle on yet "
                                           "(not accepted)")
                 elif name == "SEND":
-                    got = d.send(self.sock, n)
-                    result = "ok" if got == n else "error"
-                elif name == "RECEIVE":
                     try:
-                        d.recv(self.sock)
+                        got = d.send(self.sock, n)
                     except DriverError as e:
                         if e.errno not in ("EAGAIN", "EWOULDBLOCK"):
                             raise
-                        result = None
+                        raise NotDrivable(f"the stack would block this SEND ({e.errno} on a non-blocking socket): "
+                                          "its sockets API does not queue data here, where RFC 9293 3.10.2 "
+                                          "queues it") from None
+                    if got != n:
+                        raise NotDrivable(f"the stack took {got} of the {n} bytes of this SEND")
+                elif name == "RECEIVE":
+                    # the sockets API says "connection closing" (RFC 9293 3.10.3) by returning 0: EOF
+                    try:
+                        got, eof = d.recv(self.sock)
+                        if eof and not got:
+                            result = "error: connection closing (end of file)"
+                    except DriverError as e:
+                        if e.errno not in ("EAGAIN", "EWOULDBLOCK"):
+                            raise
+                        result = None     # nothing to read yet: the call would wait (RFC 9293 3.10.3)
                 else:
                     getattr(d, CALL_OPS[name])(self.sock)
                     if name in ("CLOSE", "ABORT"):
@@ -242,6 +255,9 @@ class RunPlayer:
         self.why = ""
         if not self._follow(path, self.row):
             return DEVIATED if self.violated else NOT_REACHED
+        if self.probe is not None and not self._follow(self._probe_move(self.probe), None):
+            if self.violated:
+                return DEVIATED
         settle = self.pl.settle(self._s) if not self.pl.quiet(self._s) else []
         if settle:
             self._follow(settle, None)
@@ -254,6 +270,21 @@ class RunPlayer:
         if not v.ok:
             self.why = v.message
         return CONFORMANT if v.ok else INCONCLUSIVE
+
+    def _probe_move(self, probe: tuple) -> list:
+        """One environment segment after the row, as a move: `probe` = (flags, SEQ offset, ACK
+        offset, payload bytes), offsets from the IUT's RCV.NXT and SND.NXT (from the peer's
+        SND.NXT while the IUT has no RCV.NXT yet). What the IUT does with it is judged like
+        everything else; the kit then settles from whatever state the stack shows."""
+        flags, dseq, dack, data = probe
+        x, s, sysm = self.x, self._s, self.sys
+        e, peer = sysm.eps[s[x]], sysm.eps[s[1 - x]]
+        base = e.rcv_nxt if e.state not in (State.CLOSED, State.LISTEN, State.SYN_SENT) else peer.snd_nxt
+        seg = Segment(flags, (base + dseq) & MASK, (e.snd_nxt + dack) & MASK if flags & ACK else 0, data,
+                      int(self.prof.params["WINDOW"]))
+        res = sysm.results(s[x], "SEGMENT", sysm.intern_seg(seg), s[7])[0]
+        child = sysm._apply(s, x, ("deliver", x, -1, 0, res), res, s[3 - x], 0, seg)[1]
+        return [(s, ("inject", x, seg, 0, res), child)]
 
     def _follow(self, path: list, row: "str | None") -> bool:
         """Play `path`; True once the stack has taken `row` (for row None: once the path is
@@ -374,8 +405,19 @@ class RunPlayer:
         if self.replans >= self.max_replans:
             return None
         self.replans += 1
+        states = self._synced(s, child, got)
+        if not states and not self.violated:
+            # every TCB the monitor allows still owes a segment the stack has not sent: wait for
+            # it (late, or sent again by a timer) as long as a first retransmission may take
+            iut = self.sys.eps[child[self.x]]
+            iss = iut.iss if iut.state not in (State.CLOSED, State.LISTEN) else None
+            wait = timer_seconds(self.prof, "RTO", 0) * (1 + float(self.prof.params["tolerance"])) + 0.3
+            late = self._observe(1, min(wait, self.max_real_wait) if self.real else wait, iss)
+            if late and not self.violated:
+                got = got + late
+                states = self._synced(s, child, got)
         best = None
-        for st in self._synced(s, child, got):
+        for st in states:
             p = self.pl.plan(st, row) if row is not None else ([] if self.pl.quiet(st) else self.pl.settle(st))
             if p is not None and (best is None or len(p) < len(best[1])):
                 best = (st, p)

@@ -9,6 +9,8 @@ docs/driver-protocol.md, run by `synack.testing.ShimDriver`.
 """
 from __future__ import annotations
 
+import os
+
 from synack.testing import Driver, DriverError, StackInfo
 from synack.testing.packets import Addr, build, parse
 from synack.spec.model import Segment
@@ -27,10 +29,11 @@ class _Sock:
 
 
 class ToyDriver(Driver):
-    """One ToyTCP per socket, demultiplexed by port; `bug` is ToyTCP's planted bug."""
+    """One ToyTCP per socket, demultiplexed by port; `bug` is ToyTCP's planted bug (default:
+    the TOYTCP_BUG environment variable, so `TOYTCP_BUG=fin-ack synack test-stack ...` works)."""
 
     def __init__(self, bug: str | None = None):
-        self.bug, self.now = bug, 0.0
+        self.bug, self.now = bug if bug is not None else os.environ.get("TOYTCP_BUG") or None, 0.0
         self.socks: dict[int, _Sock] = {}
         self.out: list[tuple[float, bytes]] = []
         self.isn = 1000

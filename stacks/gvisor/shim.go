@@ -26,6 +26,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"sync"
 	"time"
@@ -465,7 +466,18 @@ func fail(e string) reply { return reply{"ok": false, "error": e} }
 
 var filler = bytes.Repeat([]byte("synack-filler-"), 1<<12)
 
-func handle(r *request) (reply, bool) {
+func handle(r *request) (rep reply, quit bool) {
+	// A panic inside netstack on this goroutine (a user call) becomes an EIO reply with
+	// the panic as its detail, so one bad call does not end the session; the stack's
+	// own goroutines are not covered (their panics end the shim, and the kit says so).
+	defer func() {
+		if p := recover(); p != nil {
+			fmt.Fprintf(os.Stderr, "shim: netstack panicked in %q: %v\n%s", r.Op, p, debug.Stack())
+			rep, quit = reply{"ok": false, "error": "EIO", "detail": fmt.Sprintf("netstack panicked: %v", p)}, false
+			quiesce()
+			observe()
+		}
+	}()
 	if r.Op == "quit" {
 		return reply{"ok": true}, true
 	}
@@ -496,7 +508,7 @@ func handle(r *request) (reply, bool) {
 	if st == nil {
 		return fail("ENOTCONN"), false // every other request needs init first
 	}
-	rep := dispatch(r)
+	rep = dispatch(r)
 	quiesce()
 	observe()
 	return rep, false

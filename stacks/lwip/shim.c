@@ -437,36 +437,17 @@ static void op_advance(const char *line)
     wire_reply("{\"ok\":true,\"now_ms\":%u}", now_ms);
 }
 
+static int ready(void) { return initialized; }
+
+static const struct wire_op ops[] = {
+    {"listen", op_listen}, {"accept", op_accept}, {"connect", op_connect}, {"send", op_send},
+    {"recv", op_recv}, {"shutdown", op_shutdown}, {"close", op_close}, {"abort", op_abort},
+    {"setsockopt", op_setsockopt}, {"deliver", op_deliver}, {"advance", op_advance}, {NULL, NULL},
+};
+
 int main(void)
 {
-    char op[32];
-    char *line;
     memset(filler, 'x', sizeof filler);
-    while ((line = wire_next())) {
-        if (!wire_str(line, "op", op, sizeof op)) {
-            wire_error("EINVAL");
-            continue;
-        }
-        if (!strcmp(op, "quit")) {
-            wire_reply("{\"ok\":true}");
-            return 0;
-        }
-        if (!strcmp(op, "init")) { op_init(line); continue; }
-        if (!initialized) { wire_error("ENOTCONN"); continue; }   /* init comes first */
-        if (!strcmp(op, "listen")) op_listen(line);
-        else if (!strcmp(op, "accept")) op_accept(line);
-        else if (!strcmp(op, "connect")) op_connect(line);
-        else if (!strcmp(op, "send")) op_send(line);
-        else if (!strcmp(op, "recv")) op_recv(line);
-        else if (!strcmp(op, "shutdown")) op_shutdown(line);
-        else if (!strcmp(op, "close")) op_close(line);
-        else if (!strcmp(op, "abort")) op_abort(line);
-        else if (!strcmp(op, "setsockopt")) op_setsockopt(line);
-        else if (!strcmp(op, "deliver")) op_deliver(line);
-        else if (!strcmp(op, "advance")) op_advance(line);
-        else if (!strcmp(op, "collect")) wire_collect();
-        else if (!strcmp(op, "events")) wire_events();
-        else wire_error("unsupported");
-    }
+    wire_serve(op_init, ready, ops);
     return 0;
 }

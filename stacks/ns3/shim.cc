@@ -67,10 +67,15 @@ ToHex(const std::vector<uint8_t>& b)
     return s;
 }
 
+static int64_t g_nominalNs = 0; // the sum of the kit's advances: the clock the kit sees
+
+/// The time on the kit's clock: the simulator's, but never past the sum of the advances.
+/// Each request runs what it scheduled one time step (1 ns) ahead (see Settle); those
+/// steps are not the kit's time, and the clock must not run ahead of the trace.
 static double
 NowMs()
 {
-    return Simulator::Now().GetNanoSeconds() / 1e6;
+    return std::min(Simulator::Now().GetNanoSeconds(), g_nominalNs) / 1e6;
 }
 
 /// A link with no header and no ARP: IPv4 datagrams out to the shim's outbox, in from
@@ -320,8 +325,6 @@ Observe()
         k.readable = r;
     }
 }
-
-static int64_t g_nominalNs = 0; // the sum of the kit's advances
 
 /// Runs what the simulator has due for the request: events scheduled "now", and ns-3's
 /// sends deferred by one time step (TcpSocketBase::Send schedules SendPendingData

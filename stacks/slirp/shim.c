@@ -13,8 +13,8 @@
  *                       refuses and slirp answers RST,ACK.
  *   accept              accept() on that host socket.
  *   connect(dport,sport) a host socket bound to 127.0.0.1:sport connects to a slirp
- *                       host-forward (slirp_add_hostfwd, one per dport, on a port of our
- *                       choice) whose guest end is peer:dport; slirp accepts it (tcp_connect)
+ *                       host-forward (slirp_add_hostfwd on a port of our choice, removed once
+ *                       used) whose guest end is peer:dport; slirp accepts it (tcp_connect)
  *                       and sends SYN from iut:sport to the guest.
  *   send/recv           write()/read() on the host socket; slirp relays to and from its TCP.
  *   shutdown            shutdown(SHUT_WR): slirp reads EOF and sends FIN (tcp_sockclosed).
@@ -331,18 +331,28 @@ static struct sockaddr_in loopback(int port)
     return a;
 }
 
-/* The host port of slirp's forward to the guest's `dport`, made on first use. */
-static int fwd_port[65536];
-static int next_fwd = 20000;
+/* A slirp host-forward to the guest's `dport` on a fresh host port above Linux's ephemeral
+ * range (so it never takes a port the kit asks for); removed once slirp has accepted the one
+ * connection it is for (`unforward`), so ports cycle. */
+#define FWD_LO 61000
+#define FWD_HI 65000
+static int next_fwd = FWD_LO;
 
 static int forward_to(int dport)
 {
-    if (fwd_port[dport]) return fwd_port[dport];
     struct in_addr lo = {.s_addr = htonl(INADDR_LOOPBACK)};
-    for (int tries = 0; tries < 200 && next_fwd < 65000; tries++, next_fwd++)
-        if (slirp_add_hostfwd(slirp, 0, lo, next_fwd, peer_addr, dport) == 0)
-            return fwd_port[dport] = next_fwd++;
+    for (int tries = 0; tries < FWD_HI - FWD_LO; tries++) {
+        int port = next_fwd;
+        next_fwd = next_fwd + 1 < FWD_HI ? next_fwd + 1 : FWD_LO;
+        if (slirp_add_hostfwd(slirp, 0, lo, port, peer_addr, dport) == 0) return port;
+    }
     return 0;
+}
+
+static void unforward(int port)
+{
+    struct in_addr lo = {.s_addr = htonl(INADDR_LOOPBACK)};
+    slirp_remove_hostfwd(slirp, 0, lo, port);
 }
 
 /* As root: a network namespace of our own with loopback up. */
@@ -359,6 +369,14 @@ static const char *isolate(void)
     if (ioctl(fd, SIOCSIFFLAGS, &ifr) != 0) return "cannot bring loopback up";
     close(fd);
     return NULL;
+}
+
+/* A host socket call failed: close the socket and reply with the call's errno. */
+static void drop_fd(int fd)
+{
+    int e = errno;
+    close(fd);
+    wire_error(errname(e));
 }
 
 /* ------------------------------------------------------------------ requests */
@@ -425,13 +443,11 @@ static void op_listen(const char *line)
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     a = loopback((int)port);
     if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, backlog > 0 ? (int)backlog : 4) != 0) {
-        int e = errno;
-        close(fd);
-        return wire_error(errname(e));
+        return drop_fd(fd);
     }
     if ((id = sock_new(fd)) < 0) {
-        close(fd);
-        return wire_error("EMFILE");
+        errno = EMFILE;
+        return drop_fd(fd);
     }
     socks[id].listening = 1;
     wire_reply("{\"ok\":true,\"sock\":%d}", id);
@@ -446,8 +462,8 @@ static void op_accept(const char *line)
     s->told_accept = 0;
     if (fd < 0) return wire_error(errname(errno));
     if ((id = sock_new(fd)) < 0) {
-        close(fd);
-        return wire_error("EMFILE");
+        errno = EMFILE;
+        return drop_fd(fd);
     }
     settle();
     wire_reply("{\"ok\":true,\"sock\":%d}", id);
@@ -466,23 +482,20 @@ static void op_connect(const char *line)
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     a = loopback((int)sport);
     if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-        int e = errno;
-        close(fd);
-        return wire_error(errname(e));
+        return drop_fd(fd);
     }
     a = loopback(hport);
     if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0 && errno != EINPROGRESS) {
-        int e = errno;
-        close(fd);
-        return wire_error(errname(e));
+        return drop_fd(fd);
     }
     if ((id = sock_new(fd)) < 0) {
-        close(fd);
-        return wire_error("EMFILE");
+        errno = EMFILE;
+        return drop_fd(fd);
     }
     socks[id].connecting = 1;
     getsockname(fd, (struct sockaddr *)&a, &al);
-    settle();
+    settle();                       /* slirp accepts the host connection and sends its SYN */
+    unforward(hport);
     wire_reply("{\"ok\":true,\"sock\":%d,\"sport\":%u}", id, ntohs(a.sin_port));
 }
 
@@ -583,37 +596,26 @@ static void op_advance(const char *line)
     wire_reply("{\"ok\":true,\"now_ms\":%llu}", (unsigned long long)now_ms);
 }
 
+static void op_closeplain(const char *line) { op_close(line, 0); }
+static void op_abort(const char *line) { op_close(line, 1); }
+
+static void op_setsockopt(const char *line)
+{
+    wire_error(sock_get(line) ? "ENOPROTOOPT" : "EBADF");   /* nothing reaches slirp's TCP */
+}
+
+static int ready(void) { return slirp != NULL; }
+
+static const struct wire_op ops[] = {
+    {"listen", op_listen}, {"accept", op_accept}, {"connect", op_connect}, {"send", op_send},
+    {"recv", op_recv}, {"shutdown", op_shutdown}, {"close", op_closeplain}, {"abort", op_abort},
+    {"setsockopt", op_setsockopt}, {"deliver", op_deliver}, {"advance", op_advance}, {NULL, NULL},
+};
+
 int main(void)
 {
-    char op[32];
-    char *line;
     memset(filler, 'x', sizeof filler);
-    while ((line = wire_next())) {
-        if (!wire_str(line, "op", op, sizeof op)) {
-            wire_error("EINVAL");
-            continue;
-        }
-        if (!strcmp(op, "quit")) {
-            wire_reply("{\"ok\":true}");
-            break;
-        }
-        if (!strcmp(op, "init")) { op_init(line); continue; }
-        if (!slirp) { wire_error("ENOTCONN"); continue; }   /* init comes first */
-        if (!strcmp(op, "listen")) op_listen(line);
-        else if (!strcmp(op, "accept")) op_accept(line);
-        else if (!strcmp(op, "connect")) op_connect(line);
-        else if (!strcmp(op, "send")) op_send(line);
-        else if (!strcmp(op, "recv")) op_recv(line);
-        else if (!strcmp(op, "shutdown")) op_shutdown(line);
-        else if (!strcmp(op, "close")) op_close(line, 0);
-        else if (!strcmp(op, "abort")) op_close(line, 1);
-        else if (!strcmp(op, "setsockopt")) { if (sock_get(line)) wire_error("ENOPROTOOPT"); else wire_error("EBADF"); }
-        else if (!strcmp(op, "deliver")) op_deliver(line);
-        else if (!strcmp(op, "advance")) op_advance(line);
-        else if (!strcmp(op, "collect")) wire_collect();
-        else if (!strcmp(op, "events")) wire_events();
-        else wire_error("unsupported");
-    }
+    wire_serve(op_init, ready, ops);
     if (slirp) slirp_cleanup(slirp);
     return 0;
 }

@@ -168,4 +168,50 @@ static char *wire_next(void)
     return line;
 }
 
+/* ----------------------------------------------------------- the request loop */
+struct wire_op {
+    const char *name;
+    void (*run)(const char *line);
+};
+
+/* Serve requests until `quit` or the end of input: `init` first (other ops before it get
+ * ENOTCONN until `ready()` says so), then the shim's ops from `ops` (ended by a NULL name);
+ * `collect`, `events` and `quit` are answered here, anything else "unsupported". */
+static void wire_serve(void (*init)(const char *line), int (*ready)(void), const struct wire_op *ops)
+{
+    char op[32];
+    char *line;
+    while ((line = wire_next())) {
+        const struct wire_op *o;
+        if (!wire_str(line, "op", op, sizeof op)) {
+            wire_error("EINVAL");
+            continue;
+        }
+        if (!strcmp(op, "quit")) {
+            wire_reply("{\"ok\":true}");
+            return;
+        }
+        if (!strcmp(op, "init")) {
+            init(line);
+            continue;
+        }
+        if (!ready()) {
+            wire_error("ENOTCONN");
+            continue;
+        }
+        if (!strcmp(op, "collect")) {
+            wire_collect();
+            continue;
+        }
+        if (!strcmp(op, "events")) {
+            wire_events();
+            continue;
+        }
+        for (o = ops; o->name && strcmp(o->name, op); o++)
+            ;
+        if (o->name) o->run(line);
+        else wire_error("unsupported");
+    }
+}
+
 #endif

@@ -127,10 +127,15 @@ class Peer:
 
 
 def load_adapter(name: str):
-    """stacks/<name>/adapter.py as a module (stacks/ is a folder of adapters, not a package)."""
+    """stacks/<name>/<name>_adapter.py (or adapter.py) as a module: stacks/ is a folder of
+    adapters, not a package. lwip and slirp name theirs after the stack because
+    `synack test-stack` imports each stack.json driver by module name."""
     import importlib.util
     import pathlib
-    path = pathlib.Path(__file__).resolve().parents[2] / "stacks" / name / "adapter.py"
+    folder = pathlib.Path(__file__).resolve().parents[2] / "stacks" / name
+    path = folder / f"{name}_adapter.py"
+    if not path.exists():
+        path = folder / "adapter.py"
     spec = importlib.util.spec_from_file_location(f"synack_stack_{name}", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
@@ -155,11 +160,6 @@ def accept_one(d: Driver, p: Peer, port: int = 80) -> tuple[int, int]:
     sock = p.accept(lst)
     assert sock is not None, "the handshake completed but accept found no connection"
     return sock, iss
-
-
-def data_ack(out: list[Packet], seq: int, ack: int) -> bool:
-    return any(o.seg.flags & ACK and o.seg.ack == ack and not o.seg.flags & (SYN | RST) for o in out) \
-        and all(o.seg.seq == seq for o in out if not o.seg.data)
 
 
 def server_exchange(d: Driver) -> tuple[Peer, int]:
@@ -266,3 +266,16 @@ def check_smoke(d: Driver, name: str, deviations: dict[str, str]) -> None:
     assert ev.dir == "out" and ev.seg.flags & (RST | ACK) == RST | ACK, f"{name}: judged elsewhere:\n{v}"
     fixed = Monitor("rfc9293", calls_logged=True).check(without_ack(p.events(port), v.index))
     assert fixed.ok, f"{name}: more than the ACK bit differs:\n{fixed}"
+
+
+def time_wait_probe(d: Driver, wait: float) -> tuple[Peer, int, list[Packet]]:
+    """The IUT closes first and reaches TIME-WAIT; `wait` seconds later the peer retransmits
+    its FIN. A stack still in TIME-WAIT acknowledges it; one whose TIME-WAIT ended answers
+    RST. Returns the peer, the IUT's port, and the answer."""
+    p = Peer(d)
+    sock, iss = accept_one(d, p)
+    p.close(sock)
+    p.pull()
+    p.send(FIN | ACK, PEER_ISN + 1, iss + 2, iut_port=80)
+    p.advance(wait)
+    return p, 80, p.send(FIN | ACK, PEER_ISN + 1, iss + 2, iut_port=80)

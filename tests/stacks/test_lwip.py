@@ -1,13 +1,19 @@
-"""lwIP 2.1.3 through stacks/lwip: the shim's smoke tests, each exchange judged by the oracle."""
+"""lwIP 2.1.3 through stacks/lwip: the shim's smoke tests, each exchange judged by the oracle,
+then the kit's generated tests (one per row of the table; the stack's confirmed deviations,
+from stacks/lwip/stack.json, fail as xfail with the oracle's report)."""
+import json
 import os
 import sys
 
 import pytest
 
+import synack.testing
+
 sys.path.insert(0, os.path.dirname(__file__))
-from peer import SCENARIOS, SYN, Peer, check_smoke, load_adapter  # noqa: E402
+from peer import ACK, RST, SCENARIOS, SYN, Peer, check_smoke, load_adapter, time_wait_probe  # noqa: E402
 
 adapter = load_adapter("lwip")
+CFG = json.load(open(os.path.join(os.path.dirname(adapter.__file__), "stack.json")))
 
 #: Where lwIP deviates from RFC 9293, confirmed in its source (stacks/REPORT.md lists them):
 #: every RST lwIP sends carries ACK, because tcp_rst() (src/core/tcp_out.c) builds it with
@@ -49,3 +55,28 @@ def test_virtual_clock_runs_the_syn_backoff(lwip):
     assert p.advance(2.4) == []
     out = p.advance(0.7)
     assert len(out) == 1 and out[0].seg.flags == SYN and 2.5 <= out[0].t <= 3.0, out
+
+
+class TestLwipKit(synack.testing.StackTests):
+    """The kit's rows against lwIP (about 20 s, most of it planning the runs)."""
+    profile = CFG["profile"]
+    params = CFG.get("params", {})
+    known_deviations = {row: f"{c['kind']}: {c['source']}" for row, c in CFG["causes"].items()}
+
+    def make_driver(self):
+        return adapter.LwipDriver()
+
+
+def test_time_wait_lasts_two_minutes_not_four(lwip):
+    """lwIP's TIME-WAIT is 2 * TCP_MSL = 120 s (src/include/lwip/priv/tcp_priv.h, ended in
+    tcp_slowtmr()); RFC 9293 3.4.2 takes MSL = 2 minutes, so 240 s. A retransmitted FIN 100 s
+    in is still acknowledged; 130 s in it meets a closed port and the oracle rejects the RST
+    (TIME-WAIT may not end before 240 s less the profile's tolerance)."""
+    p, port, out = time_wait_probe(lwip, 100)
+    assert [o.seg.flags for o in out] == [ACK] and p.verdict(port).ok
+    d = adapter.LwipDriver()
+    d.init()
+    p, port, out = time_wait_probe(d, 130)
+    v = p.verdict(port)
+    assert [o.seg.flags & RST for o in out] == [RST] and v.status == "violation" and "TIME-WAIT" in str(v), v
+    d.quit()

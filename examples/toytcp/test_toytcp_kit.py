@@ -1,14 +1,12 @@
 """ToyTCP under synack's conformance kit: the whole suite is one subclass.
 
-    pytest examples/toytcp/test_kit.py                     # one test per row of rfc9293's table
-    TOYTCP_BUG=fin-ack pytest examples/toytcp/test_kit.py  # the planted bug: failures with the oracle's report
+    pytest examples/toytcp/test_toytcp_kit.py                     # one test per row of rfc9293's table
+    TOYTCP_BUG=fin-ack pytest examples/toytcp/test_toytcp_kit.py  # the planted bug: failures with the oracle's report
 
 `ToyDriver` (toydriver.py) is the adapter: ToyTCP's calls, datagrams in and out, a virtual
 clock. The kit plays the peer and the network from the table, drives ToyTCP into every row
 it can, and judges what ToyTCP sends with the oracle.
 """
-import os
-
 import synack.testing
 from toydriver import ToyDriver
 
@@ -25,4 +23,4 @@ class TestToyTCP(synack.testing.StackTests):
     }
 
     def make_driver(self):
-        return ToyDriver(bug=os.environ.get("TOYTCP_BUG") or None)
+        return ToyDriver()          # reads TOYTCP_BUG
