@@ -22,7 +22,7 @@ from array import array
 from collections.abc import Sequence
 from pathlib import Path
 
-from synack.cbuild import build, deferred_interrupt
+from .cbuild import build, deferred_interrupt
 from synack.spec import SpecError
 from synack.spec.machine import Unspecified
 

@@ -33,7 +33,7 @@ from ctypes import c_double, c_int, c_int32, c_int64, c_uint8, c_uint32, c_uint6
 from pathlib import Path
 from typing import Callable
 
-from synack.cbuild import build, deferred_interrupt
+from synack.checker.cbuild import FAILED, build, deferred_interrupt
 from synack.spec import SpecError
 from synack.spec.model import Segment
 
@@ -132,6 +132,8 @@ def library() -> "ctypes.CDLL | None":
     for name in COUNTS + ("err_off", "err_declared", "err_held"):
         sigs[f"jd_{name}"] = (I64, [P])
     _lib = lib = build(SOURCE, "judge", sigs)
+    if lib is None and "judge" in FAILED:
+        UNAVAILABLE[0] = f"the native judge could not be built ({FAILED['judge']})"
     if lib is not None and [lib.jd_sizeof(i) for i in range(10)] != [
             ctypes.sizeof(SegS), ctypes.sizeof(PktS), ctypes.sizeof(MON_BUF), ctypes.sizeof(ConnS), TKEY.size,
             TVAL.size, MON_HEAD.size, ctypes.sizeof(RING_BUF), CROSS.size, CROSS_SLOTS]:

@@ -321,6 +321,8 @@ def oracle_cmd(trace, profile, variant, start, iut, summary, as_json, max_candid
     from synack.oracle.monitor import Monitor
     from synack.oracle.inputs import open_source
 
+    if live_seconds and live_if is None:
+        _fail("--max-seconds applies to --live only")
     if live_if is not None or trace is None:
         _oracle_live(trace, live_if, profile, variant, start, iut, max_candidates, params, live_seconds,
                      junit_out or html_out)
@@ -412,8 +414,10 @@ def _oracle_live(trace, iface, profile, variant, start, iut, max_candidates, par
     from synack.oracle.judge import parse_iut
     from synack.oracle.sniff import judge_live
 
-    if trace is not None or iface is None:
-        _fail("give a trace or capture to judge, or --live IFACE (not both)")
+    if trace is None and iface is None:
+        _fail("give a trace or capture to judge (or --live IFACE)")
+    if trace is not None:
+        _fail("give a trace or capture, or --live IFACE, not both")
     if reports:
         _fail("--junit-xml and --html need a trace or capture file, not --live")
     if seconds < 0:

@@ -1,8 +1,10 @@
 """Build and load the project's C helpers (checker/_bfs.c, oracle/_judge.c) with the system C
 compiler, on first use, into `$XDG_CACHE_HOME/synack` (default ~/.cache/synack), keyed by
-the source's hash. Callers fall back to their Python code when this returns None: a build
-that cannot happen (no compiler, a compile error, a missing source, no writable cache) says
-so in one line on stderr, once per helper and process, and is never a traceback."""
+the source's hash. It lives in `checker` so that both engines may import it (the oracle may
+use the checker; nothing imports `synack/`). Callers fall back to their Python code when
+this returns None: a build that cannot happen (no compiler, a compile error, a missing
+source, no writable cache) says so in one line on stderr, once per helper and process, and
+is never a traceback."""
 from __future__ import annotations
 
 import ctypes
