@@ -66,10 +66,13 @@ from .observation import FAR, MAX_CROSSED, NEAR, SOFT_KEEP, observation_param
 SILENT_CALLS = ("LISTEN", "RECEIVE", "SHUTDOWN", "CLOSE", "ABORT")
 LOUD_CALLS = ("SHUTDOWN", "CLOSE", "ABORT", "RECEIVE")
 CONFORMANT, VIOLATION, INCONCLUSIVE = "conformant", "violation", "inconclusive"
+#: A connection the capture cannot show whole (a frame of it malformed, or dropped by the
+#: capture): nothing after that is judged, and the IUT is not blamed (oracle/judge.py).
+UNJUDGEABLE = "unjudgeable"
 #: An end that never sent a segment: not judged (there is nothing of its own to judge).
 SILENT = "silent"
 #: Exit codes of `synack oracle` per verdict.
-EXIT = {CONFORMANT: 0, VIOLATION: 1, INCONCLUSIVE: 3, SILENT: 0}
+EXIT = {CONFORMANT: 0, VIOLATION: 1, INCONCLUSIVE: 3, UNJUDGEABLE: 3, SILENT: 0}
 #: Violations reported per end before judging stops (`Monitor(max_violations=...)`).
 MAX_VIOLATIONS = 10
 #: Memoized steps kept per machine (all tables are cleared together when they hold more).

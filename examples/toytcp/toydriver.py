@@ -73,9 +73,9 @@ class ToyDriver(Driver):
         s = self._sock(h)
         ok = getattr(s.toy, name)(*args)
         self._flush(s)
-        if ok is False or (name == "receive" and ok == -1):
-            # as a sockets API reports it: no connection at all, or one that is closing
-            raise DriverError(name, "ENOTCONN" if s.toy.state in ("CLOSED", "LISTEN") else "EPIPE")
+        said = next((e["result"] for e in reversed(s.toy.trace) if "call" in e), "ok")   # ToyTCP's own log
+        if ok is False or said != "ok" or (name == "receive" and ok == -1):
+            raise DriverError(name, "ENOTCONN")
         return ok
 
     # socket calls
