@@ -11,7 +11,8 @@ import pytest
 import synack.testing
 
 sys.path.insert(0, os.path.dirname(__file__))
-from peer import ACK, FIN, RST, SCENARIOS, SYN, Peer, check_smoke, load_adapter, shim_or_skip, time_wait_probe  # noqa: E402
+from peer import (ACK, PSH, RST, SCENARIOS, SYN, Peer, check_smoke, known_variation_failures, load_adapter,
+                  shim_or_skip, time_wait_probe)  # noqa: E402
 
 from synack.testing import ShimError  # noqa: E402
 
@@ -59,26 +60,49 @@ def test_virtual_clock_runs_the_syn_backoff(slirp):
     assert len(out) == 1 and out[0].seg.flags == SYN and 5.9 <= out[0].t <= 6.1, out
 
 
-def test_a_second_fin_after_the_wrap_crashes_libslirp(slirp):
+def _ends_at(isn: int, n: int) -> bool:
+    """In FIN-WAIT-2 (slirp closed first, the guest acknowledged its FIN), the guest sends n bytes
+    in order from isn + 1: whether slirp survives."""
+    d = adapter.SlirpDriver()
+    d.init()
+    p = Peer(d)
+    lsock = p.listen(80)
+    iss = p.send(SYN, isn, iut_port=80, mss=1460)[0].seg.seq
+    p.send(ACK, isn + 1, iss + 1, iut_port=80)
+    p.close(p.accept(lsock))
+    p.pull()
+    p.send(ACK, isn + 1, iss + 2, iut_port=80)
+    try:
+        p.send(ACK | PSH, isn + 1, iss + 2, n, iut_port=80)
+        alive = True
+    except ShimError:
+        alive = False
+    assert bool(d.crashes) != alive
+    d.quit()
+    return alive
+
+
+def test_a_segment_ending_at_sequence_zero_crashes_libslirp(slirp):
     """libslirp 4.7.0's tcp_reass() walks past the end of its reassembly queue (stack.json,
-    fin.remain): a FIN in CLOSE-WAIT at RCV.NXT = 0 kills the process. The same exchange
-    away from the wrap survives, so the test pins the cause, not any second FIN."""
-    for isn, survives in ((1000, True), (0xFFFFFFFE, False)):
-        d = adapter.SlirpDriver()
-        d.init()
-        p = Peer(d)
-        p.listen(80)
-        iss = p.send(SYN, isn, iut_port=80, mss=1460)[0].seg.seq
-        p.send(ACK, isn + 1, iss + 1, iut_port=80)
-        p.send(FIN | ACK, isn + 1, iss + 1, iut_port=80)
-        try:
-            p.send(FIN | ACK, isn + 2, iss + 1, iut_port=80)
-            alive = True
-        except ShimError:
-            alive = False
-        assert alive == survives, f"ISN {isn:#x}: {'crashed' if not alive else 'survived'}"
-        assert bool(d.crashes) != survives
-        d.quit()
+    fin.remain): outside ESTABLISHED every in-order segment goes through it, and one that leaves
+    RCV.NXT at 0 makes it read the tcpcb as a segment. Data in FIN-WAIT-2 ending exactly at
+    2^32 kills the process; ending one byte before or after, or away from the wrap, it lives."""
+    assert [_ends_at(0xFFFFFFF0, n) for n in (14, 15, 16)] == [True, False, True]
+    assert _ends_at(1000, 15)
+
+
+def test_time_wait_lasts_ten_seconds(slirp):
+    """slirp's TIME-WAIT is 2 * TCPTV_MSL = 10 s (src/tcp_timer.h, 4.4BSD's MSL of 30 s cut to
+    5); RFC 9293 3.4.2 takes MSL = 2 minutes. A retransmitted FIN 8 s in is acknowledged; 15 s
+    in it is answered with RST and the oracle rejects it (TIME-WAIT ended early)."""
+    p, port, out = time_wait_probe(slirp, 8)
+    assert [o.seg.flags for o in out] == [ACK] and p.verdict(port).ok
+    d = adapter.SlirpDriver()
+    d.init()
+    p, port, out = time_wait_probe(d, 15)
+    v = p.verdict(port)
+    assert [o.seg.flags & RST for o in out] == [RST] and v.status == "violation" and "TIME-WAIT" in str(v), v
+    d.quit()
 
 
 class TestSlirpKit(synack.testing.StackTests):
@@ -102,16 +126,21 @@ class TestSlirpKit(synack.testing.StackTests):
                 pytest.xfail(f"known crash: {cause['source']}: {e}")
             raise
 
+    #: The text by which a variation's failure shows a confirmed cause (see stack.json).
+    VARIATION_CAUSES = {
+        "IUT sends <RST,ACK": "RST,ACK from tcp_drop() or dropwithreset (src/tcp_output.c, src/tcp_input.c)",
+        "exited (status -11)": "libslirp crash (src/tcp_input.c: tcp_reass())",
+        "exited (status -7)": "libslirp crash (src/tcp_input.c: tcp_reass())",
+    }
 
-def test_time_wait_lasts_ten_seconds(slirp):
-    """slirp's TIME-WAIT is 2 * TCPTV_MSL = 10 s (src/tcp_timer.h, 4.4BSD's MSL of 30 s cut to
-    5); RFC 9293 3.4.2 takes MSL = 2 minutes. A retransmitted FIN 8 s in is acknowledged; 15 s
-    in it is answered with RST and the oracle rejects it (TIME-WAIT ended early)."""
-    p, port, out = time_wait_probe(slirp, 8)
-    assert [o.seg.flags for o in out] == [ACK] and p.verdict(port).ok
-    d = adapter.SlirpDriver()
-    d.init()
-    p, port, out = time_wait_probe(d, 15)
-    v = p.verdict(port)
-    assert [o.seg.flags & RST for o in out] == [RST] and v.status == "violation" and "TIME-WAIT" in str(v), v
-    d.quit()
+    def test_variations(self, stack):
+        """The kit's variations; hypothesis stops at its first failures, which xfail when each
+        shows a confirmed cause (the search then ends there: a kit that judged variations by
+        cause would go on)."""
+        try:
+            super().test_variations(stack)
+        except BaseException as e:  # hypothesis may group several failures
+            known = known_variation_failures(e, self.VARIATION_CAUSES)
+            if known is None:
+                raise
+            pytest.xfail(f"a variation met known causes: {known}\n{e}")
