@@ -32,7 +32,7 @@ from .system import EXCUSED, FAIR, FUTILE, SPURIOUS, System
 
 LIVENESS = ("progress", "graceful-close")
 SAFETY = ("handshake-agreement", "no-ghost-acceptance", "time-wait-absorbs-fin", "no-deadlock",
-          "no-unspecified-reception", "no-unrequested-listen")
+          "no-unspecified-reception", "no-unrequested-listen", "user-signals", "in-order-delivery")
 #: A property of the graph's cycles: no endpoint retransmits (or probes) forever while the
 #: network loses every copy.
 BOUNDED = "bounded-retransmission"

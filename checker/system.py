@@ -48,6 +48,10 @@ DONE = (8, 16)       # this endpoint completed its close (TIME-WAIT, or LAST-ACK
 STALE = (32, 64)     # this endpoint's incarnation began from a SYN its sender had abandoned
 CLOSE_CALLED = (128, 256)  # this user asked to close (CLOSE or SHUTDOWN) in this incarnation
 LISTENED = (512, 1024)     # this user's last OPEN was passive (LISTEN, not CONNECT)
+#: User signals that report a reset by the peer (not the ones an own ABORT gives queued calls).
+USER_RESET = ("error: connection reset", "error: connection refused")
+#: Synchronized state names (the receiver's RCV.NXT is meaningful).
+SYNCED = ("SYN-RECEIVED", "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2", "CLOSE-WAIT", "CLOSING", "LAST-ACK", "TIME-WAIT")
 #: Timers whose expiry sends a segment soon (seconds): a give-up (R2, minutes) outlasts them.
 PENDING = ("RTO", "DELACK", "PERSIST")
 #: Timers of a minute or more (2 MSL, tcp_fin_timeout, keep-alive): they expire only when
@@ -103,7 +107,7 @@ def make_config(profile: "str | Profile" = "rfc9293", variants=(), scenario: str
             raise SpecError(f"{name} must be an integer in {lo}..{hi}, got {v!r}")
     prof = get_profile(profile, variants)
     lim = {k: min(prof.params[k], retries) for k in ("SYN.RETRIES", "SYNACK.RETRIES", "DATA.RETRIES", "KA.PROBES")}
-    prof = prof.with_params(**lim)
+    prof = prof.bounded(**lim)
     sc = get_scenario(scenario, incarnations, budget)
     return Config(prof, sc, capacity, loss, dup, fifo, retries, incarnations, isn_choices, tuple(properties))
 
@@ -176,6 +180,8 @@ class System:
         self.p_twfin = "time-wait-absorbs-fin" in properties
         self.p_agree = "handshake-agreement" in properties
         self.p_listen = "no-unrequested-listen" in properties
+        self.p_signals = "user-signals" in properties
+        self.p_order = "in-order-delivery" in properties
 
     # ------------------------------------------------------------------ interning
     def intern_ep(self, e: Endpoint) -> int:
@@ -524,7 +530,45 @@ class System:
                         viol += (Violation("handshake-agreement",
                                            f"both ESTABLISHED in incarnation {child[8]} but A.IRS={ea.irs}, "
                                            f"B.ISS={eb.iss}, B.IRS={eb.irs}, A.ISS={ea.iss}"),)
+        if (self.p_signals or self.p_order) and kind == "deliver":
+            viol += self._user_view(s, child, side, seg, tag, res)
+        elif self.p_signals and kind == "call":
+            bad = [g for g in res.signals if g in USER_RESET]
+            if bad:
+                viol += (Violation("user-signals", f"{SIDE[side]}'s user was told {bad[0]!r} on its own "
+                                   f"{label[2]}, though no RST arrived (RFC 9293 3.10.7.4)"),)
         return label, tuple(child), edge, viol
+
+    def _user_view(self, s, child, side, seg, tag, res) -> tuple:
+        """What the user is told on a delivery agrees with what the peer did: a reset only for
+        an arriving RST (RFC 9293 3.10.7.3-4), end of data only after the peer's user closed
+        in this incarnation (3.10.4, 3.10.7.4 eighth), and data accepted in order: RCV.NXT never
+        goes back (data delivered twice) and moves only on a segment that starts at or before it
+        (no gap skipped; 3.10.7.4 seventh)."""
+        peer = 1 - side
+        out: tuple = ()
+        same = s[8 + side] == tag == s[8 + peer]
+        if self.p_signals:
+            bad = [g for g in res.signals if g in USER_RESET]
+            if bad and not seg.flags & RST:
+                out += (Violation("user-signals", f"{SIDE[side]}'s user was told {bad[0]!r} on {seg}, which is "
+                                  f"not a RST (RFC 9293 3.10.7.3, 3.10.7.4)"),)
+            if "eof" in res.signals and same and not s[10] & CLOSE_CALLED[peer]:
+                out += (Violation("user-signals", f"{SIDE[side]}'s user was told end of data on {seg}, though "
+                                  f"{SIDE[peer]}'s user never closed (RFC 9293 3.10.4)"),)
+        if self.p_order and same:
+            before, after = self.eps[s[side]], self.eps[child[side]]
+            if before.state.value in SYNCED and after.state.value in SYNCED:
+                moved = (after.rcv_nxt - before.rcv_nxt) % MOD
+                if moved >= MOD // 2:
+                    out += (Violation("in-order-delivery", f"{SIDE[side]}'s RCV.NXT went back from "
+                                      f"{before.rcv_nxt} to {after.rcv_nxt} on {seg}: data would be delivered "
+                                      f"twice (RFC 9293 3.10.7.4)"),)
+                elif moved and (before.rcv_nxt - seg.seq) % MOD >= MOD // 2:
+                    out += (Violation("in-order-delivery", f"{SIDE[side]}'s RCV.NXT moved from {before.rcv_nxt} "
+                                      f"to {after.rcv_nxt} on {seg}, which starts beyond it: the gap would be "
+                                      f"skipped (RFC 9293 3.10.7.4 seventh)"),)
+        return out
 
     # ------------------------------------------------------------------ predicates
     def at_rest(self, s: tuple) -> bool:

@@ -93,7 +93,7 @@ typedef struct {            /* one incarnation of a 4-tuple (mirrored by native.
     int32_t syn_have[2];
     uint32_t syn_seq[2];
     int32_t mon[2];
-    int32_t prev, next, entry, pad;
+    int32_t prev, next, entry, sent;    /* sent: bit e set once end e sent a segment */
 } Conn;
 
 typedef struct {            /* a 4-tuple: canonical key, incarnations so far, its live connection */
@@ -672,6 +672,7 @@ static int judge_packet(Judge *j) {
         int s = j->conns[ci].mon[end];
         if (s >= 0 && feed(j, s, end == a ? DIR_OUT : DIR_IN)) return E_CALLBACK;
     }
+    j->conns[ci].sent |= 1 << a;            /* after feeding: a callback reads what came before */
     if (j->nlive > j->max_live_seen) j->max_live_seen = j->nlive;
     while (j->live_head >= 0) {
         Conn *h = &j->conns[j->live_head];

@@ -17,17 +17,31 @@ from synack.spec.profiles import get_profile
 
 from .capture import CaptureStats, Packet, read_capture
 from .events import SegmentEvent, TraceError
-from .monitor import EXIT, INCONCLUSIVE, VIOLATION, Monitor, Verdict
+from .monitor import EXIT, INCONCLUSIVE, MAX_VIOLATIONS, SILENT, VIOLATION, Monitor, Verdict
+from .observation import FAR, NEAR
 
 #: More live connections than this and the quietest are judged early (memory bound).
 MAX_LIVE = 20000
+
+
+def vantage_of(end: tuple[str, int], vantage) -> tuple[str, str]:
+    """(near or far, why) for one end: `vantage` is where the capture was taken, (host, port or
+    None) from --vantage; without it every end is near (the rule printed with each verdict)."""
+    if vantage is None:
+        return NEAR, (f"{NEAR} (no --vantage: each end is taken as captured on its own host or link, so a "
+                      "loss next to it would count as its violation; --vantage HOST judges the other end far)")
+    host, port = vantage
+    if end[0] == host and (port is None or end[1] == port):
+        return NEAR, f"{NEAR} (--vantage {_ep(host, port) if port else host}: captured here)"
+    return FAR, (f"{FAR} (--vantage {_ep(host, port) if port else host}: a network lies between, so losses "
+                 "are not its violations and no deadline is checked)")
 
 
 def _ep(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def parse_iut(spec: str | None):
+def parse_iut(spec: str | None, option: str = "--iut"):
     """`HOST[:PORT]` (IPv6 as `[addr]:port` or bare) -> (host, port or None)."""
     if not spec:
         return None
@@ -40,12 +54,12 @@ def parse_iut(spec: str | None):
     else:
         host, port = s, ""
     if port and not (port.isdigit() and 0 < int(port) < 65536):
-        raise TraceError(f"--iut {spec!r}: the port must be 1..65535")
+        raise TraceError(f"{option} {spec!r}: the port must be 1..65535")
     import ipaddress
     try:
         host = str(ipaddress.ip_address(host))
     except ValueError:
-        raise TraceError(f"--iut {spec!r}: {host!r} is not an IP address") from None
+        raise TraceError(f"{option} {spec!r}: {host!r} is not an IP address") from None
     return host, int(port) if port else None
 
 
@@ -82,9 +96,12 @@ class CaptureJudge:
     """Feed packets; finished connections come out of `results` as they are judged."""
 
     def __init__(self, profile, iut=None, start: str | None = None, max_candidates: int = 4096,
-                 keep_events: bool = False):
+                 keep_events: bool = False, vantage=None, max_violations: int = MAX_VIOLATIONS):
         self.profile = profile
         self.iut = iut
+        self.vantage = vantage                    # (host, port or None) where the capture was taken, or None
+        self.max_violations = max_violations
+        self.last_t: float | None = None          # the latest segment's time: how far the capture went
         self.start = start
         self.max_candidates = max_candidates
         self.keep = keep_events
@@ -108,8 +125,10 @@ class CaptureJudge:
         start = self.start or ("closed" if p.seg.flags & SYN else "any")
         for end in (a, b):
             if self._judged(end):
+                where, note = vantage_of(end, self.vantage)
                 c.monitors[end] = Monitor(self.profile, role=f"IUT {_ep(*end)}", start=start,
-                                          max_candidates=self.max_candidates)
+                                          max_candidates=self.max_candidates, vantage=where, vantage_note=note,
+                                          max_violations=self.max_violations)
                 if self.keep:
                     c.events[end] = []
         self.live[key] = c
@@ -123,6 +142,7 @@ class CaptureJudge:
         key = (a, b) if a <= b else (b, a)
         c = self.live.get(key)
         seg = p.seg
+        self.last_t = p.t
         pure_syn = seg.flags & (SYN | ACK | RST) == SYN
         if c is not None and ((pure_syn and a in c.syn_seq and c.syn_seq[a] != seg.seq)
                               or (c.ended and p.t - c.last_t > self.expire)):
@@ -162,7 +182,7 @@ class CaptureJudge:
         if self.keep:
             self.released.append(c)
         for end, mon in c.monitors.items():
-            yield Result(c.name(), _ep(*end), mon.verdict(), c.segments, c.first)
+            yield Result(c.name(), _ep(*end), mon.verdict(end=self.last_t), c.segments, c.first)
 
     def close(self) -> Iterator[Result]:
         while self.live:
@@ -196,6 +216,7 @@ class _Tally:
     def add(self, r: Result, summary: bool, as_json: bool) -> list[str]:
         v = r.verdict
         self.counts[v.status] += 1
+        self.counts["violations"] += v.violations
         self.maxc = max(self.maxc, v.max_candidates)
         self.worst = _worse(self.worst, EXIT[v.status])
         if summary:
@@ -204,9 +225,13 @@ class _Tally:
             return [json.dumps({"connection": r.conn, "iut": r.iut, "segments": r.segments, **v.to_json()})]
         line = f"{r.conn}  IUT {r.iut}: {v.status.upper()}"
         if v.status == VIOLATION:
-            line += f" at segment {v.index}: {v.event}; " + (v.rows[0] if v.rows else "")
+            line += f" at segment {v.index}: {v.event}; " + (v.headline or (v.rows[0] if v.rows else ""))
+            if v.more:
+                line += f" ({v.violations} violations)"
         elif v.status == INCONCLUSIVE:
             line += f": {v.message}"
+        elif v.status == SILENT:
+            line += " (not judged: sent nothing)"
         out = [line]
         if v.status == VIOLATION:
             out.append("    " + str(v).replace("\n", "\n    "))
@@ -227,7 +252,8 @@ _JOB: dict = {}
 ENGINES = ("auto", "native", "python")
 
 
-def _native_plan(path: str, prof, iut, start, max_candidates: int, emit, share: int, jobs: int, engine: str):
+def _native_plan(path: str, prof, iut, start, max_candidates: int, emit, share: int, jobs: int, engine: str,
+                 vantage=None, max_violations: int = MAX_VIOLATIONS):
     """(native judge, what `probe` read) when `engine` picks the native judge and it can run;
     None for the Python judge. `engine="native"` that cannot run is an error that says why."""
     if engine == "python":
@@ -235,10 +261,12 @@ def _native_plan(path: str, prof, iut, start, max_candidates: int, emit, share: 
     from .native import NativeJudge, NativeUnavailable, probe
 
     try:
+        if vantage is not None:
+            raise NativeUnavailable("--vantage: the native judge holds near ends only; use --engine python")
         probed = probe(path)
         if isinstance(probed, str):
             raise NativeUnavailable(f"{path}: the native judge cannot read it ({probed}); use --engine python")
-        return NativeJudge(prof, iut, start, max_candidates, emit, share, jobs), probed
+        return NativeJudge(prof, iut, start, max_candidates, emit, share, jobs, max_violations), probed
     except NativeUnavailable:
         if engine == "native":
             raise
@@ -246,7 +274,8 @@ def _native_plan(path: str, prof, iut, start, max_candidates: int, emit, share: 
 
 
 def _judge(path: str, prof, iut, start, max_candidates: int, summary: bool, as_json: bool,
-           echo: Callable[[str], None] | None, share: int = 0, jobs: int = 1, engine: str = "auto") -> _Tally:
+           echo: Callable[[str], None] | None, share: int = 0, jobs: int = 1, engine: str = "auto",
+           vantage=None, max_violations: int = MAX_VIOLATIONS) -> _Tally:
     """Judge the connections of `path` whose 4-tuple falls in `share` of `jobs`; lines go to
     `echo` as connections finish when it is given, else into the tally."""
     stats = CaptureStats()
@@ -265,14 +294,15 @@ def _judge(path: str, prof, iut, start, max_candidates: int, summary: bool, as_j
     thresholds = gc.get_threshold()
     gc.set_threshold(100_000, 50, 100)
     try:
-        plan = _native_plan(path, prof, iut, start, max_candidates, emit, share, jobs, engine)
+        plan = _native_plan(path, prof, iut, start, max_candidates, emit, share, jobs, engine, vantage,
+                            max_violations)
         if plan is not None:
             nj, probed = plan
             tally.stats = nj.run(path, probed).to_json()
             tally.segments, tally.connections, tally.engine = nj.segments, nj.connections, "native"
             tally.work.update(nj.work())
             return tally
-        judge = CaptureJudge(prof, iut, start, max_candidates)
+        judge = CaptureJudge(prof, iut, start, max_candidates, vantage=vantage, max_violations=max_violations)
         for i, p in enumerate(read_capture(path, stats)):
             if jobs > 1 and shard_of(p, jobs) != share:
                 continue
@@ -295,12 +325,12 @@ def _judge(path: str, prof, iut, start, max_candidates: int, summary: bool, as_j
 def _worker(share: int) -> _Tally:
     j = _JOB
     return _judge(j["path"], j["prof"], j["iut"], j["start"], j["max_candidates"], j["summary"], j["as_json"],
-                  None, share, j["jobs"], j["engine"])
+                  None, share, j["jobs"], j["engine"], j["vantage"], j["max_violations"])
 
 
 def judge_capture(path: str, profile: str, variants, iut: str | None, start: str | None, summary: bool,
                   as_json: bool, max_candidates: int, echo: Callable[[str], None], jobs: int = 1,
-                  engine: str = "auto") -> int:
+                  engine: str = "auto", vantage: str | None = None, max_violations: int = MAX_VIOLATIONS) -> int:
     """The `synack oracle CAPTURE` command: one line per judged endpoint of each connection,
     then a summary. Returns the exit code (worst verdict).
 
@@ -310,6 +340,9 @@ def judge_capture(path: str, profile: str, variants, iut: str | None, start: str
     first segment, after all are judged, instead of as each connection finishes."""
     prof = get_profile(profile, tuple(variants))
     where = parse_iut(iut)
+    seen_from = parse_iut(vantage, "--vantage")
+    if isinstance(max_violations, bool) or not isinstance(max_violations, int) or max_violations < 1:
+        raise TraceError(f"--max-violations must be a positive integer, got {max_violations!r}")
     st = None if start == "closed" else start
     if not isinstance(jobs, int) or isinstance(jobs, bool) or not 1 <= jobs <= 64:
         raise TraceError(f"--jobs must be an integer in 1..64, got {jobs!r}")
@@ -317,14 +350,15 @@ def judge_capture(path: str, profile: str, variants, iut: str | None, start: str
         raise TraceError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
     t0 = time.perf_counter()
     if jobs == 1:
-        tally = _judge(path, prof, where, st, max_candidates, summary, as_json, echo, engine=engine)
+        tally = _judge(path, prof, where, st, max_candidates, summary, as_json, echo, engine=engine,
+                       vantage=seen_from, max_violations=max_violations)
     else:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         _JOB.clear()
         _JOB.update(path=path, prof=prof, iut=where, start=st, max_candidates=max_candidates, summary=summary,
-                    as_json=as_json, jobs=jobs, engine=engine)
+                    as_json=as_json, jobs=jobs, engine=engine, vantage=seen_from, max_violations=max_violations)
         try:
             with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
                 parts = list(pool.map(_worker, range(jobs)))
@@ -345,22 +379,28 @@ def judge_capture(path: str, profile: str, variants, iut: str | None, start: str
                 echo(ln)
     secs = time.perf_counter() - t0
     counts, segs, conns, stats = tally.counts, tally.segments, tally.connections, tally.stats
-    line = {"capture": path, "profile": prof.label(), "connections": conns, "judged": sum(counts.values()),
-            "segments": segs, **{k: counts.get(k, 0) for k in ("conformant", "violation", "inconclusive")},
+    judged = sum(counts[k] for k in ("conformant", "violation", "inconclusive", "silent"))
+    line = {"capture": path, "profile": prof.label(), "connections": conns, "judged": judged,
+            "segments": segs, **{k: counts.get(k, 0) for k in ("conformant", "violation", "inconclusive", "silent",
+                                                                 "violations")},
             "max_candidates": tally.maxc, "seconds": round(secs, 3),
             "segments_per_second": round(segs / secs) if secs > 0 else 0, "jobs": jobs, "engine": tally.engine,
             **stats, **({"native": {k: round(v, 3) for k, v in tally.work.items()}} if tally.engine == "native" else {})}
+    if iut and conns and not sum(counts.values()):   # connections, none with that end: a wrong address
+        raise TraceError(f"{path}: no TCP connection with an endpoint matching --iut {iut} "
+                         f"({conns} connections in the capture)")
     if as_json:
         echo(json.dumps({"summary": line}))
     else:
         echo(f"summary: {conns} connections, {segs} TCP segments ({stats['frames']} frames: {stats['non_tcp']} not "
              f"TCP, {stats['fragments']} fragments, {stats['malformed']} malformed); {counts.get('conformant', 0)} "
-             f"conformant, {counts.get('violation', 0)} violation, {counts.get('inconclusive', 0)} inconclusive; "
+             f"conformant, {counts.get('violation', 0)} violation, {counts.get('inconclusive', 0)} inconclusive, "
+             f"{counts.get('silent', 0)} silent (not judged: sent nothing); "
              f"max {tally.maxc} candidate TCBs; {secs:.2f} s ({line['segments_per_second']:,} segments/s"
              + (f", {jobs} processes)" if jobs > 1 else ")"))
-    if not sum(counts.values()):
+    if not judged:
         if not summary:
-            echo("no TCP connection" + (f" with an endpoint matching --iut {iut}" if iut else "") + " in the capture")
+            echo("no TCP connection in the capture")
         return 3
     return tally.worst
 

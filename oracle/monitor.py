@@ -2,12 +2,13 @@
 given everything observed so far? Every answer comes from `step`; the monitor only decides
 which events are hidden and how an observed segment relates to a segment the table sends.
 
-A candidate is (endpoint, owed, fresh, mark):
+A candidate is (endpoint, owed, fresh, mark, due):
 - `owed` lists the segments the table made the IUT send that have not been observed yet, each
   with the row that sent it. A pure ACK is *soft*: RFC 1122 4.2.3.2 lets acknowledgments be
-  delayed and cumulative, and RFC 5961 7 lets them be rate-limited, so an owed pure ACK is
-  satisfied by any later segment that acknowledges as much, and is never required. Owed SYN,
-  FIN, RST and data segments are required.
+  delayed and cumulative, so an owed pure ACK is satisfied by any later segment that
+  acknowledges as much, within the delayed-ACK deadline (a rate-limited challenge ACK is a
+  row of its own that sends nothing). Owed SYN, FIN, RST and data segments go out in order.
+- `due` is when the oldest obligation still open began (an owed segment, or ACK.OWED).
 - `fresh` marks an ISS the table chose for a SYN that arrived in LISTEN before the IUT's
   SYN,ACK showed it; the SYN,ACK fixes it (the monitor learns the IUT's ISN).
 - `mark` is the time the running TIME-WAIT (or SYN backoff) period began, for timing checks;
@@ -20,16 +21,13 @@ when an observed outgoing segment needs explaining ("loud" steps): CONNECT with 
 sequence number as ISN, SEND of the segment's payload, SHUTDOWN, CLOSE, ABORT, RECEIVE and
 every timer. A segment carrying data and FIN may be one SEND and one CLOSE merged.
 
-Relations between an observed and a specified segment (the only latitude the monitor grants):
-- flags equal up to PSH (RFC 9293 3.9.1: PSH is advisory); windows and options are not
-  compared, except that the IUT's advertised window becomes its RCV.WND;
-- a retransmission (a timer's segment) may carry any part of the sequence range the table
-  retransmits (RFC 1122 4.2.2.15: a retransmission may be repacketized).
-
-And one for where the capture was taken (it sees segments arrive before the IUT's stack has
-processed them): the stack may send segments of its own before it processes up to
-MAX_CROSSED incoming ones captured earlier (`_cross`): a window update or data carrying an
-ACK from before them, a FIN that crossed the peer's (RFC 9293 Figure 13).
+What the capture may show differently from what the IUT did is declared in one place, the
+observation model (oracle/observation.py: PSH and windows not compared, delayed and merged
+pure ACKs within delack_max, repacketized retransmissions, the processing lag at a near
+capture point bounded in count and time, losses at a far one); the monitor grants nothing
+else. Every segment the spec owes has a deadline there (`_overdue`): with timestamps, a
+candidate past it is gone, and a capture that went on past it without the segment ends in a
+violation naming what was owed, since when, and the bound.
 
 Timing, checked when events carry times, each as a lower bound with the profile's `tolerance`:
 - SYN and SYN,ACK backoff: at least rto_initial * 2^(k-1) before retransmission k;
@@ -51,9 +49,10 @@ from __future__ import annotations
 import json
 import weakref
 from bisect import bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, NamedTuple
 
+from synack.spec.errors import error_names
 from synack.spec.frames import PEER_UNSET, UNMOVED, rebase, shift_endpoint, shift_received, shift_sent
 from synack.spec.machine import FRAME_BLIND, FRAME_FREE, FRAME_PEER, Machine, machine
 from synack.spec.midstream import midstream_tcbs
@@ -62,16 +61,19 @@ from synack.spec.model import (ACK, FIN, HALF, MASK, MAXWIN, PSH, RST, SYN, SYNC
 from synack.spec.profiles import Profile, get_profile, timer_seconds
 
 from .events import CallEvent, SegmentEvent, StateEvent, TraceEvent, as_events, seg_text
+from .observation import FAR, MAX_CROSSED, NEAR, SOFT_KEEP, observation_param
 
 SILENT_CALLS = ("LISTEN", "RECEIVE", "SHUTDOWN", "CLOSE", "ABORT")
 LOUD_CALLS = ("SHUTDOWN", "CLOSE", "ABORT", "RECEIVE")
 CONFORMANT, VIOLATION, INCONCLUSIVE = "conformant", "violation", "inconclusive"
+#: An end that never sent a segment: not judged (there is nothing of its own to judge).
+SILENT = "silent"
 #: Exit codes of `synack oracle` per verdict.
-EXIT = {CONFORMANT: 0, VIOLATION: 1, INCONCLUSIVE: 3}
+EXIT = {CONFORMANT: 0, VIOLATION: 1, INCONCLUSIVE: 3, SILENT: 0}
+#: Violations reported per end before judging stops (`Monitor(max_violations=...)`).
+MAX_VIOLATIONS = 10
 #: Memoized steps kept per machine (all tables are cleared together when they hold more).
 MEMO_MAX = 200_000
-#: Incoming segments an outgoing one may have crossed (`Monitor._cross`).
-MAX_CROSSED = 8
 #: Every `Machine.step_framed` bit: a step that took no step at all keeps them all.
 FRAME_ALL = FRAME_FREE | FRAME_BLIND | FRAME_PEER
 #: How a memoized result's mark relates to the step's input: the candidate's own mark, or the
@@ -84,6 +86,9 @@ class Cand(NamedTuple):
     owed: tuple[tuple[Segment, str], ...] = ()
     fresh: bool = False
     mark: float | None = None
+    #: when the candidate's oldest outstanding obligation began (an owed segment, or a delayed
+    #: ACK in its TCB): the deadline runs from here (`Monitor._overdue`); None: owes nothing
+    due: float | None = None
 
 
 def _distance(seg: Segment | None, obs: Segment) -> tuple[int, int]:
@@ -162,10 +167,18 @@ class Verdict:
     rows: tuple[str, ...] = ()        # table rows (with RFC sections) involved
     max_candidates: int = 0
     role: str = ""
+    headline: str = ""                # the rule that should have applied, in words, with its row and RFC section
+    vantage: str = ""                 # where the capture was taken for this end, and why (observation.py)
+    more: tuple["Verdict", ...] = ()  # the later violations, each after a resynchronisation
+    learned: tuple[str, ...] = ()     # parameter values the trace showed (or bounded)
 
     @property
     def ok(self) -> bool:
-        return self.status == CONFORMANT
+        return self.status in (CONFORMANT, SILENT)
+
+    @property
+    def violations(self) -> int:
+        return (self.status == VIOLATION) + len(self.more)
 
     @property
     def exit_code(self) -> int:
@@ -176,9 +189,27 @@ class Verdict:
         if self.role:
             head += f" ({self.role})"
         head += f": {self.events} events, at most {self.max_candidates} candidate TCBs"
+        if self.status == SILENT:
+            head += " (not judged: sent nothing)"
+        if self.more:
+            head += f"; {self.violations} violations"
         lines = [head]
+        if self.vantage:
+            lines.append(f"  vantage: {self.vantage}")
+        if self.learned:
+            lines.append("  learned: " + "; ".join(self.learned))
+        lines += self._body()
+        for k, v in enumerate(self.more, 2):
+            lines.append(f"  violation {k} (judging resumed mid-connection after the previous one):")
+            lines += ["  " + ln for ln in v._body()]
+        return "\n".join(lines)
+
+    def _body(self) -> list[str]:
+        lines = []
         if self.index is not None:
             lines.append(f"  at event {self.index}: {self.event}")
+        if self.headline:
+            lines.append(f"  {self.headline}")
         if self.message:
             lines.append(f"  {self.message}")
         if self.states:
@@ -189,12 +220,17 @@ class Verdict:
             lines += [f"    {a}" for a in self.allowed]
         if self.rows:
             lines.append("  rows: " + "; ".join(self.rows))
-        return "\n".join(lines)
+        return lines
 
     def to_json(self) -> dict:
+        return {**self._json(), "vantage": self.vantage, "learned": list(self.learned),
+                "violations": self.violations, "more": [v._json() for v in self.more]}
+
+    def _json(self) -> dict:
         return {"status": self.status, "profile": self.profile, "role": self.role, "events": self.events,
-                "message": self.message, "index": self.index, "event": self.event, "states": list(self.states),
-                "allowed": list(self.allowed), "rows": list(self.rows), "max_candidates": self.max_candidates}
+                "headline": self.headline, "message": self.message, "index": self.index, "event": self.event,
+                "states": list(self.states), "allowed": list(self.allowed), "rows": list(self.rows),
+                "max_candidates": self.max_candidates}
 
     def dumps(self) -> str:
         return json.dumps(self.to_json())
@@ -212,7 +248,10 @@ class _Shared:
     def __init__(self, m: Machine, calls_logged: bool):
         self.timers = tuple(k for k in TIMERS if any(key[1] == k for key in m.table))
         self.rfc = {r.id: r.rfc for r in m.rows}
+        self.row_by_id = {r.id: r for r in m.rows}
         self.rto_rows = {r.id for r in m.rows if r.event == "RTO"}
+        # rows that handle an arriving segment: what they owe is a reply, due within the lag
+        self.reply_rows = frozenset(r.id for r in m.rows if r.event == "SEGMENT")
         # per event kind, the flags (less PSH) its rows can send, read from the table: an observed
         # segment is only tried against hidden events that can send its kind of segment
         self.can_send: dict[str, set[int]] = {}
@@ -308,7 +347,8 @@ class Monitor:
 
     def __init__(self, profile: "Profile | str" = "rfc9293", *, role: str = "", start: str = "closed",
                  max_candidates: int = 4096, spec: Machine | None = None, calls_logged: bool = False,
-                 memo: bool = True):
+                 memo: bool = True, vantage: str = NEAR, observation: "dict | None" = None,
+                 max_violations: int = 1, vantage_note: str = ""):
         self.profile = get_profile(profile) if not isinstance(profile, Profile) else profile
         self.m = spec or machine(self.profile)
         if start not in ("closed", "any"):
@@ -318,17 +358,30 @@ class Monitor:
         self.role, self.start, self.limit = role, start, max_candidates
         self.tol = float(self.profile.params["tolerance"])
         self.calls_logged = bool(calls_logged)
+        if vantage not in (NEAR, FAR):
+            raise SpecError(f"unknown vantage {vantage!r}; expected {NEAR!r} or {FAR!r}")
+        self.vantage = vantage
+        self.vantage_note = vantage_note or f"{vantage} (as given)"
+        if isinstance(max_violations, bool) or not isinstance(max_violations, int) or max_violations < 1:
+            raise SpecError(f"max_violations must be a positive integer, got {max_violations!r}")
+        self.max_violations = max_violations
+        # the observation model's bounds (oracle/observation.py): how late the near end's stack
+        # may process what the capture saw, and the deadlines of what the spec owes
+        self.lag = observation_param("lag", observation)
+        self._dl_reply = self.lag
+        self._dl_ack = float(self.profile.params["delack_max"]) + self.lag
         # every age a mark is compared with (`_aged`): 2 MSL and each backoff interval, less the
         # tolerance. Which of them a mark has reached is all a step can learn of time from it.
         retries = max(int(self.profile.params[k]) for k in ("SYN.RETRIES", "SYNACK.RETRIES", "DATA.RETRIES"))
         self._ages = tuple(sorted({d * (1 - self.tol) for d in [timer_seconds(self.profile, "2MSL")] + [
-            timer_seconds(self.profile, "RTO", k) for k in range(retries + 1)]}))
+            timer_seconds(self.profile, "RTO", k) for k in range(retries + 1)]} | {self._dl_reply, self._dl_ack}))
         ka, intvl = timer_seconds(self.profile, "KEEPALIVE"), timer_seconds(self.profile, "KEEPALIVE", 1)
         keep = 1 - self.tol
         self._ka_needs = tuple((ka + k * intvl) * keep for k in range(int(self.profile.params["KA.PROBES"]) + 1))
         self._f2_needs = (timer_seconds(self.profile, "FIN-WAIT-2") * keep,)
         self._ut_needs = (timer_seconds(self.profile, "USER-TIMEOUT") * keep,)
-        sh = _shared(self.m, self.calls_logged, (self._ages, self._ka_needs, self._f2_needs, self._ut_needs))
+        sh = _shared(self.m, self.calls_logged, (self._ages, self._ka_needs, self._f2_needs, self._ut_needs,
+                                                 self.vantage, self._dl_reply, self._dl_ack))
         self.timers, self.rfc, self.rto_rows, self.can_send = sh.timers, sh.rfc, sh.rto_rows, sh.can_send
         self._silent_ev, self._loud_ev, self.starts, self.timed = sh.silent_ev, sh.loud_ev, sh.starts, sh.timed
         self._memo = sh if memo else None
@@ -343,7 +396,8 @@ class Monitor:
         if self._cands is None:
             nset, dl, dp, marks = self._lazy
             self._cands = {Cand(shift_endpoint(c.ep, dl, dp), _shift_owed(c.owed, dl, dp), c.fresh,
-                                None if c.mark is None else marks[c.mark]): r for c, r in nset}
+                                None if c.mark is None else marks[c.mark],
+                                None if c.due is None else marks[c.due]): r for c, r in nset}
         return self._cands
 
     @cands.setter
@@ -356,6 +410,8 @@ class Monitor:
             self._normalize(None, None, None, 0)
         self.n = 0
         self.done: Verdict | None = None
+        self.found: list[Verdict] = []      # violations before the last resynchronisation
+        self.sent = 0                       # segments the IUT sent (and calls and states it reported)
         self.stats = _Stats()
         self.wscale: int | None = None
         self.peer_wscale = False
@@ -393,6 +449,7 @@ class Monitor:
         if self.n == 1 and self.start == "closed":
             self._t0 = getattr(ev, "t", None)
         if isinstance(ev, SegmentEvent):
+            self.sent += ev.dir == "out"
             given = not self._started and self._start_from(ev)
             wnd = self._window(ev)
             self._tk = self._time_key(ev.t)     # every memo lookup of this event uses it
@@ -404,6 +461,8 @@ class Monitor:
             pending = None
             if self.done is not None and ev.dir == "out" and self._crossed is not None:
                 pending = self._cross(ev, wnd)
+            if self.done is not None and ev.dir == "out" and self.vantage == FAR:
+                self._lost_before_capture(ev, wnd)
             if self.done is not None:
                 self._crossed = None
             else:
@@ -411,9 +470,11 @@ class Monitor:
             if ev.dir == "in" and ev.t is not None and self.done is None and self._sh.floors_move:
                 self._floors(ev.t)
         elif isinstance(ev, CallEvent):
+            self.sent += 1                  # the IUT's own doing: judged like its segments
             self._closure(ev.t)
             self._call(ev)
         elif isinstance(ev, StateEvent):
+            self.sent += 1
             self._closure(ev.t)
             self._observe(ev)
         else:
@@ -423,14 +484,51 @@ class Monitor:
         if self.done is None and k > self.limit:
             self.done = self._verdict(INCONCLUSIVE, f"more than {self.limit} candidate TCBs; raise max_candidates",
                                       ev)
+        if self.done is not None and self.done.status == VIOLATION and isinstance(ev, SegmentEvent) \
+                and len(self.found) + 1 < self.max_violations:
+            self._resync()
         return self.done
 
-    def verdict(self) -> Verdict:
-        """The verdict for what has been fed so far, as if the trace ended here."""
+    def _resync(self) -> None:
+        """After a violation, judge on: the next segment starts the IUT afresh, mid-connection
+        (every state consistent with it, spec/midstream.py), as a capture that began there."""
+        self.found.append(self.done)
+        self.done = None
+        self.cands = {Cand(Endpoint()): ""}
+        if self._memo is not None:
+            self._normalize(None, None, None, 0)
+        self._started = False
+        self._crossed = None
+        self._ka_floor = self._f2_floor = None
+        self._f2_known = False
+        self._t0 = None
+
+    def verdict(self, end: float | None = None) -> Verdict:
+        """The verdict for what has been fed so far, as if the trace ended here; `end`: the
+        time the capture went on to (its last frame, or a trace header's "end"). A candidate
+        whose deadline passed before `end` is gone (nothing came in time); when none is left,
+        that is a violation naming what was owed, since when, and the bound. Otherwise the
+        trace is inconclusive only while every candidate still owes a transmission."""
+        v = self._final(end)
+        if self.found:
+            first, rest = self.found[0], self.found[1:] + ([v] if v.status == VIOLATION else [])
+            return replace(first, more=tuple(rest), events=self.n, max_candidates=self.stats.max_candidates)
+        return v
+
+    def _final(self, end: float | None) -> Verdict:
         if self.done is not None:
             return self.done
+        if self.n and not self.sent and not self.found:
+            return self._verdict(SILENT, "not judged: it sent nothing")
+        cands = self.cands
+        live = [c for c in cands if not self._overdue(c, end)] if end is not None else list(cands)
+        if not live:
+            return self._verdict(VIOLATION, f"the capture went on to t={end:.6f} and nothing came: "
+                                 + self._overdue_text(cands), allowed=self._overdue_list(cands),
+                                 rows=[r for c in cands for _, r in c.owed[:1] if r != BEFORE_TRACE],
+                                 headline=self._headline_overdue(cands))
         owing = []
-        for c in self.cands:
+        for c in live:
             o = self._owes(c)[0]
             if not o:
                 return self._verdict(CONFORMANT, "")
@@ -448,7 +546,8 @@ class Monitor:
             if not bits & FRAME_FREE:
                 return None
             if not owes:
-                return True
+                # conformant whatever the trace's end, unless a deadline may decide it
+                return True if not (c.owed or c.ep.ack_owed) else None
         return False
 
     # ------------------------------------------------------------------ events
@@ -465,11 +564,21 @@ class Monitor:
         of the IUT's segments (returned, for `_crossed`); None keeps the violation."""
         failed, n, entries = self.done, self.n, self._crossed
         ins = [i for i, (_, e, _) in enumerate(entries) if e.dir == "in"]
-        for k in range(1, len(ins) + 1):
+        if self.vantage == NEAR and ev.t is not None:
+            # the processing lag is bounded in time too: an incoming segment captured longer than
+            # `lag` before this one has reached the stack (observation.py: processing-lag)
+            ins = [i for i in ins if entries[i][1].t is None or ev.t - entries[i][1].t <= self.lag]
+        tries = [(k, False) for k in range(1, len(ins) + 1)]
+        if self.vantage == FAR:
+            # at a far capture point a pending incoming segment may never have reached the IUT
+            # (observation.py: far-loss); every explanation is kept (their candidates' union)
+            tries += [(k, True) for k in range(1, len(ins) + 1)]
+        wins: list = []
+        for k, lost in tries:
             j = ins[-k]
             (cands, lazy), _, _ = entries[j]
             self.done, self._cands, self._lazy = None, cands, lazy
-            tail = entries[j:]
+            tail = entries[j + 1:] if lost else entries[j:]
             for _, e, w in [*((b, e, w) for b, e, w in tail if e.dir == "out"), (None, ev, wnd)]:
                 if self.done is None:
                     self._tk = self._time_key(e.t)
@@ -482,9 +591,38 @@ class Monitor:
                     self._segment(e, w)
             self._tk = self._time_key(ev.t)
             if self.done is None:
-                return tuple(pending)
+                if self.vantage != FAR:
+                    return tuple(pending)
+                wins.append((dict(self.cands), tuple(pending)))
+        if wins:
+            merged: dict[Cand, str] = {}
+            for cands, _ in wins:
+                for c, r in cands.items():
+                    merged.setdefault(c, r)
+            self.done, self.cands = None, merged
+            return wins[0][1]
         self.done, self.n = failed, n
         return None
+
+    def _lost_before_capture(self, ev: SegmentEvent, wnd: int | None) -> None:
+        """At a far capture point, data the IUT sent may have been lost before the capture point:
+        a segment beginning beyond SND.NXT is explained by a hidden SEND of the missing bytes
+        (what it sent was lost), then this segment (observation.py: far-loss)."""
+        failed, before = self.done, (self._cands, self._lazy)
+        out: dict[Cand, str] = {}
+        for c in self.cands:
+            gap = (ev.seg.seq - c.ep.snd_nxt) & MASK
+            if not 0 < gap < HALF or c.ep.state not in SYNCHRONIZED:
+                continue
+            for tr in self.m.step(c.ep, Event("SEND", None, 0, gap)):
+                if tr.endpoint.snd_nxt == ev.seg.seq:
+                    out.setdefault(c._replace(ep=tr.endpoint), ",".join(tr.rows))
+        if not out:
+            return
+        self.done, self.cands = None, out
+        self._segment(ev, wnd)
+        if self.done is not None:
+            self.done, (self._cands, self._lazy) = failed, before
 
     def _window(self, ev: SegmentEvent) -> int | None:
         """Note window scaling from a SYN; the receive window the IUT's own segment advertises."""
@@ -648,8 +786,11 @@ class Monitor:
         for c in cands:
             if c.mark is not None:
                 slots.setdefault(c.mark, len(slots))
+            if c.due is not None:
+                slots.setdefault(c.due, len(slots))
         nset = tuple((Cand(shift_endpoint(c.ep, -dl, -dp), _shift_owed(c.owed, -dl, -dp), c.fresh,
-                           None if c.mark is None else slots[c.mark]), r) for c, r in cands.items())
+                           None if c.mark is None else slots[c.mark], None if c.due is None else slots[c.due]), r)
+                     for c, r in cands.items())
         marks = tuple(slots)
         sh.room()
         nset = sh.sets.setdefault(nset, nset)
@@ -688,12 +829,14 @@ class Monitor:
         step never involved ISS or IRS (FRAME_BLIND), else by the distances to ISS and IRS."""
         memo = self._memo
         ep = c.ep
-        if memo is None or c.fresh or (c.mark is not None and c.mark == ev.t):
+        if memo is None or c.fresh or (c.mark is not None and c.mark == ev.t) or (c.due is not None and c.due == ev.t):
             return self._advance_slow(c, ev, wnd)   # (a mark equal to the event's time: KEEP or NOW?)
         seg = ev.seg
-        # all a step may learn of time: the event's time key, and which ages the mark has reached
+        # all a step may learn of time: the event's time key, and which ages the mark and the
+        # deadline's start have reached
         tk = (self._tk,
-              None if c.mark is None else len(self._ages) if ev.t is None else bisect_right(self._ages, ev.t - c.mark))
+              None if c.mark is None else len(self._ages) if ev.t is None else bisect_right(self._ages, ev.t - c.mark),
+              None if c.due is None else len(self._ages) if ev.t is None else bisect_right(self._ages, ev.t - c.due))
         st = ep[0]
         moved = st not in UNMOVED
         # a space the TCB holds no number of (frames.fixed) is measured from the segment's own
@@ -711,50 +854,84 @@ class Monitor:
             if hit is not None:
                 iss, irs = ep[1], ep[2]
                 return [(Cand(rebase(e, bl, bp, iss, irs), _shift_owed(o, bl, bp), False,
-                              _unmark(mk, c.mark, ev.t)), rows)
-                        for e, o, mk, rows in hit], FRAME_ALL
+                              _unmark(mk, c.mark, ev.t), _unmark(dk, c.due, ev.t)), rows)
+                        for e, o, mk, dk, rows in hit], FRAME_ALL
         else:
             dl, dp = sdl, sdp
         seg = shift_received(seg, -dl, -dp) if ev.dir == "in" else shift_sent(seg, -dl, -dp)
         key = (ev.dir, seg, wnd, tk, shift_endpoint(ep, -dl, -dp), _shift_owed(c.owed, -dl, -dp))
         hit = memo.cand.get(key)
         if hit is not None:
-            return [(Cand(shift_endpoint(e, dl, dp), _shift_owed(o, dl, dp), False, _unmark(mk, c.mark, ev.t)), rows)
-                    for e, o, mk, rows in hit], FRAME_FREE | FRAME_PEER
+            return [(Cand(shift_endpoint(e, dl, dp), _shift_owed(o, dl, dp), False, _unmark(mk, c.mark, ev.t),
+                          _unmark(dk, c.due, ev.t)), rows)
+                    for e, o, mk, dk, rows in hit], FRAME_FREE | FRAME_PEER
         res, bits = self._advance_slow(c, ev, wnd)
         if bits & FRAME_FREE and not any(nc.fresh for nc, _ in res):
             memo.room()
             if moved and bits & FRAME_BLIND:
                 memo.blind[bkey] = tuple((shift_endpoint(nc.ep, -bl, -bp), _shift_owed(nc.owed, -bl, -bp),
-                                          _mark_rel(nc.mark, c.mark), rows) for nc, rows in res)
+                                          _mark_rel(nc.mark, c.mark), _mark_rel(nc.due, c.due), rows)
+                                         for nc, rows in res)
             else:
                 memo.cand[key] = tuple((shift_endpoint(nc.ep, -dl, -dp), _shift_owed(nc.owed, -dl, -dp),
-                                        _mark_rel(nc.mark, c.mark), rows) for nc, rows in res)
+                                        _mark_rel(nc.mark, c.mark), _mark_rel(nc.due, c.due), rows)
+                                       for nc, rows in res)
         return res, bits
 
     def _advance_slow(self, c: Cand, ev: SegmentEvent, wnd: int | None) -> tuple[list, int]:
         """`_advance` computed, with the FRAME_* bits every step it took shares."""
         self._free = FRAME_ALL
         out: dict[Cand, str] = {}
-        members = self._closure_of(c, "", ev.t)
+        t = ev.t
+        # a candidate past a deadline is gone: what it owed would have been captured by now
+        members = [m for m in self._closure_of(c, "", t) if not self._overdue(m, t, ev.dir)]
         if ev.dir == "in":
             event = arrive(ev.seg)
             for m in members:
                 for tr in self._step(m.ep, event):
                     rows = ",".join(tr.rows)
                     if "restart 2MSL" in tr.signals:
-                        mark = ev.t
+                        mark = t
                     else:
                         mark = m.mark if tr.endpoint.state in self.timed else None
                     owed = _cap(m.owed + tuple((s, rows) for s in tr.sends))
                     # a row chose ISS := ISN with a placeholder ISN; the IUT's SYN or SYN,ACK shows the real one
                     fresh = m.fresh or any(r in self.starts for r in tr.rows)
-                    out.setdefault(Cand(tr.endpoint, owed, fresh, mark), rows)
+                    due = (m.due if m.due is not None else t) if owed or tr.endpoint.ack_owed else None
+                    out.setdefault(Cand(tr.endpoint, owed, fresh, mark, due), rows)
         else:
             for m in members:
-                for nc, why in self._explain(m, ev.seg, ev.t):
-                    out.setdefault(self._learn(nc, ev, wnd), why)
+                for nc, why in self._explain(m, ev.seg, t):
+                    nc = self._learn(nc, ev, wnd)
+                    out.setdefault(nc._replace(due=_due_after_sending(m, nc, t)), why)
         return list(out.items()), self._free
+
+    def _overdue(self, c: Cand, t: float | None, direction: str = "out") -> bool:
+        """Has `c` owed something longer than its deadline allows at time t? A reply (a
+        segment a row handling an arriving segment owes) is due within the lag; an owed pure
+        ACK or a delayed one within the profile's delack_max plus the lag (observation.py:
+        processing-lag, delayed-ack). No deadline at a far capture point, where what the IUT
+        sent in time may have been lost before it."""
+        if c.due is None or t is None or self.vantage == FAR:
+            return False
+        if c.fresh and direction == "in":
+            # the IUT has not shown its ISN: it may never have answered at all (an end that sent
+            # nothing is not judged); its first segment, or the trace's end, decides
+            return False
+        return t - c.due >= self._deadline(c)
+
+    def _deadline(self, c: Cand) -> float:
+        """How long `c`'s oldest obligation may stay open (infinite: none applies)."""
+        if c.owed:
+            w, rows = c.owed[0]
+            if rows == BEFORE_TRACE:
+                return float("inf")
+            if _soft(w):
+                return self._dl_ack
+            if rows and any(r in self._sh.reply_rows for r in rows.split(",")):
+                return self._dl_reply
+            return float("inf")
+        return self._dl_ack if c.ep.ack_owed else float("inf")
 
     def _step(self, ep: Endpoint, event: Event):
         trs, bits = self.m.step_framed(ep, event)
@@ -766,13 +943,17 @@ class Monitor:
         event = call(ev.call, n=ev.n) if ev.call != "SEND" else Event("SEND", None, 0, ev.n)
         for c in self.cands:
             for tr in self.m.step(c.ep, event):
-                err = any(s.startswith("error") for s in tr.signals)
-                if ev.result is not None and err != ev.result.startswith("error"):
+                err = [s[len("error: "):] for s in tr.signals if s.startswith("error")]
+                if ev.result is not None and bool(err) != ev.result.startswith("error"):
                     continue
+                if err and ev.result is not None and not (error_names(ev.result) or set(err)) & set(err):
+                    continue            # a named error other than the one the table gives (spec/errors.py)
                 rows = ",".join(tr.rows)
                 # CONNECT picks a placeholder ISN; the SYN shows the real one
                 fresh = c.fresh or any(r in self.starts for r in tr.rows)
-                out.setdefault(Cand(tr.endpoint, c.owed + tuple((s, rows) for s in tr.sends), fresh, c.mark), rows)
+                owed = c.owed + tuple((s, rows) for s in tr.sends)
+                due = (c.due if c.due is not None else ev.t) if owed or tr.endpoint.ack_owed else None
+                out.setdefault(Cand(tr.endpoint, owed, fresh, c.mark, due), rows)
         if not out:
             self.done = self._verdict(VIOLATION, f"no state the IUT could be in gives {ev.call} the result "
                                       f"{ev.result!r}", ev, self._results_of(event))
@@ -844,7 +1025,7 @@ class Monitor:
                 if kind in self._sh.floored and not self._timer_ok(kind, c.ep, t):
                     continue
                 nc = Cand(ep2, c.owed, c.fresh and ep2.iss == c.ep.iss,
-                          c.mark if ep2.state is c.ep.state else None)
+                          c.mark if ep2.state is c.ep.state else None, c.due)
                 if nc not in out:
                     out[nc] = rows
                     work.append(nc)
@@ -1003,7 +1184,7 @@ class Monitor:
         cands: dict[Cand, str] = {Cand(Endpoint()): ""}
         for ep in midstream_tcbs(self.m, ev.dir, ev.seg):
             late = ((Segment(ACK, ep.snd_nxt, ep.rcv_nxt, 0, 0), BEFORE_TRACE),) if ev.dir == "in" else ()
-            cands[Cand(ep, late)] = ""
+            cands[Cand(ep, late)] = ""        # optional: they may have gone out before the trace
         self.cands = cands
         return ev.dir == "out"
 
@@ -1020,6 +1201,38 @@ class Monitor:
                 return f"retransmission {seg_text(tr.sends[0])} ({c.ep.state}, {tr.rows[0]})", bits
         return "", bits
 
+    def _overdue_list(self, cands) -> list[str]:
+        """What each overdue candidate owed: the segment, since when, and its bound."""
+        out = []
+        for c in cands:
+            if c.due is None:
+                continue
+            what = (seg_text(c.owed[0][0]) + f" ({self._brief(c.owed[0][1])})" if c.owed
+                    else "a delayed ACK (ACK.OWED)")
+            bound = self._deadline(c)
+            kind = "the processing lag" if bound == self._dl_reply else "delack_max + lag"
+            out.append(f"{what} in {c.ep.state}, owed since t={c.due:.6f}, due by t={c.due + bound:.6f} "
+                       f"({kind}: {bound:g} s)")
+        return sorted(set(out))
+
+    def _headline_overdue(self, cands) -> str:
+        """The rule behind the oldest obligation: in which state, what it required, its row
+        and RFC section."""
+        for c in sorted((c for c in cands if c.due is not None), key=lambda c: c.due):
+            if c.owed and c.owed[0][1] != BEFORE_TRACE:
+                w, rows = c.owed[0]
+                r = self._brief(rows).split(",")[0]
+                return (f"in {c.ep.state} the spec required {seg_text(w)} within {self._deadline(c):g} s of "
+                        f"t={c.due:.6f} ({r}, {self.rfc.get(r, '')})")
+            if c.ep.ack_owed:
+                return (f"in {c.ep.state} a delayed ACK was due within {self._deadline(c):g} s of t={c.due:.6f} "
+                        f"(delack, {self.rfc.get('delack', '')})")
+        return ""
+
+    def _overdue_text(self, cands) -> str:
+        got = self._overdue_list(cands)
+        return ("the spec owed " + got[0] + (f" (and {len(got) - 1} more)" if len(got) > 1 else "")) if got else ""
+
     def _brief(self, group: str) -> str:
         ids = [r for r in group.split(",") if r]
         return ",".join([r for r in ids if r in self.m.deciding] or ids[-1:])
@@ -1034,12 +1247,13 @@ class Monitor:
                 seen.setdefault(f"{r} [{self.rfc.get(r, '')}]", None)
         return tuple(seen)
 
-    def _verdict(self, status: str, message: str, ev: TraceEvent | None = None, allowed=(), rows=()) -> Verdict:
-        states = () if status == CONFORMANT else tuple(sorted(
+    def _verdict(self, status: str, message: str, ev: TraceEvent | None = None, allowed=(), rows=(),
+                 headline: str = "") -> Verdict:
+        states = () if status in (CONFORMANT, SILENT) else tuple(sorted(
             {str(c.ep) + (" (ISS not yet seen)" if c.fresh else "") for c in self.cands})[:64])
         return Verdict(status, self.profile.label(), self.n, message, self.n if ev is not None else None,
                        str(ev) if ev is not None else "", states, tuple(allowed),
-                       self._cite(rows), self.stats.max_candidates, self.role)
+                       self._cite(rows), self.stats.max_candidates, self.role, headline, self.vantage_note)
 
     def _results_of(self, event: Event) -> list[str]:
         out = []
@@ -1058,7 +1272,10 @@ class Monitor:
             d = _distance(seg, obs)
             if text not in found or d < found[text][0]:
                 found[text] = (d, rows if cite else "")
+        late = [c for c in self.cands if self._overdue(c, ev.t)]
         for c in self.cands:
+            if c in late:
+                continue                       # gone: what it owed is named below
             for w, r in c.owed:
                 if r == BEFORE_TRACE:
                     offer(f"a pure ACK up to ack={w.ack}, for data received before the trace began "
@@ -1076,11 +1293,62 @@ class Monitor:
                     if tr.sends or e.kind in ("SEND", "SHUTDOWN", "CLOSE", "ABORT") and self._relevant(e, obs):
                         offer(f"{label} in {c.ep.state} sends {what} ({r})", tr.sends[0] if tr.sends else None, r,
                               self._relevant(e, obs))
+        # never offer the observed segment itself as what was allowed (unless a timing note says when)
+        found = {a: v for a, v in found.items() if v[0] != (0, 0) or "not before" in a}
         ranked = sorted(found, key=lambda a: (found[a][0], a))
         message = "no state the IUT could be in explains this segment (by a row, or a hidden call or timer)"
+        if late:
+            message += f"; at t={ev.t:.6f} it was past a deadline: " + self._overdue_text(late)
         if ranked and found[ranked[0]][0][0] == 0:
             message += f"; nearest allowed: {ranked[0]}"
-        return self._verdict(VIOLATION, message, ev, ranked[:24], [found[a][1] for a in ranked if found[a][1]])
+        rows = [found[a][1] for a in ranked if found[a][1]]
+        headline, first = self._headline(ev, late)
+        if first:
+            rows.insert(0, first)
+        if not rows:
+            # cite the rows that explained the candidates last: what the IUT was doing
+            rows = sorted({r for r in self.cands.values() if r and r != BEFORE_TRACE})
+        return self._verdict(VIOLATION, message, ev, ranked[:24], rows, headline)
+
+    def _headline(self, ev: SegmentEvent, late: list) -> tuple[str, str]:
+        """The rule that should have applied, in words, and its rows: a required segment the
+        spec owed next (the rows that handled the event that called for it, in the state the
+        IUT could have been in); else one overdue; else the rows that last explained each
+        candidate, with what they allow next."""
+        best = None
+        for c in self.cands:
+            if c in late:
+                continue
+            for w, rows in c.owed:
+                if rows == BEFORE_TRACE:
+                    continue
+                key = (_distance(w, ev.seg), _soft(w))
+                if best is None or key < best[0]:
+                    best = (key, c, w, rows)
+                if not _soft(w):
+                    break                      # required segments go out in order: this one was next
+        if best is not None:
+            _, c, w, rows = best
+            r = self._brief(rows).split(",")[0]
+            row = self._row(r)
+            was = "/".join(s.value for s in row.states[:3]) if row is not None else c.ep.state.value
+            why = f" ({row.note})" if row is not None and row.note else ""
+            need = "next, before anything else" if not _soft(w) else f"within {self._dl_ack:g} s"
+            return (f"in {was} the spec required {seg_text(w)} {need}{why} ({r}, {self.rfc.get(r, '')})"), rows
+        if late:
+            return self._headline_overdue(late), ",".join(r for c in late for _, r in c.owed[:1] if r != BEFORE_TRACE)
+        groups = sorted({r for r in self.cands.values() if r and r != BEFORE_TRACE})
+        if groups:
+            r = self._brief(groups[0]).split(",")[0]
+            row = self._row(r)
+            states = sorted({c.ep.state.value for c in self.cands})
+            what = f": {row.note}" if row is not None and row.note else ""
+            return (f"after {r}{what} ({self.rfc.get(r, '')}), in {', '.join(states[:4])} no row of the table "
+                    f"sends {seg_text(ev.seg)}"), ""
+        return "", ""
+
+    def _row(self, rid: str):
+        return self._sh.row_by_id.get(rid)
 
     @staticmethod
     def _relevant(e: Event, obs: Segment) -> bool:
@@ -1098,9 +1366,6 @@ class Monitor:
 #: The rows of the owed ACK that stands for every ACK a mid-connection start may still send for
 #: data received before the trace began (`Monitor._start_from`).
 BEFORE_TRACE = "before the trace"
-#: Owed pure ACKs kept per candidate (older ones are forgotten: they may never be sent). A live
-#: bulk transfer on loopback showed an ACK for a segment eight segments behind the capture.
-SOFT_KEEP = 32
 
 
 def _cap(owed: tuple) -> tuple:
@@ -1145,12 +1410,26 @@ def _merge_soft(cands: dict[Cand, str]) -> dict[Cand, str]:
                     union.setdefault(w, r)
         # oldest first: farthest behind RCV.NXT
         ordered = sorted(union.items(), key=lambda item: -((ep.rcv_nxt - item[0].ack) & MASK))
-        one = Cand(ep, tuple(ordered[-SOFT_KEEP:]), fresh, mark)
+        # the latest deadline of the paths merged: each member is one path's obligations
+        dues = [c.due for c in members if c.due is not None]
+        one = Cand(ep, tuple(ordered[-SOFT_KEEP:]), fresh, mark, max(dues) if dues else None)
         for c in members:
             merged[c] = one
     for c, r in cands.items():
         out.setdefault(merged.get(c, c), r)
     return out
+
+
+def _due_after_sending(c: Cand, nc: Cand, t: float | None) -> float | None:
+    """When `nc`'s oldest obligation began, after `c` sent a segment at t: as before while
+    that obligation is still open, else t (a later one's start is not kept: leniently, now)."""
+    if not (nc.owed or nc.ep.ack_owed) or t is None:
+        return None
+    if c.due is None:
+        return t
+    if c.owed:
+        return c.due if nc.owed[:1] == c.owed[:1] else t
+    return c.due if c.ep.ack_owed and nc.ep.ack_owed and not nc.owed else t
 
 
 def _inert(c: Cand) -> bool:

@@ -39,7 +39,7 @@ from .capture import LINK_TYPES, CaptureStats, _addr, decode, truncated_header, 
 from .events import SegmentEvent, TraceError
 from .judge import _ep
 from . import judge
-from .monitor import CONFORMANT, MAX_CROSSED, Monitor, Verdict, _plain_of, _props_of, _Stats
+from .monitor import CONFORMANT, MAX_CROSSED, MAX_VIOLATIONS, SILENT, Monitor, Verdict, _plain_of, _props_of, _Stats
 
 SOURCE = Path(__file__).with_name("_judge.c")
 MAXM, MAXNEED, MAXAGE = 4, 16, 32            # as in _judge.c
@@ -93,7 +93,7 @@ class ConnS(ctypes.Structure):
     _fields_ = [("addr", (c_uint8 * 16) * 2), ("port", c_int32 * 2), ("fam", c_int32), ("incarnation", c_int32),
                 ("segments", c_int64), ("first", c_int64), ("first_t", c_double), ("last_t", c_double),
                 ("ended", c_int32), ("same", c_int32), ("syn_have", c_int32 * 2), ("syn_seq", c_uint32 * 2),
-                ("mon", c_int32 * 2), ("prev", c_int32), ("next", c_int32), ("entry", c_int32), ("pad", c_int32)]
+                ("mon", c_int32 * 2), ("prev", c_int32), ("next", c_int32), ("entry", c_int32), ("sent", c_int32)]
 
 
 CALLBACK = ctypes.CFUNCTYPE(c_int, c_int, c_int, c_int)
@@ -182,12 +182,13 @@ class NativeJudge:
     connection's verdicts go to `on_result` as it is released, as `CaptureJudge` yields them."""
 
     def __init__(self, profile, iut, start: str | None, max_candidates: int, on_result: "Callable[[judge.Result], None]",
-                 share: int = 0, jobs: int = 1):
+                 share: int = 0, jobs: int = 1, max_violations: int = MAX_VIOLATIONS):
         lib = library()
         if lib is None:
             raise NativeUnavailable(UNAVAILABLE[0] + "; use --engine python")
         self.lib, self.on_result, self.exc = lib, on_result, None
-        self.make = lambda s: Monitor(profile, start=s, max_candidates=max_candidates)
+        self.make = lambda s: Monitor(profile, start=s, max_candidates=max_candidates, max_violations=max_violations,
+                                      vantage_note=judge.vantage_of(("", 0), None)[1])
         self.scratch = [self.make(s) for s in ("any", "closed")]
         m = self.scratch[0]
         self.sh = sh = m._sh
@@ -316,6 +317,8 @@ class NativeJudge:
         mon = self.held.pop(slot, None)
         if mon is None:
             mon = self._load(slot)
+            # C's bit for this end: it sent before this segment (C sets it after feeding)
+            mon.sent = self._sent_bits(slot)
         mon.feed(_event("out" if direction == 0 else "in", *SEG.unpack(self.cur_buf)))
         self._store(slot, mon)
 
@@ -323,6 +326,7 @@ class NativeJudge:
         c = ConnS.from_address(self.lib.jd_conn(self.j, idx))
         ends = [(_addr(bytes(c.addr[e])[:4 if c.fam == 4 else 16]), c.port[e]) for e in (0, 1)]
         name = f"{_ep(*ends[0])} <-> {_ep(*ends[1])}" + (f" #{c.incarnation}" if c.incarnation > 1 else "")
+        end_t = self.cur.s.t
         for e in (0, 1):
             slot = c.mon[e]
             if slot < 0:
@@ -330,16 +334,28 @@ class NativeJudge:
             self.kept.pop(slot, None)
             self.rings.pop(slot, None)
             mon = self.held.pop(slot, None)
+            if mon is None and not c.sent >> e & 1:
+                v = MON.unpack_from(MON_BUF.from_address(self.lib.jd_mon(self.j, slot)), MON_HEAD.size)
+                v = Verdict(SILENT, self.label, v[10], "not judged: it sent nothing", max_candidates=v[16],
+                            role=f"IUT {_ep(*ends[e])}", vantage=self.scratch[0].vantage_note)
+                self.on_result(judge.Result(name, _ep(*ends[e]), v, c.segments, c.first))
+                continue
             if mon is None:
                 v = MON.unpack_from(MON_BUF.from_address(self.lib.jd_mon(self.j, slot)), MON_HEAD.size)
                 if self._settled(v[1]):
                     # what verdict() gives a monitor in this set (v[10]: events, v[16]: most
                     # candidates): its rows cite nothing
-                    v = Verdict(CONFORMANT, self.label, v[10], max_candidates=v[16], role=f"IUT {_ep(*ends[e])}")
+                    v = Verdict(CONFORMANT, self.label, v[10], max_candidates=v[16], role=f"IUT {_ep(*ends[e])}",
+                                vantage=self.scratch[0].vantage_note)
                     self.on_result(judge.Result(name, _ep(*ends[e]), v, c.segments, c.first))
                     continue
                 mon = self._load(slot)
-            self.on_result(judge.Result(name, _ep(*ends[e]), mon.verdict(), c.segments, c.first))
+                mon.sent = 1
+            self.on_result(judge.Result(name, _ep(*ends[e]), mon.verdict(end=end_t), c.segments, c.first))
+
+    def _sent_bits(self, slot: int) -> int:
+        end, conn, _, _ = MON_HEAD.unpack_from(MON_BUF.from_address(self.lib.jd_mon(self.j, slot)))
+        return ConnS.from_address(self.lib.jd_conn(self.j, conn)).sent >> end & 1
 
     def _settled(self, idx: int) -> bool | None:
         """`Monitor.settled` of the set C knows by `idx`, asked once."""
@@ -381,7 +397,7 @@ class NativeJudge:
         # are rebuilt from the normal form: the same ones)
         m._cands = kept[1] if kept is not None and kept[0][0] is lazy[0] and kept[0][1:] == lazy[1:] else None
         m._lazy = lazy
-        m.n, m.done, m.stats = n, None, _Stats(maxc)
+        m.n, m.done, m.stats, m.found = n, None, _Stats(maxc), []
         m.wscale = None if wscale < 0 else wscale
         m.peer_wscale, m._scaled, m._started = bool(peer_ws), bool(scaled), bool(started)
         ring = self.rings.get(slot)
@@ -404,7 +420,7 @@ class NativeJudge:
         """Hand the monitor's state to C; a state C cannot hold stays here with its monitor."""
         buf = MON_BUF.from_address(self.lib.jd_mon(self.j, slot))
         lazy, cr = m._lazy, m._crossed or ()
-        if m.done is not None or lazy is None or len(lazy[3]) > MAXM or len(cr) > CROSS_SLOTS - 1 or any(
+        if m.done is not None or m.found or lazy is None or len(lazy[3]) > MAXM or len(cr) > CROSS_SLOTS - 1 or any(
                 b is None or len(b[3]) > MAXM for (_, b), _, _ in cr):
             struct.pack_into("<i", buf, MON_HEAD.size, M_DONE if m.done is not None else M_PY)
             self.kept.pop(slot, None)

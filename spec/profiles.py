@@ -7,8 +7,10 @@ options built to break a property; the checker must refute each one.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
+from typing import NamedTuple
 
 from .model import SpecError
 
@@ -28,6 +30,8 @@ OPTIONS: dict[str, str] = {
     "rst-on-unread": "RFC 1122 4.2.2.13, RFC 2525 2.17; Linux tcp_close(): close() with unread data, or new "
                      "data after close(), is answered with RST",
     "rst-ack": "Linux tcp_send_active_reset(): an abortive RST carries ACK = RCV.NXT",
+    "econnrefused": "Linux tcp_reset(): an acceptable RST in SYN-SENT is reported as ECONNREFUSED ('connection "
+                    "refused'), where RFC 9293 3.10.7.3 names it 'connection reset'",
     "synack-on-syn-copy": "Linux tcp_check_req(): a retransmitted SYN in SYN-RECEIVED retransmits the SYN,ACK",
     "simopen-synack-dupack": "Linux tcp_data_queue(): in a simultaneous open the peer's SYN,ACK ends at RCV.NXT, "
                              "so besides establishing the connection it is a duplicate, answered at once with an "
@@ -64,7 +68,101 @@ OPTIONS: dict[str, str] = {
 #: Parameters every profile defines. Retry limits count retransmissions; times are seconds.
 PARAMS = ("SYN.RETRIES", "SYNACK.RETRIES", "DATA.RETRIES", "KA.PROBES", "WINDOW",
           "msl", "time_wait", "rto_initial", "rto_min", "rto_max", "fin_timeout",
-          "user_timeout", "ka_idle", "ka_interval", "tolerance")
+          "user_timeout", "ka_idle", "ka_interval", "delack_max", "tolerance")
+
+class Range(NamedTuple):
+    """The values a parameter may legally take on a stack of a profile, both ends included,
+    and the text that sets them. A default is one point in it; a capture of a tuned host may
+    show any value in it, so the oracle accepts any of them (`Profile.with_params`) and a
+    learner (`obsmodel`) may search within it. `math.inf`: the source sets no upper bound."""
+
+    low: float
+    high: float
+    unit: str           # "count", "seconds", "bytes" or "fraction"
+    source: str
+
+    def __contains__(self, value: float) -> bool:       # type: ignore[override]
+        return self.low <= value <= self.high
+
+    def text(self) -> str:
+        hi = "no upper bound" if self.high == math.inf else _number(self.high)
+        return f"{_number(self.low)}..{hi} {self.unit}"
+
+
+_INT_JIFFIES = 2147483      # INT_MAX / HZ seconds at HZ = 1000: the largest proc_dointvec_jiffies value
+_TOLERANCE = Range(0.0, 0.5, "fraction", "the oracle's timing latitude (oracle/monitor.py): a timer may fire this "
+                   "fraction of its duration early; at 1 every timer could fire at once, so at most half")
+_WINDOW = Range(0, 2 ** 30, "bytes", "RFC 7323 2.3: with window scaling the window is at most 2^30 bytes")
+
+#: profile name -> parameter -> its legal range and where that range is written down. For
+#: rfc9293: what the RFCs let an implementation or application configure (a MUST about a
+#: *default*, such as keep-alive >= 2 h, is audited by `synack spec --requirements`, not here);
+#: for linux: the limits of the kernel's sysctls and socket options (net/ipv4/sysctl_net_ipv4.c,
+#: do_tcp_setsockopt() in net/ipv4/tcp.c).
+RANGES: dict[str, dict[str, Range]] = {
+    "rfc9293": {
+        "SYN.RETRIES": Range(0, 255, "count", "RFC 9293 3.8.3 MUST-21/22 (RFC 1122 4.2.3.5): R2 is configurable by "
+                             "the application, in time, with no upper bound; 255 retransmissions (8-bit counter, "
+                             "as Linux's) back off past any R2"),
+        "SYNACK.RETRIES": Range(0, 255, "count", "RFC 9293 3.8.3 MUST-21 (RFC 1122 4.2.3.5): R2 configurable; "
+                                "255 as SYN.RETRIES"),
+        "DATA.RETRIES": Range(0, 255, "count", "RFC 9293 3.8.3 MUST-21 (RFC 1122 4.2.3.5): R2 configurable, SHOULD "
+                              "be at least 100 s; 255 as SYN.RETRIES"),
+        "KA.PROBES": Range(0, 255, "count", "RFC 1122 4.2.3.6 leaves the number of unanswered probes open; 255 "
+                           "(8-bit, as Linux's tcp_keepalive_probes)"),
+        "WINDOW": _WINDOW,
+        "msl": Range(0.001, math.inf, "seconds", "RFC 9293 3.4.2: MSL is an engineering choice (2 minutes "
+                     "suggested), changeable if experience indicates"),
+        "time_wait": Range(0.001, math.inf, "seconds", "RFC 9293 3.6.1 MUST-13: 2 MSL (checked against msl by "
+                           "`spec --requirements`)"),
+        "rto_initial": Range(1.0, math.inf, "seconds", "RFC 6298 2.1 and 2.4 (SHOULD): the initial RTO is 1 s and "
+                             "an RTO below 1 s is rounded up to 1 s"),
+        "rto_min": Range(1.0, math.inf, "seconds", "RFC 6298 2.4 (SHOULD): an RTO below 1 s is rounded up to 1 s"),
+        "rto_max": Range(60.0, math.inf, "seconds", "RFC 6298 2.5 (MAY): a maximum may be placed on the RTO "
+                         "provided it is at least 60 s"),
+        "fin_timeout": Range(0.0, math.inf, "seconds", "RFC 9293 has no FIN-WAIT-2 timeout; used only with the "
+                             "fin-wait-2-timeout option"),
+        "user_timeout": Range(0.001, math.inf, "seconds", "RFC 9293 3.9.1 (OPEN, SEND): the user timeout is set "
+                              "by the application; no bound given"),
+        "ka_idle": Range(0.001, math.inf, "seconds", "RFC 9293 3.8.4 MUST-27 (RFC 1122 4.2.3.6): the keep-alive "
+                         "interval MUST be configurable (its default, >= 2 h, is MUST-28)"),
+        "ka_interval": Range(0.001, math.inf, "seconds", "RFC 1122 4.2.3.6: the interval between unanswered probes "
+                             "is configurable; no bound given"),
+        "delack_max": Range(0.0, 0.5, "seconds", "RFC 9293 3.8.6.3 MUST-40 (RFC 1122 4.2.3.2): an ACK delay MUST "
+                            "be less than 0.5 s"),
+        "tolerance": _TOLERANCE,
+    },
+    "linux": {
+        "SYN.RETRIES": Range(1, 127, "count", "net.ipv4.tcp_syn_retries: tcp_syn_retries_min = 1 .. "
+                             "MAX_TCP_SYNCNT = 127 (sysctl_net_ipv4.c); TCP_SYNCNT 1..127 (do_tcp_setsockopt)"),
+        "SYNACK.RETRIES": Range(0, 255, "count", "net.ipv4.tcp_synack_retries: u8 (proc_dou8vec_minmax)"),
+        "DATA.RETRIES": Range(0, 255, "count", "net.ipv4.tcp_retries2: u8 (proc_dou8vec_minmax)"),
+        "KA.PROBES": Range(0, 255, "count", "net.ipv4.tcp_keepalive_probes: u8 (proc_dou8vec_minmax); "
+                           "TCP_KEEPCNT 1..MAX_TCP_KEEPCNT = 127 (do_tcp_setsockopt)"),
+        "WINDOW": _WINDOW,
+        "msl": Range(30.0, 30.0, "seconds", "Linux has no MSL: half of TCP_TIMEWAIT_LEN (include/net/tcp.h)"),
+        "time_wait": Range(60.0, 60.0, "seconds", "TCP_TIMEWAIT_LEN = 60 s, a constant in include/net/tcp.h "
+                           "(no sysctl)"),
+        "rto_initial": Range(0.001, 120.0, "seconds", "TCP_TIMEOUT_INIT = 1 s; tcp_timeout_init() takes a BPF "
+                             "(BPF_SOCK_OPS_TIMEOUT_INIT) value in jiffies, at most TCP_RTO_MAX = 120 s"),
+        "rto_min": Range(0.000001, 120.0, "seconds", "TCP_RTO_MIN = 200 ms; net.ipv4.tcp_rto_min_us >= 1 "
+                         "(sysctl_net_ipv4.c), route rto_min and TCP_RTO_MIN_US lower or raise it"),
+        "rto_max": Range(1.0, 120.0, "seconds", "net.ipv4.tcp_rto_max_ms 1000..TCP_RTO_MAX_SEC * 1000 "
+                         "(sysctl_net_ipv4.c); TCP_RTO_MAX = 120 s before the sysctl existed"),
+        "fin_timeout": Range(0.0, _INT_JIFFIES, "seconds", "net.ipv4.tcp_fin_timeout: int jiffies "
+                             "(proc_dointvec_jiffies); TCP_LINGER2 up to TCP_FIN_TIMEOUT_MAX = 120 s"),
+        "user_timeout": Range(0.0, 2147483.647, "seconds", "TCP_USER_TIMEOUT: an int of milliseconds >= 0 "
+                              "(do_tcp_setsockopt); 0 is off"),
+        "ka_idle": Range(1.0, _INT_JIFFIES, "seconds", "TCP_KEEPIDLE 1..MAX_TCP_KEEPIDLE = 32767 "
+                         "(do_tcp_setsockopt); net.ipv4.tcp_keepalive_time: int jiffies, up to INT_MAX / HZ"),
+        "ka_interval": Range(1.0, _INT_JIFFIES, "seconds", "TCP_KEEPINTVL 1..MAX_TCP_KEEPINTVL = 32767 "
+                             "(do_tcp_setsockopt); net.ipv4.tcp_keepalive_intvl: int jiffies, up to INT_MAX / HZ"),
+        "delack_max": Range(0.0, 0.5, "seconds", "tcp_send_delayed_ack() (net/ipv4/tcp_output.c): the delayed-ACK "
+                            "timeout is at most max_ato = HZ/2; TCP_DELACK_MAX = HZ/5 (include/net/tcp.h) in pingpong "
+                            "mode"),
+        "tolerance": _TOLERANCE,
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -76,23 +174,42 @@ class Profile:
     sources: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
     base: str = ""
     variants: tuple[str, ...] = ()
+    ranges: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
 
     def has(self, option: str) -> bool:
         return option in self.options
 
-    def with_params(self, **changes: int) -> "Profile":
-        """A copy with some parameters changed (the checker bounds retries and windows this way)."""
+    def with_params(self, **changes: float) -> "Profile":
+        """A copy with some parameters changed, each within its legal range (`RANGES`): what a
+        user (`--param`) or a trace header may set. Out of range: SpecError naming the
+        parameter, the value, the range and its source."""
+        return self._changed(changes, checked=True)
+
+    def bounded(self, **caps: float) -> "Profile":
+        """A copy with counts lowered to the model checker's caps (`--retries`): a finite
+        abstraction, not a claim about a stack, so a cap may fall below the legal range."""
+        return self._changed({k: min(v, self.params[self._key(k)]) for k, v in caps.items()}, checked=False)
+
+    def _key(self, k: str) -> str:
+        key = k.replace("_", ".").upper() if k.replace("_", ".").upper() in self.params else k
+        if key not in self.params:
+            raise SpecError(f"unknown profile parameter {k!r}; expected one of: {', '.join(PARAMS)}")
+        return key
+
+    def _changed(self, changes: dict, checked: bool) -> "Profile":
         params = dict(self.params)
         for k, v in changes.items():
-            key = k.replace("_", ".").upper() if k.replace("_", ".").upper() in params else k
-            if key not in params:
-                raise SpecError(f"unknown profile parameter {k!r}; expected one of: {', '.join(PARAMS)}")
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < float("inf"):
+            key = self._key(k)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < math.inf:
                 raise SpecError(f"profile parameter {key} must be a non-negative number, got {v!r}")
             if isinstance(params[key], int):
                 if v != int(v):
                     raise SpecError(f"profile parameter {key} counts, so it must be a whole number, got {v!r}")
                 v = int(v)
+            legal = self.ranges.get(key)
+            if checked and legal is not None and v not in legal:
+                raise SpecError(f"profile parameter {key} = {_number(v)} is outside {self.base or self.name}'s range "
+                                f"{legal.text()} ({legal.source})")
             params[key] = v
         return replace(self, params=MappingProxyType(params))
 
@@ -100,12 +217,22 @@ class Profile:
         return self.name if not self.variants else f"{self.base}+{'+'.join(self.variants)}"
 
 
+def _number(v: float) -> str:
+    """A value for a message: huge integers by their size (str() of one past 4,300 digits raises)."""
+    if isinstance(v, int) and v.bit_length() > 64:
+        return f"a {int(v.bit_length() * 0.30103) + 1}-digit number"
+    return str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else f"{v:g}"
+
+
 def _profile(name, description, options, params, sources=None) -> Profile:
     unknown = set(options) - set(OPTIONS)
     assert not unknown, unknown
     assert set(params) == set(PARAMS), set(PARAMS) ^ set(params)
+    ranges = RANGES[name]
+    assert set(ranges) == set(PARAMS), set(PARAMS) ^ set(ranges)
+    assert all(params[k] in ranges[k] for k in PARAMS), [k for k in PARAMS if params[k] not in ranges[k]]
     return Profile(name, description, frozenset(options), MappingProxyType(dict(params)),
-                   MappingProxyType(dict(sources or {})), base=name)
+                   MappingProxyType(dict(sources or {})), base=name, ranges=MappingProxyType(dict(ranges)))
 
 
 RFC9293 = _profile(
@@ -114,7 +241,8 @@ RFC9293 = _profile(
     {"challenge-ack", "keepalive", "delayed-ack", "user-timeout"},
     {"SYN.RETRIES": 7, "SYNACK.RETRIES": 7, "DATA.RETRIES": 7, "KA.PROBES": 9, "WINDOW": 65535,
      "msl": 120.0, "time_wait": 240.0, "rto_initial": 1.0, "rto_min": 1.0, "rto_max": 120.0,
-     "fin_timeout": 0.0, "user_timeout": 300.0, "ka_idle": 7200.0, "ka_interval": 75.0, "tolerance": 0.25},
+     "fin_timeout": 0.0, "user_timeout": 300.0, "ka_idle": 7200.0, "ka_interval": 75.0, "delack_max": 0.5,
+     "tolerance": 0.25},
     {"SYN.RETRIES": "RFC 9293 3.8.3 (MUST-23): R2 for a SYN at least 3 minutes; 1+2+...+64 s and a last\n"
                     "timeout capped at rto_max (120 s) = 247 s after 7 retries",
      "DATA.RETRIES": "RFC 1122 4.2.3.5: R2 at least 100 s",
@@ -123,19 +251,21 @@ RFC9293 = _profile(
      "ka_idle": "RFC 1122 4.2.3.6: no less than two hours",
      "user_timeout": "RFC 9293 3.9.1 (OPEN): the present global default is five minutes",
      "KA.PROBES": "RFC 1122 4.2.3.6 leaves the count open; 9 as in common implementations",
-     "WINDOW": "receive window offered (window management is not modelled)"},
+     "WINDOW": "receive window offered (window management is not modelled)",
+     "delack_max": "RFC 9293 3.8.6.3 (MUST-40), RFC 1122 4.2.3.2: an ACK delay MUST be less than 0.5 s"},
 )
 
 LINUX = _profile(
     "linux",
     "Linux's TCP (net/ipv4) with default sysctls; every difference from rfc9293 is a named option.",
     {"challenge-ack", "challenge-ack-ratelimit", "keepalive", "keepalive-rst", "delayed-ack", "fin-wait-2-timeout",
-     "rst-on-unread", "rst-ack", "synack-on-syn-copy", "syn-recv-syn-rst", "time-wait-reopen", "simopen-synack-dupack",
-     "listener-survives", "time-wait-detached",
+     "rst-on-unread", "rst-ack", "econnrefused", "synack-on-syn-copy", "syn-recv-syn-rst", "time-wait-reopen",
+     "simopen-synack-dupack", "listener-survives", "time-wait-detached",
      "tfo", "syn-recv-ack-first", "rst-after-fin", "fin-wait-2-minisock", "time-wait-minisock", "ack-unsent-silent"},
     {"SYN.RETRIES": 6, "SYNACK.RETRIES": 5, "DATA.RETRIES": 15, "KA.PROBES": 9, "WINDOW": 65535,
      "msl": 30.0, "time_wait": 60.0, "rto_initial": 1.0, "rto_min": 0.2, "rto_max": 120.0,
-     "fin_timeout": 60.0, "user_timeout": 0.0, "ka_idle": 7200.0, "ka_interval": 75.0, "tolerance": 0.25},
+     "fin_timeout": 60.0, "user_timeout": 0.0, "ka_idle": 7200.0, "ka_interval": 75.0, "delack_max": 0.5,
+     "tolerance": 0.25},
     {"SYN.RETRIES": "net.ipv4.tcp_syn_retries = 6 (timeouts 1, 2, 4, ... 64 s: give up after 127 s, "
                     "short of RFC 9293 MUST-23's 3 minutes; `synack spec --requirements -p linux` reports it)",
      "SYNACK.RETRIES": "net.ipv4.tcp_synack_retries = 5",
@@ -145,7 +275,9 @@ LINUX = _profile(
      "fin_timeout": "net.ipv4.tcp_fin_timeout = 60 s (orphaned FIN-WAIT-2; not the MSL)",
      "user_timeout": "TCP_USER_TIMEOUT defaults to 0: no user timeout (option user-timeout off)",
      "ka_idle": "net.ipv4.tcp_keepalive_time = 7200", "ka_interval": "net.ipv4.tcp_keepalive_intvl = 75",
-     "KA.PROBES": "net.ipv4.tcp_keepalive_probes = 9"},
+     "KA.PROBES": "net.ipv4.tcp_keepalive_probes = 9",
+     "delack_max": "tcp_send_delayed_ack(): the delayed-ACK timeout is capped at max_ato = HZ/2 (0.5 s) outside "
+                   "pingpong mode (TCP_DELACK_MAX = HZ/5 caps it only in pingpong mode, include/net/tcp.h)"},
 )
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (RFC9293, LINUX)}

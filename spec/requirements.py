@@ -85,7 +85,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
                                "syn.synrcvd.passive|syn.synrcvd.passive.rst",
                                "syn.challenge.synrcvd")),
     Requirement("MUST-12", "3.6", "tell the application when its connection is aborted", "table",
-                rows=("rst.reset.exact|rst.reset", "synsent.rst", "rst.synrcvd.active.exact|rst.synrcvd.active",
+                rows=("rst.reset.exact|rst.reset", "synsent.rst|synsent.rst.refused", "rst.synrcvd.active.exact|rst.synrcvd.active",
                       "rto.giveup", "rto.syn.giveup", "keepalive.giveup|keepalive.giveup.rst")),
     Requirement("MUST-13", "3.6.1", "the active closer stays in TIME-WAIT for 2 MSL", "table",
                 rows=("fin.finwait2|finwait2.lx.fin", "ack.fin.closing", "fin.timewait|timewait.lx.other",

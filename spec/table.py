@@ -183,17 +183,17 @@ for call, extra in (("SHUTDOWN", ()), ("CLOSE", ("ORPHAN := True",))):
         "delete the TCB; queued SENDs get 'error: closing'", figure5=fig5)
     row(f"synrcvd.{c}", SR, call, "True",
         ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK><LEN=SND.Q>", "SND.NXT := SND.NXT + SND.Q + 1",
-         "SND.Q := 0", "FIN.SENT := True", "RTX := 0") + extra, F1, R + "3.10.4",
+         "SND.Q := 0", "FIN.SENT := True") + extra, F1, R + "3.10.4",
         "snd FIN (after any queued data)", figure5=fig5, when="not rst-on-unread" if call == "CLOSE" else "")
     for st, to, nm in ((ES, F1, "est"), (CW, LA, "closewait")):
         row(f"{nm}.{c}", st, call, unread_ok if call == "CLOSE" else "True",
-            ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK>", "SND.NXT := SND.NXT + 1", "FIN.SENT := True",
-             "RTX := 0") + extra, to, R + "3.10.4", "snd FIN", figure5=fig5,
+            ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK>", "SND.NXT := SND.NXT + 1", "FIN.SENT := True")
+            + extra, to, R + "3.10.4", "snd FIN (the retry count goes on: it counts the oldest segment's)", figure5=fig5,
             when="rst-on-unread" if call == "CLOSE" else "")
         if call == "CLOSE":
             row(f"{nm}.{c}.plain", st, call, "True",
-                ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK>", "SND.NXT := SND.NXT + 1", "FIN.SENT := True",
-                 "RTX := 0") + extra, to, R + "3.10.4", "snd FIN", when="not rst-on-unread")
+                ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK>", "SND.NXT := SND.NXT + 1", "FIN.SENT := True")
+                + extra, to, R + "3.10.4", "snd FIN", when="not rst-on-unread")
     row(f"finwait.{c}", (F1, F2), call, unread_ok if call == "CLOSE" else "True",
         extra or ("signal error: connection closing",), None, R + "3.10.4",
         "FIN already sent; no second FIN" + ("; the socket is now orphaned" if extra else ""),
@@ -211,7 +211,7 @@ for call, extra in (("SHUTDOWN", ()), ("CLOSE", ("ORPHAN := True",))):
             "unread data is discarded without a RST)", when="rst-on-unread")
 row("synrcvd.close.linux", SR, "CLOSE", "True",
     ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK><LEN=SND.Q>", "SND.NXT := SND.NXT + SND.Q + 1",
-     "SND.Q := 0", "FIN.SENT := True", "RTX := 0", "ORPHAN := True"), F1, R + "3.10.4", "snd FIN",
+     "SND.Q := 0", "FIN.SENT := True", "ORPHAN := True"), F1, R + "3.10.4", "snd FIN",
     when="rst-on-unread")
 row("close.unread-rst", (ES, CW, F1, F2, CG, LA), "CLOSE", "UNREAD",
     ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>", "delete TCB", QUEUED + "connection reset"), CL,
@@ -239,14 +239,14 @@ row("abort.timewait.detached", TW, "ABORT", "True", (), None,
 # ============================================================ SEGMENT ARRIVES (3.10.7)
 # CLOSED (3.10.7.1)
 row("closed.rst", CL, SEG, "RST", (), None, R + "3.10.7.1", "an incoming RST is discarded", stage="closed")
-row("closed.ack", CL, SEG, "not RST and ACK", "send <SEQ=SEG.ACK><CTL=RST>", None, R + "3.10.7.1",
+row("closed.ack", CL, SEG, "not RST and ACK", "reply <SEQ=SEG.ACK><CTL=RST>", None, R + "3.10.7.1",
     "reset acceptable to the sender", stage="closed")
-row("closed.noack", CL, SEG, "not RST and not ACK", "send <SEQ=0><ACK=SEG.SEQ + SEG.LEN><CTL=RST,ACK>", None,
+row("closed.noack", CL, SEG, "not RST and not ACK", "reply <SEQ=0><ACK=SEG.SEQ + SEG.LEN><CTL=RST,ACK>", None,
     R + "3.10.7.1", "reset acceptable to the sender", stage="closed")
 
 # LISTEN (3.10.7.2)
 row("listen.rst", LI, SEG, "RST", (), None, R + "3.10.7.2", "first: an incoming RST is ignored", stage="listen")
-row("listen.ack", LI, SEG, "not RST and ACK", "send <SEQ=SEG.ACK><CTL=RST>", None, R + "3.10.7.2",
+row("listen.ack", LI, SEG, "not RST and ACK", "reply <SEQ=SEG.ACK><CTL=RST>", None, R + "3.10.7.2",
     "second: any acknowledgment is bad in LISTEN", stage="listen")
 _synrcv = ("IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "ISS := ISN", "SND.UNA := ISN", "SND.NXT := ISN + 1",
            "SND.WND := SEG.WND", "RTX := 0", "send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>")
@@ -268,27 +268,24 @@ row("listen.other", LI, SEG, "not RST and not ACK and not SYN", (), None, R + "3
     "fourth: other text or control: drop", stage="listen")
 
 # SYN-SENT (3.10.7.3)
-row("synsent.badack", SS, SEG, "ACK and not ACK_NEW and not RST", "send <SEQ=SEG.ACK><CTL=RST>", None,
+row("synsent.badack", SS, SEG, "ACK and not ACK_NEW and not RST", "reply <SEQ=SEG.ACK><CTL=RST>", None,
     R + "3.10.7.3", "first: unacceptable ACK (SEG.ACK =< ISS or > SND.NXT): snd RST", stage="syn-sent")
 row("synsent.badack-rst", SS, SEG, "ACK and not ACK_NEW and RST", (), None, R + "3.10.7.3",
     "first: unacceptable ACK on a RST: drop", stage="syn-sent")
-row("synsent.rst", SS, SEG, "RST and ACK and ACK_NEW", ("delete TCB", "signal error: connection refused"), CL,
-    R + "3.10.7.3; RFC 5961 3.2", "second: acceptable RST: connection refused", stage="syn-sent", figure5=True)
+row("synsent.rst", SS, SEG, "RST and ACK and ACK_NEW", ("delete TCB", "signal error: connection reset"), CL,
+    R + "3.10.7.3; RFC 5961 3.2", "second: acceptable RST: connection reset", stage="syn-sent", figure5=True,
+    when="not econnrefused")
+row("synsent.rst.refused", SS, SEG, "RST and ACK and ACK_NEW", ("delete TCB", "signal error: connection refused"), CL,
+    "RFC 9293 3.10.7.3; Linux tcp_reset() (ECONNREFUSED)", "second: acceptable RST: connection refused",
+    stage="syn-sent", figure5=True, when="econnrefused")
 row("synsent.rst-noack", SS, SEG, "RST and not ACK", (), None, R + "3.10.7.3",
     "second: RST without ACK: drop", stage="syn-sent")
 _synack = ("IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "SND.UNA := SEG.ACK", "SND.WND := SEG.WND", "RTX := 0")
-row("synsent.synack", SS, SEG, "not RST and SYN and ACK and ACK_NEW and SEG.ACK == SND.NXT",
+row("synsent.synack", SS, SEG, "not RST and SYN and ACK and ACK_NEW",
     _synack + ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK><LEN=SND.Q>", "SND.NXT := SND.NXT + SND.Q", "SND.Q := 0",
                "signal established"), ES, R + "3.10.7.3",
     "fourth: rcv SYN,ACK / snd ACK (carrying any queued data)", stage="syn-sent", next="text",
     when="not two-way-handshake", figure5=True)
-row("synsent.synack.partial", SS, SEG, "not RST and SYN and ACK and ACK_NEW and SEG.ACK != SND.NXT",
-    _synack + ("send <SEQ=SEG.ACK><ACK=RCV.NXT><CTL=ACK><LEN=SND.NXT - SEG.ACK + SND.Q>", "SND.NXT := SND.NXT + SND.Q",
-               "SND.Q := 0", "signal established"), ES,
-    "RFC 7413 4.2.2; RFC 9293 3.10.7.3; Linux tcp_rcv_fastopen_synack()",
-    "fourth: the SYN,ACK acknowledges the SYN but not all the data sent on it (TFO: the server ignored it): "
-    "ESTABLISHED, and the unacknowledged data goes again at once, carrying the ACK (only reachable with data "
-    "on the SYN)", stage="syn-sent", next="text", when="not two-way-handshake")
 row("synsent.synack.2way", SS, SEG, "not RST and SYN and ACK and ACK_NEW and SND.Q == 0",
     _synack + ("signal established",), ES, "teaching variant (not TCP)",
     "two-way handshake: no third segment", stage="syn-sent", next="text", when="two-way-handshake")
@@ -310,7 +307,7 @@ row("synsent.other.noack", SS, SEG, "not RST and not SYN and not ACK", (), None,
     "fifth: neither SYN nor RST (nor ACK): drop", stage="syn-sent")
 
 # Synchronized states: optional pre-checks (profile options), then the RFC's stages.
-_resynack = "send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>"
+_resynack = "resend <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>"
 row("synrcvd.simopen-synack", SR, SEG, "SIMOPEN_SYNACK and SND.Q == 0",
     ("SND.UNA := SEG.ACK", "SND.WND := SEG.WND", "RTX := 0", "signal established"), ES,
     "RFC 9293 3.5 Figure 7; Linux tcp_validate_incoming()",
@@ -355,7 +352,7 @@ row("timewait.pre", TW, SEG, "not (REOPEN_SYN and PASSIVE)", (), None, "RFC 9293
 # is handed back to the listener before the window test, and the listener resets it. (A RST is
 # judged as RFC 5961 says: this kernel, 6.18, challenges an inexact one; see docs/linux-audit.md.)
 _LX = "Linux tcp_check_req() (tcp_minisocks.c)"
-row("synrcvd.lx-badack", SR, SEG, "ACK and LX_REQ_BADACK", "send <SEQ=SEG.ACK><CTL=RST>", None,
+row("synrcvd.lx-badack", SR, SEG, "ACK and LX_REQ_BADACK", "reply <SEQ=SEG.ACK><CTL=RST>", None,
     _LX + "; tcp_rcv_state_process() (LISTEN: th->ack), tcp_v4_send_reset()",
     "an ACK other than ISS + 1 is checked before the window: the listener answers <SEQ=SEG.ACK><CTL=RST> even to "
     "a segment outside the window (RFC 9293 would ACK that one); the request stays", stage="pre",
@@ -386,15 +383,16 @@ row("finwait2.lx.socket", F2, SEG, "not ORPHAN", (), None, R + "3.10.7.4; Linux 
 row("finwait2.lx.outside", F2, SEG, "ORPHAN and not LX_IN_WINDOW", ACK_NOW, None, _LXF2,
     "outside the window (tcp_in_window()): snd ACK (rate-limited; a RST too is answered so)", stage="pre",
     when="fin-wait-2-minisock")
-row("finwait2.lx.rst", F2, SEG, "ORPHAN and LX_IN_WINDOW and RST", ("delete TCB",), CL, _LXF2,
+row("finwait2.lx.rst", F2, SEG, "ORPHAN and LX_IN_WINDOW and RST", ("delete TCB", "signal error: connection reset"), CL,
+    _LXF2,
     "RST anywhere in the window: the connection is gone, silently (no RFC 5961 exact match)", stage="pre",
     when="fin-wait-2-minisock")
 row("finwait2.lx.syn", F2, SEG, "ORPHAN and LX_IN_WINDOW and not RST and SYN and RCV.NXT <= SEG.SEQ and not ACK",
-    ("send <SEQ=0><ACK=SEG.SEQ + SEG.LEN><CTL=RST,ACK>", "delete TCB"), CL, _LXF2 + "; tcp_v4_send_reset()",
+    ("reply <SEQ=0><ACK=SEG.SEQ + SEG.LEN><CTL=RST,ACK>", "delete TCB"), CL, _LXF2 + "; tcp_v4_send_reset()",
     "SYN at or above RCV.NXT: TCP_TW_RST, snd RST and drop the connection (no challenge ACK)", stage="pre",
     when="fin-wait-2-minisock")
 row("finwait2.lx.syn.ack", F2, SEG, "ORPHAN and LX_IN_WINDOW and not RST and SYN and RCV.NXT <= SEG.SEQ and ACK",
-    ("send <SEQ=SEG.ACK><CTL=RST>", "delete TCB"), CL, _LXF2 + "; tcp_v4_send_reset()",
+    ("reply <SEQ=SEG.ACK><CTL=RST>", "delete TCB"), CL, _LXF2 + "; tcp_v4_send_reset()",
     "SYN,ACK at or above RCV.NXT: snd RST and drop the connection", stage="pre", when="fin-wait-2-minisock")
 row("finwait2.lx.dup", F2, SEG, _F2ACT + " and not (" + _F2NEW + ")", (), None, _LXF2,
     "no ACK, or nothing new (a duplicate or a pure ACK): dropped silently, the ACK field unread", stage="pre",
@@ -404,7 +402,7 @@ row("finwait2.lx.fin", F2, SEG, _F2ACT + " and " + _F2NEW + " and " + _F2FIN,
     "the FIN, and nothing after it: TIME-WAIT for TCP_TIMEWAIT_LEN, snd ACK", stage="pre",
     when="fin-wait-2-minisock")
 row("finwait2.lx.data", F2, SEG, _F2ACT + " and " + _F2NEW + " and not (" + _F2FIN + ")",
-    ("send <SEQ=SEG.ACK><CTL=RST>", "delete TCB"), CL, _LXF2 + "; RFC 1122 4.2.2.13",
+    ("reply <SEQ=SEG.ACK><CTL=RST>", "delete TCB"), CL, _LXF2 + "; RFC 1122 4.2.2.13",
     "new data after close(): TCP_TW_RST, snd RST", stage="pre", when="fin-wait-2-minisock")
 
 # TIME-WAIT is a timewait socket (tcp_time_wait()); tcp_timewait_state_process() takes in-window
@@ -483,15 +481,15 @@ row("syn.synrcvd.passive", SR, SEG, "SYN and PASSIVE", ("delete TCB", "RCV.WND :
     LI, R + "3.10.7.4", "fourth: SYN in SYN-RECEIVED from a passive OPEN: back to LISTEN", stage="syn",
     when="not syn-recv-syn-rst")
 row("syn.synrcvd.passive.rst", SR, SEG, "SYN and PASSIVE and not ACK",
-    ("send <SEQ=0><ACK=SEG.SEQ + SEG.LEN><CTL=RST,ACK>", "delete TCB", "RCV.WND := WINDOW", "PASSIVE := True"),
+    ("reply <SEQ=0><ACK=SEG.SEQ + SEG.LEN><CTL=RST,ACK>", "delete TCB", "RCV.WND := WINDOW", "PASSIVE := True"),
     LI, "RFC 9293 3.10.7.4; Linux tcp_check_req() (embryonic_reset)",
     "fourth: in-window SYN on a request socket: snd RST and drop the request", stage="syn",
     when="syn-recv-syn-rst")
 row("syn.synrcvd.passive.rst.ack", SR, SEG, "SYN and PASSIVE and ACK",
-    ("send <SEQ=SEG.ACK><CTL=RST>", "delete TCB", "RCV.WND := WINDOW", "PASSIVE := True"),
-    LI, "RFC 9293 3.10.7.4; Linux tcp_check_req() (embryonic_reset), tcp_v4_send_reset()",
-    "fourth: in-window SYN,ACK on a request socket: the reset answers a segment that carries an ACK, so "
-    "it is <SEQ=SEG.ACK><CTL=RST> (tcp_v4_send_reset()); the request is dropped", stage="syn",
+    ("reply <SEQ=SEG.ACK><CTL=RST>", "delete TCB", "RCV.WND := WINDOW", "PASSIVE := True"),
+    LI, "RFC 9293 3.10.7.1, 3.10.7.4; Linux tcp_check_req() (embryonic_reset -> tcp_v4_send_reset(): "
+    "SEQ = SEG.ACK when the SYN carries an ACK)",
+    "fourth: in-window SYN,ACK on a request socket: snd RST and drop the request", stage="syn",
     when="syn-recv-syn-rst")
 row("syn.challenge", (ES, F1, F2, CW, CG, LA, TW), SEG, "SYN", ACK_NOW, None,
     "RFC 9293 3.10.7.4; RFC 5961 4.2", "fourth: SYN in a synchronized state: challenge ACK", stage="syn",
@@ -520,7 +518,7 @@ row("ack.synrcvd.queued", SR, SEG, "ACK and ACK_NEW and SND.Q > 0",
      "send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK><LEN=SND.Q>", "SND.NXT := SND.NXT + SND.Q", "SND.Q := 0"), ES,
     R + "3.10.7.4; 3.10.2", "fifth: rcv ACK of SYN: ESTABLISHED, and the data queued by SEND goes out",
     stage="ack", next="text")
-row("ack.synrcvd.bad", SR, SEG, "ACK and not ACK_NEW", "send <SEQ=SEG.ACK><CTL=RST>", None, R + "3.10.7.4",
+row("ack.synrcvd.bad", SR, SEG, "ACK and not ACK_NEW", "reply <SEQ=SEG.ACK><CTL=RST>", None, R + "3.10.7.4",
     "fifth: unacceptable ACK in SYN-RECEIVED: snd RST", stage="ack")
 _new = ("SND.UNA := SEG.ACK", "SND.WND := SEG.WND", "RTX := 0")
 row("ack.new", (ES, CW, F2), SEG, "ACK and ACK_NEW", _new, None, R + "3.10.7.4",
@@ -567,7 +565,7 @@ row("text.trim", (ES, F1, F2), SEG, "NEWDATA and not FITS and not ABORT_ON_DATA"
     ("UNREAD := UNREAD or RCV.WND > 0", "RCV.NXT := RCV.NXT + RCV.WND", ACK_NOW), None, R + "3.10.7.4",
     "seventh: only the part within the window is accepted (and a FIN beyond it is not)", stage="text")
 row("text.abort-on-data", (F1, F2), SEG, "NEWDATA and ABORT_ON_DATA",
-    ("send <SEQ=SEG.ACK><CTL=RST>", "delete TCB"), CL, "RFC 1122 4.2.2.13; Linux tcp_rcv_state_process()",
+    ("reply <SEQ=SEG.ACK><CTL=RST>", "delete TCB"), CL, "RFC 1122 4.2.2.13; Linux tcp_rcv_state_process()",
     "seventh: new data after close(): snd RST (LINUX_MIB_TCPABORTONDATA)", stage="text", when="rst-on-unread")
 row("text.none", (ES, F1, F2), SEG, "not OUT_OF_ORDER and not NEWDATA", (), None, R + "3.10.7.4",
     "seventh: no new text", stage="text", next="fin")
@@ -597,7 +595,7 @@ row("fin.timewait", TW, SEG, "FIN", _fin + ("restart 2MSL",), None, R + "3.10.7.
     "eighth: remain in TIME-WAIT, restart the 2 MSL timeout", stage="fin")
 
 # ============================================================ timeouts (3.10.8)
-row("rto.syn", SS, "RTO", "RTX < SYN.RETRIES", ("RTX := RTX + 1", "send <SEQ=ISS><CTL=SYN>"), None,
+row("rto.syn", SS, "RTO", "RTX < SYN.RETRIES", ("RTX := RTX + 1", "resend <SEQ=ISS><CTL=SYN>"), None,
     "RFC 9293 3.10.8; RFC 6298 5.5", "retransmit the SYN, doubling the timeout")
 row("rto.syn.giveup", SS, "RTO", "not (RTX < SYN.RETRIES)",
     ("delete TCB", "signal error: connection timed out"), CL, "RFC 9293 3.10.8; RFC 1122 4.2.3.5",
@@ -614,10 +612,10 @@ row("rto.synack.giveup.active", SR, "RTO", "not (RTX < SYNACK.RETRIES) and not P
     ("delete TCB", "signal error: connection timed out"), CL, "RFC 9293 3.10.8", "retries exhausted: give up",
     when="listener-survives")
 row("rto.data", (ES, CW), "RTO", "SND.UNA != SND.NXT and RTX < DATA.RETRIES",
-    ("RTX := RTX + 1", "send <SEQ=SND.UNA><ACK=RCV.NXT><CTL=ACK><LEN=SND.NXT - SND.UNA>"), None,
+    ("RTX := RTX + 1", "resend <SEQ=SND.UNA><ACK=RCV.NXT><CTL=ACK><LEN=SND.NXT - SND.UNA>"), None,
     "RFC 9293 3.10.8; RFC 6298 5.5", "retransmit the unacknowledged data")
 row("rto.fin", (F1, CG, LA), "RTO", "SND.UNA != SND.NXT and SND.UNA != ISS and RTX < DATA.RETRIES",
-    ("RTX := RTX + 1", "send <SEQ=SND.UNA><ACK=RCV.NXT><CTL=FIN,ACK><LEN=SND.NXT - SND.UNA - 1>"), None,
+    ("RTX := RTX + 1", "resend <SEQ=SND.UNA><ACK=RCV.NXT><CTL=FIN,ACK><LEN=SND.NXT - SND.UNA - 1>"), None,
     "RFC 9293 3.10.8; RFC 6298 5.5", "retransmit the unacknowledged data and FIN")
 row("rto.fin.synack", (F1, CG, LA), "RTO", "SND.UNA == ISS and RTX < DATA.RETRIES", ("RTX := RTX + 1", _resynack),
     None, "RFC 9293 3.10.8", "closed from SYN-RECEIVED: the SYN,ACK is still first in the queue")
@@ -633,7 +631,7 @@ row("finwait2.timeout", F2, "FIN-WAIT-2", "ORPHAN", ("delete TCB",), CL,
     "Linux tcp_fin_timeout (net.ipv4.tcp_fin_timeout); RFC 9293 has no such timer",
     "an orphaned FIN-WAIT-2 is dropped silently", when="fin-wait-2-timeout")
 row("keepalive", (ES, CW, F2), "KEEPALIVE", "SND.UNA == SND.NXT and PROBES < KA.PROBES",
-    ("PROBES := PROBES + 1", "send <SEQ=SND.NXT - 1><ACK=RCV.NXT><CTL=ACK>"), None,
+    ("PROBES := PROBES + 1", "probe <SEQ=SND.NXT - 1><ACK=RCV.NXT><CTL=ACK>"), None,
     "RFC 9293 3.8.4; RFC 1122 4.2.3.6", "idle: snd a keep-alive probe (SEQ = SND.NXT - 1 elicits an ACK)",
     when="keepalive")
 row("keepalive.giveup", (ES, CW, F2), "KEEPALIVE", "SND.UNA == SND.NXT and not (PROBES < KA.PROBES)",
@@ -643,7 +641,7 @@ row("keepalive.giveup.rst", (ES, CW, F2), "KEEPALIVE", "SND.UNA == SND.NXT and n
     ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>", "delete TCB", "signal error: connection timed out"), CL,
     "Linux tcp_keepalive_timer() (tcp_send_active_reset)", "no answer to the probes: snd RST",
     when="keepalive and keepalive-rst")
-row("persist", (ES, CW), "PERSIST", "SND.WND == 0", "send <SEQ=SND.UNA - 1><ACK=RCV.NXT><CTL=ACK>", None,
+row("persist", (ES, CW), "PERSIST", "SND.WND == 0", "probe <SEQ=SND.UNA - 1><ACK=RCV.NXT><CTL=ACK>", None,
     "RFC 9293 3.8.6.1; RFC 1122 4.2.2.17", "zero window: probe it (Linux tcp_xmit_probe_skb uses SND.UNA - 1)")
 row("delack", SYNC, "DELACK", "ACK.OWED", ACK_NOW, None, "RFC 9293 3.8.6.3; RFC 1122 4.2.3.2",
     "the delayed ACK timer fires", when="delayed-ack")

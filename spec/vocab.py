@@ -251,24 +251,33 @@ def z3_term(e: Expr, env: dict[str, Any], params: dict[str, int]):
 
 # ----------------------------------------------------------------------------- actions
 
-_SEND = re.compile(r"^send\s*((?:<[A-Z]+=[^>]*>)+)$")
+_SEND = re.compile(r"^(send|resend|probe|reply)\s*((?:<[A-Z]+=[^>]*>)+)$")
+#: What a send action declares about the segment it sends; `checker/obligations.py` proves
+#: each row keeps its kind's obligation (RFC 9293 3.3.1 sequence accounting, 3.10.7.1 resets):
+#: `send` new sequence space (SEQ = SND.NXT, or ISS on a SYN, and SND.NXT moves past it),
+#: `resend` a retransmission (from SND.UNA, or the SYN again; SND.NXT stays),
+#: `probe` a keep-alive or zero-window probe (at most one below SND.UNA; SND.NXT stays),
+#: `reply` a reset answering the arriving segment in 3.10.7.1's form.
+SEND_KINDS = ("send", "resend", "probe", "reply")
 _FIELD = re.compile(r"<([A-Z]+)=([^>]*)>")
 
 
 @dataclass(frozen=True)
 class Action:
     """One parsed action: ("set", name, Expr) | ("send", flags, seq, ack|None, len|None)
-    | ("signal", text) | ("restart", timer) | ("delete",)."""
+    | ("signal", text) | ("restart", timer) | ("delete",). A send's `kind` is one of
+    `SEND_KINDS`, the word its text starts with."""
 
     op: tuple
     text: str
+    kind: str = ""
 
 
 def parse_action(text: str, macros: dict[str, str]) -> Action:
     t = text.strip()
     m = _SEND.match(t)
     if m:
-        fields = dict(_FIELD.findall(m.group(1)))
+        fields = dict(_FIELD.findall(m.group(2)))
         unknown = set(fields) - {"SEQ", "ACK", "CTL", "LEN"}
         if unknown or "SEQ" not in fields or "CTL" not in fields:
             raise SpecError(f"send needs <SEQ=..><CTL=..> (and optional <ACK=..>, <LEN=..>): {text!r}")
@@ -280,7 +289,7 @@ def parse_action(text: str, macros: dict[str, str]) -> Action:
             raise SpecError(f"send has the ACK flag iff it has an <ACK=..> field: {text!r}")
         if not _fits(seq, SEQ) or (ack is not None and not _fits(ack, SEQ)) or (ln is not None and ln.type != COUNT):
             raise SpecError(f"send field of the wrong type in {text!r}")
-        return Action(("send", flags, seq, ack, ln), t)
+        return Action(("send", flags, seq, ack, ln), t, m.group(1))
     if t.startswith("signal "):
         return Action(("signal", t[len("signal "):].strip()), t)
     if t.startswith("restart "):

@@ -1,6 +1,8 @@
 """Build and load the project's C helpers (checker/_bfs.c, oracle/_judge.c) with the system C
 compiler, on first use, into `$XDG_CACHE_HOME/synack` (default ~/.cache/synack), keyed by
-the source's hash. Callers fall back to their Python code when this returns None."""
+the source's hash. Callers fall back to their Python code when this returns None: a build
+that cannot happen (no compiler, a compile error, a missing source, no writable cache) says
+so in one line on stderr, once per helper and process, and is never a traceback."""
 from __future__ import annotations
 
 import ctypes
@@ -8,8 +10,12 @@ import hashlib
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
+
+#: Why a helper could not be built, by stem (what the one stderr line said).
+FAILED: dict[str, str] = {}
 
 
 def cache_dir() -> Path:
@@ -17,32 +23,65 @@ def cache_dir() -> Path:
     return Path(base) / "synack"
 
 
+def _give_up(stem: str, why: str) -> None:
+    """Say once, in one line, that the Python engine takes over and why."""
+    if stem not in FAILED:
+        FAILED[stem] = why
+        print(f"synack: native {stem} engine unavailable ({why}); using the Python engine", file=sys.stderr)
+
+
+def _compile(cc: str, source: Path, so: Path, stem: str) -> "str | None":
+    """Compile `source` into `so` atomically; None when done, else why not (one line)."""
+    so.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".so", dir=so.parent)
+    os.close(fd)
+    try:
+        r = subprocess.run([cc, "-O2", "-shared", "-fPIC", "-o", tmp, str(source)], capture_output=True,
+                           text=True, errors="replace", timeout=300)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        os.unlink(tmp)
+        return f"cannot run the C compiler {cc!r}: {exc}"
+    if r.returncode != 0:
+        os.unlink(tmp)
+        first = next((ln for ln in r.stderr.splitlines() if "error" in ln), r.stderr.strip().splitlines()[:1])
+        first = first if isinstance(first, str) else (first[0] if first else f"exit status {r.returncode}")
+        return f"{cc} failed on {source.name}: {first.strip()[:200]}"
+    os.replace(tmp, so)          # atomic: a concurrent build never loads half a file
+    for old in so.parent.glob(f"{stem}-*.so"):
+        if old != so:
+            old.unlink(missing_ok=True)
+    return None
+
+
 def build(source: Path, stem: str, sigs: dict) -> "ctypes.CDLL | None":
     """The compiled `source` as `<stem>-<hash>.so` with its functions typed by `sigs`
-    (name -> (result type, argument types)), or None without a working C compiler (`$CC`,
-    `cc` or `gcc`) or a writable cache. Builds of earlier sources are removed."""
-    src = source.read_bytes()
+    (name -> (result type, argument types)), or None (after one line on stderr) without a
+    working C compiler (`$CC`, `cc` or `gcc`), the source file, or a writable cache. Builds of
+    earlier sources are removed."""
+    try:
+        src = source.read_bytes()
+    except OSError as exc:
+        _give_up(stem, f"cannot read {source.name}: {exc.strerror}")
+        return None
     so = cache_dir() / f"{stem}-{hashlib.sha256(src).hexdigest()[:16]}.so"
     try:
         if not so.exists():
             cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
             if not cc:
+                _give_up(stem, "no C compiler: set $CC or install cc/gcc")
                 return None
-            so.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(suffix=".so", dir=so.parent)
-            os.close(fd)
-            r = subprocess.run([cc, "-O2", "-shared", "-fPIC", "-o", tmp, str(source)], capture_output=True)
-            if r.returncode != 0:
-                os.unlink(tmp)
+            why = _compile(cc, source, so, stem)
+            if why:
+                _give_up(stem, why)
                 return None
-            os.replace(tmp, so)          # atomic: a concurrent build never loads half a file
-            for old in so.parent.glob(f"{stem}-*.so"):
-                if old != so:
-                    old.unlink(missing_ok=True)
         lib = ctypes.CDLL(str(so))
-    except OSError:                      # no writable cache, or a library that does not load
+        for name, (res, args) in sigs.items():
+            f = getattr(lib, name)
+            f.restype, f.argtypes = res, args
+    except OSError as exc:               # no writable cache, or a library that does not load
+        _give_up(stem, f"cannot build or load {so}: {exc.strerror or exc}")
         return None
-    for name, (res, args) in sigs.items():
-        f = getattr(lib, name)
-        f.restype, f.argtypes = res, args
+    except AttributeError as exc:        # a library without a function this module declares
+        _give_up(stem, f"{so.name}: {exc}")
+        return None
     return lib

@@ -25,7 +25,7 @@ def main() -> None:
 @main.command("spec")
 @click.option("--profile", "-p", default="rfc9293", show_default=True, help=f"one of {', '.join(PROFILES)}")
 @click.option("--variant", "-v", multiple=True, help=f"teaching variant: {', '.join(VARIANTS)}")
-@click.option("--json", "as_json", is_flag=True, help="the machine-readable export (see spec/spec.schema.json)")
+@click.option("--json", "as_json", is_flag=True, help="the machine-readable export (its JSON Schema: spec.schema.json in the synack.spec package)")
 @click.option("--requirements", is_flag=True,
               help="RFC 9293's MUST-n list: what covers each, checked on this profile (exit 1 if one is not met)")
 def spec_cmd(profile: str, variant: tuple[str, ...], as_json: bool, requirements: bool) -> None:
@@ -89,14 +89,16 @@ def _requirements(prof, as_json: bool) -> None:
 @click.option("--variant", "-v", multiple=True, help="teaching variant(s) applied to each profile")
 def prove_cmd(profile: tuple[str, ...], variant: tuple[str, ...]) -> None:
     """Prove with z3 that the table's guards are exhaustive and exclusive over 32-bit sequence
-    arithmetic and that every row preserves the TCB invariants. Exit 1 on a counterexample."""
+    arithmetic, that every row preserves the TCB invariants, and that every row keeps its
+    obligations (sequence accounting of what it sends, retry counts, user signals and call
+    errors as RFC 9293 names them). Exit 1 on a counterexample."""
     from synack.checker.proofs import prove
 
     ok = True
     for name in profile or tuple(PROFILES):
-        report = prove(_profile(name, variant))
+        report = prove(_profile(name, variant), obligations=True)
         click.echo(report.summary())
-        for f in report.findings:
+        for f in report.problems():
             click.echo(f"  {f}")
         ok &= report.ok
     sys.exit(0 if ok else 1)
@@ -247,7 +249,7 @@ def _run(cfg, limits, quiet: bool, engine: str = "auto"):
 
 
 @main.command("oracle")
-@click.argument("trace", type=click.Path(dir_okay=False))
+@click.argument("trace", type=click.Path(dir_okay=False), required=False)
 @click.option("--profile", "-p", default=None, help="profile to judge against (default: the trace header's, else rfc9293)")
 @click.option("--variant", "-v", multiple=True, help="variant(s) added to the profile")
 @click.option("--start", type=click.Choice(["closed", "any"]), default="closed", show_default=True,
@@ -267,23 +269,48 @@ def _run(cfg, limits, quiet: bool, engine: str = "auto"):
                    "come in order of each connection's first segment once all are judged")
 @click.option("--engine", type=click.Choice(["auto", "native", "python"]), default="auto", show_default=True,
               help="captures: 'native' reads the capture and takes the monitors' memoized steps in C "
-                   "(oracle/native.py; classic pcap, needs a C compiler), 'python' does all in Python; the "
+                   "(classic pcap, needs a C compiler), 'python' does all in Python; the "
                    "verdicts are the same. 'auto': native when it can")
+@click.option("--junit-xml", "junit_out", type=click.Path(dir_okay=False), default=None,
+              help="also write JUnit XML here: one test case per judged end, violations as failures")
+@click.option("--html", "html_out", type=click.Path(dir_okay=False), default=None,
+              help="also write one self-contained HTML page here: every end's verdict, filterable, and each "
+                   "violation's sequence chart")
+@click.option("--live", "live_if", default=None, metavar="IFACE",
+              help="judge the traffic on this interface as it passes (AF_PACKET, root): violations as they "
+                   "happen, a summary on Ctrl-C (exit 130) or after --max-seconds (exit: the worst verdict)")
+@click.option("--max-seconds", "live_seconds", default=0.0, type=float, help="--live: stop after this long")
+@click.option("--vantage", default=None, metavar="HOST[:PORT]",
+              help="where the capture was taken: that end is near (all it sent is captured; deadlines apply), "
+                   "every other end far (losses are not its violations). Default: every end near. JSON Lines: "
+                   "compared with the header's \"iut\" (or the header's \"vantage\": \"near\"/\"far\")")
+@click.option("--max-violations", default=10, show_default=True, type=int,
+              help="violations reported per end: after each, judging resumes mid-connection at the next segment")
 def oracle_cmd(trace, profile, variant, start, iut, summary, as_json, max_candidates, calls_logged, params,
-               jobs, engine) -> None:
+               jobs, engine, junit_out, html_out, live_if, live_seconds, vantage, max_violations) -> None:
     """Judge a trace of a TCP implementation against the spec: a JSON Lines trace (one IUT,
-    see oracle/trace.schema.json) or a pcap/pcapng capture (every connection in it).
-    Exit 0 conformant, 1 violation, 3 inconclusive, 2 bad input."""
+    format: synack.oracle's trace.schema.json), a pcap/pcapng capture (every connection in
+    it), or the live traffic of an interface (--live). Exit 0 conformant, 1 violation,
+    3 inconclusive, 2 bad input, 130 interrupted."""
     from synack.oracle.events import TraceError, read_jsonl
     from synack.oracle.monitor import Monitor
 
+    if live_if is not None or trace is None:
+        _oracle_live(trace, live_if, profile, variant, start, iut, max_candidates, params, live_seconds,
+                     junit_out or html_out)
     if _is_capture(trace):
         from synack.oracle.judge import judge_capture
 
         prof = _with_params(_profile(profile or "linux", variant), _parse_params(params))
         try:
             code = judge_capture(trace, prof, (), iut, start, summary, as_json, max_candidates, click.echo,
-                                 jobs=jobs if jobs != 0 else (os.cpu_count() or 1), engine=engine)
+                                 jobs=jobs if jobs != 0 else (os.cpu_count() or 1), engine=engine,
+                                 vantage=vantage, max_violations=max_violations)
+            if junit_out or html_out:
+                from synack.report import capture_cases
+
+                _reports(capture_cases(trace, prof, iut, None if start == "closed" else start, max_candidates),
+                         trace, prof, junit_out, html_out)
         except SpecError as exc:
             _fail(str(exc))
         # the monitors' memo is millions of long-lived objects: the interpreter's last
@@ -298,13 +325,65 @@ def oracle_cmd(trace, profile, variant, start, iut, summary, as_json, max_candid
         if not isinstance(given, dict):
             raise TraceError(f"{trace}: the header's \"params\" must be an object, got {given!r}")
         prof = _with_params(prof, {**given, **_parse_params(params)})
+        where, note = _trace_vantage(header, vantage)
+        end = header.get("end")
+        if end is not None and (isinstance(end, bool) or not isinstance(end, (int, float)) or end != end):
+            raise TraceError(f"{trace}: the header's \"end\" must be a time in seconds, got {end!r}")
         mon = Monitor(prof, role=str(header.get("iut", "")), start=start, max_candidates=max_candidates,
-                      calls_logged=calls_logged or header.get("calls_logged") is True)
+                      calls_logged=calls_logged or header.get("calls_logged") is True, vantage=where,
+                      vantage_note=note, max_violations=max_violations)
     except (TraceError, SpecError) as exc:
         _fail(str(exc))
-    v = mon.check(events)
+    for ev in events:
+        if mon.feed(ev) is not None:
+            break
+    times = [t for t in (getattr(ev, "t", None) for ev in events) if t is not None]
+    v = mon.verdict(end=max([*times, float(end)]) if end is not None else (times[-1] if times else None))
     click.echo(v.dumps() if as_json else str(v))
+    if junit_out or html_out:
+        from synack.report import Case
+
+        _reports([Case(os.path.basename(trace), str(header.get("iut") or "IUT"), len(events), v, tuple(events))],
+                 trace, prof, junit_out, html_out, {"start": start, "max_candidates": max_candidates,
+                                                    "calls_logged": mon.calls_logged})
     sys.exit(v.exit_code)
+
+
+def _reports(cases, source: str, prof, junit_out, html_out, monitor_kw=None) -> None:
+    """`--junit-xml` and `--html` (synack/report.py)."""
+    from synack.report import html_page, junit_xml, write
+
+    for out, make in ((junit_out, lambda: junit_xml(cases, os.path.basename(source))),
+                      (html_out, lambda: html_page(cases, source, prof, monitor_kw=monitor_kw))):
+        if out:
+            try:
+                write(out, make())
+            except OSError as exc:
+                _fail(f"cannot write {out!r}: {exc.strerror}")
+            click.echo(f"report: {out}", err=True)
+
+
+def _oracle_live(trace, iface, profile, variant, start, iut, max_candidates, params, seconds, reports) -> None:
+    """`synack oracle --live IFACE` (synack.oracle.sniff.judge_live)."""
+    from synack.oracle.events import TraceError
+    from synack.oracle.judge import parse_iut
+    from synack.oracle.sniff import judge_live
+
+    if trace is not None or iface is None:
+        _fail("give a trace or capture to judge, or --live IFACE (not both)")
+    if reports:
+        _fail("--junit-xml and --html need a trace or capture file, not --live")
+    if seconds < 0:
+        _fail(f"--max-seconds must not be negative, got {seconds}")
+    prof = _with_params(_profile(profile or "linux", variant), _parse_params(params))
+    try:
+        code = judge_live(iface, prof, parse_iut(iut), None if start == "closed" else start, max_candidates,
+                          lambda line: click.echo(line), seconds,
+                          ready=lambda: click.echo(f"judging TCP on {iface} under {prof.label()}; Ctrl-C for the "
+                                                   "summary", err=True))
+    except TraceError as exc:
+        _fail(str(exc))
+    sys.exit(code)
 
 
 @main.command("trace")
@@ -320,6 +399,24 @@ def trace_cmd(capture, to_jsonl, iut, out_dir) -> None:
         sys.exit(convert(capture, "linux", iut, out_dir, click.echo))
     except SpecError as exc:
         _fail(str(exc))
+
+
+def _trace_vantage(header: dict, vantage: str | None) -> tuple[str, str]:
+    """near or far for a JSON Lines trace's IUT, and why (printed with the verdict)."""
+    from synack.oracle.events import TraceError
+    from synack.oracle.judge import parse_iut, vantage_of
+
+    given = header.get("vantage")
+    if vantage is None and given in ("near", "far"):
+        return given, f"{given} (the trace header's \"vantage\")"
+    if given is not None and given not in ("near", "far"):
+        raise TraceError(f"the header's \"vantage\" must be \"near\" or \"far\", got {given!r}")
+    if vantage is None:
+        return vantage_of(("", 0), None)
+    iut = parse_iut(str(header.get("iut", "")) or None, "the header's \"iut\"")
+    if iut is None:
+        raise TraceError("--vantage on a JSON Lines trace needs the header's \"iut\" (HOST:PORT) to compare with")
+    return vantage_of((iut[0], iut[1] or 0), parse_iut(vantage, "--vantage"))
 
 
 def _parse_params(items: tuple[str, ...]) -> dict[str, float]:
@@ -358,6 +455,8 @@ from .diagram_cli import diagram_group, explain_cmd, why_cmd  # noqa: E402  (the
 main.add_command(diagram_group)
 main.add_command(why_cmd)
 main.add_command(explain_cmd)
+from .teststack_cli import test_stack_cmd  # noqa: E402
+main.add_command(test_stack_cmd)
 
 if __name__ == "__main__":
     main()

@@ -144,3 +144,24 @@ def test_engines_give_the_same_lines_and_native_says_what_it_cannot_read(tmp_pat
     assert code == 0 and json.loads(out)["summary"]["engine"] == "python"
     code, _, err = run("oracle", str(ng), "--engine", "native")
     assert code == 2 and "not a classic pcap file" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("arg, said", [("SYN.RETRIES=70000", "SYN.RETRIES = 70000 is outside linux's range 1..127"),
+                                       ("KA.PROBES=1e9", "KA.PROBES = 1000000000 is outside linux's range 0..255")])
+def test_a_param_outside_its_range_is_one_line_exit_2(tmp_path, arg, said):
+    """Issue 20: SYN.RETRIES=70000 was an OverflowError traceback, KA.PROBES=1e9 a hang."""
+    path = jl(tmp_path / "ka.jsonl", KEEPALIVE, {"synack_trace": 1, "profile": "linux"})
+    code, out, err = run("oracle", path, "--param", arg)
+    assert code == 2 and said in err and len(err.strip().splitlines()) == 1
+    code, out, err = run("oracle", jl(tmp_path / "h.jsonl", KEEPALIVE, {"synack_trace": 1, "profile": "linux",
+                                                                       "params": {arg.split("=")[0]: 70000}}))
+    assert code == 2 and "is outside linux's range" in err and len(err.strip().splitlines()) == 1
+
+
+def test_an_iut_that_matches_no_connection_is_bad_input(tmp_path):
+    cap = tmp_path / "c.pcap"
+    write(cap)
+    for engine in ("native", "python"):
+        code, out, err = run("oracle", str(cap), "--iut", "192.0.2.77", "--engine", engine)
+        assert code == 2 and not out and len(err.strip().splitlines()) == 1
+        assert "no TCP connection with an endpoint matching --iut 192.0.2.77" in err

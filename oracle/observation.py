@@ -1,0 +1,155 @@
+"""The observation model: every latitude the oracle grants, declared as data.
+
+The spec table (spec/table.py) says what a TCP endpoint may do; this module says how far what
+a capture shows may differ from what the endpoint did, and by how much. The monitor
+(oracle/monitor.py) reads its bounds from here and forgives nothing else. Each entry names
+what it forgives, its bound (a number with a unit, or a parameter whose default and legal
+range are declared: in the profile for a TCP parameter, in `OBSERVATION_PARAMS` for one of
+the capture), the reason (an RFC section, or the kernel function that behaves so), and the
+tests that need it and the tests that fail just outside the bound.
+
+Where a capture was taken matters, per end (`NEAR`, `FAR`):
+- near: on the end's host or link. Everything it sent is in the capture; what it received
+  reaches its stack within `lag`. Owed segments have deadlines.
+- far: a network lies between. Segments to it may be lost or delayed after the capture point,
+  segments from it may have been lost before it; so a loss is never its violation, and no
+  deadline is checked (what it sent in time may not have reached the capture point).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+
+NEAR, FAR = "near", "far"
+
+#: Incoming segments an outgoing one may have crossed (`Monitor._cross`), in count.
+MAX_CROSSED = 8
+#: Owed pure ACKs a candidate keeps (older ones merge into later cumulative ones).
+SOFT_KEEP = 32
+
+
+@dataclass(frozen=True)
+class ObsParam:
+    """A parameter of the observation (not of the TCP stack): its default, measured, and the
+    range a user may set it to (`--param`)."""
+
+    default: float
+    low: float
+    high: float
+    unit: str
+    source: str
+
+
+#: Parameters of the capture point itself. `lag`: how long after the capture point saw a
+#: segment the near end's stack may still not have processed it (the time bound of
+#: `processing-lag`, and the deadline of a reply).
+OBSERVATION_PARAMS: MappingProxyType = MappingProxyType({
+    "lag": ObsParam(0.1, 0.0, 1.0, "seconds",
+                    "measured on this project's live captures (AF_PACKET on loopback and veth, a 2-core "
+                    "machine shared by several jobs): the largest lag any of them needed was "
+                    "LAG_MEASURED; the default leaves room for a loaded host and stays under the "
+                    "0.2 s minimum RTO, so a retransmission is never mistaken for a late reply"),
+})
+
+
+@dataclass(frozen=True)
+class Latitude:
+    """One thing the oracle forgives: what, within which bound, why, and which tests show it
+    is needed (a real capture) and that it is bounded (a case just outside fails)."""
+
+    name: str
+    forgives: str
+    bound: str                        # the bound in words (its numbers come from `param`/`count`)
+    reason: str
+    needed_by: tuple[str, ...]
+    outside: tuple[str, ...]
+    param: str = ""                   # the parameter holding the bound (profile or OBSERVATION_PARAMS)
+    count: int | None = None          # a bound in count
+    vantage: str = NEAR + "," + FAR   # which capture points it applies to
+
+
+LATITUDES: tuple[Latitude, ...] = (
+    Latitude("psh-not-compared", "an observed segment's PSH flag may differ from the one the spec sends",
+             "every other flag, SEQ, ACK and length compared exactly",
+             "RFC 9293 3.9.1 (SEND): PSH is advisory; RFC 1122 4.2.2.2: a sender may set it at will",
+             ("tests/live/test_live.py::test_linux_profile_judges_live_capture_conformant[bulk_slow_reader]",),
+             ("tests/oracle/test_observation.py::test_flags_other_than_psh_are_compared",)),
+    Latitude("window-not-compared", "the advertised window is not compared with a specified one; it is read "
+             "as the IUT's RCV.WND", "window management (RFC 9293 3.8.6) is not modelled",
+             "RFC 9293 3.8.6: the window a stack offers is its own choice within its buffers",
+             ("tests/live/test_live.py::test_linux_profile_judges_live_capture_conformant[bulk_slow_reader]",),
+             ("tests/oracle/test_observation.py::test_windows_are_not_a_latitude_for_other_fields",)),
+    Latitude("delayed-ack", "a pure ACK the spec owes may come later than the segment that called for it, "
+             "merged into a later cumulative ACK or carried by the IUT's next segment",
+             "within the profile's delack_max after the capture point saw the segment it acknowledges, plus "
+             "`lag`; at most SOFT_KEEP owed ACKs kept per candidate",
+             "RFC 9293 3.8.6.3 and RFC 1122 4.2.3.2 (MUST-40: the delay MUST be less than 0.5 s); Linux "
+             "tcp_send_delayed_ack(): at most HZ/2 outside pingpong mode (TCP_DELACK_MAX = HZ/5 inside it)",
+             ("tests/live/test_live.py::test_linux_profile_judges_live_capture_conformant[bulk_slow_reader]",),
+             ("tests/oracle/test_observation.py::test_owed_ack_later_than_its_deadline_is_a_violation",
+              "tests/oracle/test_observation.py::test_time_wait_that_never_reacks_a_fin_is_a_violation"),
+             param="delack_max", count=SOFT_KEEP, vantage=NEAR),
+    Latitude("repacketized-retransmission", "a retransmission may carry any part of the range the spec "
+             "retransmits (and its FIN only with the range's end)",
+             "within the retransmitted segment's sequence range",
+             "RFC 1122 4.2.2.15: a retransmission may be repacketized",
+             ("tests/oracle/test_monitor.py::test_repacketized_retransmission_is_accepted",),
+             ("tests/oracle/test_observation.py::test_retransmission_beyond_the_range_is_a_violation",)),
+    Latitude("processing-lag", "at a near capture point the IUT's stack may send segments before it processes "
+             "incoming segments the capture already holds (its own keep their order)",
+             "at most MAX_CROSSED incoming segments, each captured at most `lag` before the IUT segment that "
+             "crossed it; a reply the spec owes is due within `lag`",
+             "RFC 9293 Figure 13 (FINs that cross); Linux: segments queue in the backlog while the socket is "
+             "owned by the user (tcp_v4_rcv() -> tcp_add_backlog(), processed at release_sock()), and a "
+             "capture taps frames in dev_queue_xmit_nit()/__netif_receive_skb() before the socket sees them",
+             ("tests/live/test_live.py::test_linux_profile_judges_live_capture_conformant[bulk_slow_reader]",
+              "tests/live/test_live.py::test_linux_profile_judges_live_capture_conformant[simultaneous_close]"),
+             ("tests/oracle/test_observation.py::test_crossing_older_than_the_lag_is_a_violation",
+              "tests/oracle/test_observation.py::test_crossing_more_than_max_crossed_is_a_violation",
+              "tests/oracle/test_observation.py::test_close_wait_that_ignores_rst_is_a_violation",
+              "tests/oracle/test_observation.py::test_syn_received_ignoring_an_ack_is_reported_at_once"),
+             param="lag", count=MAX_CROSSED),
+    Latitude("far-loss", "at a far capture point a segment to the IUT may have been lost after the capture "
+             "point, and one from it before; a loss is never the IUT's violation",
+             "the incoming segments still pending (MAX_CROSSED) may each be lost; a gap in the IUT's own "
+             "sequence space is data it sent that did not reach the capture point; no deadline is checked",
+             "RFC 9293 3.7 and RFC 1122 4.2.2.15: IP may lose segments; TCP recovers by retransmission",
+             ("tests/live/test_live.py::test_far_end_behind_a_lossy_wire_is_conformant",),
+             ("tests/oracle/test_observation.py::test_the_same_loss_at_a_near_end_is_a_violation",),
+             count=MAX_CROSSED, vantage=FAR),
+    Latitude("timer-tolerance", "a timer may fire early by a fraction of its duration",
+             "the profile's `tolerance` (a fraction of each duration)",
+             "RFC 6298 4 (timer granularity); Linux jiffies rounding and timer slack (kernel/time/timer.c)",
+             ("tests/live/test_live.py::test_linux_profile_judges_live_capture_conformant[keepalive_idle]",),
+             ("tests/oracle/test_monitor.py::test_time_wait_too_short_is_a_violation",),
+             param="tolerance"),
+)
+
+BY_NAME: MappingProxyType = MappingProxyType({lat.name: lat for lat in LATITUDES})
+
+
+def observation_param(name: str, given: "dict | None" = None) -> float:
+    """The value of an observation parameter: `given` (a user's `--param`) else its default.
+    A value outside the declared range is an error naming the range."""
+    p = OBSERVATION_PARAMS[name]
+    v = float((given or {}).get(name, p.default))
+    if not p.low <= v <= p.high:
+        from synack.spec.model import SpecError
+        raise SpecError(f"observation parameter {name} must be within {p.low}..{p.high} {p.unit}, got {v}")
+    return v
+
+
+def table() -> str:
+    """The declared latitudes as a Markdown table (docs/observation-model.md is made from it)."""
+    rows = ["| latitude | forgives | bound | reason | capture point |", "|---|---|---|---|---|"]
+    for lat in LATITUDES:
+        bound = lat.bound
+        if lat.param in OBSERVATION_PARAMS:
+            p = OBSERVATION_PARAMS[lat.param]
+            bound += f" (`{lat.param}` default {p.default:g} {p.unit}, range {p.low:g}..{p.high:g})"
+        elif lat.param:
+            bound += f" (profile parameter `{lat.param}`)"
+        if lat.count is not None:
+            bound += f" (count bound {lat.count})"
+        rows.append(f"| {lat.name} | {lat.forgives} | {bound} | {lat.reason} | {lat.vantage} |")
+    return "\n".join(rows)
