@@ -127,8 +127,9 @@ def test_commands_from_an_empty_directory(installed):
         lines[engine] = [ln for ln in r.stdout.splitlines() if '"summary"' not in ln]
         assert f'"engine": "{engine}"' in r.stdout
     assert lines["native"] == lines["python"] and len(lines["native"]) == 2
-    r = _run([syn, "oracle", "trace.jsonl"], work, env)
-    assert r.stdout.startswith("CONFORMANT")
+    r = _run([syn, "oracle", "trace.jsonl", "--html", "r.html", "--junit-xml", "r.xml"], work, env)
+    assert r.stdout.startswith("CONFORMANT") and (work / "r.html").is_file() and (work / "r.xml").is_file()
+    r = _run([str(bin_ / "python"), "-c", "import synack.testing, synack.report, synack.oracle.plugin"], work, env)
     r = _run([syn, "diagram", "state", "-f", "dot"], work, env)
     assert (work / "tcp-states-rfc9293.dot").is_file()
     assert _files(pkg) == before, "a command wrote into the installed package"
