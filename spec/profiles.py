@@ -44,6 +44,21 @@ OPTIONS: dict[str, str] = {
                          "listener remains (LISTEN), silently",
     "time-wait-detached": "Linux tcp_time_wait(): TIME-WAIT is held by an inet_timewait_sock the user cannot "
                           "reach, so user calls (ABORT) do not end it",
+    # ---- from the kernel audit (docs/linux-audit.md)
+    "syn-recv-ack-first": "Linux tcp_check_req(): a passive SYN-RECEIVED is a request socket, which checks the "
+                          "ACK before the sequence number: a wrong ACK gets <SEQ=SEG.ACK><CTL=RST> even outside "
+                          "the window",
+    "rst-after-fin": "Linux tcp_reset_check(): in CLOSE-WAIT, CLOSING and LAST-ACK a RST at RCV.NXT - 1 resets",
+    "fin-wait-2-minisock": "Linux tcp_time_wait(), tcp_timewait_state_process(): an orphaned FIN-WAIT-2 is a "
+                           "timewait socket: any in-window RST ends it silently, a SYN at or above RCV.NXT gets "
+                           "RST, pure ACKs and duplicates are ignored",
+    "time-wait-minisock": "Linux tcp_timewait_state_process(): TIME-WAIT takes only a RST or a bare ACK exactly "
+                          "at RCV.NXT (the ACK restarts it), drops other RSTs silently and ACKs the rest",
+    "ack-unsent-silent": "Linux tcp_ack(), tcp_rcv_established(): an ACK of unsent data is dropped without an "
+                         "ACK in ESTABLISHED",
+    "tfo": "RFC 7413 TCP Fast Open; Linux net.ipv4.tcp_fastopen (default 1: client; 3: also servers whose "
+           "listener set TCP_FASTOPEN): data on the SYN with a cookie, a cookie request without one, the fallback "
+           "when the server acknowledges only the SYN, data accepted on a SYN and sent before the final ACK",
     "tso": "Linux tcp_tso_autosize(), tcp_write_xmit() with TSO/GSO (ethtool tx-tcp-segmentation): a capture "
            "on the sender's own host, before the device segments, sees one segment of up to 64 KB (gso_max_size) "
            "where the wire carries several of at most the MSS; the window still bounds it",
@@ -253,8 +268,9 @@ LINUX = _profile(
     "linux",
     "Linux's TCP (net/ipv4) with default sysctls; every difference from rfc9293 is a named option.",
     {"challenge-ack", "challenge-ack-ratelimit", "keepalive", "keepalive-rst", "delayed-ack", "fin-wait-2-timeout",
-     "rst-on-unread", "rst-ack", "econnrefused", "synack-on-syn-copy", "syn-recv-syn-rst", "time-wait-reopen", "simopen-synack-dupack",
-     "listener-survives", "time-wait-detached"},
+     "rst-on-unread", "rst-ack", "econnrefused", "synack-on-syn-copy", "syn-recv-syn-rst", "time-wait-reopen",
+     "simopen-synack-dupack", "listener-survives", "time-wait-detached",
+     "tfo", "syn-recv-ack-first", "rst-after-fin", "fin-wait-2-minisock", "time-wait-minisock", "ack-unsent-silent"},
     {"SYN.RETRIES": 6, "SYNACK.RETRIES": 5, "DATA.RETRIES": 15, "KA.PROBES": 9, "WINDOW": 65535, "MSS.DEFAULT": 536,
      "msl": 30.0, "time_wait": 60.0, "rto_initial": 1.0, "rto_min": 0.2, "rto_max": 120.0,
      "fin_timeout": 60.0, "user_timeout": 0.0, "ka_idle": 7200.0, "ka_interval": 75.0, "delack_max": 0.5,
@@ -290,6 +306,7 @@ VARIANTS: dict[str, tuple[frozenset[str], str]] = {
                  "breaks no-ghost-acceptance with reconnects: without the ISN clock old duplicates fall "
                  "into the new incarnation's window"),
     "rfc1337": (frozenset({"rfc1337"}), "not a teaching variant: RFC 1337's fix, ignore RST in TIME-WAIT"),
+    "tfo": (frozenset({"tfo"}), "not a teaching variant: RFC 7413 TCP Fast Open (on in linux)"),
     "tso": (frozenset({"tso"}), "not a teaching variant: a capture on a Linux sender's host with segmentation "
                                 "offload, where one captured segment may exceed the MSS (within the window)"),
 }
