@@ -228,6 +228,10 @@ for call, extra in (("SHUTDOWN", ()), ("CLOSE", ("ORPHAN := True",))):
     if call == "CLOSE":
         row(f"finwait.{c}.plain", (F1, F2), call, "True", extra, None, R + "3.10.4",
             "FIN already sent; the socket is now orphaned", when="not rst-on-unread")
+    else:
+        row("finwait.shutdown.ok", (F1, F2), call, "True", (), None, R + "3.10.4",
+            "FIN already sent: 'strictly speaking, this is an error ... an \"ok\" response would be acceptable, "
+            "too, as long as a second FIN is not emitted' (Linux and 4.4BSD's shutdown() return 0)", choice=True)
     row(f"late.{c}", (CG, LA, TW), call, "True", extra or ("signal error: connection closing",), None,
         R + "3.10.4", "already closing", when="not rst-on-unread" if call == "CLOSE" else "")
     if call == "CLOSE":
@@ -348,6 +352,12 @@ row("synrcvd.simopen-synack.dupack", SR, SEG, "SIMOPEN_SYNACK and SND.Q == 0",
     "RFC 9293 3.5 Figure 7; Linux tcp_validate_incoming(), tcp_data_queue()",
     "simultaneous open: ESTABLISHED, and since the SYN,ACK ends at RCV.NXT Linux also treats it as a "
     "duplicate and ACKs it at once (with a D-SACK)", stage="pre", when="simopen-synack-dupack")
+row("synrcvd.simopen-synack.ack", SR, SEG, "SIMOPEN_SYNACK and SND.Q == 0",
+    ("SND.UNA := SEG.ACK", "SND.WND := SEG.WND", "RTX := 0", "signal established", ACK_NOW), ES,
+    "RFC 9293 3.10.7.4 (first check: an unacceptable segment is answered with an ACK)",
+    "simultaneous open: ESTABLISHED, and the SYN,ACK, whose SYN lies below RCV.NXT, is also acknowledged as "
+    "the first check says (4.4BSD's trimming does this: libslirp tcp_input())", stage="pre", choice=True,
+    when="not simopen-synack-dupack")
 row("synrcvd.simopen-synack.queued", SR, SEG, "SIMOPEN_SYNACK and SND.Q > 0",
     ("SND.UNA := SEG.ACK", "SND.WND := SEG.WND", "RTX := 0", "signal established",
      "send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK><LEN=SND.Q>", "SND.NXT := SND.NXT + SND.Q", "SND.Q := 0"), ES,
