@@ -87,3 +87,46 @@ def build(source: Path, stem: str, sigs: dict) -> "ctypes.CDLL | None":
         _give_up(stem, f"{so.name}: {exc}")
         return None
     return lib
+
+
+class deferred_interrupt:
+    """Ctrl-C while C code runs: ctypes prints and ignores an exception raised inside a
+    callback, and the interpreter raises KeyboardInterrupt at whatever bytecode runs next (a
+    callback's included), so the native explorer and judge would run on. Inside this block
+    SIGINT only sets `hit`; the callbacks and the loops between C calls ask `pending()` and
+    stop, and leaving the block raises KeyboardInterrupt in ordinary Python code.
+    Outside the main thread (signal handlers cannot be set there), or where SIGINT is not
+    Python's (ignored, or handled by the caller), it does nothing."""
+
+    hit = False
+    depth = 0
+
+    def __enter__(self) -> "deferred_interrupt":
+        import signal
+        import threading
+
+        self._old = None
+        if (threading.current_thread() is threading.main_thread() and deferred_interrupt.depth == 0
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):   # not where SIGINT is ignored
+            deferred_interrupt.hit = False
+            self._old = signal.signal(signal.SIGINT, self._note)
+        deferred_interrupt.depth += 1
+        return self
+
+    @staticmethod
+    def _note(signum, frame) -> None:
+        deferred_interrupt.hit = True
+
+    @staticmethod
+    def pending() -> bool:
+        return deferred_interrupt.hit
+
+    def __exit__(self, typ, exc, tb) -> None:
+        import signal
+
+        deferred_interrupt.depth -= 1
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+            hit, deferred_interrupt.hit = deferred_interrupt.hit, False
+            if hit and (typ is None or not issubclass(typ, KeyboardInterrupt)):
+                raise KeyboardInterrupt

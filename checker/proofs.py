@@ -115,8 +115,8 @@ class _Symbols:
         fin = z3.If(self.env["FIN"], one, zero)
         self.env["SEG.LEN"] = self.env["SEG.DATA"] + syn + fin
         self.env["SEG.END"] = self.env["SEG.SEQ"] + syn + self.env["SEG.DATA"]
-        self.wellformed = z3.And(z3.ULE(self.env["SEG.DATA"], MAXDATA), z3.ULE(1, self.env["N"]),
-                                 z3.ULE(self.env["N"], MAXDATA))
+        # N counts a SEND's bytes (1 or more) or an OUTPUT's payload (0: a FIN queued behind data)
+        self.wellformed = z3.And(z3.ULE(self.env["SEG.DATA"], MAXDATA), z3.ULE(self.env["N"], MAXDATA))
 
     def value(self, model: z3.ModelRef, names) -> dict:
         out = {}

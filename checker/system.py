@@ -25,13 +25,18 @@ Time abstractions, each standing for a real-time fact:
   so that sequence numbers wrap. ``free-isn`` takes every ISN from the first epoch's set
   (the stress variant that shows why the clock exists).
 * Retransmission and give-up come from the table with retry limits capped at `retries`.
+* Sending queued data (the table's OUTPUT) is a move of the sending endpoint at any time,
+  with every payload size from 0 (a queued FIN) to the bytes queued; the scenarios queue a
+  few bytes at most (`OUTPUT_MAX` bounds it), the window is the profile's constant WINDOW
+  and segments carry no MSS option, so the send MSS is MSS.DEFAULT (docs/checker-bounds.md).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from synack.spec import ACK, FIN, RST, Endpoint, Profile, Segment, SpecError, arrive, call, get_profile, timeout
+from synack.spec import (ACK, FIN, RST, Endpoint, Profile, Segment, SpecError, arrive, call, get_profile, output,
+                         timeout)
 from synack.spec.machine import Machine, machine
 
 from .scenarios import CALL_MENU, Scenario, get_scenario
@@ -65,6 +70,9 @@ ROUND = 64           # user pc = round * ROUND + step index
 
 #: Timers the checker fires (USER-TIMEOUT is an application option, RFC 5482, off by default).
 TIMERS = ("RTO", "2MSL", "FIN-WAIT-2", "KEEPALIVE", "DELACK", "PERSIST")
+
+#: The largest OUTPUT payload the checker tries (the scenarios' SENDs queue fewer bytes).
+OUTPUT_MAX = 8
 
 #: Edge classes for the liveness analysis.
 FAIR, LOSS, SPURIOUS, FUTILE = 0, 1, 2, 3
@@ -145,6 +153,7 @@ class System:
         self._armed: dict[tuple[int, str], bool] = {}
         self._timers_of: dict[int, tuple[str, ...]] = {}
         self._pending: dict[int, bool] = {}
+        self._outputs: dict[int, tuple] = {}
         self._moves: dict[tuple, tuple] = {}      # (side, pc, peer pc) -> user_moves
         self._advanced: dict[tuple, int] = {}     # (side, pc, signals) -> advance
         self.free_isn = config.profile.has("free-isn")
@@ -231,6 +240,8 @@ class System:
                 ev = arrive(self.segs[arg], isn=isn)
             elif kind == "TIMER":
                 ev = timeout(arg)
+            elif kind == "OUTPUT":
+                ev = output(arg)
             else:
                 ev = call(arg[0], isn=isn, n=arg[1])
             for t in self.m.step(ep, ev):
@@ -262,11 +273,21 @@ class System:
         return t
 
     def pending(self, e: int) -> bool:
-        """A short timer (retransmission, delayed ACK, window probe) is armed (cached)."""
+        """A short timer (retransmission, delayed ACK, window probe) is armed, or queued data
+        or a queued FIN waits to be sent (cached)."""
         v = self._pending.get(e)
         if v is None:
-            v = self._pending[e] = any(self.armed(e, t) for t in PENDING)
+            v = self._pending[e] = any(self.armed(e, t) for t in PENDING) or bool(self.outputs(e))
         return v
+
+    def outputs(self, e: int) -> tuple[Result, ...]:
+        """The table's OUTPUT results at an interned endpoint, for every payload from 0 to
+        what is queued (at most OUTPUT_MAX), in that order (cached)."""
+        r = self._outputs.get(e)
+        if r is None:
+            q = min(self.eps[e].snd_q, OUTPUT_MAX)
+            r = self._outputs[e] = tuple(x for n in range(q + 1) for x in self.results(e, "OUTPUT", n, 0))
+        return r
 
     # ------------------------------------------------------------------ channels
     def _add(self, chan: tuple, x: int) -> "tuple | None":
@@ -418,6 +439,9 @@ class System:
             for ri, res in enumerate(self.results(e, "TIMER", kind, 0)):
                 yield self._apply(s, side, ("timer", side, kind, ri, res), res, None, None, None, quiet=quiet,
                                   sink=sink)
+        for ri, res in enumerate(self.outputs(e)):
+            yield self._apply(s, side, ("timer", side, "OUTPUT", ri, res), res, None, None, None, quiet=quiet,
+                              sink=sink)
 
     def _apply(self, s, side, label, res: Result, rest, tag, seg, pc2=None, quiet=False, sink=None):
         """The child state of one endpoint result, with ghost updates and safety checks.
@@ -575,6 +599,7 @@ class System:
         """Nothing in flight, nothing unacknowledged, each user finished or a server waiting
         in LISTEN for a client."""
         return (not s[2] and not s[3] and not self.armed(s[0], "RTO") and not self.armed(s[1], "RTO")
+                and not self.outputs(s[0]) and not self.outputs(s[1])
                 and all(self.user_done(x, s[4 + x]) or self.st[s[x]] == "LISTEN" for x in (0, 1)))
 
     def close_goal(self, s: tuple) -> bool:

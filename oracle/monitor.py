@@ -56,7 +56,7 @@ from synack.spec.errors import error_names
 from synack.spec.frames import PEER_UNSET, UNMOVED, rebase, shift_endpoint, shift_received, shift_sent
 from synack.spec.machine import FRAME_BLIND, FRAME_FREE, FRAME_PEER, Machine, machine
 from synack.spec.midstream import midstream_tcbs
-from synack.spec.model import (ACK, FIN, HALF, MASK, MAXWIN, PSH, RST, SYN, SYNCHRONIZED, Endpoint,
+from synack.spec.model import (ACK, FIN, HALF, MASK, MAXWIN, OUTPUT, PSH, RST, SYN, SYNCHRONIZED, Endpoint,
                                Event, Segment, SpecError, State, TIMERS, arrive, call, timeout)
 from synack.spec.profiles import Profile, get_profile, timer_seconds
 
@@ -66,10 +66,13 @@ from .observation import FAR, MAX_CROSSED, NEAR, SOFT_KEEP, observation_param
 SILENT_CALLS = ("LISTEN", "RECEIVE", "SHUTDOWN", "CLOSE", "ABORT")
 LOUD_CALLS = ("SHUTDOWN", "CLOSE", "ABORT", "RECEIVE")
 CONFORMANT, VIOLATION, INCONCLUSIVE = "conformant", "violation", "inconclusive"
+#: A connection the capture cannot show whole (a frame of it malformed, or dropped by the
+#: capture): nothing after that is judged, and the IUT is not blamed (oracle/judge.py).
+UNJUDGEABLE = "unjudgeable"
 #: An end that never sent a segment: not judged (there is nothing of its own to judge).
 SILENT = "silent"
 #: Exit codes of `synack oracle` per verdict.
-EXIT = {CONFORMANT: 0, VIOLATION: 1, INCONCLUSIVE: 3, SILENT: 0}
+EXIT = {CONFORMANT: 0, VIOLATION: 1, INCONCLUSIVE: 3, UNJUDGEABLE: 3, SILENT: 0}
 #: Violations reported per end before judging stops (`Monitor(max_violations=...)`).
 MAX_VIOLATIONS = 10
 #: Memoized steps kept per machine (all tables are cleared together when they hold more).
@@ -1040,6 +1043,8 @@ class Monitor:
             evs.append(call("CONNECT", isn=obs.seq))
         if obs.data and not self.calls_logged:
             evs.append(Event("SEND", None, 0, obs.data))
+        if obs.data:
+            evs.append(Event(OUTPUT, None, 0, obs.data))     # queued data sent: the stack chose this size
         evs += self._loud_ev
         f = obs.flags & ~PSH
         tab = self.m.table

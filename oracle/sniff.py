@@ -160,6 +160,9 @@ def judge_live(ifname: str, profile, iut=None, start: str | None = None, max_can
             p = decode(ts, buf, RAW, stats)
             if p is None:
                 continue
+            if isinstance(p, Lost):               # a frame that cannot be judged: its connection stops
+                tally(judge.feed(p))
+                continue
             segments += 1
             tally(judge.feed(p))
             a, b = (p.src, p.sport), (p.dst, p.dport)

@@ -12,7 +12,7 @@ Option names (see `profiles.OPTIONS` for their sources):
     challenge-ack, challenge-ack-ratelimit, rfc1337, delayed-ack, keepalive, user-timeout,
     fin-wait-2-timeout, rst-on-unread, rst-ack, synack-on-syn-copy, syn-recv-syn-rst,
     time-wait-reopen, keepalive-rst, listener-survives, time-wait-detached, two-way-handshake,
-    no-time-wait.
+    no-time-wait, tso.
 """
 from __future__ import annotations
 
@@ -73,9 +73,29 @@ MACROS: dict[str, str] = {
     "REOPEN_SYN": "SYN and not ACK and not RST and RCV.NXT < SEG.SEQ",
     # Linux tcp_rcv_state_process: new data after close() aborts the connection.
     "ABORT_ON_DATA": "ORPHAN and RCV.NXT < SEG.END",
+    # Linux tcp_check_req(): on a passive SYN-RECEIVED (a request socket) a segment whose ACK is
+    # not ISS + 1 goes back to the listener, which resets it, before any window test (read only
+    # where ACK is set; a RST keeps RFC 5961's order).
+    # (A TFO child, which accepted data on the SYN, is a full socket: RFC 9293's order.)
+    "LX_REQ_BADACK": "PASSIVE and not RST and RCV.NXT == IRS + 1 and SEG.ACK != ISS + 1",
+    # Linux tcp_in_window() (tcp_minisocks.c): the window test of request and timewait sockets;
+    # SEG.SEQ + SEG.LEN is Linux's end_seq (it counts the FIN).
+    "LX_IN_WINDOW": ("SEG.SEQ == RCV.NXT or (RCV.NXT < SEG.SEQ + SEG.LEN and SEG.SEQ < RCV.NXT + RCV.WND)"
+                     " or (SEG.SEQ == RCV.NXT + RCV.WND and SEG.LEN == 0)"),
+    # RFC 9293 3.7.1 (MUST-15): the send MSS is the peer's MSS option, else the default.
+    "MSS_RCVD": "SEG.MSS if SEG.MSS > 0 else MSS.DEFAULT",
+    # RFC 7323 2.2, 2.3: the shift the peer's SYN announced (above 14 taken as 14); none: 0.
+    "WS_RCVD": "0 if SEG.WS == 0 else 14 if SEG.WS > 15 else SEG.WS - 1",
+    # RFC 9293 3.8.6, 3.10.2: N more bytes stay within the peer's window (SND.UNA + SND.WND).
+    "ROOM": "SND.NXT - SND.UNA + N <= SND.WND",
+    # RFC 9293 3.7.1: a segment carries at most the effective send MSS; with segmentation
+    # offload (option tso) the capture shows the stack's own larger segment (`OFFLOAD`).
+    "SIZE_OK": "N <= SND.MSS or OFFLOAD",
+    "OFFLOAD": "True",
 }
 #: Macros that hold only under a profile option; without the option they are False.
-MACRO_OPTION: dict[str, str] = {"ABORT_ON_DATA": "rst-on-unread", "RESYN": "synack-on-syn-copy"}
+MACRO_OPTION: dict[str, str] = {"ABORT_ON_DATA": "rst-on-unread", "RESYN": "synack-on-syn-copy", "OFFLOAD": "tso",
+                                "LX_REQ_BADACK": "syn-recv-ack-first"}
 
 ACK_NOW = "send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>"
 #: Where RFC 9293 3.10.4/3.10.5 says that *queued* SENDs and RECEIVEs get an error, the call
@@ -103,6 +123,19 @@ row("closed.listen", CL, "LISTEN", "True", ("RCV.WND := WINDOW", "PASSIVE := Tru
 row("closed.connect", CL, "CONNECT", "True",
     ("ISS := ISN", "SND.UNA := ISN", "SND.NXT := ISN + 1", "RCV.WND := WINDOW", "RTX := 0",
      "send <SEQ=ISS><CTL=SYN>"), SS, R + "3.10.1", "active OPEN: snd SYN", figure5=True)
+# TCP Fast Open (RFC 7413), client: a CONNECT that carries data (sendto() with MSG_FASTOPEN, or
+# connect() after TCP_FASTOPEN_CONNECT and a write). With a cookie for the server the data rides
+# on the SYN; without one the SYN asks for a cookie (an empty option) and the data waits.
+_TFO_OPEN = ("ISS := ISN", "SND.UNA := ISN", "RCV.WND := WINDOW", "RTX := 0", "PASSIVE := False")
+row("closed.connect.tfo", CL, "CONNECT", "N > 0",
+    _TFO_OPEN + ("SND.NXT := ISN + 1 + N", "send <SEQ=ISS><CTL=SYN><LEN=N>"), SS,
+    "RFC 7413 3, 4.2.1; Linux tcp_send_syn_data()",
+    "active OPEN with data and a cached cookie: snd SYN carrying the data", when="tfo", choice=True)
+row("closed.connect.tfo-request", CL, "CONNECT", "N > 0",
+    _TFO_OPEN + ("SND.NXT := ISN + 1", "SND.Q := N", "send <SEQ=ISS><CTL=SYN>"), SS,
+    "RFC 7413 4.1.1; Linux tcp_fastopen_cookie_check() (no cookie: a cookie request)",
+    "active OPEN with data and no cookie: snd SYN with a cookie request; the data is queued until "
+    "ESTABLISHED", when="tfo", choice=True)
 row("listen.connect", LI, "CONNECT", "True",
     ("ISS := ISN", "SND.UNA := ISN", "SND.NXT := ISN + 1", "PASSIVE := False", "RTX := 0",
      "send <SEQ=ISS><CTL=SYN>"), SS, R + "3.10.1", "OPEN with a foreign socket turns passive into active",
@@ -118,16 +151,31 @@ for call in ("SEND", "RECEIVE", "SHUTDOWN", "CLOSE", "ABORT"):
 # SEND (3.10.2)
 row("listen.send", LI, "SEND", "True", "signal error: foreign socket unspecified", None, R + "3.10.2",
     "a listening socket has no foreign socket")
-row("queue.send", (SS, SR), "SEND", "SND.Q + N <= MAXWIN - 1", "SND.Q := SND.Q + N", None, R + "3.10.2",
-    "queued for transmission after entering ESTABLISHED")
-row("queue.send-full", (SS, SR), "SEND", "not (SND.Q + N <= MAXWIN - 1)",
+row("queue.send", (SS, SR), "SEND", "SND.Q + N + (SND.NXT - ISS - 1) <= MAXWIN - 1", "SND.Q := SND.Q + N", None,
+    R + "3.10.2", "queued for transmission after entering ESTABLISHED (with any data sent on the SYN "
+    "(TFO), at most a window outstanding)")
+row("queue.send-full", (SS, SR), "SEND", "not (SND.Q + N + (SND.NXT - ISS - 1) <= MAXWIN - 1)",
     "signal error: insufficient resources", None, R + "3.10.2")
-row("send", (ES, CW), "SEND", "N <= MAXWIN and SND.NXT - SND.UNA <= MAXWIN - N",
-    ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK><LEN=N>", "SND.NXT := SND.NXT + N"), None, R + "3.10.2",
-    "segmentize and send; SND.NXT advances by the data (window management not modelled)")
-row("send-full", (ES, CW), "SEND", "not (N <= MAXWIN and SND.NXT - SND.UNA <= MAXWIN - N)",
+_SENDQ = "N <= MAXWIN and SND.NXT - SND.UNA + SND.Q + N <= MAXWIN"
+_NOW = "SND.Q == 0 and SIZE_OK and ROOM"
+row("send.now", (ES, CW), "SEND", _SENDQ + " and " + _NOW,
+    ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK><LEN=N>", "SND.NXT := SND.NXT + N"), None, R + "3.10.2; 3.7.1; 3.8.6",
+    "nothing queued and the whole buffer fits one segment within the window: segmentize and send it")
+row("send", (ES, CW), "SEND", _SENDQ + " and not (" + _NOW + ")", "SND.Q := SND.Q + N", None, R + "3.10.2; 3.7",
+    "queue the data (behind data already queued, or more than one segment or the window holds); OUTPUT "
+    "sends it in segments the MSS and the peer's window allow")
+row("send.defer", (ES, CW), "SEND", _SENDQ + " and " + _NOW, "SND.Q := SND.Q + N", None,
+    R + "3.7.4; RFC 1122 4.2.3.4; Linux tcp_nagle_test(), TCP_CORK",
+    "the data could go out at once but is queued (Nagle's algorithm while data is unacknowledged, corking, "
+    "autocorking): OUTPUT sends it later", choice=True)
+row("synrcvd.send.tfo", SR, "SEND", "PASSIVE and RCV.NXT != IRS + 1 and SND.Q + N + (SND.NXT - ISS - 1) <= MAXWIN - 1",
+    ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK><LEN=N>", "SND.NXT := SND.NXT + N"), None,
+    "RFC 7413 4.2.2; Linux tcp_sendmsg_locked() (tcp_passive_fastopen())",
+    "a server that accepted data on the SYN may send before the handshake's final ACK (the TFO child socket "
+    "is already accepted); the SYN's data is what tells this SYN-RECEIVED from another", when="tfo", choice=True)
+row("send-full", (ES, CW), "SEND", "not (" + _SENDQ + ")",
     "signal error: insufficient resources", None, R + "3.10.2",
-    "more than 2^30 bytes outstanding (RFC 7323 2.3 bounds a window below 2^30)")
+    "more than 2^30 bytes outstanding and queued (RFC 7323 2.3 bounds a window below 2^30)")
 row("closing.send", (F1, F2, CG, LA, TW), "SEND", "True", "signal error: connection closing", None, R + "3.10.2")
 
 # RECEIVE (3.10.3): reads everything delivered so far.
@@ -157,12 +205,20 @@ for call, extra in (("SHUTDOWN", ()), ("CLOSE", ("ORPHAN := True",))):
          "SND.Q := 0", "FIN.SENT := True") + extra, F1, R + "3.10.4",
         "snd FIN (after any queued data)", figure5=fig5, when="not rst-on-unread" if call == "CLOSE" else "")
     for st, to, nm in ((ES, F1, "est"), (CW, LA, "closewait")):
-        row(f"{nm}.{c}", st, call, unread_ok if call == "CLOSE" else "True",
+        row(f"{nm}.{c}.queued", st, call, (unread_ok if call == "CLOSE" else "True") + " and SND.Q > 0",
+            extra, to, R + "3.10.4",
+            "data is queued: the FIN is queued behind it and follows the last byte (OUTPUT)",
+            when="rst-on-unread" if call == "CLOSE" else "")
+        if call == "CLOSE":
+            row(f"{nm}.{c}.queued.plain", st, call, "SND.Q > 0", extra, to, R + "3.10.4",
+                "data is queued: the FIN is queued behind it and follows the last byte (OUTPUT)",
+                when="not rst-on-unread")
+        row(f"{nm}.{c}", st, call, (unread_ok if call == "CLOSE" else "True") + " and SND.Q == 0",
             ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK>", "SND.NXT := SND.NXT + 1", "FIN.SENT := True")
             + extra, to, R + "3.10.4", "snd FIN (the retry count goes on: it counts the oldest segment's)", figure5=fig5,
             when="rst-on-unread" if call == "CLOSE" else "")
         if call == "CLOSE":
-            row(f"{nm}.{c}.plain", st, call, "True",
+            row(f"{nm}.{c}.plain", st, call, "SND.Q == 0",
                 ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK>", "SND.NXT := SND.NXT + 1", "FIN.SENT := True")
                 + extra, to, R + "3.10.4", "snd FIN", when="not rst-on-unread")
     row(f"finwait.{c}", (F1, F2), call, unread_ok if call == "CLOSE" else "True",
@@ -172,13 +228,23 @@ for call, extra in (("SHUTDOWN", ()), ("CLOSE", ("ORPHAN := True",))):
     if call == "CLOSE":
         row(f"finwait.{c}.plain", (F1, F2), call, "True", extra, None, R + "3.10.4",
             "FIN already sent; the socket is now orphaned", when="not rst-on-unread")
+    else:
+        row("finwait.shutdown.ok", (F1, F2), call, "True", (), None, R + "3.10.4",
+            "FIN already sent: 'strictly speaking, this is an error ... an \"ok\" response would be acceptable, "
+            "too, as long as a second FIN is not emitted' (Linux and 4.4BSD's shutdown() return 0)", choice=True)
     row(f"late.{c}", (CG, LA, TW), call, "True", extra or ("signal error: connection closing",), None,
-        R + "3.10.4", "already closing")
+        R + "3.10.4", "already closing", when="not rst-on-unread" if call == "CLOSE" else "")
+    if call == "CLOSE":
+        row("late.close.read", (CG, LA), call, "not UNREAD", extra, None, R + "3.10.4", "already closing",
+            when="rst-on-unread")
+        row("late.close.tw", TW, call, "True", extra, None, R + "3.10.4; Linux __tcp_close()",
+            "already closing (Linux: the user's socket is already CLOSE, TIME-WAIT is a timewait socket, so "
+            "unread data is discarded without a RST)", when="rst-on-unread")
 row("synrcvd.close.linux", SR, "CLOSE", "True",
     ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK><LEN=SND.Q>", "SND.NXT := SND.NXT + SND.Q + 1",
      "SND.Q := 0", "FIN.SENT := True", "ORPHAN := True"), F1, R + "3.10.4", "snd FIN",
     when="rst-on-unread")
-row("close.unread-rst", (ES, CW, F1, F2), "CLOSE", "UNREAD",
+row("close.unread-rst", (ES, CW, F1, F2, CG, LA), "CLOSE", "UNREAD",
     ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>", "delete TCB", QUEUED + "connection reset"), CL,
     "RFC 1122 4.2.2.13; RFC 2525 2.17; Linux tcp_close()",
     "close() with received data unread sends RST, not FIN, to show that data was lost", when="rst-on-unread")
@@ -213,11 +279,20 @@ row("closed.noack", CL, SEG, "not RST and not ACK", "reply <SEQ=0><ACK=SEG.SEQ +
 row("listen.rst", LI, SEG, "RST", (), None, R + "3.10.7.2", "first: an incoming RST is ignored", stage="listen")
 row("listen.ack", LI, SEG, "not RST and ACK", "reply <SEQ=SEG.ACK><CTL=RST>", None, R + "3.10.7.2",
     "second: any acknowledgment is bad in LISTEN", stage="listen")
+_opts = ("SND.MSS := MSS_RCVD", "SND.WS := WS_RCVD")
 _synrcv = ("IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "ISS := ISN", "SND.UNA := ISN", "SND.NXT := ISN + 1",
-           "SND.WND := SEG.WND", "RTX := 0", "send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>")
+           "SND.WND := SEG.WND", "RTX := 0") + _opts + ("send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>",)
 row("listen.syn", LI, SEG, "not RST and not ACK and SYN", _synrcv, SR, R + "3.10.7.2",
-    "third: rcv SYN / snd SYN,ACK (data on the SYN is not accepted: TCP Fast Open not modelled)",
+    "third: rcv SYN / snd SYN,ACK (data on the SYN is not accepted; with TCP Fast Open it may be: "
+    "listen.syn.tfo)",
     stage="listen", when="not two-way-handshake", figure5=True)
+row("listen.syn.tfo", LI, SEG, "not RST and not ACK and SYN and not FIN and SEG.DATA > 0",
+    ("IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1 + SEG.DATA", "UNREAD := True", "ISS := ISN", "SND.UNA := ISN",
+     "SND.NXT := ISN + 1", "SND.WND := SEG.WND", "RTX := 0") + _opts + ("send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>",), SR,
+    "RFC 7413 4.2.2; Linux tcp_try_fastopen(), tcp_fastopen_create_child()",
+    "third: rcv SYN with data and a valid cookie: the data is accepted and the SYN,ACK acknowledges it "
+    "(without a valid cookie, listen.syn: only the SYN is acknowledged)", stage="listen",
+    when="tfo and not two-way-handshake", choice=True)
 row("listen.syn.2way", LI, SEG, "not RST and not ACK and SYN",
     _synrcv + ("SND.UNA := ISN + 1", "signal established"), ES, "teaching variant (not TCP)",
     "two-way handshake: the server is ESTABLISHED as soon as it answers", stage="listen",
@@ -238,7 +313,7 @@ row("synsent.rst.refused", SS, SEG, "RST and ACK and ACK_NEW", ("delete TCB", "s
     stage="syn-sent", figure5=True, when="econnrefused")
 row("synsent.rst-noack", SS, SEG, "RST and not ACK", (), None, R + "3.10.7.3",
     "second: RST without ACK: drop", stage="syn-sent")
-_synack = ("IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "SND.UNA := SEG.ACK", "SND.WND := SEG.WND", "RTX := 0")
+_synack = ("IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "SND.UNA := SEG.ACK", "SND.WND := SEG.WND", "RTX := 0") + _opts
 row("synsent.synack", SS, SEG, "not RST and SYN and ACK and ACK_NEW",
     _synack + ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK><LEN=SND.Q>", "SND.NXT := SND.NXT + SND.Q", "SND.Q := 0",
                "signal established"), ES, R + "3.10.7.3",
@@ -253,8 +328,9 @@ row("synsent.synack.2way.queued", SS, SEG, "not RST and SYN and ACK and ACK_NEW 
     "two-way handshake: queued data is the first thing sent", stage="syn-sent", next="text",
     when="two-way-handshake")
 row("synsent.syn", SS, SEG, "not RST and SYN and not ACK",
-    ("IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "SND.WND := SEG.WND", "RTX := 0",
-     "send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>"), SR, R + "3.10.7.3",
+    ("SND.Q := SND.Q + (SND.NXT - ISS - 1)", "SND.NXT := ISS + 1",
+     "IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "SND.WND := SEG.WND", "RTX := 0") + _opts +
+    ("send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>",), SR, R + "3.10.7.3",
     "fourth: simultaneous open: rcv SYN / snd SYN,ACK", stage="syn-sent", figure5=True)
 # (two rows, not one guard "not ACK or ACK_NEW": SEG.ACK is read only where ACK is set, which
 # lets spec/frames.py see that dropping commutes with shifting the sequence spaces)
@@ -276,6 +352,12 @@ row("synrcvd.simopen-synack.dupack", SR, SEG, "SIMOPEN_SYNACK and SND.Q == 0",
     "RFC 9293 3.5 Figure 7; Linux tcp_validate_incoming(), tcp_data_queue()",
     "simultaneous open: ESTABLISHED, and since the SYN,ACK ends at RCV.NXT Linux also treats it as a "
     "duplicate and ACKs it at once (with a D-SACK)", stage="pre", when="simopen-synack-dupack")
+row("synrcvd.simopen-synack.ack", SR, SEG, "SIMOPEN_SYNACK and SND.Q == 0",
+    ("SND.UNA := SEG.ACK", "SND.WND := SEG.WND", "RTX := 0", "signal established", ACK_NOW), ES,
+    "RFC 9293 3.10.7.4 (first check: an unacceptable segment is answered with an ACK)",
+    "simultaneous open: ESTABLISHED, and the SYN,ACK, whose SYN lies below RCV.NXT, is also acknowledged as "
+    "the first check says (4.4BSD's trimming does this: libslirp tcp_input())", stage="pre", choice=True,
+    when="not simopen-synack-dupack")
 row("synrcvd.simopen-synack.queued", SR, SEG, "SIMOPEN_SYNACK and SND.Q > 0",
     ("SND.UNA := SEG.ACK", "SND.WND := SEG.WND", "RTX := 0", "signal established",
      "send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK><LEN=SND.Q>", "SND.NXT := SND.NXT + SND.Q", "SND.Q := 0"), ES,
@@ -284,7 +366,8 @@ row("synrcvd.simopen-synack.queued", SR, SEG, "SIMOPEN_SYNACK and SND.Q > 0",
     "SYN-RECEIVED waited for an ACK its peer never sends)", stage="pre")
 row("synrcvd.syn-copy", SR, SEG, "RESYN", _resynack, None, "Linux tcp_check_req()",
     "a retransmitted SYN is answered by retransmitting the SYN,ACK", stage="pre", when="synack-on-syn-copy")
-row("synrcvd.pre", SR, SEG, "ACK and not SIMOPEN_SYNACK and not RESYN", (), None, R + "3.10.7.4", "continue",
+row("synrcvd.pre", SR, SEG, "ACK and not SIMOPEN_SYNACK and not RESYN and not LX_REQ_BADACK",
+    (), None, R + "3.10.7.4", "continue",
     stage="pre", next="seq")
 row("synrcvd.pre.noack", SR, SEG, "not ACK and not RESYN", (), None, R + "3.10.7.4",
     "continue (SIMOPEN_SYNACK needs ACK; a separate row so that SEG.ACK is read only where ACK is set)",
@@ -292,8 +375,8 @@ row("synrcvd.pre.noack", SR, SEG, "not ACK and not RESYN", (), None, R + "3.10.7
 row("timewait.reopen", TW, SEG, "REOPEN_SYN and PASSIVE",
     ("ISS := SND.NXT + 65537", "IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "RCV.WND := WINDOW",
      "SND.UNA := ISS", "SND.NXT := ISS + 1", "SND.WND := SEG.WND", "PASSIVE := True", "FIN.SENT := False",
-     "ORPHAN := False", "RTX := 0", "PROBES := 0", "UNREAD := False", "SND.Q := 0", "ACK.OWED := False",
-     "send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>"), SR,
+     "ORPHAN := False", "RTX := 0", "PROBES := 0", "UNREAD := False", "SND.Q := 0", "ACK.OWED := False") + _opts +
+    ("send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>",), SR,
     "RFC 9293 3.6.1; RFC 1122 4.2.2.13; Linux tcp_timewait_state_process() (TCP_TW_SYN), tcp_v4_rcv()",
     "a SYN above RCV.NXT reopens the connection from TIME-WAIT as a new incarnation; Linux takes "
     "ISS = old SND.NXT + 65537 (above every sequence number of the old one). Only where a listener "
@@ -301,7 +384,95 @@ row("timewait.reopen", TW, SEG, "REOPEN_SYN and PASSIVE",
     "like any TIME-WAIT segment, TCP_TW_ACK): here, a connection that came from a passive OPEN",
     stage="pre", when="time-wait-reopen")
 row("timewait.pre", TW, SEG, "not (REOPEN_SYN and PASSIVE)", (), None, "RFC 9293 3.6.1", "continue", stage="pre",
-    next="seq", when="time-wait-reopen")
+    next="seq", when="time-wait-reopen and not time-wait-minisock")
+
+# ---- Linux's input checks where they are its own (the kernel audit, docs/linux-audit.md) ----------
+# Passive SYN-RECEIVED is a request socket (tcp_check_req()): a segment whose ACK is not ISS + 1
+# is handed back to the listener before the window test, and the listener resets it. (A RST is
+# judged as RFC 5961 says: this kernel, 6.18, challenges an inexact one; see docs/linux-audit.md.)
+_LX = "Linux tcp_check_req() (tcp_minisocks.c)"
+row("synrcvd.lx-badack", SR, SEG, "ACK and LX_REQ_BADACK", "reply <SEQ=SEG.ACK><CTL=RST>", None,
+    _LX + "; tcp_rcv_state_process() (LISTEN: th->ack), tcp_v4_send_reset()",
+    "an ACK other than ISS + 1 is checked before the window: the listener answers <SEQ=SEG.ACK><CTL=RST> even to "
+    "a segment outside the window (RFC 9293 would ACK that one); the request stays", stage="pre",
+    when="syn-recv-ack-first")
+
+# CLOSE-WAIT, CLOSING, LAST-ACK: tcp_reset_check() also resets on a RST at RCV.NXT - 1, the peer's
+# FIN's own number (some stacks send their RST there after a FIN), before and after the window test.
+_LXFIN = "Linux tcp_validate_incoming(), tcp_reset_check() (tcp_input.c)"
+_RSTFIN = "RST and SEG.SEQ == RCV.NXT - 1"
+row("rst.after-fin", CW, SEG, _RSTFIN, ("delete TCB", "signal error: connection reset"), CL, _LXFIN,
+    "RST at RCV.NXT - 1 after the peer's FIN: reset (the user sees EPIPE in CLOSE-WAIT)", stage="pre",
+    when="rst-after-fin")
+row("rst.after-fin.closing", (CG, LA), SEG, _RSTFIN, ("delete TCB",), CL, _LXFIN,
+    "RST at RCV.NXT - 1 after the peer's FIN: enter CLOSED", stage="pre", when="rst-after-fin")
+row("rst.after-fin.pass", (CW, CG, LA), SEG, "not (" + _RSTFIN + ")", (), None, _LXFIN, "continue", stage="pre",
+    next="seq", when="rst-after-fin")
+
+# An orphaned FIN-WAIT-2 (close() before the FIN was acknowledged, tcp_fin_timeout <= 60 s) is a
+# timewait socket in its FIN_WAIT2 substate (tcp_rcv_state_process() -> tcp_time_wait()), which
+# tcp_timewait_state_process() judges with its own rules.
+_LXF2 = "Linux tcp_timewait_state_process() (TCP_FIN_WAIT2 substate), tcp_v4_rcv()"
+_F2ACT = "ORPHAN and LX_IN_WINDOW and not RST and not (SYN and RCV.NXT <= SEG.SEQ)"
+_F2NEW = "ACK and RCV.NXT < SEG.SEQ + SEG.LEN and SEG.LEN > 0"
+_F2FIN = "FIN and SEG.SEQ + SEG.LEN == RCV.NXT + 1"
+row("finwait2.lx.socket", F2, SEG, "not ORPHAN", (), None, R + "3.10.7.4; Linux tcp_rcv_state_process()",
+    "not orphaned (shutdown(), or tcp_fin_timeout > 60 s): a full socket, the RFC's checks: continue",
+    stage="pre", next="seq", when="fin-wait-2-minisock")
+row("finwait2.lx.outside", F2, SEG, "ORPHAN and not LX_IN_WINDOW", ACK_NOW, None, _LXF2,
+    "outside the window (tcp_in_window()): snd ACK (rate-limited; a RST too is answered so)", stage="pre",
+    when="fin-wait-2-minisock")
+row("finwait2.lx.rst", F2, SEG, "ORPHAN and LX_IN_WINDOW and RST", ("delete TCB", "signal error: connection reset"), CL,
+    _LXF2,
+    "RST anywhere in the window: the connection is gone, silently (no RFC 5961 exact match)", stage="pre",
+    when="fin-wait-2-minisock")
+row("finwait2.lx.syn", F2, SEG, "ORPHAN and LX_IN_WINDOW and not RST and SYN and RCV.NXT <= SEG.SEQ and not ACK",
+    ("reply <SEQ=0><ACK=SEG.SEQ + SEG.LEN><CTL=RST,ACK>", "delete TCB"), CL, _LXF2 + "; tcp_v4_send_reset()",
+    "SYN at or above RCV.NXT: TCP_TW_RST, snd RST and drop the connection (no challenge ACK)", stage="pre",
+    when="fin-wait-2-minisock")
+row("finwait2.lx.syn.ack", F2, SEG, "ORPHAN and LX_IN_WINDOW and not RST and SYN and RCV.NXT <= SEG.SEQ and ACK",
+    ("reply <SEQ=SEG.ACK><CTL=RST>", "delete TCB"), CL, _LXF2 + "; tcp_v4_send_reset()",
+    "SYN,ACK at or above RCV.NXT: snd RST and drop the connection", stage="pre", when="fin-wait-2-minisock")
+row("finwait2.lx.dup", F2, SEG, _F2ACT + " and not (" + _F2NEW + ")", (), None, _LXF2,
+    "no ACK, or nothing new (a duplicate or a pure ACK): dropped silently, the ACK field unread", stage="pre",
+    when="fin-wait-2-minisock")
+row("finwait2.lx.fin", F2, SEG, _F2ACT + " and " + _F2NEW + " and " + _F2FIN,
+    ("RCV.NXT := RCV.NXT + 1", ACK_NOW, "restart 2MSL"), TW, _LXF2,
+    "the FIN, and nothing after it: TIME-WAIT for TCP_TIMEWAIT_LEN, snd ACK", stage="pre",
+    when="fin-wait-2-minisock")
+row("finwait2.lx.data", F2, SEG, _F2ACT + " and " + _F2NEW + " and not (" + _F2FIN + ")",
+    ("reply <SEQ=SEG.ACK><CTL=RST>", "delete TCB"), CL, _LXF2 + "; RFC 1122 4.2.2.13",
+    "new data after close(): TCP_TW_RST, snd RST", stage="pre", when="fin-wait-2-minisock")
+
+# TIME-WAIT is a timewait socket (tcp_time_wait()); tcp_timewait_state_process() takes in-window
+# only a RST or a bare ACK exactly at RCV.NXT and answers everything else with an ACK.
+_LXTW = "Linux tcp_timewait_state_process() (TCP_TIME_WAIT substate)"
+_TWIN = "SEG.SEQ == RCV.NXT and SEG.LEN == 0"
+row("timewait.lx.rst", TW, SEG, "RST and SEG.SEQ == RCV.NXT", ("delete TCB",), CL, _LXTW + "; RFC 1337",
+    "RST exactly at RCV.NXT ends TIME-WAIT (TIME-WAIT assassination; net.ipv4.tcp_rfc1337 = 0)", stage="pre",
+    when="time-wait-minisock and not rfc1337")
+row("timewait.lx.rst.rfc1337", TW, SEG, "RST and SEG.SEQ == RCV.NXT", (), None, _LXTW + "; RFC 1337 4",
+    "RST exactly at RCV.NXT ignored (net.ipv4.tcp_rfc1337 = 1)", stage="pre", when="time-wait-minisock and rfc1337")
+row("timewait.lx.rst.other", TW, SEG, "RST and SEG.SEQ != RCV.NXT", (), None, _LXTW,
+    "any other RST: dropped silently (no challenge ACK)", stage="pre", when="time-wait-minisock")
+row("timewait.lx.ack", TW, SEG, "not RST and " + _TWIN, ("restart 2MSL",), None, _LXTW,
+    "a bare ACK at RCV.NXT: accepted, TIME-WAIT restarts (inet_twsk_reschedule()), nothing sent", stage="pre",
+    when="time-wait-minisock")
+row("timewait.lx.syn", TW, SEG, "not RST and not (" + _TWIN + ") and REOPEN_SYN and not PASSIVE", ACK_NOW, None,
+    _LXTW + "; tcp_v4_rcv() (TCP_TW_SYN with no listener: TCP_TW_ACK)",
+    "a new SYN that no listener takes: snd ACK; TIME-WAIT is not restarted", stage="pre",
+    when="time-wait-minisock and time-wait-reopen")
+row("timewait.lx.syn.any", TW, SEG, "not RST and not (" + _TWIN + ") and REOPEN_SYN", ACK_NOW, None,
+    _LXTW + "; tcp_v4_rcv() (TCP_TW_SYN with no listener: TCP_TW_ACK)",
+    "a new SYN (not reopened): snd ACK; TIME-WAIT is not restarted", stage="pre",
+    when="time-wait-minisock and not time-wait-reopen")
+row("timewait.lx.other", TW, SEG, "not RST and not (" + _TWIN + ") and not REOPEN_SYN and ACK",
+    (ACK_NOW, "restart 2MSL"), None, _LXTW,
+    "any other segment with ACK (a retransmitted FIN, data, an old segment): snd ACK, restart TIME-WAIT",
+    stage="pre", when="time-wait-minisock")
+row("timewait.lx.other.noack", TW, SEG, "not RST and not (" + _TWIN + ") and not REOPEN_SYN and not ACK", ACK_NOW,
+    None, _LXTW, "any other segment without ACK (an old SYN): snd ACK; TIME-WAIT is not restarted",
+    stage="pre", when="time-wait-minisock")
 
 # first: sequence number
 row("seq.ok", SYNC, SEG, "ACCEPTABLE", "PROBES := 0", None, R + "3.10.7.4",
@@ -378,35 +549,47 @@ row("syn.reset.synrcvd", SR, SEG, "SYN and not PASSIVE",
 
 # fifth: ACK
 row("ack.none", SYNC, SEG, "not ACK", (), None, R + "3.10.7.4", "fifth: ACK bit off: drop", stage="ack")
+_WND = "SND.WND := SEG.WND << SND.WS"
 row("ack.synrcvd", SR, SEG, "ACK and ACK_NEW and SND.Q == 0",
-    ("SND.UNA := SEG.ACK", "SND.WND := SEG.WND", "RTX := 0", "signal established"), ES,
+    ("SND.UNA := SEG.ACK", _WND, "RTX := 0", "signal established"), ES,
     R + "3.10.7.4", "fifth: rcv ACK of SYN: ESTABLISHED", stage="ack", next="text", figure5=True)
 row("ack.synrcvd.queued", SR, SEG, "ACK and ACK_NEW and SND.Q > 0",
-    ("SND.UNA := SEG.ACK", "SND.WND := SEG.WND", "RTX := 0", "signal established",
+    ("SND.UNA := SEG.ACK", _WND, "RTX := 0", "signal established",
      "send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK><LEN=SND.Q>", "SND.NXT := SND.NXT + SND.Q", "SND.Q := 0"), ES,
     R + "3.10.7.4; 3.10.2", "fifth: rcv ACK of SYN: ESTABLISHED, and the data queued by SEND goes out",
     stage="ack", next="text")
 row("ack.synrcvd.bad", SR, SEG, "ACK and not ACK_NEW", "reply <SEQ=SEG.ACK><CTL=RST>", None, R + "3.10.7.4",
     "fifth: unacceptable ACK in SYN-RECEIVED: snd RST", stage="ack")
-_new = ("SND.UNA := SEG.ACK", "SND.WND := SEG.WND", "RTX := 0")
+_new = ("SND.UNA := SEG.ACK", _WND, "RTX := 0")
 row("ack.new", (ES, CW, F2), SEG, "ACK and ACK_NEW", _new, None, R + "3.10.7.4",
     "fifth: new acknowledgment: SND.UNA advances", stage="ack", next="text")
-row("ack.dup", (ES, F1, F2, CW, CG, LA), SEG, "ACK and SEG.ACK == SND.UNA", "SND.WND := SEG.WND", None,
-    R + "3.10.7.4", "fifth: duplicate ACK: update the send window", stage="ack", next="text")
+row("ack.dup", (ES, F1, F2, CW, CG, LA), SEG, "ACK and SEG.ACK == SND.UNA", _WND, None,
+    R + "3.10.7.4; RFC 7323 2.3", "fifth: duplicate ACK: update the send window (scaled by the peer's shift)",
+    stage="ack", next="text")
 row("ack.old", (ES, F1, F2, CW, CG, LA), SEG, "ACK and SEG.ACK < SND.UNA", (), None, R + "3.10.7.4",
     "fifth: old duplicate ACK: ignored", stage="ack", next="text")
 row("ack.unsent", (ES, F1, F2, CW, CG, LA), SEG, "ACK and ACK_UNSENT", ACK_NOW, None, R + "3.10.7.4",
-    "fifth: ACK of data not yet sent: snd ACK, drop", stage="ack")
-row("ack.partial", (F1, CG, LA), SEG, "ACK and SND.UNA < SEG.ACK and SEG.ACK < SND.NXT", _new, None,
-    R + "3.10.7.4", "fifth: new acknowledgment, our FIN not yet acknowledged", stage="ack", next="text")
-row("ack.fin.finwait1", F1, SEG, "ACK and SND.UNA < SEG.ACK and SEG.ACK == SND.NXT", _new, F2, R + "3.10.7.4",
+    "fifth: ACK of data not yet sent: snd ACK, drop", stage="ack", when="not ack-unsent-silent")
+row("ack.unsent.lx", (F1, F2, CW, CG, LA), SEG, "ACK and ACK_UNSENT", ACK_NOW, None,
+    "RFC 9293 3.10.7.4; Linux tcp_rcv_state_process() (tcp_send_challenge_ack())",
+    "fifth: ACK of data not yet sent: snd (challenge) ACK, drop", stage="ack", when="ack-unsent-silent")
+row("ack.unsent.lx.est", ES, SEG, "ACK and ACK_UNSENT", (), None, "Linux tcp_ack(), tcp_rcv_established()",
+    "fifth: ACK of data not yet sent, in ESTABLISHED: dropped without an ACK (tcp_ack() returns "
+    "SKB_DROP_REASON_TCP_ACK_UNSENT_DATA; only the other states answer with a challenge ACK)", stage="ack",
+    when="ack-unsent-silent")
+row("ack.partial", (F1, CG, LA), SEG,
+    "ACK and SND.UNA < SEG.ACK and (SEG.ACK < SND.NXT or (SEG.ACK == SND.NXT and not FIN.SENT))", _new, None,
+    R + "3.10.7.4", "fifth: new acknowledgment, our FIN not yet acknowledged (or still queued behind data)",
+    stage="ack", next="text")
+_FIN_ACKED = "ACK and SND.UNA < SEG.ACK and SEG.ACK == SND.NXT and FIN.SENT"
+row("ack.fin.finwait1", F1, SEG, _FIN_ACKED, _new, F2, R + "3.10.7.4",
     "fifth: our FIN is acknowledged: FIN-WAIT-2", stage="ack", next="text", figure5=True)
-row("ack.fin.closing", CG, SEG, "ACK and SND.UNA < SEG.ACK and SEG.ACK == SND.NXT", _new + ("restart 2MSL",), TW,
+row("ack.fin.closing", CG, SEG, _FIN_ACKED, _new + ("restart 2MSL",), TW,
     R + "3.10.7.4", "fifth: our FIN is acknowledged: TIME-WAIT", stage="ack", next="text",
     when="not no-time-wait", figure5=True)
-row("ack.fin.closing.notw", CG, SEG, "ACK and SND.UNA < SEG.ACK and SEG.ACK == SND.NXT", ("delete TCB",), CL,
+row("ack.fin.closing.notw", CG, SEG, _FIN_ACKED, ("delete TCB",), CL,
     "teaching variant (not TCP)", "no TIME-WAIT: CLOSED at once", stage="ack", when="no-time-wait")
-row("ack.fin.lastack", LA, SEG, "ACK and SND.UNA < SEG.ACK and SEG.ACK == SND.NXT", ("delete TCB",), CL,
+row("ack.fin.lastack", LA, SEG, _FIN_ACKED, ("delete TCB",), CL,
     R + "3.10.7.4", "fifth: our FIN is acknowledged: delete the TCB", stage="ack", figure5=True)
 row("ack.timewait", TW, SEG, "ACK", (), None, R + "3.10.7.4",
     "fifth: TIME-WAIT: only a retransmitted FIN is expected", stage="ack", next="text")
@@ -472,13 +655,16 @@ row("rto.synack.giveup.listen", SR, "RTO", "not (RTX < SYNACK.RETRIES) and PASSI
 row("rto.synack.giveup.active", SR, "RTO", "not (RTX < SYNACK.RETRIES) and not PASSIVE",
     ("delete TCB", "signal error: connection timed out"), CL, "RFC 9293 3.10.8", "retries exhausted: give up",
     when="listener-survives")
-row("rto.data", (ES, CW), "RTO", "SND.UNA != SND.NXT and RTX < DATA.RETRIES",
+row("rto.data", (ES, CW, F1, CG, LA), "RTO", "not FIN.SENT and SND.UNA != SND.NXT and RTX < DATA.RETRIES",
     ("RTX := RTX + 1", "resend <SEQ=SND.UNA><ACK=RCV.NXT><CTL=ACK><LEN=SND.NXT - SND.UNA>"), None,
-    "RFC 9293 3.10.8; RFC 6298 5.5", "retransmit the unacknowledged data")
-row("rto.fin", (F1, CG, LA), "RTO", "SND.UNA != SND.NXT and SND.UNA != ISS and RTX < DATA.RETRIES",
+    "RFC 9293 3.10.8; RFC 6298 5.5",
+    "retransmit the unacknowledged data (any FIN is still queued); the oracle accepts any part of it, "
+    "repacketized (RFC 1122 4.2.2.15; Linux's tail loss probe resends the last segment)")
+row("rto.fin", (F1, CG, LA), "RTO", "FIN.SENT and SND.UNA != SND.NXT and SND.UNA != ISS and RTX < DATA.RETRIES",
     ("RTX := RTX + 1", "resend <SEQ=SND.UNA><ACK=RCV.NXT><CTL=FIN,ACK><LEN=SND.NXT - SND.UNA - 1>"), None,
     "RFC 9293 3.10.8; RFC 6298 5.5", "retransmit the unacknowledged data and FIN")
-row("rto.fin.synack", (F1, CG, LA), "RTO", "SND.UNA == ISS and RTX < DATA.RETRIES", ("RTX := RTX + 1", _resynack),
+row("rto.fin.synack", (F1, CG, LA), "RTO", "FIN.SENT and SND.UNA == ISS and RTX < DATA.RETRIES",
+    ("RTX := RTX + 1", _resynack),
     None, "RFC 9293 3.10.8", "closed from SYN-RECEIVED: the SYN,ACK is still first in the queue")
 row("rto.giveup", (ES, CW, F1, CG, LA), "RTO", "SND.UNA != SND.NXT and not (RTX < DATA.RETRIES)",
     ("delete TCB", "signal error: connection timed out"), CL, "RFC 9293 3.10.8; RFC 1122 4.2.3.5",
@@ -491,38 +677,57 @@ row("2msl", TW, "2MSL", "True", ("delete TCB",), CL, "RFC 9293 3.10.8", "time-wa
 row("finwait2.timeout", F2, "FIN-WAIT-2", "ORPHAN", ("delete TCB",), CL,
     "Linux tcp_fin_timeout (net.ipv4.tcp_fin_timeout); RFC 9293 has no such timer",
     "an orphaned FIN-WAIT-2 is dropped silently", when="fin-wait-2-timeout")
-row("keepalive", (ES, CW, F2), "KEEPALIVE", "SND.UNA == SND.NXT and PROBES < KA.PROBES",
+row("keepalive", (ES, CW, F2), "KEEPALIVE", "SND.UNA == SND.NXT and SND.Q == 0 and PROBES < KA.PROBES",
     ("PROBES := PROBES + 1", "probe <SEQ=SND.NXT - 1><ACK=RCV.NXT><CTL=ACK>"), None,
     "RFC 9293 3.8.4; RFC 1122 4.2.3.6", "idle: snd a keep-alive probe (SEQ = SND.NXT - 1 elicits an ACK)",
     when="keepalive")
-row("keepalive.giveup", (ES, CW, F2), "KEEPALIVE", "SND.UNA == SND.NXT and not (PROBES < KA.PROBES)",
+row("keepalive.giveup", (ES, CW, F2), "KEEPALIVE", "SND.UNA == SND.NXT and SND.Q == 0 and not (PROBES < KA.PROBES)",
     ("delete TCB", "signal error: connection timed out"), CL, "RFC 9293 3.8.4; RFC 1122 4.2.3.6",
     "no answer to the probes: the connection is dead", when="keepalive and not keepalive-rst")
-row("keepalive.giveup.rst", (ES, CW, F2), "KEEPALIVE", "SND.UNA == SND.NXT and not (PROBES < KA.PROBES)",
+row("keepalive.giveup.rst", (ES, CW, F2), "KEEPALIVE",
+    "SND.UNA == SND.NXT and SND.Q == 0 and not (PROBES < KA.PROBES)",
     ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>", "delete TCB", "signal error: connection timed out"), CL,
     "Linux tcp_keepalive_timer() (tcp_send_active_reset)", "no answer to the probes: snd RST",
     when="keepalive and keepalive-rst")
-row("persist", (ES, CW), "PERSIST", "SND.WND == 0", "probe <SEQ=SND.UNA - 1><ACK=RCV.NXT><CTL=ACK>", None,
-    "RFC 9293 3.8.6.1; RFC 1122 4.2.2.17", "zero window: probe it (Linux tcp_xmit_probe_skb uses SND.UNA - 1)")
+row("persist", (ES, CW, F1, CG, LA), "PERSIST", "not FIN.SENT and SND.WND == 0",
+    "probe <SEQ=SND.UNA - 1><ACK=RCV.NXT><CTL=ACK>", None, "RFC 9293 3.8.6.1 (MUST-36); RFC 1122 4.2.2.17",
+    "zero window: probe it, backing off like the RTO (Linux tcp_probe_timer(), tcp_xmit_probe_skb() with "
+    "SND.UNA - 1; a zero window is probed also while a FIN waits behind queued data)")
+
+# OUTPUT: the stack sends what SEND queued (RFC 9293 3.7, 3.8.6, 3.10.2, 3.10.4)
+row("output", (ES, CW, F1, CG, LA), "OUTPUT", "0 < N and N <= SND.Q and SIZE_OK and ROOM",
+    ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK><LEN=N>", "SND.NXT := SND.NXT + N", "SND.Q := SND.Q - N"), None,
+    R + "3.7.1; 3.8.6; 3.10.2",
+    "send N queued bytes: at most the effective send MSS (MUST-15), never beyond SND.UNA + SND.WND; "
+    "where the stack cuts (Nagle, corking, the application's writes) is its choice")
+row("output.fin", (F1, CG, LA), "OUTPUT", "not FIN.SENT and N == SND.Q and (N == 0 or (SIZE_OK and ROOM))",
+    ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK><LEN=N>", "SND.NXT := SND.NXT + N + 1", "SND.Q := 0",
+     "FIN.SENT := True"), None, R + "3.10.4",
+    "the FIN a CLOSE queued follows the last byte: on the segment that carries it, or alone after it",
+    choice=True)
 row("delack", SYNC, "DELACK", "ACK.OWED", ACK_NOW, None, "RFC 9293 3.8.6.3; RFC 1122 4.2.3.2",
     "the delayed ACK timer fires", when="delayed-ack")
 
+#: Sent-but-unacknowledged and queued data together stay below 2^30 (RFC 7323 2.3).
+_QUEUED = "SND.NXT - SND.UNA <= MAXWIN and SND.Q <= MAXWIN and SND.NXT - SND.UNA + SND.Q <= MAXWIN"
+#: After CLOSE: the FIN sent (nothing queued), or still queued behind data.
+_CLOSING = (f"((FIN.SENT and 1 <= SND.NXT - SND.UNA and SND.NXT - SND.UNA <= MAXWIN + 1 and SND.Q == 0)"
+            f" or (not FIN.SENT and {_QUEUED}))")
 #: What holds of the TCB in each state; `synack prove` shows every row preserves it.
 INVARIANTS: dict[State, str] = {
     CL: "SND.Q == 0 and not FIN.SENT and not ORPHAN and RCV.WND <= MAXWIN",
     LI: "SND.Q == 0 and not FIN.SENT and not ORPHAN and RCV.WND <= MAXWIN",
-    SS: "SND.UNA == ISS and SND.NXT == ISS + 1 and SND.Q <= MAXWIN - 1 and not FIN.SENT and not ORPHAN"
-        " and RCV.WND <= MAXWIN",
-    SR: "SND.UNA == ISS and SND.NXT == ISS + 1 and RCV.NXT == IRS + 1 and SND.Q <= MAXWIN - 1 and not FIN.SENT"
+    # SND.NXT - ISS - 1 is data sent on the SYN (TFO, RFC 7413), RCV.NXT - IRS - 1 data accepted on it
+    SS: "SND.UNA == ISS and SND.NXT - ISS - 1 <= 65535 and SND.Q <= MAXWIN - 1"
+        " and SND.Q + (SND.NXT - ISS - 1) <= MAXWIN - 1 and not FIN.SENT and not ORPHAN and RCV.WND <= MAXWIN",
+    SR: "SND.UNA == ISS and SND.NXT - ISS - 1 <= MAXWIN - 1 and SND.Q <= MAXWIN - 1"
+        " and SND.Q + (SND.NXT - ISS - 1) <= MAXWIN - 1 and RCV.NXT - IRS - 1 <= 65535 and not FIN.SENT"
         " and not ORPHAN and RCV.WND <= MAXWIN",
-    ES: "SND.NXT - SND.UNA <= MAXWIN and SND.Q == 0 and not FIN.SENT and not ORPHAN and RCV.WND <= MAXWIN",
-    CW: "SND.NXT - SND.UNA <= MAXWIN and SND.Q == 0 and not FIN.SENT and not ORPHAN and RCV.WND <= MAXWIN",
-    F1: "FIN.SENT and 1 <= SND.NXT - SND.UNA and SND.NXT - SND.UNA <= MAXWIN + 1 and SND.Q == 0"
-        " and RCV.WND <= MAXWIN",
-    CG: "FIN.SENT and 1 <= SND.NXT - SND.UNA and SND.NXT - SND.UNA <= MAXWIN + 1 and SND.Q == 0"
-        " and RCV.WND <= MAXWIN",
-    LA: "FIN.SENT and 1 <= SND.NXT - SND.UNA and SND.NXT - SND.UNA <= MAXWIN + 1 and SND.Q == 0"
-        " and RCV.WND <= MAXWIN",
+    ES: _QUEUED + " and not FIN.SENT and not ORPHAN and RCV.WND <= MAXWIN",
+    CW: _QUEUED + " and not FIN.SENT and not ORPHAN and RCV.WND <= MAXWIN",
+    F1: _CLOSING + " and RCV.WND <= MAXWIN",
+    CG: _CLOSING + " and RCV.WND <= MAXWIN",
+    LA: _CLOSING + " and RCV.WND <= MAXWIN",
     F2: "FIN.SENT and SND.UNA == SND.NXT and SND.Q == 0 and RCV.WND <= MAXWIN",
     TW: "FIN.SENT and SND.UNA == SND.NXT and SND.Q == 0 and RCV.WND <= MAXWIN",
 }

@@ -13,10 +13,23 @@ from synack.checker.scenarios import NAMES as SCENARIOS
 from synack.checker.scenarios import SINGLE
 from synack.spec import PROFILES, VARIANTS, SpecError
 
-from .cliutil import _draw, _fail, _format_of, _profile
+from .cliutil import PROGRESS, _draw, _fail, _format_of, _profile
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """Ctrl-C ends every command the same way: what was done, exit 130 (click would print
+    "Aborted!" and exit 1, the code of a failed property)."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            done = getattr(exc, "progress", None) or PROGRESS.get("done")
+            click.echo("synack: interrupted" + (f" after {done}" if done else ""), err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="synack")
 def main() -> None:
     """synack: TCP connection management (RFC 9293) as data, model-checked and usable as a test oracle."""
@@ -150,11 +163,16 @@ def check_cmd(profile, variant, scenario, capacity, loss, dup, fifo, retries, in
     for p in props:
         if p not in PROPERTY_NAMES:
             _fail(f"unknown property {p!r}; expected one of: {', '.join(PROPERTY_NAMES)}")
+    import math
+    import time
+
     for name, v in (("--max-states", max_states), ("--max-seconds", max_seconds), ("--max-memory", max_memory)):
+        if not math.isfinite(v):
+            _fail(f"{name} must be a finite number, got {v}")
         if v < 0:
             _fail(f"{name} must not be negative, got {v}")
     scenarios = scenario or DEFAULT_SCENARIOS
-    limits = Limits(max_states, max_seconds, max_memory)
+    deadline = time.monotonic() + max_seconds if max_seconds else None   # for the whole run, every scenario
     if diagram_out:
         _format_of(diagram_out)
     charts = []
@@ -166,6 +184,8 @@ def check_cmd(profile, variant, scenario, capacity, loss, dup, fifo, retries, in
                               props or PROPERTY_NAMES)
         except SpecError as exc:
             _fail(str(exc))
+        left = max(deadline - time.monotonic(), 1e-9) if deadline is not None else 0.0
+        limits = Limits(max_states, left, max_memory)
         try:
             ex = _run(cfg, limits, quiet or as_json, engine)
         except SpecError as exc:          # e.g. --engine native without a C compiler
@@ -222,8 +242,11 @@ def _run(cfg, limits, quiet: bool, engine: str = "auto"):
     from synack.checker.explore import explore
     from synack.checker.system import System
 
+    def note(n, frontier, transitions, elapsed, depth):
+        PROGRESS["done"] = f"{n:,} states ({cfg.scenario.name})"
+
     if quiet or not sys.stderr.isatty():
-        return explore(System(cfg), limits, engine=engine)
+        return explore(System(cfg), limits, on_progress=note, engine=engine)
     from rich.console import Console
     from rich.progress import Progress, TextColumn, TimeElapsedColumn
 
@@ -231,6 +254,7 @@ def _run(cfg, limits, quiet: bool, engine: str = "auto"):
     t0 = time.perf_counter()
 
     def tick(n, frontier, transitions, elapsed, depth):
+        note(n, frontier, transitions, elapsed, depth)
         if state["bar"] is None:
             if time.perf_counter() - t0 < 1.0:
                 return
@@ -249,7 +273,7 @@ def _run(cfg, limits, quiet: bool, engine: str = "auto"):
 
 
 @main.command("oracle")
-@click.argument("trace", type=click.Path(dir_okay=False), required=False)
+@click.argument("trace", type=click.Path(dir_okay=False, allow_dash=True), required=False)
 @click.option("--profile", "-p", default=None, help="profile to judge against (default: the trace header's, else rfc9293)")
 @click.option("--variant", "-v", multiple=True, help="variant(s) added to the profile")
 @click.option("--start", type=click.Choice(["closed", "any"]), default="closed", show_default=True,
@@ -290,55 +314,72 @@ def oracle_cmd(trace, profile, variant, start, iut, summary, as_json, max_candid
                jobs, engine, junit_out, html_out, live_if, live_seconds, vantage, max_violations) -> None:
     """Judge a trace of a TCP implementation against the spec: a JSON Lines trace (one IUT,
     format: synack.oracle's trace.schema.json), a pcap/pcapng capture (every connection in
-    it), or the live traffic of an interface (--live). Exit 0 conformant, 1 violation,
-    3 inconclusive, 2 bad input, 130 interrupted."""
-    from synack.oracle.events import TraceError, read_jsonl
+    it), or the live traffic of an interface (--live). TRACE may be `-` (standard input), a
+    pipe or a FIFO: it is read once. Exit 0 conformant, 1 violation, 3 inconclusive or
+    unjudgeable, 2 bad input, 130 interrupted."""
+    from synack.oracle.events import TraceError, read_trace
     from synack.oracle.monitor import Monitor
+    from synack.oracle.inputs import open_source
 
     if live_seconds and live_if is None:
         _fail("--max-seconds applies to --live only")
     if live_if is not None or trace is None:
         _oracle_live(trace, live_if, profile, variant, start, iut, max_candidates, params, live_seconds,
                      junit_out or html_out, vantage, max_violations)
-    if _is_capture(trace):
-        from synack.oracle.judge import judge_capture
-
-        prof = _with_params(_profile(profile or "linux", variant), _parse_params(params))
-        try:
-            code = judge_capture(trace, prof, (), iut, start, summary, as_json, max_candidates, click.echo,
-                                 jobs=jobs if jobs != 0 else (os.cpu_count() or 1), engine=engine,
-                                 vantage=vantage, max_violations=max_violations)
-            if junit_out or html_out:
-                from synack.report import capture_cases
-
-                _reports(capture_cases(trace, prof, iut, None if start == "closed" else start, max_candidates,
-                                       vantage, max_violations), trace, prof, junit_out, html_out)
-        except SpecError as exc:
-            _fail(str(exc))
-        # the monitors' memo is millions of long-lived objects: the interpreter's last
-        # collection would walk them all (2.6 s after a 4.6 s judging of a varied capture)
-        import gc
-        gc.freeze()
-        sys.exit(code)
     try:
-        header, events = read_jsonl(trace)
-        prof = _profile(profile or header.get("profile", "rfc9293"), variant)
-        given = header.get("params", {})
-        if not isinstance(given, dict):
-            raise TraceError(f"{trace}: the header's \"params\" must be an object, got {given!r}")
-        prof = _with_params(prof, {**given, **_parse_params(params)})
-        where, note = _trace_vantage(header, vantage)
-        end = header.get("end")
-        if end is not None and (isinstance(end, bool) or not isinstance(end, (int, float)) or end != end):
-            raise TraceError(f"{trace}: the header's \"end\" must be a time in seconds, got {end!r}")
-        mon = Monitor(prof, role=str(header.get("iut", "")), start=start, max_candidates=max_candidates,
-                      calls_logged=calls_logged or header.get("calls_logged") is True, vantage=where,
-                      vantage_note=note, max_violations=max_violations)
-    except (TraceError, SpecError) as exc:
+        src = open_source(trace)
+    except TraceError as exc:
         _fail(str(exc))
-    for ev in events:
-        if mon.feed(ev) is not None:
-            break
+    with src:
+        if src.kind != "jsonl":
+            from synack.oracle.judge import judge_capture
+
+            prof = _with_params(_profile(profile or "linux", variant), _parse_params(params))
+            try:
+                if junit_out or html_out:
+                    src.spooled()             # the reports read the capture a second time
+                code = judge_capture(src, prof, (), iut, start, summary, as_json, max_candidates, click.echo,
+                                     jobs=jobs if jobs != 0 else (os.cpu_count() or 1), engine=engine,
+                                     vantage=vantage, max_violations=max_violations)
+                if junit_out or html_out:
+                    from synack.report import capture_cases
+
+                    _reports(capture_cases(src, prof, iut, None if start == "closed" else start, max_candidates,
+                                           vantage, max_violations), trace, prof, junit_out, html_out)
+            except SpecError as exc:
+                _fail(str(exc))
+            # the monitors' memo is millions of long-lived objects: the interpreter's last
+            # collection would walk them all (2.6 s after a 4.6 s judging of a varied capture)
+            import gc
+            gc.freeze()
+            sys.exit(code)
+        try:
+            tr = read_trace(src)
+            header, events = tr.header, tr.events
+            at = f"{tr.name}:{tr.header_line}"
+            prof = _profile(profile or header.get("profile", "rfc9293"), variant)
+            try:
+                prof = prof.with_params(**header.get("params", {}))
+            except SpecError as exc:
+                raise TraceError(f"{at}: the header's \"params\": {exc}") from None
+            prof = _with_params(prof, _parse_params(params))
+            where, note = _trace_vantage(header, vantage)
+            end = header.get("end")
+            if end is not None and (isinstance(end, bool) or not isinstance(end, (int, float)) or end != end
+                                    or end in (float("inf"), float("-inf"))):
+                raise TraceError(f"{at}: the header's \"end\" must be a time in seconds, got {end!r}")
+            mon = Monitor(prof, role=str(header.get("iut", "")), start=start, max_candidates=max_candidates,
+                          calls_logged=calls_logged or header.get("calls_logged") is True, vantage=where,
+                          vantage_note=note, max_violations=max_violations)
+        except (TraceError, SpecError) as exc:
+            _fail(str(exc))
+    try:
+        for ev in events:
+            if mon.feed(ev) is not None:
+                break
+    except KeyboardInterrupt as exc:
+        exc.progress = f"{mon.n:,} of {len(events):,} events"
+        raise
     times = [t for t in (getattr(ev, "t", None) for ev in events) if t is not None]
     v = mon.verdict(end=max([*times, float(end)]) if end is not None else (times[-1] if times else None))
     click.echo(v.dumps() if as_json else str(v))
@@ -394,7 +435,7 @@ def _oracle_live(trace, iface, profile, variant, start, iut, max_candidates, par
 
 
 @main.command("trace")
-@click.argument("capture", type=click.Path(dir_okay=False))
+@click.argument("capture", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--to-jsonl", is_flag=True, required=True, help="convert to the JSON Lines trace format")
 @click.option("--iut", default=None, help="only traces with this endpoint as IUT, HOST[:PORT]")
 @click.option("--out", "-o", "out_dir", default=None, help="directory for one .jsonl per connection and IUT end")
@@ -403,9 +444,10 @@ def trace_cmd(capture, to_jsonl, iut, out_dir) -> None:
     from synack.oracle.judge import to_jsonl as convert
 
     try:
-        sys.exit(convert(capture, "linux", iut, out_dir, click.echo))
+        code = convert(capture, "linux", iut, out_dir, click.echo)
     except SpecError as exc:
         _fail(str(exc))
+    sys.exit(code)
 
 
 def _trace_vantage(header: dict, vantage: str | None) -> tuple[str, str]:
@@ -444,17 +486,6 @@ def _with_params(prof, params: dict):
         return prof.with_params(**params) if params else prof
     except SpecError as exc:
         _fail(str(exc))
-
-
-def _is_capture(path: str) -> bool:
-    """pcap or pcapng by magic number (names can lie); unreadable files are left to the reader."""
-    try:
-        with open(path, "rb") as fh:
-            magic = fh.read(4)
-    except OSError as exc:
-        _fail(f"cannot read {path!r}: {exc.strerror}")
-    return magic in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d",
-                     b"\x0a\x0d\x0d\x0a")
 
 
 from .diagram_cli import diagram_group, explain_cmd, why_cmd  # noqa: E402  (the commands register below)

@@ -12,7 +12,7 @@ import click
 from synack.checker.scenarios import NAMES as SCENARIOS
 from synack.spec import PROFILES, VARIANTS, SpecError
 
-from .cliutil import _draw, _fail, _profile
+from .cliutil import _draw, _fail, _out_dir, _profile
 
 FORMAT = click.Choice(["svg", "png", "pdf", "dot"])
 
@@ -246,7 +246,7 @@ def why_cmd(question, list_, directory, fmt) -> None:
     if question not in QUESTIONS:
         _fail(f"unknown question {question!r}; expected one of: {', '.join(QUESTIONS)} (see synack why --list)")
     q = QUESTIONS[question]
-    os.makedirs(directory, exist_ok=True)
+    _out_dir(directory)
     click.echo(f"{q['question']}\n\n{q['answer']}\n")
     ok = True
     refs = {r.name: r for r in REFUTATIONS}

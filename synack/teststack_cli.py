@@ -28,9 +28,13 @@ from .cliutil import _fail
 @click.option("--max-real-wait", type=float, default=None, help="longest wait for a timer on a real clock (s)")
 @click.option("--scenario", "scenarios", multiple=True, help="plan runs from these scenarios only (default: all)")
 @click.option("--max-states", type=int, default=None, help="planner states per scenario and side")
+@click.option("--variations", type=click.IntRange(0, 100000), default=0, show_default=True,
+              help="after the rows, this many runs with the peer's sequence numbers moved and an environment "
+                   "segment after the row (seeded)")
+@click.option("--seed", type=int, default=0, show_default=True, help="seed of the variations")
 @click.option("--quiet", "-q", is_flag=True, help="no line per row")
 def test_stack_cmd(stacks, shim, profile, param, rows, report_md, report_json, merge, stacks_dir, max_real_wait,
-                   scenarios, max_states, quiet) -> None:
+                   scenarios, max_states, variations, seed, quiet) -> None:
     """Drive real TCP stacks through every row of the table and judge them with the oracle."""
     from synack.spec import SpecError
     from synack.testing import DriverError, Kit, ShimError
@@ -80,7 +84,7 @@ def test_stack_cmd(stacks, shim, profile, param, rows, report_md, report_json, m
                 driver.init()
                 line = (lambda r: None) if quiet else (lambda r: click.echo(
                     f"{cfg.name:10} {r.row:30} {r.status:13} {r.reason[:100]}", err=True))
-                cov = kit.run(driver, list(rows) or None, progress=line)
+                cov = kit.run(driver, list(rows) or None, progress=line, n_variations=variations, seed=seed)
             finally:
                 driver.quit()
         except (SpecError, StackConfigError) as e:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import time
 from dataclasses import dataclass, field
 
@@ -37,6 +38,8 @@ class Coverage:
     clock: str
     results: list[RowResult] = field(default_factory=list)
     seconds: float = 0.0
+    tried: int = 0                                   # variations run
+    variations: list[RowResult] = field(default_factory=list)   # those that deviated (new)
 
     def count(self, status: str) -> int:
         return sum(r.status == status for r in self.results)
@@ -49,12 +52,15 @@ class Coverage:
         return (f"{self.stack} ({self.profile}, {self.clock} clock): {len(self.results)} rows, {self.reached} reached, "
                 f"{self.count(CONFORMANT)} conformant, {self.count(DEVIATED)} deviating, "
                 f"{self.count(INCONCLUSIVE)} inconclusive, {self.count(NOT_REACHED)} not reached, "
-                f"{self.count(NOT_DRIVABLE)} not drivable, in {self.seconds:.1f} s")
+                f"{self.count(NOT_DRIVABLE)} not drivable"
+                + (f"; {len(self.variations)} of {self.tried} variations deviate" if self.tried else "")
+                + f", in {self.seconds:.1f} s")
 
     def to_json(self) -> dict:
         return {"stack": self.stack, "profile": self.profile, "clock": self.clock, "seconds": round(self.seconds, 2),
                 "rows": len(self.results), "reached": self.reached,
-                "counts": {s: self.count(s) for s in STATUSES}, "results": [r.to_json() for r in self.results]}
+                "counts": {s: self.count(s) for s in STATUSES}, "results": [r.to_json() for r in self.results],
+                "variations_tried": self.tried, "variations": [r.to_json() for r in self.variations]}
 
 
 class Kit:
@@ -150,6 +156,22 @@ class Kit:
         return p
 
     def run_row(self, driver: Driver, row: str, *, peer_shift: int = 0, probe: "tuple | None" = None) -> RowResult:
+        """Drive the stack into `row` and judge it (see `_run_row`). On a real clock the run's
+        own pace is not controlled (a slow machine lets the stack's timers fire mid-run), so a
+        deviation is run once more: one that does not reproduce is reported as inconclusive,
+        with the first report kept."""
+        r = self._run_row(driver, row, peer_shift=peer_shift, probe=probe)
+        if r.status == DEVIATED and driver.clock == "real":
+            again = self._run_row(driver, row, peer_shift=peer_shift, probe=probe)
+            if again.status != DEVIATED:
+                again.reason = (f"deviated once, {again.status} on a rerun (on a real clock the run's pace is not "
+                                "controlled); the first run's report is kept")
+                again.status = INCONCLUSIVE
+                again.report = r.report
+                return again
+        return r
+
+    def _run_row(self, driver: Driver, row: str, *, peer_shift: int = 0, probe: "tuple | None" = None) -> RowResult:
         """Drive the stack into `row` and judge it. The driver must be initialised.
         `peer_shift` moves the peer's sequence space; `probe` = (flags, SEQ offset from
         RCV.NXT, ACK offset from SND.NXT, bytes) is an environment segment sent once the
@@ -160,7 +182,7 @@ class Kit:
         if hit is None:
             res.reason = (f"the kit found no run to it: no scenario of the checker ({', '.join(self.scenarios)}), "
                           f"with one environment segment or one extra call, makes the IUT take it within "
-                          f"{self.max_states} states")
+                          f"{self.max_states} states with calls a sockets API can make (docs/test-kit.md)")
             return res
         res.scenario, res.iut = hit.scenario, "AB"[hit.iut]
         self._n += 1
@@ -188,8 +210,11 @@ class Kit:
         res.seconds = time.monotonic() - t0
         return res
 
-    def run(self, driver: Driver, rows: "list[str] | None" = None, progress=None) -> Coverage:
-        """Every row (or `rows`) against the driver, which must be initialised."""
+    def run(self, driver: Driver, rows: "list[str] | None" = None, progress=None, n_variations: int = 0,
+            seed: int = 0) -> Coverage:
+        """Every row (or `rows`) against the driver, which must be initialised; then
+        `n_variations` variations (`variations`), of which those that deviate where the row's
+        own run did not are kept in `Coverage.variations`."""
         t0 = time.monotonic()
         info = driver.info
         cov = Coverage(info.stack if info else type(driver).__name__, self.profile.label(), driver.clock)
@@ -198,8 +223,41 @@ class Kit:
             cov.results.append(r)
             if progress:
                 progress(r)
+        own = {r.row: r.status for r in cov.results}
+        for row, shift, probe in variations(self, n_variations, seed, rows):
+            r = self.run_row(driver, row, peer_shift=shift, probe=probe)
+            cov.tried += 1
+            if r.status == DEVIATED and own.get(row) != DEVIATED:
+                r.reason = (f"peer's sequence space moved by {shift}; then the environment segment {probe} "
+                            "(flags, SEQ - RCV.NXT, ACK - SND.NXT, bytes)")
+                cov.variations.append(r)
+            if progress:
+                progress(r)
         cov.seconds = time.monotonic() - t0
         return cov
+
+
+#: Flags of the environment segments variations send (RFC 9293 3.10.7's cases).
+PROBE_FLAGS = (0x02, 0x12, 0x10, 0x04, 0x14, 0x11, 0x01)
+#: SEQ and ACK offsets of those segments from RCV.NXT and SND.NXT: at, just around, a window
+#: away, far out (2^30 either way).
+PROBE_OFFSETS = (0, 1, -1, 2, 1 << 16, 1 << 30, -(1 << 30))
+
+
+def variations(kit: "Kit", n: int, seed: int = 0, rows: "list[str] | None" = None) -> list[tuple]:
+    """`n` (row, peer shift, probe) triples drawn with a seeded generator: the second layer of
+    the kit (sequence numbers near the 2^32 wrap and at random; an environment segment of
+    any kind after the row). Rows whose run waits for the stack's timers are left out."""
+    hits = kit.hits()
+    pool = [r for r in (rows or kit.rows()) if r in hits and not hits[r].waits_for_iut_timer()]
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n if pool else 0):
+        shift = rng.choice([rng.randrange(-70000, 70001) & 0xFFFFFFFF, rng.randrange(1 << 32)])
+        probe = None if rng.random() < 0.2 else (rng.choice(PROBE_FLAGS), rng.choice(PROBE_OFFSETS),
+                                                 rng.choice(PROBE_OFFSETS), rng.choice((0, 0, 1, 100)))
+        out.append((rng.choice(pool), shift, probe))
+    return out
 
 
 def _cleanup(driver: Driver, player: RunPlayer) -> None:

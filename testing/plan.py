@@ -126,49 +126,72 @@ class Planner:
         menu = self._menu[key] = tuple(out)
         return menu
 
+    def drivable(self, s: tuple, name: str, gone: bool) -> bool:
+        """Whether the IUT's user can make call `name` through a sockets-style driver in state
+        `s`: an OPEN (LISTEN, CONNECT) needs a user with no connection in use; every other
+        call needs a handle: none before the user opened anything, none after its close() or
+        abort() freed it, none on a passive connection not accepted yet (SYN-RECEIVED), and
+        on a listening socket only close()."""
+        x = self.iut
+        state = self.system.st[s[x]]
+        if name in ("LISTEN", "CONNECT"):
+            return state == "CLOSED"
+        if gone or s[4 + x] == 0:
+            return False
+        if state == "LISTEN":
+            return name == "CLOSE"
+        return not (state == "SYN-RECEIVED" and self.system.eps[s[x]].passive)
+
     def _moves(self, node: tuple):
-        s, inj = node
+        s, inj, gone = node
+        x = self.iut
         quiet = not s[2] and not s[3]
         for lab, child, _, _ in self.system.successors(s):
             if lab[0] == "timer" and not quiet:
                 continue
-            if lab[0] == "timer" and lab[2] == "KEEPALIVE" and (lab[1] != self.iut or not self.keepalive):
+            if lab[0] == "timer" and lab[2] == "KEEPALIVE" and (lab[1] != x or not self.keepalive):
                 continue
-            yield lab, child, (child, inj)
+            g = gone
+            if lab[0] == "call" and lab[1] == x:
+                if not self.drivable(s, lab[2], gone):
+                    continue
+                g = lab[2] in ("CLOSE", "ABORT") or gone and lab[2] not in ("LISTEN", "CONNECT")
+            yield lab, child, (child, inj, g)
         if quiet and inj < self.inject:
-            x = self.iut
             for seg, ri, res in self.injections(s):
                 lab = ("inject", x, seg, ri, res)
                 child = self.system._apply(s, x, ("deliver", x, -1, ri, res), res, s[3 - x], 0, seg)[1]
-                yield lab, child, (child, inj + 1)
+                yield lab, child, (child, inj + 1, gone)
             for name, n in CALL_MENU:
-                if s[4 + x] == 0 and name not in ("LISTEN", "CONNECT"):
-                    continue          # a user that opened nothing yet has no socket to call on
+                if not self.drivable(s, name, gone):
+                    continue
                 for ri, res in enumerate(self.system.results(s[x], name, (name, n), s[7])):
                     lab = ("call", x, name, ri, res)
                     child = self.system._apply(s, x, lab, res, None, None, None, pc2=s[4 + x])[1]
                     # an extra call is outside the user's script: its result (even an error,
                     # which would end a scripted round) leaves the script where it was
                     child = child[:4 + x] + (s[4 + x],) + child[5 + x:]
-                    yield lab, child, (child, inj + 1)
+                    g = name in ("CLOSE", "ABORT") or gone and name not in ("LISTEN", "CONNECT")
+                    yield lab, child, (child, inj + 1, g)
 
     def quiet(self, s: tuple) -> bool:
         """Nothing in flight and no short timer (retransmission, delayed ACK, probe) pending at
         the IUT: a run may stop here with nothing owed."""
         return not s[2] and not s[3] and not self.system.pending(s[self.iut])
 
-    def settle(self, start: tuple) -> "Path | None":
-        """The cheapest path from `start` to a quiet state (`quiet`), without injections."""
-        for _, p, _ in self._search(start, set(), settle=True):
+    def settle(self, start: tuple, gone: bool = False) -> "Path | None":
+        """The cheapest path from `start` to a quiet state (`quiet`), without injections;
+        `gone`: the IUT's user has closed its handle (see `drivable`)."""
+        for _, p, _ in self._search(start, set(), settle=True, gone=gone):
             return p
         return None
 
-    def _search(self, start: tuple, targets: "set[str] | None", settle: bool = False):
+    def _search(self, start: tuple, targets: "set[str] | None", settle: bool = False, gone: bool = False):
         """Cheapest-first from `start`; yields (row, path, cost) for each row of `targets`
         (every row when None) at its first use by the IUT found (the search pops states in
         cost order, so this is the cheapest up to the cost of one move); with `settle`, yields
         ("", path, cost) once for the first quiet state popped."""
-        start = (start, self.inject if settle else 0)
+        start = (start, self.inject if settle else 0, gone)
         best = {start: 0}
         parent: dict = {start: None}
         heap = [(0, 0, start)]
@@ -204,7 +227,7 @@ class Planner:
     def decode(self, moves: list) -> "Path | None":
         """A path from the initial state replaying `encode`d moves (None if one is not offered:
         the table or the planner changed since they were stored)."""
-        node, path = (self.system.initial(), 0), []
+        node, path = (self.system.initial(), 0, False), []
         for mv in moves:
             for lab, child, nxt in self._moves(node):
                 if encode(lab) == list(mv):
@@ -215,9 +238,9 @@ class Planner:
                 return None
         return path
 
-    def plan(self, start: tuple, row: str) -> "Path | None":
+    def plan(self, start: tuple, row: str, gone: bool = False) -> "Path | None":
         """The cheapest path from `start` to the IUT's next use of `row`, or None."""
-        for _, p, _ in self._search(start, {row}):
+        for _, p, _ in self._search(start, {row}, gone=gone):
             return p
         return None
 

@@ -170,6 +170,8 @@ class RunPlayer:
             except DriverError:
                 s = None
             if s is not None:
+                # the listener stays open, as an application's does: the linux profile's
+                # TIME-WAIT reopen (timewait.reopen) is Linux handing a new SYN to it
                 self.sock = s
 
     def _drop_handles(self) -> None:
@@ -258,7 +260,7 @@ class RunPlayer:
         if self.probe is not None and not self._follow(self._probe_move(self.probe), None):
             if self.violated:
                 return DEVIATED
-        settle = self.pl.settle(self._s) if not self.pl.quiet(self._s) else []
+        settle = self.pl.settle(self._s, self.gone) if not self.pl.quiet(self._s) else []
         if settle:
             self._follow(settle, None)
         if self.violated:
@@ -418,7 +420,8 @@ class RunPlayer:
                 states = self._synced(s, child, got)
         best = None
         for st in states:
-            p = self.pl.plan(st, row) if row is not None else ([] if self.pl.quiet(st) else self.pl.settle(st))
+            p = (self.pl.plan(st, row, self.gone) if row is not None
+                 else [] if self.pl.quiet(st) else self.pl.settle(st, self.gone))
             if p is not None and (best is None or len(p) < len(best[1])):
                 best = (st, p)
         return best

@@ -41,6 +41,7 @@ class StackConfig:
     params: dict = field(default_factory=dict)
     max_real_wait: float = 5.0
     causes: dict = field(default_factory=dict)
+    variation_causes: dict = field(default_factory=dict)   # {text the report shows: cause}, by hand
 
     def make_driver(self) -> Driver:
         if self.argv:
@@ -82,6 +83,7 @@ def coverage_json(cov: Coverage, cfg: "StackConfig | None") -> dict:
         d["name"] = cfg.name
         d["params"] = cfg.params
         d["causes"] = cfg.causes
+        d["variation_causes"] = cfg.variation_causes
     return d
 
 
@@ -147,6 +149,26 @@ def markdown(stacks: list[dict], command: str = "") -> str:
             out.append("")
     if not any_dev:
         out += ["None.", ""]
+    # variations
+    out += ["## Variations", "",
+            "After the rows, each stack ran seeded variations: a row's run with the peer's sequence numbers moved "
+            "(near the 2^32 wrap, or anywhere) and, once the stack had taken the row, one environment segment "
+            "(flags, SEQ - RCV.NXT, ACK - SND.NXT, bytes). Listed: those that deviate where the row's own run "
+            "did not.", ""]
+    for s in stacks:
+        tried, found = s.get("variations_tried", 0), s.get("variations", [])
+        out.append(f"### {s.get('name', s['stack'])}: {len(found)} of {tried} deviate")
+        out.append("")
+        vcauses = s.get("variation_causes") or {}
+        for r in found:
+            out += [f"- `{r['row']}` ({r['rfc']}), {r['reason']}:", "", "  ```",
+                    *("  " + line for line in r["report"].splitlines()), "  ```", ""]
+            for key, cause in vcauses.items():
+                if key in r["report"] or key in r["reason"]:
+                    out.append(f"  **{cause.get('kind', 'deviation').capitalize()}** (read from the source by hand): "
+                               f"{cause.get('source', '')}. {cause.get('note', '')}")
+                    out.append("")
+        out.append("")
     # not drivable, inconclusive, not reached: reasons grouped
     out += ["## Rows not judged, and why", ""]
     for s in stacks:

@@ -314,6 +314,8 @@ static void op_shutdown(const char *line)
     struct sock *s = sock_get(line, NULL);
     if (!s || s->listening) return wire_error("EBADF");
     if (!s->pcb) return wire_error("ENOTCONN");
+    /* ERR_CONN outside SYN-RECEIVED, ESTABLISHED and CLOSE-WAIT: ENOTCONN, as lwIP's own
+     * sockets layer reports it (err_to_errno) */
     if (tcp_shutdown(s->pcb, 0, 1) != ERR_OK) return wire_error("ENOTCONN");
     wire_reply("{\"ok\":true}");
 }

@@ -43,6 +43,7 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdbool.h>
@@ -221,14 +222,22 @@ static int poll_once(uint32_t *timeout)
 }
 
 static void scan_host(void);
+static int in_flight(void);
 
-/* Let slirp and the loopback sockets settle at the current time (loopback I/O completes within
- * the syscalls, so a few rounds suffice). */
+/* Let slirp and the loopback sockets settle at the current time. Loopback exchanges between
+ * the shim's and slirp's host sockets normally complete inside the system calls, so a few
+ * rounds of slirp's loop suffice; on a loaded machine the kernel may leave them to ksoftirqd,
+ * so while any of them is still unacknowledged (`in_flight`) this waits, in real time and
+ * briefly: the virtual clock does not move, so verdicts do not depend on the machine's load. */
 static void settle(void)
 {
-    for (int i = 0; i < 8; i++) {
-        uint32_t to = UINT32_MAX;
-        if (poll_once(&to) <= 0) break;
+    for (int waited = 0; waited < 200; waited++) {          /* at most about 200 ms */
+        for (int i = 0; i < 8; i++) {
+            uint32_t to = UINT32_MAX;
+            if (poll_once(&to) <= 0) break;
+        }
+        if (!in_flight()) break;
+        usleep(1000);
     }
     scan_host();
 }
@@ -322,6 +331,24 @@ static void scan_host(void)
             }
         }
     }
+}
+
+/* A TCP socket of this process with a SYN, data or FIN sent and not yet acknowledged. */
+static int unacked(int fd)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof ti;
+    return getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 && ti.tcpi_unacked > 0;
+}
+
+/* Whether loopback still carries something between the shim's sockets and slirp's. */
+static int in_flight(void)
+{
+    for (int i = 1; i < MAXSOCK; i++)
+        if (socks[i].used && !socks[i].listening && unacked(socks[i].fd)) return 1;
+    for (int i = 0; i < npfds; i++)
+        if (unacked(pfds[i].fd)) return 1;
+    return 0;
 }
 
 static struct sockaddr_in loopback(int port)

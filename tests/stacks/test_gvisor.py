@@ -11,7 +11,8 @@ import pytest
 import synack.testing
 
 sys.path.insert(0, os.path.dirname(__file__))
-from peer import ACK, FIN, PSH, RST, SCENARIOS, SYN, Peer, accept_one, check_smoke, load_adapter  # noqa: E402
+from peer import (ACK, PSH, RST, SCENARIOS, SYN, Peer, accept_one, check_smoke, load_adapter,  # noqa: E402
+                  shim_or_skip, time_wait_probe)
 
 adapter = load_adapter("gvisor")
 CFG = json.load(open(adapter.HERE / "stack.json"))
@@ -24,7 +25,7 @@ SMOKE_DEVIATIONS = {"abort": CFG["causes"]["abort.rst"]["source"]}
 @pytest.fixture(scope="session")
 def gvisor_shim() -> str:
     """Installs Debian's Go and golang-inet-netstack-dev (as root) and builds the shim once."""
-    return adapter.shim_path()
+    return shim_or_skip(adapter)
 
 
 @pytest.fixture
@@ -69,20 +70,17 @@ def test_runs_repeat_exactly(gvisor_shim):
 def test_time_wait_lasts_60_seconds_not_2msl(gvisor):
     """Beyond the kit's rows: netstack holds TIME-WAIT for 60 s (tcp/protocol.go
     DefaultTCPTimeWaitTimeout), not RFC 9293 3.6.1's 2 MSL (240 s): the peer's FIN
-    retransmitted 61 s after the last one is answered with RST, and the oracle says where."""
-    p = Peer(gvisor)
-    sock, iss = accept_one(gvisor, p)
-    p.close(sock)
-    assert [o.seg.flags for o in p.pull()] == [FIN | ACK]
-    p.send(ACK, 1001, iss + 2, iut_port=80)
-    assert [o.seg.ack for o in p.send(FIN | ACK, 1001, iss + 2, iut_port=80)] == [1002]
-    assert p.advance(59) == []
-    assert [o.seg.ack for o in p.send(FIN | ACK, 1001, iss + 2, iut_port=80)] == [1002]   # restarts the timer
-    assert p.advance(61) == []
-    out = p.send(FIN | ACK, 1001, iss + 2, iut_port=80)
-    assert [o.seg.flags for o in out] == [RST]
-    v = p.verdict(80)
-    assert v.status == "violation" and v.index == len(p.events(80)), str(v)
+    retransmitted 50 s in is acknowledged, 70 s in it meets a closed port (RST), and the
+    oracle says where (TIME-WAIT may not end before 240 s less the profile's tolerance)."""
+    p, port, out = time_wait_probe(gvisor, 50)
+    assert [o.seg.flags for o in out] == [ACK] and p.verdict(port).ok
+    d = adapter.GvisorDriver()
+    d.init()
+    p, port, out = time_wait_probe(d, 70)
+    d.quit()
+    v = p.verdict(port)
+    assert [o.seg.flags for o in out] == [RST], out
+    assert v.status == "violation" and v.index == len(p.events(port)), str(v)
     assert any(r.startswith("seq.bad.tw") for r in v.rows), str(v)
 
 
@@ -124,4 +122,11 @@ class TestGvisorKit(synack.testing.StackTests):
     known_deviations = {row: f"{c['kind']}: {c['source']}" for row, c in CFG["causes"].items()}
 
     def make_driver(self):
+        shim_or_skip(adapter)
         return adapter.GvisorDriver()
+
+    @pytest.mark.xfail(strict=True, reason="kit: test_variations excuses only the sampled row's own deviation; an "
+                       "environment SYN in listen.syn's run reaches syn.synrcvd.passive, a known deviation "
+                       "(<RST,ACK seq=0 ack=0>, connect.go (*handshake).synRcvdState())")
+    def test_variations(self, stack):
+        super().test_variations(stack)

@@ -10,7 +10,8 @@ import pytest
 import synack.testing
 
 sys.path.insert(0, os.path.dirname(__file__))
-from peer import ACK, RST, SCENARIOS, SYN, Peer, check_smoke, load_adapter, time_wait_probe  # noqa: E402
+from peer import (ACK, RST, SCENARIOS, SYN, Peer, check_smoke, known_variation_failures, load_adapter, shim_or_skip,
+                  time_wait_probe)  # noqa: E402
 
 adapter = load_adapter("lwip")
 CFG = json.load(open(os.path.join(os.path.dirname(adapter.__file__), "stack.json")))
@@ -28,7 +29,7 @@ DEVIATIONS = {
 @pytest.fixture(scope="session")
 def lwip_shim() -> str:
     """Installs liblwip-dev (as root) and builds the shim once per session."""
-    return adapter.shim_path()
+    return shim_or_skip(adapter)
 
 
 @pytest.fixture
@@ -57,16 +58,6 @@ def test_virtual_clock_runs_the_syn_backoff(lwip):
     assert len(out) == 1 and out[0].seg.flags == SYN and 2.5 <= out[0].t <= 3.0, out
 
 
-class TestLwipKit(synack.testing.StackTests):
-    """The kit's rows against lwIP (about 20 s, most of it planning the runs)."""
-    profile = CFG["profile"]
-    params = CFG.get("params", {})
-    known_deviations = {row: f"{c['kind']}: {c['source']}" for row, c in CFG["causes"].items()}
-
-    def make_driver(self):
-        return adapter.LwipDriver()
-
-
 def test_time_wait_lasts_two_minutes_not_four(lwip):
     """lwIP's TIME-WAIT is 2 * TCP_MSL = 120 s (src/include/lwip/priv/tcp_priv.h, ended in
     tcp_slowtmr()); RFC 9293 3.4.2 takes MSL = 2 minutes, so 240 s. A retransmitted FIN 100 s
@@ -80,3 +71,31 @@ def test_time_wait_lasts_two_minutes_not_four(lwip):
     v = p.verdict(port)
     assert [o.seg.flags & RST for o in out] == [RST] and v.status == "violation" and "TIME-WAIT" in str(v), v
     d.quit()
+
+
+class TestLwipKit(synack.testing.StackTests):
+    """The kit's rows against lwIP (about 20 s, most of it planning the runs)."""
+    profile = CFG["profile"]
+    params = CFG.get("params", {})
+    known_deviations = {row: f"{c['kind']}: {c['source']}" for row, c in CFG["causes"].items()}
+
+    def make_driver(self):
+        shim_or_skip(adapter)
+        return adapter.LwipDriver()
+
+    #: The text by which a variation's failure shows a confirmed cause (see stack.json).
+    VARIATION_CAUSES = {
+        "IUT sends <RST,ACK": "every RST carries ACK (src/core/tcp_out.c: tcp_rst())",
+    }
+
+    def test_variations(self, stack):
+        """The kit's variations; hypothesis stops at its first failures, which xfail when each
+        shows a confirmed cause (the search then ends there: a kit that judged variations by
+        cause would go on)."""
+        try:
+            super().test_variations(stack)
+        except BaseException as e:  # hypothesis may group several failures
+            known = known_variation_failures(e, self.VARIATION_CAUSES)
+            if known is None:
+                raise
+            pytest.xfail(f"a variation met known causes: {known}\n{e}")

@@ -12,7 +12,8 @@ import synack.testing
 from synack.testing import ShimError, Unsupported
 
 sys.path.insert(0, os.path.dirname(__file__))
-from peer import ACK, FIN, PSH, RST, SCENARIOS, SYN, Peer, accept_one, check_smoke, load_adapter  # noqa: E402
+from peer import (ACK, PSH, RST, SCENARIOS, SYN, Peer, accept_one, check_smoke, load_adapter,  # noqa: E402
+                  shim_or_skip, time_wait_probe)
 
 adapter = load_adapter("ns3")
 CFG = json.load(open(adapter.HERE / "stack.json"))
@@ -25,7 +26,7 @@ OWN_TESTS = {"abort", "peer-reset"}
 @pytest.fixture(scope="session")
 def ns3_shim() -> str:
     """Installs Debian's libns3-dev, g++ and nlohmann-json3-dev (as root) and builds the shim once."""
-    return adapter.shim_path()
+    return shim_or_skip(adapter)
 
 
 @pytest.fixture
@@ -89,17 +90,13 @@ def test_every_connection_starts_at_iss_zero(ns3):
 
 
 def test_time_wait_ignores_a_retransmitted_fin(ns3):
-    """DoForwardUp() (src/internet/model/tcp-socket-base.cc) does nothing in TIME-WAIT: the peer's retransmitted FIN is not
-    acknowledged, where RFC 9293 3.10.7.4 (TIME-WAIT) acknowledges it and restarts the 2 MSL
-    timer. (The oracle owes pure ACKs no deadline: it judges this trace conformant.)"""
-    p = Peer(ns3)
-    sock, iss = accept_one(ns3, p)
-    p.close(sock)
-    assert [o.seg.flags for o in p.pull()] == [FIN | ACK]
-    p.send(ACK, 1001, iss + 2, iut_port=80)
-    assert [o.seg.ack for o in p.send(FIN | ACK, 1001, iss + 2, iut_port=80)] == [1002]
-    assert "eof" in [e.kind for e in ns3.events() if e.sock == sock]
-    assert p.advance(30) + p.send(FIN | ACK, 1001, iss + 2, iut_port=80) + p.advance(1) == []
+    """DoForwardUp() (tcp-socket-base.cc) does nothing in TIME-WAIT: the peer's FIN
+    retransmitted 30 s in is not acknowledged, where RFC 9293 3.10.7.4 (TIME-WAIT)
+    acknowledges it and restarts the 2 MSL timer. (The oracle owes pure ACKs no deadline: it
+    judges this trace conformant; see the note for the lead.)"""
+    p, port, out = time_wait_probe(ns3, 30)
+    assert [o.seg.flags for o in p.pull() + p.advance(1) + out] == []
+    assert [(e.seg.flags, e.seg.ack) for e in p.events(port) if getattr(e, "dir", "") == "out"][-1] == (ACK, 1002)
 
 
 def test_out_of_window_rst_resets_the_connection(ns3):
@@ -147,4 +144,11 @@ class TestNs3Kit(synack.testing.StackTests):
             d.quit()
 
     def make_driver(self):
+        shim_or_skip(adapter)
         return adapter.Ns3Driver()
+
+    @pytest.mark.xfail(strict=True, reason="kit: test_variations excuses only the sampled row's own deviation; an "
+                       "environment SYN in closed.connect's run meets ns-3's SYN-RECEIVED re-synchronisation "
+                       "(TcpSocketBase::ProcessSynRcvd(), the known syn.synrcvd.passive / syn.challenge.synrcvd)")
+    def test_variations(self, stack):
+        super().test_variations(stack)

@@ -48,5 +48,5 @@ def test_plan_and_settle_from_any_state():
 
 def test_no_extra_call_before_the_user_opened():
     init = P.system.initial()
-    calls = {lab[2] for lab, _, _ in P._moves((init, 0)) if lab[0] == "call"}
+    calls = {lab[2] for lab, _, _ in P._moves((init, 0, False)) if lab[0] == "call"}
     assert calls <= {"CONNECT", "LISTEN"}
