@@ -114,7 +114,7 @@ def judge_live(ifname: str, profile, iut=None, start: str | None = None, max_can
     from collections import Counter
     from dataclasses import replace
 
-    from .capture import CaptureStats, RAW, decode
+    from .capture import RAW, CaptureStats, Lost, decode
     from .judge import CaptureJudge, _ep, _worse
     from .monitor import EXIT, VIOLATION
 
