@@ -75,7 +75,7 @@ class ToyDriver(Driver):
         self._flush(s)
         said = next((e["result"] for e in reversed(s.toy.trace) if "call" in e), "ok")   # ToyTCP's own log
         if ok is False or said != "ok" or (name == "receive" and ok == -1):
-            raise DriverError(name, "ENOTCONN")
+            raise DriverError(name, "EIO", "ToyTCP reports an error without naming it")
         return ok
 
     # socket calls
