@@ -69,6 +69,7 @@ def test_stack_cmd(stacks, shim, profile, param, rows, report_md, report_json, m
             results += data["stacks"] if isinstance(data, dict) and "stacks" in data else [data]
         except (OSError, ValueError, KeyError) as e:
             _fail(f"--merge {f}: cannot read saved results ({e})")
+    failed: list[str] = []
     for cfg in configs:
         try:
             extra = {"scenarios": tuple(scenarios)} if scenarios else {}
@@ -90,7 +91,11 @@ def test_stack_cmd(stacks, shim, profile, param, rows, report_md, report_json, m
         except (SpecError, StackConfigError) as e:
             _fail(str(e))
         except (ShimError, DriverError) as e:
-            _fail(f"stack {cfg.name}: {e}")
+            if len(configs) == 1 and not merge:
+                _fail(f"stack {cfg.name}: {e}")
+            failed.append(f"{cfg.name}: {e}")        # the other stacks still run and are reported
+            click.echo(f"synack: error: stack {cfg.name}: {e}", err=True)
+            continue
         click.echo(cov.summary())
         results.append(coverage_json(cov, cfg))
     command = "synack test-stack " + " ".join(shlex.quote(a) for a in sys.argv[2:])
@@ -100,7 +105,7 @@ def test_stack_cmd(stacks, shim, profile, param, rows, report_md, report_json, m
                 json.dump({"stacks": results}, fh, indent=1)
         if report_md:
             with open(report_md, "w") as fh:
-                fh.write(markdown(results, command))
+                fh.write(markdown(results, command, failed))
     except OSError as e:
         _fail(f"cannot write the report: {e.strerror}")
-    sys.exit(exit_code(results))
+    sys.exit(2 if failed else exit_code(results))
