@@ -113,7 +113,7 @@ def judge_live(ifname: str, profile, iut=None, start: str | None = None, max_can
     then received): the sent copy is judged."""
     from collections import Counter
 
-    from .capture import CaptureStats, RAW, decode
+    from .capture import RAW, CaptureStats, Lost, decode
     from .judge import CaptureJudge, _ep, _worse
     from .monitor import EXIT, VIOLATION
 
