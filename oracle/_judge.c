@@ -94,6 +94,9 @@ typedef struct {            /* one incarnation of a 4-tuple (mirrored by native.
     uint32_t syn_seq[2];
     int32_t mon[2];
     int32_t prev, next, entry, sent;    /* sent: bit e set once end e sent a segment */
+    double min_reply[2];    /* each end's quickest segment after one of its peer's (vantage) */
+    double prev_t;          /* the last segment's time, and which end sent it (-1: none yet) */
+    int32_t prev_end, pad2;
 } Conn;
 
 typedef struct {            /* a 4-tuple: canonical key, incarnations so far, its live connection */
@@ -134,6 +137,7 @@ typedef struct {
     int64_t frame_len, offset, err_off, err_declared, err_held;
     int err, oom;
     Pkt cur;
+    double last_frame_t;
     int64_t frames, tcp, non_tcp, fragments, malformed, judged_segments;
     int64_t fast_steps, python_steps, finished;   /* where the work went */
     /* sets: properties and sizes by index */
@@ -325,6 +329,7 @@ int64_t jd_live_sets(const Judge *j, int32_t *out, int64_t cap) {
 Mon *jd_mon(Judge *j, int slot) { return &j->mons[slot]; }
 Conn *jd_conn(Judge *j, int idx) { return &j->conns[idx]; }
 Pkt *jd_cur(Judge *j) { return &j->cur; }
+double jd_last_frame_t(Judge *j) { return j->last_frame_t; }   /* how far the capture went */
 uint8_t *jd_frame(Judge *j) { return j->frame; }
 int64_t jd_frame_len(Judge *j) { return j->frame_len; }
 Mon *jd_template(Judge *j, int which) { return &j->mons[which]; }
@@ -640,6 +645,9 @@ static int conn_open(Judge *j, int entry, const Pkt *p) {
         m->ring = -1; m->chead = m->ncross = m->cins = 0;
         c->mon[end] = s;
     }
+    c = &j->conns[ci];
+    c->prev_end = -1;
+    c->min_reply[0] = c->min_reply[1] = 1e300;
     live_append(j, ci);
     return ci;
 }
@@ -668,6 +676,10 @@ static int judge_packet(Judge *j) {
     c->segments++;
     c->last_t = p->s.t;
     if (p->s.flags & (F_FIN | F_RST)) c->ended = 1;
+    if (c->prev_end >= 0 && c->prev_end != a && p->s.t - c->prev_t < c->min_reply[a])
+        c->min_reply[a] = p->s.t - c->prev_t;
+    c->prev_end = a;
+    c->prev_t = p->s.t;
     for (int end = 0; end < 2; end++) {
         int s = j->conns[ci].mon[end];
         if (s >= 0 && feed(j, s, end == a ? DIR_OUT : DIR_IN)) return E_CALLBACK;
@@ -833,6 +845,7 @@ int jd_run(Judge *j, const char *path, int64_t size) {
         int64_t at = j->offset;
         j->offset += 16 + j->frame_len;
         j->frames++;
+        j->last_frame_t = t;
         int d = decode(j, t);
         if (d < 0) { rc = E_CALLBACK; break; }
         if (d == D_NOT_TCP) j->non_tcp++;

@@ -58,6 +58,7 @@ class CaptureStats:
     malformed: int = 0
     link_type: int = -1
     notes: list[str] = field(default_factory=list)
+    last_t: float | None = None        # the last frame's time, of any kind: how far the capture went
 
     def to_json(self) -> dict:
         return {"frames": self.frames, "tcp_segments": self.tcp, "non_tcp": self.non_tcp,
@@ -176,6 +177,7 @@ def _ip_from_link(buf: bytes, link: int):
 def decode(ts: float, buf: bytes, link: int, stats: CaptureStats) -> Packet | None:
     """Decode one frame; None (and a count in `stats`) for anything that is not a whole TCP segment."""
     stats.frames += 1
+    stats.last_t = ts
     try:
         net, etype = _ip_from_link(buf, link)
         r = _ipv4(net) if etype == ETH_IP else _ipv6(net) if etype == ETH_IP6 else NOT_TCP

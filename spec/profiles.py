@@ -111,6 +111,8 @@ RANGES: dict[str, dict[str, Range]] = {
                          "interval MUST be configurable (its default, >= 2 h, is MUST-28)"),
         "ka_interval": Range(0.001, math.inf, "seconds", "RFC 1122 4.2.3.6: the interval between unanswered probes "
                              "is configurable; no bound given"),
+        "delack_max": Range(0.0, 0.5, "seconds", "RFC 9293 3.8.6.3 MUST-40 (RFC 1122 4.2.3.2): an ACK delay MUST "
+                            "be less than 0.5 s"),
         "tolerance": _TOLERANCE,
     },
     "linux": {
@@ -138,6 +140,9 @@ RANGES: dict[str, dict[str, Range]] = {
                          "(do_tcp_setsockopt); net.ipv4.tcp_keepalive_time: int jiffies, up to INT_MAX / HZ"),
         "ka_interval": Range(1.0, _INT_JIFFIES, "seconds", "TCP_KEEPINTVL 1..MAX_TCP_KEEPINTVL = 32767 "
                              "(do_tcp_setsockopt); net.ipv4.tcp_keepalive_intvl: int jiffies, up to INT_MAX / HZ"),
+        "delack_max": Range(0.0, 0.5, "seconds", "tcp_send_delayed_ack() (net/ipv4/tcp_output.c): the delayed-ACK "
+                            "timeout is at most max_ato = HZ/2; TCP_DELACK_MAX = HZ/5 (include/net/tcp.h) in pingpong "
+                            "mode"),
         "tolerance": _TOLERANCE,
     },
 }

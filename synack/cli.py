@@ -281,16 +281,18 @@ def oracle_cmd(trace, profile, variant, start, iut, summary, as_json, max_candid
     see oracle/trace.schema.json) or a pcap/pcapng capture (every connection in it).
     Exit 0 conformant, 1 violation, 3 inconclusive, 2 bad input."""
     from synack.oracle.events import TraceError, read_jsonl
-    from synack.oracle.monitor import Monitor
+    from synack.oracle.monitor import LEARNABLE, Monitor
 
     if _is_capture(trace):
         from synack.oracle.judge import judge_capture
 
-        prof = _with_params(_profile(profile or "linux", variant), _parse_params(params))
+        given = _parse_params(params)
+        prof = _with_params(_profile(profile or "linux", variant), given)
         try:
             code = judge_capture(trace, prof, (), iut, start, summary, as_json, max_candidates, click.echo,
                                  jobs=jobs if jobs != 0 else (os.cpu_count() or 1), engine=engine,
-                                 vantage=vantage, max_violations=max_violations)
+                                 vantage=vantage, max_violations=max_violations,
+                                 given=tuple(prof._key(k) for k in given))
         except SpecError as exc:
             _fail(str(exc))
         # the monitors' memo is millions of long-lived objects: the interpreter's last
@@ -311,7 +313,8 @@ def oracle_cmd(trace, profile, variant, start, iut, summary, as_json, max_candid
             raise TraceError(f"{trace}: the header's \"end\" must be a time in seconds, got {end!r}")
         mon = Monitor(prof, role=str(header.get("iut", "")), start=start, max_candidates=max_candidates,
                       calls_logged=calls_logged or header.get("calls_logged") is True, vantage=where,
-                      vantage_note=note, max_violations=max_violations)
+                      vantage_note=note, max_violations=max_violations,
+                      learn=[k for k in LEARNABLE if k not in {prof._key(x) for x in {**given, **_parse_params(params)}}])
     except (TraceError, SpecError) as exc:
         _fail(str(exc))
     for ev in events:
