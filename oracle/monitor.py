@@ -387,6 +387,7 @@ class Monitor:
         # range where the evidence shows it (`_refit`), and printed with the verdict
         self.learnable = frozenset(learn) & frozenset(LEARNABLE) & frozenset(self.profile.ranges)
         self.learned: dict[str, str] = {}
+        self._given = (self.profile, self.vantage, self.vantage_note)   # what `reset` returns to
         self._configure()
         self.reset()
 
@@ -429,6 +430,10 @@ class Monitor:
         self._cands, self._lazy = value, None
 
     def reset(self) -> None:
+        if (self.profile, self.vantage, self.vantage_note) != self._given:    # a refit, or turned far
+            self.profile, self.vantage, self.vantage_note = self._given
+            self._configure()
+        self.learned = {}
         self.cands = {Cand(Endpoint()): ""}
         if self._memo is not None:
             self._normalize(None, None, None, 0)
