@@ -2,7 +2,7 @@
 catch, and which ones survive.
 
     python bench/spec_mutants.py [--profile rfc9293] [--sample 150] [--seed 1] [--jobs 2]
-                                 [--out bench/out/mutants.json]
+                                 [--operators swap,field,...] [--out bench/out/mutants.json]
 
 Each mutant changes one row of the profile's table in one way:
   drop         the row is removed
@@ -11,12 +11,25 @@ Each mutant changes one row of the profile's table in one way:
   retarget     its next state is another state
   drop-action  one of its actions is removed
   plus-one     one sequence assignment is off by one (X := E + 1)
-Both detectors run on every mutant: the z3 proofs (a gap, an overlap, a broken invariant or
-frame) and the checker (a property violated on a small configuration: every
+  swap         two adjacent actions change places (an update before the send that reads it)
+  field        a sent segment's SEQ or ACK reads the wrong variable (SND.UNA for SND.NXT,
+               SND.NXT for RCV.NXT, ...)
+  next-stage   a row that continues to the next stage of RFC 9293 3.10.7 stops, or one that
+               stops continues
+  timer        a timer row counts the wrong retries (RTX for PROBES and back), or a
+               `restart` is dropped or added
+  signal       a user signal is replaced by another (reset, refused, closing, eof,
+               established), dropped, or added
+  flags        a sent segment's control bits change (FIN, RST or ACK added or removed)
+Three detectors run on every mutant: the z3 proofs (a gap, an overlap, a broken invariant or
+frame), the row obligations of the mutated row (checker/obligations.py), and the checker (a property violated on a small configuration: every
 single-incarnation scenario and `reconnect` with 2 incarnations, capacity 1, loss, dup 1,
 retries 1; client-close and simultaneous-close at capacity 2). A mutant is *caught* when
 either finds something, or when the table no longer compiles (a type error in the vocabulary). Survivors are listed: each is either equivalent
-(no observable difference within the bounds) or a hole in the properties, to be read.
+(no observable difference within the bounds) or a hole in the properties, to be read. A
+survivor whose row z3 proves to behave exactly as the original in every state it applies in
+(same guard, same TCB left, same segments, signals and next state, under the state
+invariant) is reported as *equivalent*, with that reason, and left out of the kill rate.
 Prints a table and writes the figures as JSON.
 """
 from __future__ import annotations
@@ -31,17 +44,28 @@ from dataclasses import replace
 from multiprocessing import Pool
 from pathlib import Path
 
+import z3
+
 from synack.checker.explore import PROPERTIES, Limits, explore
-from synack.checker.proofs import prove
+from synack.checker.obligations import check_obligations
+from synack.checker.proofs import _Symbols, prove
 from synack.checker.scenarios import NAMES
 from synack.checker.system import System, make_config
 from synack.spec import SpecError, State, get_profile
 from synack.spec.machine import Machine
 from synack.spec.profiles import eval_when
-from synack.spec.table import TABLE
+from synack.spec.table import INVARIANTS, STAGES, TABLE
+from synack.spec.vocab import parse_action, parse_expr, z3_actions, z3_term
 
 ROOT = Path(__file__).resolve().parent.parent
-OPERATORS = ("drop", "negate", "cmp", "retarget", "drop-action", "plus-one")
+OPERATORS = ("drop", "negate", "cmp", "retarget", "drop-action", "plus-one",
+             "swap", "field", "next-stage", "timer", "signal", "flags")
+#: field confusions: a variable a send reads, and the one a wrong row would read instead
+FIELD_SWAP = (("SND.NXT", "SND.UNA"), ("SND.UNA", "SND.NXT"), ("RCV.NXT", "SND.NXT"), ("SEG.ACK", "SEG.SEQ"),
+              ("SEG.SEQ", "SEG.ACK"), ("ISS", "IRS"))
+SIGNALS = ("error: connection reset", "error: connection refused", "error: connection closing", "eof",
+           "established")
+_SEND_FIELDS = re.compile(r"<(SEQ|ACK)=([^>]*)>")
 SEQ_VARS = ("SND.UNA", "SND.NXT", "RCV.NXT", "ISS", "IRS")
 CMP_SWAP = (("<=", "<"), ("<", "<="), ("==", "!="), ("!=", "=="))
 #: checker configurations: (scenario, capacity, incarnations)
@@ -81,6 +105,96 @@ def mutants(profile) -> list[tuple[str, str, str, tuple]]:
             if lhs in SEQ_VARS:
                 acts = r.actions[:i] + (f"{act} + 1",) + r.actions[i + 1:]
                 out.append(("plus-one", r.id, f"{act} + 1", table(r, replace(r, actions=acts))))
+        out += [(op, r.id, what, table(r, new)) for op, what, new in _more(r)]
+    return out
+
+
+def _more(r):
+    """The operators of issue 25: (operator, what, mutated row)."""
+    acts = r.actions
+    for i in range(len(acts) - 1):
+        sw = acts[:i] + (acts[i + 1], acts[i]) + acts[i + 2:]
+        yield "swap", f"{acts[i]!r} after {acts[i + 1]!r}", replace(r, actions=sw)
+    for i, act in enumerate(acts):
+        if act.split(" ", 1)[0] in ("send", "resend", "probe", "reply"):
+            for m in _SEND_FIELDS.finditer(act):
+                for old, new in FIELD_SWAP:
+                    if old in m.group(2):
+                        field = f"<{m.group(1)}={m.group(2).replace(old, new, 1)}>"
+                        a2 = act[:m.start()] + field + act[m.end():]
+                        yield "field", f"{m.group(0)} -> {field}", replace(r, actions=acts[:i] + (a2,) + acts[i + 1:])
+                        break
+            ctl = re.search(r"<CTL=([^>]*)>", act)
+            if ctl:
+                flags = [f for f in ctl.group(1).split(",") if f]
+                for bit in ("FIN", "RST", "ACK"):
+                    if bit == "ACK":
+                        continue        # ACK must come with an <ACK=..> field: a compile error, not a mutant
+                    nf = [f for f in flags if f != bit] if bit in flags else flags + [bit]
+                    if nf:
+                        a2 = act[:ctl.start()] + f"<CTL={','.join(nf)}>" + act[ctl.end():]
+                        yield "flags", f"CTL {ctl.group(1)} -> {','.join(nf)}", \
+                            replace(r, actions=acts[:i] + (a2,) + acts[i + 1:])
+        if act.startswith("signal ") and not act.startswith("signal to queued"):
+            for other in SIGNALS:
+                if other != act[len("signal "):]:
+                    yield "signal", f"{act!r} -> 'signal {other}'", \
+                        replace(r, actions=acts[:i] + (f"signal {other}",) + acts[i + 1:])
+                    break
+        for a, b in (("RTX", "PROBES"), ("PROBES", "RTX")):
+            if act.startswith(f"{a} :="):
+                yield "timer", f"{act!r} counts {b}", \
+                    replace(r, actions=acts[:i] + (act.replace(a, b),) + acts[i + 1:])
+        if act.startswith("restart "):
+            yield "timer", f"without {act!r}", replace(r, actions=acts[:i] + acts[i + 1:])
+    if r.event == "SEGMENT" and not any(a.startswith("signal") for a in acts):
+        yield "signal", "adds 'signal error: connection reset'", replace(r, actions=acts + ("signal error: connection reset",))
+    if r.stage:
+        if r.next is not None:
+            yield "next-stage", f"stops instead of going on to {r.next!r}", replace(r, next=None)
+        elif r.stage in STAGES and STAGES.index(r.stage) + 1 < len(STAGES) and r.to is None:
+            nxt = STAGES[STAGES.index(r.stage) + 1]
+            yield "next-stage", f"goes on to {nxt!r}", replace(r, next=nxt)
+
+
+def equivalent(prof, tbl, rid: str) -> str:
+    """Why the mutated row `rid` of `tbl` behaves as the original in every state it applies
+    in (z3, under the state invariants), or '' when that cannot be shown."""
+    orig = next((r for r in TABLE if r.id == rid), None)
+    new = next((r for r in tbl if r.id == rid), None)
+    if orig is None or new is None or (orig.to, orig.next, orig.states, orig.event) != \
+            (new.to, new.next, new.states, new.event):
+        return ""
+    m = Machine(prof)
+    params = dict(prof.params)
+    sym = _Symbols(".eq")
+    env = sym.env
+    try:
+        g1, g2 = (z3_term(parse_expr(r.guard, m.macros), env, params) for r in (orig, new))
+        acts = [tuple(parse_action(a, m.macros) for a in r.actions) for r in (orig, new)]
+    except SpecError:
+        return ""
+    sig = [[a.op[1] for a in x if a.op[0] in ("signal", "restart")] for x in acts]
+    if sig[0] != sig[1]:
+        return ""
+    (p1, s1), (p2, s2) = (z3_actions(x, env, params) for x in acts)
+    if len(s1) != len(s2) or any(a[0] != b[0] for a, b in zip(s1, s2)):
+        return ""
+    same = [g1 == g2] + [p1[k] == p2[k] for k in p1 if not k.startswith("@")]
+    for a, b in zip(s1, s2):
+        same += [x == y for x, y in zip(a[1:], b[1:]) if x is not None and y is not None]
+    solver = z3.Solver()
+    solver.set("timeout", 10000)
+    for st in orig.states:
+        inv = z3_term(parse_expr(INVARIANTS[st], m.macros), env, params)
+        solver.push()
+        solver.add(sym.wellformed, inv, z3.Or(g1, g2), z3.Not(z3.And(*same)))
+        res = solver.check()
+        solver.pop()
+        if res != z3.unsat:
+            return ""
+    return "equivalent: same guard, TCB, segments and signals in every state it applies in (z3, under the invariant)"
+
     return out
 
 
@@ -89,7 +203,7 @@ def judge(args) -> dict:
     label, op, rid, what, tbl = args
     prof = get_profile(label)
     t0 = time.perf_counter()
-    res = dict(op=op, row=rid, what=what, compile="", prove="", check="", unbounded="")
+    res = dict(op=op, row=rid, what=what, compile="", prove="", oblig="", check="", unbounded="", equiv="")
     try:
         m = Machine(prof, table=tbl)
     except SpecError as exc:
@@ -99,6 +213,10 @@ def judge(args) -> dict:
     if not rep.ok:
         f = rep.findings[0]
         res["prove"] = f"{f.kind} {f.state} {f.event} {','.join(f.rows)}".strip()[:160]
+    if any(r.id == rid for r in m.rows):
+        ob = check_obligations(prof, m, rows=frozenset({rid}))
+        if not ob.ok:
+            res["oblig"] = str(ob.breaches[0])[:160]
     for sc, cap, k in RUNS:
         cfg = make_config(prof, (), sc, capacity=cap, retries=1, incarnations=k, properties=PROPERTIES)
         try:
@@ -112,6 +230,8 @@ def judge(args) -> dict:
         if not ex.complete:
             res["unbounded"] = f"{sc} C={cap}: {ex.stopped}"
             break
+    if not any(res[k] for k in ("compile", "prove", "oblig", "check")):
+        res["equiv"] = equivalent(prof, tbl, rid)
     res["seconds"] = round(time.perf_counter() - t0, 2)
     return res
 
@@ -123,6 +243,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "mutants.json"))
+    ap.add_argument("--operators", default=",".join(OPERATORS), help="comma-separated operators to try")
     a = ap.parse_args()
     try:
         prof = get_profile(a.profile)
@@ -132,7 +253,12 @@ def main() -> int:
     if a.sample < 0 or a.jobs < 1:
         print("spec_mutants: --sample must be >= 0 and --jobs >= 1", file=sys.stderr)
         return 2
-    allm = mutants(prof)
+    ops = [o for o in a.operators.split(",") if o]
+    if set(ops) - set(OPERATORS):
+        print(f"spec_mutants: unknown operator(s) {sorted(set(ops) - set(OPERATORS))}; expected {', '.join(OPERATORS)}",
+              file=sys.stderr)
+        return 2
+    allm = [m for m in mutants(prof) if m[0] in ops]
     chosen = allm if not a.sample or a.sample >= len(allm) else random.Random(a.seed).sample(allm, a.sample)
     t0 = time.perf_counter()
     with Pool(a.jobs) as pool:
@@ -142,26 +268,31 @@ def main() -> int:
             print(f"\r{i}/{len(chosen)} mutants", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
     secs = time.perf_counter() - t0
-    cols = ("compile", "prove", "check")
+    cols = ("compile", "prove", "oblig", "check")
     print(f"profile {prof.label()}: {len(allm)} mutants in all, {len(chosen)} tried (seed {a.seed}), {secs:.0f} s")
-    print(f"{'operator':<12} {'tried':>6} {'compile':>8} {'prove':>6} {'check':>6} {'caught':>7}")
+    print(f"{'operator':<12} {'tried':>6} {'compile':>8} {'prove':>6} {'oblig':>6} {'check':>6} {'caught':>7}"
+          f" {'equiv':>6} {'kill rate':>10}")
     rows = {}
     for op in OPERATORS + ("all",):
         rs = [r for r in results if op in ("all", r["op"])]
-        c = [len(rs)] + [sum(1 for r in rs if r[k]) for k in cols] + [sum(1 for r in rs if any(r[k] for k in cols))]
-        rows[op] = dict(zip(("tried",) + cols + ("caught",), c))
-        print(f"{op:<12} {c[0]:>6} {c[1]:>8} {c[2]:>6} {c[3]:>6} {c[4]:>7}"
-              + (f"  ({100 * c[4] / max(1, c[0]):.0f}%)" if op == "all" else ""))
+        if not rs:
+            continue
+        caught_n = sum(1 for r in rs if any(r[k] for k in cols))
+        equiv_n = sum(1 for r in rs if r["equiv"])
+        c = [len(rs)] + [sum(1 for r in rs if r[k]) for k in cols] + [caught_n]
+        rows[op] = dict(zip(("tried",) + cols + ("caught",), c), equivalent=equiv_n)
+        rate = 100 * caught_n / max(1, len(rs) - equiv_n)
+        print(f"{op:<12} {c[0]:>6} {c[1]:>8} {c[2]:>6} {c[3]:>6} {c[4]:>6} {c[5]:>7} {equiv_n:>6} {rate:>9.0f}%")
     only = {k: sum(1 for r in results if r[k] and not any(r[j] for j in cols if j != k)) for k in cols}
     print("caught by one alone: " + ", ".join(f"{k} {v}" for k, v in only.items()))
     unb = [r for r in results if r["unbounded"] and not any(r[k] for k in cols)]
     print(f"not caught, state space beyond the limits (sequence numbers or counters that grow): {len(unb)}")
     surv = sorted((r for r in results if not any(r[k] for k in cols) and not r["unbounded"]),
-                  key=lambda r: (r["op"], r["row"]))
+                  key=lambda r: (bool(r["equiv"]), r["op"], r["row"]))
     if surv:
-        print("survivors:")
+        print("survivors (equivalent ones last, with the reason):")
         for r in surv:
-            print(f"  {r['op']:<12} {r['row']:<28} {r['what']}")
+            print(f"  {r['op']:<12} {r['row']:<28} {r['what']}" + (f"  [{r['equiv']}]" if r["equiv"] else ""))
     for r in unb:
         print(f"  unbounded: {r['op']:<12} {r['row']:<28} {r['what']}  ({r['unbounded']})")
     caught = rows["all"]["caught"]

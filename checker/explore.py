@@ -32,7 +32,7 @@ from .system import EXCUSED, FAIR, FUTILE, SPURIOUS, System
 
 LIVENESS = ("progress", "graceful-close")
 SAFETY = ("handshake-agreement", "no-ghost-acceptance", "time-wait-absorbs-fin", "no-deadlock",
-          "no-unspecified-reception", "no-unrequested-listen")
+          "no-unspecified-reception", "no-unrequested-listen", "user-signals", "in-order-delivery")
 #: A property of the graph's cycles: no endpoint retransmits (or probes) forever while the
 #: network loses every copy.
 BOUNDED = "bounded-retransmission"
@@ -154,15 +154,16 @@ def _explore_python(system: System, limits: Limits, on_progress, props, need_gra
     i = 0
     successors = system.successors
     check_deadlock = "no-deadlock" in props
+    cap = limits.max_states or float("inf")      # checked at every state: the run stops at its bound
     index_get, states_append, parent_append = index.get, states.append, parent.append
     succ_append, cls_append = succ.append, cls.append
     while i < len(states):
         if i == depth_end:
             depth += 1
             depth_end = len(states)
-        if i & 4095 == 0 and i:
+        if (i & 4095 == 0 and i) or len(states) >= cap:
             el = time.perf_counter() - t0
-            if on_progress is not None:
+            if on_progress is not None and i & 4095 == 0:
                 on_progress(len(states), len(states) - i, transitions, el, depth)
             stopped = _limit_hit(limits, len(states), el)
             if stopped:

@@ -22,7 +22,7 @@ from array import array
 from collections.abc import Sequence
 from pathlib import Path
 
-from synack.cbuild import build
+from .cbuild import build, deferred_interrupt
 from synack.spec import SpecError
 from synack.spec.machine import Unspecified
 
@@ -77,6 +77,9 @@ class _Asker:
         self.exc: "BaseException | None" = None
 
     def __call__(self, kind, side, core, arg, quiet, buf, cap):
+        if deferred_interrupt.pending():      # Ctrl-C: stop C now; Engine.check raises it
+            self.exc = KeyboardInterrupt()
+            return -2
         try:
             out = self.answer(kind, side, core[:NCORE], arg, quiet)
         except BaseException as exc:          # never unwind through C
@@ -225,19 +228,24 @@ def explore_native(system, limits, on_progress, props: tuple[str, ...], need_gra
     t0 = time.perf_counter()
     eng = Engine(system, props, PROPERTIES, need_graph, bounded)
     complete, stopped = True, ""
-    while True:
-        i, n = eng.count("i"), eng.count("nst")
-        if i >= n:
-            break
-        if i and i % CHUNK == 0:
-            el = time.perf_counter() - t0
-            if on_progress is not None:
-                on_progress(n, n - i, eng.count("transitions"), el, eng.count("depth"))
-            stopped = _limit_hit(limits, n, el)
-            if stopped:
-                complete = False
+    with deferred_interrupt():
+        while True:
+            i, n = eng.count("i"), eng.count("nst")
+            if i >= n:
                 break
-        eng.run((i // CHUNK + 1) * CHUNK)
+            if deferred_interrupt.pending():
+                break                         # leaving the block raises KeyboardInterrupt
+            near = limits.max_states and limits.max_states - n < 16 * CHUNK
+            if (i and i % CHUNK == 0) or near:
+                el = time.perf_counter() - t0
+                if on_progress is not None and i % CHUNK == 0:
+                    on_progress(n, n - i, eng.count("transitions"), el, eng.count("depth"))
+                stopped = _limit_hit(limits, n, el)
+                if stopped:
+                    complete = False
+                    break
+            # near --max-states, one state at a time: the run stops within one state's successors of it
+            eng.run(i + 1 if near else (i // CHUNK + 1) * CHUNK)
     n = eng.count("nst")
     states = NativeStates(eng)
     parent = eng.view("parent", ctypes.c_int32, n)

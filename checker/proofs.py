@@ -64,16 +64,24 @@ class ProofReport:
     rows: int = 0
     frames: int = 0
     seconds: float = 0.0
+    obligations: "object | None" = None     # checker.obligations.ObligationReport, when asked for
 
     @property
     def ok(self) -> bool:
-        return not self.findings
+        return not self.findings and (self.obligations is None or self.obligations.ok)
 
     def summary(self) -> str:
-        verdict = "PROVED" if self.ok else f"FAILED ({len(self.findings)} findings)"
-        return (f"{self.profile}: {verdict}: {self.groups} (state, event, stage) groups exhaustive, "
-                f"{self.pairs} row pairs exclusive, {self.rows} row/state invariant cases, "
-                f"{self.frames} rows shift-free, {self.seconds:.1f} s")
+        verdict = "PROVED" if not self.findings else f"FAILED ({len(self.findings)} findings)"
+        out = (f"{self.profile}: {verdict}: {self.groups} (state, event, stage) groups exhaustive, "
+               f"{self.pairs} row pairs exclusive, {self.rows} row/state invariant cases, "
+               f"{self.frames} rows shift-free, {self.seconds:.1f} s")
+        if self.obligations is not None:
+            out += "\n" + self.obligations.summary()
+        return out
+
+    def problems(self) -> list:
+        """Every finding, then every obligation breach: what `synack prove` lists."""
+        return list(self.findings) + (list(self.obligations.breaches) if self.obligations is not None else [])
 
 
 def _describe(ex: dict, event: str) -> str:
@@ -107,8 +115,8 @@ class _Symbols:
         fin = z3.If(self.env["FIN"], one, zero)
         self.env["SEG.LEN"] = self.env["SEG.DATA"] + syn + fin
         self.env["SEG.END"] = self.env["SEG.SEQ"] + syn + self.env["SEG.DATA"]
-        self.wellformed = z3.And(z3.ULE(self.env["SEG.DATA"], MAXDATA), z3.ULE(1, self.env["N"]),
-                                 z3.ULE(self.env["N"], MAXDATA))
+        # N counts a SEND's bytes (1 or more) or an OUTPUT's payload (0: a FIN queued behind data)
+        self.wellformed = z3.And(z3.ULE(self.env["SEG.DATA"], MAXDATA), z3.ULE(self.env["N"], MAXDATA))
 
     def value(self, model: z3.ModelRef, names) -> dict:
         out = {}
@@ -136,8 +144,10 @@ def _groups(m: Machine):
     return sorted(seen, key=lambda g: (order[g[0]], g[1], g[2]))
 
 
-def prove(profile: "Profile | str", m: Machine | None = None) -> ProofReport:
-    """Prove exhaustiveness, exclusivity and invariant preservation for a profile's table."""
+def prove(profile: "Profile | str", m: Machine | None = None, obligations: bool = False) -> ProofReport:
+    """Prove exhaustiveness, exclusivity and invariant preservation for a profile's table; with
+    `obligations`, also every row obligation of `checker/obligations.py` (what `synack prove`
+    does)."""
     if isinstance(profile, str):
         profile = get_profile(profile)
     m = m or machine(profile)
@@ -200,6 +210,9 @@ def prove(profile: "Profile | str", m: Machine | None = None) -> ProofReport:
                         "monotone bookkeeping (SND.UNA within [SND.UNA, SND.NXT], RCV.NXT + at most RCV.WND + 1)"))
         report.frames += _prove_frames(m, state, event, stage, sym, pre, params, check, shown, report.findings)
     report.seconds = time.perf_counter() - t0
+    if obligations:
+        from .obligations import check_obligations     # it builds on this module's symbols
+        report.obligations = check_obligations(profile, m)
     return report
 
 

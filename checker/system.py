@@ -25,13 +25,18 @@ Time abstractions, each standing for a real-time fact:
   so that sequence numbers wrap. ``free-isn`` takes every ISN from the first epoch's set
   (the stress variant that shows why the clock exists).
 * Retransmission and give-up come from the table with retry limits capped at `retries`.
+* Sending queued data (the table's OUTPUT) is a move of the sending endpoint at any time,
+  with every payload size from 0 (a queued FIN) to the bytes queued; the scenarios queue a
+  few bytes at most (`OUTPUT_MAX` bounds it), the window is the profile's constant WINDOW
+  and segments carry no MSS option, so the send MSS is MSS.DEFAULT (docs/checker-bounds.md).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from synack.spec import ACK, FIN, RST, Endpoint, Profile, Segment, SpecError, arrive, call, get_profile, timeout
+from synack.spec import (ACK, FIN, RST, Endpoint, Profile, Segment, SpecError, arrive, call, get_profile, output,
+                         timeout)
 from synack.spec.machine import Machine, machine
 
 from .scenarios import CALL_MENU, Scenario, get_scenario
@@ -48,6 +53,10 @@ DONE = (8, 16)       # this endpoint completed its close (TIME-WAIT, or LAST-ACK
 STALE = (32, 64)     # this endpoint's incarnation began from a SYN its sender had abandoned
 CLOSE_CALLED = (128, 256)  # this user asked to close (CLOSE or SHUTDOWN) in this incarnation
 LISTENED = (512, 1024)     # this user's last OPEN was passive (LISTEN, not CONNECT)
+#: User signals that report a reset by the peer (not the ones an own ABORT gives queued calls).
+USER_RESET = ("error: connection reset", "error: connection refused")
+#: Synchronized state names (the receiver's RCV.NXT is meaningful).
+SYNCED = ("SYN-RECEIVED", "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2", "CLOSE-WAIT", "CLOSING", "LAST-ACK", "TIME-WAIT")
 #: Timers whose expiry sends a segment soon (seconds): a give-up (R2, minutes) outlasts them.
 PENDING = ("RTO", "DELACK", "PERSIST")
 #: Timers of a minute or more (2 MSL, tcp_fin_timeout, keep-alive): they expire only when
@@ -61,6 +70,9 @@ ROUND = 64           # user pc = round * ROUND + step index
 
 #: Timers the checker fires (USER-TIMEOUT is an application option, RFC 5482, off by default).
 TIMERS = ("RTO", "2MSL", "FIN-WAIT-2", "KEEPALIVE", "DELACK", "PERSIST")
+
+#: The largest OUTPUT payload the checker tries (the scenarios' SENDs queue fewer bytes).
+OUTPUT_MAX = 8
 
 #: Edge classes for the liveness analysis.
 FAIR, LOSS, SPURIOUS, FUTILE = 0, 1, 2, 3
@@ -141,6 +153,7 @@ class System:
         self._armed: dict[tuple[int, str], bool] = {}
         self._timers_of: dict[int, tuple[str, ...]] = {}
         self._pending: dict[int, bool] = {}
+        self._outputs: dict[int, tuple] = {}
         self._moves: dict[tuple, tuple] = {}      # (side, pc, peer pc) -> user_moves
         self._advanced: dict[tuple, int] = {}     # (side, pc, signals) -> advance
         self.free_isn = config.profile.has("free-isn")
@@ -176,6 +189,8 @@ class System:
         self.p_twfin = "time-wait-absorbs-fin" in properties
         self.p_agree = "handshake-agreement" in properties
         self.p_listen = "no-unrequested-listen" in properties
+        self.p_signals = "user-signals" in properties
+        self.p_order = "in-order-delivery" in properties
 
     # ------------------------------------------------------------------ interning
     def intern_ep(self, e: Endpoint) -> int:
@@ -225,6 +240,8 @@ class System:
                 ev = arrive(self.segs[arg], isn=isn)
             elif kind == "TIMER":
                 ev = timeout(arg)
+            elif kind == "OUTPUT":
+                ev = output(arg)
             else:
                 ev = call(arg[0], isn=isn, n=arg[1])
             for t in self.m.step(ep, ev):
@@ -256,11 +273,21 @@ class System:
         return t
 
     def pending(self, e: int) -> bool:
-        """A short timer (retransmission, delayed ACK, window probe) is armed (cached)."""
+        """A short timer (retransmission, delayed ACK, window probe) is armed, or queued data
+        or a queued FIN waits to be sent (cached)."""
         v = self._pending.get(e)
         if v is None:
-            v = self._pending[e] = any(self.armed(e, t) for t in PENDING)
+            v = self._pending[e] = any(self.armed(e, t) for t in PENDING) or bool(self.outputs(e))
         return v
+
+    def outputs(self, e: int) -> tuple[Result, ...]:
+        """The table's OUTPUT results at an interned endpoint, for every payload from 0 to
+        what is queued (at most OUTPUT_MAX), in that order (cached)."""
+        r = self._outputs.get(e)
+        if r is None:
+            q = min(self.eps[e].snd_q, OUTPUT_MAX)
+            r = self._outputs[e] = tuple(x for n in range(q + 1) for x in self.results(e, "OUTPUT", n, 0))
+        return r
 
     # ------------------------------------------------------------------ channels
     def _add(self, chan: tuple, x: int) -> "tuple | None":
@@ -412,6 +439,9 @@ class System:
             for ri, res in enumerate(self.results(e, "TIMER", kind, 0)):
                 yield self._apply(s, side, ("timer", side, kind, ri, res), res, None, None, None, quiet=quiet,
                                   sink=sink)
+        for ri, res in enumerate(self.outputs(e)):
+            yield self._apply(s, side, ("timer", side, "OUTPUT", ri, res), res, None, None, None, quiet=quiet,
+                              sink=sink)
 
     def _apply(self, s, side, label, res: Result, rest, tag, seg, pc2=None, quiet=False, sink=None):
         """The child state of one endpoint result, with ghost updates and safety checks.
@@ -524,13 +554,52 @@ class System:
                         viol += (Violation("handshake-agreement",
                                            f"both ESTABLISHED in incarnation {child[8]} but A.IRS={ea.irs}, "
                                            f"B.ISS={eb.iss}, B.IRS={eb.irs}, A.ISS={ea.iss}"),)
+        if (self.p_signals or self.p_order) and kind == "deliver":
+            viol += self._user_view(s, child, side, seg, tag, res)
+        elif self.p_signals and kind == "call":
+            bad = [g for g in res.signals if g in USER_RESET]
+            if bad:
+                viol += (Violation("user-signals", f"{SIDE[side]}'s user was told {bad[0]!r} on its own "
+                                   f"{label[2]}, though no RST arrived (RFC 9293 3.10.7.4)"),)
         return label, tuple(child), edge, viol
+
+    def _user_view(self, s, child, side, seg, tag, res) -> tuple:
+        """What the user is told on a delivery agrees with what the peer did: a reset only for
+        an arriving RST (RFC 9293 3.10.7.3-4), end of data only after the peer's user closed
+        in this incarnation (3.10.4, 3.10.7.4 eighth), and data accepted in order: RCV.NXT never
+        goes back (data delivered twice) and moves only on a segment that starts at or before it
+        (no gap skipped; 3.10.7.4 seventh)."""
+        peer = 1 - side
+        out: tuple = ()
+        same = s[8 + side] == tag == s[8 + peer]
+        if self.p_signals:
+            bad = [g for g in res.signals if g in USER_RESET]
+            if bad and not seg.flags & RST:
+                out += (Violation("user-signals", f"{SIDE[side]}'s user was told {bad[0]!r} on {seg}, which is "
+                                  f"not a RST (RFC 9293 3.10.7.3, 3.10.7.4)"),)
+            if "eof" in res.signals and same and not s[10] & CLOSE_CALLED[peer]:
+                out += (Violation("user-signals", f"{SIDE[side]}'s user was told end of data on {seg}, though "
+                                  f"{SIDE[peer]}'s user never closed (RFC 9293 3.10.4)"),)
+        if self.p_order and same:
+            before, after = self.eps[s[side]], self.eps[child[side]]
+            if before.state.value in SYNCED and after.state.value in SYNCED:
+                moved = (after.rcv_nxt - before.rcv_nxt) % MOD
+                if moved >= MOD // 2:
+                    out += (Violation("in-order-delivery", f"{SIDE[side]}'s RCV.NXT went back from "
+                                      f"{before.rcv_nxt} to {after.rcv_nxt} on {seg}: data would be delivered "
+                                      f"twice (RFC 9293 3.10.7.4)"),)
+                elif moved and (before.rcv_nxt - seg.seq) % MOD >= MOD // 2:
+                    out += (Violation("in-order-delivery", f"{SIDE[side]}'s RCV.NXT moved from {before.rcv_nxt} "
+                                      f"to {after.rcv_nxt} on {seg}, which starts beyond it: the gap would be "
+                                      f"skipped (RFC 9293 3.10.7.4 seventh)"),)
+        return out
 
     # ------------------------------------------------------------------ predicates
     def at_rest(self, s: tuple) -> bool:
         """Nothing in flight, nothing unacknowledged, each user finished or a server waiting
         in LISTEN for a client."""
         return (not s[2] and not s[3] and not self.armed(s[0], "RTO") and not self.armed(s[1], "RTO")
+                and not self.outputs(s[0]) and not self.outputs(s[1])
                 and all(self.user_done(x, s[4 + x]) or self.st[s[x]] == "LISTEN" for x in (0, 1)))
 
     def close_goal(self, s: tuple) -> bool:

@@ -174,10 +174,28 @@ def from_steps(steps: list[dict], title: str, absolute: bool = False,
     return ch
 
 
-def from_observed(events: list, states: list[str], title: str, iut: str = "IUT", absolute: bool = False) -> Chart:
+#: What an observed chart's marks mean (written under the chart).
+OBSERVED_LEGEND = ("{A, B}: the states the IUT could be in after the event (the oracle keeps every TCB the trace "
+                   "allows, since it cannot see inside the IUT)")
+VIOLATION_LEGEND = "red ✗: the segment no state explains (the violation); nothing is judged after it"
+
+
+def state_set(states: "set[str] | list[str] | tuple[str, ...]") -> str:
+    """One state as is; several as `{A, B}`, in the order of RFC 9293's figure: what the
+    IUT may be in (never `A|B`, which reads as a state of its own)."""
+    order = ("CLOSED", "LISTEN", "SYN-SENT", "SYN-RECEIVED", "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2", "CLOSING",
+             "TIME-WAIT", "CLOSE-WAIT", "LAST-ACK")
+    uniq = sorted(set(states), key=lambda x: (order.index(x) if x in order else len(order), x))
+    return uniq[0] if len(uniq) == 1 else "{" + ", ".join(uniq) + "}"
+
+
+def from_observed(events: list, states: list[str], title: str, iut: str = "IUT", absolute: bool = False,
+                  violation: int | None = None) -> Chart:
     """A chart of an observed trace (one IUT, JSON Lines events): the IUT is the left
     lifeline, its peer the right one; `states` is the monitor's possible IUT states after
-    each event ("SYN-SENT", "ESTABLISHED|CLOSE-WAIT", or "" when unchanged)."""
+    each event (`state_set`: "SYN-SENT", "{ESTABLISHED, CLOSE-WAIT}", or "" when unchanged).
+    `violation`: the 1-based index of the event no state explains, drawn in red with ✗;
+    the footer's legend says what the marks mean."""
     ch = Chart(title=title, names=(iut, "peer"), rows=len(events))
     ch.marks.append(Mark(0, 0, "", states[0] if states else ""))
     iss = irs = None
@@ -199,15 +217,19 @@ def from_observed(events: list, states: list[str], title: str, iut: str = "IUT",
             if theirs is not None and seg.flags & 16:
                 d["rel_ack"] = (seg.ack - theirs) % (1 << 32)
             k = (out, seg.flags, seg.seq, seg.data)
-            note = "retransmission" if k in seen else ""
+            note = "✗ violation" if n == violation else ("retransmission" if k in seen else "")
             seen.add(k)
             ch.messages.append(Message(0 if out else 1, n - 0.6, seg_label(d, absolute), recv=n, note=note))
             event = ""
         else:
             event = str(getattr(ev, "name", "") or getattr(ev, "state", "")).lower()
             event = f"{event}()" if getattr(ev, "name", None) else ""
+            if n == violation:
+                event = f"✗ {event or 'violation'}"
         if state or event:
             ch.marks.append(Mark(0, n, event, state))
+    legend = ["IUT states: " + OBSERVED_LEGEND] + ([VIOLATION_LEGEND] if violation else [])
+    ch.footer = "\n".join(legend)
     return ch
 
 
@@ -222,9 +244,19 @@ RETX = "#1a5fb4"
 
 
 def _wrap(text: str, width: int) -> str:
-    """Break a long line at ", " so that footers stay narrower than the chart."""
+    """Break a long line at ", " (never inside a `{state set}`) so that footers stay
+    narrower than the chart."""
+    parts, depth, cur = [], 0, ""
+    for i, ch in enumerate(text):
+        depth += (ch == "{") - (ch == "}")
+        if ch == "," and depth == 0 and text[i + 1:i + 2] == " ":
+            parts.append(cur)
+            cur = ""
+            continue
+        cur += ch
+    parts.append(cur)
     out, line = [], ""
-    for part in text.split(", "):
+    for part in (p.lstrip(" ") if k else p for k, p in enumerate(parts)):
         if line and len(line) + len(part) + 2 > width:
             out.append(line + ",")
             line = part
@@ -290,7 +322,8 @@ def chart_dot(ch: Chart) -> str:
         if m.recv is None:
             frac = 0.55
             x1, y1 = x0 + (x1 - x0) * frac, y0 + (_y(max(end, m.sent + 1), ch.rows) - y0) * frac
-        colour = LOST if m.recv is None and m.lost is not None else (RETX if m.note else "black")
+        colour = (LOST if (m.recv is None and m.lost is not None) or m.note.startswith("✗")
+                  else (RETX if m.note else "black"))
         point(f"msg{j}a", x0, y0)
         if m.recv is None and m.lost is not None:
             d.node(f"msg{j}b", f'<<FONT COLOR="{LOST}"><B>✕</B></FONT>>', shape="plaintext", fontsize="16",

@@ -91,3 +91,25 @@ def _arithmetic(seg: dict, sends: list[dict], t: dict, absolute: bool) -> list[s
             out.append(t["ack"].format(ack=ack, seq=seq, ln=ln, flags=t["flags"] if "SYN" in flags or "FIN" in flags else ""))
             break
     return out
+
+
+#: Chinese titles of the gallery's runs (`synack explain NAME --lang zh`).
+TITLES_ZH = {
+    "three-way-handshake": "三次握手（RFC 9293 3.5，图 6）",
+    "four-way-close": "四次挥手：A 先关闭（RFC 9293 3.6，图 12）",
+    "simultaneous-open": "同时打开（RFC 9293 3.5，图 7）",
+    "simultaneous-close": "同时关闭：双方的 FIN 交叉（RFC 9293 3.6，图 13）",
+    "half-close": "半关闭：A 关闭发送方向，B 仍发送数据（RFC 9293 3.6）",
+    "abort-rst": "中止：A 的 ABORT 发送 RST，B 被重置（RFC 9293 3.10.5）",
+    "three-segment-close": "三段关闭：B 的延迟 ACK 搭载在它的 FIN 上（RFC 1122 4.2.3.2）",
+    "lost-final-ack": "最后的 ACK 丢失：TIME-WAIT 吸收重传的 FIN（RFC 9293 3.6.1）",
+    "syn-backoff": "SYN 重传与指数退避（RFC 6298 5.5，RFC 9293 3.8.1）",
+}
+
+
+def title(name: str, english: str, lang: str = "en", scenario: str = "") -> str:
+    """A run's title in `lang`: the gallery's Chinese titles, else "场景 SCENARIO" for a
+    scenario run named on the command line."""
+    if lang != "zh":
+        return english
+    return TITLES_ZH.get(name) or f"场景 {scenario or name}"

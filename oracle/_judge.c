@@ -12,6 +12,7 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <unistd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,9 +34,14 @@
 #define DIR_IN 1
 
 enum { M_FREE, M_FAST, M_PY, M_DONE };                /* a monitor's mode */
-enum { CB_FEED, CB_FINISH, CB_DECODE };               /* the callback's questions */
-enum { D_TCP, D_NOT_TCP, D_FRAGMENT, D_MALFORMED };   /* what a frame decoded to */
-enum { E_HEADER = 1, E_RECORD, E_CALLBACK, E_MEMORY, E_IO };
+enum { CB_FEED, CB_FINISH, CB_DECODE, CB_TICK };     /* the callback's questions (TICK: let Python
+                                                         run its signal handlers, e.g. Ctrl-C) */
+enum { D_TCP, D_NOT_TCP, D_FRAGMENT, D_MALFORMED, D_LOST };  /* what a frame decoded to (LOST: an
+                                                         IPv4 TCP frame that cannot be judged, see capture.WHY) */
+#define TICK (1 << 16)                                /* frames between two CB_TICKs */
+#define BUFSZ (1 << 20)
+enum { E_HEADER = 1, E_RECORD, E_CALLBACK, E_MEMORY, E_IO, E_OVERSIZED };
+#define MAXREC (1 << 24)     /* capture.MAX_RECORD: a larger record is corrupt */
 enum { P_LOCAL = 1, P_PEER = 2, P_FRESH = 4, P_RESET = 8, P_F2 = 16 };
 enum { K_KA, K_F2, K_UT };
 
@@ -93,10 +99,14 @@ typedef struct {            /* one incarnation of a 4-tuple (mirrored by native.
     int32_t syn_have[2];
     uint32_t syn_seq[2];
     int32_t mon[2];
-    int32_t prev, next, entry, sent;    /* sent: bit e set once end e sent a segment */
+    int32_t prev, next, entry, sent;    /* the live list (by activity); sent: bit e set once end e sent a segment */
+    int32_t eprev, enext, lost_arg, lost_ends;  /* the ended list; lost_ends: bit per end without a
+                                                   verdict when a frame of it was lost */
+    int32_t lost_why, pad2;             /* capture.WHY code of the lost frame */
+    int64_t lost_frame;                 /* 0: every frame of it was read */
     double min_reply[2];    /* each end's quickest segment after one of its peer's (vantage) */
     double prev_t;          /* the last segment's time, and which end sent it (-1: none yet) */
-    int32_t prev_end, pad2;
+    int32_t prev_end, pad3;
 } Conn;
 
 typedef struct {            /* a 4-tuple: canonical key, incarnations so far, its live connection */
@@ -107,11 +117,12 @@ typedef struct {            /* a 4-tuple: canonical key, incarnations so far, it
 
 typedef struct {            /* the memo key of a whole candidate-set step (see Monitor._fast) */
     int32_t set;
-    uint8_t dir, flags, nm, pad;
+    uint8_t dir, flags, nm, ws;     /* ws, mss: a SYN's options as Segment carries them */
     uint32_t seq, ack, segwnd, data;
     int32_t wnd;
     int8_t tk[MAXFL], pad2;
     int8_t ages[MAXM];
+    uint16_t mss, pad3;
 } TKey;
 
 typedef struct {
@@ -122,7 +133,7 @@ typedef struct {
 
 typedef struct {
     /* configuration */
-    int link, be, nano, jobs, share, start_mode, max_live, limit, floors_move;
+    int link, be, nano, jobs, share, start_mode, limit, floors_move;
     double expire;
     int nfl, fl_kind[MAXFL], nneed[MAXFL];
     double need[MAXFL][MAXNEED];
@@ -135,10 +146,13 @@ typedef struct {
     uint8_t *frame;
     size_t frame_cap;
     int64_t frame_len, offset, err_off, err_declared, err_held;
-    int err, oom;
+    int err, oom, fd;
+    uint8_t *buf;                       /* read-ahead of the file: bytes boff.. boff+blen, next at bpos */
+    int64_t boff, blen, bpos;
+    int why, why_arg, why_ports;        /* a D_LOST frame: capture.WHY code, its number, ports known */
     Pkt cur;
     double last_frame_t;
-    int64_t frames, tcp, non_tcp, fragments, malformed, judged_segments;
+    int64_t frames, tcp, non_tcp, fragments, malformed, judged_segments, lost;
     int64_t fast_steps, python_steps, finished;   /* where the work went */
     /* sets: properties and sizes by index */
     uint8_t *props;
@@ -153,7 +167,7 @@ typedef struct {
     Entry *entries;
     uint64_t ecap, en;
     Conn *conns;
-    int32_t nconns_cap, conn_free, live_head, live_tail, nlive, max_live_seen;
+    int32_t nconns_cap, conn_free, live_head, live_tail, nlive, max_live_seen, ended_head, ended_tail;
     Mon *mons;
     int32_t nmons_cap, mon_free;
     Ring *rings;                        /* allocated to monitors with a pending list only */
@@ -201,7 +215,7 @@ Judge *jd_new(Callback cb) {
     if (!j) return NULL;
     j->cb = cb;
     j->start_mode = -1;
-    j->live_head = j->live_tail = -1;
+    j->live_head = j->live_tail = j->ended_head = j->ended_tail = -1;
     j->conn_free = j->mon_free = j->ring_free = -1;
     j->tcap = 1 << 12;
     j->tkeys = malloc(j->tcap * sizeof *j->tkeys);
@@ -215,14 +229,14 @@ Judge *jd_new(Callback cb) {
 
 void jd_free(Judge *j) {
     if (!j) return;
-    free(j->frame); free(j->props); free(j->size); free(j->tkeys); free(j->tvals); free(j->thash);
+    free(j->frame); free(j->buf); free(j->props); free(j->size); free(j->tkeys); free(j->tvals); free(j->thash);
     free(j->entries); free(j->conns); free(j->mons); free(j->rings); free(j->ring_next); free(j);
 }
 
-void jd_config(Judge *j, int link, int be, int nano, int jobs, int share, int start_mode, int max_live,
+void jd_config(Judge *j, int link, int be, int nano, int jobs, int share, int start_mode,
                int limit, int floors_move, double expire) {
     j->link = link; j->be = be; j->nano = nano; j->jobs = jobs; j->share = share; j->start_mode = start_mode;
-    j->max_live = max_live; j->limit = limit; j->floors_move = floors_move; j->expire = expire;
+    j->limit = limit; j->floors_move = floors_move; j->expire = expire;
 }
 
 void jd_set_ages(Judge *j, const double *ages, int n) {
@@ -500,6 +514,10 @@ static int fast(Judge *j, Mon *m, int dir) {
     }
     k.set = m->set; k.dir = (uint8_t)dir; k.flags = (uint8_t)p->flags; k.nm = (uint8_t)m->nm;
     k.data = (uint32_t)p->data; k.segwnd = (uint32_t)p->win; k.wnd = wnd;
+    if (syn) {              /* Segment.with_options: only a SYN carries them */
+        k.ws = (uint8_t)(p->wscale >= 0 ? p->wscale + 1 : 0);
+        k.mss = (uint16_t)(p->mss > 0 ? p->mss : 0);
+    }
     uint32_t ack_shift = dir == DIR_IN ? dl : dp;
     k.seq = p->seq - (dir == DIR_IN ? dp : dl);
     k.ack = (p->flags & F_ACK) ? p->ack - ack_shift : p->ack;
@@ -536,6 +554,8 @@ static int feed(Judge *j, int slot, int dir) {
 
 /* ---------------------------------------------------------------- connections */
 
+static int own_share(const Judge *j, const Pkt *p);
+
 static int judged(const Judge *j, int fam, const uint8_t *addr, int port) {
     if (!j->iut_fam) return 1;
     return fam == j->iut_fam && !memcmp(addr, j->iut_addr, fam == 4 ? 4 : 16) && (!j->iut_port || port == j->iut_port);
@@ -557,8 +577,26 @@ static void live_append(Judge *j, int c) {
     j->nlive++;
 }
 
+/* The ended list: live connections that sent FIN or RST, by last activity (the only ones
+   released before the end of the capture: an open connection stays however many there are). */
+static void ended_unlink(Judge *j, int c) {
+    Conn *x = &j->conns[c];
+    if (!x->ended) return;
+    if (x->eprev >= 0) j->conns[x->eprev].enext = x->enext; else j->ended_head = x->enext;
+    if (x->enext >= 0) j->conns[x->enext].eprev = x->eprev; else j->ended_tail = x->eprev;
+    x->eprev = x->enext = -1;
+}
+
+static void ended_append(Judge *j, int c) {
+    Conn *x = &j->conns[c];
+    x->eprev = j->ended_tail; x->enext = -1;
+    if (j->ended_tail >= 0) j->conns[j->ended_tail].enext = c; else j->ended_head = c;
+    j->ended_tail = c;
+}
+
 /* Judge and release a live connection (Python reads its verdicts in the callback). */
 static int finish(Judge *j, int c) {
+    ended_unlink(j, c);
     live_unlink(j, c);
     j->entries[j->conns[c].entry].conn = -1;
     int rc = j->cb(CB_FINISH, c, 0);
@@ -631,6 +669,7 @@ static int conn_open(Judge *j, int entry, const Pkt *p) {
     c->fam = p->fam; c->incarnation = e->incarnations;
     c->first = p->index; c->first_t = c->last_t = p->s.t;
     c->entry = entry;
+    c->eprev = c->enext = -1;
     c->same = !memcmp(p->src, p->dst, 16) && p->sport == p->dport;
     int start = j->start_mode >= 0 ? j->start_mode : (p->s.flags & F_SYN ? 0 : 1);
     for (int end = 0; end < 2; end++) {
@@ -675,24 +714,64 @@ static int judge_packet(Judge *j) {
     if (pure_syn && !c->syn_have[a]) { c->syn_have[a] = 1; c->syn_seq[a] = p->s.seq; }
     c->segments++;
     c->last_t = p->s.t;
+    ended_unlink(j, ci);
     if (p->s.flags & (F_FIN | F_RST)) c->ended = 1;
     if (c->prev_end >= 0 && c->prev_end != a && p->s.t - c->prev_t < c->min_reply[a])
         c->min_reply[a] = p->s.t - c->prev_t;
     c->prev_end = a;
     c->prev_t = p->s.t;
-    for (int end = 0; end < 2; end++) {
+    if (c->ended) ended_append(j, ci);
+    for (int end = 0; end < 2 && !j->conns[ci].lost_frame; end++) {
         int s = j->conns[ci].mon[end];
         if (s >= 0 && feed(j, s, end == a ? DIR_OUT : DIR_IN)) return E_CALLBACK;
     }
     j->conns[ci].sent |= 1 << a;            /* after feeding: a callback reads what came before */
     if (j->nlive > j->max_live_seen) j->max_live_seen = j->nlive;
-    while (j->live_head >= 0) {
-        Conn *h = &j->conns[j->live_head];
-        if ((h->ended && p->s.t - h->last_t > j->expire) || j->nlive > j->max_live) {
-            if (finish(j, j->live_head)) return E_CALLBACK;
+    while (j->ended_head >= 0) {
+        Conn *h = &j->conns[j->ended_head];
+        if (p->s.t - h->last_t > j->expire) {
+            if (finish(j, j->ended_head)) return E_CALLBACK;
         } else {
             break;
         }
+    }
+    return 0;
+}
+
+static void mark_lost(Judge *j, int ci) {
+    Conn *c = &j->conns[ci];
+    if (c->lost_frame) return;
+    c->lost_frame = j->frames; c->lost_why = j->why; c->lost_arg = j->why_arg;
+    for (int e = 0; e < 2; e++)
+        if (c->mon[e] >= 0 && j->mons[c->mon[e]].mode != M_DONE) c->lost_ends |= 1 << e;
+}
+
+/* A frame of an IPv4 TCP connection that cannot be judged (as CaptureJudge.lose): with its
+   ports, its connection (opened when there is none) is followed no further; with only its
+   hosts, every live connection between them. */
+static int lose(Judge *j) {
+    Pkt *p = &j->cur;
+    if (j->why_ports) {
+        if (!own_share(j, p)) return 0;
+        int entry = entry_of(j, p);
+        if (entry < 0) return E_MEMORY;
+        int ci = j->entries[entry].conn;
+        if (ci >= 0 && j->conns[ci].ended && p->s.t - j->conns[ci].last_t > j->expire) {
+            if (finish(j, ci)) return E_CALLBACK;
+            ci = -1;
+        }
+        p->index = j->tcp;
+        p->s.flags = 0;
+        if (ci < 0 && (ci = conn_open(j, entry, p)) < 0) return E_MEMORY;
+        mark_lost(j, ci);
+        return 0;
+    }
+    for (int ci = j->live_head; ci >= 0; ci = j->conns[ci].next) {
+        Conn *c = &j->conns[ci];
+        if (c->fam != 4) continue;
+        int fwd = !memcmp(c->addr[0], p->src, 4) && !memcmp(c->addr[1], p->dst, 4);
+        int rev = !memcmp(c->addr[0], p->dst, 4) && !memcmp(c->addr[1], p->src, 4);
+        if (fwd || rev) mark_lost(j, ci);
     }
     return 0;
 }
@@ -722,7 +801,7 @@ static void options(const uint8_t *b, int end, Seg *s) {
 }
 
 /* Decode one frame as oracle/capture.py's `decode` does; IPv6 goes to Python. */
-static int decode(Judge *j, double t) {
+static int decode(Judge *j, double t, int64_t wire) {
     const uint8_t *b = j->frame;
     int64_t len = j->frame_len, off;
     int etype;
@@ -765,16 +844,31 @@ static int decode(Judge *j, double t) {
     if (etype != 0x0800) return D_NOT_TCP;
     const uint8_t *net = b + off;
     int64_t nlen = len - off;
-    if (nlen < 20) return D_MALFORMED;
-    int ihl = (net[0] & 15) * 4, total = rd16(net + 2);
-    if (net[0] >> 4 != 4 || ihl < 20 || total < ihl) return D_MALFORMED;
+    if (nlen < 20 || net[0] >> 4 != 4) return D_MALFORMED;
     if (net[9] != 6) return D_NOT_TCP;
-    if (rd16(net + 6) & 0x3FFF) return D_FRAGMENT;
+    int ihl = (net[0] & 15) * 4, total = rd16(net + 2), frag = rd16(net + 6);
+    Pkt *q = &j->cur;
+    memset(q, 0, sizeof *q);
+    q->s.t = t;
+    q->fam = 4;
+    memcpy(q->src, net + 12, 4); memcpy(q->dst, net + 16, 4);
+    j->why_ports = ihl >= 20 && nlen >= ihl + 4;
+    if (j->why_ports) { q->sport = rd16(net + ihl); q->dport = rd16(net + ihl + 2); }
+    int64_t wire_ip = nlen + (wire > len ? wire - len : 0);
+    j->why_arg = 0;
+    if (ihl < 20) { j->why = 1; j->why_arg = ihl; j->why_ports = 0; return D_LOST; }
+    if (frag & 0x3FFF) { j->why = 5; if (frag & 0x1FFF) j->why_ports = 0; return D_LOST; }
+    if (total > wire_ip) { j->why = 2; j->why_arg = total; return D_LOST; }
+    if (total < ihl) { j->why = 6; j->why_arg = total; return D_LOST; }
     const uint8_t *tcp = net + ihl;
     int64_t tlen = nlen - ihl;
-    if (tlen < 20) return D_MALFORMED;
+    if (tlen < 20) {
+        if (tlen >= 4) { j->why = 4; return D_LOST; }
+        return D_MALFORMED;
+    }
     int hl = (tcp[12] >> 4) * 4, payload = total - ihl - hl;
-    if (hl < 20 || payload < 0) return D_MALFORMED;
+    if (hl < 20) { j->why = 3; j->why_arg = tcp[12] >> 4; return D_LOST; }
+    if (payload < 0) { j->why = 6; j->why_arg = total; return D_LOST; }
     Pkt *p = &j->cur;
     Seg *s = &p->s;
     memset(p, 0, sizeof *p);
@@ -807,21 +901,41 @@ static int own_share(const Judge *j, const Pkt *p) {
     return (hash_bytes(k, sizeof k) >> 1) % (uint32_t)j->jobs == (uint32_t)j->share;   /* bit 0 is always set */
 }
 
-/* Read records from `path` after its 24-byte header (`size` bytes in all); 0 when the file
-   was read to its end, else an E_* code (j->err_off: where). */
-int jd_run(Judge *j, const char *path, int64_t size) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return E_IO;
-    setvbuf(f, NULL, _IOFBF, 1 << 20);
+/* Copy the next n bytes of the file (read ahead with pread: the descriptor's offset is left
+   alone, so processes forked by --jobs share it); fewer at its end, -1 on a read error. */
+static int64_t bread(Judge *j, uint8_t *dst, int64_t n) {
+    int64_t got = 0;
+    while (got < n) {
+        if (j->bpos == j->blen) {
+            ssize_t r = pread(j->fd, j->buf, BUFSZ, (off_t)(j->boff + j->blen));
+            if (r < 0) return -1;
+            if (r == 0) break;
+            j->boff += j->blen; j->blen = r; j->bpos = 0;
+        }
+        int64_t k = n - got < j->blen - j->bpos ? n - got : j->blen - j->bpos;
+        memcpy(dst + got, j->buf + j->bpos, (size_t)k);
+        j->bpos += k; got += k;
+    }
+    return got;
+}
+
+/* Read the records of the pcap file open on `fd` after its 24-byte header (`size` bytes in
+   all); 0 when the file was read to its end, else an E_* code (j->err_off: where). */
+int jd_run(Judge *j, int fd, int64_t size) {
+    if (!j->buf && !(j->buf = malloc(BUFSZ))) return E_MEMORY;
+    j->fd = fd;
+    j->boff = 24; j->blen = j->bpos = 0;
     int rc = 0;
-    if (fseek(f, 24, SEEK_SET)) { fclose(f); return E_IO; }
     j->offset = 24;
     for (;;) {
         uint8_t h[16];
-        size_t got = fread(h, 1, 16, f);
+        int64_t got = bread(j, h, 16);
+        if (got < 0) { rc = E_IO; break; }
         if (got == 0) break;
         if (got < 16) { rc = E_HEADER; j->err_off = j->offset; break; }
         uint32_t sec = rd32(h, j->be), frac = rd32(h + 4, j->be), caplen = rd32(h + 8, j->be);
+        uint32_t wire = rd32(h + 12, j->be);
+        if (caplen > MAXREC) { rc = E_OVERSIZED; j->err_off = j->offset; j->err_declared = caplen; break; }
         int64_t held = size - j->offset - 16;
         int64_t want = (int64_t)caplen < held ? (int64_t)caplen : (held > 0 ? held : 0);
         if ((size_t)want > j->frame_cap) {
@@ -831,7 +945,8 @@ int jd_run(Judge *j, const char *path, int64_t size) {
             if (!fr) { rc = E_MEMORY; break; }
             j->frame = fr; j->frame_cap = cap;
         }
-        j->frame_len = (int64_t)fread(j->frame, 1, (size_t)want, f);
+        j->frame_len = bread(j, j->frame, want);
+        if (j->frame_len < 0) { rc = E_IO; break; }
         double t;
         if (j->nano) {
             char buf[48];
@@ -845,13 +960,22 @@ int jd_run(Judge *j, const char *path, int64_t size) {
         int64_t at = j->offset;
         j->offset += 16 + j->frame_len;
         j->frames++;
+        if ((int64_t)caplen > j->frame_len) {        /* the file ends inside this record */
+            rc = E_RECORD; j->err_off = at; j->err_declared = caplen; j->err_held = j->frame_len;
+            break;
+        }
+        if (j->frames % TICK == 0 && j->cb(CB_TICK, 0, 0)) { rc = E_CALLBACK; break; }
         j->last_frame_t = t;
-        int d = decode(j, t);
+        int d = decode(j, t, wire);
         if (d < 0) { rc = E_CALLBACK; break; }
         if (d == D_NOT_TCP) j->non_tcp++;
         else if (d == D_FRAGMENT) j->fragments++;
         else if (d == D_MALFORMED) j->malformed++;
-        else {
+        else if (d == D_LOST) {
+            if (j->why == 5) j->fragments++; else j->malformed++;
+            j->lost++;
+            if ((rc = lose(j))) break;
+        } else {
             j->tcp++;
             j->cur.index = j->tcp - 1;
             if (own_share(j, &j->cur)) {
@@ -860,13 +984,7 @@ int jd_run(Judge *j, const char *path, int64_t size) {
                 if (j->oom) { rc = E_MEMORY; break; }
             }
         }
-        if ((int64_t)caplen > j->frame_len) {        /* the file ends inside this record */
-            rc = E_RECORD; j->err_off = at; j->err_declared = caplen; j->err_held = j->frame_len;
-            break;
-        }
     }
-    if (!rc && ferror(f)) rc = E_IO;
-    fclose(f);
     j->err = rc;
     return rc;
 }
@@ -894,6 +1012,7 @@ GETTER(tcp, int64_t)
 GETTER(non_tcp, int64_t)
 GETTER(fragments, int64_t)
 GETTER(malformed, int64_t)
+GETTER(lost, int64_t)
 GETTER(judged_segments, int64_t)
 GETTER(connections, int64_t)
 GETTER(max_live_seen, int32_t)

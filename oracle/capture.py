@@ -9,16 +9,25 @@ decoders agree on every capture the tests use. Link types: Ethernet (with
 IPv4 and IPv6. Checksums are not verified (captures taken on the sending host carry
 unfinished offloaded checksums).
 
-`read_capture(path)` yields `Packet`s; non-TCP packets, IP fragments and malformed frames are
-counted in `CaptureStats`, never fatal. A file that is not a capture, or that ends inside a
-record, raises `TraceError` with the byte offset.
+`read_capture(path or source)` yields `Packet`s, and a `Lost` for every IPv4 TCP frame that
+cannot be judged (malformed, a fragment) and for every drop the capture records (pcapng
+EPB drop counts, ISB ifdrop/osdrop): the judge marks the connection it belonged to (or, with
+only the hosts known, their live connections; for a capture drop, every live connection)
+unjudgeable rather than blame the IUT for what it cannot see. Non-TCP frames and the frames
+nothing can be told of are counted in `CaptureStats`, never fatal. A file that is not a
+capture, that ends inside a record or block, or whose blocks do not fit together raises
+`TraceError` with the byte offset.
+
+Both formats are read here, not by dpkt's readers: the input is a stream read once (a pipe
+gives its bytes once), the link-type field follows libpcap's pcap-common.h (LT_LINKTYPE: the
+low 16 bits; reserved bits 0x03FF0000 set is an error), and dpkt's pcapng reader skips
+simple packet blocks and unknown blocks without a word and cannot say where a block is cut.
 """
 from __future__ import annotations
 
-import os
 import struct
 from dataclasses import dataclass, field
-from typing import IO, Iterator, NamedTuple
+from typing import Iterator, NamedTuple
 
 import dpkt
 
@@ -32,6 +41,35 @@ RAW_TYPES = (RAW, 12, RAW_OPENBSD, IPV4, IPV6)
 LINK_TYPES = frozenset({NULL, EN10MB, LOOP, LINUX_SLL, LINUX_SLL2, *RAW_TYPES})
 ETH_IP, ETH_IP6, ETH_VLAN, ETH_QINQ = 0x0800, 0x86DD, 0x8100, 0x88A8
 TCP_PROTO = 6
+
+
+class Lost(NamedTuple):
+    """A frame the judge cannot follow (malformed, a fragment) or a drop the capture records:
+    `frame` (1-based), why, and whom it concerns: the 4-tuple, or only the hosts (ports None),
+    or nobody known (every address None: a capture drop, which concerns every live connection)."""
+
+    frame: int
+    why: str
+    t: float
+    src: str | None = None
+    sport: int | None = None
+    dst: str | None = None
+    dport: int | None = None
+
+
+#: Why a frame is lost, by code (the native judge reports the same codes); `{}`: its number.
+WHY = {1: "malformed (IPv4 header length {})", 2: "malformed (IPv4 total length {} beyond the captured frame)",
+       3: "malformed (TCP data offset {})", 4: "malformed (TCP header cut short)", 5: "an IPv4 fragment",
+       6: "malformed (IPv4 total length {} shorter than its headers)"}
+
+
+class Malformed(ValueError):
+    """A frame that cannot be decoded; `code`, `arg`: WHY's entry; `raw`: the IPv4 header when
+    it names the hosts, `ports`: the TCP ports when they were captured."""
+
+    def __init__(self, code: int, arg: int = 0, raw: bytes | None = None, ports: tuple | None = None):
+        super().__init__(WHY[code].format(arg))
+        self.code, self.arg, self.raw, self.ports = code, arg, raw, ports
 
 
 class Packet(NamedTuple):
@@ -57,12 +95,15 @@ class CaptureStats:
     fragments: int = 0
     malformed: int = 0
     link_type: int = -1
+    dropped: int = 0                 # frames the capture says it dropped (pcapng)
+    unknown_blocks: dict = field(default_factory=dict)   # pcapng block type -> count
     notes: list[str] = field(default_factory=list)
     last_t: float | None = None        # the last frame's time, of any kind: how far the capture went
 
     def to_json(self) -> dict:
         return {"frames": self.frames, "tcp_segments": self.tcp, "non_tcp": self.non_tcp,
-                "fragments": self.fragments, "malformed": self.malformed, "link_type": self.link_type}
+                "fragments": self.fragments, "malformed": self.malformed, "link_type": self.link_type,
+                "dropped": self.dropped, "unknown_blocks": {f"0x{k:08x}": v for k, v in self.unknown_blocks.items()}}
 
 
 _ADDRS: dict[bytes, str] = {}
@@ -87,20 +128,33 @@ _TCP = struct.Struct("!HHIIBBH")             # ports, SEQ, ACK, data offset, fla
 NOT_TCP, FRAGMENT = "not TCP", "fragment"
 
 
-def _ipv4(net: bytes):
+def _ipv4(net: bytes, wire: int):
     """(src, dst, TCP header bytes from the start, payload length) of an IPv4 packet, or
-    NOT_TCP / FRAGMENT; ValueError when malformed."""
+    NOT_TCP; Malformed (with what it knows of the hosts and ports) for a frame that cannot be
+    judged, fragments included. `wire`: the IP bytes on the wire (more than `len(net)` when the
+    capture kept a snapshot of the frame): a total length beyond them is a lie, not data."""
     if len(net) < 20:
         raise ValueError("short IPv4 header")
     vhl, total, frag, proto, src, dst = _IP4.unpack_from(net)
-    ihl = (vhl & 15) * 4
-    if vhl >> 4 != 4 or ihl < 20 or total < ihl:
-        raise ValueError("bad IPv4 header")
+    if vhl >> 4 != 4:
+        raise ValueError("not IPv4")
     if proto != TCP_PROTO:
         return NOT_TCP
+    ihl = (vhl & 15) * 4
+    raw = net[:20]
+    ports = _IP4PORTS.unpack_from(net, ihl) if ihl >= 20 and len(net) >= ihl + 4 else None
+    if ihl < 20:
+        raise Malformed(1, ihl, raw)
     if frag & 0x3FFF:                         # more fragments, or a fragment offset
-        return FRAGMENT
+        raise Malformed(5, 0, raw, ports if frag & 0x1FFF == 0 else None)
+    if total > wire:
+        raise Malformed(2, total, raw, ports)
+    if total < ihl:
+        raise Malformed(6, total, raw, ports)
     return src, dst, net[ihl:], total - ihl
+
+
+_IP4PORTS = struct.Struct("!HH")
 
 
 def _ipv6(net: bytes):
@@ -174,13 +228,18 @@ def _ip_from_link(buf: bytes, link: int):
     raise TraceError(unsupported_link(link))
 
 
-def decode(ts: float, buf: bytes, link: int, stats: CaptureStats) -> Packet | None:
-    """Decode one frame; None (and a count in `stats`) for anything that is not a whole TCP segment."""
+def decode(ts: float, buf: bytes, link: int, stats: CaptureStats, wire: int | None = None) -> "Packet | Lost | None":
+    """Decode one frame (`wire`: its length on the wire, when more was sent than captured).
+    A TCP segment is a Packet; an IPv4 TCP frame that cannot be judged is a Lost naming what
+    is known of its connection; anything else is None (and a count in `stats`)."""
     stats.frames += 1
     stats.last_t = ts
     try:
         net, etype = _ip_from_link(buf, link)
-        r = _ipv4(net) if etype == ETH_IP else _ipv6(net) if etype == ETH_IP6 else NOT_TCP
+        if etype == ETH_IP:
+            r = _ipv4(net, len(net) + max(0, (wire or 0) - len(buf)))
+        else:
+            r = _ipv6(net) if etype == ETH_IP6 else NOT_TCP
         if r is NOT_TCP or r is FRAGMENT:
             if r is NOT_TCP:
                 stats.non_tcp += 1
@@ -189,76 +248,182 @@ def decode(ts: float, buf: bytes, link: int, stats: CaptureStats) -> Packet | No
             return None
         src, dst, tcp, length = r
         if len(tcp) < 20:
+            if etype == ETH_IP and len(tcp) >= 4:
+                raise Malformed(4, 0, net[:20], _IP4PORTS.unpack_from(tcp))
             raise ValueError("short TCP header")
         sport, dport, seq, ack, off, flags, win = _TCP.unpack_from(tcp)
         hl = (off >> 4) * 4
         payload = length - hl
+        if etype == ETH_IP and hl < 20:
+            raise Malformed(3, off >> 4, net[:20], (sport, dport))
+        if etype == ETH_IP and payload < 0:
+            raise Malformed(6, length + (net[0] & 15) * 4, net[:20], (sport, dport))
         if hl < 20 or payload < 0:
             raise ValueError("bad TCP header")
+    except Malformed as m:
+        if m.code == 5:
+            stats.fragments += 1
+        else:
+            stats.malformed += 1
+        src, dst = _addr(m.raw[12:16]), _addr(m.raw[16:20])
+        sp, dp = m.ports if m.ports is not None else (None, None)
+        return Lost(stats.frames, str(m), ts, src, sp, dst, dp)
     except (dpkt.UnpackError, ValueError, struct.error, AttributeError, IndexError):
         stats.malformed += 1
         return None
     mss, wscale, tsopt = _options(tcp, min(hl, len(tcp))) if hl > 20 else (None, None, None)
     flags &= 0x1F
     stats.tcp += 1
-    seg = Segment(flags, seq, ack if flags & 0x10 else 0, min(payload, 0xFFFF), win)
+    seg = Segment.with_options(flags, seq, ack if flags & 0x10 else 0, min(payload, 0xFFFF), win, mss, wscale)
     return Packet(ts, _addr(src), sport, _addr(dst), dport, seg, win, wscale, mss, tsopt)
 
 
-def _records(fh: IO[bytes], path: str, size: int, stats: CaptureStats) -> Iterator[tuple[float, bytes, int]]:
-    magic = fh.read(4)
-    fh.seek(0)
-    if magic == b"\x0a\x0d\x0d\x0a":
-        try:
-            rd = dpkt.pcapng.Reader(fh)
-        except (ValueError, dpkt.UnpackError, struct.error) as exc:
-            raise TraceError(f"{path}: not a readable pcapng file ({exc})") from None
-        link = rd.datalink()
-        stats.link_type = link
-        _check_link(path, link)
-        it = iter(rd)
-        while True:
-            try:
-                ts, buf = next(it)
-            except StopIteration:
-                break
-            except (ValueError, dpkt.UnpackError, struct.error, dpkt.NeedData) as exc:
-                raise TraceError(f"{path}: corrupt or truncated pcapng block at byte offset {fh.tell()} "
-                                 f"of {size} ({exc})") from None
-            yield ts, buf, link
-        if fh.tell() < size:
-            raise TraceError(f"{path}: truncated or corrupt pcapng: reading stopped at byte offset {fh.tell()} "
-                             f"of {size}")
-        return
+def pcap_link(field: int) -> int:
+    """The link type of a pcap header's link-type field, as libpcap reads it (pcap-common.h:
+    LT_LINKTYPE is the low 16 bits; the upper bits carry the FCS length); reserved bits set
+    (LT_RESERVED1, 0x03FF0000) is an error: the field is not one libpcap writes."""
+    if field & 0x03FF0000:
+        raise ValueError(f"the link-type field 0x{field:08x} has reserved bits set")
+    return field & 0xFFFF
+
+
+def _pcap_records(stream, name: str, stats: CaptureStats) -> Iterator[tuple[float, bytes, int, int]]:
+    """(time, frame, link type, length on the wire) of each record of a classic pcap file."""
+    head = stream.read(24)
+    if len(head) < 24:
+        raise TraceError(f"{name}: truncated pcap: the file header is {len(head)} bytes of 24")
+    magic = head[:4]
+    e = ">" if magic in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d") else "<"
+    nano = magic in (b"\xa1\xb2\x3c\x4d", b"\x4d\x3c\xb2\xa1")
     try:
-        rd = dpkt.pcap.Reader(fh)
-    except (ValueError, dpkt.UnpackError, struct.error) as exc:
-        raise TraceError(f"{path}: not a pcap or pcapng file ({exc})") from None
-    link = rd.datalink()
+        link = pcap_link(struct.unpack(e + "I", head[20:24])[0])
+    except ValueError as exc:
+        raise TraceError(f"{name}: {exc}") from None
     stats.link_type = link
-    _check_link(path, link)
-    off = last = 24
-    last_len = -1
-    it = iter(rd)
+    _check_link(name, link)
+    rec = struct.Struct(e + "IIII")
+    div = 1e9 if nano else 1e6
     while True:
+        off = stream.offset
+        h = stream.read(16)
+        if not h:
+            return
+        if len(h) < 16:
+            raise TraceError(truncated_header(name, off, stream.offset))
+        sec, frac, caplen, wire = rec.unpack(h)
+        if caplen > MAX_RECORD:
+            raise TraceError(oversized_record(name, off, caplen))
+        buf = stream.read(caplen)
+        if len(buf) < caplen:
+            raise TraceError(truncated_record(name, off, caplen, len(buf)))
+        yield sec + frac / div, buf, link, wire
+
+
+#: The largest record a capture may declare (libpcap's MAXIMUM_SNAPLEN is 262144).
+MAX_RECORD = 1 << 24
+#: pcapng block types read here, and those that carry nothing to judge (skipped without a word).
+SHB, IDB, PB, SPB, NRB, ISB, EPB = 0x0A0D0D0A, 1, 2, 3, 4, 5, 6
+QUIET_BLOCKS = frozenset({NRB, 0x0A, 0x0BAD, 0x40000BAD})     # names, decryption secrets, custom
+
+
+def _opts(body: bytes, e: str) -> Iterator[tuple[int, bytes]]:
+    """The (code, value) options of a pcapng block body."""
+    i = 0
+    while i + 4 <= len(body):
+        code, n = struct.unpack_from(e + "HH", body, i)
+        if code == 0:
+            return
+        yield code, body[i + 4:i + 4 + n]
+        i += 4 + (n + 3) // 4 * 4
+
+
+def _pcapng_records(stream, name: str, stats: CaptureStats) -> Iterator:
+    """(time, frame, link type, length on the wire) of each packet of a pcapng file, and an
+    int (frames dropped) where the capture records a drop."""
+    e = "<"
+    ifaces: list[tuple[int, float, float]] = []       # (link type, units per second, offset)
+    isb_drops: dict[int, int] = {}
+    first = True
+    while True:
+        off = stream.offset
+        h = stream.read(8)
+        if not h:
+            return
+        if len(h) < 8:
+            raise TraceError(f"{name}: truncated pcapng: the block at byte offset {off} is cut after {len(h)} "
+                             "bytes (its header is 8)")
+        btype = struct.unpack_from(e + "I", h)[0]
+        if btype == SHB:
+            bom = stream.read(4)
+            if bom == b"\x1a\x2b\x3c\x4d":
+                e = ">"
+            elif bom == b"\x4d\x3c\x2b\x1a":
+                e = "<"
+            else:
+                raise TraceError(f"{name}: corrupt pcapng: the section header block at byte offset {off} has no "
+                                 "byte-order magic")
+            h += bom
+            ifaces, isb_drops = [], {}
+        elif first:
+            raise TraceError(f"{name}: not a pcapng file: no section header block at byte offset {off}")
+        first = False
+        blen = struct.unpack_from(e + "I", h, 4)[0]
+        if blen < 12 or blen % 4 or blen > MAX_RECORD:
+            raise TraceError(f"{name}: corrupt pcapng: the block at byte offset {off} declares a length of {blen} "
+                             "bytes (at least 12, a multiple of 4)")
+        rest = stream.read(blen - len(h))
+        if len(rest) < blen - len(h):
+            raise TraceError(f"{name}: truncated pcapng: the block at byte offset {off} declares {blen} bytes, "
+                             f"the file holds {len(h) + len(rest)}")
+        block = h + rest
+        if struct.unpack_from(e + "I", block, blen - 4)[0] != blen:
+            raise TraceError(f"{name}: corrupt pcapng: the block at byte offset {off} does not end with its "
+                             f"length ({blen})")
+        body = block[8:blen - 4]
         try:
-            ts, buf = next(it)
-        except StopIteration:
-            break
-        except (dpkt.UnpackError, dpkt.NeedData, struct.error):
-            raise TraceError(truncated_header(path, off, size)) from None
-        last, last_len = off, len(buf)
-        off += 16 + len(buf)
-        yield float(ts), buf, link
-    if last_len >= 0:
-        # dpkt yields a short last record as it is: compare with the caplen its header declares
-        here = fh.tell()
-        fh.seek(last + 8)
-        raw = fh.read(4)
-        fh.seek(here)
-        caplen = struct.unpack((">" if magic in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d") else "<") + "I", raw)[0]
-        if caplen > last_len:
-            raise TraceError(truncated_record(path, last, caplen, last_len))
+            if btype == SHB:
+                continue
+            if btype == IDB:
+                link = struct.unpack_from(e + "H", body)[0]
+                _check_link(name, link)
+                units, shift = 1e6, 0.0
+                for code, val in _opts(body[8:], e):
+                    if code == 9 and val:
+                        units = float(2 ** (val[0] & 0x7F) if val[0] & 0x80 else 10 ** (val[0] & 0x7F))
+                    elif code == 14 and len(val) == 8:
+                        shift = float(struct.unpack(e + "q", val)[0])
+                ifaces.append((link, units, shift))
+                if stats.link_type < 0:
+                    stats.link_type = link
+            elif btype in (EPB, PB):
+                if btype == EPB:
+                    iface, hi, lo, caplen, wire = struct.unpack_from(e + "5I", body)
+                    dropped = 0
+                else:
+                    iface, dropped, hi, lo, caplen, wire = struct.unpack_from(e + "HH4I", body)
+                link, units, shift = ifaces[iface]
+                if 20 + caplen > len(body):
+                    raise IndexError
+                for code, val in _opts(body[20 + (caplen + 3) // 4 * 4:], e):
+                    if btype == EPB and code == 4 and len(val) == 8:
+                        dropped = struct.unpack(e + "Q", val)[0]
+                if dropped:
+                    yield dropped
+                yield shift + ((hi << 32) | lo) / units, body[20:20 + caplen], link, wire
+            elif btype == SPB:
+                wire = struct.unpack_from(e + "I", body)[0]
+                yield None, body[4:4 + min(wire, len(body) - 4)], ifaces[0][0], wire
+            elif btype == ISB:
+                iface = struct.unpack_from(e + "I", body)[0]
+                total = sum(struct.unpack(e + "Q", v)[0] for c, v in _opts(body[12:], e) if c in (5, 7) and len(v) == 8)
+                if total > isb_drops.get(iface, 0):
+                    yield total - isb_drops.get(iface, 0)
+                    isb_drops[iface] = total
+            elif btype not in QUIET_BLOCKS:
+                stats.unknown_blocks[btype] = stats.unknown_blocks.get(btype, 0) + 1
+        except (IndexError, struct.error):
+            raise TraceError(f"{name}: corrupt pcapng: the block at byte offset {off} (type 0x{btype:08x}) does "
+                             "not hold what its type needs, or names an interface no block described") from None
 
 
 def unsupported_link(link: int) -> str:
@@ -276,20 +441,42 @@ def truncated_header(path: str, off: int, size: int) -> str:
     return f"{path}: truncated pcap: the record header at byte offset {off} of {size} is incomplete"
 
 
+def oversized_record(path: str, off: int, caplen: int) -> str:
+    return f"{path}: corrupt pcap: the record at byte offset {off} declares {caplen} bytes (more than {MAX_RECORD})"
+
+
 def truncated_record(path: str, off: int, caplen: int, held: int) -> str:
     return f"{path}: truncated pcap: the record at byte offset {off} declares {caplen} bytes, the file holds {held}"
 
 
-def read_capture(path: str, stats: CaptureStats | None = None) -> Iterator[Packet]:
-    """Stream the TCP segments of a pcap or pcapng file (`stats` collects the counts)."""
+def read_capture(path_or_source, stats: CaptureStats | None = None) -> "Iterator[Packet | Lost]":
+    """Stream the TCP segments of a pcap or pcapng capture, given by path or as an open
+    `inputs.Source` (`stats` collects the counts), with a `Lost` where a frame cannot be
+    judged or the capture dropped frames."""
+    from .inputs import Source, open_source
+
     stats = stats if stats is not None else CaptureStats()
+    src = path_or_source if isinstance(path_or_source, Source) else open_source(path_or_source)
     try:
-        size = os.path.getsize(path)
-        fh = open(path, "rb")
-    except OSError as exc:
-        raise TraceError(f"cannot read capture {path!r}: {exc.strerror}") from None
-    with fh:
-        for ts, buf, link in _records(fh, path, size, stats):
-            p = decode(ts, buf, link, stats)
+        if src.kind == "jsonl":
+            raise TraceError(f"{src.name}: not a pcap or pcapng capture (it starts with bytes "
+                             f"{src.head.hex(' ') or 'none'}: no capture's magic number)")
+        stream = src.stream()
+        records = _pcap_records if src.kind == "pcap" else _pcapng_records
+        last = 0.0
+        for r in records(stream, src.name, stats):
+            if isinstance(r, int):
+                stats.dropped += r
+                yield Lost(stats.frames + 1, f"the capture dropped {r} frame{'s' * (r != 1)} before it", last)
+                continue
+            ts, buf, link, wire = r
+            last = ts = last if ts is None else ts
+            p = decode(ts, buf, link, stats, wire)
             if p is not None:
                 yield p
+        if stats.unknown_blocks:
+            stats.notes.append("pcapng blocks of unknown type skipped: " + ", ".join(
+                f"{n} of type 0x{k:08x}" for k, n in sorted(stats.unknown_blocks.items())))
+    finally:
+        if src is not path_or_source:
+            src.close()

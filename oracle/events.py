@@ -15,6 +15,7 @@ default 0), win, and the options connection management needs (mss, ts = [TSval, 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import IO, Iterable, Iterator, Union
 
@@ -133,6 +134,23 @@ def _time(obj: dict, where: str) -> float | None:
     return float(t)
 
 
+def _window(win: int | None) -> int:
+    """SEG.WND of a segment whose window field the trace may not record: unrecorded, it is
+    the largest the field can say, so that a trace without windows restricts no sending
+    (RFC 9293 3.8.6 bounds a sender by the window it was told; this trace does not say)."""
+    return 0xFFFF if win is None else win
+
+
+def _mss_option(obj: dict, mss: int | None) -> int | None:
+    """The MSS option of a SYN as the trace records it: its value, ``"mss": null`` for a SYN
+    that carried none (the send MSS is then the default, RFC 9293 3.7.1), and without the
+    field the trace does not say: the largest the option can say, so that an unrecorded
+    option restricts no segment size."""
+    if mss is not None:
+        return mss
+    return None if "mss" in obj else 0xFFFF
+
+
 def event_from_json(obj: object, where: str = "event") -> TraceEvent:
     """Decode one event object; `where` names it in errors (e.g. ``trace.jsonl:12``)."""
     if not isinstance(obj, dict):
@@ -151,9 +169,10 @@ def event_from_json(obj: object, where: str = "event") -> TraceEvent:
         seq = _int(obj, "seq", where, MASK)
         ack = _int(obj, "ack", where, MASK) if flags & ACK else 0
         win = _int(obj, "win", where, 0xFFFF) if obj.get("win") is not None else None
-        seg = Segment(flags, seq, ack, _int(obj, "len", where, MAXDATA, 0), win or 0)
         mss = _int(obj, "mss", where, 0xFFFF) if obj.get("mss") is not None else None
         wscale = _int(obj, "wscale", where, 14) if obj.get("wscale") is not None else None
+        seg = Segment.with_options(flags, seq, ack, _int(obj, "len", where, MAXDATA, 0), _window(win),
+                                   _mss_option(obj, mss), wscale)
         ts = obj.get("ts")
         if ts is not None:
             if (not isinstance(ts, list) or len(ts) != 2
@@ -179,44 +198,141 @@ def event_from_json(obj: object, where: str = "event") -> TraceEvent:
     raise TraceError(f"{where}: not an event: needs one of the fields 'dir' (a segment), 'call' or 'state'")
 
 
+#: The longest line a JSON Lines trace may have (a line of /dev/zero never ends).
+MAX_LINE = 1 << 20
+
+
+def _constant(name: str):
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _finite(text: str) -> float:
+    x = float(text)
+    if x in (math.inf, -math.inf):
+        raise ValueError(f"{text} is too large for a number")
+    return x
+
+
+def _loads(line: str):
+    """json.loads, refusing NaN and infinities (written or overflowing): they order no event."""
+    return json.loads(line, parse_constant=_constant, parse_float=_finite)
+
+
 def parse_jsonl(lines: Iterable[str], source: str = "trace") -> Iterator[tuple[dict, TraceEvent | None]]:
-    """Yield (raw object, event) per non-blank line; the header line yields (header, None)."""
+    """Yield (raw object, event) per non-blank line; the header line yields (header, None).
+    A header must come before every event, once; times must be finite and must not go
+    backwards (a trace is one observer's record, in the order it saw them)."""
+    for _, obj, ev in _parse(lines, source):
+        yield obj, ev
+
+
+def _parse(lines: Iterable[str], source: str) -> Iterator[tuple[int, dict, TraceEvent | None]]:
+    """parse_jsonl with each line's number."""
+    seen = False
+    last_t: float | None = None
     for no, line in enumerate(lines, 1):
         if not line.strip():
             continue
         where = f"{source}:{no}"
         try:
-            obj = json.loads(line)
+            obj = _loads(line)
         except json.JSONDecodeError as exc:
             raise TraceError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+        except RecursionError:
+            raise TraceError(f"{where}: JSON nested too deeply") from None
+        except ValueError as exc:               # an integer of more than 4,300 digits, NaN, Infinity
+            raise TraceError(f"{where}: not a usable JSON value ({str(exc).split(';')[0]})") from None
         if isinstance(obj, dict) and "synack_trace" in obj:
+            if seen:
+                raise TraceError(f"{where}: a second header line; a trace has one header, on its first line")
+            seen = True
             if obj["synack_trace"] != FORMAT_VERSION:
                 raise TraceError(f"{where}: trace format version {obj['synack_trace']!r} is not supported "
                                  f"(this synack reads version {FORMAT_VERSION})")
-            yield obj, None
+            check_header(obj, where)
+            yield no, obj, None
             continue
-        yield obj, event_from_json(obj, where)
+        seen = True
+        ev = event_from_json(obj, where)
+        if ev.t is not None:
+            if last_t is not None and ev.t < last_t:
+                raise TraceError(f"{where}: time t={ev.t!r} goes backwards (an earlier event has t={last_t!r}); "
+                                 "events must be in the order they happened")
+            last_t = ev.t
+        yield no, obj, ev
 
 
-def read_jsonl(path: str) -> tuple[dict, list[TraceEvent]]:
-    """Read a whole JSON Lines trace: (header or {}, events)."""
-    try:
-        fh: IO[str] = open(path, encoding="utf-8")
-    except OSError as exc:
-        raise TraceError(f"cannot read trace {path!r}: {exc.strerror}") from None
-    header: dict = {}
-    events: list[TraceEvent] = []
-    with fh:
+#: Header fields and the JSON type each must have.
+HEADER_TYPES = {"iut": (str, "a string"), "profile": (str, "a string"), "source": (str, "a string"),
+                "calls_logged": (bool, "true or false"), "params": (dict, "an object")}
+
+
+def check_header(obj: dict, where: str) -> None:
+    """A header field of the wrong type is an error, never ignored."""
+    for key, (typ, says) in HEADER_TYPES.items():
+        if key in obj and not isinstance(obj[key], typ):
+            raise TraceError(f"{where}: the header's {key!r} must be {says}, got {obj[key]!r}")
+
+
+@dataclass(frozen=True)
+class Trace:
+    """A JSON Lines trace as read: its header (or {}), the header's line (0: none), events."""
+
+    name: str
+    header: dict
+    header_line: int
+    events: list
+
+
+def _lines(src) -> Iterator[str]:
+    """The decoded lines of a source; bad bytes or an endless line are errors naming the line."""
+    stream = src.stream()
+    no = 0
+    while True:
+        raw = stream.readline(MAX_LINE)
+        if not raw:
+            return
+        no += 1
+        if len(raw) > MAX_LINE:
+            raise TraceError(f"{src.name}:{no}: a line longer than {MAX_LINE} bytes")
         try:
-            for obj, ev in parse_jsonl(fh, path):
-                if ev is None:
-                    header = obj
-                else:
-                    events.append(ev)
+            yield raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise TraceError(f"{path}: not a UTF-8 text file (byte {exc.start}); pcap files go to "
-                             "`synack oracle` by their .pcap/.pcapng name") from None
-    return header, events
+            if no == 1:
+                raise TraceError(f"{src.name}: neither a JSON Lines trace nor a pcap/pcapng capture (it starts "
+                                 f"with bytes {src.head.hex(' ')}: no capture's magic number, and line 1 is "
+                                 f"not UTF-8 text at byte {exc.start})") from None
+            raise TraceError(f"{src.name}:{no}: not UTF-8 text (byte {exc.start} of the line)") from None
+
+
+def read_trace(path_or_source) -> Trace:
+    """Read a whole JSON Lines trace from a path or an open `inputs.Source`. A trace with no
+    event (an empty file, a header only) is an error: there is nothing to judge."""
+    from .inputs import Source, open_source
+
+    src = path_or_source if isinstance(path_or_source, Source) else open_source(path_or_source)
+    header: dict = {}
+    header_line = 0
+    events: list[TraceEvent] = []
+    try:
+        for no, obj, ev in _parse(_lines(src), src.name):
+            if ev is None:
+                header, header_line = obj, no
+            else:
+                events.append(ev)
+    finally:
+        if src is not path_or_source:
+            src.close()
+    if not events:
+        raise TraceError(f"{src.name}: nothing to judge: no events" + (" (a header only)" if header else
+                                                                        " (an empty input)"))
+    return Trace(src.name, header, header_line, events)
+
+
+def read_jsonl(path) -> tuple[dict, list[TraceEvent]]:
+    """Read a whole JSON Lines trace: (header or {}, events)."""
+    tr = read_trace(path)
+    return tr.header, tr.events
 
 
 def write_jsonl(fh: IO[str], events: Iterable[TraceEvent], header: dict | None = None) -> None:

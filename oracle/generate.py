@@ -48,9 +48,9 @@ class Run:
                 seg = sys_.segs[sys_.tsegs[s[3 - side][label[2]]][0]]
                 out.append(SegmentEvent("in", seg))
             elif kind == "call" and calls:
-                err = any(x.startswith("error") for x in res.signals)
+                err = next((x for x in res.signals if x.startswith("error")), None)
                 name = label[2]
-                out.append(CallEvent(name, 1 if name == "SEND" else 0, "error" if err else "ok"))
+                out.append(CallEvent(name, 1 if name == "SEND" else 0, err or "ok"))
             for sv in res.sends:
                 seg = sys_.segs[sv]
                 out.append(SegmentEvent("out", seg, win=None if seg.flags & RST else seg.wnd))

@@ -1,7 +1,14 @@
 """Judge every connection in a capture: split by 4-tuple and incarnation, one monitor per
 endpoint judged, streaming (a connection that has closed and stayed quiet for twice the
 profile's TIME-WAIT is judged and released, so memory follows the live connections, not
-the capture's length)."""
+the capture's length). The number of open connections is bounded by memory only: closing
+one early would judge it on part of its segments and open it again mid-connection, and
+would make its verdict depend on other connections' traffic (and so on `--jobs`).
+bench/oracle_memory.py measures the memory an open connection takes.
+
+A connection whose frame could not be read (`capture.Lost`: malformed, a fragment, a drop
+the capture records) is not followed past it: its ends without a verdict yet are
+UNJUDGEABLE, naming the frame, instead of being judged without it."""
 from __future__ import annotations
 
 import gc
@@ -15,13 +22,10 @@ from typing import Callable, Iterator
 from synack.spec.model import FIN, RST, SYN, ACK
 from synack.spec.profiles import get_profile
 
-from .capture import CaptureStats, Packet, read_capture
+from .capture import CaptureStats, Lost, Packet, read_capture
 from .events import SegmentEvent, TraceError
-from .monitor import EXIT, INCONCLUSIVE, LEARNABLE, MAX_VIOLATIONS, SILENT, VIOLATION, Monitor, Verdict
+from .monitor import EXIT, INCONCLUSIVE, LEARNABLE, MAX_VIOLATIONS, SILENT, UNJUDGEABLE, VIOLATION, Monitor, Verdict
 from .observation import AUTO, FAR, FAR_RATIO, FAR_REPLY, NEAR
-
-#: More live connections than this and the quietest are judged early (memory bound).
-MAX_LIVE = 20000
 
 
 def learnable(profile, given: "tuple[str, ...] | None") -> tuple[str, ...]:
@@ -87,6 +91,8 @@ class Conn:
     first_t: float = 0.0
     last_t: float = 0.0
     ended: bool = False
+    lost: str = ""                                    # why it cannot be followed ("" : it can)
+    lost_ends: tuple = ()                             # the ends without a verdict when it was lost
     prev: tuple | None = None                         # (end, time) of the last segment
     replies: dict = field(default_factory=dict)      # end -> its quickest segment after one of its peer's
 
@@ -119,7 +125,8 @@ class CaptureJudge:
         self.start = start
         self.max_candidates = max_candidates
         self.keep = keep_events
-        self.live: "OrderedDict[tuple, Conn]" = OrderedDict()
+        self.live: "OrderedDict[tuple, Conn]" = OrderedDict()     # by last activity
+        self.ended: "OrderedDict[tuple, None]" = OrderedDict()    # live ones that sent FIN or RST, likewise
         self.incarnations: Counter = Counter()
         self.expire = 2 * float(profile.params["time_wait"]) + 1
         self.max_live_seen = 0
@@ -132,11 +139,11 @@ class CaptureJudge:
         host, port = self.iut
         return end[0] == host and (port is None or end[1] == port)
 
-    def _open(self, key, p: Packet, index: int) -> Conn:
+    def _open(self, key, p: "Packet | Lost", index: int) -> Conn:
         self.incarnations[key] += 1
         a, b = (p.src, p.sport), (p.dst, p.dport)
         c = Conn((a, b), self.incarnations[key], first=index, first_t=p.t, last_t=p.t)
-        start = self.start or ("closed" if p.seg.flags & SYN else "any")
+        start = self.start or ("closed" if isinstance(p, Packet) and p.seg.flags & SYN else "any")
         for end in (a, b):
             if self._judged(end):
                 where, note = vantage_of(end, self.vantage)
@@ -148,9 +155,16 @@ class CaptureJudge:
         self.live[key] = c
         return c
 
-    def feed(self, p: Packet, index: int | None = None) -> Iterator[Result]:
+    def _drop(self, key) -> None:
+        del self.live[key]
+        self.ended.pop(key, None)
+
+    def feed(self, p: "Packet | Lost", index: int | None = None) -> Iterator[Result]:
         """Take the capture's next TCP segment (`index`: its position among the capture's
-        segments, when the caller feeds only a share of them)."""
+        segments, when the caller feeds only a share of them), or a `Lost` frame (as `lose`)."""
+        if isinstance(p, Lost):
+            yield from self.lose(p)
+            return
         self.fed = index = self.fed + 1 if index is None else index
         a, b = (p.src, p.sport), (p.dst, p.dport)
         key = (a, b) if a <= b else (b, a)
@@ -160,10 +174,7 @@ class CaptureJudge:
         pure_syn = seg.flags & (SYN | ACK | RST) == SYN
         if c is not None and ((pure_syn and a in c.syn_seq and c.syn_seq[a] != seg.seq)
                               or (c.ended and p.t - c.last_t > self.expire)):
-            # a new SYN, or a segment after the ended connection went quiet for 2 x TIME-WAIT:
-            # a new incarnation of the 4-tuple (decided by this 4-tuple's segments alone, so a
-            # verdict never depends on other connections' traffic or on how the capture is split)
-            del self.live[key]
+            self._drop(key)
             yield from self._finish(c)
             c = None
         if c is None:
@@ -176,40 +187,80 @@ class CaptureJudge:
         c.last_t = p.t
         if seg.flags & (FIN | RST):
             c.ended = True
+        if c.ended:
+            self.ended[key] = None
+            self.ended.move_to_end(key)
         if c.prev is not None and c.prev[0] != a:
             c.replies[a] = min(c.replies.get(a, float("inf")), p.t - c.prev[1])
         c.prev = (a, p.t)
-        for end, mon in c.monitors.items():
-            other = b if end == a else a
-            mon.replies = (c.replies.get(end, float("inf")), c.replies.get(other, float("inf")))
-            ev = SegmentEvent("out" if end == a else "in", seg, p.t, p.win, p.wscale, p.mss, p.ts)
-            if self.keep:
-                c.events[end].append(ev)
-            if mon.done is None:
-                mon.feed(ev)
+        if not c.lost:
+            for end, mon in c.monitors.items():
+                other = b if end == a else a
+                mon.replies = (c.replies.get(end, float("inf")), c.replies.get(other, float("inf")))
+                ev = SegmentEvent("out" if end == a else "in", seg, p.t, p.win, p.wscale, p.mss, p.ts)
+                if self.keep:
+                    c.events[end].append(ev)
+                if mon.done is None:
+                    mon.feed(ev)
         self.max_live_seen = max(self.max_live_seen, len(self.live))
-        # judge and release what has gone quiet
-        while self.live:
-            k0, c0 = next(iter(self.live.items()))
-            if (c0.ended and p.t - c0.last_t > self.expire) or len(self.live) > MAX_LIVE:
-                del self.live[k0]
+        # judge and release what has closed and gone quiet
+        while self.ended:
+            k0 = next(iter(self.ended))
+            c0 = self.live[k0]
+            if p.t - c0.last_t > self.expire:
+                self._drop(k0)
                 yield from self._finish(c0)
             else:
                 break
+
+    def lose(self, lost: Lost, index: int | None = None) -> Iterator[Result]:
+        """A frame that cannot be read, or a drop the capture records: every connection it may
+        belong to is followed no further (`Lost`'s ports and hosts say which). `index`: the
+        capture's next segment's, for a connection the frame opens."""
+        why = f"frame {lost.frame} {lost.why}" if lost.src is not None else lost.why.replace(
+            "before it", f"before frame {lost.frame}")
+        if lost.sport is not None:
+            a, b = (lost.src, lost.sport), (lost.dst, lost.dport)
+            key = (a, b) if a <= b else (b, a)
+            c = self.live.get(key)
+            if c is not None and c.ended and lost.t - c.last_t > self.expire:
+                self._drop(key)
+                yield from self._finish(c)
+                c = None
+            if c is None:
+                c = self._open(key, lost, self.fed + 1 if index is None else index)
+            targets = [c]
+        elif lost.src is not None:
+            hosts = {lost.src, lost.dst}
+            targets = [c for c in self.live.values() if {c.ends[0][0], c.ends[1][0]} == hosts]
+        else:
+            targets = list(self.live.values())
+        for c in targets:
+            if not c.lost:
+                c.lost = why
+                c.lost_ends = tuple(end for end, mon in c.monitors.items() if mon.done is None)
 
     def _finish(self, c: Conn) -> Iterator[Result]:
         if self.keep:
             self.released.append(c)
         for end, mon in c.monitors.items():
-            yield Result(c.name(), _ep(*end), mon.verdict(end=self.last_t), c.segments, c.first)
+            v = unjudgeable(mon, c.lost) if end in c.lost_ends else mon.verdict(end=self.last_t)
+            yield Result(c.name(), _ep(*end), v, c.segments, c.first)
 
     def close(self, end: float | None = None) -> Iterator[Result]:
         """Judge what is still live; `end`: the capture's last frame (of any kind), if later."""
         if end is not None and (self.last_t is None or end > self.last_t):
             self.last_t = end
         while self.live:
-            _, c = self.live.popitem(last=False)
+            key, c = self.live.popitem(last=False)
+            self.ended.pop(key, None)
             yield from self._finish(c)
+
+
+def unjudgeable(mon: Monitor, why: str) -> Verdict:
+    """The verdict of an end followed up to a frame the capture does not show whole."""
+    return Verdict(UNJUDGEABLE, mon.profile.label(), mon.n, f"{why}: not judged past it", role=mon.role,
+                   max_candidates=mon.stats.max_candidates)
 
 
 def shard_of(p: Packet, jobs: int) -> int:
@@ -233,6 +284,7 @@ class _Tally:
     connections: int = 0
     stats: dict = field(default_factory=dict)
     engine: str = "python"
+    lost: int = 0                                     # frames the judge could not follow (capture.Lost)
     work: Counter = field(default_factory=Counter)    # the native judge's `work()`
 
     def add(self, r: Result, summary: bool, as_json: bool) -> list[str]:
@@ -250,7 +302,7 @@ class _Tally:
             line += f" at segment {v.index}: {v.event}; " + (v.headline or (v.rows[0] if v.rows else ""))
             if v.more:
                 line += f" ({v.violations} violations)"
-        elif v.status == INCONCLUSIVE:
+        elif v.status in (INCONCLUSIVE, UNJUDGEABLE):
             line += f": {v.message}"
         elif v.status == SILENT:
             line += " (not judged: sent nothing)"
@@ -263,7 +315,8 @@ class _Tally:
 
 
 def _worse(a: int, b: int) -> int:
-    """The worse of two exit codes: a violation (1) over inconclusive (3) over conformant (0)."""
+    """The worse of two exit codes: a violation (1) over inconclusive or unjudgeable (3) over
+    conformant (0)."""
     return max(a, b, key=lambda x: (x == 1, x == 3))
 
 
@@ -276,7 +329,7 @@ _JOB: dict = {}
 ENGINES = ("auto", "native", "python")
 
 
-def _native_plan(path: str, prof, iut, start, max_candidates: int, emit, share: int, jobs: int, engine: str,
+def _native_plan(source, prof, iut, start, max_candidates: int, emit, share: int, jobs: int, engine: str,
                  vantage=None, max_violations: int = MAX_VIOLATIONS, given=None):
     """(native judge, what `probe` read) when `engine` picks the native judge and it can run;
     None for the Python judge. `engine="native"` that cannot run is an error that says why."""
@@ -287,9 +340,9 @@ def _native_plan(path: str, prof, iut, start, max_candidates: int, emit, share: 
     try:
         if vantage is not None:
             raise NativeUnavailable("--vantage: the native judge holds near ends only; use --engine python")
-        probed = probe(path)
+        probed = probe(source)
         if isinstance(probed, str):
-            raise NativeUnavailable(f"{path}: the native judge cannot read it ({probed}); use --engine python")
+            raise NativeUnavailable(f"{source.name}: the native judge cannot read it ({probed}); use --engine python")
         return NativeJudge(prof, iut, start, max_candidates, emit, share, jobs, max_violations,
                            learnable(prof, given)), probed
     except NativeUnavailable:
@@ -298,7 +351,7 @@ def _native_plan(path: str, prof, iut, start, max_candidates: int, emit, share: 
         return None
 
 
-def _judge(path: str, prof, iut, start, max_candidates: int, summary: bool, as_json: bool,
+def _judge(source, prof, iut, start, max_candidates: int, summary: bool, as_json: bool,
            echo: Callable[[str], None] | None, share: int = 0, jobs: int = 1, engine: str = "auto",
            vantage=None, max_violations: int = MAX_VIOLATIONS, given=None) -> _Tally:
     """Judge the connections of `path` whose 4-tuple falls in `share` of `jobs`; lines go to
@@ -318,18 +371,29 @@ def _judge(path: str, prof, iut, start, max_candidates: int, summary: bool, as_j
     # generation by generation costs about a tenth of the run and frees nothing
     thresholds = gc.get_threshold()
     gc.set_threshold(100_000, 50, 100)
+    plan = None
     try:
-        plan = _native_plan(path, prof, iut, start, max_candidates, emit, share, jobs, engine, vantage,
+        plan = _native_plan(source, prof, iut, start, max_candidates, emit, share, jobs, engine, vantage,
                             max_violations, given)
         if plan is not None:
             nj, probed = plan
-            tally.stats = nj.run(path, probed).to_json()
+            tally.stats = nj.run(source, probed).to_json()
+            tally.lost = nj.lost
             tally.segments, tally.connections, tally.engine = nj.segments, nj.connections, "native"
             tally.work.update(nj.work())
             return tally
         judge = CaptureJudge(prof, iut, start, max_candidates, vantage=vantage, max_violations=max_violations,
                              given=given)
-        for i, p in enumerate(read_capture(path, stats)):
+        i = -1
+        for p in read_capture(source, stats):
+            if isinstance(p, Lost):
+                if jobs > 1 and p.sport is not None and shard_of(p, jobs) != share:
+                    continue
+                tally.lost += 1
+                for r in judge.lose(p, i + 1):
+                    emit(r)
+                continue
+            i += 1
             if jobs > 1 and shard_of(p, jobs) != share:
                 continue
             tally.segments += 1
@@ -337,6 +401,11 @@ def _judge(path: str, prof, iut, start, max_candidates: int, summary: bool, as_j
                 emit(r)
         for r in judge.close(stats.last_t):
             emit(r)
+    except KeyboardInterrupt as exc:
+        # what was done, for the command's "interrupted after ..." line
+        done = getattr(plan[0], "counts", {}).get("judged_segments", 0) if plan else tally.segments
+        exc.progress = f"{done:,} segments"
+        raise
     finally:
         # and they stay: freeze them, or the collection that the restored thresholds soon
         # start walks them all (0.9 s after judging 30,000 segments of varied sizes). Frozen
@@ -348,23 +417,35 @@ def _judge(path: str, prof, iut, start, max_candidates: int, summary: bool, as_j
     return tally
 
 
+def _quiet_worker() -> None:
+    """A worker leaves Ctrl-C to its parent, which ends it."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _worker(share: int) -> _Tally:
     j = _JOB
-    return _judge(j["path"], j["prof"], j["iut"], j["start"], j["max_candidates"], j["summary"], j["as_json"],
+    return _judge(j["source"], j["prof"], j["iut"], j["start"], j["max_candidates"], j["summary"], j["as_json"],
                   None, share, j["jobs"], j["engine"], j["vantage"], j["max_violations"], j["given"])
 
 
-def judge_capture(path: str, profile: str, variants, iut: str | None, start: str | None, summary: bool,
+def judge_capture(path, profile: str, variants, iut: str | None, start: str | None, summary: bool,
                   as_json: bool, max_candidates: int, echo: Callable[[str], None], jobs: int = 1,
                   engine: str = "auto", vantage: str | None = None, max_violations: int = MAX_VIOLATIONS,
                   given: "tuple[str, ...] | None" = None) -> int:
     """The `synack oracle CAPTURE` command: one line per judged endpoint of each connection,
-    then a summary. Returns the exit code (worst verdict).
+    then a summary. Returns the exit code (worst verdict). `path`: a path or an open
+    `inputs.Source` (read once; a pipe is copied to a temporary file first when the native
+    judge or several processes read it).
 
     `jobs` > 1 judges the capture in that many processes, each reading the whole file and
     judging the 4-tuples that hash to it (a connection's verdict depends on its own segments
     only, so the verdicts are the same); lines then come in the order of each connection's
-    first segment, after all are judged, instead of as each connection finishes."""
+    first segment, after all are judged, instead of as each connection finishes.
+
+    A capture with no TCP segment (or none of the --iut endpoint) is bad input: TraceError."""
+    from .inputs import Source, open_source
+
     prof = get_profile(profile, tuple(variants))
     where = parse_iut(iut)
     seen_from = parse_iut(vantage, "--vantage")
@@ -375,21 +456,46 @@ def judge_capture(path: str, profile: str, variants, iut: str | None, start: str
         raise TraceError(f"--jobs must be an integer in 1..64, got {jobs!r}")
     if engine not in ENGINES:
         raise TraceError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
+    source = path if isinstance(path, Source) else open_source(path)
+    try:
+        if source.kind == "jsonl":
+            raise TraceError(f"{source.name}: not a pcap or pcapng capture (it starts with bytes "
+                             f"{source.head.hex(' ') or 'none'}: no capture's magic number)")
+        if jobs > 1 or (engine != "python" and source.kind == "pcap"):
+            source.spooled()
+        return _judge_source(source, prof, where, st, summary, as_json, max_candidates, echo, jobs, engine, iut,
+                             seen_from, max_violations)
+    finally:
+        if source is not path:
+            source.close()
+
+
+def _judge_source(source, prof, where, st, summary, as_json, max_candidates, echo, jobs, engine, iut,
+                  seen_from, max_violations) -> int:
     t0 = time.perf_counter()
     if jobs == 1:
-        tally = _judge(path, prof, where, st, max_candidates, summary, as_json, echo, engine=engine,
+        tally = _judge(source, prof, where, st, max_candidates, summary, as_json, echo, engine=engine,
                        vantage=seen_from, max_violations=max_violations, given=given)
     else:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         _JOB.clear()
-        _JOB.update(path=path, prof=prof, iut=where, start=st, max_candidates=max_candidates, summary=summary,
+        _JOB.update(source=source, prof=prof, iut=where, start=st, max_candidates=max_candidates, summary=summary,
                     as_json=as_json, jobs=jobs, engine=engine, vantage=seen_from, max_violations=max_violations,
                     given=given)
+        pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=_quiet_worker)
         try:
-            with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-                parts = list(pool.map(_worker, range(jobs)))
+            parts = list(pool.map(_worker, range(jobs)))
+        except KeyboardInterrupt as exc:
+            # the workers ignore Ctrl-C (no tracebacks from them): end them, do not wait
+            for proc in list(getattr(pool, "_processes", {}).values()):
+                proc.terminate()
+            pool.shutdown(wait=False, cancel_futures=True)
+            exc.progress = f"{jobs} processes judging {source.name}; nothing reported"
+            raise
+        else:
+            pool.shutdown()
         finally:
             _JOB.clear()
         tally = parts[0]
@@ -407,47 +513,75 @@ def judge_capture(path: str, profile: str, variants, iut: str | None, start: str
                 echo(ln)
     secs = time.perf_counter() - t0
     counts, segs, conns, stats = tally.counts, tally.segments, tally.connections, tally.stats
-    judged = sum(counts[k] for k in ("conformant", "violation", "inconclusive", "silent"))
-    line = {"capture": path, "profile": prof.label(), "connections": conns, "judged": judged,
+    if not sum(counts.values()):
+        if stats.get("tcp_segments", 0) == 0 and not tally.lost:
+            raise TraceError(f"{source.name}: nothing to judge: no TCP segment in the capture ({stats['frames']} "
+                             f"frames: {stats['non_tcp']} not TCP, {stats['fragments']} fragments, "
+                             f"{stats['malformed']} malformed)")
+        raise TraceError(f"{source.name}: nothing to judge: no TCP connection with an endpoint matching --iut {iut}")
+    judged = sum(counts[k] for k in ("conformant", "violation", "inconclusive", "unjudgeable"))
+    line = {"capture": source.name, "profile": prof.label(), "connections": conns, "judged": judged,
             "segments": segs, **{k: counts.get(k, 0) for k in ("conformant", "violation", "inconclusive", "silent",
-                                                                 "violations")},
+                                                                 "unjudgeable", "violations")},
             "max_candidates": tally.maxc, "seconds": round(secs, 3),
             "segments_per_second": round(segs / secs) if secs > 0 else 0, "jobs": jobs, "engine": tally.engine,
             **stats, **({"native": {k: round(v, 3) for k, v in tally.work.items()}} if tally.engine == "native" else {})}
+    if iut and conns and not sum(counts.values()):   # connections, none with that end: a wrong address
+        raise TraceError(f"{path}: no TCP connection with an endpoint matching --iut {iut} "
+                         f"({conns} connections in the capture)")
     if as_json:
         echo(json.dumps({"summary": line}))
     else:
+        unj = counts.get(UNJUDGEABLE, 0)
+        drops = stats.get("dropped", 0)
         echo(f"summary: {conns} connections, {segs} TCP segments ({stats['frames']} frames: {stats['non_tcp']} not "
-             f"TCP, {stats['fragments']} fragments, {stats['malformed']} malformed); {counts.get('conformant', 0)} "
+             f"TCP, {stats['fragments']} fragments, {stats['malformed']} malformed"
+             + (f", {drops} dropped by the capture" if drops else "") + f"); {counts.get('conformant', 0)} "
              f"conformant, {counts.get('violation', 0)} violation, {counts.get('inconclusive', 0)} inconclusive, "
-             f"{counts.get('silent', 0)} silent (not judged: sent nothing); "
+             + (f"{unj} unjudgeable, " if unj else "") + f"{counts.get('silent', 0)} silent (not judged: sent nothing); "
              f"max {tally.maxc} candidate TCBs; {secs:.2f} s ({line['segments_per_second']:,} segments/s"
              + (f", {jobs} processes)" if jobs > 1 else ")"))
+        for k, n in stats.get("unknown_blocks", {}).items():
+            echo(f"note: {n} pcapng block{'s' * (n != 1)} of unknown type {k} skipped")
     if not judged:
         if not summary:
-            echo("no TCP connection" + (f" with an endpoint matching --iut {iut}" if iut else "") + " in the capture")
+            echo("no TCP connection in the capture")
         return 3
     return tally.worst
 
 
-def to_jsonl(path: str, profile: str, iut: str | None, out_dir: str | None, echo) -> int:
-    """`synack trace CAPTURE --to-jsonl`: one JSON Lines trace per connection and IUT end."""
+def to_jsonl(path, profile: str, iut: str | None, out_dir: str | None, echo) -> int:
+    """`synack trace CAPTURE --to-jsonl`: one JSON Lines trace per connection and IUT end.
+    `-o DIR`: a directory, made when missing; one that cannot be is a one-line TraceError."""
     import os
 
     from .events import write_jsonl
+    from .inputs import Source, open_source
 
+    if out_dir is not None:
+        try:
+            os.makedirs(out_dir, exist_ok=True)
+        except OSError as exc:
+            raise TraceError(f"cannot write to -o {out_dir!r}: {exc.strerror}") from None
     prof = get_profile(profile)
     judge = CaptureJudge(prof, parse_iut(iut), None, keep_events=True)
+    source = path if isinstance(path, Source) else open_source(path)
     written = []
-    for p in read_capture(path):
-        for _ in judge.feed(p):
-            pass
+    stats = CaptureStats()
+    try:
+        for p in read_capture(source, stats):
+            for _ in (judge.lose(p) if isinstance(p, Lost) else judge.feed(p)):
+                pass
+    finally:
+        if source is not path:
+            source.close()
     for _ in judge.close():
         pass
     traces = [(c, end, evs) for c in judge.released for end, evs in c.events.items()]
     if not traces:
-        echo("no TCP connection in the capture")
-        return 3
+        raise TraceError(f"{source.name}: nothing to convert: no TCP connection in the capture"
+                         + (f" with an endpoint matching --iut {iut}" if iut else ""))
+    name = os.path.basename(source.name)
     if out_dir is None:
         if len(traces) != 1:
             raise TraceError(f"{len(traces)} traces in the capture (connections x ends); give --iut HOST:PORT "
@@ -455,15 +589,17 @@ def to_jsonl(path: str, profile: str, iut: str | None, out_dir: str | None, echo
         import io
         buf = io.StringIO()
         c, end, evs = traces[0]
-        write_jsonl(buf, evs, {"iut": _ep(*end), "source": os.path.basename(path), "profile": prof.label()})
+        write_jsonl(buf, evs, {"iut": _ep(*end), "source": name, "profile": prof.label()})
         echo(buf.getvalue().rstrip("\n"))
         return 0
-    os.makedirs(out_dir, exist_ok=True)
-    for c, end, evs in traces:
-        name = f"{_ep(*c.ends[0])}-{_ep(*c.ends[1])}-{c.incarnation}-iut-{_ep(*end)}".replace(":", "_")
-        fn = os.path.join(out_dir, name.replace("[", "").replace("]", "") + ".jsonl")
-        with open(fn, "w") as fh:
-            write_jsonl(fh, evs, {"iut": _ep(*end), "source": os.path.basename(path), "profile": prof.label()})
-        written.append(fn)
+    try:
+        for c, end, evs in traces:
+            stem = f"{_ep(*c.ends[0])}-{_ep(*c.ends[1])}-{c.incarnation}-iut-{_ep(*end)}".replace(":", "_")
+            fn = os.path.join(out_dir, stem.replace("[", "").replace("]", "") + ".jsonl")
+            with open(fn, "w") as fh:
+                write_jsonl(fh, evs, {"iut": _ep(*end), "source": name, "profile": prof.label()})
+            written.append(fn)
+    except OSError as exc:
+        raise TraceError(f"cannot write to -o {out_dir!r}: {exc.strerror}") from None
     echo(f"wrote {len(written)} traces to {out_dir}")
     return 0

@@ -52,10 +52,11 @@ from bisect import bisect_right
 from dataclasses import dataclass, replace
 from typing import Iterable, NamedTuple
 
+from synack.spec.errors import error_names
 from synack.spec.frames import PEER_UNSET, UNMOVED, rebase, shift_endpoint, shift_received, shift_sent
 from synack.spec.machine import FRAME_BLIND, FRAME_FREE, FRAME_PEER, Machine, machine
 from synack.spec.midstream import midstream_tcbs
-from synack.spec.model import (ACK, FIN, HALF, MASK, MAXWIN, PSH, RST, SYN, SYNCHRONIZED, Endpoint,
+from synack.spec.model import (ACK, FIN, HALF, MASK, MAXWIN, OUTPUT, PSH, RST, SYN, SYNCHRONIZED, Endpoint,
                                Event, Segment, SpecError, State, TIMERS, arrive, call, timeout)
 from synack.spec.profiles import Profile, get_profile, timer_seconds
 
@@ -65,10 +66,13 @@ from .observation import AUTO, FAR, MAX_CROSSED, NEAR, SOFT_KEEP, looks_far, obs
 SILENT_CALLS = ("LISTEN", "RECEIVE", "SHUTDOWN", "CLOSE", "ABORT")
 LOUD_CALLS = ("SHUTDOWN", "CLOSE", "ABORT", "RECEIVE")
 CONFORMANT, VIOLATION, INCONCLUSIVE = "conformant", "violation", "inconclusive"
+#: A connection the capture cannot show whole (a frame of it malformed, or dropped by the
+#: capture): nothing after that is judged, and the IUT is not blamed (oracle/judge.py).
+UNJUDGEABLE = "unjudgeable"
 #: An end that never sent a segment: not judged (there is nothing of its own to judge).
 SILENT = "silent"
 #: Exit codes of `synack oracle` per verdict.
-EXIT = {CONFORMANT: 0, VIOLATION: 1, INCONCLUSIVE: 3, SILENT: 0}
+EXIT = {CONFORMANT: 0, VIOLATION: 1, INCONCLUSIVE: 3, UNJUDGEABLE: 3, SILENT: 0}
 #: Parameters a sysctl or socket option changes that the monitor refits when a trace contradicts
 #: the profile's default (`Monitor._refit`), with the evidence it prints: timer durations are
 #: judged at the low end of their legal range from then on (every check on them is a lower
@@ -1088,9 +1092,11 @@ class Monitor:
         event = call(ev.call, n=ev.n) if ev.call != "SEND" else Event("SEND", None, 0, ev.n)
         for c in self.cands:
             for tr in self.m.step(c.ep, event):
-                err = any(s.startswith("error") for s in tr.signals)
-                if ev.result is not None and err != ev.result.startswith("error"):
+                err = [s[len("error: "):] for s in tr.signals if s.startswith("error")]
+                if ev.result is not None and bool(err) != ev.result.startswith("error"):
                     continue
+                if err and ev.result is not None and not (error_names(ev.result) or set(err)) & set(err):
+                    continue            # a named error other than the one the table gives (spec/errors.py)
                 rows = ",".join(tr.rows)
                 # CONNECT picks a placeholder ISN; the SYN shows the real one
                 fresh = c.fresh or any(r in self.starts for r in tr.rows)
@@ -1183,6 +1189,8 @@ class Monitor:
             evs.append(call("CONNECT", isn=obs.seq))
         if obs.data and not self.calls_logged:
             evs.append(Event("SEND", None, 0, obs.data))
+        if obs.data:
+            evs.append(Event(OUTPUT, None, 0, obs.data))     # queued data sent: the stack chose this size
         evs += self._loud_ev
         f = obs.flags & ~PSH
         tab = self.m.table

@@ -18,6 +18,8 @@ the Python judge's; tests/oracle/test_native.py compares them on every capture t
 make.
 
 Limits: classic pcap only (pcapng and unknown link types are judged by the Python engine).
+The file is read from the descriptor `inputs.Source` opened once (with pread: a pipe is first
+copied to a temporary file), never reopened by its path.
 """
 from __future__ import annotations
 
@@ -31,23 +33,25 @@ from ctypes import c_double, c_int, c_int32, c_int64, c_uint8, c_uint32, c_uint6
 from pathlib import Path
 from typing import Callable
 
-from synack.cbuild import build
+from synack.checker.cbuild import FAILED, build, deferred_interrupt
 from synack.spec import SpecError
 from synack.spec.model import Segment
 
-from .capture import LINK_TYPES, CaptureStats, _addr, decode, truncated_header, truncated_record
+from .capture import (LINK_TYPES, WHY, CaptureStats, Lost, _addr, decode, oversized_record, pcap_link,
+                      truncated_header, truncated_record)
 from .events import SegmentEvent, TraceError
 from .judge import _ep
 from . import judge
 from .observation import AUTO, NEAR
-from .monitor import CONFORMANT, MAX_CROSSED, MAX_VIOLATIONS, SILENT, Monitor, Verdict, _plain_of, _props_of, _Stats
+from .monitor import (CONFORMANT, MAX_CROSSED, MAX_VIOLATIONS, SILENT, UNJUDGEABLE, Monitor, Verdict, _plain_of,
+                      _props_of, _Stats)
 
 SOURCE = Path(__file__).with_name("_judge.c")
 MAXM, MAXNEED, MAXAGE = 4, 16, 32            # as in _judge.c
 M_FREE, M_FAST, M_PY, M_DONE = range(4)
-CB_FEED, CB_FINISH, CB_DECODE = range(3)
+CB_FEED, CB_FINISH, CB_DECODE, CB_TICK = range(4)
 D_TCP, D_NOT_TCP, D_FRAGMENT, D_MALFORMED = range(4)
-E_HEADER, E_RECORD, E_CALLBACK, E_MEMORY, E_IO = range(1, 6)
+E_HEADER, E_RECORD, E_CALLBACK, E_MEMORY, E_IO, E_OVERSIZED = range(1, 7)
 P_LOCAL, P_PEER, P_FRESH, P_RESET, P_F2 = 1, 2, 4, 8, 16
 FLOORED = {"KEEPALIVE": 0, "FIN-WAIT-2": 1, "USER-TIMEOUT": 2}
 #: pcap magic numbers: (big-endian, nanosecond stamps)
@@ -83,7 +87,7 @@ CROSS = struct.Struct("<iIIi4d" + "dII6iII" + "ii")
 CROSS_SLOTS = 2 * MAX_CROSSED + 1
 #: `Seg` (a packet's segment), and the memo's `TKey` and `TVal`.
 SEG = struct.Struct("<dII6iII")
-TKEY = struct.Struct("<iBBBxIIIIi3bx4b")
+TKEY = struct.Struct("<iBBBBIIIIi3bx4bHxx")
 TVAL = struct.Struct("<iIIb4b3x")
 RING_IDX = struct.Struct("<ii")        # the monitor's ring in C's pool (-1: none), pad
 MON_BUF = ctypes.c_char * (RING_AT + RING.size + RING_IDX.size)
@@ -95,13 +99,15 @@ class ConnS(ctypes.Structure):
                 ("segments", c_int64), ("first", c_int64), ("first_t", c_double), ("last_t", c_double),
                 ("ended", c_int32), ("same", c_int32), ("syn_have", c_int32 * 2), ("syn_seq", c_uint32 * 2),
                 ("mon", c_int32 * 2), ("prev", c_int32), ("next", c_int32), ("entry", c_int32), ("sent", c_int32),
-                ("min_reply", c_double * 2), ("prev_t", c_double), ("prev_end", c_int32), ("pad2", c_int32)]
+                ("eprev", c_int32), ("enext", c_int32), ("lost_arg", c_int32), ("lost_ends", c_int32),
+                ("lost_why", c_int32), ("pad2", c_int32), ("lost_frame", c_int64),
+                ("min_reply", c_double * 2), ("prev_t", c_double), ("prev_end", c_int32), ("pad3", c_int32)]
 
 
 CALLBACK = ctypes.CFUNCTYPE(c_int, c_int, c_int, c_int)
 #: What the C judge counts (`jd_<name>`), read when a run ends.
 COUNTS = ("frames", "tcp", "non_tcp", "fragments", "malformed", "judged_segments", "connections", "fast_steps",
-          "python_steps", "finished")
+          "python_steps", "finished", "lost")
 _lib: "ctypes.CDLL | None | bool" = False
 UNAVAILABLE = ["the native judge needs a C compiler (cc or $CC)"]          # why `library()` is None
 
@@ -115,7 +121,7 @@ def library() -> "ctypes.CDLL | None":
     B = ctypes.c_char_p
     sigs = {
         "jd_new": (P, [CALLBACK]), "jd_free": (None, [P]),
-        "jd_config": (None, [P, I, I, I, I, I, I, I, I, I, D]),
+        "jd_config": (None, [P, I, I, I, I, I, I, I, I, D]),
         "jd_set_ages": (None, [P, ctypes.POINTER(c_double), I]),
         "jd_add_floored": (None, [P, I, ctypes.POINTER(c_double), I]),
         "jd_set_iut": (None, [P, I, B, I]), "jd_set_props": (I, [P, I64, I, I]),
@@ -123,12 +129,14 @@ def library() -> "ctypes.CDLL | None":
         "jd_add_trans": (I, [P, B, B]),
         "jd_clear_trans": (None, [P]), "jd_pend": (I, [P, I, B]), "jd_ring": (P, [P, I, I]), "jd_live_sets": (I64, [P, ctypes.POINTER(c_int32), I64]),
         "jd_mon": (P, [P, I]), "jd_conn": (P, [P, I]), "jd_cur": (P, [P]), "jd_frame": (P, [P]),
-        "jd_frame_len": (I64, [P]), "jd_templates": (I, [P]), "jd_run": (I, [P, B, I64]), "jd_close": (I, [P]),
+        "jd_frame_len": (I64, [P]), "jd_templates": (I, [P]), "jd_run": (I, [P, I, I64]), "jd_close": (I, [P]),
         "jd_sizeof": (I64, [I]), "jd_tn": (c_uint64, [P]), "jd_max_live_seen": (c_int32, [P]),
     }
     for name in COUNTS + ("err_off", "err_declared", "err_held"):
         sigs[f"jd_{name}"] = (I64, [P])
     _lib = lib = build(SOURCE, "judge", sigs)
+    if lib is None and "judge" in FAILED:
+        UNAVAILABLE[0] = f"the native judge could not be built ({FAILED['judge']})"
     if lib is not None and [lib.jd_sizeof(i) for i in range(10)] != [
             ctypes.sizeof(SegS), ctypes.sizeof(PktS), ctypes.sizeof(MON_BUF), ctypes.sizeof(ConnS), TKEY.size,
             TVAL.size, MON_HEAD.size, ctypes.sizeof(RING_BUF), CROSS.size, CROSS_SLOTS]:
@@ -137,22 +145,23 @@ def library() -> "ctypes.CDLL | None":
     return _lib
 
 
-def probe(path: str) -> "tuple[int, int, int, int] | str":
-    """(big-endian, nanosecond, link type, size) when the native reader takes the file, else
-    why not (the Python engine then reads it, and reports any error in it)."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(24)
-            size = fh.seek(0, 2)
-    except OSError as exc:
-        return f"cannot read {path!r}: {exc.strerror}"
+def probe(source) -> "tuple[int, int, int, int] | str":
+    """(big-endian, nanosecond, link type, size) when the native reader takes the capture (a
+    `inputs.Source` made a regular file), else why not (the Python engine then reads it, and
+    reports any error in it)."""
+    if not source.regular:
+        return "not a regular file"
+    head = os.pread(source.fd, 24, 0)
     if len(head) < 24 or head[:4] not in MAGIC:
         return "not a classic pcap file (the native reader reads pcap, not pcapng)"
     be, nano = MAGIC[head[:4]]
-    link = int.from_bytes(head[20:24], "big" if be else "little") & 0x0FFFFFFF
+    try:
+        link = pcap_link(int.from_bytes(head[20:24], "big" if be else "little"))
+    except ValueError as exc:                 # not an engine's limit: the file is wrong for both
+        raise TraceError(f"{source.name}: {exc}") from None
     if link not in LINK_TYPES:
         return f"link type {link}"
-    return be, nano, link, size
+    return be, nano, link, source.size
 
 
 def _none(x: float) -> float | None:
@@ -165,7 +174,9 @@ def _nan(x: float | None) -> float:
 
 def _event(direction: str, t, seq, ack, flags, data, win, wscale, mss, has_ts, tsval, tsecr) -> SegmentEvent:
     """The event of a `Seg` as SEG unpacks it."""
-    return SegmentEvent(direction, Segment(flags, seq, ack, data, win), t, win, None if wscale < 0 else wscale,
+    return SegmentEvent(direction, Segment.with_options(flags, seq, ack, data, win, None if mss < 0 else mss,
+                                                        None if wscale < 0 else wscale), t, win,
+                        None if wscale < 0 else wscale,
                         None if mss < 0 else mss, (tsval, tsecr) if has_ts else None)
 
 
@@ -201,7 +212,7 @@ class NativeJudge:
         self.held: dict[int, Monitor] = {}           # slot -> a monitor C cannot hold
         self.kept: dict[int, tuple] = {}              # slot -> (normal form, its candidates) after a Python step
         self.rings: dict[int, tuple] = {}             # slot -> (C's event count n, the `_crossed` C holds)
-        self.spent = [0.0, 0.0, 0.0]                  # seconds in Python per callback kind
+        self.spent = [0.0, 0.0, 0.0, 0.0]             # seconds in Python per callback kind
         self.final: dict[int, bool | None] = {}       # set index -> `Monitor.settled`
         self.label = profile.label()
         self.sets: list = []                          # set index -> interned normal-form set (None: free)
@@ -247,19 +258,21 @@ class NativeJudge:
         self._cb = None
 
     # ---------------------------------------------------------------- the run
-    def run(self, path: str, probed: tuple[int, int, int, int]) -> CaptureStats:
-        """Judge the whole file; the counts of what it held."""
+    def run(self, source, probed: tuple[int, int, int, int]) -> CaptureStats:
+        """Judge the whole capture (a regular-file `inputs.Source`); the counts of what it held."""
         be, nano, link, size = probed
+        path = source.name
         self.link = link
         lib, j = self.lib, self.j
-        lib.jd_config(j, link, be, nano, self.jobs, self.share, -1 if self.start is None else 1, judge.MAX_LIVE,
+        lib.jd_config(j, link, be, nano, self.jobs, self.share, -1 if self.start is None else 1,
                       self.limit, int(self.sh.floors_move), self.expire)
         self.sh.listeners.append(self)
         try:
-            rc = lib.jd_run(j, os.fsencode(path), size)
-            self._check(rc, path, size)
-            self.closing = True               # what is left is judged at the capture's last frame
-            self._check(lib.jd_close(j), path, size)
+            with deferred_interrupt():
+                rc = lib.jd_run(j, source.fd, size)
+                self._check(rc, path, size)
+                self.closing = True           # what is left is judged at the capture's last frame
+                self._check(lib.jd_close(j), path, size)
         finally:
             self.sh.listeners.remove(self)
             self.counts = {name: getattr(lib, f"jd_{name}")(j) for name in COUNTS}
@@ -278,6 +291,8 @@ class NativeJudge:
             raise TraceError(truncated_header(path, lib.jd_err_off(j), size))
         if rc == E_RECORD:
             raise TraceError(truncated_record(path, lib.jd_err_off(j), lib.jd_err_declared(j), lib.jd_err_held(j)))
+        if rc == E_OVERSIZED:
+            raise TraceError(oversized_record(path, lib.jd_err_off(j), lib.jd_err_declared(j)))
         if rc:
             raise TraceError(f"{path}: the native judge failed: "
                              + {E_CALLBACK: "a callback failed", E_MEMORY: "out of memory",
@@ -291,6 +306,10 @@ class NativeJudge:
     def connections(self) -> int:
         return self.counts["connections"]
 
+    @property
+    def lost(self) -> int:
+        return self.counts["lost"]
+
     def work(self) -> dict[str, int]:
         """Where the work went: monitor steps taken in C and in Python, connections released
         (their verdicts come from Python), memo entries mirrored in C, sets registered, and
@@ -303,13 +322,16 @@ class NativeJudge:
 
     # ---------------------------------------------------------------- C asks
     def _callback(self, kind: int, a: int, b: int) -> int:
+        if deferred_interrupt.pending():          # Ctrl-C: stop C now; _check raises it
+            self.exc = KeyboardInterrupt()
+            return -1
         t0 = time.perf_counter()
         try:
             if kind == CB_FEED:
                 self._feed(a, b)
             elif kind == CB_FINISH:
                 self._finish(a)
-            else:
+            elif kind == CB_DECODE:
                 return self._decode()
             return 0
         except BaseException as exc:          # never unwind through C
@@ -335,6 +357,7 @@ class NativeJudge:
         ends = [(_addr(bytes(c.addr[e])[:4 if c.fam == 4 else 16]), c.port[e]) for e in (0, 1)]
         name = f"{_ep(*ends[0])} <-> {_ep(*ends[1])}" + (f" #{c.incarnation}" if c.incarnation > 1 else "")
         end_t = self.lib.jd_last_frame_t(self.j) if self.closing else self.cur.s.t
+        why = f"frame {c.lost_frame} {WHY[c.lost_why].format(c.lost_arg)}" if c.lost_frame else ""
         for e in (0, 1):
             slot = c.mon[e]
             if slot < 0:
@@ -342,6 +365,11 @@ class NativeJudge:
             self.kept.pop(slot, None)
             self.rings.pop(slot, None)
             mon = self.held.pop(slot, None)
+            if c.lost_ends >> e & 1:
+                if mon is None:
+                    mon = self._load(slot)
+                self.on_result(judge.Result(name, _ep(*ends[e]), judge.unjudgeable(mon, why), c.segments, c.first))
+                continue
             if mon is None and not c.sent >> e & 1:
                 v = MON.unpack_from(MON_BUF.from_address(self.lib.jd_mon(self.j, slot)), MON_HEAD.size)
                 v = Verdict(SILENT, self.label, v[10], "not judged: it sent nothing", max_candidates=v[16],
@@ -378,7 +406,7 @@ class NativeJudge:
         cur = self.cur
         stats = CaptureStats()
         p = decode(cur.s.t, ctypes.string_at(lib.jd_frame(j), lib.jd_frame_len(j)), self.link, stats)
-        if p is None:
+        if p is None or isinstance(p, Lost):
             return D_MALFORMED if stats.malformed else D_FRAGMENT if stats.fragments else D_NOT_TCP
         ctypes.memset(ctypes.addressof(cur), 0, ctypes.sizeof(cur))
         SEG.pack_into(self.cur_buf, 0, *_seg_fields(SegmentEvent("in", p.seg, p.t, p.win, p.wscale, p.mss, p.ts)))
@@ -496,9 +524,9 @@ class NativeJudge:
         nset, ddl, ddp, mmap = step
         if tk[0] or len(ages) > MAXM or len(mmap) > MAXM:
             return                             # untimed events, or more marks than C holds: Python only
-        key = TKEY.pack(self._idx(pset), direction == "in", seg.flags, len(ages), seg.seq, seg.ack, seg.wnd, seg.data,
-                        -1 if wnd is None else wnd, *_pad([-1 if k is None else k for k in tk[1:]], 3),
-                        *_pad(ages, MAXM))
+        key = TKEY.pack(self._idx(pset), direction == "in", seg.flags, len(ages), seg.ws, seg.seq, seg.ack, seg.wnd,
+                        seg.data, -1 if wnd is None else wnd, *_pad([-1 if k is None else k for k in tk[1:]], 3),
+                        *_pad(ages, MAXM), seg.mss)
         if self.lib.jd_add_trans(self.j, key, TVAL.pack(self._idx(nset), ddl, ddp, len(mmap), *_pad(mmap, MAXM))):
             raise MemoryError("native judge: memo table")
 

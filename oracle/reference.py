@@ -10,8 +10,12 @@ import struct
 import dpkt
 
 from synack.spec.machine import Machine, machine
-from synack.spec.model import Endpoint, Segment, SpecError, State, Transition, arrive, call, timeout
+from synack.spec.model import (MAXDATA, SYN, Endpoint, Segment, SpecError, State, Transition, arrive, call, output,
+                               timeout)
 from synack.spec.profiles import Profile, get_profile
+
+#: The MSS option the reference capture's SYNs carry (1500-byte Ethernet MTU less 40 bytes of headers).
+ETHERNET_MSS = 1460
 
 
 class ReferenceEndpoint:
@@ -40,7 +44,29 @@ class ReferenceEndpoint:
             self._isn = (self._isn + self._isn_step) & 0xFFFFFFFF
         self.tcb, self.last = tr.endpoint, tr
         self.signals.extend(tr.signals)
-        return list(tr.sends)
+        return list(tr.sends) + self._flush()
+
+    def _flush(self) -> list[Segment]:
+        """Send what SEND and CLOSE queued, as soon as the table allows, in the largest
+        segments it allows (found by asking the table: an OUTPUT of n bytes has a result or
+        not, and if n has one so has every smaller n), then a queued FIN."""
+        out: list[Segment] = []
+        for _ in range(1 << 16):                 # each round sends at least one byte or the FIN
+            lo, hi = 0, min(self.tcb.snd_q, MAXDATA)
+            while lo < hi:                       # the largest n in 1..hi with a result, or 0
+                mid = (lo + hi + 1) // 2
+                if self.m.step(self.tcb, output(mid)):
+                    lo = mid
+                else:
+                    hi = mid - 1
+            res = self.m.step(self.tcb, output(lo))
+            if not res:
+                break
+            tr = res[0]
+            self.tcb, self.last = tr.endpoint, tr
+            self.signals.extend(tr.signals)
+            out += tr.sends
+        return out
 
     def call(self, name: str, n: int = 0) -> list[Segment]:
         """A user call (listen, connect, send, receive, shutdown, close, abort); returns the segments sent."""
@@ -61,9 +87,12 @@ class ReferenceEndpoint:
 
 
 def _frame(src: bytes, dst: bytes, sport: int, dport: int, seg: Segment) -> bytes:
-    """An Ethernet/IPv4 frame carrying `seg` (zero checksums, payload of zero bytes)."""
-    tcp = struct.pack("!HHIIBBHHH", sport, dport, seg.seq, seg.ack, 5 << 4, seg.flags, 65535, 0, 0)
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40 + seg.data, 0, 0, 64, 6, 0, src, dst)
+    """An Ethernet/IPv4 frame carrying `seg` (zero checksums, payload of zero bytes), with its
+    MSS option when it has one."""
+    opt = struct.pack("!BBH", 2, 4, seg.mss) if seg.mss else b""
+    tcp = struct.pack("!HHIIBBHHH", sport, dport, seg.seq, seg.ack, (5 + len(opt) // 4) << 4, seg.flags, 65535, 0,
+                      0) + opt
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp) + seg.data, 0, 0, 64, 6, 0, src, dst)
     return b"\x02" * 6 + b"\x04" * 6 + b"\x08\x00" + ip + tcp + b"\x00" * seg.data
 
 
@@ -102,6 +131,8 @@ def reference_capture(path: str, segments: int, *, sizes: str = "same", per_conn
                     queue += [(side, x) for x in (c if side == 0 else s).call(name, arg)]
                     continue
                 side, seg = queue.pop(0)
+                if seg.flags & SYN:
+                    seg = seg._replace(mss=ETHERNET_MSS)     # as an Ethernet host announces (RFC 9293 3.7.1)
                 t += 0.0001
                 shown = seg if tamper is None else tamper(conn, k, seg)
                 k += 1

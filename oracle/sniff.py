@@ -75,3 +75,111 @@ class Sniffer:
         _, self.dropped = struct.unpack("II", self.sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8))
         self.sock.close()
         self.writer.close()
+
+
+# ----------------------------------------------------------------------------- live judging
+
+def _recv_socket(ifname: str) -> socket.socket:
+    """A cooked AF_PACKET socket on `ifname` (network-layer bytes whatever the link), with
+    kernel timestamps. One line of error for a name that is not an interface, or no root."""
+    from .events import TraceError
+
+    try:
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_ALL))
+    except PermissionError:
+        raise TraceError("--live needs root or CAP_NET_RAW (AF_PACKET sockets)") from None
+    try:
+        sock.bind((ifname, 0))
+    except OSError as exc:
+        sock.close()
+        raise TraceError(f"--live {ifname!r}: {exc.strerror or exc} (see 'ip link' for the interfaces)") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF)
+    except OSError:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
+    sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8)
+    return sock
+
+
+def judge_live(ifname: str, profile, iut=None, start: str | None = None, max_candidates: int = 4096,
+               echo=print, max_seconds: float = 0.0, ready=None) -> int:
+    """`synack oracle --live IFACE`: judge the TCP traffic crossing `ifname` as it passes. A
+    violation is printed as soon as the monitor decides it (the rest of that end is not
+    judged); when `max_seconds` pass (0: no limit) or on Ctrl-C, every connection still open
+    is judged as it stands and a summary line follows. Returns the exit code: the worst
+    verdict (0, 1, 3) after `max_seconds`, 130 after Ctrl-C (the summary is printed either
+    way). `ready()` is called once the socket listens. Loopback shows each frame twice (sent,
+    then received): the sent copy is judged."""
+    from collections import Counter
+
+    from .capture import CaptureStats, RAW, decode
+    from .judge import CaptureJudge, _ep, _worse
+    from .monitor import EXIT, VIOLATION
+
+    sock = _recv_socket(ifname)
+    judge = CaptureJudge(profile, iut, start, max_candidates)
+    stats, counts, told = CaptureStats(), Counter(), set()
+    worst, segments, interrupted = 0, 0, False
+    t_end = time.monotonic() + max_seconds if max_seconds > 0 else None
+
+    def violation_line(conn: str, end: str, v) -> None:
+        echo(f"{conn}  IUT {end}: VIOLATION at segment {v.index}: {v.event}; " + (v.rows[0] if v.rows else ""))
+        echo("    " + str(v).replace("\n", "\n    "))
+
+    def tally(results) -> None:
+        nonlocal worst
+        for r in results:
+            counts[r.verdict.status] += 1
+            worst = _worse(worst, EXIT[r.verdict.status])
+            if r.verdict.status == VIOLATION and (r.conn, r.iut) not in told:
+                told.add((r.conn, r.iut))
+                violation_line(r.conn, r.iut, r.verdict)
+
+    t0 = time.monotonic()
+    if ready is not None:
+        ready()
+    try:
+        while t_end is None or time.monotonic() < t_end:
+            wait = 0.2 if t_end is None else max(0.0, min(0.2, t_end - time.monotonic()))
+            r, _, _ = select.select([sock], [], [], wait)
+            if not r:
+                continue
+            buf, anc, _, addr = sock.recvmsg(65600, socket.CMSG_SPACE(16))
+            if ifname == "lo" and addr[2] != PACKET_OUTGOING:
+                continue
+            ts = next((sec + nsec / 1e9 for level, kind, data in anc
+                       if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= 16
+                       for sec, nsec in [struct.unpack("qq", data[:16])]), time.time())
+            p = decode(ts, buf, RAW, stats)
+            if p is None:
+                continue
+            if isinstance(p, Lost):               # a frame that cannot be judged: its connection stops
+                tally(judge.feed(p))
+                continue
+            segments += 1
+            tally(judge.feed(p))
+            a, b = (p.src, p.sport), (p.dst, p.dport)
+            c = judge.live.get((a, b) if a <= b else (b, a))
+            for end, mon in (c.monitors.items() if c is not None else ()):
+                if mon.done is not None and mon.done.status == VIOLATION and (c.name(), _ep(*end)) not in told:
+                    told.add((c.name(), _ep(*end)))
+                    violation_line(c.name(), _ep(*end), mon.done)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        _, dropped = struct.unpack("II", sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8))
+        sock.close()
+    tally(judge.close())
+    secs = time.monotonic() - t0
+    ends = sum(counts.values())
+    echo(f"summary ({'interrupted' if interrupted else 'stopped'} after {secs:.1f} s on {ifname}): "
+         f"{sum(judge.incarnations.values())} connections, {segments} TCP segments ({stats.frames} frames: "
+         f"{stats.non_tcp} not TCP, {stats.fragments} fragments, {stats.malformed} malformed; {dropped} dropped by "
+         f"the kernel); {counts['conformant']} conformant, {counts['violation']} violation, "
+         f"{counts['inconclusive']} inconclusive")
+    if interrupted:
+        return 130
+    if dropped and worst == 0:
+        worst = 3                  # frames were lost to the capture: nothing wrong shown, not all judged
+    return worst if ends else 3

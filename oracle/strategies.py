@@ -6,9 +6,14 @@
 - `environment_segments(state=..., profile=...)`: segments a peer could send to an
   endpoint in `state`, valid and invalid, around the sequence numbers that matter. The
   endpoint they are aimed at is `endpoint_in(state, profile)` (a TCB reached by the spec).
-- `traces(profile=..., conformant=True|False)`: whole IUT traces made by the checker's
-  system (two endpoints, lossy, duplicating, reordering network); with conformant=False
-  one mutation (`synack.oracle.generate.MUTATIONS`) that the monitor must reject.
+- `traces(profile=..., settled=True)`: whole IUT traces made by the checker's system (two
+  endpoints, lossy, duplicating, reordering network), each a `Trace` (a list of events with
+  its header: the profile and the capped retry limits it was made under, which the oracle
+  honours). A path may stop anywhere, so a trace may end while the spec still owes a
+  transmission (the oracle says inconclusive); `settled=True` keeps only traces the oracle
+  judges conformant and complete, what `assert_conformant` passes. `settled_traces()` is
+  the same. With conformant=False each trace carries one mutation
+  (`synack.oracle.generate.MUTATIONS`) that the monitor must reject.
 """
 from __future__ import annotations
 
@@ -24,6 +29,8 @@ from synack.spec.model import ACK, FIN, MASK, PSH, RST, SYN, Endpoint, Segment, 
 from synack.spec.profiles import get_profile
 
 from .generate import MUTATIONS, config, mutate, walk
+from .monitor import Monitor
+from .source import Trace
 
 
 @dataclass(frozen=True)
@@ -119,29 +126,49 @@ def environment_segments(state: "State | str" = State.ESTABLISHED, profile: str 
 
 
 def traces(profile: str = "rfc9293", conformant: bool = True, scenario: str | None = None,
-           max_steps: int = 60) -> st.SearchStrategy[list]:
-    """IUT traces (lists of events) from random paths of the checker's system. With
-    conformant=False, each trace carries exactly one mutation the monitor must reject; the
-    profile's retry limits are capped at 2 (judge these traces with `trace_profile(profile)`)."""
+           max_steps: int = 60, settled: bool = False) -> st.SearchStrategy[Trace]:
+    """IUT traces (`Trace`: a list of events with a header) from random paths of the checker's
+    system, under `profile` with its retry limits capped at 2 (the header says so, in
+    "params"; `trace_profile(profile)` is the same profile).
+
+    `settled=False` (the default, as before): a path may stop anywhere, so a trace may end
+    while the spec still owes a transmission (a retransmission, a FIN, an ACK): the oracle
+    calls those inconclusive. `settled=True`: only traces the oracle judges conformant and
+    complete. `conformant=False`: each trace carries exactly one mutation the monitor must
+    reject (settled does not apply)."""
     prof = get_profile(profile)
+    if settled and not conformant:
+        raise SpecError("traces(settled=True) yields conformant traces; settled does not apply to conformant=False")
     names = [scenario] if scenario else [n for n in NAMES if n != "reconnect"]
     for n in names:
         if n not in NAMES:
             raise SpecError(f"unknown scenario {n!r}; expected one of: {', '.join(NAMES)}")
+    judged = trace_profile(prof.label())
+    header = {"synack_trace": 1, "profile": prof.label(), "source": "synack.oracle.strategies.traces",
+              "params": {k: judged.params[k] for k in judged.params if judged.params[k] != prof.params[k]}}
 
     def build(name, choices, side, seed, kind):
         run = walk(config(prof.label(), name), choices, max_steps, _system(prof.label(), name))
         tr = run.trace(side)
         if conformant:
-            return tr
+            return Trace(tr, header)
         for k in [kind] + [m for m in MUTATIONS if m != kind]:
             m = mutate(tr, k, random.Random(seed))
             if m is not None:
-                return m[0]
+                return Trace(m[0], header)
         return None
     strat = st.builds(build, st.sampled_from(names), st.lists(st.integers(0, 255), min_size=4, max_size=max_steps),
                       st.integers(0, 1), st.integers(0, 2 ** 16), st.sampled_from(MUTATIONS))
-    return strat.filter(lambda t: t is not None)
+    strat = strat.filter(lambda t: t is not None)
+    if settled:
+        strat = strat.filter(lambda t: Monitor(judged).check(t).ok)
+    return strat
+
+
+def settled_traces(profile: str = "rfc9293", scenario: str | None = None,
+                   max_steps: int = 60) -> st.SearchStrategy[Trace]:
+    """`traces(profile, settled=True, ...)`: conformant and complete traces only."""
+    return traces(profile, True, scenario, max_steps, settled=True)
 
 
 @lru_cache(maxsize=32)

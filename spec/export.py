@@ -49,5 +49,8 @@ def export(profile: "Profile | str") -> dict[str, Any]:
         "invariants": {s.value: INVARIANTS[s] for s in STATES},
         "sequence_comparison": ("a < b iff (b - a) mod 2^32 is in 1 .. 2^31-1; at distance 2^31 neither "
                                 "a < b nor b < a"),
+        "operators": ("guards and actions use + and - (modulo 2^32), << (a count shifted left, RFC 7323 "
+                      "window scaling; by 32 or more: 0), `x if c else y`, comparisons, and/or/not; the "
+                      "OUTPUT event's N is the payload of the segment the stack sends"),
         "rows": rows,
     }

@@ -88,6 +88,12 @@ class _Checker:
         if kind == "not":
             self.space(node[1])
             return None
+        if kind == "if":
+            self.space(node[1])
+            a, b = self.space(node[2]), self.space(node[3])
+            if a != b and not (self.peer_only and {a, b} <= {"L", None}):
+                raise _Breaks("the branches of an 'if' lie in different spaces")
+            return a
         if kind == "bin":
             a, b = self.space(node[2]), self.space(node[3])
             if a and b:
@@ -220,9 +226,9 @@ def rebase(ep: Endpoint, dl: int, dp: int, iss: int, irs: int) -> Endpoint:
 
 def shift_sent(seg: Segment, dl: int, dp: int) -> Segment:
     """A segment the endpoint sends: SEQ in its space, ACK (when the flag is set) in the peer's."""
-    return Segment(seg[0], (seg[1] + dl) & MASK, (seg[2] + dp) & MASK if seg[0] & ACK else seg[2], seg[3], seg[4])
+    return Segment(seg[0], (seg[1] + dl) & MASK, (seg[2] + dp) & MASK if seg[0] & ACK else seg[2], *seg[3:])
 
 
 def shift_received(seg: Segment, dl: int, dp: int) -> Segment:
     """A segment the endpoint receives: SEQ in the peer's space, ACK (when set) in its own."""
-    return Segment(seg[0], (seg[1] + dp) & MASK, (seg[2] + dl) & MASK if seg[0] & ACK else seg[2], seg[3], seg[4])
+    return Segment(seg[0], (seg[1] + dp) & MASK, (seg[2] + dl) & MASK if seg[0] & ACK else seg[2], *seg[3:])

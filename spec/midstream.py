@@ -15,6 +15,9 @@ state's invariant accepts, nearest the anchors. Nothing here names a state, so a
 invariants change moves these starts with it. Where the retransmission timer is armed, every
 retry count the trace could have begun in is a start of its own (`_retries`).
 
+The send MSS, window scale and send window of a mid-connection start are the largest
+possible (the SYNs that set them were not seen); the window is learnt from the first ACK.
+
 Not covered: a trace that begins during keep-alive probing (the starts' probe count is 0, so a
 give-up sooner than KA.PROBES probes after the start is reported), and outstanding data beyond
 one sequence number before the first segment.
@@ -25,7 +28,7 @@ from itertools import product
 from weakref import WeakKeyDictionary
 
 from .machine import Machine
-from .model import FIN, MASK, SYNCHRONIZED, Endpoint, Segment, State, timeout
+from .model import FIN, MASK, MAX_WSCALE, MAXDATA, MAXWIN, SYNCHRONIZED, Endpoint, Segment, State, timeout
 from .table import INVARIANTS
 from .vocab import compile_guard, parse_expr
 
@@ -67,8 +70,11 @@ def midstream_tcbs(m: Machine, direction: str, seg: Segment) -> list[Endpoint]:
             else:
                 nxt, rcv = seg.ack, seg.seq
                 una = (nxt - d) & MASK
+            # the SYNs that set the send MSS and the window scale were not seen: the largest of
+            # each, so that no segment the IUT may send is judged too large or beyond the window
             ep = Endpoint(st, iss=(una - e) & MASK, irs=(rcv - 1) & MASK, snd_una=una, snd_nxt=nxt,
-                          snd_wnd=wnd, rcv_nxt=rcv, rcv_wnd=wnd, fin_sent=fin, orphan=orphan, unread=unread)
+                          snd_wnd=MAXWIN, rcv_nxt=rcv, rcv_wnd=wnd, fin_sent=fin, orphan=orphan, unread=unread,
+                          snd_mss=MAXDATA, snd_ws=MAX_WSCALE)
             if check[st](ep, None, None):
                 for r in _retries(m, ep):
                     out += [r, r._replace(passive=True)]

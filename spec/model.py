@@ -79,14 +79,25 @@ def parse_flags(text: str) -> int:
     return bits
 
 
+#: RFC 7323 2.3: a window scale shift above 14 is taken as 14.
+MAX_WSCALE = 14
+
+
 class Segment(NamedTuple):
-    """A TCP segment as connection management sees it: flags, SEQ, ACK, payload length, window."""
+    """A TCP segment as connection management sees it: flags, SEQ, ACK, payload length, window,
+    and the two SYN options the data path needs: `mss` is the MSS option's value (RFC 9293
+    3.7.1; 0 when the segment carries none) and `ws` the window scale option's shift plus one
+    (RFC 7323 2.2; 0 when it carries none). Other options (SACK-permitted, timestamps) are not
+    carried: no rule reads them. The option fields default to "none", so a segment built
+    without them means what it meant before they existed."""
 
     flags: int
     seq: int
     ack: int = 0
     data: int = 0
     wnd: int = 0
+    mss: int = 0
+    ws: int = 0
 
     @property
     def length(self) -> int:
@@ -103,15 +114,28 @@ class Segment(NamedTuple):
         return s
 
     @classmethod
-    def make(cls, flags: "int | str", seq: int, ack: int = 0, data: int = 0, wnd: int = 0) -> "Segment":
+    def make(cls, flags: "int | str", seq: int, ack: int = 0, data: int = 0, wnd: int = 0, mss: int = 0,
+             ws: int = 0) -> "Segment":
         """Build a validated segment; flags may be given as text like ``"SYN,ACK"``."""
         if isinstance(flags, str):
             flags = parse_flags(flags)
         for name, v, hi in (("seq", seq, MASK), ("ack", ack, MASK), ("data", data, MAXDATA),
-                            ("wnd", wnd, MASK), ("flags", flags, 0xFF)):
+                            ("wnd", wnd, MASK), ("flags", flags, 0xFF), ("mss", mss, 0xFFFF),
+                            ("ws", ws, MAX_WSCALE + 1)):
             if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= hi:
                 raise SpecError(f"segment field {name}={v!r} is out of range 0..{hi}")
-        return cls(flags, seq, ack if flags & ACK else 0, data, wnd)
+        return cls(flags, seq, ack if flags & ACK else 0, data, wnd, mss, ws)
+
+    @classmethod
+    def with_options(cls, flags: int, seq: int, ack: int, data: int, wnd: int, mss: "int | None",
+                     wscale: "int | None") -> "Segment":
+        """A segment read from a trace or capture, with its MSS and window scale options as
+        read (None: absent), carried only on a SYN (RFC 9293 3.7.1, RFC 7323 2.2: elsewhere
+        they are ignored)."""
+        if not flags & SYN:
+            return cls(flags, seq, ack, data, wnd)
+        return cls(flags, seq, ack, data, wnd, mss or 0,
+                   0 if wscale is None else min(wscale, MAX_WSCALE) + 1)
 
 
 class Endpoint(NamedTuple):
@@ -122,8 +146,13 @@ class Endpoint(NamedTuple):
     unread data read it); `unread` says data was delivered that the user has not read yet (RECEIVE
     reads everything, and no rule depends on how much, so a flag keeps equal futures equal);
     `snd_q` counts bytes queued by SEND before the connection is established;
-    `ack_owed` is a delayed acknowledgment. Timers are not stored: a timer is armed
-    exactly when some timeout row's guard holds.
+    `ack_owed` is a delayed acknowledgment. `snd_q` counts bytes SEND queued that have not
+    been sent yet (RFC 9293 3.7: the stack sends them, when the window and MSS allow, by the
+    OUTPUT event); a CLOSE with bytes queued enters FIN-WAIT-1 or LAST-ACK with `fin_sent`
+    still False, and the FIN follows the last byte (3.10.4). `snd_mss` is the effective send
+    MSS (the peer's MSS option, else the profile's MSS.DEFAULT, 3.7.1) and `snd_ws` the shift
+    applied to the peer's windows (its window scale option, RFC 7323 2.3).
+    Timers are not stored: a timer is armed exactly when some timeout row's guard holds.
     """
 
     state: State = State.CLOSED
@@ -142,6 +171,8 @@ class Endpoint(NamedTuple):
     orphan: bool = False
     fin_sent: bool = False
     ack_owed: bool = False
+    snd_mss: int = 0
+    snd_ws: int = 0
 
     def __str__(self) -> str:
         if self.state in (State.CLOSED, State.LISTEN):
@@ -153,8 +184,13 @@ class Endpoint(NamedTuple):
 #: Event kinds. User calls (RFC 9293 section 3.10.1-3.10.5; SHUTDOWN is the RFC's CLOSE,
 #: CLOSE is the sockets API's close(): the RFC CLOSE plus "no more receives").
 CALLS = ("LISTEN", "CONNECT", "SEND", "RECEIVE", "SHUTDOWN", "CLOSE", "ABORT")
-#: Timer expiries (RFC 9293 section 3.10.8, 3.8.4, 3.8.6.1; FIN-WAIT-2 and DELACK are implementation timers).
-TIMERS = ("RTO", "2MSL", "FIN-WAIT-2", "KEEPALIVE", "PERSIST", "DELACK", "USER-TIMEOUT")
+#: Timer expiries (RFC 9293 section 3.10.8, 3.8.4, 3.8.6.1; FIN-WAIT-2 and DELACK are implementation timers),
+#: and OUTPUT: the stack sends queued data (RFC 9293 3.7, 3.8.6). Like a timer's expiry, when it
+#: happens is the stack's; its `n` is the payload of the segment it sends, a choice of the stack
+#: (any split that respects the MSS and the window: RFC 9293 3.7.1, 3.8.6; Nagle, corking and
+#: offloads move the cuts).
+OUTPUT = "OUTPUT"
+TIMERS = ("RTO", "2MSL", "FIN-WAIT-2", "KEEPALIVE", "PERSIST", "DELACK", "USER-TIMEOUT", OUTPUT)
 SEGMENT = "SEGMENT"
 EVENT_KINDS = CALLS + TIMERS + (SEGMENT,)
 
@@ -174,6 +210,8 @@ class Event(NamedTuple):
     def __str__(self) -> str:
         if self.kind == SEGMENT:
             return f"rcv {self.seg}"
+        if self.kind == OUTPUT:
+            return f"output({self.n})"
         if self.kind in TIMERS:
             return f"timeout {self.kind}"
         return self.kind + (f"({self.n})" if self.kind == "SEND" else "")
@@ -202,6 +240,13 @@ def timeout(kind: str) -> Event:
     if kind not in TIMERS:
         raise SpecError(f"unknown timer {kind!r}; expected one of: {', '.join(TIMERS)}")
     return Event(kind)
+
+
+def output(n: int) -> Event:
+    """The stack sends a segment of `n` bytes of queued data (0: a FIN queued behind the data)."""
+    if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= MAXDATA:
+        raise SpecError(f"OUTPUT needs 0..{MAXDATA} bytes, got n={n!r}")
+    return Event(OUTPUT, None, 0, n)
 
 
 class Transition(NamedTuple):

@@ -30,6 +30,8 @@ OPTIONS: dict[str, str] = {
     "rst-on-unread": "RFC 1122 4.2.2.13, RFC 2525 2.17; Linux tcp_close(): close() with unread data, or new "
                      "data after close(), is answered with RST",
     "rst-ack": "Linux tcp_send_active_reset(): an abortive RST carries ACK = RCV.NXT",
+    "econnrefused": "Linux tcp_reset(): an acceptable RST in SYN-SENT is reported as ECONNREFUSED ('connection "
+                    "refused'), where RFC 9293 3.10.7.3 names it 'connection reset'",
     "synack-on-syn-copy": "Linux tcp_check_req(): a retransmitted SYN in SYN-RECEIVED retransmits the SYN,ACK",
     "simopen-synack-dupack": "Linux tcp_data_queue(): in a simultaneous open the peer's SYN,ACK ends at RCV.NXT, "
                              "so besides establishing the connection it is a duplicate, answered at once with an "
@@ -42,6 +44,9 @@ OPTIONS: dict[str, str] = {
                          "listener remains (LISTEN), silently",
     "time-wait-detached": "Linux tcp_time_wait(): TIME-WAIT is held by an inet_timewait_sock the user cannot "
                           "reach, so user calls (ABORT) do not end it",
+    "tso": "Linux tcp_tso_autosize(), tcp_write_xmit() with TSO/GSO (ethtool tx-tcp-segmentation): a capture "
+           "on the sender's own host, before the device segments, sees one segment of up to 64 KB (gso_max_size) "
+           "where the wire carries several of at most the MSS; the window still bounds it",
     "two-way-handshake": "teaching variant: the connection is open after SYN and SYN,ACK",
     "no-time-wait": "teaching variant: the active closer goes straight to CLOSED instead of TIME-WAIT",
     "short-time-wait": "teaching variant: TIME-WAIT ends before the peer's retransmitted FIN can arrive",
@@ -49,7 +54,7 @@ OPTIONS: dict[str, str] = {
 }
 
 #: Parameters every profile defines. Retry limits count retransmissions; times are seconds.
-PARAMS = ("SYN.RETRIES", "SYNACK.RETRIES", "DATA.RETRIES", "KA.PROBES", "WINDOW",
+PARAMS = ("SYN.RETRIES", "SYNACK.RETRIES", "DATA.RETRIES", "KA.PROBES", "WINDOW", "MSS.DEFAULT",
           "msl", "time_wait", "rto_initial", "rto_min", "rto_max", "fin_timeout",
           "user_timeout", "ka_idle", "ka_interval", "delack_max", "tolerance")
 
@@ -94,6 +99,8 @@ RANGES: dict[str, dict[str, Range]] = {
         "KA.PROBES": Range(0, 255, "count", "RFC 1122 4.2.3.6 leaves the number of unanswered probes open; 255 "
                            "(8-bit, as Linux's tcp_keepalive_probes)"),
         "WINDOW": _WINDOW,
+        "MSS.DEFAULT": Range(536, 1220, "bytes", "RFC 9293 3.7.1 MUST-15: 536 for IPv4, 1220 for "
+                             "IPv6, when the SYN carries no MSS option"),
         "msl": Range(0.001, math.inf, "seconds", "RFC 9293 3.4.2: MSL is an engineering choice (2 minutes "
                      "suggested), changeable if experience indicates"),
         "time_wait": Range(0.001, math.inf, "seconds", "RFC 9293 3.6.1 MUST-13: 2 MSL (checked against msl by "
@@ -123,6 +130,8 @@ RANGES: dict[str, dict[str, Range]] = {
         "KA.PROBES": Range(0, 255, "count", "net.ipv4.tcp_keepalive_probes: u8 (proc_dou8vec_minmax); "
                            "TCP_KEEPCNT 1..MAX_TCP_KEEPCNT = 127 (do_tcp_setsockopt)"),
         "WINDOW": _WINDOW,
+        "MSS.DEFAULT": Range(536, 1220, "bytes", "TCP_MSS_DEFAULT = 536 (include/net/tcp.h), a constant; "
+                             "1220 for IPv6 (RFC 9293 3.7.1)"),
         "msl": Range(30.0, 30.0, "seconds", "Linux has no MSL: half of TCP_TIMEWAIT_LEN (include/net/tcp.h)"),
         "time_wait": Range(60.0, 60.0, "seconds", "TCP_TIMEWAIT_LEN = 60 s, a constant in include/net/tcp.h "
                            "(no sysctl)"),
@@ -222,7 +231,7 @@ RFC9293 = _profile(
     "rfc9293",
     "RFC 9293 as written, with its recommendations (RFC 5961 challenge ACKs) and RFC 6298 timers.",
     {"challenge-ack", "keepalive", "delayed-ack", "user-timeout"},
-    {"SYN.RETRIES": 7, "SYNACK.RETRIES": 7, "DATA.RETRIES": 7, "KA.PROBES": 9, "WINDOW": 65535,
+    {"SYN.RETRIES": 7, "SYNACK.RETRIES": 7, "DATA.RETRIES": 7, "KA.PROBES": 9, "WINDOW": 65535, "MSS.DEFAULT": 536,
      "msl": 120.0, "time_wait": 240.0, "rto_initial": 1.0, "rto_min": 1.0, "rto_max": 120.0,
      "fin_timeout": 0.0, "user_timeout": 300.0, "ka_idle": 7200.0, "ka_interval": 75.0, "delack_max": 0.5,
      "tolerance": 0.25},
@@ -234,7 +243,9 @@ RFC9293 = _profile(
      "ka_idle": "RFC 1122 4.2.3.6: no less than two hours",
      "user_timeout": "RFC 9293 3.9.1 (OPEN): the present global default is five minutes",
      "KA.PROBES": "RFC 1122 4.2.3.6 leaves the count open; 9 as in common implementations",
-     "WINDOW": "receive window offered (window management is not modelled)",
+     "WINDOW": "receive window the checker's endpoints offer (the oracle reads the IUT's from its segments)",
+     "MSS.DEFAULT": "RFC 9293 3.7.1 (MUST-15): the send MSS without an MSS option, 536 for IPv4 (1220 for "
+                    "IPv6: judge IPv6 traces with --param MSS.DEFAULT=1220)",
      "delack_max": "RFC 9293 3.8.6.3 (MUST-40), RFC 1122 4.2.3.2: an ACK delay MUST be less than 0.5 s"},
 )
 
@@ -242,9 +253,9 @@ LINUX = _profile(
     "linux",
     "Linux's TCP (net/ipv4) with default sysctls; every difference from rfc9293 is a named option.",
     {"challenge-ack", "challenge-ack-ratelimit", "keepalive", "keepalive-rst", "delayed-ack", "fin-wait-2-timeout",
-     "rst-on-unread", "rst-ack", "synack-on-syn-copy", "syn-recv-syn-rst", "time-wait-reopen", "simopen-synack-dupack",
+     "rst-on-unread", "rst-ack", "econnrefused", "synack-on-syn-copy", "syn-recv-syn-rst", "time-wait-reopen", "simopen-synack-dupack",
      "listener-survives", "time-wait-detached"},
-    {"SYN.RETRIES": 6, "SYNACK.RETRIES": 5, "DATA.RETRIES": 15, "KA.PROBES": 9, "WINDOW": 65535,
+    {"SYN.RETRIES": 6, "SYNACK.RETRIES": 5, "DATA.RETRIES": 15, "KA.PROBES": 9, "WINDOW": 65535, "MSS.DEFAULT": 536,
      "msl": 30.0, "time_wait": 60.0, "rto_initial": 1.0, "rto_min": 0.2, "rto_max": 120.0,
      "fin_timeout": 60.0, "user_timeout": 0.0, "ka_idle": 7200.0, "ka_interval": 75.0, "delack_max": 0.5,
      "tolerance": 0.25},
@@ -258,6 +269,7 @@ LINUX = _profile(
      "user_timeout": "TCP_USER_TIMEOUT defaults to 0: no user timeout (option user-timeout off)",
      "ka_idle": "net.ipv4.tcp_keepalive_time = 7200", "ka_interval": "net.ipv4.tcp_keepalive_intvl = 75",
      "KA.PROBES": "net.ipv4.tcp_keepalive_probes = 9",
+     "MSS.DEFAULT": "TCP_MSS_DEFAULT = 536 (include/net/tcp.h), used when the SYN carries no MSS option",
      "delack_max": "tcp_send_delayed_ack(): the delayed-ACK timeout is capped at max_ato = HZ/2 (0.5 s) outside "
                    "pingpong mode (TCP_DELACK_MAX = HZ/5 caps it only in pingpong mode, include/net/tcp.h)"},
 )
@@ -278,6 +290,8 @@ VARIANTS: dict[str, tuple[frozenset[str], str]] = {
                  "breaks no-ghost-acceptance with reconnects: without the ISN clock old duplicates fall "
                  "into the new incarnation's window"),
     "rfc1337": (frozenset({"rfc1337"}), "not a teaching variant: RFC 1337's fix, ignore RST in TIME-WAIT"),
+    "tso": (frozenset({"tso"}), "not a teaching variant: a capture on a Linux sender's host with segmentation "
+                                "offload, where one captured segment may exceed the MSS (within the window)"),
 }
 
 
@@ -307,8 +321,11 @@ def timer_seconds(profile: Profile, timer: str, expired: int = 0) -> float | Non
     """How long a timer runs, by the profile's parameters, after it has expired `expired`
     times in a row: the RTO doubles on each expiry up to rto_max (RFC 6298 5.5, RFC 9293
     3.8.1); 2MSL is time_wait; FIN-WAIT-2 is fin_timeout; USER-TIMEOUT is user_timeout; the
-    first keep-alive waits ka_idle, later probes ka_interval (RFC 1122 4.2.3.6). None for
-    timers without a duration in the profile (DELACK, PERSIST)."""
+    first keep-alive waits ka_idle, later probes ka_interval (RFC 1122 4.2.3.6); the k-th
+    zero-window probe comes at least min(rto_min * 2^k, rto_max) after the previous one (RFC
+    9293 3.8.6.1: the first after an RTO, then exponential backoff; Linux tcp_probe0_when()
+    backs off from max(RTO, TCP_RTO_MIN)). None for timers without a duration in the profile
+    (DELACK, OUTPUT)."""
     p = profile.params
     if timer == "RTO":
         return min(float(p["rto_initial"]) * 2 ** expired, float(p["rto_max"]))
@@ -320,6 +337,8 @@ def timer_seconds(profile: Profile, timer: str, expired: int = 0) -> float | Non
         return float(p["user_timeout"])
     if timer == "KEEPALIVE":
         return float(p["ka_idle"] if expired == 0 else p["ka_interval"])
+    if timer == "PERSIST":
+        return min(float(p["rto_min"]) * 2 ** expired, float(p["rto_max"]))
     return None
 
 

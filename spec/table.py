@@ -12,7 +12,7 @@ Option names (see `profiles.OPTIONS` for their sources):
     challenge-ack, challenge-ack-ratelimit, rfc1337, delayed-ack, keepalive, user-timeout,
     fin-wait-2-timeout, rst-on-unread, rst-ack, synack-on-syn-copy, syn-recv-syn-rst,
     time-wait-reopen, keepalive-rst, listener-survives, time-wait-detached, two-way-handshake,
-    no-time-wait.
+    no-time-wait, tso.
 """
 from __future__ import annotations
 
@@ -73,9 +73,19 @@ MACROS: dict[str, str] = {
     "REOPEN_SYN": "SYN and not ACK and not RST and RCV.NXT < SEG.SEQ",
     # Linux tcp_rcv_state_process: new data after close() aborts the connection.
     "ABORT_ON_DATA": "ORPHAN and RCV.NXT < SEG.END",
+    # RFC 9293 3.7.1 (MUST-15): the send MSS is the peer's MSS option, else the default.
+    "MSS_RCVD": "SEG.MSS if SEG.MSS > 0 else MSS.DEFAULT",
+    # RFC 7323 2.2, 2.3: the shift the peer's SYN announced (above 14 taken as 14); none: 0.
+    "WS_RCVD": "0 if SEG.WS == 0 else 14 if SEG.WS > 15 else SEG.WS - 1",
+    # RFC 9293 3.8.6, 3.10.2: N more bytes stay within the peer's window (SND.UNA + SND.WND).
+    "ROOM": "SND.NXT - SND.UNA + N <= SND.WND",
+    # RFC 9293 3.7.1: a segment carries at most the effective send MSS; with segmentation
+    # offload (option tso) the capture shows the stack's own larger segment (`OFFLOAD`).
+    "SIZE_OK": "N <= SND.MSS or OFFLOAD",
+    "OFFLOAD": "True",
 }
 #: Macros that hold only under a profile option; without the option they are False.
-MACRO_OPTION: dict[str, str] = {"ABORT_ON_DATA": "rst-on-unread", "RESYN": "synack-on-syn-copy"}
+MACRO_OPTION: dict[str, str] = {"ABORT_ON_DATA": "rst-on-unread", "RESYN": "synack-on-syn-copy", "OFFLOAD": "tso"}
 
 ACK_NOW = "send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>"
 #: Where RFC 9293 3.10.4/3.10.5 says that *queued* SENDs and RECEIVEs get an error, the call
@@ -122,12 +132,21 @@ row("queue.send", (SS, SR), "SEND", "SND.Q + N <= MAXWIN - 1", "SND.Q := SND.Q +
     "queued for transmission after entering ESTABLISHED")
 row("queue.send-full", (SS, SR), "SEND", "not (SND.Q + N <= MAXWIN - 1)",
     "signal error: insufficient resources", None, R + "3.10.2")
-row("send", (ES, CW), "SEND", "N <= MAXWIN and SND.NXT - SND.UNA <= MAXWIN - N",
-    ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK><LEN=N>", "SND.NXT := SND.NXT + N"), None, R + "3.10.2",
-    "segmentize and send; SND.NXT advances by the data (window management not modelled)")
-row("send-full", (ES, CW), "SEND", "not (N <= MAXWIN and SND.NXT - SND.UNA <= MAXWIN - N)",
+_SENDQ = "N <= MAXWIN and SND.NXT - SND.UNA + SND.Q + N <= MAXWIN"
+_NOW = "SND.Q == 0 and SIZE_OK and ROOM"
+row("send.now", (ES, CW), "SEND", _SENDQ + " and " + _NOW,
+    ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK><LEN=N>", "SND.NXT := SND.NXT + N"), None, R + "3.10.2; 3.7.1; 3.8.6",
+    "nothing queued and the whole buffer fits one segment within the window: segmentize and send it")
+row("send", (ES, CW), "SEND", _SENDQ + " and not (" + _NOW + ")", "SND.Q := SND.Q + N", None, R + "3.10.2; 3.7",
+    "queue the data (behind data already queued, or more than one segment or the window holds); OUTPUT "
+    "sends it in segments the MSS and the peer's window allow")
+row("send.defer", (ES, CW), "SEND", _SENDQ + " and " + _NOW, "SND.Q := SND.Q + N", None,
+    R + "3.7.4; RFC 1122 4.2.3.4; Linux tcp_nagle_test(), TCP_CORK",
+    "the data could go out at once but is queued (Nagle's algorithm while data is unacknowledged, corking, "
+    "autocorking): OUTPUT sends it later", choice=True)
+row("send-full", (ES, CW), "SEND", "not (" + _SENDQ + ")",
     "signal error: insufficient resources", None, R + "3.10.2",
-    "more than 2^30 bytes outstanding (RFC 7323 2.3 bounds a window below 2^30)")
+    "more than 2^30 bytes outstanding and queued (RFC 7323 2.3 bounds a window below 2^30)")
 row("closing.send", (F1, F2, CG, LA, TW), "SEND", "True", "signal error: connection closing", None, R + "3.10.2")
 
 # RECEIVE (3.10.3): reads everything delivered so far.
@@ -154,17 +173,25 @@ for call, extra in (("SHUTDOWN", ()), ("CLOSE", ("ORPHAN := True",))):
         "delete the TCB; queued SENDs get 'error: closing'", figure5=fig5)
     row(f"synrcvd.{c}", SR, call, "True",
         ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK><LEN=SND.Q>", "SND.NXT := SND.NXT + SND.Q + 1",
-         "SND.Q := 0", "FIN.SENT := True", "RTX := 0") + extra, F1, R + "3.10.4",
+         "SND.Q := 0", "FIN.SENT := True") + extra, F1, R + "3.10.4",
         "snd FIN (after any queued data)", figure5=fig5, when="not rst-on-unread" if call == "CLOSE" else "")
     for st, to, nm in ((ES, F1, "est"), (CW, LA, "closewait")):
-        row(f"{nm}.{c}", st, call, unread_ok if call == "CLOSE" else "True",
-            ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK>", "SND.NXT := SND.NXT + 1", "FIN.SENT := True",
-             "RTX := 0") + extra, to, R + "3.10.4", "snd FIN", figure5=fig5,
+        row(f"{nm}.{c}.queued", st, call, (unread_ok if call == "CLOSE" else "True") + " and SND.Q > 0",
+            extra, to, R + "3.10.4",
+            "data is queued: the FIN is queued behind it and follows the last byte (OUTPUT)",
             when="rst-on-unread" if call == "CLOSE" else "")
         if call == "CLOSE":
-            row(f"{nm}.{c}.plain", st, call, "True",
-                ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK>", "SND.NXT := SND.NXT + 1", "FIN.SENT := True",
-                 "RTX := 0") + extra, to, R + "3.10.4", "snd FIN", when="not rst-on-unread")
+            row(f"{nm}.{c}.queued.plain", st, call, "SND.Q > 0", extra, to, R + "3.10.4",
+                "data is queued: the FIN is queued behind it and follows the last byte (OUTPUT)",
+                when="not rst-on-unread")
+        row(f"{nm}.{c}", st, call, (unread_ok if call == "CLOSE" else "True") + " and SND.Q == 0",
+            ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK>", "SND.NXT := SND.NXT + 1", "FIN.SENT := True")
+            + extra, to, R + "3.10.4", "snd FIN (the retry count goes on: it counts the oldest segment's)", figure5=fig5,
+            when="rst-on-unread" if call == "CLOSE" else "")
+        if call == "CLOSE":
+            row(f"{nm}.{c}.plain", st, call, "SND.Q == 0",
+                ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK>", "SND.NXT := SND.NXT + 1", "FIN.SENT := True")
+                + extra, to, R + "3.10.4", "snd FIN", when="not rst-on-unread")
     row(f"finwait.{c}", (F1, F2), call, unread_ok if call == "CLOSE" else "True",
         extra or ("signal error: connection closing",), None, R + "3.10.4",
         "FIN already sent; no second FIN" + ("; the socket is now orphaned" if extra else ""),
@@ -176,7 +203,7 @@ for call, extra in (("SHUTDOWN", ()), ("CLOSE", ("ORPHAN := True",))):
         R + "3.10.4", "already closing")
 row("synrcvd.close.linux", SR, "CLOSE", "True",
     ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK><LEN=SND.Q>", "SND.NXT := SND.NXT + SND.Q + 1",
-     "SND.Q := 0", "FIN.SENT := True", "RTX := 0", "ORPHAN := True"), F1, R + "3.10.4", "snd FIN",
+     "SND.Q := 0", "FIN.SENT := True", "ORPHAN := True"), F1, R + "3.10.4", "snd FIN",
     when="rst-on-unread")
 row("close.unread-rst", (ES, CW, F1, F2), "CLOSE", "UNREAD",
     ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>", "delete TCB", QUEUED + "connection reset"), CL,
@@ -204,17 +231,18 @@ row("abort.timewait.detached", TW, "ABORT", "True", (), None,
 # ============================================================ SEGMENT ARRIVES (3.10.7)
 # CLOSED (3.10.7.1)
 row("closed.rst", CL, SEG, "RST", (), None, R + "3.10.7.1", "an incoming RST is discarded", stage="closed")
-row("closed.ack", CL, SEG, "not RST and ACK", "send <SEQ=SEG.ACK><CTL=RST>", None, R + "3.10.7.1",
+row("closed.ack", CL, SEG, "not RST and ACK", "reply <SEQ=SEG.ACK><CTL=RST>", None, R + "3.10.7.1",
     "reset acceptable to the sender", stage="closed")
-row("closed.noack", CL, SEG, "not RST and not ACK", "send <SEQ=0><ACK=SEG.SEQ + SEG.LEN><CTL=RST,ACK>", None,
+row("closed.noack", CL, SEG, "not RST and not ACK", "reply <SEQ=0><ACK=SEG.SEQ + SEG.LEN><CTL=RST,ACK>", None,
     R + "3.10.7.1", "reset acceptable to the sender", stage="closed")
 
 # LISTEN (3.10.7.2)
 row("listen.rst", LI, SEG, "RST", (), None, R + "3.10.7.2", "first: an incoming RST is ignored", stage="listen")
-row("listen.ack", LI, SEG, "not RST and ACK", "send <SEQ=SEG.ACK><CTL=RST>", None, R + "3.10.7.2",
+row("listen.ack", LI, SEG, "not RST and ACK", "reply <SEQ=SEG.ACK><CTL=RST>", None, R + "3.10.7.2",
     "second: any acknowledgment is bad in LISTEN", stage="listen")
+_opts = ("SND.MSS := MSS_RCVD", "SND.WS := WS_RCVD")
 _synrcv = ("IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "ISS := ISN", "SND.UNA := ISN", "SND.NXT := ISN + 1",
-           "SND.WND := SEG.WND", "RTX := 0", "send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>")
+           "SND.WND := SEG.WND", "RTX := 0") + _opts + ("send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>",)
 row("listen.syn", LI, SEG, "not RST and not ACK and SYN", _synrcv, SR, R + "3.10.7.2",
     "third: rcv SYN / snd SYN,ACK (data on the SYN is not accepted: TCP Fast Open not modelled)",
     stage="listen", when="not two-way-handshake", figure5=True)
@@ -226,15 +254,19 @@ row("listen.other", LI, SEG, "not RST and not ACK and not SYN", (), None, R + "3
     "fourth: other text or control: drop", stage="listen")
 
 # SYN-SENT (3.10.7.3)
-row("synsent.badack", SS, SEG, "ACK and not ACK_NEW and not RST", "send <SEQ=SEG.ACK><CTL=RST>", None,
+row("synsent.badack", SS, SEG, "ACK and not ACK_NEW and not RST", "reply <SEQ=SEG.ACK><CTL=RST>", None,
     R + "3.10.7.3", "first: unacceptable ACK (SEG.ACK =< ISS or > SND.NXT): snd RST", stage="syn-sent")
 row("synsent.badack-rst", SS, SEG, "ACK and not ACK_NEW and RST", (), None, R + "3.10.7.3",
     "first: unacceptable ACK on a RST: drop", stage="syn-sent")
-row("synsent.rst", SS, SEG, "RST and ACK and ACK_NEW", ("delete TCB", "signal error: connection refused"), CL,
-    R + "3.10.7.3; RFC 5961 3.2", "second: acceptable RST: connection refused", stage="syn-sent", figure5=True)
+row("synsent.rst", SS, SEG, "RST and ACK and ACK_NEW", ("delete TCB", "signal error: connection reset"), CL,
+    R + "3.10.7.3; RFC 5961 3.2", "second: acceptable RST: connection reset", stage="syn-sent", figure5=True,
+    when="not econnrefused")
+row("synsent.rst.refused", SS, SEG, "RST and ACK and ACK_NEW", ("delete TCB", "signal error: connection refused"), CL,
+    "RFC 9293 3.10.7.3; Linux tcp_reset() (ECONNREFUSED)", "second: acceptable RST: connection refused",
+    stage="syn-sent", figure5=True, when="econnrefused")
 row("synsent.rst-noack", SS, SEG, "RST and not ACK", (), None, R + "3.10.7.3",
     "second: RST without ACK: drop", stage="syn-sent")
-_synack = ("IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "SND.UNA := SEG.ACK", "SND.WND := SEG.WND", "RTX := 0")
+_synack = ("IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "SND.UNA := SEG.ACK", "SND.WND := SEG.WND", "RTX := 0") + _opts
 row("synsent.synack", SS, SEG, "not RST and SYN and ACK and ACK_NEW",
     _synack + ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK><LEN=SND.Q>", "SND.NXT := SND.NXT + SND.Q", "SND.Q := 0",
                "signal established"), ES, R + "3.10.7.3",
@@ -249,8 +281,8 @@ row("synsent.synack.2way.queued", SS, SEG, "not RST and SYN and ACK and ACK_NEW 
     "two-way handshake: queued data is the first thing sent", stage="syn-sent", next="text",
     when="two-way-handshake")
 row("synsent.syn", SS, SEG, "not RST and SYN and not ACK",
-    ("IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "SND.WND := SEG.WND", "RTX := 0",
-     "send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>"), SR, R + "3.10.7.3",
+    ("IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "SND.WND := SEG.WND", "RTX := 0") + _opts +
+    ("send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>",), SR, R + "3.10.7.3",
     "fourth: simultaneous open: rcv SYN / snd SYN,ACK", stage="syn-sent", figure5=True)
 # (two rows, not one guard "not ACK or ACK_NEW": SEG.ACK is read only where ACK is set, which
 # lets spec/frames.py see that dropping commutes with shifting the sequence spaces)
@@ -260,7 +292,7 @@ row("synsent.other.noack", SS, SEG, "not RST and not SYN and not ACK", (), None,
     "fifth: neither SYN nor RST (nor ACK): drop", stage="syn-sent")
 
 # Synchronized states: optional pre-checks (profile options), then the RFC's stages.
-_resynack = "send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>"
+_resynack = "resend <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>"
 row("synrcvd.simopen-synack", SR, SEG, "SIMOPEN_SYNACK and SND.Q == 0",
     ("SND.UNA := SEG.ACK", "SND.WND := SEG.WND", "RTX := 0", "signal established"), ES,
     "RFC 9293 3.5 Figure 7; Linux tcp_validate_incoming()",
@@ -288,8 +320,8 @@ row("synrcvd.pre.noack", SR, SEG, "not ACK and not RESYN", (), None, R + "3.10.7
 row("timewait.reopen", TW, SEG, "REOPEN_SYN and PASSIVE",
     ("ISS := SND.NXT + 65537", "IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "RCV.WND := WINDOW",
      "SND.UNA := ISS", "SND.NXT := ISS + 1", "SND.WND := SEG.WND", "PASSIVE := True", "FIN.SENT := False",
-     "ORPHAN := False", "RTX := 0", "PROBES := 0", "UNREAD := False", "SND.Q := 0", "ACK.OWED := False",
-     "send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>"), SR,
+     "ORPHAN := False", "RTX := 0", "PROBES := 0", "UNREAD := False", "SND.Q := 0", "ACK.OWED := False") + _opts +
+    ("send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>",), SR,
     "RFC 9293 3.6.1; RFC 1122 4.2.2.13; Linux tcp_timewait_state_process() (TCP_TW_SYN), tcp_v4_rcv()",
     "a SYN above RCV.NXT reopens the connection from TIME-WAIT as a new incarnation; Linux takes "
     "ISS = old SND.NXT + 65537 (above every sequence number of the old one). Only where a listener "
@@ -344,10 +376,16 @@ row("syn.none", SYNC, SEG, "not SYN", (), None, R + "3.10.7.4", "fourth: no SYN"
 row("syn.synrcvd.passive", SR, SEG, "SYN and PASSIVE", ("delete TCB", "RCV.WND := WINDOW", "PASSIVE := True"),
     LI, R + "3.10.7.4", "fourth: SYN in SYN-RECEIVED from a passive OPEN: back to LISTEN", stage="syn",
     when="not syn-recv-syn-rst")
-row("syn.synrcvd.passive.rst", SR, SEG, "SYN and PASSIVE",
-    ("send <SEQ=0><ACK=SEG.SEQ + SEG.LEN><CTL=RST,ACK>", "delete TCB", "RCV.WND := WINDOW", "PASSIVE := True"),
+row("syn.synrcvd.passive.rst", SR, SEG, "SYN and PASSIVE and not ACK",
+    ("reply <SEQ=0><ACK=SEG.SEQ + SEG.LEN><CTL=RST,ACK>", "delete TCB", "RCV.WND := WINDOW", "PASSIVE := True"),
     LI, "RFC 9293 3.10.7.4; Linux tcp_check_req() (embryonic_reset)",
     "fourth: in-window SYN on a request socket: snd RST and drop the request", stage="syn",
+    when="syn-recv-syn-rst")
+row("syn.synrcvd.passive.rst.ack", SR, SEG, "SYN and PASSIVE and ACK",
+    ("reply <SEQ=SEG.ACK><CTL=RST>", "delete TCB", "RCV.WND := WINDOW", "PASSIVE := True"),
+    LI, "RFC 9293 3.10.7.1, 3.10.7.4; Linux tcp_check_req() (embryonic_reset -> tcp_v4_send_reset(): "
+    "SEQ = SEG.ACK when the SYN carries an ACK)",
+    "fourth: in-window SYN,ACK on a request socket: snd RST and drop the request", stage="syn",
     when="syn-recv-syn-rst")
 row("syn.challenge", (ES, F1, F2, CW, CG, LA, TW), SEG, "SYN", ACK_NOW, None,
     "RFC 9293 3.10.7.4; RFC 5961 4.2", "fourth: SYN in a synchronized state: challenge ACK", stage="syn",
@@ -368,35 +406,40 @@ row("syn.reset.synrcvd", SR, SEG, "SYN and not PASSIVE",
 
 # fifth: ACK
 row("ack.none", SYNC, SEG, "not ACK", (), None, R + "3.10.7.4", "fifth: ACK bit off: drop", stage="ack")
+_WND = "SND.WND := SEG.WND << SND.WS"
 row("ack.synrcvd", SR, SEG, "ACK and ACK_NEW and SND.Q == 0",
-    ("SND.UNA := SEG.ACK", "SND.WND := SEG.WND", "RTX := 0", "signal established"), ES,
+    ("SND.UNA := SEG.ACK", _WND, "RTX := 0", "signal established"), ES,
     R + "3.10.7.4", "fifth: rcv ACK of SYN: ESTABLISHED", stage="ack", next="text", figure5=True)
 row("ack.synrcvd.queued", SR, SEG, "ACK and ACK_NEW and SND.Q > 0",
-    ("SND.UNA := SEG.ACK", "SND.WND := SEG.WND", "RTX := 0", "signal established",
+    ("SND.UNA := SEG.ACK", _WND, "RTX := 0", "signal established",
      "send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK><LEN=SND.Q>", "SND.NXT := SND.NXT + SND.Q", "SND.Q := 0"), ES,
     R + "3.10.7.4; 3.10.2", "fifth: rcv ACK of SYN: ESTABLISHED, and the data queued by SEND goes out",
     stage="ack", next="text")
-row("ack.synrcvd.bad", SR, SEG, "ACK and not ACK_NEW", "send <SEQ=SEG.ACK><CTL=RST>", None, R + "3.10.7.4",
+row("ack.synrcvd.bad", SR, SEG, "ACK and not ACK_NEW", "reply <SEQ=SEG.ACK><CTL=RST>", None, R + "3.10.7.4",
     "fifth: unacceptable ACK in SYN-RECEIVED: snd RST", stage="ack")
-_new = ("SND.UNA := SEG.ACK", "SND.WND := SEG.WND", "RTX := 0")
+_new = ("SND.UNA := SEG.ACK", _WND, "RTX := 0")
 row("ack.new", (ES, CW, F2), SEG, "ACK and ACK_NEW", _new, None, R + "3.10.7.4",
     "fifth: new acknowledgment: SND.UNA advances", stage="ack", next="text")
-row("ack.dup", (ES, F1, F2, CW, CG, LA), SEG, "ACK and SEG.ACK == SND.UNA", "SND.WND := SEG.WND", None,
-    R + "3.10.7.4", "fifth: duplicate ACK: update the send window", stage="ack", next="text")
+row("ack.dup", (ES, F1, F2, CW, CG, LA), SEG, "ACK and SEG.ACK == SND.UNA", _WND, None,
+    R + "3.10.7.4; RFC 7323 2.3", "fifth: duplicate ACK: update the send window (scaled by the peer's shift)",
+    stage="ack", next="text")
 row("ack.old", (ES, F1, F2, CW, CG, LA), SEG, "ACK and SEG.ACK < SND.UNA", (), None, R + "3.10.7.4",
     "fifth: old duplicate ACK: ignored", stage="ack", next="text")
 row("ack.unsent", (ES, F1, F2, CW, CG, LA), SEG, "ACK and ACK_UNSENT", ACK_NOW, None, R + "3.10.7.4",
     "fifth: ACK of data not yet sent: snd ACK, drop", stage="ack")
-row("ack.partial", (F1, CG, LA), SEG, "ACK and SND.UNA < SEG.ACK and SEG.ACK < SND.NXT", _new, None,
-    R + "3.10.7.4", "fifth: new acknowledgment, our FIN not yet acknowledged", stage="ack", next="text")
-row("ack.fin.finwait1", F1, SEG, "ACK and SND.UNA < SEG.ACK and SEG.ACK == SND.NXT", _new, F2, R + "3.10.7.4",
+row("ack.partial", (F1, CG, LA), SEG,
+    "ACK and SND.UNA < SEG.ACK and (SEG.ACK < SND.NXT or (SEG.ACK == SND.NXT and not FIN.SENT))", _new, None,
+    R + "3.10.7.4", "fifth: new acknowledgment, our FIN not yet acknowledged (or still queued behind data)",
+    stage="ack", next="text")
+_FIN_ACKED = "ACK and SND.UNA < SEG.ACK and SEG.ACK == SND.NXT and FIN.SENT"
+row("ack.fin.finwait1", F1, SEG, _FIN_ACKED, _new, F2, R + "3.10.7.4",
     "fifth: our FIN is acknowledged: FIN-WAIT-2", stage="ack", next="text", figure5=True)
-row("ack.fin.closing", CG, SEG, "ACK and SND.UNA < SEG.ACK and SEG.ACK == SND.NXT", _new + ("restart 2MSL",), TW,
+row("ack.fin.closing", CG, SEG, _FIN_ACKED, _new + ("restart 2MSL",), TW,
     R + "3.10.7.4", "fifth: our FIN is acknowledged: TIME-WAIT", stage="ack", next="text",
     when="not no-time-wait", figure5=True)
-row("ack.fin.closing.notw", CG, SEG, "ACK and SND.UNA < SEG.ACK and SEG.ACK == SND.NXT", ("delete TCB",), CL,
+row("ack.fin.closing.notw", CG, SEG, _FIN_ACKED, ("delete TCB",), CL,
     "teaching variant (not TCP)", "no TIME-WAIT: CLOSED at once", stage="ack", when="no-time-wait")
-row("ack.fin.lastack", LA, SEG, "ACK and SND.UNA < SEG.ACK and SEG.ACK == SND.NXT", ("delete TCB",), CL,
+row("ack.fin.lastack", LA, SEG, _FIN_ACKED, ("delete TCB",), CL,
     R + "3.10.7.4", "fifth: our FIN is acknowledged: delete the TCB", stage="ack", figure5=True)
 row("ack.timewait", TW, SEG, "ACK", (), None, R + "3.10.7.4",
     "fifth: TIME-WAIT: only a retransmitted FIN is expected", stage="ack", next="text")
@@ -416,7 +459,7 @@ row("text.trim", (ES, F1, F2), SEG, "NEWDATA and not FITS and not ABORT_ON_DATA"
     ("UNREAD := UNREAD or RCV.WND > 0", "RCV.NXT := RCV.NXT + RCV.WND", ACK_NOW), None, R + "3.10.7.4",
     "seventh: only the part within the window is accepted (and a FIN beyond it is not)", stage="text")
 row("text.abort-on-data", (F1, F2), SEG, "NEWDATA and ABORT_ON_DATA",
-    ("send <SEQ=SEG.ACK><CTL=RST>", "delete TCB"), CL, "RFC 1122 4.2.2.13; Linux tcp_rcv_state_process()",
+    ("reply <SEQ=SEG.ACK><CTL=RST>", "delete TCB"), CL, "RFC 1122 4.2.2.13; Linux tcp_rcv_state_process()",
     "seventh: new data after close(): snd RST (LINUX_MIB_TCPABORTONDATA)", stage="text", when="rst-on-unread")
 row("text.none", (ES, F1, F2), SEG, "not OUT_OF_ORDER and not NEWDATA", (), None, R + "3.10.7.4",
     "seventh: no new text", stage="text", next="fin")
@@ -446,7 +489,7 @@ row("fin.timewait", TW, SEG, "FIN", _fin + ("restart 2MSL",), None, R + "3.10.7.
     "eighth: remain in TIME-WAIT, restart the 2 MSL timeout", stage="fin")
 
 # ============================================================ timeouts (3.10.8)
-row("rto.syn", SS, "RTO", "RTX < SYN.RETRIES", ("RTX := RTX + 1", "send <SEQ=ISS><CTL=SYN>"), None,
+row("rto.syn", SS, "RTO", "RTX < SYN.RETRIES", ("RTX := RTX + 1", "resend <SEQ=ISS><CTL=SYN>"), None,
     "RFC 9293 3.10.8; RFC 6298 5.5", "retransmit the SYN, doubling the timeout")
 row("rto.syn.giveup", SS, "RTO", "not (RTX < SYN.RETRIES)",
     ("delete TCB", "signal error: connection timed out"), CL, "RFC 9293 3.10.8; RFC 1122 4.2.3.5",
@@ -462,13 +505,16 @@ row("rto.synack.giveup.listen", SR, "RTO", "not (RTX < SYNACK.RETRIES) and PASSI
 row("rto.synack.giveup.active", SR, "RTO", "not (RTX < SYNACK.RETRIES) and not PASSIVE",
     ("delete TCB", "signal error: connection timed out"), CL, "RFC 9293 3.10.8", "retries exhausted: give up",
     when="listener-survives")
-row("rto.data", (ES, CW), "RTO", "SND.UNA != SND.NXT and RTX < DATA.RETRIES",
-    ("RTX := RTX + 1", "send <SEQ=SND.UNA><ACK=RCV.NXT><CTL=ACK><LEN=SND.NXT - SND.UNA>"), None,
-    "RFC 9293 3.10.8; RFC 6298 5.5", "retransmit the unacknowledged data")
-row("rto.fin", (F1, CG, LA), "RTO", "SND.UNA != SND.NXT and SND.UNA != ISS and RTX < DATA.RETRIES",
-    ("RTX := RTX + 1", "send <SEQ=SND.UNA><ACK=RCV.NXT><CTL=FIN,ACK><LEN=SND.NXT - SND.UNA - 1>"), None,
+row("rto.data", (ES, CW, F1, CG, LA), "RTO", "not FIN.SENT and SND.UNA != SND.NXT and RTX < DATA.RETRIES",
+    ("RTX := RTX + 1", "resend <SEQ=SND.UNA><ACK=RCV.NXT><CTL=ACK><LEN=SND.NXT - SND.UNA>"), None,
+    "RFC 9293 3.10.8; RFC 6298 5.5",
+    "retransmit the unacknowledged data (any FIN is still queued); the oracle accepts any part of it, "
+    "repacketized (RFC 1122 4.2.2.15; Linux's tail loss probe resends the last segment)")
+row("rto.fin", (F1, CG, LA), "RTO", "FIN.SENT and SND.UNA != SND.NXT and SND.UNA != ISS and RTX < DATA.RETRIES",
+    ("RTX := RTX + 1", "resend <SEQ=SND.UNA><ACK=RCV.NXT><CTL=FIN,ACK><LEN=SND.NXT - SND.UNA - 1>"), None,
     "RFC 9293 3.10.8; RFC 6298 5.5", "retransmit the unacknowledged data and FIN")
-row("rto.fin.synack", (F1, CG, LA), "RTO", "SND.UNA == ISS and RTX < DATA.RETRIES", ("RTX := RTX + 1", _resynack),
+row("rto.fin.synack", (F1, CG, LA), "RTO", "FIN.SENT and SND.UNA == ISS and RTX < DATA.RETRIES",
+    ("RTX := RTX + 1", _resynack),
     None, "RFC 9293 3.10.8", "closed from SYN-RECEIVED: the SYN,ACK is still first in the queue")
 row("rto.giveup", (ES, CW, F1, CG, LA), "RTO", "SND.UNA != SND.NXT and not (RTX < DATA.RETRIES)",
     ("delete TCB", "signal error: connection timed out"), CL, "RFC 9293 3.10.8; RFC 1122 4.2.3.5",
@@ -481,22 +527,42 @@ row("2msl", TW, "2MSL", "True", ("delete TCB",), CL, "RFC 9293 3.10.8", "time-wa
 row("finwait2.timeout", F2, "FIN-WAIT-2", "ORPHAN", ("delete TCB",), CL,
     "Linux tcp_fin_timeout (net.ipv4.tcp_fin_timeout); RFC 9293 has no such timer",
     "an orphaned FIN-WAIT-2 is dropped silently", when="fin-wait-2-timeout")
-row("keepalive", (ES, CW, F2), "KEEPALIVE", "SND.UNA == SND.NXT and PROBES < KA.PROBES",
-    ("PROBES := PROBES + 1", "send <SEQ=SND.NXT - 1><ACK=RCV.NXT><CTL=ACK>"), None,
+row("keepalive", (ES, CW, F2), "KEEPALIVE", "SND.UNA == SND.NXT and SND.Q == 0 and PROBES < KA.PROBES",
+    ("PROBES := PROBES + 1", "probe <SEQ=SND.NXT - 1><ACK=RCV.NXT><CTL=ACK>"), None,
     "RFC 9293 3.8.4; RFC 1122 4.2.3.6", "idle: snd a keep-alive probe (SEQ = SND.NXT - 1 elicits an ACK)",
     when="keepalive")
-row("keepalive.giveup", (ES, CW, F2), "KEEPALIVE", "SND.UNA == SND.NXT and not (PROBES < KA.PROBES)",
+row("keepalive.giveup", (ES, CW, F2), "KEEPALIVE", "SND.UNA == SND.NXT and SND.Q == 0 and not (PROBES < KA.PROBES)",
     ("delete TCB", "signal error: connection timed out"), CL, "RFC 9293 3.8.4; RFC 1122 4.2.3.6",
     "no answer to the probes: the connection is dead", when="keepalive and not keepalive-rst")
-row("keepalive.giveup.rst", (ES, CW, F2), "KEEPALIVE", "SND.UNA == SND.NXT and not (PROBES < KA.PROBES)",
+row("keepalive.giveup.rst", (ES, CW, F2), "KEEPALIVE",
+    "SND.UNA == SND.NXT and SND.Q == 0 and not (PROBES < KA.PROBES)",
     ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>", "delete TCB", "signal error: connection timed out"), CL,
     "Linux tcp_keepalive_timer() (tcp_send_active_reset)", "no answer to the probes: snd RST",
     when="keepalive and keepalive-rst")
-row("persist", (ES, CW), "PERSIST", "SND.WND == 0", "send <SEQ=SND.UNA - 1><ACK=RCV.NXT><CTL=ACK>", None,
-    "RFC 9293 3.8.6.1; RFC 1122 4.2.2.17", "zero window: probe it (Linux tcp_xmit_probe_skb uses SND.UNA - 1)")
+row("persist", (ES, CW, F1, CG, LA), "PERSIST", "not FIN.SENT and SND.WND == 0",
+    "probe <SEQ=SND.UNA - 1><ACK=RCV.NXT><CTL=ACK>", None, "RFC 9293 3.8.6.1 (MUST-36); RFC 1122 4.2.2.17",
+    "zero window: probe it, backing off like the RTO (Linux tcp_probe_timer(), tcp_xmit_probe_skb() with "
+    "SND.UNA - 1; a zero window is probed also while a FIN waits behind queued data)")
+
+# OUTPUT: the stack sends what SEND queued (RFC 9293 3.7, 3.8.6, 3.10.2, 3.10.4)
+row("output", (ES, CW, F1, CG, LA), "OUTPUT", "0 < N and N <= SND.Q and SIZE_OK and ROOM",
+    ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK><LEN=N>", "SND.NXT := SND.NXT + N", "SND.Q := SND.Q - N"), None,
+    R + "3.7.1; 3.8.6; 3.10.2",
+    "send N queued bytes: at most the effective send MSS (MUST-15), never beyond SND.UNA + SND.WND; "
+    "where the stack cuts (Nagle, corking, the application's writes) is its choice")
+row("output.fin", (F1, CG, LA), "OUTPUT", "not FIN.SENT and N == SND.Q and (N == 0 or (SIZE_OK and ROOM))",
+    ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK><LEN=N>", "SND.NXT := SND.NXT + N + 1", "SND.Q := 0",
+     "FIN.SENT := True"), None, R + "3.10.4",
+    "the FIN a CLOSE queued follows the last byte: on the segment that carries it, or alone after it",
+    choice=True)
 row("delack", SYNC, "DELACK", "ACK.OWED", ACK_NOW, None, "RFC 9293 3.8.6.3; RFC 1122 4.2.3.2",
     "the delayed ACK timer fires", when="delayed-ack")
 
+#: Sent-but-unacknowledged and queued data together stay below 2^30 (RFC 7323 2.3).
+_QUEUED = "SND.NXT - SND.UNA <= MAXWIN and SND.Q <= MAXWIN and SND.NXT - SND.UNA + SND.Q <= MAXWIN"
+#: After CLOSE: the FIN sent (nothing queued), or still queued behind data.
+_CLOSING = (f"((FIN.SENT and 1 <= SND.NXT - SND.UNA and SND.NXT - SND.UNA <= MAXWIN + 1 and SND.Q == 0)"
+            f" or (not FIN.SENT and {_QUEUED}))")
 #: What holds of the TCB in each state; `synack prove` shows every row preserves it.
 INVARIANTS: dict[State, str] = {
     CL: "SND.Q == 0 and not FIN.SENT and not ORPHAN and RCV.WND <= MAXWIN",
@@ -505,14 +571,11 @@ INVARIANTS: dict[State, str] = {
         " and RCV.WND <= MAXWIN",
     SR: "SND.UNA == ISS and SND.NXT == ISS + 1 and RCV.NXT == IRS + 1 and SND.Q <= MAXWIN - 1 and not FIN.SENT"
         " and not ORPHAN and RCV.WND <= MAXWIN",
-    ES: "SND.NXT - SND.UNA <= MAXWIN and SND.Q == 0 and not FIN.SENT and not ORPHAN and RCV.WND <= MAXWIN",
-    CW: "SND.NXT - SND.UNA <= MAXWIN and SND.Q == 0 and not FIN.SENT and not ORPHAN and RCV.WND <= MAXWIN",
-    F1: "FIN.SENT and 1 <= SND.NXT - SND.UNA and SND.NXT - SND.UNA <= MAXWIN + 1 and SND.Q == 0"
-        " and RCV.WND <= MAXWIN",
-    CG: "FIN.SENT and 1 <= SND.NXT - SND.UNA and SND.NXT - SND.UNA <= MAXWIN + 1 and SND.Q == 0"
-        " and RCV.WND <= MAXWIN",
-    LA: "FIN.SENT and 1 <= SND.NXT - SND.UNA and SND.NXT - SND.UNA <= MAXWIN + 1 and SND.Q == 0"
-        " and RCV.WND <= MAXWIN",
+    ES: _QUEUED + " and not FIN.SENT and not ORPHAN and RCV.WND <= MAXWIN",
+    CW: _QUEUED + " and not FIN.SENT and not ORPHAN and RCV.WND <= MAXWIN",
+    F1: _CLOSING + " and RCV.WND <= MAXWIN",
+    CG: _CLOSING + " and RCV.WND <= MAXWIN",
+    LA: _CLOSING + " and RCV.WND <= MAXWIN",
     F2: "FIN.SENT and SND.UNA == SND.NXT and SND.Q == 0 and RCV.WND <= MAXWIN",
     TW: "FIN.SENT and SND.UNA == SND.NXT and SND.Q == 0 and RCV.WND <= MAXWIN",
 }

@@ -29,6 +29,8 @@ NAMES: dict[str, tuple[str, tuple]] = {
     "SEG.ACK": (SEQ, ("seg", "ack")),
     "SEG.WND": (COUNT, ("seg", "wnd")),
     "SEG.DATA": (COUNT, ("seg", "data")),
+    "SEG.MSS": (COUNT, ("seg", "mss")),
+    "SEG.WS": (COUNT, ("seg", "ws")),
     "SEG.LEN": (COUNT, ("derived", "len")),
     "SEG.END": (SEQ, ("derived", "end")),
     "SYN": (BOOL, ("flag", SYN)),
@@ -41,6 +43,8 @@ NAMES: dict[str, tuple[str, tuple]] = {
     "SND.UNA": (SEQ, ("tcb", "snd_una")),
     "SND.NXT": (SEQ, ("tcb", "snd_nxt")),
     "SND.WND": (COUNT, ("tcb", "snd_wnd")),
+    "SND.MSS": (COUNT, ("tcb", "snd_mss")),
+    "SND.WS": (COUNT, ("tcb", "snd_ws")),
     "RCV.NXT": (SEQ, ("tcb", "rcv_nxt")),
     "RCV.WND": (COUNT, ("tcb", "rcv_wnd")),
     "RTX": (COUNT, ("tcb", "rtx")),
@@ -56,7 +60,7 @@ NAMES: dict[str, tuple[str, tuple]] = {
     "MAXWIN": (COUNT, ("const", MAXWIN)),
 }
 #: Profile parameters usable in guards (their values come from the profile).
-PARAM_NAMES = ("SYN.RETRIES", "SYNACK.RETRIES", "DATA.RETRIES", "KA.PROBES", "WINDOW")
+PARAM_NAMES = ("SYN.RETRIES", "SYNACK.RETRIES", "DATA.RETRIES", "KA.PROBES", "WINDOW", "MSS.DEFAULT")
 for _p in PARAM_NAMES:
     NAMES[_p] = (COUNT, ("param", _p))
 
@@ -80,7 +84,8 @@ _OPS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", as
 @dataclass(frozen=True)
 class Expr:
     """A typed expression tree: ("name", n) | ("const", v, type) | ("bin", op, a, b) |
-    ("cmp", op, a, b, type) | ("and", [..]) | ("or", [..]) | ("not", a)."""
+    ("cmp", op, a, b, type) | ("and", [..]) | ("or", [..]) | ("not", a) | ("if", cond, a, b).
+    `op` is + or - (modulo 2^32), or << (a count shifted left, RFC 7323 window scaling)."""
 
     node: tuple
     type: str
@@ -122,6 +127,19 @@ def _build(n: ast.AST, macros: dict[str, str], src: str, seen: tuple) -> Expr:
         if a.type != BOOL:
             raise SpecError(f"'not' over a non-boolean in {src!r}")
         return Expr(("not", a), BOOL)
+    if isinstance(n, ast.IfExp):
+        c = _build(n.test, macros, src, seen)
+        a, b = _build(n.body, macros, src, seen), _build(n.orelse, macros, src, seen)
+        if c.type != BOOL:
+            raise SpecError(f"the condition of 'if' is not a boolean in {src!r}")
+        if a.type != b.type and not (a.node[0] == "const" or b.node[0] == "const") or BOOL in (a.type, b.type):
+            raise SpecError(f"the two branches of 'if' differ in type in {src!r}")
+        return Expr(("if", c, a, b), a.type if a.node[0] != "const" else b.type)
+    if isinstance(n, ast.BinOp) and isinstance(n.op, ast.LShift):
+        a, b = _build(n.left, macros, src, seen), _build(n.right, macros, src, seen)
+        if a.type != COUNT or b.type != COUNT:
+            raise SpecError(f"'<<' shifts a count by a count in {src!r}")
+        return Expr(("bin", "<<", a, b), COUNT)
     if isinstance(n, ast.BinOp) and isinstance(n.op, (ast.Add, ast.Sub)):
         a, b = _build(n.left, macros, src, seen), _build(n.right, macros, src, seen)
         op = "+" if isinstance(n.op, ast.Add) else "-"
@@ -171,7 +189,11 @@ def py(e: Expr, params: dict[str, int], local: bool) -> str:
         return "(" + " or ".join(py(p, params, local) for p in node[1]) + ")"
     if kind == "not":
         return f"(not {py(node[1], params, local)})"
+    if kind == "if":
+        return f"({py(node[2], params, local)} if {py(node[1], params, local)} else {py(node[3], params, local)})"
     if kind == "bin":
+        if node[1] == "<<":   # a shift of 32 or more leaves 0, as z3's bvshl does
+            return f"(({py(node[2], params, local)} << min({py(node[3], params, local)}, 32)) & {MASK})"
         return f"(({py(node[2], params, local)} {node[1]} {py(node[3], params, local)}) & {MASK})"
     if kind == "cmp":
         op, a, b, t = node[1], py(node[2], params, local), py(node[3], params, local), node[4]
@@ -230,9 +252,11 @@ def z3_term(e: Expr, env: dict[str, Any], params: dict[str, int]):
         return z3.Or(*[z3_term(p, env, params) for p in node[1]])
     if kind == "not":
         return z3.Not(z3_term(node[1], env, params))
+    if kind == "if":
+        return z3.If(z3_term(node[1], env, params), z3_term(node[2], env, params), z3_term(node[3], env, params))
     if kind == "bin":
         a, b = z3_term(node[2], env, params), z3_term(node[3], env, params)
-        return a + b if node[1] == "+" else a - b
+        return a + b if node[1] == "+" else a - b if node[1] == "-" else a << b
     if kind == "cmp":
         op, t = node[1], node[4]
         a, b = z3_term(node[2], env, params), z3_term(node[3], env, params)
@@ -251,24 +275,33 @@ def z3_term(e: Expr, env: dict[str, Any], params: dict[str, int]):
 
 # ----------------------------------------------------------------------------- actions
 
-_SEND = re.compile(r"^send\s*((?:<[A-Z]+=[^>]*>)+)$")
+_SEND = re.compile(r"^(send|resend|probe|reply)\s*((?:<[A-Z]+=[^>]*>)+)$")
+#: What a send action declares about the segment it sends; `checker/obligations.py` proves
+#: each row keeps its kind's obligation (RFC 9293 3.3.1 sequence accounting, 3.10.7.1 resets):
+#: `send` new sequence space (SEQ = SND.NXT, or ISS on a SYN, and SND.NXT moves past it),
+#: `resend` a retransmission (from SND.UNA, or the SYN again; SND.NXT stays),
+#: `probe` a keep-alive or zero-window probe (at most one below SND.UNA; SND.NXT stays),
+#: `reply` a reset answering the arriving segment in 3.10.7.1's form.
+SEND_KINDS = ("send", "resend", "probe", "reply")
 _FIELD = re.compile(r"<([A-Z]+)=([^>]*)>")
 
 
 @dataclass(frozen=True)
 class Action:
     """One parsed action: ("set", name, Expr) | ("send", flags, seq, ack|None, len|None)
-    | ("signal", text) | ("restart", timer) | ("delete",)."""
+    | ("signal", text) | ("restart", timer) | ("delete",). A send's `kind` is one of
+    `SEND_KINDS`, the word its text starts with."""
 
     op: tuple
     text: str
+    kind: str = ""
 
 
 def parse_action(text: str, macros: dict[str, str]) -> Action:
     t = text.strip()
     m = _SEND.match(t)
     if m:
-        fields = dict(_FIELD.findall(m.group(1)))
+        fields = dict(_FIELD.findall(m.group(2)))
         unknown = set(fields) - {"SEQ", "ACK", "CTL", "LEN"}
         if unknown or "SEQ" not in fields or "CTL" not in fields:
             raise SpecError(f"send needs <SEQ=..><CTL=..> (and optional <ACK=..>, <LEN=..>): {text!r}")
@@ -280,7 +313,7 @@ def parse_action(text: str, macros: dict[str, str]) -> Action:
             raise SpecError(f"send has the ACK flag iff it has an <ACK=..> field: {text!r}")
         if not _fits(seq, SEQ) or (ack is not None and not _fits(ack, SEQ)) or (ln is not None and ln.type != COUNT):
             raise SpecError(f"send field of the wrong type in {text!r}")
-        return Action(("send", flags, seq, ack, ln), t)
+        return Action(("send", flags, seq, ack, ln), t, m.group(1))
     if t.startswith("signal "):
         return Action(("signal", t[len("signal "):].strip()), t)
     if t.startswith("restart "):

@@ -13,10 +13,23 @@ from synack.checker.scenarios import NAMES as SCENARIOS
 from synack.checker.scenarios import SINGLE
 from synack.spec import PROFILES, VARIANTS, SpecError
 
-from .cliutil import _draw, _fail, _format_of, _profile
+from .cliutil import PROGRESS, _draw, _fail, _format_of, _profile
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """Ctrl-C ends every command the same way: what was done, exit 130 (click would print
+    "Aborted!" and exit 1, the code of a failed property)."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            done = getattr(exc, "progress", None) or PROGRESS.get("done")
+            click.echo("synack: interrupted" + (f" after {done}" if done else ""), err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="synack")
 def main() -> None:
     """synack: TCP connection management (RFC 9293) as data, model-checked and usable as a test oracle."""
@@ -25,7 +38,7 @@ def main() -> None:
 @main.command("spec")
 @click.option("--profile", "-p", default="rfc9293", show_default=True, help=f"one of {', '.join(PROFILES)}")
 @click.option("--variant", "-v", multiple=True, help=f"teaching variant: {', '.join(VARIANTS)}")
-@click.option("--json", "as_json", is_flag=True, help="the machine-readable export (see spec/spec.schema.json)")
+@click.option("--json", "as_json", is_flag=True, help="the machine-readable export (its JSON Schema: spec.schema.json in the synack.spec package)")
 @click.option("--requirements", is_flag=True,
               help="RFC 9293's MUST-n list: what covers each, checked on this profile (exit 1 if one is not met)")
 def spec_cmd(profile: str, variant: tuple[str, ...], as_json: bool, requirements: bool) -> None:
@@ -89,14 +102,16 @@ def _requirements(prof, as_json: bool) -> None:
 @click.option("--variant", "-v", multiple=True, help="teaching variant(s) applied to each profile")
 def prove_cmd(profile: tuple[str, ...], variant: tuple[str, ...]) -> None:
     """Prove with z3 that the table's guards are exhaustive and exclusive over 32-bit sequence
-    arithmetic and that every row preserves the TCB invariants. Exit 1 on a counterexample."""
+    arithmetic, that every row preserves the TCB invariants, and that every row keeps its
+    obligations (sequence accounting of what it sends, retry counts, user signals and call
+    errors as RFC 9293 names them). Exit 1 on a counterexample."""
     from synack.checker.proofs import prove
 
     ok = True
     for name in profile or tuple(PROFILES):
-        report = prove(_profile(name, variant))
+        report = prove(_profile(name, variant), obligations=True)
         click.echo(report.summary())
-        for f in report.findings:
+        for f in report.problems():
             click.echo(f"  {f}")
         ok &= report.ok
     sys.exit(0 if ok else 1)
@@ -148,11 +163,16 @@ def check_cmd(profile, variant, scenario, capacity, loss, dup, fifo, retries, in
     for p in props:
         if p not in PROPERTY_NAMES:
             _fail(f"unknown property {p!r}; expected one of: {', '.join(PROPERTY_NAMES)}")
+    import math
+    import time
+
     for name, v in (("--max-states", max_states), ("--max-seconds", max_seconds), ("--max-memory", max_memory)):
+        if not math.isfinite(v):
+            _fail(f"{name} must be a finite number, got {v}")
         if v < 0:
             _fail(f"{name} must not be negative, got {v}")
     scenarios = scenario or DEFAULT_SCENARIOS
-    limits = Limits(max_states, max_seconds, max_memory)
+    deadline = time.monotonic() + max_seconds if max_seconds else None   # for the whole run, every scenario
     if diagram_out:
         _format_of(diagram_out)
     charts = []
@@ -164,6 +184,8 @@ def check_cmd(profile, variant, scenario, capacity, loss, dup, fifo, retries, in
                               props or PROPERTY_NAMES)
         except SpecError as exc:
             _fail(str(exc))
+        left = max(deadline - time.monotonic(), 1e-9) if deadline is not None else 0.0
+        limits = Limits(max_states, left, max_memory)
         try:
             ex = _run(cfg, limits, quiet or as_json, engine)
         except SpecError as exc:          # e.g. --engine native without a C compiler
@@ -220,8 +242,11 @@ def _run(cfg, limits, quiet: bool, engine: str = "auto"):
     from synack.checker.explore import explore
     from synack.checker.system import System
 
+    def note(n, frontier, transitions, elapsed, depth):
+        PROGRESS["done"] = f"{n:,} states ({cfg.scenario.name})"
+
     if quiet or not sys.stderr.isatty():
-        return explore(System(cfg), limits, engine=engine)
+        return explore(System(cfg), limits, on_progress=note, engine=engine)
     from rich.console import Console
     from rich.progress import Progress, TextColumn, TimeElapsedColumn
 
@@ -229,6 +254,7 @@ def _run(cfg, limits, quiet: bool, engine: str = "auto"):
     t0 = time.perf_counter()
 
     def tick(n, frontier, transitions, elapsed, depth):
+        note(n, frontier, transitions, elapsed, depth)
         if state["bar"] is None:
             if time.perf_counter() - t0 < 1.0:
                 return
@@ -247,7 +273,7 @@ def _run(cfg, limits, quiet: bool, engine: str = "auto"):
 
 
 @main.command("oracle")
-@click.argument("trace", type=click.Path(dir_okay=False))
+@click.argument("trace", type=click.Path(dir_okay=False, allow_dash=True), required=False)
 @click.option("--profile", "-p", default=None, help="profile to judge against (default: the trace header's, else rfc9293)")
 @click.option("--variant", "-v", multiple=True, help="variant(s) added to the profile")
 @click.option("--start", type=click.Choice(["closed", "any"]), default="closed", show_default=True,
@@ -267,8 +293,17 @@ def _run(cfg, limits, quiet: bool, engine: str = "auto"):
                    "come in order of each connection's first segment once all are judged")
 @click.option("--engine", type=click.Choice(["auto", "native", "python"]), default="auto", show_default=True,
               help="captures: 'native' reads the capture and takes the monitors' memoized steps in C "
-                   "(oracle/native.py; classic pcap, needs a C compiler), 'python' does all in Python; the "
+                   "(classic pcap, needs a C compiler), 'python' does all in Python; the "
                    "verdicts are the same. 'auto': native when it can")
+@click.option("--junit-xml", "junit_out", type=click.Path(dir_okay=False), default=None,
+              help="also write JUnit XML here: one test case per judged end, violations as failures")
+@click.option("--html", "html_out", type=click.Path(dir_okay=False), default=None,
+              help="also write one self-contained HTML page here: every end's verdict, filterable, and each "
+                   "violation's sequence chart")
+@click.option("--live", "live_if", default=None, metavar="IFACE",
+              help="judge the traffic on this interface as it passes (AF_PACKET, root): violations as they "
+                   "happen, a summary on Ctrl-C (exit 130) or after --max-seconds (exit: the worst verdict)")
+@click.option("--max-seconds", "live_seconds", default=0.0, type=float, help="--live: stop after this long")
 @click.option("--vantage", default=None, metavar="HOST[:PORT]",
               help="where the capture was taken: that end is near (all it sent is captured; deadlines apply), "
                    "every other end far (losses are not its violations). Default: every end near. JSON Lines: "
@@ -276,58 +311,134 @@ def _run(cfg, limits, quiet: bool, engine: str = "auto"):
 @click.option("--max-violations", default=10, show_default=True, type=int,
               help="violations reported per end: after each, judging resumes mid-connection at the next segment")
 def oracle_cmd(trace, profile, variant, start, iut, summary, as_json, max_candidates, calls_logged, params,
-               jobs, engine, vantage, max_violations) -> None:
+               jobs, engine, junit_out, html_out, live_if, live_seconds, vantage, max_violations) -> None:
     """Judge a trace of a TCP implementation against the spec: a JSON Lines trace (one IUT,
-    see oracle/trace.schema.json) or a pcap/pcapng capture (every connection in it).
-    Exit 0 conformant, 1 violation, 3 inconclusive, 2 bad input."""
-    from synack.oracle.events import TraceError, read_jsonl
+    format: synack.oracle's trace.schema.json), a pcap/pcapng capture (every connection in
+    it), or the live traffic of an interface (--live). TRACE may be `-` (standard input), a
+    pipe or a FIFO: it is read once. Exit 0 conformant, 1 violation, 3 inconclusive or
+    unjudgeable, 2 bad input, 130 interrupted."""
+    from synack.oracle.events import TraceError, read_trace
     from synack.oracle.monitor import LEARNABLE, Monitor
+    from synack.oracle.inputs import open_source
 
-    if _is_capture(trace):
-        from synack.oracle.judge import judge_capture
+    if live_seconds and live_if is None:
+        _fail("--max-seconds applies to --live only")
+    if live_if is not None or trace is None:
+        _oracle_live(trace, live_if, profile, variant, start, iut, max_candidates, params, live_seconds,
+                     junit_out or html_out)
+    from synack.oracle.inputs import open_source
 
-        given = _parse_params(params)
-        prof = _with_params(_profile(profile or "linux", variant), given)
-        try:
-            code = judge_capture(trace, prof, (), iut, start, summary, as_json, max_candidates, click.echo,
-                                 jobs=jobs if jobs != 0 else (os.cpu_count() or 1), engine=engine,
-                                 vantage=vantage, max_violations=max_violations,
-                                 given=tuple(prof._key(k) for k in given))
-        except SpecError as exc:
-            _fail(str(exc))
-        # the monitors' memo is millions of long-lived objects: the interpreter's last
-        # collection would walk them all (2.6 s after a 4.6 s judging of a varied capture)
-        import gc
-        gc.freeze()
-        sys.exit(code)
     try:
-        header, events = read_jsonl(trace)
-        prof = _profile(profile or header.get("profile", "rfc9293"), variant)
-        given = header.get("params", {})
-        if not isinstance(given, dict):
-            raise TraceError(f"{trace}: the header's \"params\" must be an object, got {given!r}")
-        prof = _with_params(prof, {**given, **_parse_params(params)})
-        where, note = _trace_vantage(header, vantage)
-        end = header.get("end")
-        if end is not None and (isinstance(end, bool) or not isinstance(end, (int, float)) or end != end):
-            raise TraceError(f"{trace}: the header's \"end\" must be a time in seconds, got {end!r}")
-        mon = Monitor(prof, role=str(header.get("iut", "")), start=start, max_candidates=max_candidates,
-                      calls_logged=calls_logged or header.get("calls_logged") is True, vantage=where,
-                      vantage_note=note, max_violations=max_violations,
-                      learn=[k for k in LEARNABLE if k not in {prof._key(x) for x in {**given, **_parse_params(params)}}])
-    except (TraceError, SpecError) as exc:
+        src = open_source(trace)
+    except TraceError as exc:
         _fail(str(exc))
-    for ev in events:
-        if mon.feed(ev) is not None:
-            break
+    with src:
+        if src.kind != "jsonl":
+            from synack.oracle.judge import judge_capture
+
+            given = _parse_params(params)
+            prof = _with_params(_profile(profile or "linux", variant), given)
+            try:
+                if junit_out or html_out:
+                    src.spooled()             # the reports read the capture a second time
+                code = judge_capture(src, prof, (), iut, start, summary, as_json, max_candidates, click.echo,
+                                     jobs=jobs if jobs != 0 else (os.cpu_count() or 1), engine=engine,
+                                     vantage=vantage, max_violations=max_violations,
+                                     given=tuple(prof._key(k) for k in given))
+                if junit_out or html_out:
+                    from synack.report import capture_cases
+
+                    _reports(capture_cases(src, prof, iut, None if start == "closed" else start, max_candidates),
+                             trace, prof, junit_out, html_out)
+            except SpecError as exc:
+                _fail(str(exc))
+            # the monitors' memo is millions of long-lived objects: the interpreter's last
+            # collection would walk them all (2.6 s after a 4.6 s judging of a varied capture)
+            import gc
+            gc.freeze()
+            sys.exit(code)
+        try:
+            tr = read_trace(src)
+            header, events = tr.header, tr.events
+            at = f"{tr.name}:{tr.header_line}"
+            prof = _profile(profile or header.get("profile", "rfc9293"), variant)
+            try:
+                prof = prof.with_params(**header.get("params", {}))
+            except SpecError as exc:
+                raise TraceError(f"{at}: the header's \"params\": {exc}") from None
+            prof = _with_params(prof, _parse_params(params))
+            where, note = _trace_vantage(header, vantage)
+            end = header.get("end")
+            if end is not None and (isinstance(end, bool) or not isinstance(end, (int, float)) or end != end
+                                    or end in (float("inf"), float("-inf"))):
+                raise TraceError(f"{at}: the header's \"end\" must be a time in seconds, got {end!r}")
+            mon = Monitor(prof, role=str(header.get("iut", "")), start=start, max_candidates=max_candidates,
+                          calls_logged=calls_logged or header.get("calls_logged") is True, vantage=where,
+                          vantage_note=note, max_violations=max_violations,
+                          learn=[k for k in LEARNABLE if k not in {prof._key(x) for x in
+                                                                    {**header.get("params", {}), **_parse_params(params)}}])
+        except (TraceError, SpecError) as exc:
+            _fail(str(exc))
+    try:
+        for ev in events:
+            if mon.feed(ev) is not None:
+                break
+    except KeyboardInterrupt as exc:
+        exc.progress = f"{mon.n:,} of {len(events):,} events"
+        raise
     times = [t for t in (getattr(ev, "t", None) for ev in events) if t is not None]
     v = mon.verdict(end=max([*times, float(end)]) if end is not None else (times[-1] if times else None))
     click.echo(v.dumps() if as_json else str(v))
+    if junit_out or html_out:
+        from synack.report import Case
+
+        _reports([Case(os.path.basename(trace), str(header.get("iut") or "IUT"), len(events), v, tuple(events))],
+                 trace, prof, junit_out, html_out, {"start": start, "max_candidates": max_candidates,
+                                                    "calls_logged": mon.calls_logged})
     sys.exit(v.exit_code)
 
 
+def _reports(cases, source: str, prof, junit_out, html_out, monitor_kw=None) -> None:
+    """`--junit-xml` and `--html` (synack/report.py)."""
+    from synack.report import html_page, junit_xml, write
+
+    for out, make in ((junit_out, lambda: junit_xml(cases, os.path.basename(source))),
+                      (html_out, lambda: html_page(cases, source, prof, monitor_kw=monitor_kw))):
+        if out:
+            try:
+                write(out, make())
+            except OSError as exc:
+                _fail(f"cannot write {out!r}: {exc.strerror}")
+            click.echo(f"report: {out}", err=True)
+
+
+def _oracle_live(trace, iface, profile, variant, start, iut, max_candidates, params, seconds, reports) -> None:
+    """`synack oracle --live IFACE` (synack.oracle.sniff.judge_live)."""
+    from synack.oracle.events import TraceError
+    from synack.oracle.judge import parse_iut
+    from synack.oracle.sniff import judge_live
+
+    if trace is None and iface is None:
+        _fail("give a trace or capture to judge (or --live IFACE)")
+    if trace is not None:
+        _fail("give a trace or capture, or --live IFACE, not both")
+    if reports:
+        _fail("--junit-xml and --html need a trace or capture file, not --live")
+    if seconds < 0:
+        _fail(f"--max-seconds must not be negative, got {seconds}")
+    prof = _with_params(_profile(profile or "linux", variant), _parse_params(params))
+    try:
+        code = judge_live(iface, prof, parse_iut(iut), None if start == "closed" else start, max_candidates,
+                          lambda line: click.echo(line), seconds,
+                          ready=lambda: click.echo(f"judging TCP on {iface} under {prof.label()}; Ctrl-C for the "
+                                                   "summary", err=True))
+    except TraceError as exc:
+        _fail(str(exc))
+    sys.exit(code)
+
+
 @main.command("trace")
-@click.argument("capture", type=click.Path(dir_okay=False))
+@click.argument("capture", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--to-jsonl", is_flag=True, required=True, help="convert to the JSON Lines trace format")
 @click.option("--iut", default=None, help="only traces with this endpoint as IUT, HOST[:PORT]")
 @click.option("--out", "-o", "out_dir", default=None, help="directory for one .jsonl per connection and IUT end")
@@ -336,9 +447,10 @@ def trace_cmd(capture, to_jsonl, iut, out_dir) -> None:
     from synack.oracle.judge import to_jsonl as convert
 
     try:
-        sys.exit(convert(capture, "linux", iut, out_dir, click.echo))
+        code = convert(capture, "linux", iut, out_dir, click.echo)
     except SpecError as exc:
         _fail(str(exc))
+    sys.exit(code)
 
 
 def _trace_vantage(header: dict, vantage: str | None) -> tuple[str, str]:
@@ -379,22 +491,13 @@ def _with_params(prof, params: dict):
         _fail(str(exc))
 
 
-def _is_capture(path: str) -> bool:
-    """pcap or pcapng by magic number (names can lie); unreadable files are left to the reader."""
-    try:
-        with open(path, "rb") as fh:
-            magic = fh.read(4)
-    except OSError as exc:
-        _fail(f"cannot read {path!r}: {exc.strerror}")
-    return magic in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d",
-                     b"\x0a\x0d\x0d\x0a")
-
-
 from .diagram_cli import diagram_group, explain_cmd, why_cmd  # noqa: E402  (the commands register below)
 
 main.add_command(diagram_group)
 main.add_command(why_cmd)
 main.add_command(explain_cmd)
+from .teststack_cli import test_stack_cmd  # noqa: E402
+main.add_command(test_stack_cmd)
 
 if __name__ == "__main__":
     main()

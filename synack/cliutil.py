@@ -7,6 +7,9 @@ import click
 
 from synack.spec import SpecError, get_profile
 
+#: What the running command has done so far ("done": "12,288 states"), for the line Ctrl-C prints.
+PROGRESS: dict = {}
+
 
 def _fail(msg: str, code: int = 2):
     click.echo(f"synack: error: {msg}", err=True)
@@ -44,3 +47,17 @@ def _draw(source: str, fmt: str, out: str, exit_on_missing: bool = True) -> bool
         return False
     except OSError as exc:
         _fail(f"cannot write {out!r}: {exc.strerror}")
+
+
+def _out_dir(path: str) -> str:
+    """A directory to write into, made when missing; one that cannot be (a file is in the
+    way, no permission) is a one-line error, exit 2."""
+    import os
+
+    try:
+        os.makedirs(path, exist_ok=True)
+        if not os.access(path, os.W_OK):
+            raise PermissionError(13, "Permission denied")
+    except OSError as exc:
+        _fail(f"cannot write to {path!r}: {exc.strerror}")
+    return path

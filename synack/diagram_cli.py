@@ -12,7 +12,7 @@ import click
 from synack.checker.scenarios import NAMES as SCENARIOS
 from synack.spec import PROFILES, VARIANTS, SpecError
 
-from .cliutil import _draw, _fail, _profile
+from .cliutil import _draw, _fail, _out_dir, _profile
 
 FORMAT = click.Choice(["svg", "png", "pdf", "dot"])
 
@@ -25,7 +25,8 @@ def diagram_group() -> None:
 @diagram_group.command("state")
 @click.option("--profile", "-p", default="rfc9293", show_default=True, help=f"one of {', '.join(PROFILES)}")
 @click.option("--variant", "-v", multiple=True, help=f"variant(s), drawn as differences: {', '.join(VARIANTS)}")
-@click.option("--format", "-f", "fmt", type=FORMAT, default="svg", show_default=True)
+@click.option("--format", "-f", "fmt", type=FORMAT, default="svg", show_default=True,
+              help="picture format (dot: the Graphviz source only)")
 @click.option("--output", "-o", default=None, help="file to write (default: tcp-states-PROFILE.FORMAT)")
 @click.option("--rst/--no-rst", default=True, show_default=True, help="draw RST and abort arcs")
 def state_cmd(profile, variant, fmt, output, rst) -> None:
@@ -40,13 +41,14 @@ def state_cmd(profile, variant, fmt, output, rst) -> None:
 
 @diagram_group.command("scenario")
 @click.argument("name")
-@click.option("--profile", "-p", default="rfc9293", show_default=True)
-@click.option("--variant", "-v", multiple=True)
+@click.option("--profile", "-p", default="rfc9293", show_default=True, help=f"one of {', '.join(PROFILES)}")
+@click.option("--variant", "-v", multiple=True, help=f"variant(s) added to the profile: {', '.join(VARIANTS)}")
 @click.option("--via", multiple=True, help="milestones the run must pass, in order: row:ROW-ID, lose:A->B[:FLAGS], "
               "dup:B->A[:FLAGS] (a gallery chart's name also works as NAME)")
 @click.option("--calls-first", is_flag=True, help="prefer user calls over deliveries (simultaneous open)")
 @click.option("--absolute", is_flag=True, help="absolute SEQ/ACK numbers instead of x, y")
-@click.option("--format", "-f", "fmt", type=FORMAT, default="svg", show_default=True)
+@click.option("--format", "-f", "fmt", type=FORMAT, default="svg", show_default=True,
+              help="picture format (dot: the Graphviz source only)")
 @click.option("--output", "-o", default=None, help="file to write (default: NAME.FORMAT)")
 def scenario_cmd(name, profile, variant, via, calls_first, absolute, fmt, output) -> None:
     """A sequence chart of a checker scenario run along one chosen path (the happy path:
@@ -82,7 +84,8 @@ def _run_for(name: str, via, calls_first):
 @click.option("--index", default=1, show_default=True, type=int, help="which counterexample of a --trace-out file")
 @click.option("--profile", "-p", default=None, help="observed traces: profile for the IUT's states")
 @click.option("--absolute", is_flag=True, help="absolute SEQ/ACK numbers")
-@click.option("--format", "-f", "fmt", type=FORMAT, default="svg", show_default=True)
+@click.option("--format", "-f", "fmt", type=FORMAT, default="svg", show_default=True,
+              help="picture format (dot: the Graphviz source only)")
 @click.option("--output", "-o", default=None, help="file to write (default: the trace's name with .FORMAT)")
 def trace_cmd(trace, index, profile, absolute, fmt, output) -> None:
     """A sequence chart of a counterexample (`synack check --trace-out`) or of an observed
@@ -121,49 +124,46 @@ def trace_cmd(trace, index, profile, absolute, fmt, output) -> None:
 
 
 def _observed_chart(trace: str, profile, absolute: bool):
-    from synack.diagrams.chart import from_observed
     from synack.oracle.events import TraceError, read_jsonl
-    from synack.oracle.monitor import Monitor
+    from synack.report import observed_chart
 
     try:
         header, events = read_jsonl(trace)
-        mon = Monitor(_profile(profile or header.get("profile", "rfc9293"), ()), role=str(header.get("iut", "")))
+        prof = _profile(profile or header.get("profile", "rfc9293"), ())
+        given = header.get("params") or {}
+        if not isinstance(given, dict):
+            raise TraceError(f"{trace}: the header's \"params\" must be an object, got {given!r}")
+        prof = prof.with_params(**given) if given else prof
+        ch, _ = observed_chart(events, prof, f"observed trace {os.path.basename(trace)}",
+                               str(header.get("iut") or "IUT"), absolute,
+                               {"calls_logged": header.get("calls_logged") is True})
     except (TraceError, SpecError) as exc:
         _fail(str(exc))
-    states = []
-
-    def now() -> str:
-        return "|".join(sorted({c.ep.state.value for c in mon.cands}, key=len))
-
-    states.append(now())
-    last = states[0]
-    verdict = None
-    for ev in events:
-        if verdict is None:
-            verdict = mon.feed(ev)
-        s = now() if verdict is None else "?"
-        states.append("" if s == last else s)
-        last = s
-    v = mon.verdict()
-    ch = from_observed(events, states, f"observed trace {os.path.basename(trace)}", str(header.get("iut") or "IUT"),
-                       absolute)
-    ch.footer = f"oracle verdict ({mon.profile.label()}): {v.status}" + (f" at event {v.index}" if v.index else "")
     return ch
 
 
 @diagram_group.command("gallery")
-@click.option("--output", "-o", "directory", default=None, help="directory (default: diagrams/gallery of this checkout)")
+@click.option("--output", "-o", "directory", default=None,
+              help="directory (default: diagrams/gallery when run from a synack checkout, else ./gallery)")
 def gallery_cmd(directory) -> None:
-    """Regenerate every gallery picture (.dot, .svg, .png) and its index page."""
+    """Regenerate every gallery picture (.dot, .svg, .png) and its index page. Writes under the
+    current directory (or -o), never into the installed package."""
     from synack.gallery import DotMissing, regenerate
 
-    directory = directory or os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "diagrams",
-                                          "gallery")
+    directory = directory or _gallery_default()
     try:
         files = regenerate(directory, lambda name: click.echo(f"  {name}", err=True))
     except DotMissing as exc:
         _fail(str(exc), 1)
+    except OSError as exc:
+        _fail(f"cannot write to {directory!r}: {exc.strerror}")
     click.echo(f"wrote {len(files)} files to {directory}")
+
+
+def _gallery_default() -> str:
+    """`diagrams/gallery` in a synack checkout (the committed gallery), else `gallery` here."""
+    here = os.path.join("diagrams", "gallery")
+    return here if os.path.isfile(os.path.join(here, "README.md")) and os.path.isfile("pyproject.toml") else "gallery"
 
 
 # ----------------------------------------------------------------------------- why
@@ -203,23 +203,40 @@ QUESTIONS: dict[str, dict] = {
         "question": "Can a RST end TIME-WAIT early? (RFC 1337)",
         "answer": "Yes, under RFC 9293's literal rule. With a reconnect, an old duplicate reaches TIME-WAIT, "
                   "which answers it with an ACK; the peer's new incarnation answers that ACK with RST, and the "
-                  "RST closes TIME-WAIT. RFC 1337's fix (ignore RST in TIME-WAIT, option rfc1337) removes it; "
-                  "the checker runs both (about a minute each).",
+                  "RST closes TIME-WAIT. RFC 1337's fix (ignore RST in TIME-WAIT, option rfc1337) removes it: "
+                  "the checker runs both (each run's states and seconds are printed). With the fix, "
+                  "graceful-close can still fail in this scenario for another reason (the listener's "
+                  "half-open connection from the old SYN times out), never by a RST ending TIME-WAIT.",
         "refute": ("time-wait-assassination",),
-        "control": (("rfc9293+rfc1337", "reconnect", {"incarnations": 2, "capacity": 2}),),
+        "fixed": (("rfc9293+rfc1337", "reconnect", {"incarnations": 2, "capacity": 2}),),
     },
 }
+
+
+def _rst_ends_time_wait(trace: list[dict]) -> bool:
+    """Does a counterexample's run deliver a RST to an endpoint in TIME-WAIT that leaves it?"""
+    before = {"A": "CLOSED", "B": "CLOSED"}
+    for st in trace:
+        seg = st.get("segment") or {}
+        if st["move"].startswith("deliver") and "RST" in seg.get("flags", ""):
+            to = st["move"][-1]
+            if before[to] == "TIME-WAIT" and st[to]["state"] != "TIME-WAIT":
+                return True
+        before = {side: st[side]["state"] for side in "AB"}
+    return False
 
 
 @click.command("why")
 @click.argument("question", required=False)
 @click.option("--list", "list_", is_flag=True, help="list the questions")
 @click.option("--output", "-o", "directory", default=".", show_default=True, help="directory for the charts")
-@click.option("--format", "-f", "fmt", type=FORMAT, default="svg", show_default=True)
+@click.option("--format", "-f", "fmt", type=FORMAT, default="svg", show_default=True,
+              help="picture format (dot: the Graphviz source only)")
 def why_cmd(question, list_, directory, fmt) -> None:
     """Answer a classic TCP question by running the checker: the counterexample (or the run)
     and its chart. Exit 0 when the checker agrees with the answer, 1 when it does not."""
     from synack.diagrams.chart import chart_dot
+    from synack.checker.trace import steps
     from synack.gallery import REFUTATIONS, RUNS, explore_run, refutation_chart, refute, render_text, run_chart
 
     if list_ or not question:
@@ -229,7 +246,7 @@ def why_cmd(question, list_, directory, fmt) -> None:
     if question not in QUESTIONS:
         _fail(f"unknown question {question!r}; expected one of: {', '.join(QUESTIONS)} (see synack why --list)")
     q = QUESTIONS[question]
-    os.makedirs(directory, exist_ok=True)
+    _out_dir(directory)
     click.echo(f"{q['question']}\n\n{q['answer']}\n")
     ok = True
     refs = {r.name: r for r in REFUTATIONS}
@@ -240,8 +257,12 @@ def why_cmd(question, list_, directory, fmt) -> None:
             click.echo(f"UNEXPECTED: {ref.profile} {ref.scenario}: {ref.prop} holds")
             ok = False
             continue
-        click.echo(f"{ref.profile}, scenario {ref.scenario}: {ref.prop} FAILS ({len(ex.states):,} states)")
+        click.echo(f"{ref.profile}, scenario {ref.scenario}: {ref.prop} FAILS ({len(ex.states):,} states, "
+                   f"{ex.seconds:.1f} s)")
         click.echo(render_text(ex, found))
+        if q.get("fixed") and not _rst_ends_time_wait(steps(ex, found)):
+            click.echo("UNEXPECTED: the counterexample does not end TIME-WAIT by a RST")
+            ok = False
         out = os.path.join(directory, f"why-{question}-{name}.{fmt}")
         if _draw(chart_dot(refutation_chart(ref, ex, found)), fmt, out, exit_on_missing=False):
             click.echo(f"chart: {out}\n")
@@ -252,7 +273,15 @@ def why_cmd(question, list_, directory, fmt) -> None:
         holds = not ex.found
         ok &= holds
         click.echo(f"{prof}, scenario {sc}: {'every property holds' if holds else 'FAILS: ' + ', '.join(ex.found)} "
-                   f"({len(ex.states):,} states)")
+                   f"({len(ex.states):,} states, {ex.seconds:.1f} s)")
+    for prof, sc, bounds in q.get("fixed", ()):
+        ex = explore_run(prof, sc, bounds)
+        killed = [f for f in ex.found.values() if _rst_ends_time_wait(steps(ex, f))]
+        ok &= not killed and ex.complete
+        click.echo(f"{prof}, scenario {sc}: " + (f"a RST still ends TIME-WAIT ({killed[0].prop})" if killed else
+                   "no counterexample has a RST ending TIME-WAIT" + (
+                       f" (still failing, for other reasons: {', '.join(ex.found)})" if ex.found else ""))
+                   + f" ({len(ex.states):,} states, {ex.seconds:.1f} s)")
     runs = {r.name: r for r in RUNS}
     for name in q.get("runs", ()):
         ch = run_chart(runs[name])
@@ -267,11 +296,12 @@ def why_cmd(question, list_, directory, fmt) -> None:
 
 @click.command("explain")
 @click.argument("scenario")
-@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
-@click.option("--profile", "-p", default="rfc9293", show_default=True)
-@click.option("--variant", "-v", multiple=True)
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
+              help="language of the narrative: English or Chinese")
+@click.option("--profile", "-p", default="rfc9293", show_default=True, help=f"one of {', '.join(PROFILES)}")
+@click.option("--variant", "-v", multiple=True, help=f"variant(s) added to the profile: {', '.join(VARIANTS)}")
 @click.option("--via", multiple=True, help="milestones, as for 'synack diagram scenario'")
-@click.option("--calls-first", is_flag=True)
+@click.option("--calls-first", is_flag=True, help="prefer user calls over deliveries (simultaneous open)")
 @click.option("--absolute", is_flag=True, help="absolute SEQ/ACK numbers instead of x, y")
 def explain_cmd(scenario, lang, profile, variant, via, calls_first, absolute) -> None:
     """Walk through a scenario step by step: what each side sends, the table row and RFC
@@ -288,6 +318,8 @@ def explain_cmd(scenario, lang, profile, variant, via, calls_first, absolute) ->
         _fail(str(exc))
     m = machine(prof)
     rows = {r.id: (r.note, r.rfc, r.id in m.deciding) for r in m.rows}
-    click.echo(f"{run.title} ({desc})")
+    from synack.diagrams.explain import title
+
+    click.echo(f"{title(run.name, run.title, lang, run.scenario)} ({desc})")
     for line in narrate(steps, rows, lang, absolute):
         click.echo(line)

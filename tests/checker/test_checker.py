@@ -231,3 +231,47 @@ def test_properties_reported_as_checked_are_evaluated_even_without_a_config_sele
     assert "handshake-agreement" in ex.checked and "handshake-agreement" in ex.found
     with pytest.raises(SpecError, match="unknown property 'liveness'"):
         explore(System(make_config("rfc9293", scenario="handshake")), properties=("liveness",))
+
+
+def _broken_run(edit, scenario, profile="rfc9293", capacity=1):
+    from synack.spec.machine import Machine
+    from synack.spec.table import TABLE
+
+    cfg = make_config(profile, scenario=scenario, capacity=capacity, retries=1, properties=PROPERTIES)
+    return explore(System(cfg, Machine(cfg.profile, table=tuple(edit(r) for r in TABLE))))
+
+
+@pytest.mark.parametrize("scenario", ["client-close", "abort", "data"])
+def test_user_visible_properties_hold(scenario):
+    found = run("rfc9293", scenario).found
+    assert "user-signals" not in found and "in-order-delivery" not in found
+
+
+def test_user_signals_fails_when_a_data_segment_tells_end_of_data():
+    """A row that says 'end of data' for data (not a FIN) tells the user the peer closed
+    before its user did anything of the kind."""
+    from dataclasses import replace
+
+    ex = _broken_run(lambda r: replace(r, actions=r.actions + ("signal eof",)) if r.id == "text.data" else r, "data")
+    assert "user-signals" in ex.found and "never closed" in ex.found["user-signals"].message
+
+
+def test_user_signals_fails_when_a_close_reports_a_reset():
+    """A close that tells the user 'connection reset' (where RFC 9293 3.10.4 says 'closing')."""
+    from dataclasses import replace
+
+    edit = (lambda r: replace(r, actions=r.actions + ("signal error: connection reset",))
+            if r.id == "est.close.plain" else r)
+    ex = _broken_run(edit, "client-close")
+    assert "user-signals" in ex.found and "no RST arrived" in ex.found["user-signals"].message
+
+
+def test_in_order_delivery_fails_when_data_is_taken_beyond_a_gap():
+    """Accepting an out-of-order segment as if the gap were filled skips data (RFC 9293
+    3.10.7.4 seventh); the checker's reordering network finds it."""
+    from dataclasses import replace
+
+    edit = (lambda r: replace(r, actions=("UNREAD := True", "RCV.NXT := SEG.END", "send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>"))
+            if r.id == "text.ooo" else r)
+    ex = _broken_run(edit, "data", capacity=2)
+    assert "in-order-delivery" in ex.found and "gap" in ex.found["in-order-delivery"].message

@@ -156,3 +156,21 @@ def test_a_param_outside_its_range_is_one_line_exit_2(tmp_path, arg, said):
     code, out, err = run("oracle", jl(tmp_path / "h.jsonl", KEEPALIVE, {"synack_trace": 1, "profile": "linux",
                                                                        "params": {arg.split("=")[0]: 70000}}))
     assert code == 2 and "is outside linux's range" in err and len(err.strip().splitlines()) == 1
+
+
+def test_an_iut_that_matches_no_connection_is_bad_input(tmp_path):
+    cap = tmp_path / "c.pcap"
+    write(cap)
+    for engine in ("native", "python"):
+        code, out, err = run("oracle", str(cap), "--iut", "192.0.2.77", "--engine", engine)
+        assert code == 2 and not out and len(err.strip().splitlines()) == 1
+        assert "no TCP connection with an endpoint matching --iut 192.0.2.77" in err
+
+
+@pytest.mark.parametrize("args, said", [((), "give a trace or capture to judge (or --live IFACE)"),
+                                        (("x.pcap", "--live", "lo"), "not both"),
+                                        (("x.pcap", "--max-seconds", "2"), "--max-seconds applies to --live only"),
+                                        (("--live", "lo", "--html", "r.html"), "need a trace or capture file")])
+def test_live_and_report_options_misused_are_one_line(args, said):
+    code, out, err = run("oracle", *args)
+    assert code == 2 and said in err and len(err.strip().splitlines()) == 1

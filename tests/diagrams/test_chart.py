@@ -66,3 +66,28 @@ def test_bad_milestones_are_named():
         choose(path_config(via=("row:nope",)), ("row:nope",))
     with pytest.raises(NoPath):
         choose(path_config(scenario="handshake", via=("row:fin.est",)), ("row:fin.est",), max_states=2000)
+
+
+def test_observed_charts_write_state_sets_and_mark_the_violation_with_a_legend():
+    from synack.diagrams.chart import from_observed, state_set
+    from synack.oracle.events import as_events
+
+    assert state_set(["ESTABLISHED", "CLOSED", "LISTEN", "CLOSED"]) == "{CLOSED, LISTEN, ESTABLISHED}"
+    assert state_set(["SYN-SENT"]) == "SYN-SENT"
+    evs = as_events([{"dir": "out", "flags": "SYN", "seq": 1}, {"dir": "in", "flags": "SYN,ACK", "seq": 9, "ack": 2},
+                     {"dir": "out", "flags": "ACK", "seq": 2, "ack": 11}])
+    ch = from_observed(evs, ["CLOSED", "SYN-SENT", "{CLOSED, ESTABLISHED}", ""], "t", violation=3)
+    assert [m.note for m in ch.arrows()] == ["", "", "✗ violation"]
+    assert "{A, B}: the states the IUT could be in" in ch.footer and "red ✗" in ch.footer
+    assert "✗" not in from_observed(evs, ["CLOSED", "SYN-SENT", "ESTABLISHED", ""], "t").footer
+    src = chart_dot(ch)
+    assert "(✗ violation)" in src and "{CLOSED, ESTABLISHED}" in src and "|" not in src.split("label=")[1][:40]
+
+
+def test_explain_titles_in_chinese():
+    from synack.diagrams.explain import TITLES_ZH, title
+
+    assert set(TITLES_ZH) == {r.name for r in RUNS}
+    assert title("four-way-close", "Four-way close", "zh").startswith("四次挥手")
+    assert title("x", "Scenario x", "zh", "handshake") == "场景 handshake"
+    assert title("four-way-close", "Four-way close", "en") == "Four-way close"

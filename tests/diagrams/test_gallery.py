@@ -22,3 +22,13 @@ def test_committed_gallery_matches_the_spec():
     assert all(f"({name}.svg)" in index for name in sources)
     committed = {f[:-4] for f in os.listdir(GALLERY) if f.endswith(".dot")}
     assert committed == set(sources), committed ^ set(sources)
+
+
+def test_the_gallery_is_written_under_the_current_directory(tmp_path, monkeypatch):
+    """Never into the installed package: a checkout's own gallery, else ./gallery."""
+    from synack.diagram_cli import _gallery_default
+
+    monkeypatch.chdir(tmp_path)
+    assert _gallery_default() == "gallery"
+    monkeypatch.chdir(os.path.join(GALLERY, "..", ".."))
+    assert _gallery_default() == os.path.join("diagrams", "gallery")

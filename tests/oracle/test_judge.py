@@ -55,3 +55,84 @@ def test_a_quiet_ended_connection_is_followed_by_a_new_incarnation_whatever_else
     code, lines, summary = _judge(cap, 1)
     assert code == 0 and summary["connections"] == 2
     assert [d["connection"].endswith("#2") for d in lines] == [False, False, True, True]
+
+
+def _rewrite(src, dst, change):
+    """Copy a pcap, `change(index, frame)` deciding each frame (None drops it)."""
+    import dpkt
+    with open(src, "rb") as f, open(dst, "wb") as out:
+        w = dpkt.pcap.Writer(out, linktype=1)
+        for i, (ts, buf) in enumerate(dpkt.pcap.Reader(f)):
+            buf = change(i, buf)
+            if buf is not None:
+                w.writepkt(buf, ts=ts)
+
+
+def _data_offset_3(at):
+    def change(i, buf):
+        return buf[:46] + bytes([0x30 | buf[46] & 15]) + buf[47:] if i == at else buf
+    return change
+
+
+def test_a_malformed_frame_makes_its_connection_unjudgeable_not_a_violation(tmp_path):
+    """Was: the frame was counted as malformed and its connection judged without it, the IUT
+    blamed with a violation that never mentioned the dropped frame."""
+    ref = tmp_path / "r.pcap"
+    reference_capture(str(ref), 120, per_conn_data=2)
+    cap = tmp_path / "m.pcap"
+    _rewrite(ref, cap, _data_offset_3(4))                    # connection 1's fifth frame
+    code, lines, summary = _judge(cap, 1)
+    assert code == 3 and summary["unjudgeable"] == 2 and summary["malformed"] == 1
+    unj = [d for d in lines if d["status"] == "unjudgeable"]
+    assert {d["connection"] for d in unj} == {lines[0]["connection"]}
+    assert all(d["message"] == "frame 5 malformed (TCP data offset 3): not judged past it" for d in unj)
+    assert all(d["status"] == "conformant" for d in lines if d not in unj)
+    assert _judge(cap, 2)[:2] == (code, sorted(lines, key=lambda d: lines.index(d)))
+
+
+def test_a_violation_before_the_lost_frame_stands_and_elsewhere_wins(tmp_path):
+    ref = tmp_path / "r.pcap"
+    reference_capture(str(ref), 120, per_conn_data=2, tamper=_bad_ack)
+    cap = tmp_path / "m.pcap"
+    _rewrite(ref, cap, _data_offset_3(6))
+    code, lines, summary = _judge(cap, 1)
+    assert code == 1 and summary["violation"] == 1 and summary["unjudgeable"] == 2
+
+
+def test_a_malformed_ip_header_makes_the_hosts_live_connections_unjudgeable(tmp_path):
+    ref = tmp_path / "r.pcap"
+    reference_capture(str(ref), 120, per_conn_data=2)
+    cap = tmp_path / "m.pcap"
+    _rewrite(ref, cap, lambda i, buf: buf[:14] + bytes([0x43]) + buf[15:] if i == 3 else buf)   # IHL 3
+    code, lines, summary = _judge(cap, 1)
+    assert code == 3 and all(d["status"] == "unjudgeable" for d in lines[:2])
+    assert lines[0]["message"].startswith("frame 4 malformed (IPv4 header length 12)")
+
+
+def test_many_open_connections_are_neither_closed_early_nor_split_by_jobs(tmp_path):
+    """Was: past 20,000 open connections (MAX_LIVE) the quietest were judged early and opened
+    again mid-connection (527 s, 3.4 GB for 20,100), and --jobs 2 reported another number."""
+    import struct
+    n = 20_100
+    cap = tmp_path / "open.pcap"
+    with open(cap, "wb") as fh:
+        fh.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 101))
+        for half in (0, 1):                       # every connection's SYN, then every SYN,ACK
+            for k in range(n):
+                cport = 1024 + k % 60000
+                cli = bytes([10, 2, k // 60000, 1])
+                a, b, sp, dp = (cli, b"\x0a\x09\0\x01", cport, 80) if half == 0 else (b"\x0a\x09\0\x01", cli, 80, cport)
+                tcp = struct.pack("!HHIIBBHHH", sp, dp, 1000 + half * 7, 1001 if half else 0, 0x50,
+                                  0x12 if half else 0x02, 1000, 0, 0)
+                ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40, 0, 0, 64, 6, 0, a, b) + tcp
+                fh.write(struct.pack("<IIII", 1000 + half, k, len(ip), len(ip)) + ip)
+    out = []
+    code = judge_capture(str(cap), "linux", (), "10.9.0.1", None, True, True, 4096, out.append, engine="python")
+    one = json.loads(out[-1])["summary"]
+    assert one["connections"] == n and one["segments"] == 2 * n and one["judged"] == n
+    out = []
+    code2 = judge_capture(str(cap), "linux", (), "10.9.0.1", None, True, True, 4096, out.append, jobs=2,
+                          engine="python")
+    two = json.loads(out[-1])["summary"]
+    assert code2 == code and (two["connections"], two["judged"], two["inconclusive"]) == (
+        one["connections"], one["judged"], one["inconclusive"])

@@ -57,7 +57,7 @@ def test_a_conformant_trace_cut_at_a_start_stays_conformant(profile):
     cuts = 0
     for scenario in NAMES:
         cfg = config(profile, scenario, **({"incarnations": 2} if scenario == "reconnect" else {}))
-        for _ in range(12):
+        for _ in range(16):
             run = walk(cfg, rng, 90)
             for side in (0, 1):
                 before: list = []

@@ -1,0 +1,421 @@
+"""Row obligations: what every row of a table must keep, proved by z3 for every row and every
+state it applies in, not only for the rows the checker happens to reach.
+
+The exhaustiveness, exclusivity and invariant proofs (`proofs.py`) say that the table is a
+function and keeps its TCB sane; they do not say that a row sends what it claims or tells the
+user the truth. These obligations do. Each is stated here once, with the RFC text it comes
+from; `synack prove` checks them all and `tests/checker/test_obligations.py` shows each one
+failing on a table built to break it.
+
+Sequence accounting (RFC 9293 3.3.1, 3.4). A send action declares its kind by its first word
+(`spec/vocab.py` SEND_KINDS):
+- `send-new`: `send` uses new sequence space: a SYN carries SEQ = ISS (the ISS the row
+  leaves), any other segment carries SEQ = SND.NXT as it was before the row (then the end of
+  the previous new segment), and SND.NXT ends exactly past the last new segment;
+- `send-resend`: `resend` repeats what was sent: SEQ = ISS on a SYN, else SEQ = SND.UNA, and
+  it ends within [SND.UNA, SND.NXT];
+- `send-probe`: `probe` (keep-alive, RFC 9293 3.8.4; zero-window, 3.8.6.1) lies at most one
+  below SND.UNA and ends at or before SND.NXT;
+- `send-reply`: `reply` answers the arriving segment as RFC 9293 3.10.7.1 says a reset is
+  formed: <SEQ=SEG.ACK><CTL=RST> if it carried an ACK, else
+  <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>;
+- `send-ack`: every other segment with ACK set acknowledges RCV.NXT as the row leaves it
+  (3.10.7.4: "<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>").
+
+Retries (RFC 9293 3.8.3, RFC 1122 4.2.3.5 R2, RFC 6298 5.x; keep-alive 3.8.4):
+- `retry-reset`: whenever SND.UNA advances, the retransmission count returns to 0;
+- `retry-only`: and only then, or by one on an RTO, or when the row starts a new
+  synchronization (it assigns ISS or IRS);
+- `probes-only`: the keep-alive probe count moves only by one on KEEPALIVE, or back to 0
+  when a segment arrives, or with a new synchronization.
+
+User signals (RFC 9293 3.10.1-3.10.7):
+- `signal-reset`: "connection reset"/"refused" only when an arriving RST is accepted (queued
+  calls also get "reset" on ABORT or when the row itself sends a RST); and an accepted RST
+  tells the user what 3.10.7.3/3.10.7.4 say for the state it arrives in;
+- `signal-eof`: "end of data" exactly when the FIN is consumed (RCV.NXT advances over it);
+- `signal-established`: "established" exactly on entering ESTABLISHED;
+- `call-errors`: each call in each state returns the error 3.10.1-3.10.6 names, and no row
+  returns an error those sections do not name for that call in that state.
+
+What is not an obligation: the choice between alternatives the RFCs allow (those are
+`choice` rows), and timing (the profile's intervals). A row that starts a new incarnation (it
+assigns ISS) is exempt from the retry obligations, not from the send obligations.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import z3
+
+from synack.spec.machine import Machine, machine
+from synack.spec.model import ACK, RST, SEGMENT, SYN, FIN, State, flags_str
+from synack.spec.profiles import Profile, get_profile
+from synack.spec.table import INVARIANTS
+from synack.spec.vocab import NAMES, parse_expr, z3_term
+
+from .proofs import _groups, _Symbols
+
+S = State
+SYNC_RESET = (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2, S.CLOSE_WAIT)
+
+
+@dataclass(frozen=True)
+class Obligation:
+    name: str
+    rfc: str
+    text: str
+
+
+OBLIGATIONS: tuple[Obligation, ...] = (
+    Obligation("send-new", "RFC 9293 3.3.1, 3.4",
+               "new segments carry SEQ = ISS (SYN) or SND.NXT, and SND.NXT moves exactly past them"),
+    Obligation("send-resend", "RFC 9293 3.10.8; RFC 1122 4.2.2.15",
+               "a retransmission starts at SND.UNA (or is the SYN again) and ends within SND.NXT"),
+    Obligation("send-probe", "RFC 9293 3.8.4, 3.8.6.1",
+               "a probe lies at most one below SND.UNA and does not pass SND.NXT"),
+    Obligation("send-reply", "RFC 9293 3.10.7.1",
+               "a reset answering a segment has SEQ = SEG.ACK, or SEQ = 0 and ACK = SEG.SEQ + SEG.LEN"),
+    Obligation("send-ack", "RFC 9293 3.10.7.4",
+               "a segment with ACK set acknowledges RCV.NXT as the row leaves it"),
+    Obligation("retry-reset", "RFC 9293 3.8.3; RFC 6298 5.3",
+               "the retransmission count returns to 0 whenever SND.UNA advances"),
+    Obligation("retry-only", "RFC 1122 4.2.3.5",
+               "the retransmission count changes only when SND.UNA advances, by one on RTO, or on a new "
+               "synchronization"),
+    Obligation("probes-only", "RFC 9293 3.8.4; RFC 1122 4.2.3.6",
+               "the keep-alive probe count moves only by one on KEEPALIVE or back to 0 on an arriving segment"),
+    Obligation("signal-reset", "RFC 9293 3.10.7.3, 3.10.7.4, 3.10.5",
+               "'connection reset'/'refused' exactly when an RST is accepted (or ABORT/a sent RST, to queued "
+               "calls)"),
+    Obligation("signal-eof", "RFC 9293 3.10.7.4 eighth",
+               "'end of data' exactly when the FIN is consumed"),
+    Obligation("signal-established", "RFC 9293 3.10.7.3, 3.10.7.4",
+               "'established' exactly on entering ESTABLISHED"),
+    Obligation("call-errors", "RFC 9293 3.10.1-3.10.6",
+               "each call returns the errors its section names for the state, and no others"),
+)
+BY_NAME = {o.name: o for o in OBLIGATIONS}
+
+RESET, REFUSED = "error: connection reset", "error: connection refused"
+QUEUED_RESET = "to queued calls: error: connection reset"
+#: What an accepted RST tells the user, by the state it arrives in (None: nothing).
+#: SYN-RECEIVED: "connection refused" for an active open, nothing for a passive one.
+RST_SIGNAL: dict[State, str | None] = {
+    S.SYN_SENT: RESET,                                        # 3.10.7.3 "error: connection reset"
+    S.SYN_RECEIVED: REFUSED,                                  # 3.10.7.4 second, active OPEN
+    S.ESTABLISHED: RESET, S.FIN_WAIT_1: RESET, S.FIN_WAIT_2: RESET, S.CLOSE_WAIT: RESET,
+    S.CLOSING: None, S.LAST_ACK: None, S.TIME_WAIT: None,     # "enter CLOSED, delete TCB, return"
+}
+
+_ALL = tuple(State)
+_CLOSING = (S.FIN_WAIT_1, S.FIN_WAIT_2, S.CLOSING, S.LAST_ACK, S.TIME_WAIT)
+#: (call, states, condition in the table's vocabulary, error, section): the errors RFC 9293
+#: 3.10.1-3.10.6 name. A condition marks when the error is required; every error a row gives
+#: must appear here for its call and state. SHUTDOWN is the RFC's CLOSE; the sockets API's
+#: close() (CLOSE here) has no RFC section of its own and is not listed.
+CALL_ERRORS: tuple[tuple[str, tuple[State, ...], str, str, str], ...] = (
+    ("LISTEN", tuple(s for s in _ALL if s is not S.CLOSED), "True", "error: connection already exists", "3.10.1"),
+    ("CONNECT", tuple(s for s in _ALL if s not in (S.CLOSED, S.LISTEN)), "True",
+     "error: connection already exists", "3.10.1"),
+    ("SEND", (S.CLOSED,), "True", "error: connection does not exist", "3.10.2"),
+    ("SEND", (S.LISTEN,), "True", "error: foreign socket unspecified", "3.10.2"),
+    ("SEND", (S.SYN_SENT, S.SYN_RECEIVED, S.ESTABLISHED, S.CLOSE_WAIT), "False",
+     "error: insufficient resources", "3.10.2"),
+    ("SEND", _CLOSING, "True", "error: connection closing", "3.10.2"),
+    ("RECEIVE", (S.CLOSED,), "True", "error: connection does not exist", "3.10.3"),
+    ("RECEIVE", (S.CLOSE_WAIT, S.CLOSING, S.LAST_ACK, S.TIME_WAIT), "not UNREAD", "error: connection closing",
+     "3.10.3"),
+    ("SHUTDOWN", (S.CLOSED,), "True", "error: connection does not exist", "3.10.4"),
+    ("SHUTDOWN", (S.FIN_WAIT_1, S.FIN_WAIT_2), "False", "error: connection closing", "3.10.4"),
+    ("SHUTDOWN", (S.CLOSING, S.LAST_ACK, S.TIME_WAIT), "True", "error: connection closing", "3.10.4"),
+    ("CLOSE", (S.CLOSED,), "True", "error: connection does not exist", "3.10.4"),
+    ("CLOSE", (S.CLOSING, S.LAST_ACK, S.TIME_WAIT), "False", "error: connection closing", "3.10.4"),
+    ("ABORT", (S.CLOSED,), "True", "error: connection does not exist", "3.10.5"),
+)
+
+
+@dataclass
+class Breach:
+    """One row failing one obligation in one state, with a concrete witness where z3 gave one."""
+
+    obligation: str
+    row: str
+    state: State
+    event: str
+    detail: str
+    example: dict = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        o = BY_NAME[self.obligation]
+        ex = " ".join(f"{k}={v}" for k, v in self.example.items())
+        return (f"OBLIGATION {self.obligation} ({o.rfc}): row {self.row} in {self.state} on {self.event}: "
+                f"{self.detail}" + (f" [{ex}]" if ex else ""))
+
+
+@dataclass
+class ObligationReport:
+    profile: str
+    breaches: list[Breach] = field(default_factory=list)
+    cases: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.breaches
+
+    def summary(self) -> str:
+        verdict = "KEPT" if self.ok else f"BROKEN ({len(self.breaches)} breaches)"
+        return (f"{self.profile}: obligations {verdict}: {len(OBLIGATIONS)} obligations over {self.cases} "
+                f"(row, state) cases, {self.seconds:.1f} s")
+
+
+@dataclass
+class _Run:
+    """A row's actions applied symbolically, with what each send saw."""
+
+    live: dict          # the TCB just before a `delete TCB` (or at the end)
+    deleted: bool
+    sends: list         # (kind, flags, seq, ack | None, len term)
+    signals: list       # signal texts
+    assigns: set        # TCB names the row assigns (before any delete)
+
+
+def _run(actions, env: dict, params: dict) -> _Run:
+    env = dict(env)
+    live, sends, signals, assigns = None, [], [], set()
+    for a in actions:
+        op = a.op
+        if op[0] == "set":
+            env[op[1]] = z3_term(op[2], env, params)
+            if live is None:
+                assigns.add(op[1])
+        elif op[0] == "send":
+            flags, seq, ack, ln = op[1:]
+            sends.append((a.kind, flags, z3_term(seq, env, params),
+                          z3_term(ack, env, params) if ack is not None else None,
+                          z3_term(ln, env, params) if ln is not None else z3.BitVecVal(0, 32)))
+        elif op[0] == "signal":
+            signals.append(op[1])
+        elif op[0] == "delete" and live is None:
+            live = dict(env)
+    return _Run(env if live is None else live, live is not None, sends, signals, assigns)
+
+
+def _state_of(c, at) -> State:
+    return at["@state"]
+
+
+def _cases(m: Machine, params: dict, env: dict):
+    """Every (entry state, event, stage, row, environment the row sees, path condition): calls
+    and timers take one row; an arriving segment follows the stages of RFC 9293 3.10.7, each
+    row seeing the TCB the earlier stages left and holding only where their guards held."""
+    for state, event, stage in _groups(m):
+        if event != SEGMENT:
+            for c in m.rows_for(state, event, stage):
+                yield state, event, stage, c, dict(env, **{"@state": state}), z3.BoolVal(True)
+        elif stage == m.entry[state]:
+            yield from _chain(m, params, state, state, stage, dict(env, **{"@state": state}), z3.BoolVal(True))
+
+
+def _chain(m, params, entry, state, stage, env, path, depth=0):
+    for c in m.rows_for(state, SEGMENT, stage):
+        yield entry, SEGMENT, stage, c, env, path
+        if c.next is not None and depth < 12:
+            guard = z3_term(m.parsed[c.row.id][0], env, params)
+            after = _apply(m.parsed[c.row.id][1], env, params)
+            nxt = c.row.to or state
+            after["@state"] = nxt
+            yield from _chain(m, params, entry, nxt, c.next, after, z3.And(path, guard), depth + 1)
+
+
+def _apply(actions, env: dict, params: dict) -> dict:
+    env = dict(env)
+    for a in actions:
+        if a.op[0] == "set":
+            env[a.op[1]] = z3_term(a.op[2], env, params)
+    return env
+
+
+def _seg_len(flags: int, ln):
+    one = z3.BitVecVal(1, 32)
+    out = ln
+    if flags & SYN:
+        out = out + one
+    if flags & FIN:
+        out = out + one
+    return out
+
+
+def check_obligations(profile: "Profile | str", m: Machine | None = None,
+                      rows: "frozenset[str] | None" = None) -> ObligationReport:
+    """Prove every obligation of `OBLIGATIONS` for every row of the profile's table (or only
+    for the row ids in `rows`, which the tests use to keep a broken table's check short)."""
+    if isinstance(profile, str):
+        profile = get_profile(profile)
+    m = m or machine(profile)
+    params = dict(profile.params)
+    report = ObligationReport(profile.label())
+    t0 = time.perf_counter()
+    sym = _Symbols(".o")
+    env = sym.env
+    inv = {s: z3_term(parse_expr(INVARIANTS[s], m.macros), env, params) for s in State}
+    shown = [n for n in NAMES if NAMES[n][1][0] in ("tcb", "seg", "event", "flag")]
+    solver = z3.Solver()
+    solver.set("timeout", 20000)
+
+    def witness(*constraints):
+        solver.push()
+        solver.add(*constraints)
+        res = solver.check()
+        model = solver.model() if res == z3.sat else None
+        solver.pop()
+        if res == z3.unknown:
+            raise RuntimeError("z3 returned unknown (timeout)")
+        return model
+
+    call_errors = [(call, states, parse_expr(cond, m.macros), err, sec) for call, states, cond, err, sec in CALL_ERRORS]
+    for state, event, stage, c, at, path in _cases(m, params, env):
+        if rows is not None and c.row.id not in rows:
+            continue
+        report.cases += 1
+        guard_e, actions = m.parsed[c.row.id]
+        pre = z3.And(sym.wellformed, inv[state], path, z3_term(guard_e, at, params))
+        if witness(pre) is None:
+            continue                # the row cannot apply along this path
+        run = _run(actions, at, params)
+        here = _state_of(c, at)
+        to = c.row.to or here
+
+        def breach(name, detail, claim=None, _c=c, _here=here):
+            """Record a breach when `claim` can fail under the row's guard (or always, without one)."""
+            if claim is None:
+                report.breaches.append(Breach(name, _c.row.id, _here, event, detail))
+                return
+            model = witness(pre, z3.Not(claim))
+            if model is not None:
+                report.breaches.append(Breach(name, _c.row.id, _here, event, detail, sym.value(model, shown)))
+
+        _sends(run, at, event, breach)
+        _retries(run, at, event, breach)
+        _signals(run, c.row, here, event, c.row.stage, to, at, params, pre, witness, breach, call_errors, profile)
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _sends(run: _Run, env: dict, event: str, breach) -> None:
+    live = run.live
+    cursor = env["SND.NXT"]
+    new = False
+    for kind, flags, seq, ack, ln in run.sends:
+        seglen = _seg_len(flags, ln)
+        what = f"the {flags_str(flags)} it sends"
+        if kind == "send":
+            new = True
+            if flags & SYN:
+                breach("send-new", f"{what} does not carry SEQ = ISS", seq == live["ISS"])
+            else:
+                breach("send-new", f"{what} does not carry SEQ = SND.NXT", seq == cursor)
+            cursor = seq + seglen
+        elif kind == "resend":
+            if flags & SYN:
+                breach("send-resend", f"{what} is not the SYN (SEQ = ISS)", seq == live["ISS"])
+            else:
+                una, nxt = env["SND.UNA"], env["SND.NXT"]
+                breach("send-resend", f"{what} does not start at SND.UNA", seq == una)
+                breach("send-resend", f"{what} reaches past SND.NXT", z3.ULE(seq + seglen - una, nxt - una))
+        elif kind == "probe":
+            low, nxt = env["SND.UNA"] - 1, env["SND.NXT"]
+            breach("send-probe", f"{what} lies outside [SND.UNA - 1, SND.NXT]",
+                   z3.And(z3.ULE(seq - low, nxt - low), z3.ULE(seq + seglen - low, nxt - low)))
+        elif kind == "reply":
+            if event != SEGMENT:
+                breach("send-reply", f"{what} answers no arriving segment")
+                continue
+            ok_acked = z3.BoolVal(flags == RST)
+            ok_plain = z3.BoolVal(flags == RST | ACK)
+            form = z3.If(env["ACK"], z3.And(ok_acked, seq == env["SEG.ACK"]),
+                         z3.And(ok_plain, seq == 0, (ack if ack is not None else seq) == env["SEG.SEQ"] + env["SEG.LEN"]))
+            breach("send-reply", f"{what} is not the reset RFC 9293 3.10.7.1 forms", form)
+        if kind != "reply" and ack is not None:
+            breach("send-ack", f"{what} does not acknowledge RCV.NXT", ack == live["RCV.NXT"])
+    if not run.deleted or new:
+        breach("send-new", "SND.NXT does not end exactly past the new segments sent"
+               if new else "SND.NXT moves although no new segment is sent", live["SND.NXT"] == cursor)
+
+
+def _retries(run: _Run, env: dict, event: str, breach) -> None:
+    if run.deleted:
+        return
+    live = run.live
+    fresh = bool(run.assigns & {"ISS", "IRS"})
+    if fresh:
+        return
+    una_moved = live["SND.UNA"] != env["SND.UNA"]
+    breach("retry-reset", "SND.UNA advances but the retransmission count is not reset",
+           z3.Implies(una_moved, live["RTX"] == 0))
+    allowed = z3.Or(z3.And(una_moved, live["RTX"] == 0),
+                    z3.And(z3.BoolVal(event == "RTO"), live["RTX"] == env["RTX"] + 1))
+    breach("retry-only", "the retransmission count changes without SND.UNA advancing or an RTO",
+           z3.Or(live["RTX"] == env["RTX"], allowed))
+    probes_ok = live["PROBES"] == env["PROBES"]
+    if event == "KEEPALIVE":
+        probes_ok = z3.Or(probes_ok, live["PROBES"] == env["PROBES"] + 1)
+    elif event == SEGMENT:
+        probes_ok = z3.Or(probes_ok, live["PROBES"] == 0)
+    breach("probes-only", "the keep-alive probe count changes other than by a probe or an arriving segment",
+           probes_ok)
+
+
+def _signals(run: _Run, row, state, event, stage, to, env, params, pre, witness, breach, call_errors, profile) -> None:
+    sigs = run.signals
+    rst = env["RST"]
+    for s in sigs:
+        if s in (RESET, REFUSED):
+            if event != SEGMENT:
+                breach("signal-reset", f"signals {s!r} on {event}, not on an arriving RST")
+            elif not (run.deleted or to in (S.CLOSED, S.LISTEN)):
+                breach("signal-reset", f"signals {s!r} but keeps the connection: the RST is not accepted")
+            else:
+                breach("signal-reset", f"signals {s!r} for a segment that is not a RST", rst)
+        elif s == QUEUED_RESET and event != "ABORT" and not any(f & RST for _, f, *_ in run.sends):
+            breach("signal-reset", "tells queued calls 'connection reset' without an ABORT or a sent RST")
+    accepted = event == SEGMENT and (run.deleted or to in (S.CLOSED, S.LISTEN)) and state in RST_SIGNAL
+    if accepted and witness(pre, rst) is not None and witness(pre, z3.Not(rst)) is None:
+        want = RST_SIGNAL[state]
+        if state is S.SYN_SENT and profile.has("econnrefused"):
+            want = REFUSED              # the sockets API's name for it (Linux tcp_reset())
+        if state is S.SYN_RECEIVED:
+            passive = env["PASSIVE"]
+            if REFUSED in sigs:
+                breach("signal-reset", "a passively opened SYN-RECEIVED signals 'connection refused'",
+                       z3.Not(passive))
+            elif witness(pre, z3.Not(passive)) is not None:
+                breach("signal-reset", f"an accepted RST in an active SYN-RECEIVED does not signal {REFUSED!r}")
+        elif want is not None and want not in sigs:
+            breach("signal-reset", f"an accepted RST in {state} does not signal {want!r}")
+        elif want is None and (RESET in sigs or REFUSED in sigs):
+            breach("signal-reset", f"an accepted RST in {state} signals an error RFC 9293 3.10.7.4 does not give")
+    rcv_moved = run.live["RCV.NXT"] == env["RCV.NXT"] + 1
+    if "eof" in sigs:
+        if event != SEGMENT:
+            breach("signal-eof", f"signals end of data on {event}")
+        else:
+            breach("signal-eof", "signals end of data without consuming a FIN",
+                   z3.And(env["FIN"], rcv_moved) if not run.deleted else env["FIN"])
+    elif event == SEGMENT and stage == "fin" and not run.deleted and witness(pre, env["FIN"], rcv_moved) is not None:
+        breach("signal-eof", "consumes a FIN without signalling end of data")
+    entering = to is S.ESTABLISHED and state is not S.ESTABLISHED and not run.deleted
+    if entering != ("established" in sigs):
+        breach("signal-established", "enters ESTABLISHED without signalling it" if entering
+               else "signals established without entering ESTABLISHED")
+    errors = [s for s in sigs if s.startswith("error: ")]
+    named = [(cond, err, sec) for call, states, cond, err, sec in call_errors if call == event and state in states]
+    if event in {e[0] for e in CALL_ERRORS}:
+        for err in errors:
+            if err not in {e for _, e, _ in named}:
+                breach("call-errors", f"returns {err!r}, which RFC 9293 3.10 does not name for {event} in {state}")
+        for cond, err, sec in named:
+            if err not in errors and witness(pre, z3_term(cond, env, params)) is not None:
+                breach("call-errors", f"must return {err!r} (RFC 9293 {sec}) but does not")

@@ -1,0 +1,275 @@
+"""The kit: every row of a profile's table, a run that reaches it, played against a stack.
+
+`Kit(profile).run(driver)` is the whole conformance run; `Kit.run_row(driver, row)` one row.
+Rows are the table's row ids (a row shared by several states counts once: reaching it in any
+of them covers it). Each row's run comes from the checker's system (`Planner`): the cheapest
+first use of the row by the IUT over the named scenarios, with the IUT on either side, and
+at most one environment segment or one extra user call added.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import time
+from dataclasses import dataclass, field
+
+from synack.checker.scenarios import SINGLE
+from synack.spec.machine import machine
+from synack.spec.profiles import Profile, get_profile
+
+from .driver import Driver, DriverError
+from .play import (CONFORMANT, DEVIATED, INCONCLUSIVE, NOT_DRIVABLE, NOT_REACHED, STATUSES, NotDrivable, RowResult,
+                   RunPlayer)
+from . import plan as _plan_module
+from .plan import Hit, Planner
+
+#: Planner bounds: states explored per (scenario, side). 8000 reach all but a few rows of
+#: both profiles (the rest need a window or a SEND no run of the model makes).
+MAX_STATES = 8000
+
+
+@dataclass
+class Coverage:
+    """Row coverage of one stack: one RowResult per row, in table order."""
+    stack: str
+    profile: str
+    clock: str
+    results: list[RowResult] = field(default_factory=list)
+    seconds: float = 0.0
+    tried: int = 0                                   # variations run
+    variations: list[RowResult] = field(default_factory=list)   # those that deviated (new)
+
+    def count(self, status: str) -> int:
+        return sum(r.status == status for r in self.results)
+
+    @property
+    def reached(self) -> int:
+        return sum(r.status in (CONFORMANT, DEVIATED, INCONCLUSIVE) for r in self.results)
+
+    def summary(self) -> str:
+        return (f"{self.stack} ({self.profile}, {self.clock} clock): {len(self.results)} rows, {self.reached} reached, "
+                f"{self.count(CONFORMANT)} conformant, {self.count(DEVIATED)} deviating, "
+                f"{self.count(INCONCLUSIVE)} inconclusive, {self.count(NOT_REACHED)} not reached, "
+                f"{self.count(NOT_DRIVABLE)} not drivable"
+                + (f"; {len(self.variations)} of {self.tried} variations deviate" if self.tried else "")
+                + f", in {self.seconds:.1f} s")
+
+    def to_json(self) -> dict:
+        return {"stack": self.stack, "profile": self.profile, "clock": self.clock, "seconds": round(self.seconds, 2),
+                "rows": len(self.results), "reached": self.reached,
+                "counts": {s: self.count(s) for s in STATUSES}, "results": [r.to_json() for r in self.results],
+                "variations_tried": self.tried, "variations": [r.to_json() for r in self.variations]}
+
+
+class Kit:
+    """Row runs of one profile. `params` are the profile parameters the stack's configuration
+    sets (a driver may declare them as `Driver.params`: retry limits lowered by a sysctl,
+    timers shortened by a socket option); the monitor and the planner both use them."""
+
+    def __init__(self, profile: "str | Profile" = "rfc9293", params: dict | None = None, *,
+                 scenarios: tuple[str, ...] = SINGLE, max_states: int = MAX_STATES, max_real_wait: float = 5.0,
+                 run_deadline: float = 60.0):
+        prof = get_profile(profile)
+        self.profile = prof.with_params(**params) if params else prof
+        self.scenarios, self.max_states = tuple(scenarios), max_states
+        self.max_real_wait, self.run_deadline = max_real_wait, run_deadline
+        self.m = machine(self.profile)
+        self._planners: dict[tuple[str, int], Planner] = {}
+        self._hits: dict[str, Hit] | None = None
+        self._n = 0
+
+    def rows(self) -> list[str]:
+        """Every row id of the profile's table, in table order."""
+        return list(dict.fromkeys(r.id for r in self.m.rows))
+
+    def rfc(self, row: str) -> str:
+        return next((r.rfc for r in self.m.rows if r.id == row), "")
+
+    def planner(self, scenario: str, iut: int) -> Planner:
+        k = (scenario, iut)
+        if k not in self._planners:
+            self._planners[k] = Planner(self.profile, scenario, iut, max_states=self.max_states)
+        return self._planners[k]
+
+    def hits(self) -> dict[str, Hit]:
+        """The cheapest run to each row over every scenario and side (computed once, and kept
+        in a cache file keyed by the table, the profile, the bounds and the planner's code)."""
+        if self._hits is None:
+            self._hits = self._load() or self._search()
+        return self._hits
+
+    def _search(self) -> dict[str, Hit]:
+        hits: dict[str, Hit] = {}
+        for sc in self.scenarios:
+            for iut in (0, 1):
+                for row, h in self.planner(sc, iut).first_hits().items():
+                    if row not in hits or h.cost < hits[row].cost:
+                        hits[row] = h
+        self._store(hits)
+        return hits
+
+    def _cache_path(self) -> str:
+        h = hashlib.sha256()
+        h.update(repr((self.profile.label(), sorted(self.profile.params.items()), sorted(self.profile.options),
+                       self.scenarios, self.max_states)).encode())
+        h.update(repr(self.m.rows).encode())
+        import synack.checker.scenarios as sc_mod
+        import synack.checker.system as sys_mod
+        for mod in (_plan_module, sys_mod, sc_mod):
+            with open(mod.__file__, "rb") as fh:
+                h.update(fh.read())
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        return os.path.join(base, "synack", f"kit-runs-{h.hexdigest()[:20]}.json")
+
+    def _store(self, hits: dict[str, Hit]) -> None:
+        data = {row: {"scenario": h.scenario, "iut": h.iut, "cost": h.cost, "moves": h.moves}
+                for row, h in hits.items()}
+        path = self._cache_path()
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            tmp = f"{path}.{os.getpid()}"
+            with open(tmp, "w") as fh:
+                json.dump(data, fh)
+            os.replace(tmp, path)
+        except OSError:
+            pass                                   # no cache: the next run plans again
+
+    def _load(self) -> "dict[str, Hit] | None":
+        try:
+            with open(self._cache_path()) as fh:
+                data = json.load(fh)
+        except (OSError, ValueError):
+            return None
+        try:
+            return {row: Hit(row, d["scenario"], int(d["iut"]), None, int(d["cost"]),
+                             tuple(tuple(m) for m in d["moves"])) for row, d in data.items()}
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def path(self, hit: Hit) -> "list | None":
+        """The hit's path as system moves (decoded from the cache when needed)."""
+        if hit.path is not None:
+            return list(hit.path)
+        p = self.planner(hit.scenario, hit.iut).decode([list(m) for m in hit.moves])
+        return p
+
+    def run_row(self, driver: Driver, row: str, *, peer_shift: int = 0, probe: "tuple | None" = None) -> RowResult:
+        """Drive the stack into `row` and judge it (see `_run_row`). On a real clock the run's
+        own pace is not controlled (a slow machine lets the stack's timers fire mid-run), so a
+        deviation is run once more: one that does not reproduce is reported as inconclusive,
+        with the first report kept."""
+        r = self._run_row(driver, row, peer_shift=peer_shift, probe=probe)
+        if r.status == DEVIATED and driver.clock == "real":
+            again = self._run_row(driver, row, peer_shift=peer_shift, probe=probe)
+            if again.status != DEVIATED:
+                again.reason = (f"deviated once, {again.status} on a rerun (on a real clock the run's pace is not "
+                                "controlled); the first run's report is kept")
+                again.status = INCONCLUSIVE
+                again.report = r.report
+                return again
+        return r
+
+    def _run_row(self, driver: Driver, row: str, *, peer_shift: int = 0, probe: "tuple | None" = None) -> RowResult:
+        """Drive the stack into `row` and judge it. The driver must be initialised.
+        `peer_shift` moves the peer's sequence space; `probe` = (flags, SEQ offset from
+        RCV.NXT, ACK offset from SND.NXT, bytes) is an environment segment sent once the
+        stack has taken the row (its answer is judged too)."""
+        t0 = time.monotonic()
+        res = RowResult(row, NOT_DRIVABLE, rfc=self.rfc(row))
+        hit = self.hits().get(row)
+        if hit is None:
+            res.reason = (f"the kit found no run to it: no scenario of the checker ({', '.join(self.scenarios)}), "
+                          f"with one environment segment or one extra call, makes the IUT take it within "
+                          f"{self.max_states} states with calls a sockets API can make (docs/test-kit.md)")
+            return res
+        res.scenario, res.iut = hit.scenario, "AB"[hit.iut]
+        self._n += 1
+        ports = (10000 + self._n % 20000, 40000 + self._n % 20000)
+        player = RunPlayer(driver, self.planner(hit.scenario, hit.iut), self.profile, row, ports,
+                           peer_shift=peer_shift, probe=probe, max_real_wait=self.max_real_wait, deadline=self.run_deadline,
+                           iut_ip=getattr(driver, "iut_ip", "10.0.0.2"), peer_ip=getattr(driver, "peer_ip", "10.0.0.1"))
+        path = self.path(hit)
+        if path is None:                           # a stale cache entry: plan this row afresh
+            path = self.planner(hit.scenario, hit.iut).plan(self.planner(hit.scenario, hit.iut).system.initial(), row)
+        if path is None:
+            res.reason = f"the stored run to it no longer replays (scenario {hit.scenario}); clear ~/.cache/synack"
+            return res
+        try:
+            res.status = player.play(path)
+            res.reason = player.why
+        except NotDrivable as e:
+            res.status, res.reason = NOT_DRIVABLE, str(e)
+        finally:
+            _cleanup(driver, player)
+        if res.status == DEVIATED:
+            res.report = str(player.mon.done)
+        res.replans = player.replans
+        res.trace = [e.to_json() for e in player.events]
+        res.seconds = time.monotonic() - t0
+        return res
+
+    def run(self, driver: Driver, rows: "list[str] | None" = None, progress=None, n_variations: int = 0,
+            seed: int = 0) -> Coverage:
+        """Every row (or `rows`) against the driver, which must be initialised; then
+        `n_variations` variations (`variations`), of which those that deviate where the row's
+        own run did not are kept in `Coverage.variations`."""
+        t0 = time.monotonic()
+        info = driver.info
+        cov = Coverage(info.stack if info else type(driver).__name__, self.profile.label(), driver.clock)
+        for row in rows or self.rows():
+            r = self.run_row(driver, row)
+            cov.results.append(r)
+            if progress:
+                progress(r)
+        own = {r.row: r.status for r in cov.results}
+        for row, shift, probe in variations(self, n_variations, seed, rows):
+            r = self.run_row(driver, row, peer_shift=shift, probe=probe)
+            cov.tried += 1
+            if r.status == DEVIATED and own.get(row) != DEVIATED:
+                r.reason = (f"peer's sequence space moved by {shift}; then the environment segment {probe} "
+                            "(flags, SEQ - RCV.NXT, ACK - SND.NXT, bytes)")
+                cov.variations.append(r)
+            if progress:
+                progress(r)
+        cov.seconds = time.monotonic() - t0
+        return cov
+
+
+#: Flags of the environment segments variations send (RFC 9293 3.10.7's cases).
+PROBE_FLAGS = (0x02, 0x12, 0x10, 0x04, 0x14, 0x11, 0x01)
+#: SEQ and ACK offsets of those segments from RCV.NXT and SND.NXT: at, just around, a window
+#: away, far out (2^30 either way).
+PROBE_OFFSETS = (0, 1, -1, 2, 1 << 16, 1 << 30, -(1 << 30))
+
+
+def variations(kit: "Kit", n: int, seed: int = 0, rows: "list[str] | None" = None) -> list[tuple]:
+    """`n` (row, peer shift, probe) triples drawn with a seeded generator: the second layer of
+    the kit (sequence numbers near the 2^32 wrap and at random; an environment segment of
+    any kind after the row). Rows whose run waits for the stack's timers are left out."""
+    hits = kit.hits()
+    pool = [r for r in (rows or kit.rows()) if r in hits and not hits[r].waits_for_iut_timer()]
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n if pool else 0):
+        shift = rng.choice([rng.randrange(-70000, 70001) & 0xFFFFFFFF, rng.randrange(1 << 32)])
+        probe = None if rng.random() < 0.2 else (rng.choice(PROBE_FLAGS), rng.choice(PROBE_OFFSETS),
+                                                 rng.choice(PROBE_OFFSETS), rng.choice((0, 0, 1, 100)))
+        out.append((rng.choice(pool), shift, probe))
+    return out
+
+
+def _cleanup(driver: Driver, player: RunPlayer) -> None:
+    """Abort what the run left open and drop what the stack sends about it (not judged)."""
+    for sock, op in ((player.sock, driver.abort), (player.lsock, driver.close)):
+        if sock is not None:
+            try:
+                op(sock)
+            except DriverError:
+                pass
+    try:
+        driver.advance(0)
+        driver.collect()
+    except DriverError:
+        pass

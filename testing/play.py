@@ -1,0 +1,438 @@
+"""Play a planned run against a stack, as its peer and the network, and judge it with the oracle.
+
+The kit holds one state of the checker's system in which side `iut` stands for the stack.
+Moves of the peer, the peer's user and the network are made in the model (the peer is the
+table); a segment the model delivers to the IUT becomes an IPv4 datagram handed to the
+driver; the IUT's user calls become driver calls; the IUT's timers become waiting. After
+each step that involves the IUT the kit collects what the stack sent, feeds everything to
+the oracle's `Monitor` (with `calls_logged=True`: the kit made every call), and compares
+the stack's segments with the model's. When they differ, the kit does not give up: it asks
+the monitor which TCBs the stack could now have, puts one of them (with the segments the
+stack really sent in flight) into the system state, and plans again from there towards the
+row (`Planner.plan`). A violation ends the run with the oracle's report.
+
+Sequence numbers: the peer's space is the model's moved by `peer_shift` (the kit chooses
+it); the IUT's space is the model's moved by `delta`, learned from the IUT's SYN (or
+SYN,ACK): real = model + delta on every field of the IUT's space.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from synack.oracle import CallEvent, Monitor, SegmentEvent
+from synack.oracle.monitor import _soft
+from synack.spec.frames import shift_endpoint, shift_received, shift_sent
+from synack.spec.model import ACK, PSH, SYN, Segment, State
+from synack.spec.profiles import Profile, timer_seconds
+
+from .driver import Driver, DriverError, Unsupported
+from .packets import Addr, build, parse
+from .plan import Planner
+
+#: Outcomes of one row's run.
+CONFORMANT, DEVIATED, INCONCLUSIVE, NOT_DRIVABLE, NOT_REACHED = (
+    "conformant", "deviated", "inconclusive", "not-drivable", "not-reached")
+STATUSES = (CONFORMANT, DEVIATED, INCONCLUSIVE, NOT_DRIVABLE, NOT_REACHED)
+MASK = (1 << 32) - 1
+
+
+class NotDrivable(Exception):
+    """The driver cannot make the IUT do what the run needs (the message says what and why)."""
+
+
+@dataclass
+class RowResult:
+    """What happened to one row: `status` is one of STATUSES; `report` the oracle's report
+    for a deviation; `reason` why a row was not drivable, not reached or inconclusive."""
+    row: str
+    status: str
+    reason: str = ""
+    report: str = ""
+    rfc: str = ""
+    scenario: str = ""
+    iut: str = ""
+    replans: int = 0
+    seconds: float = 0.0
+    trace: list = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"row": self.row, "status": self.status, "reason": self.reason, "report": self.report, "rfc": self.rfc,
+                "scenario": self.scenario, "iut": self.iut, "replans": self.replans,
+                "seconds": round(self.seconds, 3), "trace": self.trace}
+
+
+def _key(seg: Segment) -> tuple:
+    return (seg.flags & ~PSH, seg.seq, seg.ack if seg.flags & ACK else 0, seg.data)
+
+
+#: The sockets-API op each model call maps to.
+CALL_OPS = {"LISTEN": "listen", "CONNECT": "connect", "SEND": "send", "RECEIVE": "recv", "SHUTDOWN": "shutdown",
+            "CLOSE": "close", "ABORT": "abort"}
+
+
+class RunPlayer:
+    """One run of one row against one driver. `ports` = (IUT port, peer port), fresh per run
+    so that leftovers of earlier runs (TIME-WAIT) never meet this one."""
+
+    def __init__(self, driver: Driver, planner: Planner, profile: Profile, row: str, ports: tuple[int, int], *,
+                 iut_ip: str = "10.0.0.2", peer_ip: str = "10.0.0.1", peer_shift: int = 0,
+                 max_real_wait: float = 5.0, max_replans: int = 3, mss: int = 1460, deadline: float = 60.0,
+                 probe: "tuple | None" = None):
+        self.d, self.pl, self.sys = driver, planner, planner.system
+        self.prof, self.row = profile, row
+        self.x = planner.iut
+        self.iut_port, self.peer_port = ports
+        self.to_iut = Addr(peer_ip, self.peer_port, iut_ip, self.iut_port)
+        self.peer_shift = peer_shift & MASK
+        self.delta: int | None = None
+        self.max_real_wait, self.max_replans, self.mss = max_real_wait, max_replans, mss
+        self.mon = Monitor(profile, calls_logged=True, role=f"IUT {iut_ip}:{self.iut_port}")
+        self.events: list = []
+        self.lsock: int | None = None
+        self.sock: int | None = None
+        self.gone = False                       # the user closed its connection's handle
+        self.move_rows: set[str] = set()      # rows some explanation used since the current move began
+        self.why = ""
+        self.replans = 0
+        self.real = driver.clock == "real"
+        self.stop_at = time.monotonic() + deadline
+        self.ip_id = 0
+        self.probe = probe
+
+    # ------------------------------------------------------------------ the oracle
+    def _feed(self, ev) -> None:
+        self.events.append(ev)
+        self.mon.feed(ev)
+        if self.mon.done is None:
+            for rows in self.mon.cands.values():
+                self.move_rows.update(rows.split(","))
+
+    @property
+    def violated(self) -> bool:
+        return self.mon.done is not None and not self.mon.done.ok and self.mon.done.status == "violation"
+
+    # ------------------------------------------------------------------ sequence spaces
+    def _real_in(self, seg: Segment) -> Segment:
+        """A model segment the peer sends, in real numbers."""
+        return shift_received(seg, self.delta or 0, self.peer_shift)
+
+    def _model_out(self, seg: Segment) -> Segment:
+        return shift_sent(seg, -(self.delta or 0) & MASK, -self.peer_shift & MASK)
+
+    # ------------------------------------------------------------------ the stack
+    def _now(self) -> float:
+        return self.d.advance(0)
+
+    def _deliver(self, seg: Segment) -> None:
+        real = self._real_in(seg)
+        self.ip_id = (self.ip_id + 1) & 0xFFFF
+        self.d.deliver(build(self.to_iut, real, mss=self.mss, ip_id=self.ip_id))
+        self._feed(SegmentEvent("in", real, self._now(), win=min(real.wnd, 0xFFFF)))
+
+    def _observe(self, want: int, wait: float, model_iss: int | None) -> list[Segment]:
+        """Collect what the stack sends on this connection: until `want` segments came or
+        `wait` seconds passed (on the stack's clock), then whatever else is ready. Each is
+        fed to the monitor; returned in the model's numbers."""
+        got: list[Segment] = []
+        waited = 0.0
+        step = 0.005 if self.real else max(0.01, wait / 100) if wait > 0 else 0.0
+        first = True
+        while True:
+            for t, ip in self.d.collect():
+                p = parse(ip)
+                if p is None or p.addr.sport != self.iut_port or p.addr.dport != self.peer_port:
+                    continue
+                seg = p.seg
+                if seg.flags & SYN and model_iss is not None:
+                    self.delta = (seg.seq - model_iss) & MASK
+                self._feed(SegmentEvent("out", seg, t, win=p.win, mss=p.mss))
+                got.append(self._model_out(seg))
+                if self.violated:
+                    return got
+            if len(got) >= want and not first:
+                return got
+            first = False
+            if waited >= wait or time.monotonic() > self.stop_at:
+                return got
+            adv = step if len(got) < want else 0.0
+            if self.real and adv:
+                time.sleep(adv)
+            self.d.advance(0 if self.real else adv)
+            waited += adv if adv else step or 1.0
+
+    def _accept(self) -> None:
+        if self.sock is None and self.lsock is not None:
+            try:
+                s = self.d.accept(self.lsock)
+            except Unsupported as e:
+                raise NotDrivable(f"the driver cannot accept ({e})") from None
+            except DriverError:
+                s = None
+            if s is not None:
+                # the listener stays open, as an application's does: the linux profile's
+                # TIME-WAIT reopen (timewait.reopen) is Linux handing a new SYN to it
+                self.sock = s
+
+    def _drop_handles(self) -> None:
+        """Close the sockets of a connection the model has ended (CLOSED), before a new OPEN."""
+        for h in (self.sock, self.lsock):
+            if h is not None:
+                try:
+                    self.d.close(h)
+                except DriverError:
+                    pass
+        self.sock = self.lsock = None
+        self.gone = False
+
+    def _call(self, name: str, n: int) -> None:
+        """Make the IUT's user call through the driver and log it for the monitor."""
+        d, result = self.d, "ok"
+        self._accept()
+        try:
+            if name in ("LISTEN", "CONNECT"):
+                if self.sys.st[self._s[self.x]] != "CLOSED" or self.sock is not None and name == "LISTEN":
+                    raise NotDrivable(f"{name} by a user whose socket is in use: the sockets API opens a new "
+                                      "socket, not the RFC's OPEN on the same connection")
+                if self.sock is not None or self.lsock is not None:
+                    self._drop_handles()
+            if name == "LISTEN":
+                self.lsock = d.listen(self.iut_port)
+            elif name == "CONNECT":
+                self.sock, sport = d.connect(self.peer_port, self.iut_port)
+                if sport != self.iut_port:
+                    raise NotDrivable(f"the driver bound port {sport}, not the {self.iut_port} the kit asked for")
+            else:
+                if self.gone:
+                    raise NotDrivable(f"{name} after the user's close() or abort(): the sockets API has no "
+                                      "handle left on the connection")
+                if self.sock is None:
+                    if name == "CLOSE" and self.lsock is not None and self.sys.st[self._state()[self.x]] == "LISTEN":
+                        d.close(self.lsock)
+                        self.lsock = None
+                    else:
+                        raise NotDrivable(f"{name} on a connection the sockets API has no handle on yet "
+                                          "(not accepted)")
+                elif name == "SEND":
+                    try:
+                        got = d.send(self.sock, n)
+                    except DriverError as e:
+                        if e.errno not in ("EAGAIN", "EWOULDBLOCK"):
+                            raise
+                        raise NotDrivable(f"the stack would block this SEND ({e.errno} on a non-blocking socket): "
+                                          "its sockets API does not queue data here, where RFC 9293 3.10.2 "
+                                          "queues it") from None
+                    if got != n:
+                        raise NotDrivable(f"the stack took {got} of the {n} bytes of this SEND")
+                elif name == "RECEIVE":
+                    # the sockets API says "connection closing" (RFC 9293 3.10.3) by returning 0: EOF
+                    try:
+                        got, eof = d.recv(self.sock)
+                        if eof and not got:
+                            result = "error: connection closing (end of file)"
+                    except DriverError as e:
+                        if e.errno not in ("EAGAIN", "EWOULDBLOCK"):
+                            raise
+                        result = None     # nothing to read yet: the call would wait (RFC 9293 3.10.3)
+                else:
+                    getattr(d, CALL_OPS[name])(self.sock)
+                    if name in ("CLOSE", "ABORT"):
+                        self.sock, self.gone = None, True
+        except Unsupported as e:
+            raise NotDrivable(f"the driver lacks {CALL_OPS[name]!r} ({e})") from None
+        except DriverError as e:
+            result = f"error: {e.errno}"
+        self._feed(CallEvent(name, n, result, self._now()))
+
+    # ------------------------------------------------------------------ the run
+    def _state(self) -> tuple:
+        return self._s
+
+    def play(self, path: list) -> str:
+        """Execute the plan to the row, re-planning on divergence; then let the run settle
+        (the peer acknowledges what is outstanding, so that the stack owes nothing when the
+        verdict is taken). Returns CONFORMANT, DEVIATED, INCONCLUSIVE or NOT_REACHED, with
+        `self.why` saying why for the last two (NotDrivable propagates)."""
+        self._s = path[0][0]
+        self.why = ""
+        if not self._follow(path, self.row):
+            return DEVIATED if self.violated else NOT_REACHED
+        if self.probe is not None and not self._follow(self._probe_move(self.probe), None):
+            if self.violated:
+                return DEVIATED
+        settle = self.pl.settle(self._s, self.gone) if not self.pl.quiet(self._s) else []
+        if settle:
+            self._follow(settle, None)
+        if self.violated:
+            return DEVIATED
+        self._observe(0, 0.05 if self.real else 0.0, None)     # what the stack sends at once after the row
+        if self.violated:
+            return DEVIATED
+        v = self.mon.verdict()
+        if not v.ok:
+            self.why = v.message
+        return CONFORMANT if v.ok else INCONCLUSIVE
+
+    def _probe_move(self, probe: tuple) -> list:
+        """One environment segment after the row, as a move: `probe` = (flags, SEQ offset, ACK
+        offset, payload bytes), offsets from the IUT's RCV.NXT and SND.NXT (from the peer's
+        SND.NXT while the IUT has no RCV.NXT yet). What the IUT does with it is judged like
+        everything else; the kit then settles from whatever state the stack shows."""
+        flags, dseq, dack, data = probe
+        x, s, sysm = self.x, self._s, self.sys
+        e, peer = sysm.eps[s[x]], sysm.eps[s[1 - x]]
+        base = e.rcv_nxt if e.state not in (State.CLOSED, State.LISTEN, State.SYN_SENT) else peer.snd_nxt
+        seg = Segment(flags, (base + dseq) & MASK, (e.snd_nxt + dack) & MASK if flags & ACK else 0, data,
+                      int(self.prof.params["WINDOW"]))
+        res = sysm.results(s[x], "SEGMENT", sysm.intern_seg(seg), s[7])[0]
+        child = sysm._apply(s, x, ("deliver", x, -1, 0, res), res, s[3 - x], 0, seg)[1]
+        return [(s, ("inject", x, seg, 0, res), child)]
+
+    def _follow(self, path: list, row: "str | None") -> bool:
+        """Play `path`; True once the stack has taken `row` (for row None: once the path is
+        played, re-planned towards a quiet state on divergence)."""
+        while path and not self.violated:
+            if time.monotonic() > self.stop_at:
+                self.why = "the run took longer than the kit allows"
+                return False
+            s, lab, child = path.pop(0)
+            kind, side = lab[0], lab[1]
+            if kind in ("lose", "dup") or side != self.x:
+                self._s = child                     # the model's own move: the peer, its user, the network
+                continue
+            hit = row is not None and row in self.pl.uses_of(lab)
+            self.move_rows = set()
+            expect = [self.sys.segs[v] for v in lab[4].sends]
+            iut_after = self.sys.eps[child[self.x]]
+            iss = iut_after.iss if iut_after.state not in (State.CLOSED, State.LISTEN) else None
+            if kind in ("deliver", "inject"):
+                seg = self.sys.segs[self.sys.tsegs[s[3 - self.x][lab[2]]][0]] if kind == "deliver" else lab[2]
+                self._deliver(seg)
+                self._accept()
+                got = self._observe(len(expect), self._reply_wait(len(expect)), iss)
+            elif kind == "call":
+                self._call(lab[2], self._n_of(lab) if lab[2] == "SEND" else 0)
+                got = self._observe(len(expect), self._reply_wait(len(expect)), iss)
+            else:
+                got = self._wait_timer(lab[2], self.sys.eps[s[self.x]], len(expect), iss)
+            self._accept()
+            if self.violated:
+                return False
+            matched = [_key(g) for g in got] == [_key(e) for e in expect]
+            if matched:
+                self._s = child
+            if hit and (matched or row in self.move_rows):
+                if not matched:
+                    states = self._synced(s, child, got)
+                    if not states:
+                        self.why = "the stack took the row, but the kit cannot follow the state it reached"
+                        return True
+                    self._s = states[0]
+                return True
+            if matched:
+                continue
+            nxt = self._replan(s, child, got, row)
+            if nxt is None:
+                self.why = (f"at {_move_text(lab)} the run expected the stack to send "
+                            f"{', '.join(map(str, expect)) or 'nothing'} and it sent "
+                            f"{', '.join(map(str, got)) or 'nothing'} (model numbers); no run from there "
+                            + ("reaches the row" if row else "settles") + f" within {self.replans} re-plans")
+                return False
+            self._s, path = nxt
+        if row is not None and not self.violated:
+            self.why = self.why or "the plan ended without the stack taking the row"
+            return False
+        return not self.violated
+
+    def _n_of(self, lab: tuple) -> int:
+        """The byte count of a SEND move (the user's script holds it)."""
+        for name, n, _ in self.sys.user_moves(self.x, self._s[4 + self.x], self._s[5 - self.x]):
+            if name == lab[2]:
+                return n
+        return 1                                     # an extra call of the planner's menu
+
+    def _reply_wait(self, want: int) -> float:
+        if self.real:
+            return 0.3 if want else 0.03
+        return 0.0
+
+    def _wait_timer(self, kind: str, ep, want: int, iss) -> list[Segment]:
+        k = ep.rtx if kind == "RTO" else ep.probes if kind == "KEEPALIVE" else 0
+        secs = timer_seconds(self.prof, kind, k)
+        if secs is None:                                   # DELACK, PERSIST: the stack's own choice
+            secs = 0.5 if kind == "DELACK" else timer_seconds(self.prof, "RTO", 0)
+        limit = secs * (1 + float(self.prof.params["tolerance"])) + (0.3 if self.real else 0.0)
+        if self.real and limit > self.max_real_wait:
+            raise NotDrivable(f"needs the IUT's {kind} timer ({secs:g} s on profile {self.prof.label()}) on a real "
+                              f"clock, longer than the kit waits ({self.max_real_wait:g} s), with no option the "
+                              "driver offers to shorten it")
+        if not self.real and want:
+            return self._observe(want, limit, iss)
+        if not want:
+            # a timer that sends nothing: let it run its course
+            if self.real:
+                time.sleep(limit)
+            else:
+                self.d.advance(limit)
+            return self._observe(0, 0.0, iss)
+        return self._observe(want, limit, iss)
+
+    def _synced(self, s: tuple, child: tuple, got: list[Segment]) -> list[tuple]:
+        """System states consistent with what the stack did: each TCB the monitor still
+        allows (those owing only pure ACKs, which are never required), in the model's
+        numbers, with the segments the stack really sent in flight."""
+        x, sysm = self.x, self.sys
+        out = []
+        for c in list(self.mon.cands)[:8]:
+            if any(not _soft(w) for w, _ in c.owed):
+                continue
+            ep = c.ep
+            if ep.state not in (State.CLOSED, State.LISTEN):
+                if self.delta is None:
+                    continue
+                ep = shift_endpoint(ep, -self.delta & MASK, -self.peer_shift & MASK)
+            st = list(child)
+            st[x] = sysm.intern_ep(ep)
+            chan = s[2 + x]
+            for g in got:
+                grown = sysm._add(chan, sysm.intern_tseg(sysm.intern_seg(g), child[8 + x]))
+                chan = chan if grown is None else grown
+            st[2 + x] = chan
+            out.append(tuple(st))
+        return out
+
+    def _replan(self, s: tuple, child: tuple, got: list[Segment], row: "str | None"):
+        """(state, plan) from the synchronised state that has the shortest plan to `row` (or
+        to a quiet state), or None."""
+        if self.replans >= self.max_replans:
+            return None
+        self.replans += 1
+        states = self._synced(s, child, got)
+        if not states and not self.violated:
+            # every TCB the monitor allows still owes a segment the stack has not sent: wait for
+            # it (late, or sent again by a timer) as long as a first retransmission may take
+            iut = self.sys.eps[child[self.x]]
+            iss = iut.iss if iut.state not in (State.CLOSED, State.LISTEN) else None
+            wait = timer_seconds(self.prof, "RTO", 0) * (1 + float(self.prof.params["tolerance"])) + 0.3
+            late = self._observe(1, min(wait, self.max_real_wait) if self.real else wait, iss)
+            if late and not self.violated:
+                got = got + late
+                states = self._synced(s, child, got)
+        best = None
+        for st in states:
+            p = (self.pl.plan(st, row, self.gone) if row is not None
+                 else [] if self.pl.quiet(st) else self.pl.settle(st, self.gone))
+            if p is not None and (best is None or len(p) < len(best[1])):
+                best = (st, p)
+        return best
+
+
+def _move_text(lab: tuple) -> str:
+    kind = lab[0]
+    if kind == "call":
+        return f"the user's {lab[2]}"
+    if kind == "timer":
+        return f"the {lab[2]} timer"
+    if kind == "inject":
+        return f"the environment segment {lab[2]}"
+    return f"the {kind} of a segment"

@@ -1,0 +1,160 @@
+"""Row obligations hold on every profile's table and each fails on a table built to break it
+(the seeded bugs of issue 25: a FIN at SND.UNA, SND.NXT moved before the send, a SYN sent
+before ISS is chosen, a wrong user signal, a retry count reset by the wrong counter)."""
+from dataclasses import replace
+
+import pytest
+
+from synack.checker.obligations import BY_NAME, OBLIGATIONS, check_obligations
+from synack.checker.proofs import prove
+from synack.spec import TABLE, get_profile
+from synack.spec.machine import Machine
+
+
+@pytest.mark.parametrize("name", ["rfc9293", "linux"])
+def test_profiles_keep_every_obligation(name):
+    report = check_obligations(name)
+    assert report.ok, "\n".join(map(str, report.breaches))
+    assert report.cases > 400
+
+
+def _breaches(edit, rows, profile="rfc9293"):
+    """The breaches of `rows` once `edit(row) -> row` has been applied to the table."""
+    p = get_profile(profile)
+    table = tuple(edit(r) for r in TABLE)
+    return check_obligations(p, Machine(p, table=table), rows=frozenset(rows)).breaches
+
+
+def _actions(rid, fn):
+    return lambda r: replace(r, actions=fn(r.actions)) if r.id == rid else r
+
+
+def _names(breaches):
+    return {b.obligation for b in breaches}
+
+
+def test_fin_at_snd_una_breaks_send_new():
+    edit = _actions("closewait.shutdown", lambda a: tuple(x.replace("<SEQ=SND.NXT>", "<SEQ=SND.UNA>") for x in a))
+    got = _breaches(edit, {"closewait.shutdown"})
+    assert _names(got) == {"send-new"}
+    b = got[0]
+    assert b.example["SND.UNA"] != b.example["SND.NXT"] and "SEQ = SND.NXT" in str(b)
+
+
+def test_snd_nxt_moved_before_the_fin_breaks_send_new():
+    edit = _actions("est.shutdown", lambda a: (a[1], a[0]) + a[2:])        # SND.NXT := SND.NXT + 1 first
+    got = _breaches(edit, {"est.shutdown"})
+    assert _names(got) == {"send-new"} and "SND.NXT does not end" in str(got[-1])
+
+
+def test_syn_sent_before_iss_is_chosen_breaks_send_new():
+    edit = _actions("listen.connect", lambda a: (a[-1],) + a[:-1])
+    got = _breaches(edit, {"listen.connect"})
+    assert "send-new" in _names(got) and any("SEQ = ISS" in str(b) for b in got)
+
+
+def test_retransmission_from_snd_nxt_breaks_send_resend():
+    edit = _actions("rto.data", lambda a: tuple(x.replace("<SEQ=SND.UNA>", "<SEQ=SND.NXT>") for x in a))
+    assert _names(_breaches(edit, {"rto.data"})) == {"send-resend"}
+
+
+def test_probe_beyond_snd_nxt_breaks_send_probe():
+    edit = _actions("keepalive", lambda a: tuple(x.replace("SND.NXT - 1", "SND.NXT + 1") for x in a))
+    assert _names(_breaches(edit, {"keepalive"})) == {"send-probe"}
+
+
+def test_reset_reply_in_the_wrong_form_breaks_send_reply():
+    edit = _actions("closed.ack", lambda a: ("reply <SEQ=0><ACK=SEG.SEQ + SEG.LEN><CTL=RST,ACK>",))
+    assert _names(_breaches(edit, {"closed.ack"})) == {"send-reply"}
+
+
+def test_stale_ack_of_a_fin_breaks_send_ack():
+    """ToyTCP's planted bug, in the table: the FIN is acknowledged before RCV.NXT counts it."""
+    edit = _actions("fin.est", lambda a: (a[1], a[0]) + a[2:])
+    got = _breaches(edit, {"fin.est"})
+    assert _names(got) == {"send-ack"}
+
+
+def test_ack_without_retry_reset_breaks_retry_reset():
+    edit = _actions("ack.new", lambda a: tuple(x for x in a if x != "RTX := 0"))
+    assert "retry-reset" in _names(_breaches(edit, {"ack.new"}))
+
+
+def test_shutdown_resetting_the_wrong_counter_breaks_retries():
+    """Issue 25's survivor: SHUTDOWN in ESTABLISHED resets PROBES (or RTX) though nothing was
+    acknowledged and no segment arrived."""
+    probes = _actions("est.shutdown", lambda a: a + ("PROBES := 0",))
+    assert _names(_breaches(probes, {"est.shutdown"})) == {"probes-only"}
+    rtx = _actions("est.shutdown", lambda a: a + ("RTX := 0",))
+    assert _names(_breaches(rtx, {"est.shutdown"})) == {"retry-only"}
+
+
+def test_reset_signal_on_a_close_breaks_signal_reset():
+    edit = _actions("late.shutdown", lambda a: ("signal error: connection reset",))
+    got = _breaches(edit, {"late.shutdown"})
+    assert "signal-reset" in _names(got)
+
+
+def test_reset_signal_for_a_dropped_rst_breaks_signal_reset():
+    """A mutant the extended bench found surviving: SYN-SENT drops an ACK-less RST (RFC 9293
+    3.10.7.3) yet tells the user the connection was reset."""
+    edit = _actions("synsent.rst-noack", lambda a: a + ("signal error: connection reset",))
+    got = _breaches(edit, {"synsent.rst-noack"})
+    assert _names(got) == {"signal-reset"} and "not accepted" in str(got[0])
+
+
+def test_accepted_rst_without_its_signal_breaks_signal_reset():
+    edit = _actions("synsent.rst", lambda a: tuple(x for x in a if not x.startswith("signal")))
+    assert _names(_breaches(edit, {"synsent.rst"})) == {"signal-reset"}
+
+
+def test_refused_for_reset_is_caught_without_the_linux_option():
+    edit = _actions("synsent.rst", lambda a: tuple(x.replace("reset", "refused") for x in a))
+    assert _names(_breaches(edit, {"synsent.rst"})) == {"signal-reset"}
+
+
+def test_missing_eof_breaks_signal_eof():
+    edit = _actions("fin.est", lambda a: tuple(x for x in a if x != "signal eof"))
+    assert _names(_breaches(edit, {"fin.est"})) == {"signal-eof"}
+
+
+def test_eof_without_a_fin_breaks_signal_eof():
+    edit = _actions("text.data", lambda a: a + ("signal eof",))
+    assert "signal-eof" in _names(_breaches(edit, {"text.data"}))
+
+
+def test_established_signal_must_match_entering_established():
+    missing = _actions("synsent.synack", lambda a: tuple(x for x in a if x != "signal established"))
+    assert _names(_breaches(missing, {"synsent.synack"})) == {"signal-established"}
+    extra = _actions("ack.new", lambda a: a + ("signal established",))
+    assert "signal-established" in _names(_breaches(extra, {"ack.new"}))
+
+
+def test_wrong_call_error_breaks_call_errors():
+    named = _actions("closing.send", lambda a: ("signal error: connection reset",))
+    got = _breaches(named, {"closing.send"})
+    assert "call-errors" in _names(got) and any("must return 'error: connection closing'" in str(b) for b in got)
+    dropped = _actions("closed.abort", lambda a: ())
+    assert _names(_breaches(dropped, {"closed.abort"})) == {"call-errors"}
+
+
+def test_every_obligation_has_a_breaking_test():
+    """Each obligation named above is broken by some test in this module."""
+    import inspect
+    import sys
+    src = inspect.getsource(sys.modules[__name__])
+    missing = [o.name for o in OBLIGATIONS if f"{o.name}" not in src.replace("test_every_obligation", "")]
+    assert not missing, missing
+    assert set(BY_NAME) == {o.name for o in OBLIGATIONS}
+
+
+def test_a_breach_fails_the_proof_report():
+    """`synack prove` (prove(..., obligations=True)) fails on a breach and lists it."""
+    p = get_profile("rfc9293")
+    table = tuple(_actions("fin.est", lambda a: (a[1], a[0]) + a[2:])(r) for r in TABLE)
+    m = Machine(p, table=table)
+    report = prove(p, m)
+    assert report.ok and report.obligations is None          # the other proofs cannot see this bug
+    report.obligations = check_obligations(p, m, rows=frozenset({"fin.est"}))
+    assert not report.ok and any(b.obligation == "send-ack" for b in report.problems())
+    assert "obligations BROKEN" in report.summary()

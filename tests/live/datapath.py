@@ -1,0 +1,68 @@
+"""Live data-path scenarios: this kernel's TCP sending through a small MSS, with every call
+the sending application makes logged as it happens (a `calls_logged` trace). Each runs in a
+namespace of its own on loopback, writes one pcap and one JSON file of the calls, and waits
+with bounded timeouts only."""
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+
+from scenarios import HOST, PORT, TMO, _drain, _listener, _sniff
+
+#: The MSS the receiver announces (TCP_MAXSEG on the listener, RFC 9293 3.7.1).
+SMALL_MSS = 536
+#: Writes the client makes, and their sizes.
+WRITES, WRITE_SIZE = 12, 3000
+#: The server's receive buffer (a small window that fills), and how long it waits to read:
+#: the window closes, the client probes it (RFC 9293 3.8.6.1) and closes with data queued.
+RCVBUF, READ_AFTER = 4096, 0.8
+
+
+def calls_path(pcap: str) -> str:
+    return pcap + ".calls.json"
+
+
+def small_mss_bulk(path):
+    """The server announces MSS 536 and a small receive buffer and reads nothing for 0.8 s;
+    the client writes 12 x 3000 bytes (the window closes: zero-window probes), then closes
+    with data still queued (its FIN follows the last byte, RFC 9293 3.10.4). Every call of
+    the client is logged with the time it was made (CLOCK_REALTIME, as the capture's stamps)."""
+    log = []
+    with _sniff(path):
+        srv = socket.socket()
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        srv.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, SMALL_MSS)
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
+        srv.bind((HOST, PORT))
+        srv.listen(1)
+        srv.settimeout(TMO)
+        cli = socket.socket()
+        cli.settimeout(TMO)
+        got = []
+        log.append({"call": "connect", "t": time.time()})
+        cli.connect((HOST, PORT))
+        conn, _ = srv.accept()
+        conn.settimeout(TMO)
+        def read_later():
+            time.sleep(READ_AFTER)
+            got.append(_drain(conn))
+        reader = threading.Thread(target=read_later, daemon=True)
+        reader.start()
+        for _ in range(WRITES):
+            t = time.time()
+            n = cli.send(b"d" * WRITE_SIZE)
+            log.append({"call": "send", "n": n, "t": t, "result": "ok"})
+        log.append({"call": "close", "t": time.time(), "result": "ok"})
+        cli.close()
+        reader.join(TMO)
+        assert got and len(got[0]) == sum(x.get("n", 0) for x in log), "the server did not read everything"
+        conn.close()
+        srv.close()
+        time.sleep(0.2)
+    with open(calls_path(path), "w") as fh:
+        json.dump(log, fh)
+
+
+SCENARIOS = {f.__name__: f for f in (small_mss_bulk,)}

@@ -1,0 +1,125 @@
+"""The data path of this machine's kernel, judged: segmentation by a small MSS with every
+write() logged (the monitor then explains each data segment by the table's OUTPUT only: the
+stack chose the size, the table bounds it by the MSS and the window), the FIN queued behind
+unsent data, and mutants just outside each rule."""
+import json
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from datapath import SCENARIOS, SMALL_MSS, calls_path  # noqa: E402
+from netns import can_unshare, run_in_netns  # noqa: E402
+
+from synack.oracle import Monitor  # noqa: E402
+from synack.oracle.capture import read_capture  # noqa: E402
+from synack.oracle.events import CallEvent, SegmentEvent, event_from_json  # noqa: E402
+from synack.oracle.judge import CaptureJudge  # noqa: E402
+from synack.spec import ACK, FIN, SYN, get_profile  # noqa: E402
+
+pytestmark = pytest.mark.skipif(bool(can_unshare()), reason=can_unshare() or "-")
+
+
+@pytest.fixture(scope="module")
+def bulk(tmp_path_factory):
+    """The client's events of small_mss_bulk: its segments and its logged calls, in time order."""
+    path = str(tmp_path_factory.mktemp("datapath") / "small_mss_bulk.pcap")
+    run_in_netns(SCENARIOS["small_mss_bulk"], path, timeout=60)
+    judge = CaptureJudge(get_profile("linux"), None, keep_events=True)
+    for p in read_capture(path):
+        list(judge.feed(p))
+    list(judge.close())
+    (conn,) = judge.released
+    client = next(end for end in conn.events if end[1] != 5000)
+    segs = conn.events[client]
+    with open(calls_path(path)) as fh:
+        calls = [event_from_json(c) for c in json.load(fh)]
+    # a call is logged at the moment it was made: before any segment stamped later
+    merged = sorted([(c.t, 0, i, c) for i, c in enumerate(calls)] + [(s.t, 1, i, s) for i, s in enumerate(segs)])
+    return [x[3] for x in merged]
+
+
+def _data(events):
+    return [i for i, e in enumerate(events) if isinstance(e, SegmentEvent) and e.dir == "out" and e.seg.data]
+
+
+def test_small_mss_bulk_with_every_call_logged_is_conformant(bulk):
+    """Under `linux+tso` (a capture on the sender's own host: loopback hands the stack's
+    segments over unsegmented), every data segment is explained by OUTPUT within the window."""
+    assert sum(isinstance(e, CallEvent) and e.call == "SEND" for e in bulk) == 12
+    v = Monitor(get_profile("linux", "tso"), calls_logged=True).check(bulk)
+    assert v.status == "conformant", str(v)
+
+
+def test_segments_within_the_mss_need_no_offload(bulk):
+    """Where every data segment is within the announced MSS, the plain `linux` profile (no
+    offload) judges the same trace conformant; where one is larger, it is the first violation."""
+    big = [i for i in _data(bulk) if bulk[i].seg.data > SMALL_MSS]
+    v = Monitor("linux", calls_logged=True).check(bulk)
+    if big:
+        assert v.status == "violation" and v.index == big[0] + 1, str(v)
+    else:
+        assert v.status == "conformant", str(v)
+
+
+def test_a_segment_one_byte_over_the_mss_is_a_violation_without_offload(bulk):
+    """A data segment of the MSS plus one byte, at a capture point without offload: rejected
+    where it appears, by the MSS rule (the same trace under `linux+tso` passes that point)."""
+    i = _data(bulk)[0]
+    ev = bulk[i]
+    bad = bulk[:i] + [SegmentEvent("out", ev.seg._replace(data=SMALL_MSS + 1), ev.t, ev.win)]
+    v = Monitor("linux", calls_logged=True).check(bad)
+    assert v.status == "violation" and v.index == i + 1, str(v)
+    assert Monitor(get_profile("linux", "tso"), calls_logged=True).check(bad).status != "violation"
+
+
+def test_data_beyond_the_peers_window_is_a_violation(bulk):
+    """The peer's last ACK before a data segment announces a window (in the connection's
+    scale) that ends before that segment's end: a violation (RFC 9293 3.8.6), at that segment
+    or, where the stack may have sent it before processing the ACK, soon after."""
+    segs = [(k, e) for k, e in enumerate(bulk) if isinstance(e, SegmentEvent)]
+    syn_in = next(e for _, e in segs if e.dir == "in" and e.seg.flags & SYN)
+    syn_out = next(e for _, e in segs if e.dir == "out" and e.seg.flags & SYN)
+    shift = syn_in.wscale if syn_in.wscale is not None and syn_out.wscale is not None else 0
+    for i in _data(bulk):
+        prev = [k for k, e in segs if k < i and e.dir == "in" and e.seg.flags & ACK and not e.seg.flags & SYN]
+        if not prev:
+            continue
+        k = prev[-1]
+        una = bulk[k].seg.ack
+        end = (bulk[i].seg.seq + bulk[i].seg.data - una) & 0xFFFFFFFF
+        # the largest window the field can announce that still ends before the segment does
+        win = (end - 1) >> shift
+        if end < (1 << shift) or win > 0xFFFF or ((win << shift) >= end):
+            continue
+        # the segments between the ACK and this one must still fit (or we test an earlier one)
+        if any(bulk[j].dir == "out" and bulk[j].seg.data and
+               ((bulk[j].seg.seq + bulk[j].seg.data - una) & 0xFFFFFFFF) > (win << shift)
+               for j in range(k + 1, i) if isinstance(bulk[j], SegmentEvent)):
+            continue
+        ack = bulk[k]
+        bad = list(bulk)
+        bad[k] = SegmentEvent("in", ack.seg._replace(wnd=win), ack.t, win, ack.wscale, ack.mss, ack.ts)
+        assert Monitor(get_profile("linux", "tso"), calls_logged=True).check(bulk).ok
+        v = Monitor(get_profile("linux", "tso"), calls_logged=True).check(bad)
+        # the stack may have sent a few segments before it processed the ACK (the monitor's
+        # crossing latitude, at most 8 incoming segments): the violation is at or after i
+        assert v.status == "violation" and v.index >= i + 1, str(v)
+        return
+    pytest.skip("no data segment followed an ACK in a way this mutation can use")
+
+
+def test_the_fin_follows_the_last_queued_byte(bulk):
+    """close() came while data was still queued (the FIN rides on, or follows, the last byte:
+    RFC 9293 3.10.4); a FIN moved before the last data segment is a violation."""
+    fin = next(i for i, e in enumerate(bulk) if isinstance(e, SegmentEvent) and e.dir == "out"
+               and e.seg.flags & FIN)
+    close = next(i for i, e in enumerate(bulk) if isinstance(e, CallEvent) and e.call == "CLOSE")
+    last = _data(bulk)[-1]
+    assert close < last <= fin, "close() was not made while data was queued"
+    ev = bulk[fin]
+    early = SegmentEvent("out", ev.seg._replace(seq=bulk[last].seg.seq, data=0, flags=ev.seg.flags), ev.t, ev.win)
+    bad = bulk[:last] + [early]
+    v = Monitor(get_profile("linux", "tso"), calls_logged=True).check(bad)
+    assert v.status == "violation" and v.index == last + 1, str(v)
