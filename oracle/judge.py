@@ -464,14 +464,14 @@ def judge_capture(path, profile: str, variants, iut: str | None, start: str | No
         if jobs > 1 or (engine != "python" and source.kind == "pcap"):
             source.spooled()
         return _judge_source(source, prof, where, st, summary, as_json, max_candidates, echo, jobs, engine, iut,
-                             seen_from, max_violations)
+                             seen_from, max_violations, given)
     finally:
         if source is not path:
             source.close()
 
 
 def _judge_source(source, prof, where, st, summary, as_json, max_candidates, echo, jobs, engine, iut,
-                  seen_from, max_violations) -> int:
+                  seen_from, max_violations, given=None) -> int:
     t0 = time.perf_counter()
     if jobs == 1:
         tally = _judge(source, prof, where, st, max_candidates, summary, as_json, echo, engine=engine,

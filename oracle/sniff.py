@@ -113,7 +113,7 @@ def judge_live(ifname: str, profile, iut=None, start: str | None = None, max_can
     then received): the sent copy is judged."""
     from collections import Counter
 
-    from .capture import CaptureStats, RAW, decode
+    from .capture import RAW, CaptureStats, Lost, decode
     from .judge import CaptureJudge, _ep, _worse
     from .monitor import EXIT, VIOLATION
 
@@ -162,9 +162,12 @@ def judge_live(ifname: str, profile, iut=None, start: str | None = None, max_can
             a, b = (p.src, p.sport), (p.dst, p.dport)
             c = judge.live.get((a, b) if a <= b else (b, a))
             for end, mon in (c.monitors.items() if c is not None else ()):
-                if mon.done is not None and mon.done.status == VIOLATION and (c.name(), _ep(*end)) not in told:
-                    told.add((c.name(), _ep(*end)))
-                    violation_line(c.name(), _ep(*end), mon.done)
+                # each violation as it is found (the monitor judges on after one: `found`)
+                done = [mon.done] if mon.done is not None and mon.done.status == VIOLATION else []
+                for v in [*mon.found, *done]:
+                    if (c.name(), _ep(*end), v.index) not in told:
+                        told.add((c.name(), _ep(*end), v.index))
+                        violation_line(c.name(), _ep(*end), v)
     except KeyboardInterrupt:
         interrupted = True
     finally:
