@@ -287,12 +287,14 @@ def test_the_same_loss_judged_at_a_near_end_is_a_violation(captures):
     show it is far, and the loss is not its violation."""
     (path, _), = [c for c in captures["lost_final_ack"] if c[1] == CLIENT]
     import json
-    for vantage, status in ((SERVER, "violation"), (None, "conformant")):
+    # near: not conformant (a violation, or inconclusive when the retransmission came within
+    # the processing lag of the ACK, so the capture cannot tell it from lag)
+    for vantage, status in ((SERVER, ("violation", "inconclusive")), (None, ("conformant",))):
         out = []
         judge_capture(path, get_profile("linux"), (), None, None, False, True, 4096, out.append, engine="python",
                       vantage=vantage)
         server = [json.loads(x) for x in out[:-1] if json.loads(x)["iut"].startswith(SERVER + ":")]
-        assert server[0]["status"] == status, out
+        assert server[0]["status"] in status, out
 
 
 def test_an_address_that_never_answered_is_silent_not_inconclusive(captures):
