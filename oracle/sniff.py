@@ -103,23 +103,24 @@ def _recv_socket(ifname: str) -> socket.socket:
 
 
 def judge_live(ifname: str, profile, iut=None, start: str | None = None, max_candidates: int = 4096,
-               echo=print, max_seconds: float = 0.0, ready=None) -> int:
+               echo=print, max_seconds: float = 0.0, ready=None, vantage=None, max_violations: int = 10) -> int:
     """`synack oracle --live IFACE`: judge the TCP traffic crossing `ifname` as it passes. A
-    violation is printed as soon as the monitor decides it (the rest of that end is not
-    judged); when `max_seconds` pass (0: no limit) or on Ctrl-C, every connection still open
+    violation is printed as soon as the monitor decides it (up to `max_violations` per end;
+    judging resumes after each, as `synack oracle` does); `vantage` as for captures; when `max_seconds` pass (0: no limit) or on Ctrl-C, every connection still open
     is judged as it stands and a summary line follows. Returns the exit code: the worst
     verdict (0, 1, 3) after `max_seconds`, 130 after Ctrl-C (the summary is printed either
     way). `ready()` is called once the socket listens. Loopback shows each frame twice (sent,
     then received): the sent copy is judged."""
     from collections import Counter
+    from dataclasses import replace
 
     from .capture import RAW, CaptureStats, Lost, decode
     from .judge import CaptureJudge, _ep, _worse
     from .monitor import EXIT, VIOLATION
 
     sock = _recv_socket(ifname)
-    judge = CaptureJudge(profile, iut, start, max_candidates)
-    stats, counts, told = CaptureStats(), Counter(), set()
+    judge = CaptureJudge(profile, iut, start, max_candidates, vantage=vantage, max_violations=max_violations)
+    stats, counts, told = CaptureStats(), Counter(), Counter()     # told: violations printed per end
     worst, segments, interrupted = 0, 0, False
     t_end = time.monotonic() + max_seconds if max_seconds > 0 else None
 
@@ -127,14 +128,19 @@ def judge_live(ifname: str, profile, iut=None, start: str | None = None, max_can
         echo(f"{conn}  IUT {end}: VIOLATION at segment {v.index}: {v.event}; " + (v.rows[0] if v.rows else ""))
         echo("    " + str(v).replace("\n", "\n    "))
 
+    def tell(conn: str, end: str, found: list) -> None:
+        """Print the violations of one end not printed yet (`found`: all of them so far)."""
+        for v in found[told[(conn, end)]:]:
+            violation_line(conn, end, v)
+        told[(conn, end)] = max(told[(conn, end)], len(found))
+
     def tally(results) -> None:
         nonlocal worst
         for r in results:
             counts[r.verdict.status] += 1
             worst = _worse(worst, EXIT[r.verdict.status])
-            if r.verdict.status == VIOLATION and (r.conn, r.iut) not in told:
-                told.add((r.conn, r.iut))
-                violation_line(r.conn, r.iut, r.verdict)
+            if r.verdict.status == VIOLATION:
+                tell(r.conn, r.iut, [replace(r.verdict, more=())] + list(r.verdict.more))
 
     t0 = time.monotonic()
     if ready is not None:
@@ -162,12 +168,8 @@ def judge_live(ifname: str, profile, iut=None, start: str | None = None, max_can
             a, b = (p.src, p.sport), (p.dst, p.dport)
             c = judge.live.get((a, b) if a <= b else (b, a))
             for end, mon in (c.monitors.items() if c is not None else ()):
-                # each violation as it is found (the monitor judges on after one: `found`)
                 done = [mon.done] if mon.done is not None and mon.done.status == VIOLATION else []
-                for v in [*mon.found, *done]:
-                    if (c.name(), _ep(*end), v.index) not in told:
-                        told.add((c.name(), _ep(*end), v.index))
-                        violation_line(c.name(), _ep(*end), v)
+                tell(c.name(), _ep(*end), list(mon.found) + done)
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -180,7 +182,8 @@ def judge_live(ifname: str, profile, iut=None, start: str | None = None, max_can
          f"{sum(judge.incarnations.values())} connections, {segments} TCP segments ({stats.frames} frames: "
          f"{stats.non_tcp} not TCP, {stats.fragments} fragments, {stats.malformed} malformed; {dropped} dropped by "
          f"the kernel); {counts['conformant']} conformant, {counts['violation']} violation, "
-         f"{counts['inconclusive']} inconclusive")
+         f"{counts['inconclusive']} inconclusive" + (f", {counts['silent']} silent (sent nothing)"
+                                                     if counts['silent'] else ""))
     if interrupted:
         return 130
     if dropped and worst == 0:

@@ -43,7 +43,8 @@ class EndVerdict:
 
 @dataclass(frozen=True)
 class CaptureVerdict:
-    """Every judged end of a capture. `ok` when each is conformant; `status` the worst (a
+    """Every judged end of a capture. `ok` when none is a violation or inconclusive and one at
+    least was judged (an end that sent nothing is silent, not judged); `status` the worst (a
     violation over inconclusive over conformant), as `synack oracle` exits."""
 
     capture: str
@@ -53,7 +54,8 @@ class CaptureVerdict:
     @property
     def status(self) -> str:
         found = {e.verdict.status for e in self.ends}
-        return next((s for s in (VIOLATION, INCONCLUSIVE) if s in found), CONFORMANT if found else INCONCLUSIVE)
+        return next((s for s in (VIOLATION, INCONCLUSIVE) if s in found), CONFORMANT if CONFORMANT in found
+                    else INCONCLUSIVE)
 
     @property
     def ok(self) -> bool:
@@ -131,7 +133,20 @@ def judge(source: TraceLike, profile: "Profile | str | None" = None, *, params: 
     kw = dict(monitor_kw)
     kw.setdefault("role", str(h.get("iut", "")))
     kw["calls_logged"] = bool(kw.get("calls_logged")) or h.get("calls_logged") is True
-    return Monitor(prof, **kw).check(loaded)
+    if h.get("vantage") is not None and "vantage" not in kw:
+        if h["vantage"] not in ("near", "far"):
+            raise TraceError(f"the header's \"vantage\" must be \"near\" or \"far\", got {h['vantage']!r}")
+        kw.update(vantage=h["vantage"], vantage_note=f"{h['vantage']} (the trace header's \"vantage\")")
+    end = h.get("end")
+    if end is not None and (isinstance(end, bool) or not isinstance(end, (int, float)) or end != end):
+        raise TraceError(f"the header's \"end\" must be a time in seconds, got {end!r}")
+    mon = Monitor(prof, **kw)
+    for ev in loaded:
+        if mon.feed(ev) is not None:
+            break
+    # as `synack oracle` does: deadlines run to the trace's last instant (or the header's "end")
+    times = [t for t in (getattr(ev, "t", None) for ev in loaded) if t is not None]
+    return mon.verdict(end=max([*times, float(end)]) if end is not None else (times[-1] if times else None))
 
 
 def _judge_capture(path: str, profile, params, iut, monitor_kw) -> CaptureVerdict:

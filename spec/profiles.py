@@ -44,6 +44,21 @@ OPTIONS: dict[str, str] = {
                          "listener remains (LISTEN), silently",
     "time-wait-detached": "Linux tcp_time_wait(): TIME-WAIT is held by an inet_timewait_sock the user cannot "
                           "reach, so user calls (ABORT) do not end it",
+    # ---- from the kernel audit (docs/linux-audit.md)
+    "syn-recv-ack-first": "Linux tcp_check_req(): a passive SYN-RECEIVED is a request socket, which checks the "
+                          "ACK before the sequence number: a wrong ACK gets <SEQ=SEG.ACK><CTL=RST> even outside "
+                          "the window",
+    "rst-after-fin": "Linux tcp_reset_check(): in CLOSE-WAIT, CLOSING and LAST-ACK a RST at RCV.NXT - 1 resets",
+    "fin-wait-2-minisock": "Linux tcp_time_wait(), tcp_timewait_state_process(): an orphaned FIN-WAIT-2 is a "
+                           "timewait socket: any in-window RST ends it silently, a SYN at or above RCV.NXT gets "
+                           "RST, pure ACKs and duplicates are ignored",
+    "time-wait-minisock": "Linux tcp_timewait_state_process(): TIME-WAIT takes only a RST or a bare ACK exactly "
+                          "at RCV.NXT (the ACK restarts it), drops other RSTs silently and ACKs the rest",
+    "ack-unsent-silent": "Linux tcp_ack(), tcp_rcv_established(): an ACK of unsent data is dropped without an "
+                         "ACK in ESTABLISHED",
+    "tfo": "RFC 7413 TCP Fast Open; Linux net.ipv4.tcp_fastopen (default 1: client; 3: also servers whose "
+           "listener set TCP_FASTOPEN): data on the SYN with a cookie, a cookie request without one, the fallback "
+           "when the server acknowledges only the SYN, data accepted on a SYN and sent before the final ACK",
     "tso": "Linux tcp_tso_autosize(), tcp_write_xmit() with TSO/GSO (ethtool tx-tcp-segmentation): a capture "
            "on the sender's own host, before the device segments, sees one segment of up to 64 KB (gso_max_size) "
            "where the wire carries several of at most the MSS; the window still bounds it",
@@ -54,7 +69,7 @@ OPTIONS: dict[str, str] = {
 }
 
 #: Parameters every profile defines. Retry limits count retransmissions; times are seconds.
-PARAMS = ("SYN.RETRIES", "SYNACK.RETRIES", "DATA.RETRIES", "KA.PROBES", "WINDOW", "MSS.DEFAULT",
+PARAMS = ("SYN.RETRIES", "SYNACK.RETRIES", "DATA.RETRIES", "KA.PROBES", "WINDOW", "MSS.DEFAULT", "SYN.LINEAR",
           "msl", "time_wait", "rto_initial", "rto_min", "rto_max", "fin_timeout",
           "user_timeout", "ka_idle", "ka_interval", "delack_max", "tolerance")
 
@@ -89,6 +104,7 @@ _WINDOW = Range(0, 2 ** 30, "bytes", "RFC 7323 2.3: with window scaling the wind
 #: do_tcp_setsockopt() in net/ipv4/tcp.c).
 RANGES: dict[str, dict[str, Range]] = {
     "rfc9293": {
+        "SYN.LINEAR": Range(0, 0, "count", "RFC 6298 5.5: the RTO is doubled on every expiry, a SYN's too"),
         "SYN.RETRIES": Range(0, 255, "count", "RFC 9293 3.8.3 MUST-21/22 (RFC 1122 4.2.3.5): R2 is configurable by "
                              "the application, in time, with no upper bound; 255 retransmissions (8-bit counter, "
                              "as Linux's) back off past any R2"),
@@ -123,6 +139,8 @@ RANGES: dict[str, dict[str, Range]] = {
         "tolerance": _TOLERANCE,
     },
     "linux": {
+        "SYN.LINEAR": Range(0, 127, "count", "net.ipv4.tcp_syn_linear_timeouts (Linux 6.17 and later; earlier "
+                            "kernels behave as 0): 0..127, proc_dointvec_minmax, checked on 6.18"),
         "SYN.RETRIES": Range(1, 127, "count", "net.ipv4.tcp_syn_retries: tcp_syn_retries_min = 1 .. "
                              "MAX_TCP_SYNCNT = 127 (sysctl_net_ipv4.c); TCP_SYNCNT 1..127 (do_tcp_setsockopt)"),
         "SYNACK.RETRIES": Range(0, 255, "count", "net.ipv4.tcp_synack_retries: u8 (proc_dou8vec_minmax)"),
@@ -231,7 +249,7 @@ RFC9293 = _profile(
     "rfc9293",
     "RFC 9293 as written, with its recommendations (RFC 5961 challenge ACKs) and RFC 6298 timers.",
     {"challenge-ack", "keepalive", "delayed-ack", "user-timeout"},
-    {"SYN.RETRIES": 7, "SYNACK.RETRIES": 7, "DATA.RETRIES": 7, "KA.PROBES": 9, "WINDOW": 65535, "MSS.DEFAULT": 536,
+    {"SYN.RETRIES": 7, "SYNACK.RETRIES": 7, "DATA.RETRIES": 7, "KA.PROBES": 9, "WINDOW": 65535, "MSS.DEFAULT": 536, "SYN.LINEAR": 0,
      "msl": 120.0, "time_wait": 240.0, "rto_initial": 1.0, "rto_min": 1.0, "rto_max": 120.0,
      "fin_timeout": 0.0, "user_timeout": 300.0, "ka_idle": 7200.0, "ka_interval": 75.0, "delack_max": 0.5,
      "tolerance": 0.25},
@@ -253,15 +271,18 @@ LINUX = _profile(
     "linux",
     "Linux's TCP (net/ipv4) with default sysctls; every difference from rfc9293 is a named option.",
     {"challenge-ack", "challenge-ack-ratelimit", "keepalive", "keepalive-rst", "delayed-ack", "fin-wait-2-timeout",
-     "rst-on-unread", "rst-ack", "econnrefused", "synack-on-syn-copy", "syn-recv-syn-rst", "time-wait-reopen", "simopen-synack-dupack",
-     "listener-survives", "time-wait-detached"},
-    {"SYN.RETRIES": 6, "SYNACK.RETRIES": 5, "DATA.RETRIES": 15, "KA.PROBES": 9, "WINDOW": 65535, "MSS.DEFAULT": 536,
+     "rst-on-unread", "rst-ack", "econnrefused", "synack-on-syn-copy", "syn-recv-syn-rst", "time-wait-reopen",
+     "simopen-synack-dupack", "listener-survives", "time-wait-detached",
+     "tfo", "syn-recv-ack-first", "rst-after-fin", "fin-wait-2-minisock", "time-wait-minisock", "ack-unsent-silent"},
+    {"SYN.RETRIES": 6, "SYNACK.RETRIES": 5, "DATA.RETRIES": 15, "KA.PROBES": 9, "WINDOW": 65535, "MSS.DEFAULT": 536, "SYN.LINEAR": 4,
      "msl": 30.0, "time_wait": 60.0, "rto_initial": 1.0, "rto_min": 0.2, "rto_max": 120.0,
      "fin_timeout": 60.0, "user_timeout": 0.0, "ka_idle": 7200.0, "ka_interval": 75.0, "delack_max": 0.5,
      "tolerance": 0.25},
     {"SYN.RETRIES": "net.ipv4.tcp_syn_retries = 6 (timeouts 1, 2, 4, ... 64 s: give up after 127 s, "
                     "short of RFC 9293 MUST-23's 3 minutes; `synack spec --requirements -p linux` reports it)",
      "SYNACK.RETRIES": "net.ipv4.tcp_synack_retries = 5",
+     "SYN.LINEAR": "net.ipv4.tcp_syn_linear_timeouts = 4: tcp_retransmit_timer() keeps a SYN's RTO at its initial "
+                   "value while total_rto <= 4, so SYNs go out at 0, 1, 2, 3, 4, 5, 7, 11 ... s (measured here)",
      "DATA.RETRIES": "net.ipv4.tcp_retries2 = 15",
      "time_wait": "TCP_TIMEWAIT_LEN = 60 s (include/net/tcp.h), not a sysctl",
      "rto_min": "TCP_RTO_MIN = 200 ms", "rto_max": "TCP_RTO_MAX = 120 s", "rto_initial": "TCP_TIMEOUT_INIT = 1 s",
@@ -290,6 +311,7 @@ VARIANTS: dict[str, tuple[frozenset[str], str]] = {
                  "breaks no-ghost-acceptance with reconnects: without the ISN clock old duplicates fall "
                  "into the new incarnation's window"),
     "rfc1337": (frozenset({"rfc1337"}), "not a teaching variant: RFC 1337's fix, ignore RST in TIME-WAIT"),
+    "tfo": (frozenset({"tfo"}), "not a teaching variant: RFC 7413 TCP Fast Open (on in linux)"),
     "tso": (frozenset({"tso"}), "not a teaching variant: a capture on a Linux sender's host with segmentation "
                                 "offload, where one captured segment may exceed the MSS (within the window)"),
 }
@@ -320,7 +342,8 @@ def get_profile(name: str, variants: "tuple[str, ...] | list[str] | str" = ()) -
 def timer_seconds(profile: Profile, timer: str, expired: int = 0) -> float | None:
     """How long a timer runs, by the profile's parameters, after it has expired `expired`
     times in a row: the RTO doubles on each expiry up to rto_max (RFC 6298 5.5, RFC 9293
-    3.8.1); 2MSL is time_wait; FIN-WAIT-2 is fin_timeout; USER-TIMEOUT is user_timeout; the
+    3.8.1); RTO-SYN, the RTO of an active open's SYN, stays at rto_initial for the first
+    SYN.LINEAR expiries (Linux tcp_syn_linear_timeouts; 0 in rfc9293); 2MSL is time_wait; FIN-WAIT-2 is fin_timeout; USER-TIMEOUT is user_timeout; the
     first keep-alive waits ka_idle, later probes ka_interval (RFC 1122 4.2.3.6); the k-th
     zero-window probe comes at least min(rto_min * 2^k, rto_max) after the previous one (RFC
     9293 3.8.6.1: the first after an RTO, then exponential backoff; Linux tcp_probe0_when()
@@ -329,6 +352,10 @@ def timer_seconds(profile: Profile, timer: str, expired: int = 0) -> float | Non
     p = profile.params
     if timer == "RTO":
         return min(float(p["rto_initial"]) * 2 ** expired, float(p["rto_max"]))
+    if timer == "RTO-SYN":
+        # an active open's SYN: linear for the first SYN.LINEAR + 1 expiries (Linux
+        # tcp_syn_linear_timeouts), then doubling
+        return min(float(p["rto_initial"]) * 2 ** max(0, expired - int(p["SYN.LINEAR"])), float(p["rto_max"]))
     if timer == "2MSL":
         return float(p["time_wait"])
     if timer == "FIN-WAIT-2":

@@ -73,6 +73,15 @@ MACROS: dict[str, str] = {
     "REOPEN_SYN": "SYN and not ACK and not RST and RCV.NXT < SEG.SEQ",
     # Linux tcp_rcv_state_process: new data after close() aborts the connection.
     "ABORT_ON_DATA": "ORPHAN and RCV.NXT < SEG.END",
+    # Linux tcp_check_req(): on a passive SYN-RECEIVED (a request socket) a segment whose ACK is
+    # not ISS + 1 goes back to the listener, which resets it, before any window test (read only
+    # where ACK is set; a RST keeps RFC 5961's order).
+    # (A TFO child, which accepted data on the SYN, is a full socket: RFC 9293's order.)
+    "LX_REQ_BADACK": "PASSIVE and not RST and RCV.NXT == IRS + 1 and SEG.ACK != ISS + 1",
+    # Linux tcp_in_window() (tcp_minisocks.c): the window test of request and timewait sockets;
+    # SEG.SEQ + SEG.LEN is Linux's end_seq (it counts the FIN).
+    "LX_IN_WINDOW": ("SEG.SEQ == RCV.NXT or (RCV.NXT < SEG.SEQ + SEG.LEN and SEG.SEQ < RCV.NXT + RCV.WND)"
+                     " or (SEG.SEQ == RCV.NXT + RCV.WND and SEG.LEN == 0)"),
     # RFC 9293 3.7.1 (MUST-15): the send MSS is the peer's MSS option, else the default.
     "MSS_RCVD": "SEG.MSS if SEG.MSS > 0 else MSS.DEFAULT",
     # RFC 7323 2.2, 2.3: the shift the peer's SYN announced (above 14 taken as 14); none: 0.
@@ -85,7 +94,8 @@ MACROS: dict[str, str] = {
     "OFFLOAD": "True",
 }
 #: Macros that hold only under a profile option; without the option they are False.
-MACRO_OPTION: dict[str, str] = {"ABORT_ON_DATA": "rst-on-unread", "RESYN": "synack-on-syn-copy", "OFFLOAD": "tso"}
+MACRO_OPTION: dict[str, str] = {"ABORT_ON_DATA": "rst-on-unread", "RESYN": "synack-on-syn-copy", "OFFLOAD": "tso",
+                                "LX_REQ_BADACK": "syn-recv-ack-first"}
 
 ACK_NOW = "send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>"
 #: Where RFC 9293 3.10.4/3.10.5 says that *queued* SENDs and RECEIVEs get an error, the call
@@ -113,6 +123,19 @@ row("closed.listen", CL, "LISTEN", "True", ("RCV.WND := WINDOW", "PASSIVE := Tru
 row("closed.connect", CL, "CONNECT", "True",
     ("ISS := ISN", "SND.UNA := ISN", "SND.NXT := ISN + 1", "RCV.WND := WINDOW", "RTX := 0",
      "send <SEQ=ISS><CTL=SYN>"), SS, R + "3.10.1", "active OPEN: snd SYN", figure5=True)
+# TCP Fast Open (RFC 7413), client: a CONNECT that carries data (sendto() with MSG_FASTOPEN, or
+# connect() after TCP_FASTOPEN_CONNECT and a write). With a cookie for the server the data rides
+# on the SYN; without one the SYN asks for a cookie (an empty option) and the data waits.
+_TFO_OPEN = ("ISS := ISN", "SND.UNA := ISN", "RCV.WND := WINDOW", "RTX := 0", "PASSIVE := False")
+row("closed.connect.tfo", CL, "CONNECT", "N > 0",
+    _TFO_OPEN + ("SND.NXT := ISN + 1 + N", "send <SEQ=ISS><CTL=SYN><LEN=N>"), SS,
+    "RFC 7413 3, 4.2.1; Linux tcp_send_syn_data()",
+    "active OPEN with data and a cached cookie: snd SYN carrying the data", when="tfo", choice=True)
+row("closed.connect.tfo-request", CL, "CONNECT", "N > 0",
+    _TFO_OPEN + ("SND.NXT := ISN + 1", "SND.Q := N", "send <SEQ=ISS><CTL=SYN>"), SS,
+    "RFC 7413 4.1.1; Linux tcp_fastopen_cookie_check() (no cookie: a cookie request)",
+    "active OPEN with data and no cookie: snd SYN with a cookie request; the data is queued until "
+    "ESTABLISHED", when="tfo", choice=True)
 row("listen.connect", LI, "CONNECT", "True",
     ("ISS := ISN", "SND.UNA := ISN", "SND.NXT := ISN + 1", "PASSIVE := False", "RTX := 0",
      "send <SEQ=ISS><CTL=SYN>"), SS, R + "3.10.1", "OPEN with a foreign socket turns passive into active",
@@ -128,9 +151,10 @@ for call in ("SEND", "RECEIVE", "SHUTDOWN", "CLOSE", "ABORT"):
 # SEND (3.10.2)
 row("listen.send", LI, "SEND", "True", "signal error: foreign socket unspecified", None, R + "3.10.2",
     "a listening socket has no foreign socket")
-row("queue.send", (SS, SR), "SEND", "SND.Q + N <= MAXWIN - 1", "SND.Q := SND.Q + N", None, R + "3.10.2",
-    "queued for transmission after entering ESTABLISHED")
-row("queue.send-full", (SS, SR), "SEND", "not (SND.Q + N <= MAXWIN - 1)",
+row("queue.send", (SS, SR), "SEND", "SND.Q + N + (SND.NXT - ISS - 1) <= MAXWIN - 1", "SND.Q := SND.Q + N", None,
+    R + "3.10.2", "queued for transmission after entering ESTABLISHED (with any data sent on the SYN "
+    "(TFO), at most a window outstanding)")
+row("queue.send-full", (SS, SR), "SEND", "not (SND.Q + N + (SND.NXT - ISS - 1) <= MAXWIN - 1)",
     "signal error: insufficient resources", None, R + "3.10.2")
 _SENDQ = "N <= MAXWIN and SND.NXT - SND.UNA + SND.Q + N <= MAXWIN"
 _NOW = "SND.Q == 0 and SIZE_OK and ROOM"
@@ -144,6 +168,11 @@ row("send.defer", (ES, CW), "SEND", _SENDQ + " and " + _NOW, "SND.Q := SND.Q + N
     R + "3.7.4; RFC 1122 4.2.3.4; Linux tcp_nagle_test(), TCP_CORK",
     "the data could go out at once but is queued (Nagle's algorithm while data is unacknowledged, corking, "
     "autocorking): OUTPUT sends it later", choice=True)
+row("synrcvd.send.tfo", SR, "SEND", "PASSIVE and RCV.NXT != IRS + 1 and SND.Q + N + (SND.NXT - ISS - 1) <= MAXWIN - 1",
+    ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK><LEN=N>", "SND.NXT := SND.NXT + N"), None,
+    "RFC 7413 4.2.2; Linux tcp_sendmsg_locked() (tcp_passive_fastopen())",
+    "a server that accepted data on the SYN may send before the handshake's final ACK (the TFO child socket "
+    "is already accepted); the SYN's data is what tells this SYN-RECEIVED from another", when="tfo", choice=True)
 row("send-full", (ES, CW), "SEND", "not (" + _SENDQ + ")",
     "signal error: insufficient resources", None, R + "3.10.2",
     "more than 2^30 bytes outstanding and queued (RFC 7323 2.3 bounds a window below 2^30)")
@@ -199,13 +228,23 @@ for call, extra in (("SHUTDOWN", ()), ("CLOSE", ("ORPHAN := True",))):
     if call == "CLOSE":
         row(f"finwait.{c}.plain", (F1, F2), call, "True", extra, None, R + "3.10.4",
             "FIN already sent; the socket is now orphaned", when="not rst-on-unread")
+    else:
+        row("finwait.shutdown.ok", (F1, F2), call, "True", (), None, R + "3.10.4",
+            "FIN already sent: 'strictly speaking, this is an error ... an \"ok\" response would be acceptable, "
+            "too, as long as a second FIN is not emitted' (Linux and 4.4BSD's shutdown() return 0)", choice=True)
     row(f"late.{c}", (CG, LA, TW), call, "True", extra or ("signal error: connection closing",), None,
-        R + "3.10.4", "already closing")
+        R + "3.10.4", "already closing", when="not rst-on-unread" if call == "CLOSE" else "")
+    if call == "CLOSE":
+        row("late.close.read", (CG, LA), call, "not UNREAD", extra, None, R + "3.10.4", "already closing",
+            when="rst-on-unread")
+        row("late.close.tw", TW, call, "True", extra, None, R + "3.10.4; Linux __tcp_close()",
+            "already closing (Linux: the user's socket is already CLOSE, TIME-WAIT is a timewait socket, so "
+            "unread data is discarded without a RST)", when="rst-on-unread")
 row("synrcvd.close.linux", SR, "CLOSE", "True",
     ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK><LEN=SND.Q>", "SND.NXT := SND.NXT + SND.Q + 1",
      "SND.Q := 0", "FIN.SENT := True", "ORPHAN := True"), F1, R + "3.10.4", "snd FIN",
     when="rst-on-unread")
-row("close.unread-rst", (ES, CW, F1, F2), "CLOSE", "UNREAD",
+row("close.unread-rst", (ES, CW, F1, F2, CG, LA), "CLOSE", "UNREAD",
     ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>", "delete TCB", QUEUED + "connection reset"), CL,
     "RFC 1122 4.2.2.13; RFC 2525 2.17; Linux tcp_close()",
     "close() with received data unread sends RST, not FIN, to show that data was lost", when="rst-on-unread")
@@ -244,8 +283,16 @@ _opts = ("SND.MSS := MSS_RCVD", "SND.WS := WS_RCVD")
 _synrcv = ("IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "ISS := ISN", "SND.UNA := ISN", "SND.NXT := ISN + 1",
            "SND.WND := SEG.WND", "RTX := 0") + _opts + ("send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>",)
 row("listen.syn", LI, SEG, "not RST and not ACK and SYN", _synrcv, SR, R + "3.10.7.2",
-    "third: rcv SYN / snd SYN,ACK (data on the SYN is not accepted: TCP Fast Open not modelled)",
+    "third: rcv SYN / snd SYN,ACK (data on the SYN is not accepted; with TCP Fast Open it may be: "
+    "listen.syn.tfo)",
     stage="listen", when="not two-way-handshake", figure5=True)
+row("listen.syn.tfo", LI, SEG, "not RST and not ACK and SYN and not FIN and SEG.DATA > 0",
+    ("IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1 + SEG.DATA", "UNREAD := True", "ISS := ISN", "SND.UNA := ISN",
+     "SND.NXT := ISN + 1", "SND.WND := SEG.WND", "RTX := 0") + _opts + ("send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>",), SR,
+    "RFC 7413 4.2.2; Linux tcp_try_fastopen(), tcp_fastopen_create_child()",
+    "third: rcv SYN with data and a valid cookie: the data is accepted and the SYN,ACK acknowledges it "
+    "(without a valid cookie, listen.syn: only the SYN is acknowledged)", stage="listen",
+    when="tfo and not two-way-handshake", choice=True)
 row("listen.syn.2way", LI, SEG, "not RST and not ACK and SYN",
     _synrcv + ("SND.UNA := ISN + 1", "signal established"), ES, "teaching variant (not TCP)",
     "two-way handshake: the server is ESTABLISHED as soon as it answers", stage="listen",
@@ -281,7 +328,8 @@ row("synsent.synack.2way.queued", SS, SEG, "not RST and SYN and ACK and ACK_NEW 
     "two-way handshake: queued data is the first thing sent", stage="syn-sent", next="text",
     when="two-way-handshake")
 row("synsent.syn", SS, SEG, "not RST and SYN and not ACK",
-    ("IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "SND.WND := SEG.WND", "RTX := 0") + _opts +
+    ("SND.Q := SND.Q + (SND.NXT - ISS - 1)", "SND.NXT := ISS + 1",
+     "IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "SND.WND := SEG.WND", "RTX := 0") + _opts +
     ("send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>",), SR, R + "3.10.7.3",
     "fourth: simultaneous open: rcv SYN / snd SYN,ACK", stage="syn-sent", figure5=True)
 # (two rows, not one guard "not ACK or ACK_NEW": SEG.ACK is read only where ACK is set, which
@@ -304,6 +352,12 @@ row("synrcvd.simopen-synack.dupack", SR, SEG, "SIMOPEN_SYNACK and SND.Q == 0",
     "RFC 9293 3.5 Figure 7; Linux tcp_validate_incoming(), tcp_data_queue()",
     "simultaneous open: ESTABLISHED, and since the SYN,ACK ends at RCV.NXT Linux also treats it as a "
     "duplicate and ACKs it at once (with a D-SACK)", stage="pre", when="simopen-synack-dupack")
+row("synrcvd.simopen-synack.ack", SR, SEG, "SIMOPEN_SYNACK and SND.Q == 0",
+    ("SND.UNA := SEG.ACK", "SND.WND := SEG.WND", "RTX := 0", "signal established", ACK_NOW), ES,
+    "RFC 9293 3.10.7.4 (first check: an unacceptable segment is answered with an ACK)",
+    "simultaneous open: ESTABLISHED, and the SYN,ACK, whose SYN lies below RCV.NXT, is also acknowledged as "
+    "the first check says (4.4BSD's trimming does this: libslirp tcp_input())", stage="pre", choice=True,
+    when="not simopen-synack-dupack")
 row("synrcvd.simopen-synack.queued", SR, SEG, "SIMOPEN_SYNACK and SND.Q > 0",
     ("SND.UNA := SEG.ACK", "SND.WND := SEG.WND", "RTX := 0", "signal established",
      "send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK><LEN=SND.Q>", "SND.NXT := SND.NXT + SND.Q", "SND.Q := 0"), ES,
@@ -312,7 +366,8 @@ row("synrcvd.simopen-synack.queued", SR, SEG, "SIMOPEN_SYNACK and SND.Q > 0",
     "SYN-RECEIVED waited for an ACK its peer never sends)", stage="pre")
 row("synrcvd.syn-copy", SR, SEG, "RESYN", _resynack, None, "Linux tcp_check_req()",
     "a retransmitted SYN is answered by retransmitting the SYN,ACK", stage="pre", when="synack-on-syn-copy")
-row("synrcvd.pre", SR, SEG, "ACK and not SIMOPEN_SYNACK and not RESYN", (), None, R + "3.10.7.4", "continue",
+row("synrcvd.pre", SR, SEG, "ACK and not SIMOPEN_SYNACK and not RESYN and not LX_REQ_BADACK",
+    (), None, R + "3.10.7.4", "continue",
     stage="pre", next="seq")
 row("synrcvd.pre.noack", SR, SEG, "not ACK and not RESYN", (), None, R + "3.10.7.4",
     "continue (SIMOPEN_SYNACK needs ACK; a separate row so that SEG.ACK is read only where ACK is set)",
@@ -329,7 +384,95 @@ row("timewait.reopen", TW, SEG, "REOPEN_SYN and PASSIVE",
     "like any TIME-WAIT segment, TCP_TW_ACK): here, a connection that came from a passive OPEN",
     stage="pre", when="time-wait-reopen")
 row("timewait.pre", TW, SEG, "not (REOPEN_SYN and PASSIVE)", (), None, "RFC 9293 3.6.1", "continue", stage="pre",
-    next="seq", when="time-wait-reopen")
+    next="seq", when="time-wait-reopen and not time-wait-minisock")
+
+# ---- Linux's input checks where they are its own (the kernel audit, docs/linux-audit.md) ----------
+# Passive SYN-RECEIVED is a request socket (tcp_check_req()): a segment whose ACK is not ISS + 1
+# is handed back to the listener before the window test, and the listener resets it. (A RST is
+# judged as RFC 5961 says: this kernel, 6.18, challenges an inexact one; see docs/linux-audit.md.)
+_LX = "Linux tcp_check_req() (tcp_minisocks.c)"
+row("synrcvd.lx-badack", SR, SEG, "ACK and LX_REQ_BADACK", "reply <SEQ=SEG.ACK><CTL=RST>", None,
+    _LX + "; tcp_rcv_state_process() (LISTEN: th->ack), tcp_v4_send_reset()",
+    "an ACK other than ISS + 1 is checked before the window: the listener answers <SEQ=SEG.ACK><CTL=RST> even to "
+    "a segment outside the window (RFC 9293 would ACK that one); the request stays", stage="pre",
+    when="syn-recv-ack-first")
+
+# CLOSE-WAIT, CLOSING, LAST-ACK: tcp_reset_check() also resets on a RST at RCV.NXT - 1, the peer's
+# FIN's own number (some stacks send their RST there after a FIN), before and after the window test.
+_LXFIN = "Linux tcp_validate_incoming(), tcp_reset_check() (tcp_input.c)"
+_RSTFIN = "RST and SEG.SEQ == RCV.NXT - 1"
+row("rst.after-fin", CW, SEG, _RSTFIN, ("delete TCB", "signal error: connection reset"), CL, _LXFIN,
+    "RST at RCV.NXT - 1 after the peer's FIN: reset (the user sees EPIPE in CLOSE-WAIT)", stage="pre",
+    when="rst-after-fin")
+row("rst.after-fin.closing", (CG, LA), SEG, _RSTFIN, ("delete TCB",), CL, _LXFIN,
+    "RST at RCV.NXT - 1 after the peer's FIN: enter CLOSED", stage="pre", when="rst-after-fin")
+row("rst.after-fin.pass", (CW, CG, LA), SEG, "not (" + _RSTFIN + ")", (), None, _LXFIN, "continue", stage="pre",
+    next="seq", when="rst-after-fin")
+
+# An orphaned FIN-WAIT-2 (close() before the FIN was acknowledged, tcp_fin_timeout <= 60 s) is a
+# timewait socket in its FIN_WAIT2 substate (tcp_rcv_state_process() -> tcp_time_wait()), which
+# tcp_timewait_state_process() judges with its own rules.
+_LXF2 = "Linux tcp_timewait_state_process() (TCP_FIN_WAIT2 substate), tcp_v4_rcv()"
+_F2ACT = "ORPHAN and LX_IN_WINDOW and not RST and not (SYN and RCV.NXT <= SEG.SEQ)"
+_F2NEW = "ACK and RCV.NXT < SEG.SEQ + SEG.LEN and SEG.LEN > 0"
+_F2FIN = "FIN and SEG.SEQ + SEG.LEN == RCV.NXT + 1"
+row("finwait2.lx.socket", F2, SEG, "not ORPHAN", (), None, R + "3.10.7.4; Linux tcp_rcv_state_process()",
+    "not orphaned (shutdown(), or tcp_fin_timeout > 60 s): a full socket, the RFC's checks: continue",
+    stage="pre", next="seq", when="fin-wait-2-minisock")
+row("finwait2.lx.outside", F2, SEG, "ORPHAN and not LX_IN_WINDOW", ACK_NOW, None, _LXF2,
+    "outside the window (tcp_in_window()): snd ACK (rate-limited; a RST too is answered so)", stage="pre",
+    when="fin-wait-2-minisock")
+row("finwait2.lx.rst", F2, SEG, "ORPHAN and LX_IN_WINDOW and RST", ("delete TCB", "signal error: connection reset"), CL,
+    _LXF2,
+    "RST anywhere in the window: the connection is gone, silently (no RFC 5961 exact match)", stage="pre",
+    when="fin-wait-2-minisock")
+row("finwait2.lx.syn", F2, SEG, "ORPHAN and LX_IN_WINDOW and not RST and SYN and RCV.NXT <= SEG.SEQ and not ACK",
+    ("reply <SEQ=0><ACK=SEG.SEQ + SEG.LEN><CTL=RST,ACK>", "delete TCB"), CL, _LXF2 + "; tcp_v4_send_reset()",
+    "SYN at or above RCV.NXT: TCP_TW_RST, snd RST and drop the connection (no challenge ACK)", stage="pre",
+    when="fin-wait-2-minisock")
+row("finwait2.lx.syn.ack", F2, SEG, "ORPHAN and LX_IN_WINDOW and not RST and SYN and RCV.NXT <= SEG.SEQ and ACK",
+    ("reply <SEQ=SEG.ACK><CTL=RST>", "delete TCB"), CL, _LXF2 + "; tcp_v4_send_reset()",
+    "SYN,ACK at or above RCV.NXT: snd RST and drop the connection", stage="pre", when="fin-wait-2-minisock")
+row("finwait2.lx.dup", F2, SEG, _F2ACT + " and not (" + _F2NEW + ")", (), None, _LXF2,
+    "no ACK, or nothing new (a duplicate or a pure ACK): dropped silently, the ACK field unread", stage="pre",
+    when="fin-wait-2-minisock")
+row("finwait2.lx.fin", F2, SEG, _F2ACT + " and " + _F2NEW + " and " + _F2FIN,
+    ("RCV.NXT := RCV.NXT + 1", ACK_NOW, "restart 2MSL"), TW, _LXF2,
+    "the FIN, and nothing after it: TIME-WAIT for TCP_TIMEWAIT_LEN, snd ACK", stage="pre",
+    when="fin-wait-2-minisock")
+row("finwait2.lx.data", F2, SEG, _F2ACT + " and " + _F2NEW + " and not (" + _F2FIN + ")",
+    ("reply <SEQ=SEG.ACK><CTL=RST>", "delete TCB"), CL, _LXF2 + "; RFC 1122 4.2.2.13",
+    "new data after close(): TCP_TW_RST, snd RST", stage="pre", when="fin-wait-2-minisock")
+
+# TIME-WAIT is a timewait socket (tcp_time_wait()); tcp_timewait_state_process() takes in-window
+# only a RST or a bare ACK exactly at RCV.NXT and answers everything else with an ACK.
+_LXTW = "Linux tcp_timewait_state_process() (TCP_TIME_WAIT substate)"
+_TWIN = "SEG.SEQ == RCV.NXT and SEG.LEN == 0"
+row("timewait.lx.rst", TW, SEG, "RST and SEG.SEQ == RCV.NXT", ("delete TCB",), CL, _LXTW + "; RFC 1337",
+    "RST exactly at RCV.NXT ends TIME-WAIT (TIME-WAIT assassination; net.ipv4.tcp_rfc1337 = 0)", stage="pre",
+    when="time-wait-minisock and not rfc1337")
+row("timewait.lx.rst.rfc1337", TW, SEG, "RST and SEG.SEQ == RCV.NXT", (), None, _LXTW + "; RFC 1337 4",
+    "RST exactly at RCV.NXT ignored (net.ipv4.tcp_rfc1337 = 1)", stage="pre", when="time-wait-minisock and rfc1337")
+row("timewait.lx.rst.other", TW, SEG, "RST and SEG.SEQ != RCV.NXT", (), None, _LXTW,
+    "any other RST: dropped silently (no challenge ACK)", stage="pre", when="time-wait-minisock")
+row("timewait.lx.ack", TW, SEG, "not RST and " + _TWIN, ("restart 2MSL",), None, _LXTW,
+    "a bare ACK at RCV.NXT: accepted, TIME-WAIT restarts (inet_twsk_reschedule()), nothing sent", stage="pre",
+    when="time-wait-minisock")
+row("timewait.lx.syn", TW, SEG, "not RST and not (" + _TWIN + ") and REOPEN_SYN and not PASSIVE", ACK_NOW, None,
+    _LXTW + "; tcp_v4_rcv() (TCP_TW_SYN with no listener: TCP_TW_ACK)",
+    "a new SYN that no listener takes: snd ACK; TIME-WAIT is not restarted", stage="pre",
+    when="time-wait-minisock and time-wait-reopen")
+row("timewait.lx.syn.any", TW, SEG, "not RST and not (" + _TWIN + ") and REOPEN_SYN", ACK_NOW, None,
+    _LXTW + "; tcp_v4_rcv() (TCP_TW_SYN with no listener: TCP_TW_ACK)",
+    "a new SYN (not reopened): snd ACK; TIME-WAIT is not restarted", stage="pre",
+    when="time-wait-minisock and not time-wait-reopen")
+row("timewait.lx.other", TW, SEG, "not RST and not (" + _TWIN + ") and not REOPEN_SYN and ACK",
+    (ACK_NOW, "restart 2MSL"), None, _LXTW,
+    "any other segment with ACK (a retransmitted FIN, data, an old segment): snd ACK, restart TIME-WAIT",
+    stage="pre", when="time-wait-minisock")
+row("timewait.lx.other.noack", TW, SEG, "not RST and not (" + _TWIN + ") and not REOPEN_SYN and not ACK", ACK_NOW,
+    None, _LXTW, "any other segment without ACK (an old SYN): snd ACK; TIME-WAIT is not restarted",
+    stage="pre", when="time-wait-minisock")
 
 # first: sequence number
 row("seq.ok", SYNC, SEG, "ACCEPTABLE", "PROBES := 0", None, R + "3.10.7.4",
@@ -426,7 +569,14 @@ row("ack.dup", (ES, F1, F2, CW, CG, LA), SEG, "ACK and SEG.ACK == SND.UNA", _WND
 row("ack.old", (ES, F1, F2, CW, CG, LA), SEG, "ACK and SEG.ACK < SND.UNA", (), None, R + "3.10.7.4",
     "fifth: old duplicate ACK: ignored", stage="ack", next="text")
 row("ack.unsent", (ES, F1, F2, CW, CG, LA), SEG, "ACK and ACK_UNSENT", ACK_NOW, None, R + "3.10.7.4",
-    "fifth: ACK of data not yet sent: snd ACK, drop", stage="ack")
+    "fifth: ACK of data not yet sent: snd ACK, drop", stage="ack", when="not ack-unsent-silent")
+row("ack.unsent.lx", (F1, F2, CW, CG, LA), SEG, "ACK and ACK_UNSENT", ACK_NOW, None,
+    "RFC 9293 3.10.7.4; Linux tcp_rcv_state_process() (tcp_send_challenge_ack())",
+    "fifth: ACK of data not yet sent: snd (challenge) ACK, drop", stage="ack", when="ack-unsent-silent")
+row("ack.unsent.lx.est", ES, SEG, "ACK and ACK_UNSENT", (), None, "Linux tcp_ack(), tcp_rcv_established()",
+    "fifth: ACK of data not yet sent, in ESTABLISHED: dropped without an ACK (tcp_ack() returns "
+    "SKB_DROP_REASON_TCP_ACK_UNSENT_DATA; only the other states answer with a challenge ACK)", stage="ack",
+    when="ack-unsent-silent")
 row("ack.partial", (F1, CG, LA), SEG,
     "ACK and SND.UNA < SEG.ACK and (SEG.ACK < SND.NXT or (SEG.ACK == SND.NXT and not FIN.SENT))", _new, None,
     R + "3.10.7.4", "fifth: new acknowledgment, our FIN not yet acknowledged (or still queued behind data)",
@@ -567,9 +717,11 @@ _CLOSING = (f"((FIN.SENT and 1 <= SND.NXT - SND.UNA and SND.NXT - SND.UNA <= MAX
 INVARIANTS: dict[State, str] = {
     CL: "SND.Q == 0 and not FIN.SENT and not ORPHAN and RCV.WND <= MAXWIN",
     LI: "SND.Q == 0 and not FIN.SENT and not ORPHAN and RCV.WND <= MAXWIN",
-    SS: "SND.UNA == ISS and SND.NXT == ISS + 1 and SND.Q <= MAXWIN - 1 and not FIN.SENT and not ORPHAN"
-        " and RCV.WND <= MAXWIN",
-    SR: "SND.UNA == ISS and SND.NXT == ISS + 1 and RCV.NXT == IRS + 1 and SND.Q <= MAXWIN - 1 and not FIN.SENT"
+    # SND.NXT - ISS - 1 is data sent on the SYN (TFO, RFC 7413), RCV.NXT - IRS - 1 data accepted on it
+    SS: "SND.UNA == ISS and SND.NXT - ISS - 1 <= 65535 and SND.Q <= MAXWIN - 1"
+        " and SND.Q + (SND.NXT - ISS - 1) <= MAXWIN - 1 and not FIN.SENT and not ORPHAN and RCV.WND <= MAXWIN",
+    SR: "SND.UNA == ISS and SND.NXT - ISS - 1 <= MAXWIN - 1 and SND.Q <= MAXWIN - 1"
+        " and SND.Q + (SND.NXT - ISS - 1) <= MAXWIN - 1 and RCV.NXT - IRS - 1 <= 65535 and not FIN.SENT"
         " and not ORPHAN and RCV.WND <= MAXWIN",
     ES: _QUEUED + " and not FIN.SENT and not ORPHAN and RCV.WND <= MAXWIN",
     CW: _QUEUED + " and not FIN.SENT and not ORPHAN and RCV.WND <= MAXWIN",

@@ -325,9 +325,7 @@ def oracle_cmd(trace, profile, variant, start, iut, summary, as_json, max_candid
         _fail("--max-seconds applies to --live only")
     if live_if is not None or trace is None:
         _oracle_live(trace, live_if, profile, variant, start, iut, max_candidates, params, live_seconds,
-                     junit_out or html_out)
-    from synack.oracle.inputs import open_source
-
+                     junit_out or html_out, vantage, max_violations)
     try:
         src = open_source(trace)
     except TraceError as exc:
@@ -348,8 +346,8 @@ def oracle_cmd(trace, profile, variant, start, iut, summary, as_json, max_candid
                 if junit_out or html_out:
                     from synack.report import capture_cases
 
-                    _reports(capture_cases(src, prof, iut, None if start == "closed" else start, max_candidates),
-                             trace, prof, junit_out, html_out)
+                    _reports(capture_cases(src, prof, iut, None if start == "closed" else start, max_candidates,
+                                           vantage, max_violations), trace, prof, junit_out, html_out)
             except SpecError as exc:
                 _fail(str(exc))
             # the monitors' memo is millions of long-lived objects: the interpreter's last
@@ -394,7 +392,8 @@ def oracle_cmd(trace, profile, variant, start, iut, summary, as_json, max_candid
 
         _reports([Case(os.path.basename(trace), str(header.get("iut") or "IUT"), len(events), v, tuple(events))],
                  trace, prof, junit_out, html_out, {"start": start, "max_candidates": max_candidates,
-                                                    "calls_logged": mon.calls_logged})
+                                                    "calls_logged": mon.calls_logged, "vantage": where,
+                                                    "vantage_note": note})
     sys.exit(v.exit_code)
 
 
@@ -412,7 +411,8 @@ def _reports(cases, source: str, prof, junit_out, html_out, monitor_kw=None) -> 
             click.echo(f"report: {out}", err=True)
 
 
-def _oracle_live(trace, iface, profile, variant, start, iut, max_candidates, params, seconds, reports) -> None:
+def _oracle_live(trace, iface, profile, variant, start, iut, max_candidates, params, seconds, reports,
+                 vantage=None, max_violations=10) -> None:
     """`synack oracle --live IFACE` (synack.oracle.sniff.judge_live)."""
     from synack.oracle.events import TraceError
     from synack.oracle.judge import parse_iut
@@ -430,6 +430,7 @@ def _oracle_live(trace, iface, profile, variant, start, iut, max_candidates, par
     try:
         code = judge_live(iface, prof, parse_iut(iut), None if start == "closed" else start, max_candidates,
                           lambda line: click.echo(line), seconds,
+                          vantage=parse_iut(vantage, "--vantage") if vantage else None, max_violations=max_violations,
                           ready=lambda: click.echo(f"judging TCP on {iface} under {prof.label()}; Ctrl-C for the "
                                                    "summary", err=True))
     except TraceError as exc:

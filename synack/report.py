@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from synack.diagrams.chart import Chart, chart_dot, from_observed, state_set
 from synack.oracle.capture import read_capture
 from synack.oracle.judge import CaptureJudge, _ep, parse_iut
-from synack.oracle.monitor import CONFORMANT, INCONCLUSIVE, VIOLATION, Monitor, Verdict
+from synack.oracle.monitor import CONFORMANT, INCONCLUSIVE, MAX_VIOLATIONS, SILENT, VIOLATION, Monitor, Verdict
 from synack.spec.profiles import Profile
 
 
@@ -36,9 +36,11 @@ class Case:
 # ----------------------------------------------------------------------------- judging
 
 def capture_cases(path: str, prof: Profile, iut: str | None = None, start: str | None = None,
-                  max_candidates: int = 4096) -> list[Case]:
+                  max_candidates: int = 4096, vantage: str | None = None,
+                  max_violations: int = MAX_VIOLATIONS) -> list[Case]:
     """Every judged end of a capture, in the order of each connection's first segment."""
-    cj = CaptureJudge(prof, parse_iut(iut), start, max_candidates, keep_events=True)
+    cj = CaptureJudge(prof, parse_iut(iut), start, max_candidates, keep_events=True,
+                      vantage=parse_iut(vantage, "--vantage") if vantage else None, max_violations=max_violations)
     results = []
     for p in read_capture(path):
         results += cj.feed(p)
@@ -95,13 +97,14 @@ def chart_svg(ch: Chart) -> str | None:
 def junit_xml(cases: list[Case], suite: str, seconds: float = 0.0) -> str:
     """JUnit XML: one <testcase> per judged end; a violation is a <failure> and an
     inconclusive verdict an <error> (nothing wrong shown, not everything judged), each with
-    the verdict's report as text."""
+    the verdict's report as text; an end that sent nothing (silent) is <skipped>."""
     fails = sum(c.verdict.status == VIOLATION for c in cases)
     errors = sum(c.verdict.status == INCONCLUSIVE for c in cases)
+    skipped = sum(c.verdict.status == SILENT for c in cases)
     root = ET.Element("testsuites", name="synack oracle", tests=str(len(cases)), failures=str(fails),
                       errors=str(errors), time=f"{seconds:.3f}")
     ts = ET.SubElement(root, "testsuite", name=suite, tests=str(len(cases)), failures=str(fails),
-                       errors=str(errors), skipped="0", time=f"{seconds:.3f}",
+                       errors=str(errors), skipped=str(skipped), time=f"{seconds:.3f}",
                        timestamp=time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()))
     for c in cases:
         tc = ET.SubElement(ts, "testcase", classname="synack.oracle." + suite.replace(".", "_"),
@@ -113,6 +116,8 @@ def junit_xml(cases: list[Case], suite: str, seconds: float = 0.0) -> str:
             ET.SubElement(tc, "failure", message=first, type="violation").text = str(v)
         elif v.status == INCONCLUSIVE:
             ET.SubElement(tc, "error", message=f"inconclusive: {v.message}", type="inconclusive").text = str(v)
+        elif v.status == SILENT:              # the end sent nothing: not judged, so not a result
+            ET.SubElement(tc, "skipped", message=v.message or "not judged: it sent nothing")
         out = ET.SubElement(tc, "system-out")
         out.text = f"{v.status} under {v.profile}; {c.segments} segments; at most {v.max_candidates} candidate TCBs"
     ET.indent(root)
@@ -126,7 +131,7 @@ body { font: 14px/1.45 system-ui, sans-serif; margin: 1.5em auto; max-width: 110
 h1 { font-size: 1.4em; margin-bottom: .2em; } .meta { color: #555; margin-bottom: 1em; }
 table { border-collapse: collapse; width: 100%; } th, td { text-align: left; padding: .3em .6em; }
 tr.case { border-top: 1px solid #ddd; } th { border-bottom: 2px solid #999; }
-.conformant { color: #26a269; } .violation { color: #c01c28; font-weight: bold; } .inconclusive { color: #b5835a; }
+.conformant { color: #26a269; } .silent { color: #777; } .violation { color: #c01c28; font-weight: bold; } .inconclusive { color: #b5835a; }
 .filters { margin: .8em 0; display: flex; gap: 1em; align-items: center; flex-wrap: wrap; }
 .report { white-space: pre-wrap; font: 12px/1.4 ui-monospace, monospace; background: #f6f6f6; padding: .6em; }
 .detail td { padding: 0 .6em 1em 2em; } .chart svg { max-width: 100%; height: auto; }
@@ -168,7 +173,9 @@ def html_page(cases: list[Case], capture: str, prof: Profile, absolute: bool = F
     each violation its report: the segment, the states, what was allowed, the rows with their
     RFC sections, and the sequence chart."""
     e = html.escape
-    counts = {s: sum(c.verdict.status == s for c in cases) for s in (CONFORMANT, VIOLATION, INCONCLUSIVE)}
+    statuses = (CONFORMANT, VIOLATION, INCONCLUSIVE) + tuple(sorted({c.verdict.status for c in cases}
+                                                                    - {CONFORMANT, VIOLATION, INCONCLUSIVE}))
+    counts = {s: sum(c.verdict.status == s for c in cases) for s in statuses}
     rows = []
     for i, c in enumerate(cases):
         v = c.verdict
@@ -206,8 +213,7 @@ def html_page(cases: list[Case], capture: str, prof: Profile, absolute: bool = F
 <html lang="en"><head><meta charset="utf-8"><title>synack oracle: {e(name)}</title>
 <style>{_STYLE}</style></head><body>
 <h1>synack oracle: {e(name)}</h1>
-<div class="meta" id="summary">profile {e(prof.label())}; {len(cases)} ends judged: {counts[CONFORMANT]} conformant,
-{counts[VIOLATION]} violation, {counts[INCONCLUSIVE]} inconclusive</div>
+<div class="meta" id="summary">profile {e(prof.label())}; {len(cases)} ends: {", ".join(f"{n} {s}" for s, n in counts.items())}</div>
 <div class="filters"><input id="q" type="search" placeholder="filter: address, port, segment text" size="40">
 {boxes}<span><span id="shown">{len(cases)}</span> shown</span></div>
 <table><thead><tr><th>connection</th><th>IUT</th><th>segments</th><th>verdict</th><th>where</th></tr></thead>
@@ -215,8 +221,8 @@ def html_page(cases: list[Case], capture: str, prof: Profile, absolute: bool = F
 {chr(10).join(rows)}
 </tbody></table>
 <p class="meta">Verdicts: conformant (every segment explained by the spec), violation (the first segment no
-state explains), inconclusive (the trace ends while the spec still owes a transmission).
-Generated by synack.</p>
+state explains), inconclusive (the trace ends while the spec still owes a transmission), silent (the end sent
+nothing, so it is not judged). Generated by synack.</p>
 <script>{_SCRIPT}</script>
 </body></html>
 """

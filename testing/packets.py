@@ -36,6 +36,7 @@ class Packet:
     seg: Segment
     win: int
     mss: int | None
+    wscale: int | None = None
 
 
 def build(addr: Addr, seg: Segment, mss: int | None = None, ttl: int = 64, ip_id: int = 0) -> bytes:
@@ -63,13 +64,16 @@ def parse(datagram: bytes) -> Packet | None:
     if ip.p != dpkt.ip.IP_PROTO_TCP or not isinstance(ip.data, dpkt.tcp.TCP) or ip.mf or ip.offset:
         return None
     tcp = ip.data
-    mss = None
+    mss = wscale = None
     try:
         for kind, val in dpkt.tcp.parse_opts(tcp.opts):
             if kind == dpkt.tcp.TCP_OPT_MSS and len(val) == 2:
                 mss = int.from_bytes(val, "big")
+            elif kind == dpkt.tcp.TCP_OPT_WSCALE and len(val) == 1:
+                wscale = val[0]
     except (dpkt.UnpackError, ValueError, IndexError):
         pass
     flags = tcp.flags & 0x1F
-    seg = Segment(flags, tcp.seq, tcp.ack if flags & 0x10 else 0, len(tcp.data), tcp.win)
-    return Packet(Addr(socket.inet_ntoa(ip.src), tcp.sport, socket.inet_ntoa(ip.dst), tcp.dport), seg, tcp.win, mss)
+    seg = Segment.with_options(flags, tcp.seq, tcp.ack if flags & 0x10 else 0, len(tcp.data), tcp.win, mss, wscale)
+    return Packet(Addr(socket.inet_ntoa(ip.src), tcp.sport, socket.inet_ntoa(ip.dst), tcp.dport), seg, tcp.win, mss,
+                  wscale)

@@ -126,9 +126,12 @@ class RunPlayer:
 
     def _deliver(self, seg: Segment) -> None:
         real = self._real_in(seg)
+        win = min(real.wnd, 0xFFFF)
+        # what the datagram carries: the window field, and on a SYN the MSS option only
+        real = Segment.with_options(real.flags, real.seq, real.ack, real.data, win, self.mss, None)
         self.ip_id = (self.ip_id + 1) & 0xFFFF
         self.d.deliver(build(self.to_iut, real, mss=self.mss, ip_id=self.ip_id))
-        self._feed(SegmentEvent("in", real, self._now(), win=min(real.wnd, 0xFFFF)))
+        self._feed(SegmentEvent("in", real, self._now(), win=win, mss=self.mss if real.flags & SYN else None))
 
     def _observe(self, want: int, wait: float, model_iss: int | None) -> list[Segment]:
         """Collect what the stack sends on this connection: until `want` segments came or
@@ -146,7 +149,7 @@ class RunPlayer:
                 seg = p.seg
                 if seg.flags & SYN and model_iss is not None:
                     self.delta = (seg.seq - model_iss) & MASK
-                self._feed(SegmentEvent("out", seg, t, win=p.win, mss=p.mss))
+                self._feed(SegmentEvent("out", seg, t, win=p.win, wscale=p.wscale, mss=p.mss))
                 got.append(self._model_out(seg))
                 if self.violated:
                     return got
@@ -237,7 +240,9 @@ class RunPlayer:
                 else:
                     getattr(d, CALL_OPS[name])(self.sock)
                     if name in ("CLOSE", "ABORT"):
-                        self.sock, self.gone = None, True
+                        # close() (and SO_LINGER 0 + close()) releases the descriptor and reports
+                        # nothing about the connection: its result is not the RFC's answer
+                        self.sock, self.gone, result = None, True, None
         except Unsupported as e:
             raise NotDrivable(f"the driver lacks {CALL_OPS[name]!r} ({e})") from None
         except DriverError as e:

@@ -20,6 +20,10 @@ class TestToyTCP(synack.testing.StackTests):
         "late.close": "close() after shutdown() in CLOSING answers 'error: connection closing' (RFC 9293 3.10.4)",
         "fin.timewait": "a FIN beyond the first one in TIME-WAIT is ACKed without advancing RCV.NXT over it "
                         "(RFC 9293 3.10.7.4, eighth step, advances RCV.NXT over any FIN)",
+        "send": "ToyTCP keeps no send window: a SEND after the peer announced a zero window goes out at once "
+                "(RFC 9293 3.8.6, 3.10.2: the data waits in the queue, the window is probed)",
+        "closewait.close.queued.plain": "the same: data written into a zero window went out at once, so close() "
+                                        "finds nothing queued to put its FIN behind (RFC 9293 3.10.4)",
     }
 
     def make_driver(self):

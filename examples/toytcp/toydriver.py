@@ -75,7 +75,8 @@ class ToyDriver(Driver):
         self._flush(s)
         said = next((e["result"] for e in reversed(s.toy.trace) if "call" in e), "ok")   # ToyTCP's own log
         if ok is False or said != "ok" or (name == "receive" and ok == -1):
-            raise DriverError(name, "ENOTCONN")
+            # as a sockets API reports it: no connection at all, or one that is closing
+            raise DriverError(name, "ENOTCONN" if s.toy.state in ("CLOSED", "LISTEN") else "EPIPE")
         return ok
 
     # socket calls

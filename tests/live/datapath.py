@@ -17,7 +17,7 @@ SMALL_MSS = 536
 WRITES, WRITE_SIZE = 12, 3000
 #: The server's receive buffer (a small window that fills), and how long it waits to read:
 #: the window closes, the client probes it (RFC 9293 3.8.6.1) and closes with data queued.
-RCVBUF, READ_AFTER = 4096, 0.8
+RCVBUF, READ_AFTER = 4096, 2.0
 
 
 def calls_path(pcap: str) -> str:
@@ -25,7 +25,7 @@ def calls_path(pcap: str) -> str:
 
 
 def small_mss_bulk(path):
-    """The server announces MSS 536 and a small receive buffer and reads nothing for 0.8 s;
+    """The server announces MSS 536 and a small receive buffer and reads nothing for 2 s;
     the client writes 12 x 3000 bytes (the window closes: zero-window probes), then closes
     with data still queued (its FIN follows the last byte, RFC 9293 3.10.4). Every call of
     the client is logged with the time it was made (CLOCK_REALTIME, as the capture's stamps)."""

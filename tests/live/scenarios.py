@@ -492,3 +492,414 @@ SCENARIOS = {f.__name__: f for f in (client_close, server_close, half_close, clo
                                        time_wait_reopen, fin_timeout_lowered)}
 SYSCTLS = {"syn_to_silent_address": {"net.ipv4.tcp_syn_retries": 1},
            "fin_timeout_lowered": {"net.ipv4.tcp_fin_timeout": 1}}
+
+
+# --- tfoaudit: the kernel audit's options, against a scripted peer (docs/linux-audit.md) ---------
+# The IUT is this kernel's socket on one end of a veth pair; the peer is this test, writing and
+# reading Ethernet frames on the other end through AF_PACKET, so it can send what no stack would
+# (a RST at RCV.NXT - 1, a SYN into FIN-WAIT-2, data into TIME-WAIT). The peer address has no
+# stack behind it (the far end has no IP address and the namespace does not forward), so nothing
+# but the IUT answers. Each returns [(pcap, IUT host)] plus what the IUT's user saw.
+
+AUD_IUT, AUD_PEER = "10.79.0.1", "10.79.0.2"
+AUD_MAC = {AUD_IUT: "02:00:00:00:79:01", AUD_PEER: "02:00:00:00:79:02"}
+
+
+class RawPeer:
+    """The peer of one TCP connection, spoken frame by frame on the far end of a veth pair."""
+
+    def __init__(self, port=PORT, iut_port=None):
+        import subprocess
+        for cmd in (["ip", "link", "add", "aud0", "address", AUD_MAC[AUD_IUT], "type", "veth", "peer", "name", "aud1",
+                     "address", AUD_MAC[AUD_PEER]],
+                    ["ip", "addr", "add", AUD_IUT + "/24", "dev", "aud0"],
+                    ["ip", "link", "set", "aud0", "up"], ["ip", "link", "set", "aud1", "up"],
+                    ["ip", "neigh", "add", AUD_PEER, "lladdr", AUD_MAC[AUD_PEER], "dev", "aud0", "nud", "permanent"]):
+            subprocess.run(cmd, check=True, timeout=10)
+        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+        self.sock.bind(("aud1", 0))
+        self.port, self.iut_port = port, iut_port
+
+    def send(self, flags, seq, ack=0, data=b"", win=64000):
+        tcp = dpkt.tcp.TCP(sport=self.port, dport=self.iut_port, seq=seq & MASK, ack=ack & MASK, flags=flags,
+                           win=win, data=data)
+        ip = dpkt.ip.IP(src=socket.inet_aton(AUD_PEER), dst=socket.inet_aton(AUD_IUT), p=dpkt.ip.IP_PROTO_TCP,
+                        ttl=64, data=tcp)
+        ip.len = len(bytes(ip))
+        eth = dpkt.ethernet.Ethernet(dst=bytes.fromhex(AUD_MAC[AUD_IUT].replace(":", "")),
+                                     src=bytes.fromhex(AUD_MAC[AUD_PEER].replace(":", "")), data=ip)
+        self.sock.send(bytes(eth))
+
+    def expect(self, want, seconds=3.0):
+        """The IUT's next segment to the peer for which want(tcp) holds (others are skipped)."""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            r, _, _ = select.select([self.sock], [], [], 0.05)
+            if not r:
+                continue
+            buf, addr = self.sock.recvfrom(65600)
+            if addr[2] == 4:          # PACKET_OUTGOING: our own injection
+                continue
+            eth = dpkt.ethernet.Ethernet(buf)
+            tcp = getattr(eth.data, "data", None)
+            if not isinstance(tcp, dpkt.tcp.TCP) or tcp.dport != self.port:
+                continue
+            if self.iut_port is None:
+                self.iut_port = tcp.sport
+            if want(tcp):
+                return tcp
+        raise AssertionError("the IUT did not send the segment the scenario waits for")
+
+    def quiet(self, seconds=0.3):
+        """Nothing from the IUT for a while: the segments it sent meanwhile (to assert none)."""
+        got, end = [], time.monotonic() + seconds
+        while time.monotonic() < end:
+            r, _, _ = select.select([self.sock], [], [], 0.05)
+            if r:
+                buf, addr = self.sock.recvfrom(65600)
+                tcp = getattr(dpkt.ethernet.Ethernet(buf).data, "data", None)
+                if addr[2] != 4 and isinstance(tcp, dpkt.tcp.TCP) and tcp.dport == self.port:
+                    got.append(tcp)
+        return got
+
+    def close(self):
+        self.sock.close()
+
+
+_F = dpkt.tcp
+
+
+def _aud_client(peer, peer_iss=7000):
+    """The IUT connects to the peer: SYN, the peer's SYN,ACK, the IUT's ACK. (socket, IUT ISS + 1,
+    peer's next sequence number)."""
+    cli = socket.socket()
+    cli.setblocking(False)
+    assert cli.connect_ex((AUD_PEER, PORT)) in (errno.EINPROGRESS, 0)
+    syn = peer.expect(lambda t: t.flags & _F.TH_SYN)
+    peer.send(_F.TH_SYN | _F.TH_ACK, peer_iss, syn.seq + 1)
+    peer.expect(lambda t: t.flags & _F.TH_ACK and t.ack == peer_iss + 1)
+    cli.setblocking(True)
+    cli.settimeout(TMO)
+    return cli, (syn.seq + 1) & MASK, peer_iss + 1
+
+
+def _aud_orphan_fin_wait_2(peer):
+    """The IUT closes (FIN), the peer acknowledges the FIN: an orphaned FIN-WAIT-2."""
+    cli, nxt, pnxt = _aud_client(peer)
+    cli.close()
+    fin = peer.expect(lambda t: t.flags & _F.TH_FIN)
+    peer.send(_F.TH_ACK, pnxt, fin.seq + 1)
+    assert not peer.quiet(0.2)
+    return (fin.seq + 1) & MASK, pnxt
+
+
+def orphan_fin_wait_2_rst_in_window(path):
+    """A RST 50 bytes into the window of an orphaned FIN-WAIT-2 ends it silently
+    (tcp_timewait_state_process(), TCP_FIN_WAIT2 substate): the peer's next (old) ACK meets no
+    connection and gets <SEQ=SEG.ACK><CTL=RST>. RFC 9293 with RFC 5961 would challenge the RST
+    and ignore the ACK."""
+    peer = RawPeer()
+    with _sniff(path, ifname="aud0"):
+        nxt, pnxt = _aud_orphan_fin_wait_2(peer)
+        peer.send(_F.TH_RST, pnxt + 50)
+        assert not peer.quiet(0.2), "the RST was answered"
+        # the probe acknowledges one byte less than the IUT sent: a RST the IUT's user could have
+        # made (ABORT, <SEQ=SND.NXT>) would not carry its number
+        peer.send(_F.TH_ACK, pnxt, nxt - 1)
+        rst = peer.expect(lambda t: t.flags & _F.TH_RST)
+        assert rst.seq == (nxt - 1) & MASK and not rst.flags & _F.TH_ACK
+        peer.close()
+    return [(path, AUD_IUT)]
+
+
+def orphan_fin_wait_2_syn(path):
+    """A SYN above RCV.NXT reaching an orphaned FIN-WAIT-2 is answered with RST,ACK (TCP_TW_RST)
+    and the connection is gone; RFC 5961 4 answers with a challenge ACK."""
+    peer = RawPeer()
+    with _sniff(path, ifname="aud0"):
+        nxt, pnxt = _aud_orphan_fin_wait_2(peer)
+        peer.send(_F.TH_SYN, pnxt + 5)
+        rst = peer.expect(lambda t: t.flags & _F.TH_RST)
+        assert (rst.seq, rst.ack, rst.flags & _F.TH_ACK) == (0, pnxt + 6, _F.TH_ACK)
+        peer.close()
+    return [(path, AUD_IUT)]
+
+
+def time_wait_data(path):
+    """Data at RCV.NXT reaching TIME-WAIT is acknowledged (tcp_timewait_state_process() ACKs
+    every segment but a bare ACK or RST at RCV.NXT), and a bare ACK there is not; RFC 9293
+    3.10.7.4 ignores the text silently."""
+    peer = RawPeer()
+    with _sniff(path, ifname="aud0"):
+        cli, nxt, pnxt = _aud_client(peer)
+        cli.close()
+        fin = peer.expect(lambda t: t.flags & _F.TH_FIN)
+        peer.send(_F.TH_FIN | _F.TH_ACK, pnxt, fin.seq + 1)
+        peer.expect(lambda t: t.flags == _F.TH_ACK and t.ack == pnxt + 1)
+        peer.send(_F.TH_ACK, pnxt + 1, fin.seq + 1)
+        assert not peer.quiet(0.2), "a bare ACK at RCV.NXT was answered"
+        peer.send(_F.TH_ACK | _F.TH_PUSH, pnxt + 1, fin.seq + 1, b"late data!")
+        ack = peer.expect(lambda t: t.flags & _F.TH_ACK)
+        assert (ack.seq, ack.ack, len(ack.data)) == (fin.seq + 1, pnxt + 1, 0)
+        peer.close()
+    return [(path, AUD_IUT)]
+
+
+def rst_after_fin(path):
+    """CLOSE-WAIT, reset by a RST at RCV.NXT - 1, the sequence number of the peer's FIN
+    (tcp_reset_check()): the user's write fails with EPIPE, and the peer's next ACK meets no
+    connection. RFC 9293 drops that RST as outside the window."""
+    peer = RawPeer()
+    with _sniff(path, ifname="aud0"):
+        cli, nxt, pnxt = _aud_client(peer)
+        peer.send(_F.TH_FIN | _F.TH_ACK, pnxt, nxt)
+        peer.expect(lambda t: t.flags & _F.TH_ACK and t.ack == pnxt + 1)
+        peer.send(_F.TH_RST, pnxt)
+        assert not peer.quiet(0.2)
+        try:
+            cli.send(b"x")
+            outcome = "sent"
+        except OSError as e:
+            outcome = errno.errorcode.get(e.errno, str(e.errno))
+        peer.send(_F.TH_ACK, pnxt + 1, nxt - 1)     # an old ACK: CLOSE-WAIT would ignore it
+        rst = peer.expect(lambda t: t.flags & _F.TH_RST)
+        assert rst.seq == (nxt - 1) & MASK
+        cli.close()
+        peer.close()
+    return [(path, AUD_IUT)], outcome
+
+
+def _aud_request(peer):
+    """A listener and a request in SYN-RECEIVED: the peer's SYN and the IUT's SYN,ACK."""
+    srv = _listener(AUD_IUT)
+    peer.send(_F.TH_SYN, 9000)
+    return srv, peer.expect(lambda t: t.flags & _F.TH_SYN)
+
+
+def _accepted(srv):
+    srv.settimeout(0.3)
+    try:
+        srv.accept()[0].close()
+        return True
+    except (TimeoutError, socket.timeout):
+        return False
+    finally:
+        srv.close()
+
+
+def request_bad_ack(path):
+    """A request socket (SYN-RECEIVED) checks the ACK before the sequence number
+    (tcp_check_req()): an ACK segment far outside the window with a wrong ACK gets
+    <SEQ=SEG.ACK><CTL=RST> (RFC 9293 3.10.7.4 would send an ACK and drop it); the request
+    survives and the peer's right ACK completes the handshake."""
+    peer = RawPeer(port=40000, iut_port=PORT)
+    with _sniff(path, ifname="aud0"):
+        srv, synack = _aud_request(peer)
+        peer.send(_F.TH_ACK, 9001 + 100000, 4242)
+        rst = peer.expect(lambda t: t.flags & _F.TH_RST)
+        assert (rst.seq, rst.flags & _F.TH_ACK) == (4242, 0)
+        peer.send(_F.TH_ACK, 9001, synack.seq + 1)
+        accepted = _accepted(srv)
+        peer.send(_F.TH_RST, 9001)
+        peer.close()
+    return [(path, AUD_IUT)], accepted
+
+
+def request_rst_challenged(path):
+    """A RST ten bytes into a request socket's window gets a challenge ACK and the request
+    survives (RFC 5961 3.2; on this kernel tcp_check_req() does so, where older ones dropped
+    the request on any in-window RST); the peer's ACK then completes the handshake."""
+    peer = RawPeer(port=40000, iut_port=PORT)
+    with _sniff(path, ifname="aud0"):
+        srv, synack = _aud_request(peer)
+        peer.send(_F.TH_RST, 9011)
+        ack = peer.expect(lambda t: t.flags & _F.TH_ACK)
+        assert (ack.seq, ack.ack, ack.flags & _F.TH_RST) == (synack.seq + 1, 9001, 0)
+        peer.send(_F.TH_ACK, 9001, synack.seq + 1)
+        accepted = _accepted(srv)
+        peer.send(_F.TH_RST, 9001)
+        peer.close()
+    return [(path, AUD_IUT)], accepted
+
+
+def reset_with_unread_data(path):
+    """The peer sends 100 bytes, then resets the connection before the user reads: Linux keeps
+    the received data readable after the reset (tcp_reset() purges only the write queue; the
+    receive queue is read before sk_err), then reports ECONNRESET once, then end of file. RFC
+    9293 3.10.7.4 flushes the queues on a reset."""
+    peer = RawPeer()
+    with _sniff(path, ifname="aud0"):
+        cli, nxt, pnxt = _aud_client(peer)
+        peer.send(_F.TH_ACK | _F.TH_PUSH, pnxt, nxt, b"d" * 100)
+        peer.expect(lambda t: t.flags & _F.TH_ACK and t.ack == pnxt + 100)
+        peer.send(_F.TH_RST, pnxt + 100)
+        time.sleep(0.1)
+        reads = []
+        for _ in range(3):
+            try:
+                reads.append(len(cli.recv(1000)))
+            except OSError as e:
+                reads.append(errno.errorcode.get(e.errno, str(e.errno)))
+        cli.close()
+        peer.close()
+    return [(path, AUD_IUT)], reads
+
+
+AUDIT_SCENARIOS = {f.__name__: f for f in (orphan_fin_wait_2_rst_in_window, orphan_fin_wait_2_syn, time_wait_data,
+                                           rst_after_fin, request_bad_ack, request_rst_challenged,
+                                           reset_with_unread_data)}
+
+
+# --- tfoaudit: TCP Fast Open (RFC 7413) with net.ipv4.tcp_fastopen = 3 -----------------------------
+
+MSG_FASTOPEN = getattr(socket, "MSG_FASTOPEN", 0x20000000)
+TCP_FASTOPEN = getattr(socket, "TCP_FASTOPEN", 23)
+TFO_KIND = 34                       # RFC 7413 2.1: the TCP Fast Open Cookie option
+
+
+def _tfo_cookie(tcp):
+    """The TFO option of a segment: None if absent, b"" for a cookie request, else the cookie."""
+    for kind, data in dpkt.tcp.parse_opts(tcp.opts):
+        if kind == TFO_KIND:
+            return bytes(data)
+    return None
+
+
+def tfo_loopback(path):
+    """Two connections from a TFO client to a TFO listener on loopback: the first sendto()
+    with MSG_FASTOPEN has no cookie, so its SYN asks for one (an empty TFO option) and the data
+    follows the handshake; the second carries the cached cookie and the data on its SYN, which
+    the server acknowledges in its SYN,ACK. Returns the TFO options seen on the SYNs."""
+    with _sniff(path):
+        srv = _listener(HOST)
+        srv.setsockopt(socket.IPPROTO_TCP, TCP_FASTOPEN, 5)
+        for i in range(2):
+            cli = socket.socket()
+            cli.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", int(TMO), 0))
+            cli.sendto(b"hello %d" % i, MSG_FASTOPEN, (HOST, PORT))
+            cli.settimeout(TMO)
+            conn, _ = srv.accept()
+            conn.settimeout(TMO)
+            assert conn.recv(100) == b"hello %d" % i
+            conn.sendall(b"reply")
+            assert cli.recv(100) == b"reply"
+            cli.close()
+            _drain(conn)
+            conn.close()
+            time.sleep(0.05)
+        srv.close()
+        time.sleep(0.2)
+    syns = []
+    with open(path, "rb") as fh:
+        for _, buf in dpkt.pcap.Reader(fh):
+            tcp = getattr(dpkt.ethernet.Ethernet(buf).data, "data", None)
+            if isinstance(tcp, dpkt.tcp.TCP) and tcp.flags & _F.TH_SYN:
+                syns.append((bool(tcp.flags & _F.TH_ACK), len(tcp.data), _tfo_cookie(tcp)))
+    return [(path, None)], syns
+
+
+def tfo_server_data_before_ack(path):
+    """The server side, against a scripted client: a cookie request, then a SYN with the cookie
+    and 11 bytes. The listener's SYN,ACK acknowledges the data, its application reads it and
+    answers at once, and that reply leaves before the handshake's final ACK (the TFO child
+    socket sends in SYN-RECEIVED); then the client's ACK completes the handshake."""
+    peer = RawPeer(port=40000, iut_port=PORT)
+    with _sniff(path, ifname="aud0"):
+        srv = _listener(AUD_IUT)
+        srv.setsockopt(socket.IPPROTO_TCP, TCP_FASTOPEN, 5)
+        peer.port = 40001
+        _peer_syn(peer, 7000, opts=bytes([TFO_KIND, 2]))
+        synack = peer.expect(lambda t: t.flags & _F.TH_SYN)
+        cookie = _tfo_cookie(synack)
+        assert cookie, "the listener gave no cookie"
+        assert synack.ack == 7001
+        peer.send(_F.TH_RST, 7001)                       # that request is done with
+        peer.port = 40002
+        request = b"GET / TFO\r\n"
+        _peer_syn(peer, 9000, opts=bytes([TFO_KIND, 2 + len(cookie)]) + cookie, data=request)
+        synack = peer.expect(lambda t: t.flags & _F.TH_SYN)
+        assert synack.ack == 9001 + len(request), "the SYN's data was not acknowledged"
+        conn, _ = srv.accept()
+        conn.settimeout(TMO)
+        assert conn.recv(100) == request
+        conn.sendall(b"early reply")
+        data = peer.expect(lambda t: len(t.data) > 0)
+        assert (data.seq, bytes(data.data)) == (synack.seq + 1, b"early reply")
+        peer.send(_F.TH_ACK, 9001 + len(request), data.seq + len(data.data))
+        conn.close()
+        fin = peer.expect(lambda t: t.flags & _F.TH_FIN)
+        peer.send(_F.TH_RST, 9001 + len(request))
+        srv.close()
+        peer.close()
+    return [(path, AUD_IUT)], fin.seq
+
+
+def _peer_syn(peer, seq, opts=b"", data=b""):
+    """A SYN from the scripted peer with TCP options (padded to 4 bytes)."""
+    pad = (-len(opts)) % 4
+    tcp = dpkt.tcp.TCP(sport=peer.port, dport=peer.iut_port, seq=seq, flags=_F.TH_SYN, win=64000,
+                       opts=opts + b"\x01" * pad, data=data)
+    tcp.off = (20 + len(tcp.opts)) // 4
+    ip = dpkt.ip.IP(src=socket.inet_aton(AUD_PEER), dst=socket.inet_aton(AUD_IUT), p=dpkt.ip.IP_PROTO_TCP, ttl=64,
+                    data=tcp)
+    ip.len = len(bytes(ip))
+    eth = dpkt.ethernet.Ethernet(dst=bytes.fromhex(AUD_MAC[AUD_IUT].replace(":", "")),
+                                 src=bytes.fromhex(AUD_MAC[AUD_PEER].replace(":", "")), data=ip)
+    peer.sock.send(bytes(eth))
+
+
+def _peer_synack(peer, seq, ack, opts=b""):
+    pad = (-len(opts)) % 4
+    tcp = dpkt.tcp.TCP(sport=peer.port, dport=peer.iut_port, seq=seq, ack=ack, flags=_F.TH_SYN | _F.TH_ACK,
+                       win=64000, opts=opts + b"\x01" * pad)
+    tcp.off = (20 + len(tcp.opts)) // 4
+    ip = dpkt.ip.IP(src=socket.inet_aton(AUD_PEER), dst=socket.inet_aton(AUD_IUT), p=dpkt.ip.IP_PROTO_TCP, ttl=64,
+                    data=tcp)
+    ip.len = len(bytes(ip))
+    eth = dpkt.ethernet.Ethernet(dst=bytes.fromhex(AUD_MAC[AUD_IUT].replace(":", "")),
+                                 src=bytes.fromhex(AUD_MAC[AUD_PEER].replace(":", "")), data=ip)
+    peer.sock.send(bytes(eth))
+
+
+def tfo_client_fallback(path):
+    """The client side, against a scripted server: the first connection asks for a cookie and
+    gets one; the second carries it and 9 bytes on the SYN, but the server's SYN,ACK
+    acknowledges only the SYN (it ignored the data, RFC 7413 4.2.2): the client's next segment
+    retransmits the data with the handshake's ACK (tcp_rcv_fastopen_synack())."""
+    peer = RawPeer()
+    cookie = b"\x11\x22\x33\x44\x55\x66\x77\x88"
+    out = []
+    with _sniff(path, ifname="aud0"):
+        for k, msg in enumerate((b"first one", b"tfo data!")):
+            cli = socket.socket()
+            cli.setblocking(False)
+            try:
+                cli.sendto(msg, MSG_FASTOPEN, (AUD_PEER, PORT))
+            except BlockingIOError:
+                pass
+            peer.iut_port = None
+            syn = peer.expect(lambda t: t.flags & _F.TH_SYN)
+            out.append((len(syn.data), _tfo_cookie(syn)))
+            _peer_synack(peer, 7000, syn.seq + 1, opts=bytes([TFO_KIND, 10]) + cookie)
+            first = peer.expect(lambda t: not t.flags & _F.TH_SYN)
+            out.append((first.seq - syn.seq, len(first.data), bytes(first.data)))
+            end = first.seq + len(first.data)
+            peer.send(_F.TH_ACK, 7001, end)
+            cli.setblocking(True)
+            cli.settimeout(TMO)
+            if k == 0 and not first.data:                # no cookie yet: the data is sent again later
+                cli.sendall(msg)
+                data = peer.expect(lambda t: len(t.data) > 0)
+                out.append((data.seq - syn.seq, len(data.data), bytes(data.data)))
+                end = data.seq + len(data.data)
+                peer.send(_F.TH_ACK, 7001, end)
+            cli.close()
+            fin = peer.expect(lambda t: t.flags & _F.TH_FIN)
+            peer.send(_F.TH_FIN | _F.TH_ACK, 7001, fin.seq + 1)
+            peer.expect(lambda t: t.flags == _F.TH_ACK and t.ack == 7002)
+        peer.close()
+    return [(path, AUD_IUT)], out
+
+
+TFO_SCENARIOS = {f.__name__: f for f in (tfo_loopback, tfo_server_data_before_ack, tfo_client_fallback)}
+TFO_SYSCTLS = {"net.ipv4.tcp_fastopen": 3}

@@ -17,6 +17,7 @@ from synack.oracle.capture import read_capture  # noqa: E402
 from synack.oracle.events import CallEvent, SegmentEvent, event_from_json  # noqa: E402
 from synack.oracle.judge import CaptureJudge  # noqa: E402
 from synack.spec import ACK, FIN, SYN, get_profile  # noqa: E402
+from synack.spec.profiles import timer_seconds  # noqa: E402
 
 pytestmark = pytest.mark.skipif(bool(can_unshare()), reason=can_unshare() or "-")
 
@@ -123,3 +124,23 @@ def test_the_fin_follows_the_last_queued_byte(bulk):
     bad = bulk[:last] + [early]
     v = Monitor(get_profile("linux", "tso"), calls_logged=True).check(bad)
     assert v.status == "violation" and v.index == last + 1, str(v)
+
+
+def test_the_zero_window_is_probed_with_backoff(bulk):
+    """The reader's window closes for 2 s: the client probes it (RFC 9293 3.8.6.1, MUST-36)
+    with SEQ = SND.UNA - 1 (row `persist`, Linux tcp_xmit_probe_skb()), several times, each
+    interval at least the profile's lower bound min(rto_min * 2^k, rto_max) less the tolerance
+    (`timer_seconds(profile, "PERSIST", k)`)."""
+    prof = get_profile("linux")
+    segs = [e for e in bulk if isinstance(e, SegmentEvent)]
+    assert any(e.dir == "in" and e.win == 0 for e in segs), "the window never closed"
+    una, probes = None, []
+    for e in segs:
+        if e.dir == "in" and e.seg.flags & ACK:
+            una = e.seg.ack
+        elif e.dir == "out" and not e.seg.data and una is not None and e.seg.seq == (una - 1) & 0xFFFFFFFF:
+            probes.append(e.t)
+    assert len(probes) >= 3, probes
+    tol = prof.params["tolerance"]
+    for k, (a, b) in enumerate(zip(probes, probes[1:]), 1):
+        assert b - a >= timer_seconds(prof, "PERSIST", k) * (1 - tol), (k, b - a)

@@ -164,3 +164,23 @@ def test_linux_options():
     sr = one(L, one(L, Endpoint(), call("LISTEN")).endpoint, arrive(seg("SYN", 9), isn=1)).endpoint
     assert one(L, sr, arrive(seg("SYN", 9))).sends[0].flags == seg("SYN,ACK", 0, 0).flags
     assert len(step(L, est(100, 300), arrive(seg("SYN", 305)))) == 2        # challenge ACK or rate-limited
+
+
+def test_simultaneous_open_syn_ack_may_be_acknowledged_under_rfc9293():
+    """RFC 9293 3.10.7.4's first check answers the SYN,ACK (its SYN below RCV.NXT) with an ACK;
+    Figure 7 shows none: both are allowed (libslirp sends it, a false alarm before)."""
+    from synack.spec import ACK, SYN, Endpoint, Segment, State, arrive, step
+    ep = Endpoint(State.SYN_RECEIVED, iss=100, irs=300, snd_una=100, snd_nxt=101, rcv_nxt=301, rcv_wnd=1000)
+    out = step("rfc9293", ep, arrive(Segment(SYN | ACK, 300, 101, 0, 1000)))
+    sends = sorted(tuple(t.sends) for t in out)
+    assert [t.endpoint.state for t in out] == [State.ESTABLISHED] * len(out)
+    assert () in sends and any(s and s[0].flags == ACK and s[0].ack == 301 for s in sends)
+
+
+def test_shutdown_after_the_fin_may_return_ok_but_never_sends_a_second_fin():
+    from synack.spec import Endpoint, State, call, step
+    for st in (State.FIN_WAIT_1, State.FIN_WAIT_2):
+        ep = Endpoint(st, iss=100, irs=300, snd_una=101 if st is State.FIN_WAIT_2 else 100, snd_nxt=101,
+                      rcv_nxt=301, rcv_wnd=1000, fin_sent=True)
+        out = step("rfc9293", ep, call("SHUTDOWN"))
+        assert {bool(t.signals) for t in out} == {True, False} and all(not t.sends for t in out)

@@ -125,8 +125,3 @@ class TestGvisorKit(synack.testing.StackTests):
         shim_or_skip(adapter)
         return adapter.GvisorDriver()
 
-    @pytest.mark.xfail(strict=True, reason="kit: test_variations excuses only the sampled row's own deviation; an "
-                       "environment SYN in listen.syn's run reaches syn.synrcvd.passive, a known deviation "
-                       "(<RST,ACK seq=0 ack=0>, connect.go (*handshake).synRcvdState())")
-    def test_variations(self, stack):
-        super().test_variations(stack)

@@ -147,8 +147,3 @@ class TestNs3Kit(synack.testing.StackTests):
         shim_or_skip(adapter)
         return adapter.Ns3Driver()
 
-    @pytest.mark.xfail(strict=True, reason="kit: test_variations excuses only the sampled row's own deviation; an "
-                       "environment SYN in closed.connect's run meets ns-3's SYN-RECEIVED re-synchronisation "
-                       "(TcpSocketBase::ProcessSynRcvd(), the known syn.synrcvd.passive / syn.challenge.synrcvd)")
-    def test_variations(self, stack):
-        super().test_variations(stack)

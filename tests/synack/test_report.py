@@ -105,3 +105,17 @@ def test_html_of_a_trace_names_rows_rfc_sections_and_the_allowed_alternative(tmp
     assert "synsent.synack [RFC 9293 3.10.7.3]" in dom
     assert "&lt;ACK seq=2 ack=10&gt;, owed since an earlier event" in dom
     assert "ACK seq=x+1 ack=y+2 (✗ violation)" in dom
+
+
+def test_silent_ends_are_skipped_cases_and_a_filter_of_their_own():
+    from synack.oracle.monitor import Verdict
+    from synack.report import Case, html_page, junit_xml
+    from synack.spec import get_profile
+
+    cases = [Case("a <-> b", "a", 2, Verdict("silent", "linux", 2, "not judged: it sent nothing")),
+             Case("a <-> b", "b", 2, Verdict("conformant", "linux", 2))]
+    suite = ET.fromstring(junit_xml(cases, "x.pcap")).find("testsuite")
+    assert suite.get("skipped") == "1" and suite.get("failures") == "0" and suite.get("errors") == "0"
+    assert suite.findall("testcase")[0].find("skipped").get("message") == "not judged: it sent nothing"
+    page = html_page(cases, "x.pcap", get_profile("linux"))
+    assert 'data-status="silent" checked> silent (1)' in page and "1 silent" in page

@@ -10,7 +10,7 @@ A = Addr("10.0.0.1", 40000, "10.0.0.2", 80)
 
 def test_round_trip_with_mss_on_syn_only():
     syn = parse(build(A, Segment(SYN, 4294967295, 0, 0, 65535), mss=1460))
-    assert (syn.addr, syn.seg, syn.mss) == (A, Segment(SYN, 4294967295, 0, 0, 65535), 1460)
+    assert (syn.addr, syn.seg[:5], syn.mss, syn.seg.mss) == (A, (SYN, 4294967295, 0, 0, 65535), 1460, 1460)
     data = parse(build(A, Segment(ACK | FIN, 7, 9, 100, 1000), mss=1460))
     assert data.seg == Segment(ACK | FIN, 7, 9, 100, 1000) and data.mss is None
 

@@ -1,0 +1,258 @@
+"""The `linux` profile's options from the kernel audit (docs/linux-audit.md): for each, the
+step where it answers differently from `rfc9293`, and a trace that `linux` judges conformant,
+that `linux` without the option and `rfc9293` judge violations, and whose mutant just outside
+the option's rule `linux` rejects. Traces log every user call (calls_logged), so that a RST the
+kernel sends cannot be passed off as a hidden ABORT."""
+from dataclasses import replace
+
+import pytest
+
+from drive import Endpoint, State, arrive, call, est, one, seg, step
+from synack.oracle import Monitor
+from synack.oracle.events import CallEvent, SegmentEvent
+from synack.spec import get_profile
+
+LINUX = get_profile("linux")
+
+
+def without(option):
+    return replace(LINUX, options=LINUX.options - {option})
+
+
+def judge(profile, events):
+    """Events 10 ms apart: no timer (the user timeout, a give-up) can explain them."""
+    timed = [replace(e, t=k / 100) for k, e in enumerate(events)]
+    return Monitor(profile, calls_logged=True).check(timed)
+
+
+def i(flags, sq, ak=0, data=0, wnd=65535):
+    return SegmentEvent("in", seg(flags, sq, ak, data, wnd))
+
+
+def o(flags, sq, ak=0, data=0, wnd=65535):
+    return SegmentEvent("out", seg(flags, sq, ak, data, wnd), win=wnd)
+
+
+def c(name, n=0):
+    return CallEvent(name, n)
+
+
+def assert_option_decides(option, events, mutant):
+    """`linux` accepts `events`; without `option`, and under rfc9293, it is a violation; the
+    mutant is a violation under `linux`."""
+    v = judge(LINUX, events)
+    assert v.status == "conformant", str(v)
+    for prof in (without(option), get_profile("rfc9293")):
+        v = judge(prof, events)
+        assert v.status == "violation", f"{prof.label()} {sorted(prof.options)}:\n{v}"
+    v = judge(LINUX, mutant)
+    assert v.status == "violation", str(v)
+
+
+# --- a passive SYN-RECEIVED is a request socket (tcp_check_req()) -----------------------------
+
+SERVER_OPEN = [c("LISTEN"), i("SYN", 1000), o("SYN,ACK", 5000, 1001, wnd=1000)]
+
+
+def test_request_socket_resets_a_wrong_ack_even_outside_its_window():
+    """tcp_check_req() checks the ACK before the window: a wrong ACK far outside the window gets
+    <SEQ=SEG.ACK><CTL=RST> from the listener (RFC 9293 would send an ACK), and the request stays."""
+    events = SERVER_OPEN + [i("ACK", 9000, 4242), o("RST", 4242, wnd=0), i("ACK", 1001, 5001)]
+    mutant = SERVER_OPEN + [i("ACK", 9000, 5001), o("RST", 5001, wnd=0), i("ACK", 1001, 5001)]
+    assert_option_decides("syn-recv-ack-first", events, mutant)
+
+
+def test_request_socket_follows_rfc_5961_for_rst():
+    """This kernel (6.18) answers an inexact in-window RST in SYN-RECEIVED with a challenge ACK
+    and keeps the request (checked live: tests/live/test_linux_audit.py); older kernels dropped
+    the request on any in-window RST. Linux's rows are RFC 9293's here."""
+    sr = one(LINUX, one(LINUX, Endpoint(), call("LISTEN")).endpoint, arrive(seg("SYN", 1000), isn=5000)).endpoint
+    for s in (seg("RST", 1010), seg("RST", 1001), seg("RST,ACK", 1001, 777)):
+        assert one(LINUX, sr, arrive(s))[:3] == one("rfc9293", sr, arrive(s))[:3]
+    assert one(LINUX, sr, arrive(seg("RST", 1010))).sends == (seg("ACK", 5001, 1001),)
+
+
+def test_in_window_syn_ack_on_a_request_socket_is_reset_at_its_ack():
+    sr = one(LINUX, one(LINUX, Endpoint(), call("LISTEN")).endpoint, arrive(seg("SYN", 1000), isn=5000)).endpoint
+    t = one(LINUX, sr, arrive(seg("SYN,ACK", 1003, 5001)))
+    assert t.sends == (seg("RST", 5001, wnd=0),) and t.endpoint.state is State.LISTEN
+    t = one(LINUX, sr, arrive(seg("SYN", 1003)))
+    assert t.sends == (seg("RST,ACK", 0, 1004, wnd=0),)
+
+
+# --- RST at RCV.NXT - 1 after the peer's FIN (tcp_reset_check()) -------------------------------
+
+CLIENT_OPEN = [c("CONNECT"), o("SYN", 100), i("SYN,ACK", 300, 101), o("ACK", 101, 301)]
+
+
+def test_rst_at_the_fins_sequence_number_resets_close_wait():
+    """CLOSE-WAIT resets on a RST at RCV.NXT - 1 (the peer's FIN's own number): a later ACK
+    meets CLOSED and gets a RST. RFC 9293 drops that RST as unacceptable."""
+    base = CLIENT_OPEN + [i("FIN,ACK", 301, 101), o("ACK", 101, 302)]
+    probe = [i("ACK", 302, 101), o("RST", 101, wnd=0)]
+    assert_option_decides("rst-after-fin", base + [i("RST", 301)] + probe, base + [i("RST", 300)] + probe)
+
+
+def test_rst_after_fin_in_last_ack_and_closing():
+    cw = one(LINUX, est(101, 301), arrive(seg("FIN,ACK", 301, 101))).endpoint
+    la = one(LINUX, cw, call("SHUTDOWN")).endpoint
+    assert la.state is State.LAST_ACK
+    t = one(LINUX, la, arrive(seg("RST", 301)))
+    assert t.endpoint == Endpoint() and t.rows == ("rst.after-fin.closing",)
+    assert one("rfc9293", la, arrive(seg("RST", 301))).endpoint == la
+
+
+# --- an orphaned FIN-WAIT-2 is a timewait socket (tcp_timewait_state_process()) ----------------
+
+F2_ORPHAN = CLIENT_OPEN + [c("CLOSE"), o("FIN,ACK", 101, 301), i("ACK", 301, 102)]
+
+
+def test_orphaned_fin_wait_2_dies_on_any_rst_in_its_window():
+    probe = [i("ACK", 301, 102, data=5), o("RST", 102, wnd=0)]
+    # the mutant's RST lies past the window: it is answered by an ACK (soft), and the probe's
+    # data then meets the orphan and is reset by text.abort-on-data... so the probe is a pure ACK
+    pure = [i("ACK", 301, 102), o("RST", 102, wnd=0)]
+    assert_option_decides("fin-wait-2-minisock", F2_ORPHAN + [i("RST", 400)] + pure,
+                          F2_ORPHAN + [i("RST", 301 + 70000)] + pure)
+    assert judge(LINUX, F2_ORPHAN + [i("RST", 400)] + probe).status == "conformant"
+
+
+def test_orphaned_fin_wait_2_resets_a_new_syn():
+    events = F2_ORPHAN + [i("SYN", 305), o("RST,ACK", 0, 306, wnd=0)]
+    mutant = F2_ORPHAN + [i("SYN", 299), o("RST,ACK", 0, 300, wnd=0)]
+    assert_option_decides("fin-wait-2-minisock", events, mutant)
+
+
+def test_orphaned_fin_wait_2_ignores_pure_acks_and_takes_the_fin():
+    f2 = Endpoint(State.FIN_WAIT_2, 100, 300, 102, 102, 65535, 301, 65535, orphan=True, fin_sent=True)
+    assert one(LINUX, f2, arrive(seg("ACK", 301, 102))).rows == ("finwait2.lx.dup",)
+    t = one(LINUX, f2, arrive(seg("FIN,ACK", 301, 102)))
+    assert t.endpoint.state is State.TIME_WAIT and t.sends == (seg("ACK", 102, 302),)
+    assert t.rows == ("finwait2.lx.fin",) and "restart 2MSL" in t.signals
+    shut = f2._replace(orphan=False)   # shutdown(), not close(): a full socket, the RFC's rows
+    assert one(LINUX, shut, arrive(seg("RST", 400))).rows[0] == "finwait2.lx.socket"
+
+
+# --- TIME-WAIT (tcp_timewait_state_process(), TCP_TIME_WAIT substate) -------------------------
+
+TIME_WAIT = CLIENT_OPEN + [c("CLOSE"), o("FIN,ACK", 101, 301), i("FIN,ACK", 301, 102), o("ACK", 102, 302)]
+
+
+def test_time_wait_acks_anything_but_a_bare_ack_or_rst_at_rcv_nxt():
+    """Data at RCV.NXT in TIME-WAIT gets an ACK from Linux; RFC 9293 ignores the text silently,
+    so the ACK is a violation there. A bare ACK at RCV.NXT gets nothing."""
+    events = TIME_WAIT + [i("ACK", 302, 102, data=10), o("ACK", 102, 302)]
+    mutant = TIME_WAIT + [i("ACK", 302, 102), o("ACK", 102, 302)]
+    assert_option_decides("time-wait-minisock", events, mutant)
+
+
+def test_time_wait_drops_an_inexact_rst_and_restarts_on_a_bare_ack():
+    tw = Endpoint(State.TIME_WAIT, 100, 300, 102, 102, 65535, 302, 65535, fin_sent=True, orphan=True)
+    t = one(LINUX, tw, arrive(seg("RST", 310)))
+    assert (t.endpoint, t.sends) == (tw, ())
+    assert one("rfc9293", tw, arrive(seg("RST", 310))).sends == (seg("ACK", 102, 302),)
+    assert one(LINUX, tw, arrive(seg("RST", 302))).endpoint == Endpoint()
+    assert one(LINUX.label() + "+rfc1337", tw, arrive(seg("RST", 302))).endpoint == tw
+    assert one(LINUX, tw, arrive(seg("ACK", 302, 102))).signals == ("restart 2MSL",)
+    assert one("rfc9293", tw, arrive(seg("ACK", 302, 102))).signals == ()
+
+
+# --- ACK of unsent data in ESTABLISHED (tcp_ack()) ------------------------------------------
+
+def test_ack_of_unsent_data_is_dropped_silently_only_in_established():
+    e = est(101, 301)
+    assert one(LINUX, e, arrive(seg("ACK", 301, 500))).sends == ()
+    assert one("rfc9293", e, arrive(seg("ACK", 301, 500))).sends == (seg("ACK", 101, 301),)
+    cw = e._replace(state=State.CLOSE_WAIT, rcv_nxt=302)
+    assert one(LINUX, cw, arrive(seg("ACK", 302, 500))).sends == (seg("ACK", 101, 302),)
+
+
+# --- close() with unread data in CLOSING and LAST-ACK (__tcp_close()) --------------------------
+
+def test_close_with_unread_data_in_last_ack_sends_rst():
+    events = CLIENT_OPEN + [i("ACK", 301, 101, data=7), o("ACK", 101, 308), i("FIN,ACK", 308, 101),
+                            o("ACK", 101, 309), c("SHUTDOWN"), o("FIN,ACK", 101, 309), c("CLOSE"),
+                            o("RST,ACK", 102, 309, wnd=0)]
+    assert judge(LINUX, events).status == "conformant"
+    v = judge("rfc9293", events)
+    assert v.status == "violation" and "RST" in v.event, str(v)
+    read = events[:-2] + [c("RECEIVE"), c("CLOSE"), o("RST,ACK", 102, 309, wnd=0)]
+    assert judge(LINUX, read).status == "violation"
+    tw = Endpoint(State.TIME_WAIT, 100, 300, 102, 102, 65535, 302, 65535, fin_sent=True, unread=True)
+    assert one(LINUX, tw, call("CLOSE")).sends == ()
+
+
+@pytest.mark.parametrize("option", ["syn-recv-ack-first", "rst-after-fin", "fin-wait-2-minisock",
+                                    "time-wait-minisock", "ack-unsent-silent"])
+def test_audit_options_are_linux_only_and_cite_the_kernel(option):
+    from synack.spec import TABLE
+    from synack.spec.profiles import OPTIONS
+
+    assert option in LINUX.options and option not in get_profile("rfc9293").options
+    assert "Linux" in OPTIONS[option]
+    rows = [r for r in TABLE if option in r.when.split()]
+    assert rows and all("Linux" in r.rfc for r in rows if f"not {option}" not in r.when)
+    assert step(LINUX, Endpoint(), arrive(seg("RST", 1))) == step("rfc9293", Endpoint(), arrive(seg("RST", 1)))
+
+
+# --- TCP Fast Open (RFC 7413; option tfo, on in linux, variant rfc9293+tfo) -----------------
+
+TFO = get_profile("rfc9293+tfo")
+
+
+def test_tfo_client_sends_data_on_the_syn_and_the_syn_ack_acknowledges_it():
+    """CONNECT with 20 bytes and a cookie: the SYN carries them; the SYN,ACK acknowledges all."""
+    events = [c("CONNECT", 20), o("SYN", 100, data=20), i("SYN,ACK", 300, 121), o("ACK", 121, 301)]
+    mutant = [c("CONNECT", 20), o("SYN", 100, data=21), i("SYN,ACK", 300, 122), o("ACK", 122, 301)]
+    assert_option_decides("tfo", events, mutant)
+    assert judge(TFO, events).status == "conformant"
+
+
+def test_tfo_client_falls_back_when_the_server_acknowledges_only_the_syn():
+    """RFC 7413 4.2.2: the SYN,ACK acknowledges only the SYN; the data is still outstanding and
+    goes again (rto.data: Linux sends it at once, and the oracle does not time data
+    retransmissions), carrying the handshake's ACK; more than was sent on the SYN is not a
+    retransmission."""
+    events = [c("CONNECT", 20), o("SYN", 100, data=20), i("SYN,ACK", 300, 101), o("ACK", 101, 301, data=20),
+              i("ACK", 301, 121)]
+    mutant = events[:-2] + [o("ACK", 101, 301, data=21), i("ACK", 301, 122)]
+    assert_option_decides("tfo", events, mutant)
+    assert judge(TFO, events).status == "conformant"
+
+
+def test_tfo_client_without_a_cookie_asks_for_one_and_sends_after_the_handshake():
+    events = [c("CONNECT", 20), o("SYN", 100), i("SYN,ACK", 300, 101), o("ACK", 101, 301, data=20),
+              i("ACK", 301, 121)]
+    assert judge(LINUX, events).status == "conformant"
+    assert judge(without("tfo"), events).status == "violation"
+    assert judge(LINUX, events[:-2] + [o("ACK", 101, 301, data=19), i("ACK", 301, 120)]).status == "violation"
+
+
+def test_tfo_client_retransmits_the_syn_without_its_data():
+    timed = [replace(e, t=t) for e, t in zip(
+        [c("CONNECT", 20), o("SYN", 100, data=20), o("SYN", 100), i("SYN,ACK", 300, 101), o("ACK", 101, 301, data=20),
+         i("ACK", 301, 121)], (0.0, 0.0, 1.0, 1.01, 1.02, 1.03))]
+    assert Monitor(LINUX, calls_logged=True).check(timed).status == "conformant"
+    early = [replace(timed[2], t=0.3) if k == 2 else e for k, e in enumerate(timed)]
+    assert Monitor(LINUX, calls_logged=True).check(early).status == "violation"
+
+
+def test_tfo_server_accepts_data_on_the_syn_and_sends_before_the_final_ack():
+    events = [c("LISTEN"), i("SYN", 1000, data=10), o("SYN,ACK", 5000, 1011), c("SEND", 100),
+              o("ACK", 5001, 1011, data=100), i("ACK", 1011, 5101)]
+    mutant = events[:2] + [o("SYN,ACK", 5000, 1012)] + events[3:]
+    assert_option_decides("tfo", events, mutant)
+    assert judge(TFO, events).status == "conformant"
+    ignored = [c("LISTEN"), i("SYN", 1000, data=10), o("SYN,ACK", 5000, 1001), i("ACK", 1001, 5001)]
+    for prof in (LINUX, TFO, get_profile("rfc9293")):
+        assert judge(prof, ignored).status == "conformant"
+
+
+def test_tfo_rows_are_unreachable_without_data_on_the_syn():
+    """The checker's users never connect with data and its SYNs carry none: the rows that need
+    TFO data change nothing the checker explores (a plain CONNECT and SYN step as before)."""
+    for prof in (LINUX, TFO):
+        t = step(prof, Endpoint(), call("CONNECT", isn=7))
+        assert [r.rows for r in t] == [("closed.connect",)]
+        ls = one(prof, Endpoint(), call("LISTEN")).endpoint
+        assert [r.rows for r in step(prof, ls, arrive(seg("SYN", 40), isn=9))] == [("listen.syn",)]
