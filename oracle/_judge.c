@@ -104,6 +104,9 @@ typedef struct {            /* one incarnation of a 4-tuple (mirrored by native.
                                                    verdict when a frame of it was lost */
     int32_t lost_why, pad2;             /* capture.WHY code of the lost frame */
     int64_t lost_frame;                 /* 0: every frame of it was read */
+    double min_reply[2];    /* each end's quickest segment after one of its peer's (vantage) */
+    double prev_t;          /* the last segment's time, and which end sent it (-1: none yet) */
+    int32_t prev_end, pad3;
 } Conn;
 
 typedef struct {            /* a 4-tuple: canonical key, incarnations so far, its live connection */
@@ -148,6 +151,7 @@ typedef struct {
     int64_t boff, blen, bpos;
     int why, why_arg, why_ports;        /* a D_LOST frame: capture.WHY code, its number, ports known */
     Pkt cur;
+    double last_frame_t;
     int64_t frames, tcp, non_tcp, fragments, malformed, judged_segments, lost;
     int64_t fast_steps, python_steps, finished;   /* where the work went */
     /* sets: properties and sizes by index */
@@ -339,6 +343,7 @@ int64_t jd_live_sets(const Judge *j, int32_t *out, int64_t cap) {
 Mon *jd_mon(Judge *j, int slot) { return &j->mons[slot]; }
 Conn *jd_conn(Judge *j, int idx) { return &j->conns[idx]; }
 Pkt *jd_cur(Judge *j) { return &j->cur; }
+double jd_last_frame_t(Judge *j) { return j->last_frame_t; }   /* how far the capture went */
 uint8_t *jd_frame(Judge *j) { return j->frame; }
 int64_t jd_frame_len(Judge *j) { return j->frame_len; }
 Mon *jd_template(Judge *j, int which) { return &j->mons[which]; }
@@ -679,6 +684,9 @@ static int conn_open(Judge *j, int entry, const Pkt *p) {
         m->ring = -1; m->chead = m->ncross = m->cins = 0;
         c->mon[end] = s;
     }
+    c = &j->conns[ci];
+    c->prev_end = -1;
+    c->min_reply[0] = c->min_reply[1] = 1e300;
     live_append(j, ci);
     return ci;
 }
@@ -708,6 +716,10 @@ static int judge_packet(Judge *j) {
     c->last_t = p->s.t;
     ended_unlink(j, ci);
     if (p->s.flags & (F_FIN | F_RST)) c->ended = 1;
+    if (c->prev_end >= 0 && c->prev_end != a && p->s.t - c->prev_t < c->min_reply[a])
+        c->min_reply[a] = p->s.t - c->prev_t;
+    c->prev_end = a;
+    c->prev_t = p->s.t;
     if (c->ended) ended_append(j, ci);
     for (int end = 0; end < 2 && !j->conns[ci].lost_frame; end++) {
         int s = j->conns[ci].mon[end];
@@ -953,6 +965,7 @@ int jd_run(Judge *j, int fd, int64_t size) {
             break;
         }
         if (j->frames % TICK == 0 && j->cb(CB_TICK, 0, 0)) { rc = E_CALLBACK; break; }
+        j->last_frame_t = t;
         int d = decode(j, t, wire);
         if (d < 0) { rc = E_CALLBACK; break; }
         if (d == D_NOT_TCP) j->non_tcp++;

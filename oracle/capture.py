@@ -98,6 +98,7 @@ class CaptureStats:
     dropped: int = 0                 # frames the capture says it dropped (pcapng)
     unknown_blocks: dict = field(default_factory=dict)   # pcapng block type -> count
     notes: list[str] = field(default_factory=list)
+    last_t: float | None = None        # the last frame's time, of any kind: how far the capture went
 
     def to_json(self) -> dict:
         return {"frames": self.frames, "tcp_segments": self.tcp, "non_tcp": self.non_tcp,
@@ -232,6 +233,7 @@ def decode(ts: float, buf: bytes, link: int, stats: CaptureStats, wire: int | No
     A TCP segment is a Packet; an IPv4 TCP frame that cannot be judged is a Lost naming what
     is known of its connection; anything else is None (and a count in `stats`)."""
     stats.frames += 1
+    stats.last_t = ts
     try:
         net, etype = _ip_from_link(buf, link)
         if etype == ETH_IP:

@@ -24,16 +24,26 @@ from synack.spec.profiles import get_profile
 
 from .capture import CaptureStats, Lost, Packet, read_capture
 from .events import SegmentEvent, TraceError
-from .monitor import EXIT, INCONCLUSIVE, MAX_VIOLATIONS, SILENT, UNJUDGEABLE, VIOLATION, Monitor, Verdict
-from .observation import FAR, NEAR
+from .monitor import EXIT, INCONCLUSIVE, LEARNABLE, MAX_VIOLATIONS, SILENT, UNJUDGEABLE, VIOLATION, Monitor, Verdict
+from .observation import AUTO, FAR, FAR_RATIO, FAR_REPLY, NEAR
+
+
+def learnable(profile, given: "tuple[str, ...] | None") -> tuple[str, ...]:
+    """The parameters a monitor learns: every LEARNABLE one not given (`given`: the names a
+    user or trace header set; None: those that differ from the base profile's default)."""
+    if given is None:
+        from synack.spec.profiles import PROFILES
+        base = PROFILES.get(profile.base or profile.name)
+        given = tuple(k for k in LEARNABLE if base is None or profile.params[k] != base.params[k])
+    return tuple(k for k in LEARNABLE if k not in given)
 
 
 def vantage_of(end: tuple[str, int], vantage) -> tuple[str, str]:
     """(near or far, why) for one end: `vantage` is where the capture was taken, (host, port or
     None) from --vantage; without it every end is near (the rule printed with each verdict)."""
     if vantage is None:
-        return NEAR, (f"{NEAR} (no --vantage: each end is taken as captured on its own host or link, so a "
-                      "loss next to it would count as its violation; --vantage HOST judges the other end far)")
+        return AUTO, (f"{NEAR} (no --vantage: an end is near unless, at a violation, its quickest reply took over "
+                      f"{FAR_REPLY * 1e3:g} ms and {FAR_RATIO:g} times its peer's: then it is judged far)")
     host, port = vantage
     if end[0] == host and (port is None or end[1] == port):
         return NEAR, f"{NEAR} (--vantage {_ep(host, port) if port else host}: captured here)"
@@ -83,6 +93,8 @@ class Conn:
     ended: bool = False
     lost: str = ""                                    # why it cannot be followed ("" : it can)
     lost_ends: tuple = ()                             # the ends without a verdict when it was lost
+    prev: tuple | None = None                         # (end, time) of the last segment
+    replies: dict = field(default_factory=dict)      # end -> its quickest segment after one of its peer's
 
     def name(self) -> str:
         a, b = self.ends
@@ -102,11 +114,13 @@ class CaptureJudge:
     """Feed packets; finished connections come out of `results` as they are judged."""
 
     def __init__(self, profile, iut=None, start: str | None = None, max_candidates: int = 4096,
-                 keep_events: bool = False, vantage=None, max_violations: int = MAX_VIOLATIONS):
+                 keep_events: bool = False, vantage=None, max_violations: int = MAX_VIOLATIONS,
+                 given: "tuple[str, ...] | None" = None):
         self.profile = profile
         self.iut = iut
         self.vantage = vantage                    # (host, port or None) where the capture was taken, or None
         self.max_violations = max_violations
+        self.learn = learnable(profile, given)
         self.last_t: float | None = None          # the latest segment's time: how far the capture went
         self.start = start
         self.max_candidates = max_candidates
@@ -135,7 +149,7 @@ class CaptureJudge:
                 where, note = vantage_of(end, self.vantage)
                 c.monitors[end] = Monitor(self.profile, role=f"IUT {_ep(*end)}", start=start,
                                           max_candidates=self.max_candidates, vantage=where, vantage_note=note,
-                                          max_violations=self.max_violations)
+                                          max_violations=self.max_violations, learn=self.learn)
                 if self.keep:
                     c.events[end] = []
         self.live[key] = c
@@ -176,8 +190,13 @@ class CaptureJudge:
         if c.ended:
             self.ended[key] = None
             self.ended.move_to_end(key)
+        if c.prev is not None and c.prev[0] != a:
+            c.replies[a] = min(c.replies.get(a, float("inf")), p.t - c.prev[1])
+        c.prev = (a, p.t)
         if not c.lost:
             for end, mon in c.monitors.items():
+                other = b if end == a else a
+                mon.replies = (c.replies.get(end, float("inf")), c.replies.get(other, float("inf")))
                 ev = SegmentEvent("out" if end == a else "in", seg, p.t, p.win, p.wscale, p.mss, p.ts)
                 if self.keep:
                     c.events[end].append(ev)
@@ -228,7 +247,10 @@ class CaptureJudge:
             v = unjudgeable(mon, c.lost) if end in c.lost_ends else mon.verdict(end=self.last_t)
             yield Result(c.name(), _ep(*end), v, c.segments, c.first)
 
-    def close(self) -> Iterator[Result]:
+    def close(self, end: float | None = None) -> Iterator[Result]:
+        """Judge what is still live; `end`: the capture's last frame (of any kind), if later."""
+        if end is not None and (self.last_t is None or end > self.last_t):
+            self.last_t = end
         while self.live:
             key, c = self.live.popitem(last=False)
             self.ended.pop(key, None)
@@ -287,6 +309,8 @@ class _Tally:
         out = [line]
         if v.status == VIOLATION:
             out.append("    " + str(v).replace("\n", "\n    "))
+        elif v.learned:
+            out += [f"    learned: {x}" for x in v.learned]
         return out
 
 
@@ -306,7 +330,7 @@ ENGINES = ("auto", "native", "python")
 
 
 def _native_plan(source, prof, iut, start, max_candidates: int, emit, share: int, jobs: int, engine: str,
-                 vantage=None, max_violations: int = MAX_VIOLATIONS):
+                 vantage=None, max_violations: int = MAX_VIOLATIONS, given=None):
     """(native judge, what `probe` read) when `engine` picks the native judge and it can run;
     None for the Python judge. `engine="native"` that cannot run is an error that says why."""
     if engine == "python":
@@ -319,7 +343,8 @@ def _native_plan(source, prof, iut, start, max_candidates: int, emit, share: int
         probed = probe(source)
         if isinstance(probed, str):
             raise NativeUnavailable(f"{source.name}: the native judge cannot read it ({probed}); use --engine python")
-        return NativeJudge(prof, iut, start, max_candidates, emit, share, jobs, max_violations), probed
+        return NativeJudge(prof, iut, start, max_candidates, emit, share, jobs, max_violations,
+                           learnable(prof, given)), probed
     except NativeUnavailable:
         if engine == "native":
             raise
@@ -328,7 +353,7 @@ def _native_plan(source, prof, iut, start, max_candidates: int, emit, share: int
 
 def _judge(source, prof, iut, start, max_candidates: int, summary: bool, as_json: bool,
            echo: Callable[[str], None] | None, share: int = 0, jobs: int = 1, engine: str = "auto",
-           vantage=None, max_violations: int = MAX_VIOLATIONS) -> _Tally:
+           vantage=None, max_violations: int = MAX_VIOLATIONS, given=None) -> _Tally:
     """Judge the connections of `path` whose 4-tuple falls in `share` of `jobs`; lines go to
     `echo` as connections finish when it is given, else into the tally."""
     stats = CaptureStats()
@@ -349,7 +374,7 @@ def _judge(source, prof, iut, start, max_candidates: int, summary: bool, as_json
     plan = None
     try:
         plan = _native_plan(source, prof, iut, start, max_candidates, emit, share, jobs, engine, vantage,
-                            max_violations)
+                            max_violations, given)
         if plan is not None:
             nj, probed = plan
             tally.stats = nj.run(source, probed).to_json()
@@ -357,7 +382,8 @@ def _judge(source, prof, iut, start, max_candidates: int, summary: bool, as_json
             tally.segments, tally.connections, tally.engine = nj.segments, nj.connections, "native"
             tally.work.update(nj.work())
             return tally
-        judge = CaptureJudge(prof, iut, start, max_candidates, vantage=vantage, max_violations=max_violations)
+        judge = CaptureJudge(prof, iut, start, max_candidates, vantage=vantage, max_violations=max_violations,
+                             given=given)
         i = -1
         for p in read_capture(source, stats):
             if isinstance(p, Lost):
@@ -373,7 +399,7 @@ def _judge(source, prof, iut, start, max_candidates: int, summary: bool, as_json
             tally.segments += 1
             for r in judge.feed(p, i):
                 emit(r)
-        for r in judge.close():
+        for r in judge.close(stats.last_t):
             emit(r)
     except KeyboardInterrupt as exc:
         # what was done, for the command's "interrupted after ..." line
@@ -400,12 +426,13 @@ def _quiet_worker() -> None:
 def _worker(share: int) -> _Tally:
     j = _JOB
     return _judge(j["source"], j["prof"], j["iut"], j["start"], j["max_candidates"], j["summary"], j["as_json"],
-                  None, share, j["jobs"], j["engine"], j["vantage"], j["max_violations"])
+                  None, share, j["jobs"], j["engine"], j["vantage"], j["max_violations"], j["given"])
 
 
 def judge_capture(path, profile: str, variants, iut: str | None, start: str | None, summary: bool,
                   as_json: bool, max_candidates: int, echo: Callable[[str], None], jobs: int = 1,
-                  engine: str = "auto", vantage: str | None = None, max_violations: int = MAX_VIOLATIONS) -> int:
+                  engine: str = "auto", vantage: str | None = None, max_violations: int = MAX_VIOLATIONS,
+                  given: "tuple[str, ...] | None" = None) -> int:
     """The `synack oracle CAPTURE` command: one line per judged endpoint of each connection,
     then a summary. Returns the exit code (worst verdict). `path`: a path or an open
     `inputs.Source` (read once; a pipe is copied to a temporary file first when the native
@@ -437,25 +464,26 @@ def judge_capture(path, profile: str, variants, iut: str | None, start: str | No
         if jobs > 1 or (engine != "python" and source.kind == "pcap"):
             source.spooled()
         return _judge_source(source, prof, where, st, summary, as_json, max_candidates, echo, jobs, engine, iut,
-                             seen_from, max_violations)
+                             seen_from, max_violations, given)
     finally:
         if source is not path:
             source.close()
 
 
 def _judge_source(source, prof, where, st, summary, as_json, max_candidates, echo, jobs, engine, iut,
-                  seen_from, max_violations) -> int:
+                  seen_from, max_violations, given=None) -> int:
     t0 = time.perf_counter()
     if jobs == 1:
         tally = _judge(source, prof, where, st, max_candidates, summary, as_json, echo, engine=engine,
-                       vantage=seen_from, max_violations=max_violations)
+                       vantage=seen_from, max_violations=max_violations, given=given)
     else:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         _JOB.clear()
         _JOB.update(source=source, prof=prof, iut=where, start=st, max_candidates=max_candidates, summary=summary,
-                    as_json=as_json, jobs=jobs, engine=engine, vantage=seen_from, max_violations=max_violations)
+                    as_json=as_json, jobs=jobs, engine=engine, vantage=seen_from, max_violations=max_violations,
+                    given=given)
         pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=_quiet_worker)
         try:
             parts = list(pool.map(_worker, range(jobs)))

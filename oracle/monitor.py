@@ -61,7 +61,7 @@ from synack.spec.model import (ACK, FIN, HALF, MASK, MAXWIN, OUTPUT, PSH, RST, S
 from synack.spec.profiles import Profile, get_profile, timer_seconds
 
 from .events import CallEvent, SegmentEvent, StateEvent, TraceEvent, as_events, seg_text
-from .observation import FAR, MAX_CROSSED, NEAR, SOFT_KEEP, observation_param
+from .observation import AUTO, FAR, MAX_CROSSED, NEAR, SOFT_KEEP, looks_far, observation_param
 
 SILENT_CALLS = ("LISTEN", "RECEIVE", "SHUTDOWN", "CLOSE", "ABORT")
 LOUD_CALLS = ("SHUTDOWN", "CLOSE", "ABORT", "RECEIVE")
@@ -73,6 +73,17 @@ UNJUDGEABLE = "unjudgeable"
 SILENT = "silent"
 #: Exit codes of `synack oracle` per verdict.
 EXIT = {CONFORMANT: 0, VIOLATION: 1, INCONCLUSIVE: 3, UNJUDGEABLE: 3, SILENT: 0}
+#: Parameters a sysctl or socket option changes that the monitor refits when a trace contradicts
+#: the profile's default (`Monitor._refit`), with the evidence it prints: timer durations are
+#: judged at the low end of their legal range from then on (every check on them is a lower
+#: bound), counts at the count the stack gave up at.
+LEARNABLE = {"ka_idle": "TCP_KEEPIDLE / net.ipv4.tcp_keepalive_time",
+             "ka_interval": "TCP_KEEPINTVL / net.ipv4.tcp_keepalive_intvl",
+             "fin_timeout": "TCP_LINGER2 / net.ipv4.tcp_fin_timeout",
+             "KA.PROBES": "TCP_KEEPCNT / net.ipv4.tcp_keepalive_probes",
+             "SYN.RETRIES": "TCP_SYNCNT / net.ipv4.tcp_syn_retries",
+             "SYNACK.RETRIES": "net.ipv4.tcp_synack_retries",
+             "DATA.RETRIES": "net.ipv4.tcp_retries2"}
 #: Violations reported per end before judging stops (`Monitor(max_violations=...)`).
 MAX_VIOLATIONS = 10
 #: Memoized steps kept per machine (all tables are cleared together when they hold more).
@@ -351,9 +362,9 @@ class Monitor:
     def __init__(self, profile: "Profile | str" = "rfc9293", *, role: str = "", start: str = "closed",
                  max_candidates: int = 4096, spec: Machine | None = None, calls_logged: bool = False,
                  memo: bool = True, vantage: str = NEAR, observation: "dict | None" = None,
-                 max_violations: int = 1, vantage_note: str = ""):
+                 max_violations: int = 1, vantage_note: str = "", learn: Iterable[str] = ()):
         self.profile = get_profile(profile) if not isinstance(profile, Profile) else profile
-        self.m = spec or machine(self.profile)
+        self._spec = spec
         if start not in ("closed", "any"):
             raise SpecError(f"unknown start {start!r}; expected 'closed' or 'any'")
         if not isinstance(max_candidates, int) or max_candidates < 1:
@@ -361,9 +372,13 @@ class Monitor:
         self.role, self.start, self.limit = role, start, max_candidates
         self.tol = float(self.profile.params["tolerance"])
         self.calls_logged = bool(calls_logged)
-        if vantage not in (NEAR, FAR):
-            raise SpecError(f"unknown vantage {vantage!r}; expected {NEAR!r} or {FAR!r}")
+        if vantage not in (NEAR, FAR, AUTO):
+            raise SpecError(f"unknown vantage {vantage!r}; expected {NEAR!r}, {FAR!r} or {AUTO!r}")
+        self.auto = vantage == AUTO
+        vantage = NEAR if self.auto else vantage
         self.vantage = vantage
+        # the quickest reply of this end and of its peer so far (set by the capture judge)
+        self.replies = (float("inf"), float("inf"))
         self.vantage_note = vantage_note or f"{vantage} (as given)"
         if isinstance(max_violations, bool) or not isinstance(max_violations, int) or max_violations < 1:
             raise SpecError(f"max_violations must be a positive integer, got {max_violations!r}")
@@ -371,6 +386,18 @@ class Monitor:
         # the observation model's bounds (oracle/observation.py): how late the near end's stack
         # may process what the capture saw, and the deadlines of what the spec owes
         self.lag = observation_param("lag", observation)
+        self._use_memo = memo
+        # parameters nobody gave: a value the trace contradicts is refitted within the legal
+        # range where the evidence shows it (`_refit`), and printed with the verdict
+        self.learnable = frozenset(learn) & frozenset(LEARNABLE) & frozenset(self.profile.ranges)
+        self.learned: dict[str, str] = {}
+        self._given = (self.profile, self.vantage, self.vantage_note)   # what `reset` returns to
+        self._configure()
+        self.reset()
+
+    def _configure(self) -> None:
+        """Everything read from the profile's parameters (again after a refit)."""
+        self.m = self._spec or machine(self.profile)
         self._dl_reply = self.lag
         self._dl_ack = float(self.profile.params["delack_max"]) + self.lag
         # every age a mark is compared with (`_aged`): 2 MSL and each backoff interval, less the
@@ -387,10 +414,9 @@ class Monitor:
                                                  self.vantage, self._dl_reply, self._dl_ack))
         self.timers, self.rfc, self.rto_rows, self.can_send = sh.timers, sh.rfc, sh.rto_rows, sh.can_send
         self._silent_ev, self._loud_ev, self.starts, self.timed = sh.silent_ev, sh.loud_ev, sh.starts, sh.timed
-        self._memo = sh if memo else None
+        self._memo = sh if self._use_memo else None
         self._sh = sh
         self._free = FRAME_ALL
-        self.reset()
 
     # ------------------------------------------------------------------ public API
     @property
@@ -408,6 +434,10 @@ class Monitor:
         self._cands, self._lazy = value, None
 
     def reset(self) -> None:
+        if (self.profile, self.vantage, self.vantage_note) != self._given:    # a refit, or turned far
+            self.profile, self.vantage, self.vantage_note = self._given
+            self._configure()
+        self.learned = {}
         self.cands = {Cand(Endpoint()): ""}
         if self._memo is not None:
             self._normalize(None, None, None, 0)
@@ -466,6 +496,12 @@ class Monitor:
                 pending = self._cross(ev, wnd)
             if self.done is not None and ev.dir == "out" and self.vantage == FAR:
                 self._lost_before_capture(ev, wnd)
+            if self.done is not None and self.done.status == VIOLATION and self.auto and self.vantage == NEAR \
+                    and looks_far(*self.replies):
+                self._go_far(ev, wnd, before)
+            if self.done is not None and self.done.status == VIOLATION and self.learnable - set(self.learned):
+                if self._refit(ev, wnd, before):
+                    self._crossed = None
             if self.done is not None:
                 self._crossed = None
             else:
@@ -536,6 +572,10 @@ class Monitor:
             if not o:
                 return self._verdict(CONFORMANT, "")
             owing.append(o)
+        for c in live:
+            why = self._gave_up(c, end)
+            if why:
+                return replace(self._verdict(CONFORMANT, ""), learned=tuple(self.learned.values()) + (why,))
         return self._verdict(INCONCLUSIVE, "the trace ends while the spec still owes a transmission (unless "
                              "an unlogged user call ended the connection): " + min(owing, key=len))
 
@@ -606,6 +646,112 @@ class Monitor:
             return wins[0][1]
         self.done, self.n = failed, n
         return None
+
+    def _go_far(self, ev: SegmentEvent, wnd: int | None, before: tuple) -> None:
+        """No --vantage, and the end's replies show a network between it and the capture point
+        (`observation.looks_far`): judge it far from here on, the events since the oldest
+        pending incoming segment again (observation.py: far-loss)."""
+        failed = self.done
+        own, peer = self.replies
+        self.vantage = FAR
+        self.vantage_note = (f"{FAR} (no --vantage; its quickest reply took {own * 1e3:.3f} ms, its peer's "
+                             f"{peer * 1e3:.3f} ms: a network lies between it and the capture point, so from its "
+                             f"first violation on, losses are not its violations)")
+        self._configure()
+        entries = list(self._crossed or ()) + [(before, ev, wnd)]
+        self._replay(entries)
+        if self.done is not None and self._crossed is not None:
+            self._crossed = tuple(entries[:-1]) or None
+            pending = self._cross(ev, wnd)
+            if pending is not None:
+                self._crossed = pending or None
+        if self.done is not None:
+            self._lost_before_capture(ev, wnd)
+        if self.done is not None:
+            self.done = replace(failed, vantage=self.vantage_note)
+
+    def _replay(self, entries: list) -> bool:
+        """From the state before the first of `entries`, take them all again, in order."""
+        (cands, lazy), _, _ = entries[0]
+        self.done, self._cands, self._lazy = None, cands, lazy
+        for _, e, w in entries:
+            if self.done is None:
+                self._tk = self._time_key(e.t)
+                self._segment(e, w)
+                if e.dir == "in" and e.t is not None and self.done is None and self._sh.floors_move:
+                    self._floors(e.t)
+        return self.done is None
+
+    def _refit(self, ev: SegmentEvent, wnd: int | None, before: tuple) -> bool:
+        """Configuration learned, not assumed: when no candidate explains `ev` under the
+        profile's default for a parameter nobody gave (LEARNABLE), and a value in the
+        parameter's legal range (spec/profiles.py RANGES) explains the events since the oldest
+        incoming segment still pending, that value is taken from then on and what showed it is
+        printed with the verdict. True when one did."""
+        entries = list(self._crossed or ()) + [(before, ev, wnd)]
+        for param, value, why in self._refit_options(ev):
+            saved = (self.profile, self.done, self._cands, self._lazy, self._ka_floor, self._f2_floor, self._tk)
+            self.profile = self.profile.with_params(**{param: value})
+            self._configure()
+            if self._replay(entries):
+                self.learned[param] = why
+                return True
+            (self.profile, self.done, self._cands, self._lazy, self._ka_floor, self._f2_floor, self._tk) = saved
+            self._configure()
+        return False
+
+    def _refit_options(self, ev: SegmentEvent):
+        """(parameter, value to judge with, what the trace showed) worth trying for `ev`."""
+        p, rng, t = self.profile.params, self.profile.ranges, ev.t
+        todo = self.learnable - set(self.learned)
+        if ev.dir != "out" or t is None or ev.seg.data:
+            return
+        states = {c.ep.state for c in self.cands}
+        if self._ka_floor is not None and states & self._sh.ka_states:
+            el = t - self._ka_floor
+            if "ka_idle" in todo and el < p["ka_idle"]:
+                self._ka_first = el
+                yield ("ka_idle", rng["ka_idle"].low,
+                       f"ka_idle {el:.1f} s: a keep-alive probe came {el:.3f} s after the idle period began, "
+                       f"consistent with {LEARNABLE['ka_idle'].split(' / ')[0]}={max(1, round(el))} (the default "
+                       f"{p['ka_idle']:g} s does not fit; legal {rng['ka_idle'].text()})")
+            if "ka_interval" in todo:
+                first = getattr(self, "_ka_first", None)
+                gap = f"{el - first:.3f} s after the first" if first is not None else f"{el:.3f} s into the idle period"
+                yield ("ka_interval", rng["ka_interval"].low,
+                       f"ka_interval: a later probe came {gap} (the default {p['ka_interval']:g} s does not fit; "
+                       f"legal {rng['ka_interval'].text()})")
+            probes = max((c.ep.probes for c in self.cands if c.ep.state in self._sh.ka_states), default=0)
+            if "KA.PROBES" in todo and ev.seg.flags & RST and probes in rng["KA.PROBES"] and probes < p["KA.PROBES"]:
+                yield ("KA.PROBES", probes,
+                       f"KA.PROBES {probes}: the stack gave up after {probes} unanswered probes, consistent with "
+                       f"{LEARNABLE['KA.PROBES'].split(' / ')[0]}={probes}")
+        if "fin_timeout" in todo and self._f2_floor is not None:
+            el = t - self._f2_floor
+            yield ("fin_timeout", rng["fin_timeout"].low,
+                   f"fin_timeout at most {el:.1f} s: the orphaned FIN-WAIT-2 had ended {el:.3f} s after it began "
+                   f"(the default {p['fin_timeout']:g} s does not fit; consistent with net.ipv4.tcp_fin_timeout <= "
+                   f"{max(1, int(el))}; legal {rng['fin_timeout'].text()})")
+
+    def _gave_up(self, c: Cand, end: float | None) -> str:
+        """At the end of a trace, a handshake candidate that owes only a retransmission may
+        instead have given up, if its retry count so far is a legal value of the limit nobody
+        gave and the capture went on past the timeout that would have ended it (timed from the
+        last SYN, the candidate's mark): what that shows ('' when it may not)."""
+        param = {State.SYN_SENT: "SYN.RETRIES", State.SYN_RECEIVED: "SYNACK.RETRIES"}.get(c.ep.state)
+        if param not in self.learnable or any(not _soft(w) for w, _ in c.owed):
+            return ""
+        rtx, p = c.ep.rtx, self.profile
+        if rtx not in p.ranges[param] or rtx >= p.params[param]:
+            return ""
+        if end is None or c.mark is None or not self._aged(c.mark, end, timer_seconds(p, "RTO", rtx)):
+            return ""
+        trs = machine(p.with_params(**{param: rtx})).step(c.ep, timeout("RTO"))
+        if not trs or any(tr.sends for tr in trs):
+            return ""
+        return (f"{param} {rtx}: the stack stopped after {rtx} retransmission{'s' * (rtx != 1)} in {c.ep.state}, "
+                f"consistent with {LEARNABLE[param].split(' / ')[0]}={rtx} (the default {p.params[param]} does not "
+                f"fit; legal {p.ranges[param].text()})")
 
     def _lost_before_capture(self, ev: SegmentEvent, wnd: int | None) -> None:
         """At a far capture point, data the IUT sent may have been lost before the capture point:
@@ -1226,9 +1372,7 @@ class Monitor:
         for c in sorted((c for c in cands if c.due is not None), key=lambda c: c.due):
             if c.owed and c.owed[0][1] != BEFORE_TRACE:
                 w, rows = c.owed[0]
-                r = self._brief(rows).split(",")[0]
-                return (f"in {c.ep.state} the spec required {seg_text(w)} within {self._deadline(c):g} s of "
-                        f"t={c.due:.6f} ({r}, {self.rfc.get(r, '')})")
+                return self._rule(c, w, rows, f"within {self._deadline(c):g} s of t={c.due:.6f}")
             if c.ep.ack_owed:
                 return (f"in {c.ep.state} a delayed ACK was due within {self._deadline(c):g} s of t={c.due:.6f} "
                         f"(delack, {self.rfc.get('delack', '')})")
@@ -1258,7 +1402,8 @@ class Monitor:
             {str(c.ep) + (" (ISS not yet seen)" if c.fresh else "") for c in self.cands})[:64])
         return Verdict(status, self.profile.label(), self.n, message, self.n if ev is not None else None,
                        str(ev) if ev is not None else "", states, tuple(allowed),
-                       self._cite(rows), self.stats.max_candidates, self.role, headline, self.vantage_note)
+                       self._cite(rows), self.stats.max_candidates, self.role, headline, self.vantage_note,
+                       learned=tuple(self.learned.values()))
 
     def _results_of(self, event: Event) -> list[str]:
         out = []
@@ -1334,12 +1479,8 @@ class Monitor:
                     break                      # required segments go out in order: this one was next
         if best is not None:
             _, c, w, rows = best
-            r = self._brief(rows).split(",")[0]
-            row = self._row(r)
-            was = "/".join(s.value for s in row.states[:3]) if row is not None else c.ep.state.value
-            why = f" ({row.note})" if row is not None and row.note else ""
             need = "next, before anything else" if not _soft(w) else f"within {self._dl_ack:g} s"
-            return (f"in {was} the spec required {seg_text(w)} {need}{why} ({r}, {self.rfc.get(r, '')})"), rows
+            return self._rule(c, w, rows, need), rows
         if late:
             return self._headline_overdue(late), ",".join(r for c in late for _, r in c.owed[:1] if r != BEFORE_TRACE)
         groups = sorted({r for r in self.cands.values() if r and r != BEFORE_TRACE})
@@ -1351,6 +1492,15 @@ class Monitor:
             return (f"after {r}{what} ({self.rfc.get(r, '')}), in {', '.join(states[:4])} no row of the table "
                     f"sends {seg_text(ev.seg)}"), ""
         return "", ""
+
+    def _rule(self, c: Cand, w: Segment, rows: str, need: str) -> str:
+        """'in STATE the spec required SEGMENT NEED (what the row does) (row, RFC section)': the
+        row that owed `w`, in the state it handled the event in."""
+        r = self._brief(rows).split(",")[0]
+        row = self._row(r)
+        was = "/".join(s.value for s in row.states[:3]) if row is not None else c.ep.state.value
+        why = f" ({row.note})" if row is not None and row.note else ""
+        return f"in {was} the spec required {seg_text(w)} {need}{why} ({r}, {self.rfc.get(r, '') or 'RFC 9293'})"
 
     def _row(self, rid: str):
         return self._sh.row_by_id.get(rid)

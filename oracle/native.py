@@ -42,6 +42,7 @@ from .capture import (LINK_TYPES, WHY, CaptureStats, Lost, _addr, decode, oversi
 from .events import SegmentEvent, TraceError
 from .judge import _ep
 from . import judge
+from .observation import AUTO, NEAR
 from .monitor import (CONFORMANT, MAX_CROSSED, MAX_VIOLATIONS, SILENT, UNJUDGEABLE, Monitor, Verdict, _plain_of,
                       _props_of, _Stats)
 
@@ -99,7 +100,8 @@ class ConnS(ctypes.Structure):
                 ("ended", c_int32), ("same", c_int32), ("syn_have", c_int32 * 2), ("syn_seq", c_uint32 * 2),
                 ("mon", c_int32 * 2), ("prev", c_int32), ("next", c_int32), ("entry", c_int32), ("sent", c_int32),
                 ("eprev", c_int32), ("enext", c_int32), ("lost_arg", c_int32), ("lost_ends", c_int32),
-                ("lost_why", c_int32), ("pad2", c_int32), ("lost_frame", c_int64)]
+                ("lost_why", c_int32), ("pad2", c_int32), ("lost_frame", c_int64),
+                ("min_reply", c_double * 2), ("prev_t", c_double), ("prev_end", c_int32), ("pad3", c_int32)]
 
 
 CALLBACK = ctypes.CFUNCTYPE(c_int, c_int, c_int, c_int)
@@ -123,6 +125,7 @@ def library() -> "ctypes.CDLL | None":
         "jd_set_ages": (None, [P, ctypes.POINTER(c_double), I]),
         "jd_add_floored": (None, [P, I, ctypes.POINTER(c_double), I]),
         "jd_set_iut": (None, [P, I, B, I]), "jd_set_props": (I, [P, I64, I, I]),
+        "jd_last_frame_t": (D, [P]),
         "jd_add_trans": (I, [P, B, B]),
         "jd_clear_trans": (None, [P]), "jd_pend": (I, [P, I, B]), "jd_ring": (P, [P, I, I]), "jd_live_sets": (I64, [P, ctypes.POINTER(c_int32), I64]),
         "jd_mon": (P, [P, I]), "jd_conn": (P, [P, I]), "jd_cur": (P, [P]), "jd_frame": (P, [P]),
@@ -193,13 +196,13 @@ class NativeJudge:
     connection's verdicts go to `on_result` as it is released, as `CaptureJudge` yields them."""
 
     def __init__(self, profile, iut, start: str | None, max_candidates: int, on_result: "Callable[[judge.Result], None]",
-                 share: int = 0, jobs: int = 1, max_violations: int = MAX_VIOLATIONS):
+                 share: int = 0, jobs: int = 1, max_violations: int = MAX_VIOLATIONS, learn=()):
         lib = library()
         if lib is None:
             raise NativeUnavailable(UNAVAILABLE[0] + "; use --engine python")
         self.lib, self.on_result, self.exc = lib, on_result, None
         self.make = lambda s: Monitor(profile, start=s, max_candidates=max_candidates, max_violations=max_violations,
-                                      vantage_note=judge.vantage_of(("", 0), None)[1])
+                                      vantage=AUTO, vantage_note=judge.vantage_of(("", 0), None)[1], learn=learn)
         self.scratch = [self.make(s) for s in ("any", "closed")]
         m = self.scratch[0]
         self.sh = sh = m._sh
@@ -220,6 +223,7 @@ class NativeJudge:
         if not self.j:
             raise NativeUnavailable("out of memory")
         self.iut, self.start, self.share, self.jobs = iut, start, share, jobs
+        self.closing = False
         self.limit = max_candidates
         self.expire = 2 * float(profile.params["time_wait"]) + 1
         lib.jd_set_ages(self.j, (c_double * len(m._ages))(*m._ages), len(m._ages))
@@ -267,6 +271,7 @@ class NativeJudge:
             with deferred_interrupt():
                 rc = lib.jd_run(j, source.fd, size)
                 self._check(rc, path, size)
+                self.closing = True           # what is left is judged at the capture's last frame
                 self._check(lib.jd_close(j), path, size)
         finally:
             self.sh.listeners.remove(self)
@@ -341,6 +346,9 @@ class NativeJudge:
             mon = self._load(slot)
             # C's bit for this end: it sent before this segment (C sets it after feeding)
             mon.sent = self._sent_bits(slot)
+        end, conn, _, _ = MON_HEAD.unpack_from(MON_BUF.from_address(self.lib.jd_mon(self.j, slot)))
+        c = ConnS.from_address(self.lib.jd_conn(self.j, conn))
+        mon.replies = (c.min_reply[end], c.min_reply[1 - end])
         mon.feed(_event("out" if direction == 0 else "in", *SEG.unpack(self.cur_buf)))
         self._store(slot, mon)
 
@@ -348,7 +356,7 @@ class NativeJudge:
         c = ConnS.from_address(self.lib.jd_conn(self.j, idx))
         ends = [(_addr(bytes(c.addr[e])[:4 if c.fam == 4 else 16]), c.port[e]) for e in (0, 1)]
         name = f"{_ep(*ends[0])} <-> {_ep(*ends[1])}" + (f" #{c.incarnation}" if c.incarnation > 1 else "")
-        end_t = self.cur.s.t
+        end_t = self.lib.jd_last_frame_t(self.j) if self.closing else self.cur.s.t
         why = f"frame {c.lost_frame} {WHY[c.lost_why].format(c.lost_arg)}" if c.lost_frame else ""
         for e in (0, 1):
             slot = c.mon[e]
@@ -448,7 +456,7 @@ class NativeJudge:
         """Hand the monitor's state to C; a state C cannot hold stays here with its monitor."""
         buf = MON_BUF.from_address(self.lib.jd_mon(self.j, slot))
         lazy, cr = m._lazy, m._crossed or ()
-        if m.done is not None or m.found or lazy is None or len(lazy[3]) > MAXM or len(cr) > CROSS_SLOTS - 1 or any(
+        if m.done is not None or m.found or m.learned or m.vantage != NEAR or lazy is None or len(lazy[3]) > MAXM or len(cr) > CROSS_SLOTS - 1 or any(
                 b is None or len(b[3]) > MAXM for (_, b), _, _ in cr):
             struct.pack_into("<i", buf, MON_HEAD.size, M_DONE if m.done is not None else M_PY)
             self.kept.pop(slot, None)

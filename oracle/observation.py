@@ -21,6 +21,23 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 NEAR, FAR = "near", "far"
+#: Without --vantage: near, until the end's first violation; then far if the capture shows a
+#: network between it and the capture point (`looks_far`), and the violation is judged again.
+AUTO = "auto"
+#: `looks_far`: an end whose quickest reply in the connection (its segment after one of its
+#: peer's) took longer than FAR_REPLY and FAR_RATIO times its peer's quickest reply.
+FAR_REPLY = 80e-6
+FAR_RATIO = 4.0
+
+
+def looks_far(own: float, peer: float) -> bool:
+    """Does an end's reply latency show a network between it and the capture point? Measured
+    here (each end's quickest reply in a connection): on its own host a Linux stack answered
+    within 3-40 us (300 loopback connections of bench/kernel_capture.py: at most 32 us; the
+    live suite's loopback scenarios: at most 40 us, ratios between the two ends up to 6),
+    while across the live suite's user-space relay the far end's quickest reply took 97-1176
+    us, 10 to 28 times the near end's. So: far when over 80 us and over 4 times its peer's."""
+    return FAR_REPLY < own < 1e299 and own > FAR_RATIO * peer      # (1e300: C's "no reply yet")
 
 #: Incoming segments an outgoing one may have crossed (`Monitor._cross`), in count.
 MAX_CROSSED = 8
@@ -44,11 +61,13 @@ class ObsParam:
 #: segment the near end's stack may still not have processed it (the time bound of
 #: `processing-lag`, and the deadline of a reply).
 OBSERVATION_PARAMS: MappingProxyType = MappingProxyType({
-    "lag": ObsParam(0.1, 0.0, 1.0, "seconds",
-                    "measured on this project's live captures (AF_PACKET on loopback and veth, a 2-core "
-                    "machine shared by several jobs): the largest lag any of them needed was "
-                    "LAG_MEASURED; the default leaves room for a loaded host and stays under the "
-                    "0.2 s minimum RTO, so a retransmission is never mistaken for a late reply"),
+    "lag": ObsParam(0.25, 0.0, 1.0, "seconds",
+                    "measured on real captures of this machine's Linux 6.18 (AF_PACKET on loopback and veth, "
+                    "2 cores shared by several jobs): 600 loopback connections (bench/kernel_capture.py) needed "
+                    "16 crossings, the oldest incoming segment 7 us behind; the live suite's 18 scenarios none; "
+                    "but with the machine at load 10 a listener's SYN,ACK on loopback came 0.18 s after the SYN "
+                    "(tests/oracle/test_sniff.py). 0.25 s covers that and stays under the half second after "
+                    "which the issue's stacks were still sending as if nothing had arrived"),
 })
 
 
@@ -93,7 +112,7 @@ LATITUDES: tuple[Latitude, ...] = (
              "retransmits (and its FIN only with the range's end)",
              "within the retransmitted segment's sequence range",
              "RFC 1122 4.2.2.15: a retransmission may be repacketized",
-             ("tests/oracle/test_monitor.py::test_repacketized_retransmission_is_accepted",),
+             ("tests/oracle/test_monitor.py::test_retransmission_may_be_repacketized",),
              ("tests/oracle/test_observation.py::test_retransmission_beyond_the_range_is_a_violation",)),
     Latitude("processing-lag", "at a near capture point the IUT's stack may send segments before it processes "
              "incoming segments the capture already holds (its own keep their order)",
@@ -102,8 +121,9 @@ LATITUDES: tuple[Latitude, ...] = (
              "RFC 9293 Figure 13 (FINs that cross); Linux: segments queue in the backlog while the socket is "
              "owned by the user (tcp_v4_rcv() -> tcp_add_backlog(), processed at release_sock()), and a "
              "capture taps frames in dev_queue_xmit_nit()/__netif_receive_skb() before the socket sees them",
-             ("tests/live/test_live.py::test_linux_profile_judges_live_capture_conformant[bulk_slow_reader]",
-              "tests/live/test_live.py::test_linux_profile_judges_live_capture_conformant[simultaneous_close]"),
+             ("tests/oracle/test_monitor.py::test_several_segments_the_iut_sent_before_its_stack_processed_a_burst",
+              "tests/oracle/test_monitor.py::test_a_window_update_that_crossed_a_burst_of_incoming_data_is_conformant",
+              "tests/oracle/test_native_judge.py (bench/kernel_capture.py captures: 16 crossings in 600 connections)"),
              ("tests/oracle/test_observation.py::test_crossing_older_than_the_lag_is_a_violation",
               "tests/oracle/test_observation.py::test_crossing_more_than_max_crossed_is_a_violation",
               "tests/oracle/test_observation.py::test_close_wait_that_ignores_rst_is_a_violation",
@@ -115,13 +135,14 @@ LATITUDES: tuple[Latitude, ...] = (
              "sequence space is data it sent that did not reach the capture point; no deadline is checked",
              "RFC 9293 3.7 and RFC 1122 4.2.2.15: IP may lose segments; TCP recovers by retransmission",
              ("tests/live/test_live.py::test_far_end_behind_a_lossy_wire_is_conformant",),
-             ("tests/oracle/test_observation.py::test_the_same_loss_at_a_near_end_is_a_violation",),
+             ("tests/oracle/test_observation.py::test_the_same_loss_at_a_near_end_is_a_violation",
+              "tests/live/test_live.py::test_the_same_loss_judged_at_a_near_end_is_a_violation"),
              count=MAX_CROSSED, vantage=FAR),
     Latitude("timer-tolerance", "a timer may fire early by a fraction of its duration",
              "the profile's `tolerance` (a fraction of each duration)",
              "RFC 6298 4 (timer granularity); Linux jiffies rounding and timer slack (kernel/time/timer.c)",
              ("tests/live/test_live.py::test_linux_profile_judges_live_capture_conformant[keepalive_idle]",),
-             ("tests/oracle/test_monitor.py::test_time_wait_too_short_is_a_violation",),
+             ("tests/oracle/test_monitor.py::test_time_wait_may_not_end_early",),
              param="tolerance"),
 )
 

@@ -318,7 +318,7 @@ def oracle_cmd(trace, profile, variant, start, iut, summary, as_json, max_candid
     pipe or a FIFO: it is read once. Exit 0 conformant, 1 violation, 3 inconclusive or
     unjudgeable, 2 bad input, 130 interrupted."""
     from synack.oracle.events import TraceError, read_trace
-    from synack.oracle.monitor import Monitor
+    from synack.oracle.monitor import LEARNABLE, Monitor
     from synack.oracle.inputs import open_source
 
     if live_seconds and live_if is None:
@@ -334,13 +334,15 @@ def oracle_cmd(trace, profile, variant, start, iut, summary, as_json, max_candid
         if src.kind != "jsonl":
             from synack.oracle.judge import judge_capture
 
-            prof = _with_params(_profile(profile or "linux", variant), _parse_params(params))
+            given = _parse_params(params)
+            prof = _with_params(_profile(profile or "linux", variant), given)
             try:
                 if junit_out or html_out:
                     src.spooled()             # the reports read the capture a second time
                 code = judge_capture(src, prof, (), iut, start, summary, as_json, max_candidates, click.echo,
                                      jobs=jobs if jobs != 0 else (os.cpu_count() or 1), engine=engine,
-                                     vantage=vantage, max_violations=max_violations)
+                                     vantage=vantage, max_violations=max_violations,
+                                     given=tuple(prof._key(k) for k in given))
                 if junit_out or html_out:
                     from synack.report import capture_cases
 
@@ -370,7 +372,9 @@ def oracle_cmd(trace, profile, variant, start, iut, summary, as_json, max_candid
                 raise TraceError(f"{at}: the header's \"end\" must be a time in seconds, got {end!r}")
             mon = Monitor(prof, role=str(header.get("iut", "")), start=start, max_candidates=max_candidates,
                           calls_logged=calls_logged or header.get("calls_logged") is True, vantage=where,
-                          vantage_note=note, max_violations=max_violations)
+                          vantage_note=note, max_violations=max_violations,
+                          learn=[k for k in LEARNABLE if k not in {prof._key(x) for x in
+                                                                    {**header.get("params", {}), **_parse_params(params)}}])
         except (TraceError, SpecError) as exc:
             _fail(str(exc))
     try:

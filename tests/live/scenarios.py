@@ -147,6 +147,12 @@ def syn_to_silent_address(path):
         except (TimeoutError, socket.timeout, OSError):
             pass
         s.close()
+        # one frame a while after the kernel gave up: the capture shows it went on past the
+        # timeout that ended the connection
+        time.sleep(1.0)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            u.sendto(b"end", ("10.250.0.2", 9))
+        time.sleep(0.1)
 
 
 def simultaneous_close(path):
@@ -201,6 +207,22 @@ def keepalive_idle(path):
         time.sleep(2.6)
         cli.close()
         _drain(conn)
+
+
+def fin_timeout_lowered(path):
+    """An orphaned FIN-WAIT-2 on a host with net.ipv4.tcp_fin_timeout = 1: the client closes,
+    the server ACKs its FIN and stays silent for 2.5 s, then closes; the client's FIN-WAIT-2
+    ended after about a second (tcp_time_wait() with the FIN_WAIT2 substate), so the server's
+    FIN is answered with RST (under the default 60 s it would be ACKed from TIME-WAIT)."""
+    with _sniff(path):
+        srv = _listener(HOST)
+        cli = socket.create_connection((HOST, PORT), timeout=TMO)
+        conn, _ = srv.accept()
+        cli.close()
+        time.sleep(2.5)
+        conn.close()
+        srv.close()
+        time.sleep(0.2)
 
 
 def many_connections(path):
@@ -467,8 +489,9 @@ SCENARIOS = {f.__name__: f for f in (client_close, server_close, half_close, clo
                                        connect_refused, syn_to_silent_address, simultaneous_close, keepalive_idle,
                                        many_connections, lost_final_ack, lost_handshake_ack, data_on_third_ack,
                                        simultaneous_open, keepalive_silent_peer, bulk_slow_reader,
-                                       time_wait_reopen)}
-SYSCTLS = {"syn_to_silent_address": {"net.ipv4.tcp_syn_retries": 1}}
+                                       time_wait_reopen, fin_timeout_lowered)}
+SYSCTLS = {"syn_to_silent_address": {"net.ipv4.tcp_syn_retries": 1},
+           "fin_timeout_lowered": {"net.ipv4.tcp_fin_timeout": 1}}
 
 
 # --- tfoaudit: the kernel audit's options, against a scripted peer (docs/linux-audit.md) ---------

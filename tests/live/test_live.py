@@ -9,11 +9,12 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from netns import can_unshare, run_in_netns  # noqa: E402
-from scenarios import CLIENT, SCENARIOS, SYSCTLS  # noqa: E402
+from scenarios import CLIENT, SCENARIOS, SERVER, SYSCTLS  # noqa: E402
 
 from synack.oracle import Monitor  # noqa: E402
-from synack.oracle.capture import read_capture  # noqa: E402
+from synack.oracle.capture import CaptureStats, read_capture  # noqa: E402
 from synack.oracle.generate import MUTATIONS, mutate  # noqa: E402
+from synack.oracle.monitor import LEARNABLE  # noqa: E402
 from synack.oracle.judge import CaptureJudge  # noqa: E402
 from synack.spec import SYN, get_profile  # noqa: E402
 from synack.spec.machine import machine  # noqa: E402
@@ -21,10 +22,9 @@ from synack.spec.midstream import midstream_tcbs  # noqa: E402
 
 pytestmark = pytest.mark.skipif(bool(can_unshare()), reason=can_unshare() or "-")
 
-#: The profile as this namespace configures the kernel (sysctls the scenario set).
-PARAMS = {"syn_to_silent_address": {"SYN.RETRIES": 1},
-          "keepalive_idle": {"ka_idle": 1.0, "ka_interval": 1.0},
-          "keepalive_silent_peer": {"ka_idle": 1.0, "ka_interval": 1.0, "KA.PROBES": 2}}
+#: Profile parameters given per scenario: none. The namespaces are tuned (sysctls, socket
+#: options) and the oracle is not told: it learns the values (oracle/monitor.py LEARNABLE).
+PARAMS: dict = {}
 #: Ends that are a real endpoint (the silent address is nobody).
 IUT = {"syn_to_silent_address": "10.250.0.1"}
 
@@ -48,9 +48,10 @@ def judged(name, caps, profile="linux"):
     judges, results = [], []
     for path, iut in caps:
         judge = CaptureJudge(prof, (iut, None) if iut else None, keep_events=True)
-        for p in read_capture(path):
+        stats = CaptureStats()
+        for p in read_capture(path, stats):
             results += list(judge.feed(p))
-        results += list(judge.close())
+        results += list(judge.close(stats.last_t))      # the capture went on to its last frame
         judges.append(judge)
     return judges, results
 
@@ -79,7 +80,7 @@ def test_every_mutation_of_a_live_capture_is_rejected(captures, name):
                 if m is None:
                     continue
                 bad, i = m
-                v = Monitor(prof, start=start).check(bad)
+                v = Monitor(prof, start=start, learn=LEARNABLE).check(bad)
                 assert v.status == "violation" and v.index == i + 1, f"{name} {kind}:\n{v}"
                 tried += 1
     assert tried > 0
@@ -102,7 +103,7 @@ def _cuts(name, caps) -> int:
     cuts = 0
     for conn in (c for j in judges for c in j.released):
         for end, events in conn.events.items():
-            mon = Monitor(prof)
+            mon = Monitor(prof, learn=LEARNABLE)
             eligible = []
             for k, ev in enumerate(events):
                 before = {_start_key(c.ep) for c in mon.cands}
@@ -116,7 +117,7 @@ def _cuts(name, caps) -> int:
             # Each is judged over a window after it: a cut's start shows within it (a trace cut
             # short is inconclusive, never a violation)
             for k in eligible[::-(-len(eligible) // MAX_CUTS) or 1]:
-                v = Monitor(prof, start="any").check(events[k:k + CUT_WINDOW])
+                v = Monitor(prof, start="any", learn=LEARNABLE).check(events[k:k + CUT_WINDOW])
                 assert v.status != "violation", f"{name} {conn.name()} {end} cut at {k}:\n{v}"
                 cuts += 1
     return cuts
@@ -236,3 +237,70 @@ def test_native_and_python_judges_agree_on_live_captures(captures, name, tmp_pat
                     s.pop(k, None)
                 got.append((code, out[:-1], s))
             assert got[0] == got[1], f"{name} {cap}"
+
+
+# --- the observation model on real captures (oracle/observation.py) ------------------------------
+from synack.oracle.judge import judge_capture  # noqa: E402
+
+#: Tuned hosts and what the oracle must learn from each capture without being told.
+TUNED = {"keepalive_idle": "ka_idle", "syn_to_silent_address": "SYN.RETRIES", "fin_timeout_lowered": "fin_timeout"}
+
+
+@pytest.mark.parametrize("name", sorted(TUNED))
+def test_tuned_hosts_are_judged_conformant_with_what_was_learned(captures, name):
+    """Socket options and sysctls nobody told the oracle: conformant, the value learned and
+    printed; judged with the profile's defaults taken as facts, the same capture is not."""
+    _, results = judged(name, captures[name])
+    assert all(r.verdict.status in ("conformant", "silent") for r in results), [str(r.verdict) for r in results]
+    learned = [x for r in results for x in r.verdict.learned]
+    assert any(x.startswith(TUNED[name]) for x in learned), learned
+    prof = get_profile("linux")
+    strict = []
+    for path, iut in captures[name]:
+        judge = CaptureJudge(prof, (iut, None) if iut else None, given=tuple(LEARNABLE))
+        stats = CaptureStats()
+        for p in read_capture(path, stats):
+            strict += list(judge.feed(p))
+        strict += list(judge.close(stats.last_t))
+    assert any(r.verdict.status != "conformant" for r in strict), [str(r.verdict) for r in strict]
+
+
+@pytest.mark.parametrize("name", ["lost_final_ack", "lost_handshake_ack", "keepalive_silent_peer"])
+def test_far_end_behind_a_lossy_wire_is_conformant(captures, name):
+    """Each host's capture over the lossy relay, with both ends judged: the host is near, its
+    peer far (the relay dropped segments between the capture point and the peer)."""
+    for path, host in captures[name]:
+        out = []
+        code = judge_capture(path, get_profile("linux"), (), None, None, False, True, 4096, out.append,
+                             engine="python", vantage=host)
+        import json
+        lines = [json.loads(x) for x in out[:-1]]
+        assert code == 0 and len(lines) == 2, out
+        far = [x for x in lines if not x["iut"].startswith(host + ":")]
+        assert far and far[0]["status"] == "conformant" and far[0]["vantage"].startswith("far"), far
+
+
+def test_the_same_loss_judged_at_a_near_end_is_a_violation(captures):
+    """The client's capture of lost_final_ack judged as if taken at the server (--vantage
+    SERVER): the server's retransmitted FIN after an ACK the capture holds is its violation.
+    Without --vantage the server's replies (over the relay, ten times slower than the client's)
+    show it is far, and the loss is not its violation."""
+    (path, _), = [c for c in captures["lost_final_ack"] if c[1] == CLIENT]
+    import json
+    # near: not conformant (a violation, or inconclusive when the retransmission came within
+    # the processing lag of the ACK, so the capture cannot tell it from lag)
+    for vantage, status in ((SERVER, ("violation", "inconclusive")), (None, ("conformant",))):
+        out = []
+        judge_capture(path, get_profile("linux"), (), None, None, False, True, 4096, out.append, engine="python",
+                      vantage=vantage)
+        server = [json.loads(x) for x in out[:-1] if json.loads(x)["iut"].startswith(SERVER + ":")]
+        assert server[0]["status"] in status, out
+
+
+def test_an_address_that_never_answered_is_silent_not_inconclusive(captures):
+    (path, _), = captures["syn_to_silent_address"]
+    out = []
+    code = judge_capture(path, get_profile("linux"), (), None, None, False, True, 4096, out.append)
+    import json
+    statuses = sorted(json.loads(x)["status"] for x in out[:-1])
+    assert code == 0 and statuses == ["conformant", "silent"], out

@@ -31,6 +31,18 @@ def test_every_latitude_has_a_bound_a_reason_and_tests_on_both_sides():
     assert "processing-lag" in table() and "| delayed-ack |" in table()
 
 
+def test_every_test_a_latitude_names_exists():
+    import pathlib
+    import re
+    root = pathlib.Path(__file__).resolve().parents[2]
+    for lat in LATITUDES:
+        for ref in lat.needed_by + lat.outside:
+            m = re.match(r"(tests/\S+?\.py)(?:::(\w+))?", ref)
+            assert m, ref
+            text = (root / m.group(1)).read_text()
+            assert m.group(2) is None or f"def {m.group(2)}(" in text, ref
+
+
 def test_the_monitor_reads_its_bounds_from_the_model():
     m = Monitor("linux", observation={"lag": 0.02})
     assert m.lag == 0.02 and m._dl_ack == pytest.approx(DELACK + 0.02)
@@ -160,3 +172,81 @@ def test_retransmission_beyond_the_range_is_a_violation():
 
 def test_latitude_names_are_unique():
     assert len(BY_NAME) == len(LATITUDES)
+
+
+# --- far capture point: a loss is not the far end's violation ------------------------------------
+def _lost_last_ack():
+    """The server (IUT) closes; the client's ACK of its FIN is captured but lost before the
+    server, which retransmits the FIN; the client re-ACKs."""
+    return [s("in", "SYN", 5000, t=0.0), s("out", "SYN,ACK", 1000, 5001, t=0.0001), s("in", "ACK", 5001, 1001, t=0.001),
+            s("in", "FIN,ACK", 5001, 1001, t=0.01), s("out", "ACK", 1001, 5002, t=0.0101),
+            s("out", "FIN,ACK", 1001, 5002, t=0.02), s("in", "ACK", 5002, 1002, t=0.021),
+            s("out", "FIN,ACK", 1001, 5002, t=0.3), s("in", "ACK", 5002, 1002, t=0.301)]
+
+
+def test_a_loss_after_the_capture_point_is_not_a_far_ends_violation():
+    assert Monitor("linux", vantage="far").check(_lost_last_ack()).ok
+
+
+def test_the_same_loss_at_a_near_end_is_a_violation():
+    v = Monitor("linux").check(_lost_last_ack())
+    assert v.status == "violation" and v.index == 8, str(v)
+
+
+def test_data_lost_before_a_far_capture_point_is_not_a_violation():
+    """A gap in the far end's sequence space: its segment before it never reached the capture."""
+    tr = [s("out", "SYN", 1000, t=0.0), s("in", "SYN,ACK", 5000, 1001, t=0.05), s("out", "ACK", 1001, 5001, t=0.1),
+          s("out", "ACK", 1101, 5001, 100, t=0.11), s("in", "ACK", 5001, 1001, t=0.2),
+          s("out", "ACK", 1001, 5001, 100, t=0.4), s("in", "ACK", 5001, 1201, t=0.5)]
+    assert Monitor("linux", vantage="far").check(tr).ok
+    assert Monitor("linux").check(tr).status == "violation"
+
+
+# --- silent ends, every violation, headlines -----------------------------------------------------
+def test_an_end_that_sent_nothing_is_silent_not_inconclusive():
+    tr = [s("in", "SYN", 5000, t=0.0), s("in", "SYN", 5000, t=1.0), s("in", "SYN", 5000, t=3.0)]
+    v = Monitor("linux").check(tr)
+    assert v.status == "silent" and v.exit_code == 0 and v.ok and "sent nothing" in str(v)
+
+
+def test_every_violation_is_reported_up_to_the_cap():
+    """Two wrong ACK numbers in one connection: the second is found after resynchronising."""
+    tr = [s("out", "SYN", 1000), s("in", "SYN,ACK", 5000, 1001), s("out", "ACK", 1001, 5002),
+          s("out", "ACK", 1001, 5001), s("in", "ACK", 5001, 1001, 10), s("out", "ACK", 1001, 5099),
+          s("out", "ACK", 1001, 5011)]
+    one = Monitor("linux").check(tr)
+    assert one.status == "violation" and one.index == 3 and one.violations == 1
+    many = Monitor("linux", max_violations=10).check(tr)
+    assert many.status == "violation" and many.violations == 2 and many.more[0].index == 6, str(many)
+    d = many.to_json()
+    assert d["violations"] == 2 and d["more"][0]["index"] == 6 and d["more"][0]["headline"]
+
+
+def test_the_headline_names_the_rule_that_should_have_applied():
+    """A SYN in SYN-SENT must be answered with SYN,ACK (RFC 9293 3.10.7.3), not acknowledged."""
+    tr = [s("out", "SYN", 1000, t=0.0), s("in", "SYN", 5000, t=0.01), s("out", "ACK", 1001, 5001, t=0.02)]
+    v = Monitor("rfc9293").check(tr)
+    assert v.headline.startswith("in SYN-SENT the spec required <SYN,ACK seq=1000 ack=5001>"), v.headline
+    assert "(synsent.syn, RFC 9293 3.10.7.3)" in v.headline and v.rows[0].startswith("synsent.syn")
+    assert all(a.split(" (")[0] != "<ACK seq=1001 ack=5001>" for a in v.allowed), v.allowed
+
+
+# --- configuration learned, not assumed ----------------------------------------------------------
+def _keepalive(first, second=None):
+    tr = [s("out", "SYN", 1000, t=0.0), s("in", "SYN,ACK", 5000, 1001, t=0.0, win=1000),
+          s("out", "ACK", 1001, 5001, t=0.0), s("out", "ACK", 1000, 5001, t=first),
+          s("in", "ACK", 5001, 1001, t=first + 0.001, win=1000)]
+    return tr + ([s("out", "ACK", 1000, 5001, t=first + 0.001 + second)] if second is not None else [])
+
+
+def test_keepalive_idle_is_learned_within_its_legal_range():
+    assert Monitor("linux").check(_keepalive(2.0)).status == "violation"     # the default 7200 s as a fact
+    v = Monitor("linux", learn=["ka_idle"]).check(_keepalive(2.0))
+    assert v.ok and v.learned and v.learned[0].startswith("ka_idle 2.0 s") and "TCP_KEEPIDLE=2" in v.learned[0]
+    # below the legal range (TCP_KEEPIDLE >= 1 s, less the tolerance): no value explains it
+    assert Monitor("linux", learn=["ka_idle"]).check(_keepalive(0.5)).status == "violation"
+
+
+def test_a_given_parameter_is_not_learned():
+    prof = get_profile("linux").with_params(ka_idle=10)
+    assert Monitor(prof, learn=[]).check(_keepalive(2.0)).status == "violation"
