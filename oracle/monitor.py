@@ -404,7 +404,8 @@ class Monitor:
         # tolerance. Which of them a mark has reached is all a step can learn of time from it.
         retries = max(int(self.profile.params[k]) for k in ("SYN.RETRIES", "SYNACK.RETRIES", "DATA.RETRIES"))
         self._ages = tuple(sorted({d * (1 - self.tol) for d in [timer_seconds(self.profile, "2MSL")] + [
-            timer_seconds(self.profile, "RTO", k) for k in range(retries + 1)]} | {self._dl_reply, self._dl_ack}))
+            timer_seconds(self.profile, kind, k) for k in range(retries + 1) for kind in ("RTO", "RTO-SYN")]}
+            | {self._dl_reply, self._dl_ack}))
         ka, intvl = timer_seconds(self.profile, "KEEPALIVE"), timer_seconds(self.profile, "KEEPALIVE", 1)
         keep = 1 - self.tol
         self._ka_needs = tuple((ka + k * intvl) * keep for k in range(int(self.profile.params["KA.PROBES"]) + 1))
@@ -744,7 +745,7 @@ class Monitor:
         rtx, p = c.ep.rtx, self.profile
         if rtx not in p.ranges[param] or rtx >= p.params[param]:
             return ""
-        if end is None or c.mark is None or not self._aged(c.mark, end, timer_seconds(p, "RTO", rtx)):
+        if end is None or c.mark is None or not self._aged(c.mark, end, timer_seconds(p, _rto_kind(c.ep), rtx)):
             return ""
         trs = machine(p.with_params(**{param: rtx})).step(c.ep, timeout("RTO"))
         if not trs or any(tr.sends for tr in trs):
@@ -1236,7 +1237,8 @@ class Monitor:
                     continue
                 # a retransmitted SYN or SYN,ACK must respect the backoff (RFC 6298 5.5)
                 if rtx and tr.sends[0].flags & SYN and c.mark is not None and t is not None:
-                    if not self._aged(c.mark, t, timer_seconds(self.profile, "RTO", tr.endpoint.rtx - 1)):
+                    if not self._aged(c.mark, t, timer_seconds(self.profile, _rto_kind(tr.endpoint),
+                                                               tr.endpoint.rtx - 1)):
                         continue
                 ep, shift = m
                 ep2 = tr.endpoint
@@ -1608,6 +1610,12 @@ def _unmark(code, before: float | None, t: float | None) -> float | None:
 def _shift_owed(owed: tuple, dl: int, dp: int) -> tuple:
     """Owed segments (the IUT's own) with the sequence spaces moved."""
     return tuple((shift_sent(w, dl, dp), r) for w, r in owed) if owed else owed
+
+
+def _rto_kind(ep: Endpoint) -> str:
+    """The timer whose duration a SYN retransmission from `ep` waits: an active open's SYN
+    backs off by `RTO-SYN` (Linux tcp_syn_linear_timeouts), a SYN,ACK by the RTO."""
+    return "RTO-SYN" if ep.state is State.SYN_SENT else "RTO"
 
 
 def check(trace: Iterable, profile: "Profile | str" = "rfc9293", **kw) -> Verdict:

@@ -350,3 +350,15 @@ def test_call_errors_are_compared_by_name(result, status):
     error's name (or its errno) is held to it; an unknown text is compared as error only."""
     v = Monitor("rfc9293").check([{"call": "send", "n": 5, "result": result}])
     assert v.status == status, str(v)
+
+
+@pytest.mark.parametrize("profile,params,status", [("linux", {}, "inconclusive"),
+                                                   ("linux", {"SYN.LINEAR": 0}, "violation"),
+                                                   ("rfc9293", {}, "violation")])
+def test_linux_syn_retransmissions_are_linear_at_first(profile, params, status):
+    """Linux 6.17+ (tcp_syn_linear_timeouts = 4) resends a SYN 1 s apart five times before it
+    backs off: SYNs at 0, 1, 2, 3 s with the connect() logged are Linux's, not RFC 6298 5.5's."""
+    from synack.spec import get_profile
+    tr = [{"call": "connect", "result": "ok", "t": 0.0}] + [s("out", "SYN", 1000, t=float(k)) for k in range(4)]
+    v = Monitor(get_profile(profile).with_params(**params), calls_logged=True).check(tr)
+    assert v.status == status, str(v)
