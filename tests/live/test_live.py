@@ -289,7 +289,9 @@ def test_the_same_loss_judged_at_a_near_end_is_a_violation(captures):
     import json
     # near: not conformant (a violation, or inconclusive when the retransmission came within
     # the processing lag of the ACK, so the capture cannot tell it from lag)
-    for vantage, status in ((SERVER, ("violation", "inconclusive")), (None, ("conformant",))):
+    # without --vantage: never a violation (far once a violation shows its replies are slow;
+    # inconclusive when the lag already explained the retransmission)
+    for vantage, status in ((SERVER, ("violation", "inconclusive")), (None, ("conformant", "inconclusive"))):
         out = []
         judge_capture(path, get_profile("linux"), (), None, None, False, True, 4096, out.append, engine="python",
                       vantage=vantage)
