@@ -577,7 +577,11 @@ class System:
             if bad and not seg.flags & RST:
                 out += (Violation("user-signals", f"{SIDE[side]}'s user was told {bad[0]!r} on {seg}, which is "
                                   f"not a RST (RFC 9293 3.10.7.3, 3.10.7.4)"),)
-            if "eof" in res.signals and same and not s[10] & CLOSE_CALLED[peer]:
+            sender = self.eps[s[peer]]
+            if ("eof" in res.signals and same and not s[10] & CLOSE_CALLED[peer]
+                    and sender.state.value in SYNCED and (seg.seq - sender.iss) % MOD < (sender.snd_nxt - sender.iss) % MOD):
+                # a FIN inside the peer's current sequence space that its user never asked for (a FIN
+                # left in flight by an earlier TCB of the same incarnation lies outside it)
                 out += (Violation("user-signals", f"{SIDE[side]}'s user was told end of data on {seg}, though "
                                   f"{SIDE[peer]}'s user never closed (RFC 9293 3.10.4)"),)
         if self.p_order and same:
