@@ -1184,7 +1184,9 @@ class Monitor:
     def _aged(self, mark: float | None, t: float | None, duration: float) -> bool:
         return mark is None or t is None or t - mark >= duration * (1 - self.tol)
 
-    def _loud_events(self, c: Cand, obs: Segment) -> list[Event]:
+    def _loud_events(self, c: Cand, obs: Segment, any_flags: bool = False) -> list[Event]:
+        """The hidden calls and timers that could have sent `obs` from `c` (with `any_flags`:
+        that could have sent anything, for a report's alternatives)."""
         evs: list[Event] = []
         if obs.flags & SYN and not obs.flags & ACK and not self.calls_logged:
             evs.append(call("CONNECT", isn=obs.seq))
@@ -1196,7 +1198,7 @@ class Monitor:
         f = obs.flags & ~PSH
         tab = self.m.table
         st = c.ep.state
-        return [e for e in evs if f in self.can_send.get(e.kind, ()) and (st, e.kind, "") in tab]
+        return [e for e in evs if (any_flags or f in self.can_send.get(e.kind, ())) and (st, e.kind, "") in tab]
 
     def _explain(self, c: Cand, obs: Segment, t: float | None):
         """Yield (candidate after, rows) for each way `c` could have sent `obs`."""
@@ -1434,7 +1436,7 @@ class Monitor:
                           f"({c.ep.state})", w, "", False)
                     continue
                 offer(f"{seg_text(w)}, owed since an earlier event ({c.ep.state}; {self._brief(r)})", w, r, True)
-            for e in self._loud_events(c, obs):
+            for e in self._loud_events(c, obs, any_flags=True):
                 for tr in self.m.step(c.ep, e):
                     r = ",".join(tr.rows)
                     what = seg_text(tr.sends[0]) if tr.sends else "nothing"
