@@ -705,7 +705,23 @@ class Monitor:
         """(parameter, value to judge with, what the trace showed) worth trying for `ev`."""
         p, rng, t = self.profile.params, self.profile.ranges, ev.t
         todo = self.learnable - set(self.learned)
-        if ev.dir != "out" or t is None or ev.seg.data:
+        if ev.dir != "out":
+            return
+        # a retransmission past the default retry limit: the limit is configurable (RFC 1122
+        # 4.2.3.5 bounds R2 from below only; tcp_retries2, tcp_syn(ack)_retries), so any value in
+        # the range above the count seen so far explains it (the stack may give up later)
+        for param, states in (("SYN.RETRIES", (State.SYN_SENT,)), ("SYNACK.RETRIES", (State.SYN_RECEIVED,)),
+                              ("DATA.RETRIES", None)):
+            if param not in todo:
+                continue
+            rtx = max((c.ep.rtx for c in self.cands if (c.ep.state in states if states else
+                                                        c.ep.state in SYNCHRONIZED and c.ep.state is not State.SYN_RECEIVED)),
+                      default=-1)
+            if rtx >= p[param] and rtx + 1 <= rng[param].high:
+                yield (param, rng[param].high,
+                       f"{param} at least {rtx + 1}: the stack retransmitted {rtx + 1} times (the default {p[param]} "
+                       f"does not fit; legal {rng[param].text()}; RFC 1122 4.2.3.5 bounds the give-up from below)")
+        if t is None or ev.seg.data:
             return
         states = {c.ep.state for c in self.cands}
         if self._ka_floor is not None and states & self._sh.ka_states:

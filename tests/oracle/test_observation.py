@@ -250,3 +250,24 @@ def test_keepalive_idle_is_learned_within_its_legal_range():
 def test_a_given_parameter_is_not_learned():
     prof = get_profile("linux").with_params(ka_idle=10)
     assert Monitor(prof, learn=[]).check(_keepalive(2.0)).status == "violation"
+
+
+def test_a_retry_limit_above_the_default_is_learned_not_a_violation():
+    """RFC 1122 4.2.3.5 bounds R2 from below: a stack retransmitting data more often than the
+    profile's default count (gVisor 8, libslirp 12 against rfc9293's 7) is configured so, not
+    wrong; given the default as a fact (--param), the extra retransmission is a violation."""
+    from synack.oracle import Monitor
+    from synack.oracle.monitor import LEARNABLE
+    tr = [{"call": "connect", "result": "ok", "t": 0.0}, {"dir": "out", "flags": "SYN", "seq": 100, "t": 0.0},
+          {"dir": "in", "flags": "SYN,ACK", "seq": 500, "ack": 101, "t": 0.01},
+          {"dir": "out", "flags": "ACK", "seq": 101, "ack": 501, "t": 0.02},
+          {"call": "send", "n": 10, "result": "ok", "t": 0.03},
+          {"dir": "out", "flags": "ACK", "seq": 101, "ack": 501, "len": 10, "t": 0.03}]
+    t = 0.03
+    for k in range(9):
+        t += min(2.0 ** k, 120.0)
+        tr.append({"dir": "out", "flags": "ACK", "seq": 101, "ack": 501, "len": 10, "t": t})
+    v = Monitor("rfc9293", calls_logged=True, learn=LEARNABLE).check(tr)
+    assert v.status != "violation" and any("DATA.RETRIES at least 8" in x for x in v.learned), str(v)
+    given = Monitor("rfc9293", calls_logged=True, learn=()).check(tr)
+    assert given.status == "violation", str(given)
