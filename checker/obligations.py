@@ -52,10 +52,9 @@ import z3
 from synack.spec.machine import Machine, machine
 from synack.spec.model import ACK, RST, SEGMENT, SYN, FIN, State, flags_str
 from synack.spec.profiles import Profile, get_profile
-from synack.spec.table import INVARIANTS
-from synack.spec.vocab import NAMES, parse_expr, z3_term
+from synack.spec.vocab import parse_expr, z3_term
 
-from .proofs import _groups, _Symbols
+from .proofs import _groups, _setup, _Symbols
 
 S = State
 SYNC_RESET = (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2, S.CLOSE_WAIT)
@@ -260,20 +259,7 @@ def check_obligations(profile: "Profile | str", m: Machine | None = None,
     t0 = time.perf_counter()
     sym = _Symbols(".o")
     env = sym.env
-    inv = {s: z3_term(parse_expr(INVARIANTS[s], m.macros), env, params) for s in State}
-    shown = [n for n in NAMES if NAMES[n][1][0] in ("tcb", "seg", "event", "flag")]
-    solver = z3.Solver()
-    solver.set("timeout", 20000)
-
-    def witness(*constraints):
-        solver.push()
-        solver.add(*constraints)
-        res = solver.check()
-        model = solver.model() if res == z3.sat else None
-        solver.pop()
-        if res == z3.unknown:
-            raise RuntimeError("z3 returned unknown (timeout)")
-        return model
+    inv, shown, witness = _setup(m, env, params)
 
     call_errors = [(call, states, parse_expr(cond, m.macros), err, sec) for call, states, cond, err, sec in CALL_ERRORS]
     for state, event, stage, c, at, path in _cases(m, params, env):

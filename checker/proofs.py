@@ -144,18 +144,10 @@ def _groups(m: Machine):
     return sorted(seen, key=lambda g: (order[g[0]], g[1], g[2]))
 
 
-def prove(profile: "Profile | str", m: Machine | None = None, obligations: bool = False) -> ProofReport:
-    """Prove exhaustiveness, exclusivity and invariant preservation for a profile's table; with
-    `obligations`, also every row obligation of `checker/obligations.py` (what `synack prove`
-    does)."""
-    if isinstance(profile, str):
-        profile = get_profile(profile)
-    m = m or machine(profile)
-    params = dict(profile.params)
-    report = ProofReport(profile.label())
-    t0 = time.perf_counter()
-    sym = _Symbols()
-    env = sym.env
+def _setup(m: Machine, env: dict, params: dict):
+    """What every proof over a table starts from: each state's invariant as a z3 term, the
+    names a counterexample shows, and `check(*constraints)`: a model when they are
+    satisfiable, None when not (a timeout is an error, never a pass)."""
     inv = {s: z3_term(parse_expr(INVARIANTS[s], m.macros), env, params) for s in State}
     shown = [n for n in NAMES if NAMES[n][1][0] in ("tcb", "seg", "event", "flag")]
     solver = z3.Solver()
@@ -170,6 +162,22 @@ def prove(profile: "Profile | str", m: Machine | None = None, obligations: bool 
         if res == z3.unknown:
             raise RuntimeError("z3 returned unknown (timeout)")
         return model
+    return inv, shown, check
+
+
+def prove(profile: "Profile | str", m: Machine | None = None, obligations: bool = False) -> ProofReport:
+    """Prove exhaustiveness, exclusivity and invariant preservation for a profile's table; with
+    `obligations`, also every row obligation of `checker/obligations.py` (what `synack prove`
+    does)."""
+    if isinstance(profile, str):
+        profile = get_profile(profile)
+    m = m or machine(profile)
+    params = dict(profile.params)
+    report = ProofReport(profile.label())
+    t0 = time.perf_counter()
+    sym = _Symbols()
+    env = sym.env
+    inv, shown, check = _setup(m, env, params)
 
     for state, event, stage in _groups(m):
         rows = m.rows_for(state, event, stage)
