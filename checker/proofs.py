@@ -153,14 +153,14 @@ def _setup(m: Machine, env: dict, params: dict):
     solver = z3.Solver()
     solver.set("timeout", 20000)
 
-    def check(*constraints):
+    def check(*constraints, where: str = ""):
         solver.push()
         solver.add(*constraints)
         res = solver.check()
         model = solver.model() if res == z3.sat else None
         solver.pop()
         if res == z3.unknown:
-            raise RuntimeError("z3 returned unknown (timeout)")
+            raise RuntimeError("z3 returned unknown (timeout)" + (f" on {where}" if where else ""))
         return model
     return inv, shown, check
 
@@ -201,7 +201,7 @@ def prove(profile: "Profile | str", m: Machine | None = None, obligations: bool 
             post, _ = z3_actions(m.parsed[c.row.id][1], env, params)
             to = c.row.to or state
             post_inv = z3_term(parse_expr(INVARIANTS[to], m.macros), post, params)
-            model = check(pre, guards[i], z3.Not(post_inv))
+            model = check(pre, guards[i], z3.Not(post_inv), where=f"row {c.row.id} from {state} (invariant)")
             if model is not None:
                 report.findings.append(Finding("invariant", state, event, stage, (c.row.id,),
                                                sym.value(model, shown), f"the {to} invariant"))
@@ -211,7 +211,7 @@ def prove(profile: "Profile | str", m: Machine | None = None, obligations: bool 
                 una, nxt, rcv, wnd = env["SND.UNA"], env["SND.NXT"], env["RCV.NXT"], env["RCV.WND"]
                 monotone = z3.And(z3.ULE(post["SND.UNA"] - una, nxt - una),
                                   z3.ULE(post["RCV.NXT"] - rcv, wnd + 1))
-                model = check(pre, guards[i], z3.Not(monotone))
+                model = check(pre, guards[i], z3.Not(monotone), where=f"row {c.row.id} from {state} (monotone)")
                 if model is not None:
                     report.findings.append(Finding(
                         "invariant", state, event, stage, (c.row.id,), sym.value(model, shown),

@@ -152,6 +152,11 @@ class Endpoint(NamedTuple):
     still False, and the FIN follows the last byte (3.10.4). `snd_mss` is the effective send
     MSS (the peer's MSS option, else the profile's MSS.DEFAULT, 3.7.1) and `snd_ws` the shift
     applied to the peer's windows (its window scale option, RFC 7323 2.3).
+    `held_start` and `held_end` are the one range of out-of-order text held for later (RFC 9293
+    3.10.7.4 SHLD-31), as offsets from RCV.NXT: the octets RCV.NXT + held_start up to
+    RCV.NXT + held_end - 1, with 0 < held_start < held_end <= RCV.WND; both 0 when nothing is
+    held. Offsets rather than sequence numbers keep the range's invariant free of modular
+    arithmetic, and they move only when RCV.NXT does.
     Timers are not stored: a timer is armed exactly when some timeout row's guard holds.
     """
 
@@ -173,12 +178,15 @@ class Endpoint(NamedTuple):
     ack_owed: bool = False
     snd_mss: int = 0
     snd_ws: int = 0
+    held_start: int = 0
+    held_end: int = 0
 
     def __str__(self) -> str:
         if self.state in (State.CLOSED, State.LISTEN):
             return str(self.state)
+        held = f" HELD=RCV.NXT+{self.held_start}..{self.held_end}" if self.held_end else ""
         return (f"{self.state} ISS={self.iss} IRS={self.irs} SND.UNA={self.snd_una} "
-                f"SND.NXT={self.snd_nxt} RCV.NXT={self.rcv_nxt}")
+                f"SND.NXT={self.snd_nxt} RCV.NXT={self.rcv_nxt}{held}")
 
 
 #: Event kinds. User calls (RFC 9293 section 3.10.1-3.10.5; SHUTDOWN is the RFC's CLOSE,

@@ -207,6 +207,11 @@ REQUIREMENTS: tuple[Requirement, ...] = (
                 rows=("rst.challenge", "syn.challenge", "rst.reset.exact"), option="challenge-ack"),
     Requirement("SHLD-18", "3.8.6.3", "delayed ACKs", "table", rows=("text.data.delayed", "delack"),
                 option="delayed-ack"),
+    Requirement("SHLD-31", "3.10.7.4", "hold segments beyond RCV.NXT for later processing", "partial",
+                rows=("text.ooo.hold", "text.ooo.merge", "text.data.gap", "text.data.fill"),
+                gap="one range is held (a second, disjoint one is dropped: several holes are not modelled), "
+                    "only text without a FIN that ends within the window; text that overlaps data already "
+                    "received and fills part of the gap makes the model forget the range"),
 )
 
 BY_ID: dict[str, Requirement] = {r.id: r for r in REQUIREMENTS}

@@ -440,7 +440,7 @@ row("finwait2.lx.dup", F2, SEG, _F2ACT + " and not (" + _F2NEW + ")", (), None, 
     "no ACK, or nothing new (a duplicate or a pure ACK): dropped silently, the ACK field unread", stage="pre",
     when="fin-wait-2-minisock")
 row("finwait2.lx.fin", F2, SEG, _F2ACT + " and " + _F2NEW + " and " + _F2FIN,
-    ("RCV.NXT := RCV.NXT + 1", ACK_NOW, "restart 2MSL"), TW, _LXF2,
+    ("RCV.NXT := RCV.NXT + 1", "HELD.START := 0", "HELD.END := 0", ACK_NOW, "restart 2MSL"), TW, _LXF2,
     "the FIN, and nothing after it: TIME-WAIT for TCP_TIMEWAIT_LEN, snd ACK", stage="pre",
     when="fin-wait-2-minisock")
 row("finwait2.lx.data", F2, SEG, _F2ACT + " and " + _F2NEW + " and not (" + _F2FIN + ")",
@@ -599,18 +599,69 @@ row("ack.timewait", TW, SEG, "ACK", (), None, R + "3.10.7.4",
 
 # seventh: segment text (the sixth step, URG, is not modelled)
 _deliver = ("UNREAD := True", "RCV.NXT := SEG.END")
-row("text.ooo", (ES, F1, F2), SEG, "OUT_OF_ORDER", ACK_NOW, None, R + "3.10.7.4",
-    "seventh: text beyond RCV.NXT: snd ACK; holding it for later is not modelled", stage="text")
-row("text.data", (ES, F1, F2), SEG, "NEWDATA and FITS and not FIN and not ABORT_ON_DATA",
+_UNHOLD = ("HELD.START := 0", "HELD.END := 0")
+# RFC 9293 3.10.7.4 first check: "Segments with higher beginning sequence numbers SHOULD be held
+# for later processing (SHLD-31)"; 3.9 (RECEIVE) and 3.10.7.4 seventh: once the gap fills,
+# RCV.NXT advances over all of it. One range is held (HELD.START..HELD.END, offsets from RCV.NXT).
+_OOO_AT, _OOO_TO = "SEG.SEQ - RCV.NXT", "SEG.END - RCV.NXT"
+_HOLDABLE = f"OUT_OF_ORDER and not SYN and not FIN and not ABORT_ON_DATA and {_OOO_TO} <= RCV.WND"
+row("text.ooo", (ES, F1, F2), SEG, "OUT_OF_ORDER", ACK_NOW, None, R + "3.10.7.4; RFC 5681 4.2",
+    "seventh: text beyond RCV.NXT is dropped and answered at once with an ACK of RCV.NXT (a duplicate "
+    "ACK); any range already held stays", stage="text")
+row("text.ooo.hold", (ES, F1, F2), SEG, _HOLDABLE + " and HELD.END == 0",
+    (f"HELD.START := {_OOO_AT}", f"HELD.END := {_OOO_TO}", ACK_NOW), None,
+    R + "3.10.7.4 (SHLD-31); RFC 5681 4.2; Linux tcp_data_queue_ofo()",
+    "seventh: text beyond RCV.NXT within the window is held for later, and answered at once with an ACK of "
+    "RCV.NXT (a duplicate ACK: the hole is not filled)", stage="text", choice=True)
+row("text.ooo.merge", (ES, F1, F2), SEG,
+    _HOLDABLE + f" and HELD.END > 0 and {_OOO_AT} <= HELD.END and HELD.START <= {_OOO_TO}",
+    (f"HELD.START := {_OOO_AT} if {_OOO_AT} < HELD.START else HELD.START",
+     f"HELD.END := {_OOO_TO} if HELD.END < {_OOO_TO} else HELD.END", ACK_NOW), None,
+    R + "3.10.7.4 (SHLD-31); RFC 5681 4.2; Linux tcp_data_queue_ofo()",
+    "seventh: text beyond RCV.NXT that touches or overlaps the range already held joins it (one range "
+    "is held: a second, disjoint one is dropped, text.ooo); snd ACK of RCV.NXT", stage="text", choice=True)
+_INORDER = "NEWDATA and FITS and not FIN and not ABORT_ON_DATA"
+row("text.data", (ES, F1, F2), SEG, _INORDER + " and HELD.END == 0",
     _deliver + (ACK_NOW,), None, R + "3.10.7.4", "seventh: deliver text, snd ACK", stage="text")
-row("text.data.delayed", (ES, F1, F2), SEG, "NEWDATA and FITS and not FIN and not ABORT_ON_DATA",
+row("text.data.delayed", (ES, F1, F2), SEG, _INORDER + " and HELD.END == 0",
     _deliver + ("ACK.OWED := True",), None, "RFC 9293 3.8.6.3; RFC 1122 4.2.3.2",
-    "seventh: deliver text, delay the ACK", stage="text", when="delayed-ack", choice=True)
-row("text.data-fin", (ES, F1, F2), SEG, "NEWDATA and FITS and FIN and not ABORT_ON_DATA", _deliver, None,
-    R + "3.10.7.4", "seventh: deliver text; the FIN's ACK covers it", stage="text", next="fin")
+    "seventh: deliver text, delay the ACK (never while out-of-order text is held: RFC 5681 4.2)",
+    stage="text", when="delayed-ack", choice=True)
+row("text.data.gap", (ES, F1, F2), SEG,
+    _INORDER + f" and HELD.END > 0 and SEG.SEQ == RCV.NXT and {_OOO_TO} < HELD.START",
+    ("UNREAD := True", f"HELD.START := HELD.START - ({_OOO_TO})", f"HELD.END := HELD.END - ({_OOO_TO})",
+     "RCV.NXT := SEG.END", ACK_NOW), None,
+    R + "3.10.7.4; RFC 5681 4.2; Linux tcp_data_queue()",
+    "seventh: deliver text that fills part of the gap before the held range, which stays held; snd ACK at "
+    "once (RFC 5681 4.2: an ACK for a segment that fills part of a gap is not delayed)", stage="text")
+row("text.data.gap.overlap", (ES, F1, F2), SEG,
+    _INORDER + f" and HELD.END > 0 and SEG.SEQ != RCV.NXT and {_OOO_TO} < HELD.START",
+    ("UNREAD := True", "RCV.NXT := SEG.END") + _UNHOLD + (ACK_NOW,), None,
+    R + "3.10.7.4 (the held range is not modelled here)",
+    "seventh: text that overlaps data already received and fills part of the gap: delivered and ACKed, and "
+    "the model forgets the held range (not modelled: keeping it, which needs the range shifted by an amount "
+    "z3 cannot bound within the proofs' timeout; a stack that keeps it is judged a violation when the hole "
+    "fills)", stage="text")
+row("text.data.fill", (ES, F1, F2), SEG,
+    _INORDER + f" and HELD.END > 0 and HELD.START <= {_OOO_TO} and {_OOO_TO} < HELD.END",
+    ("UNREAD := True", "RCV.NXT := RCV.NXT + HELD.END") + _UNHOLD + (ACK_NOW,), None,
+    R + "3.10.7.4; 3.9; RFC 5681 4.2; Linux tcp_data_queue(), tcp_ofo_queue()",
+    "seventh: the text fills the gap: RCV.NXT advances over it and over everything held, and the ACK, sent "
+    "at once, covers it all", stage="text")
+row("text.data.fill.past", (ES, F1, F2), SEG, _INORDER + f" and HELD.END > 0 and HELD.END <= {_OOO_TO}",
+    ("UNREAD := True", "RCV.NXT := SEG.END") + _UNHOLD + (ACK_NOW,), None,
+    R + "3.10.7.4; 3.9; RFC 5681 4.2; Linux tcp_data_queue(), tcp_ofo_queue()",
+    "seventh: the text fills the gap and reaches past everything held (held text arrived again): RCV.NXT "
+    "advances to its end and the ACK covers it", stage="text")
+row("text.data-fin", (ES, F1, F2), SEG, "NEWDATA and FITS and FIN and not ABORT_ON_DATA", _deliver + _UNHOLD,
+    None, R + "3.10.7.4; Linux tcp_fin()",
+    "seventh: deliver text; the FIN's ACK covers it (the FIN ends the peer's data: anything held beyond "
+    "it is discarded, as tcp_fin() purges the out-of-order queue)", stage="text", next="fin")
 row("text.trim", (ES, F1, F2), SEG, "NEWDATA and not FITS and not ABORT_ON_DATA",
-    ("UNREAD := UNREAD or RCV.WND > 0", "RCV.NXT := RCV.NXT + RCV.WND", ACK_NOW), None, R + "3.10.7.4",
-    "seventh: only the part within the window is accepted (and a FIN beyond it is not)", stage="text")
+    ("UNREAD := UNREAD or RCV.WND > 0", "RCV.NXT := RCV.NXT + RCV.WND") + _UNHOLD + (ACK_NOW,), None,
+    R + "3.10.7.4",
+    "seventh: only the part within the window is accepted (and a FIN beyond it is not); it covers "
+    "anything held", stage="text")
 row("text.abort-on-data", (F1, F2), SEG, "NEWDATA and ABORT_ON_DATA",
     ("reply <SEQ=SEG.ACK><CTL=RST>", "delete TCB"), CL, "RFC 1122 4.2.2.13; Linux tcp_rcv_state_process()",
     "seventh: new data after close(): snd RST (LINUX_MIB_TCPABORTONDATA)", stage="text", when="rst-on-unread")
@@ -620,12 +671,12 @@ row("text.ignore", (CW, CG, LA, TW), SEG, "True", (), None, R + "3.10.7.4",
     "seventh: the peer already sent FIN: ignore the text", stage="text", next="fin")
 
 # eighth: FIN
-_fin = ("RCV.NXT := RCV.NXT + 1", ACK_NOW, "signal eof")
+_fin = ("RCV.NXT := RCV.NXT + 1",) + _UNHOLD + (ACK_NOW, "signal eof")
 row("fin.none", (ES, F1, F2, CW, CG, LA, TW), SEG, "not FIN", (), None, R + "3.10.7.4", "eighth: no FIN",
     stage="fin")
 row("fin.est", ES, SEG, "FIN", _fin, CW, R + "3.10.7.4", "eighth: rcv FIN / snd ACK: CLOSE-WAIT", stage="fin",
     figure5=True)
-row("fin.est.delayed", ES, SEG, "FIN", ("RCV.NXT := RCV.NXT + 1", "ACK.OWED := True", "signal eof"), CW,
+row("fin.est.delayed", ES, SEG, "FIN", ("RCV.NXT := RCV.NXT + 1",) + _UNHOLD + ("ACK.OWED := True", "signal eof"), CW,
     "RFC 9293 3.8.6.3; RFC 1122 4.2.3.2",
     "eighth: rcv FIN, delay its ACK (it may ride on our own FIN: the three-segment close)", stage="fin",
     when="delayed-ack", choice=True)
@@ -716,23 +767,30 @@ _QUEUED = "SND.NXT - SND.UNA <= MAXWIN and SND.Q <= MAXWIN and SND.NXT - SND.UNA
 #: After CLOSE: the FIN sent (nothing queued), or still queued behind data.
 _CLOSING = (f"((FIN.SENT and 1 <= SND.NXT - SND.UNA and SND.NXT - SND.UNA <= MAXWIN + 1 and SND.Q == 0)"
             f" or (not FIN.SENT and {_QUEUED}))")
+#: Out-of-order text held (RFC 9293 3.10.7.4): one range after RCV.NXT, inside the window; only
+#: the states that still take text hold one (the peer's FIN, and so CLOSE-WAIT, CLOSING, LAST-ACK
+#: and TIME-WAIT, come after all its text).
+_HELD = ("((HELD.START == 0 and HELD.END == 0) or (0 < HELD.START and HELD.START < HELD.END"
+         " and HELD.END <= RCV.WND))")
+_NONE_HELD = "HELD.START == 0 and HELD.END == 0"
 #: What holds of the TCB in each state; `synack prove` shows every row preserves it.
 INVARIANTS: dict[State, str] = {
-    CL: "SND.Q == 0 and not FIN.SENT and not ORPHAN and RCV.WND <= MAXWIN",
-    LI: "SND.Q == 0 and not FIN.SENT and not ORPHAN and RCV.WND <= MAXWIN",
+    CL: "SND.Q == 0 and not FIN.SENT and not ORPHAN and RCV.WND <= MAXWIN and " + _NONE_HELD,
+    LI: "SND.Q == 0 and not FIN.SENT and not ORPHAN and RCV.WND <= MAXWIN and " + _NONE_HELD,
     # SND.NXT - ISS - 1 is data sent on the SYN (TFO, RFC 7413), RCV.NXT - IRS - 1 data accepted on it
     SS: "SND.UNA == ISS and SND.NXT - ISS - 1 <= 65535 and SND.Q <= MAXWIN - 1"
-        " and SND.Q + (SND.NXT - ISS - 1) <= MAXWIN - 1 and not FIN.SENT and not ORPHAN and RCV.WND <= MAXWIN",
+        " and SND.Q + (SND.NXT - ISS - 1) <= MAXWIN - 1 and not FIN.SENT and not ORPHAN and RCV.WND <= MAXWIN"
+        " and " + _NONE_HELD,
     SR: "SND.UNA == ISS and SND.NXT - ISS - 1 <= MAXWIN - 1 and SND.Q <= MAXWIN - 1"
         " and SND.Q + (SND.NXT - ISS - 1) <= MAXWIN - 1 and RCV.NXT - IRS - 1 <= 65535 and not FIN.SENT"
-        " and not ORPHAN and RCV.WND <= MAXWIN",
-    ES: _QUEUED + " and not FIN.SENT and not ORPHAN and RCV.WND <= MAXWIN",
-    CW: _QUEUED + " and not FIN.SENT and not ORPHAN and RCV.WND <= MAXWIN",
-    F1: _CLOSING + " and RCV.WND <= MAXWIN",
-    CG: _CLOSING + " and RCV.WND <= MAXWIN",
-    LA: _CLOSING + " and RCV.WND <= MAXWIN",
-    F2: "FIN.SENT and SND.UNA == SND.NXT and SND.Q == 0 and RCV.WND <= MAXWIN",
-    TW: "FIN.SENT and SND.UNA == SND.NXT and SND.Q == 0 and RCV.WND <= MAXWIN",
+        " and not ORPHAN and RCV.WND <= MAXWIN and " + _NONE_HELD,
+    ES: _QUEUED + " and not FIN.SENT and not ORPHAN and RCV.WND <= MAXWIN and " + _HELD,
+    CW: _QUEUED + " and not FIN.SENT and not ORPHAN and RCV.WND <= MAXWIN and " + _NONE_HELD,
+    F1: _CLOSING + " and RCV.WND <= MAXWIN and " + _HELD,
+    CG: _CLOSING + " and RCV.WND <= MAXWIN and " + _NONE_HELD,
+    LA: _CLOSING + " and RCV.WND <= MAXWIN and " + _NONE_HELD,
+    F2: "FIN.SENT and SND.UNA == SND.NXT and SND.Q == 0 and RCV.WND <= MAXWIN and " + _HELD,
+    TW: "FIN.SENT and SND.UNA == SND.NXT and SND.Q == 0 and RCV.WND <= MAXWIN and " + _NONE_HELD,
 }
 
 #: The entry stage of segment processing is the first stage with rows for the state.

@@ -55,6 +55,8 @@ NAMES: dict[str, tuple[str, tuple]] = {
     "ORPHAN": (BOOL, ("tcb", "orphan")),
     "FIN.SENT": (BOOL, ("tcb", "fin_sent")),
     "ACK.OWED": (BOOL, ("tcb", "ack_owed")),
+    "HELD.START": (COUNT, ("tcb", "held_start")),
+    "HELD.END": (COUNT, ("tcb", "held_end")),
     "ISN": (SEQ, ("event", "isn")),
     "N": (COUNT, ("event", "n")),
     "MAXWIN": (COUNT, ("const", MAXWIN)),

@@ -750,6 +750,43 @@ AUDIT_SCENARIOS = {f.__name__: f for f in (orphan_fin_wait_2_rst_in_window, orph
                                            reset_with_unread_data)}
 
 
+# --- held out-of-order text (RFC 9293 3.10.7.4 SHLD-31), against a scripted peer ------------------
+
+def out_of_order_held(path):
+    """The peer sends its second 100 bytes before its first: the kernel holds them
+    (tcp_data_queue_ofo()) and answers at once with an ACK of RCV.NXT (RFC 5681 4.2); when the
+    first 100 arrive, one ACK covers all 200 (tcp_ofo_queue()). A second hole is filled in two
+    parts (the first part leaves the held range in place). Then the peer closes. Returns what
+    the user read and the ACK numbers the peer saw, relative to the peer's first data byte."""
+    peer = RawPeer()
+    acks = []
+    with _sniff(path, ifname="aud0"):
+        cli, nxt, pnxt = _aud_client(peer)
+
+        def send(off, size):
+            peer.send(_F.TH_ACK | _F.TH_PUSH, pnxt + off, nxt, bytes([65 + off // 100]) * size)
+            acks.append((peer.expect(lambda t: t.flags & _F.TH_ACK and not t.data).ack - pnxt) & MASK)
+        send(100, 100)          # held: ACK 0
+        send(0, 100)            # fills the gap: ACK 200
+        send(300, 100)          # held: ACK 200
+        send(200, 40)           # part of the gap: ACK 240
+        send(240, 60)           # the rest: ACK 400
+        got = b""
+        while len(got) < 400:
+            chunk = cli.recv(1000)
+            if not chunk:
+                break
+            got += chunk
+        peer.send(_F.TH_FIN | _F.TH_ACK, pnxt + 400, nxt)
+        peer.expect(lambda t: t.flags & _F.TH_ACK and t.ack == (pnxt + 401) & MASK)
+        cli.close()
+        fin = peer.expect(lambda t: t.flags & _F.TH_FIN)
+        peer.send(_F.TH_ACK, pnxt + 401, fin.seq + 1)
+        time.sleep(0.1)
+        peer.close()
+    return [(path, AUD_IUT)], (got, acks)
+
+
 # --- tfoaudit: TCP Fast Open (RFC 7413) with net.ipv4.tcp_fastopen = 3 -----------------------------
 
 MSG_FASTOPEN = getattr(socket, "MSG_FASTOPEN", 0x20000000)
