@@ -7,7 +7,7 @@ For every state and event kind (and every segment-processing stage a state can r
 - invariant: each row, from a TCB satisfying its state's invariant, leaves a TCB that
   satisfies the invariant of the state it enters; rows between synchronized states move
   SND.UNA only forward within [SND.UNA, SND.NXT] and RCV.NXT only forward by at most
-  RCV.WND + 1 (the window plus a FIN);
+  RCV.WND + 1 (the window plus a FIN) or, on a segment, its own length;
 - frame: every row that `spec/frames.py` says commutes with shifting the two sequence spaces
   does (its guard decides the same and its result moves with the shift, for every shift),
   which is what lets the oracle reuse one connection's results for another's.
@@ -209,13 +209,18 @@ def prove(profile: "Profile | str", m: Machine | None = None, obligations: bool 
             new_incarnation = any(a.text.startswith("IRS :=") for a in m.parsed[c.row.id][1])
             if state in SYNCHRONIZED and to in SYNCHRONIZED and not new_incarnation:
                 una, nxt, rcv, wnd = env["SND.UNA"], env["SND.NXT"], env["RCV.NXT"], env["RCV.WND"]
-                monotone = z3.And(z3.ULE(post["SND.UNA"] - una, nxt - una),
-                                  z3.ULE(post["RCV.NXT"] - rcv, wnd + 1))
+                moved = post["RCV.NXT"] - rcv
+                # over the window (and a FIN), or over the arriving segment itself (Linux takes
+                # in-order text past the window whole: option past-window-whole)
+                rcv_ok = z3.ULE(moved, wnd + 1)
+                if event == SEGMENT:
+                    rcv_ok = z3.Or(rcv_ok, z3.ULE(moved, env["SEG.LEN"]))
+                monotone = z3.And(z3.ULE(post["SND.UNA"] - una, nxt - una), rcv_ok)
                 model = check(pre, guards[i], z3.Not(monotone), where=f"row {c.row.id} from {state} (monotone)")
                 if model is not None:
                     report.findings.append(Finding(
                         "invariant", state, event, stage, (c.row.id,), sym.value(model, shown),
-                        "monotone bookkeeping (SND.UNA within [SND.UNA, SND.NXT], RCV.NXT + at most RCV.WND + 1)"))
+                        "monotone bookkeeping (SND.UNA within [SND.UNA, SND.NXT], RCV.NXT + at most RCV.WND + 1 or SEG.LEN)"))
         report.frames += _prove_frames(m, state, event, stage, sym, pre, params, check, shown, report.findings)
     report.seconds = time.perf_counter() - t0
     if obligations:

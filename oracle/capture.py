@@ -85,6 +85,7 @@ class Packet(NamedTuple):
     wscale: int | None
     mss: int | None
     ts: tuple[int, int] | None
+    sack_ok: bool = False            # SACK-permitted (RFC 2018 2): recorded, not modelled
 
 
 @dataclass
@@ -168,9 +169,19 @@ def _ipv6(net: bytes):
     return ip.src, ip.dst, bytes(ip.data), ip.plen - ext
 
 
+#: TCP option kinds read here (IANA "TCP Option Kind Numbers").
+OPT_MSS, OPT_WSCALE, OPT_SACK_OK, OPT_TS, OPT_TFO, OPT_EXP = 2, 3, 4, 8, 34, 254
+#: RFC 7413 2.1 / RFC 6994: the experimental option's magic for Fast Open (what Linux sent before
+#: kind 34 was assigned, and still accepts: tcp_parse_fastopen_option()).
+TFO_MAGIC = 0xF989
+
+
 def _options(b: bytes, end: int):
-    """MSS, window scale and timestamps from the TCP options in b[20:end]."""
+    """MSS, window scale, timestamps, SACK-permitted and the TCP Fast Open cookie option
+    (Segment.tfo: 0 none, 1 a cookie request (no cookie bytes), 2 a cookie) from the TCP
+    options in b[20:end]."""
     mss = wscale = ts = None
+    sack_ok, tfo = False, 0
     i = 20
     while i < end:
         kind = b[i]
@@ -182,14 +193,20 @@ def _options(b: bytes, end: int):
         if i + 1 >= end or b[i + 1] < 2 or i + b[i + 1] > end:
             break
         n = b[i + 1]
-        if kind == 2 and n == 4:
+        if kind == OPT_MSS and n == 4:
             mss = struct.unpack_from("!H", b, i + 2)[0]
-        elif kind == 3 and n == 3:
+        elif kind == OPT_WSCALE and n == 3:
             wscale = min(b[i + 2], 14)
-        elif kind == 8 and n == 10:
+        elif kind == OPT_TS and n == 10:
             ts = struct.unpack_from("!II", b, i + 2)
+        elif kind == OPT_SACK_OK and n == 2:
+            sack_ok = True
+        elif kind == OPT_TFO:
+            tfo = 1 if n == 2 else 2
+        elif kind == OPT_EXP and n >= 4 and struct.unpack_from("!H", b, i + 2)[0] == TFO_MAGIC:
+            tfo = 1 if n == 4 else 2
         i += n
-    return mss, wscale, ts
+    return mss, wscale, ts, sack_ok, tfo
 
 
 def _ip_from_link(buf: bytes, link: int):
@@ -271,11 +288,12 @@ def decode(ts: float, buf: bytes, link: int, stats: CaptureStats, wire: int | No
     except (dpkt.UnpackError, ValueError, struct.error, AttributeError, IndexError):
         stats.malformed += 1
         return None
-    mss, wscale, tsopt = _options(tcp, min(hl, len(tcp))) if hl > 20 else (None, None, None)
+    mss, wscale, tsopt, sack_ok, tfo = (_options(tcp, min(hl, len(tcp))) if hl > 20
+                                        else (None, None, None, False, 0))
     flags &= 0x1F
     stats.tcp += 1
-    seg = Segment.with_options(flags, seq, ack if flags & 0x10 else 0, min(payload, 0xFFFF), win, mss, wscale)
-    return Packet(ts, _addr(src), sport, _addr(dst), dport, seg, win, wscale, mss, tsopt)
+    seg = Segment.with_options(flags, seq, ack if flags & 0x10 else 0, min(payload, 0xFFFF), win, mss, wscale, tfo)
+    return Packet(ts, _addr(src), sport, _addr(dst), dport, seg, win, wscale, mss, tsopt, sack_ok)
 
 
 def pcap_link(field: int) -> int:

@@ -21,6 +21,9 @@ from typing import IO, Iterable, Iterator, Union
 
 from synack.spec.model import ACK, CALLS, MASK, MAXDATA, Segment, SpecError, State, flags_str, parse_flags
 
+#: JSON names of Segment.tfo (RFC 7413 4.1): no option, a cookie request, a cookie.
+TFO_NAMES = ("", "request", "cookie")
+
 FORMAT_VERSION = 1
 
 
@@ -39,6 +42,7 @@ class SegmentEvent:
     wscale: int | None = None       # window scale option (RFC 7323), on SYNs
     mss: int | None = None
     ts: tuple[int, int] | None = None
+    sack_ok: bool = False           # SACK-permitted (RFC 2018 2) on a SYN: recorded, not modelled
 
     def __str__(self) -> str:
         arrow = "IUT sends" if self.dir == "out" else "IUT receives"
@@ -60,7 +64,36 @@ class SegmentEvent:
             d["mss"] = self.mss
         if self.ts is not None:
             d["ts"] = list(self.ts)
+        if self.sack_ok:
+            d["sack_ok"] = True
+        if self.seg.tfo:
+            d["tfo"] = TFO_NAMES[self.seg.tfo]
         return d
+
+
+class IgnoredOptions:
+    """The TCP options a connection's segments carried that no rule reads: SACK-permitted
+    (RFC 2018 2) and timestamps (RFC 7323 3, 4). They are recorded so that a report can say the
+    verdict did not look at them (SACK blocks, RTTM and PAWS are not modelled). Feed every
+    segment event of one end; `text()` is the report's line, "" when neither was seen."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, set[str]] = {"SACK-permitted": set(), "timestamps": set()}
+
+    def add(self, ev: SegmentEvent) -> None:
+        if ev.sack_ok:
+            self.seen["SACK-permitted"].add(ev.dir)
+        if ev.ts is not None:
+            self.seen["timestamps"].add(ev.dir)
+
+    def text(self) -> str:
+        who = {frozenset({"out"}): "sent by the IUT", frozenset({"in"}): "sent by its peer",
+               frozenset({"in", "out"}): "both ends"}
+        parts = [f"{name} ({who[frozenset(d)]})" for name, d in self.seen.items() if d]
+        if not parts:
+            return ""
+        return ("options recorded and ignored: " + ", ".join(parts)
+                + ": SACK (RFC 2018) and timestamps (RFC 7323: RTTM, PAWS) are not modelled")
 
 
 @dataclass(frozen=True)
@@ -171,15 +204,21 @@ def event_from_json(obj: object, where: str = "event") -> TraceEvent:
         win = _int(obj, "win", where, 0xFFFF) if obj.get("win") is not None else None
         mss = _int(obj, "mss", where, 0xFFFF) if obj.get("mss") is not None else None
         wscale = _int(obj, "wscale", where, 14) if obj.get("wscale") is not None else None
+        tfo = obj.get("tfo")
+        if tfo is not None and tfo not in TFO_NAMES[1:]:
+            raise TraceError(f"{where}: field 'tfo' must be \"request\" or \"cookie\", got {tfo!r}")
+        sack_ok = obj.get("sack_ok", False)
+        if not isinstance(sack_ok, bool):
+            raise TraceError(f"{where}: field 'sack_ok' must be true or false, got {sack_ok!r}")
         seg = Segment.with_options(flags, seq, ack, _int(obj, "len", where, MAXDATA, 0), _window(win),
-                                   _mss_option(obj, mss), wscale)
+                                   _mss_option(obj, mss), wscale, TFO_NAMES.index(tfo) if tfo else 0)
         ts = obj.get("ts")
         if ts is not None:
             if (not isinstance(ts, list) or len(ts) != 2
                     or not all(isinstance(x, int) and not isinstance(x, bool) and 0 <= x <= MASK for x in ts)):
                 raise TraceError(f"{where}: field 'ts' must be [TSval, TSecr], two 32-bit integers, got {ts!r}")
             ts = (ts[0], ts[1])
-        return SegmentEvent(d, seg, t, win, wscale, mss, ts)
+        return SegmentEvent(d, seg, t, win, wscale, mss, ts, sack_ok)
     if "call" in obj:
         name = str(obj["call"]).upper()
         if name not in CALLS:

@@ -81,15 +81,18 @@ def parse_flags(text: str) -> int:
 
 #: RFC 7323 2.3: a window scale shift above 14 is taken as 14.
 MAX_WSCALE = 14
+#: Segment.tfo: the TCP Fast Open option (RFC 7413 4.1) absent, a cookie request, a cookie.
+TFO_NONE, TFO_REQUEST, TFO_COOKIE = 0, 1, 2
 
 
 class Segment(NamedTuple):
     """A TCP segment as connection management sees it: flags, SEQ, ACK, payload length, window,
     and the two SYN options the data path needs: `mss` is the MSS option's value (RFC 9293
     3.7.1; 0 when the segment carries none) and `ws` the window scale option's shift plus one
-    (RFC 7323 2.2; 0 when it carries none). Other options (SACK-permitted, timestamps) are not
-    carried: no rule reads them. The option fields default to "none", so a segment built
-    without them means what it meant before they existed."""
+    (RFC 7323 2.2; 0 when it carries none); `tfo` the TCP Fast Open cookie option (RFC 7413
+    4.1: 0 none, 1 a cookie request (the option empty), 2 a cookie). Other options
+    (SACK-permitted, timestamps) are not carried: no rule reads them. The option fields default
+    to "none", so a segment built without them means what it meant before they existed."""
 
     flags: int
     seq: int
@@ -98,6 +101,7 @@ class Segment(NamedTuple):
     wnd: int = 0
     mss: int = 0
     ws: int = 0
+    tfo: int = 0
 
     @property
     def length(self) -> int:
@@ -115,27 +119,27 @@ class Segment(NamedTuple):
 
     @classmethod
     def make(cls, flags: "int | str", seq: int, ack: int = 0, data: int = 0, wnd: int = 0, mss: int = 0,
-             ws: int = 0) -> "Segment":
+             ws: int = 0, tfo: int = 0) -> "Segment":
         """Build a validated segment; flags may be given as text like ``"SYN,ACK"``."""
         if isinstance(flags, str):
             flags = parse_flags(flags)
         for name, v, hi in (("seq", seq, MASK), ("ack", ack, MASK), ("data", data, MAXDATA),
                             ("wnd", wnd, MASK), ("flags", flags, 0xFF), ("mss", mss, 0xFFFF),
-                            ("ws", ws, MAX_WSCALE + 1)):
+                            ("ws", ws, MAX_WSCALE + 1), ("tfo", tfo, TFO_COOKIE)):
             if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= hi:
                 raise SpecError(f"segment field {name}={v!r} is out of range 0..{hi}")
-        return cls(flags, seq, ack if flags & ACK else 0, data, wnd, mss, ws)
+        return cls(flags, seq, ack if flags & ACK else 0, data, wnd, mss, ws, tfo)
 
     @classmethod
     def with_options(cls, flags: int, seq: int, ack: int, data: int, wnd: int, mss: "int | None",
-                     wscale: "int | None") -> "Segment":
-        """A segment read from a trace or capture, with its MSS and window scale options as
-        read (None: absent), carried only on a SYN (RFC 9293 3.7.1, RFC 7323 2.2: elsewhere
-        they are ignored)."""
+                     wscale: "int | None", tfo: int = 0) -> "Segment":
+        """A segment read from a trace or capture, with its MSS, window scale and TCP Fast Open
+        options as read (None, 0: absent), carried only on a SYN (RFC 9293 3.7.1, RFC 7323 2.2,
+        RFC 7413 4.1: elsewhere they are ignored)."""
         if not flags & SYN:
             return cls(flags, seq, ack, data, wnd)
         return cls(flags, seq, ack, data, wnd, mss or 0,
-                   0 if wscale is None else min(wscale, MAX_WSCALE) + 1)
+                   0 if wscale is None else min(wscale, MAX_WSCALE) + 1, tfo)
 
 
 class Endpoint(NamedTuple):
@@ -156,7 +160,9 @@ class Endpoint(NamedTuple):
     3.10.7.4 SHLD-31), as offsets from RCV.NXT: the octets RCV.NXT + held_start up to
     RCV.NXT + held_end - 1, with 0 < held_start < held_end <= RCV.WND; both 0 when nothing is
     held. Offsets rather than sequence numbers keep the range's invariant free of modular
-    arithmetic, and they move only when RCV.NXT does.
+    arithmetic, and they move only when RCV.NXT does. `tfo_child` marks a passive connection
+    created by TCP Fast Open (RFC 7413 4.2.2: a SYN with a valid cookie, with or without data),
+    which may send before the handshake's final ACK.
     Timers are not stored: a timer is armed exactly when some timeout row's guard holds.
     """
 
@@ -180,6 +186,7 @@ class Endpoint(NamedTuple):
     snd_ws: int = 0
     held_start: int = 0
     held_end: int = 0
+    tfo_child: bool = False
 
     def __str__(self) -> str:
         if self.state in (State.CLOSED, State.LISTEN):

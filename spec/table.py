@@ -54,7 +54,11 @@ MACROS: dict[str, str] = {
         "(SEG.LEN == 0 and RCV.WND == 0 and SEG.SEQ == RCV.NXT)"
         " or (SEG.LEN == 0 and RCV.WND > 0 and RCV.NXT <= SEG.SEQ and SEG.SEQ < RCV.NXT + RCV.WND)"
         " or (SEG.LEN > 0 and RCV.WND > 0 and ((RCV.NXT <= SEG.SEQ and SEG.SEQ < RCV.NXT + RCV.WND)"
-        " or (RCV.NXT <= SEG.SEQ + SEG.LEN - 1 and SEG.SEQ + SEG.LEN - 1 < RCV.NXT + RCV.WND)))"),
+        " or (RCV.NXT <= SEG.SEQ + SEG.LEN - 1 and SEG.SEQ + SEG.LEN - 1 < RCV.NXT + RCV.WND)))"
+        " or LX_ZW_FIN"),
+    # Linux tcp_data_queue() (2bd99aef1b19): a bare FIN exactly at RCV.NXT is taken at a zero window
+    # ("some stacks are known to send bare FIN packets in a loop even if we send RWIN 0")
+    "LX_ZW_FIN": "RCV.WND == 0 and SEG.SEQ == RCV.NXT and FIN and not SYN and SEG.DATA == 0",
     # 3.10.7.4 fifth: an acceptable acknowledgment, a duplicate, or one for data not yet sent.
     "ACK_NEW": "SND.UNA < SEG.ACK <= SND.NXT",
     "ACK_DUP": "SEG.ACK <= SND.UNA",
@@ -80,7 +84,7 @@ MACROS: dict[str, str] = {
     # not ISS + 1 goes back to the listener, which resets it, before any window test (read only
     # where ACK is set; a RST keeps RFC 5961's order).
     # (A TFO child, which accepted data on the SYN, is a full socket: RFC 9293's order.)
-    "LX_REQ_BADACK": "PASSIVE and not RST and RCV.NXT == IRS + 1 and SEG.ACK != ISS + 1",
+    "LX_REQ_BADACK": "PASSIVE and not TFO.CHILD and not RST and SEG.ACK != ISS + 1",
     # Linux tcp_in_window() (tcp_minisocks.c): the window test of request and timewait sockets;
     # SEG.SEQ + SEG.LEN is Linux's end_seq (it counts the FIN).
     "LX_IN_WINDOW": ("SEG.SEQ == RCV.NXT or (RCV.NXT < SEG.SEQ + SEG.LEN and SEG.SEQ < RCV.NXT + RCV.WND)"
@@ -98,6 +102,7 @@ MACROS: dict[str, str] = {
 }
 #: Macros that hold only under a profile option; without the option they are False.
 MACRO_OPTION: dict[str, str] = {"ABORT_ON_DATA": "rst-on-unread", "RESYN": "synack-on-syn-copy", "OFFLOAD": "tso",
+                                "LX_ZW_FIN": "past-window-whole",
                                 "LX_REQ_BADACK": "syn-recv-ack-first"}
 
 ACK_NOW = "send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>"
@@ -171,11 +176,12 @@ row("send.defer", (ES, CW), "SEND", _SENDQ + " and " + _NOW, "SND.Q := SND.Q + N
     R + "3.7.4; RFC 1122 4.2.3.4; Linux tcp_nagle_test(), TCP_CORK",
     "the data could go out at once but is queued (Nagle's algorithm while data is unacknowledged, corking, "
     "autocorking): OUTPUT sends it later", choice=True)
-row("synrcvd.send.tfo", SR, "SEND", "PASSIVE and RCV.NXT != IRS + 1 and SND.Q + N + (SND.NXT - ISS - 1) <= MAXWIN - 1",
+row("synrcvd.send.tfo", SR, "SEND", "PASSIVE and TFO.CHILD and SND.Q + N + (SND.NXT - ISS - 1) <= MAXWIN - 1",
     ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK><LEN=N>", "SND.NXT := SND.NXT + N"), None,
     "RFC 7413 4.2.2; Linux tcp_sendmsg_locked() (tcp_passive_fastopen())",
     "a server that accepted data on the SYN may send before the handshake's final ACK (the TFO child socket "
-    "is already accepted); the SYN's data is what tells this SYN-RECEIVED from another", when="tfo", choice=True)
+    "is already accepted, also from a SYN with a valid cookie and no data: tcp_try_fastopen())", when="tfo",
+    choice=True)
 row("send-full", (ES, CW), "SEND", "not (" + _SENDQ + ")",
     "signal error: insufficient resources", None, R + "3.10.2",
     "more than 2^30 bytes outstanding and queued (RFC 7323 2.3 bounds a window below 2^30)")
@@ -291,11 +297,17 @@ row("listen.syn", LI, SEG, "not RST and not ACK and SYN", _synrcv, SR, R + "3.10
     stage="listen", when="not two-way-handshake", figure5=True)
 row("listen.syn.tfo", LI, SEG, "not RST and not ACK and SYN and not FIN and SEG.DATA > 0",
     ("IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1 + SEG.DATA", "UNREAD := True", "ISS := ISN", "SND.UNA := ISN",
-     "SND.NXT := ISN + 1", "SND.WND := SEG.WND", "RTX := 0") + _opts + ("send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>",), SR,
+     "SND.NXT := ISN + 1", "SND.WND := SEG.WND", "RTX := 0", "TFO.CHILD := True") + _opts
+    + ("send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>",), SR,
     "RFC 7413 4.2.2; Linux tcp_try_fastopen(), tcp_fastopen_create_child()",
     "third: rcv SYN with data and a valid cookie: the data is accepted and the SYN,ACK acknowledges it "
     "(without a valid cookie, listen.syn: only the SYN is acknowledged)", stage="listen",
     when="tfo and not two-way-handshake", choice=True)
+row("listen.syn.tfo.cookie", LI, SEG, "not RST and not ACK and SYN and not FIN and SEG.DATA == 0 and SEG.TFO == 2",
+    _synrcv + ("TFO.CHILD := True",), SR,
+    "RFC 7413 4.2.2; Linux tcp_try_fastopen() (a valid cookie on a SYN without data still creates the child)",
+    "third: rcv SYN with a cookie and no data: a Fast Open child, which may send before the final ACK "
+    "(without a valid cookie, listen.syn)", stage="listen", when="tfo and not two-way-handshake", choice=True)
 row("listen.syn.2way", LI, SEG, "not RST and not ACK and SYN",
     _synrcv + ("SND.UNA := ISN + 1", "signal established"), ES, "teaching variant (not TCP)",
     "two-way handshake: the server is ESTABLISHED as soon as it answers", stage="listen",
@@ -378,7 +390,8 @@ row("synrcvd.pre.noack", SR, SEG, "not ACK and not RESYN", (), None, R + "3.10.7
 row("timewait.reopen", TW, SEG, "REOPEN_SYN and PASSIVE",
     ("ISS := SND.NXT + 65537", "IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "RCV.WND := WINDOW",
      "SND.UNA := ISS", "SND.NXT := ISS + 1", "SND.WND := SEG.WND", "PASSIVE := True", "FIN.SENT := False",
-     "ORPHAN := False", "RTX := 0", "PROBES := 0", "UNREAD := False", "SND.Q := 0", "ACK.OWED := False") + _opts +
+     "ORPHAN := False", "RTX := 0", "PROBES := 0", "UNREAD := False", "SND.Q := 0", "ACK.OWED := False",
+     "TFO.CHILD := False") + _opts +
     ("send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>",), SR,
     "RFC 9293 3.6.1; RFC 1122 4.2.2.13; Linux tcp_timewait_state_process() (TCP_TW_SYN), tcp_v4_rcv()",
     "a SYN above RCV.NXT reopens the connection from TIME-WAIT as a new incarnation; Linux takes "
@@ -657,11 +670,26 @@ row("text.data-fin", (ES, F1, F2), SEG, "NEWDATA and FITS and FIN and not ABORT_
     None, R + "3.10.7.4; Linux tcp_fin()",
     "seventh: deliver text; the FIN's ACK covers it (the FIN ends the peer's data: anything held beyond "
     "it is discarded, as tcp_fin() purges the out-of-order queue)", stage="text", next="fin")
+# Linux tcp_sequence() (since 6.17): text whose end lies past RCV.NXT + RCV.WND is taken only when the
+# receive queue is empty (then tcp_data_queue() queues it whole), else dropped with a duplicate ACK.
+_LXPAST = "Linux tcp_sequence() (SKB_DROP_REASON_TCP_INVALID_END_SEQUENCE), tcp_data_queue()"
+row("text.past.whole", (ES, F1, F2), SEG, "NEWDATA and not FITS and not ABORT_ON_DATA and not UNREAD and not FIN",
+    ("UNREAD := True", "RCV.NXT := SEG.END") + _UNHOLD + (ACK_NOW,), None, _LXPAST,
+    "seventh: text past the right window edge, nothing unread: accepted whole (it covers anything held)",
+    stage="text", when="past-window-whole")
+row("text.past.whole-fin", (ES, F1, F2), SEG, "NEWDATA and not FITS and not ABORT_ON_DATA and not UNREAD and FIN",
+    ("UNREAD := True", "RCV.NXT := SEG.END") + _UNHOLD, None, _LXPAST + "; tcp_fin()",
+    "seventh: text and FIN past the right window edge, nothing unread: accepted whole; the FIN's ACK covers it",
+    stage="text", next="fin", when="past-window-whole")
+row("text.past.drop", (ES, F1, F2), SEG, "NEWDATA and not FITS and not ABORT_ON_DATA and UNREAD", ACK_NOW, None,
+    _LXPAST + "; tcp_validate_incoming() (tcp_send_dupack())",
+    "seventh: text past the right window edge while data waits unread: dropped whole, snd ACK of RCV.NXT",
+    stage="text", when="past-window-whole")
 row("text.trim", (ES, F1, F2), SEG, "NEWDATA and not FITS and not ABORT_ON_DATA",
     ("UNREAD := UNREAD or RCV.WND > 0", "RCV.NXT := RCV.NXT + RCV.WND") + _UNHOLD + (ACK_NOW,), None,
     R + "3.10.7.4",
     "seventh: only the part within the window is accepted (and a FIN beyond it is not); it covers "
-    "anything held", stage="text")
+    "anything held", stage="text", when="not past-window-whole")
 row("text.abort-on-data", (F1, F2), SEG, "NEWDATA and ABORT_ON_DATA",
     ("reply <SEQ=SEG.ACK><CTL=RST>", "delete TCB"), CL, "RFC 1122 4.2.2.13; Linux tcp_rcv_state_process()",
     "seventh: new data after close(): snd RST (LINUX_MIB_TCPABORTONDATA)", stage="text", when="rst-on-unread")

@@ -65,4 +65,29 @@ def small_mss_bulk(path):
         json.dump(log, fh)
 
 
-SCENARIOS = {f.__name__: f for f in (small_mss_bulk,)}
+#: Bytes the client writes in window_scaled_bulk: far past one unscaled 64 KB window.
+SCALED_BYTES = 2 * 1024 * 1024
+
+
+def window_scaled_bulk(path):
+    """Both ends announce a window scale (the kernel's default, RFC 7323 2.2) and the server
+    reads as fast as it can: its window grows past 65,535 bytes (receive buffer autotuning) and
+    the client keeps more than 64 KB in flight. Returns the bytes the server read."""
+    with _sniff(path):
+        srv = _listener(HOST)
+        cli = socket.create_connection((HOST, PORT), timeout=TMO)
+        conn, _ = srv.accept()
+        conn.settimeout(TMO)
+        got = []
+        reader = threading.Thread(target=lambda: got.append(len(_drain(conn))), daemon=True)
+        reader.start()
+        cli.sendall(b"w" * SCALED_BYTES)
+        cli.close()
+        reader.join(TMO)
+        conn.close()
+        srv.close()
+        time.sleep(0.2)
+    return got[0] if got else 0
+
+
+SCENARIOS = {f.__name__: f for f in (small_mss_bulk, window_scaled_bulk)}

@@ -144,3 +144,50 @@ def test_the_zero_window_is_probed_with_backoff(bulk):
     tol = prof.params["tolerance"]
     for k, (a, b) in enumerate(zip(probes, probes[1:]), 1):
         assert b - a >= timer_seconds(prof, "PERSIST", k) * (1 - tol), (k, b - a)
+
+
+@pytest.fixture(scope="module")
+def scaled(tmp_path_factory):
+    """window_scaled_bulk judged: (results, {end: events})."""
+    from datapath import SCALED_BYTES
+    path = str(tmp_path_factory.mktemp("scaled") / "window_scaled_bulk.pcap")
+    assert run_in_netns(SCENARIOS["window_scaled_bulk"], path, timeout=60) == SCALED_BYTES
+    judge = CaptureJudge(get_profile("linux", "tso"), None, keep_events=True)
+    results = [r for p in read_capture(path) for r in judge.feed(p)] + list(judge.close())
+    (conn,) = judge.released
+    return results, conn.events
+
+
+def test_window_scaling_on_both_sides_past_64_kb_is_conformant(scaled):
+    """Both SYNs carry a window scale (RFC 7323 2.2); the server's windows, scaled, reach past
+    65,535 bytes, the client has more than that outstanding, and both ends are conformant."""
+    results, events = scaled
+    assert [r.verdict.status for r in results] == ["conformant", "conformant"], [str(r.verdict) for r in results]
+    client = next(end for end in events if end[1] != 5000)
+    evs = events[client]
+    syns = [e for e in evs if e.seg.flags & SYN]
+    assert len(syns) == 2 and all(e.wscale is not None for e in syns), syns
+    shift = next(e.wscale for e in syns if e.dir == "in")
+    una, nxt, widest, most = None, None, 0, 0
+    for e in evs:
+        if e.dir == "in" and e.seg.flags & ACK and not e.seg.flags & SYN:
+            una = e.seg.ack
+            widest = max(widest, e.win << shift)
+        elif e.dir == "out" and e.seg.data:
+            nxt = (e.seg.seq + e.seg.data) & 0xFFFFFFFF
+        if una is not None and nxt is not None:
+            most = max(most, (nxt - una) & 0xFFFFFFFF)
+    assert widest > 65535 and most > 65535, (widest, most)
+
+
+def test_the_same_transfer_with_the_scale_option_taken_away_is_a_violation(scaled):
+    """Just outside: had the server announced no window scale, its windows would be at most
+    65,535 bytes and the client's data past them a violation (RFC 9293 3.8.6)."""
+    _, events = scaled
+    client = next(end for end in events if end[1] != 5000)
+    evs = list(events[client])
+    k = next(k for k, e in enumerate(evs) if e.dir == "in" and e.seg.flags & SYN)
+    evs[k] = SegmentEvent("in", evs[k].seg._replace(ws=0), evs[k].t, evs[k].win, None, evs[k].mss, evs[k].ts,
+                          evs[k].sack_ok)
+    v = Monitor(get_profile("linux", "tso")).check(evs)
+    assert v.status == "violation", str(v)

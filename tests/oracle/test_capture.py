@@ -285,3 +285,60 @@ def test_a_drop_the_pcapng_capture_records_is_a_lost_event(tmp_path):
     got = list(read_capture(str(tmp_path / "d.pcapng"), st))
     assert isinstance(got[-1], Lost) and got[-1].src is None and "dropped 3 frames" in got[-1].why
     assert st.dropped == 3
+
+
+@pytest.mark.parametrize("opts, sack_ok, tfo", [
+    (b"\x04\x02\x01\x01", True, 0),                                   # SACK-permitted, NOP, NOP
+    (b"\x22\x02\x01\x01", False, 1),                                  # TFO (kind 34) empty: a cookie request
+    (b"\x22\x0a" + bytes(8) + b"\x01\x01", False, 2),                 # TFO with an 8-byte cookie
+    (b"\xfe\x04\xf9\x89", False, 1),                                  # experimental TFO (RFC 6994 magic), empty
+    (b"\xfe\x0c\xf9\x89" + bytes(8), False, 2),                       # experimental TFO with a cookie
+    (b"\xfe\x0c\x12\x34" + bytes(8), False, 0),                       # another experiment: not TFO
+    (b"\x04\x02\x22\x0a" + bytes(8), True, 2),                        # both
+    (b"\x22\x0a" + bytes(2), False, 0),                               # a TFO option cut by the header: none
+])
+def test_sack_permitted_and_the_fast_open_option_are_read_from_a_syn(tmp_path, opts, sack_ok, tfo):
+    """SACK-permitted (RFC 2018 2) is recorded on the packet (not modelled: no row reads it);
+    the TCP Fast Open option (RFC 7413 4.1; Linux also sends and accepts the experimental kind
+    254 with magic 0xF989) becomes Segment.tfo on a SYN: empty is a cookie request, longer a
+    cookie. The same options on a non-SYN segment leave Segment.tfo at 0 (RFC 7413 4.1: only
+    SYNs carry it)."""
+    path = str(tmp_path / "opts.pcap")
+    pad = opts + b"\x00" * (-len(opts) % 4)
+    recs = []
+    for flags in (0x02, 0x10):
+        tcp = struct.pack("!HHIIBBHHH", 40000, 80, 1000, 5000 if flags & 0x10 else 0, (5 + len(pad) // 4) << 4,
+                          flags, 1000, 0, 0) + pad
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 0, 0, 64, 6, 0, b"\x0a\0\0\x01", b"\x0a\0\0\x02")
+        buf = b"\0" * 12 + b"\x08\x00" + ip + tcp
+        recs.append((100.0, buf, len(buf)))
+    pcap_records(path, recs)
+    syn, ack = list(read_capture(path))
+    assert (syn.sack_ok, syn.seg.tfo) == (sack_ok, tfo)
+    assert (ack.sack_ok, ack.seg.tfo) == (sack_ok, 0)
+
+
+def test_the_recorded_options_survive_json_lines():
+    """SACK-permitted and the Fast Open option as JSON Lines fields (oracle/trace.schema.json; a SYN
+    without an "mss" field has no limit: 65535)."""
+    from synack.oracle.events import SegmentEvent, event_from_json
+    from synack.spec import Segment
+    ev = SegmentEvent("in", Segment.make("SYN", 7, wnd=1000, mss=0xFFFF, tfo=2), 1.0, 1000, None, None, (5, 0), True)
+    d = ev.to_json()
+    assert (d["sack_ok"], d["tfo"], d["ts"]) == (True, "cookie", [5, 0])
+    assert event_from_json(d) == ev
+    for bad in ({"tfo": "yes"}, {"sack_ok": 1}):
+        with pytest.raises(TraceError):
+            event_from_json({**d, **bad})
+
+
+def test_the_report_line_for_options_no_rule_reads():
+    """What a verdict's report says about SACK-permitted and timestamps (oracle/judge.py prints it)."""
+    from synack.oracle.events import IgnoredOptions, SegmentEvent
+    from synack.spec import Segment
+    opts = IgnoredOptions()
+    assert opts.text() == ""
+    opts.add(SegmentEvent("out", Segment.make("SYN", 7), ts=(1, 0), sack_ok=True))
+    opts.add(SegmentEvent("in", Segment.make("SYN,ACK", 9, 8), ts=(2, 1)))
+    assert opts.text() == ("options recorded and ignored: SACK-permitted (sent by the IUT), timestamps (both "
+                           "ends): SACK (RFC 2018) and timestamps (RFC 7323: RTTM, PAWS) are not modelled")

@@ -10,7 +10,8 @@ import pytest
 from drive import Endpoint, State, arrive, call, est, one, seg, step
 from synack.oracle import Monitor
 from synack.oracle.events import CallEvent, SegmentEvent
-from synack.spec import get_profile
+from synack.spec import Segment, get_profile
+from synack.spec.model import TFO_COOKIE, TFO_NONE, TFO_REQUEST
 
 LINUX = get_profile("linux")
 
@@ -248,11 +249,54 @@ def test_tfo_server_accepts_data_on_the_syn_and_sends_before_the_final_ack():
         assert judge(prof, ignored).status == "conformant"
 
 
+def test_tfo_server_child_from_a_syn_with_a_cookie_and_no_data_sends_before_the_final_ack():
+    """tcp_try_fastopen(): a valid cookie creates the child whatever the payload, so a SYN with a
+    cookie and no data may be answered with data before the handshake's final ACK (packetdrill
+    fastopen/server/basic-zero-payload). The same SYN without a cookie (a cookie request, or no
+    option) makes a request socket, which cannot send yet."""
+    def events(tfo):
+        return [c("LISTEN"), SegmentEvent("in", Segment.make("SYN", 1000, wnd=65535, tfo=tfo)),
+                o("SYN,ACK", 5000, 1001), c("SEND", 100), o("ACK", 5001, 1001, data=100), i("ACK", 1001, 5101)]
+    assert_option_decides("tfo", events(TFO_COOKIE), events(TFO_REQUEST))
+    assert judge(TFO, events(TFO_COOKIE)).status == "conformant"
+    assert judge(LINUX, events(TFO_NONE)).status == "violation"
+
+
 def test_tfo_rows_are_unreachable_without_data_on_the_syn():
-    """The checker's users never connect with data and its SYNs carry none: the rows that need
-    TFO data change nothing the checker explores (a plain CONNECT and SYN step as before)."""
+    """The checker's users never connect with data and its SYNs carry neither data nor a cookie:
+    the rows that need them change nothing the checker explores (a plain CONNECT and SYN step as
+    before)."""
     for prof in (LINUX, TFO):
         t = step(prof, Endpoint(), call("CONNECT", isn=7))
         assert [r.rows for r in t] == [("closed.connect",)]
         ls = one(prof, Endpoint(), call("LISTEN")).endpoint
         assert [r.rows for r in step(prof, ls, arrive(seg("SYN", 40), isn=9))] == [("listen.syn",)]
+
+
+# --- text past the right window edge (tcp_sequence() since 6.17, tcp_data_queue()) ----------------
+
+SMALL_WINDOW = SERVER_OPEN + [i("ACK", 1001, 5001)]
+
+
+def test_text_past_the_window_is_accepted_whole_when_nothing_waits_unread():
+    """RFC 9293 3.10.7.4 trims to the window (ACK 2001); Linux takes all 1500 bytes (ACK 2501)."""
+    events = SMALL_WINDOW + [i("ACK", 1001, 5001, 1500), o("ACK", 5001, 2501, wnd=0)]
+    mutant = SMALL_WINDOW + [i("ACK", 1001, 5001, 1500), o("ACK", 5001, 2502, wnd=0)]
+    assert_option_decides("past-window-whole", events, mutant)
+
+
+def test_text_past_the_window_is_dropped_whole_while_data_waits_unread():
+    """100 bytes unread: the next segment, reaching past the window, is dropped with an ACK of
+    RCV.NXT (RFC 9293 would take the part within the window); taking it whole is a violation."""
+    head = SMALL_WINDOW + [i("ACK", 1001, 5001, 100), o("ACK", 5001, 1101, wnd=900), i("ACK", 1101, 5001, 1000)]
+    assert_option_decides("past-window-whole", head + [o("ACK", 5001, 1101, wnd=900)],
+                          head + [o("ACK", 5001, 2101, wnd=0)])
+
+
+def test_a_bare_fin_at_rcv_nxt_is_taken_at_a_zero_window():
+    """tcp_data_queue() (2bd99aef1b19) accepts a bare FIN at a zero window; RFC 9293 3.10.7.4
+    finds no segment of length 1 acceptable then (ACK 2501 and drop). A FIN one past RCV.NXT
+    is not accepted."""
+    head = SMALL_WINDOW + [i("ACK", 1001, 5001, 1500), o("ACK", 5001, 2501, wnd=0)]
+    assert_option_decides("past-window-whole", head + [i("FIN,ACK", 2501, 5001), o("ACK", 5001, 2502, wnd=0)],
+                          head + [i("FIN,ACK", 2502, 5001), o("ACK", 5001, 2503, wnd=0)])
