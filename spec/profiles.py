@@ -58,6 +58,9 @@ OPTIONS: dict[str, str] = {
                          "window edge is accepted whole when the receive queue is empty and dropped whole (a "
                          "duplicate ACK) when it is not, where RFC 9293 3.10.7.4 trims it to the window; a bare FIN "
                          "at RCV.NXT is accepted at a zero window",
+    "ack-bytes-acked": "Linux tcp_ack(): RFC 5961 5.2's bound is SND.UNA - min(max_window, bytes_acked), so an "
+                       "ACK below everything acknowledged so far (below ISS; a server's bytes_acked does not count "
+                       "its SYN, so ISS too) is always challenged and dropped (found by the test kit)",
     "ack-unsent-silent": "Linux tcp_ack(), tcp_rcv_established(): an ACK of unsent data is dropped without an "
                          "ACK in ESTABLISHED",
     "tfo": "RFC 7413 TCP Fast Open; Linux net.ipv4.tcp_fastopen (default 1: client; 3: also servers whose "
@@ -278,7 +281,7 @@ LINUX = _profile(
      "rst-on-unread", "rst-ack", "econnrefused", "synack-on-syn-copy", "syn-recv-syn-rst", "time-wait-reopen",
      "simopen-synack-dupack", "listener-survives", "time-wait-detached",
      "tfo", "syn-recv-ack-first", "rst-after-fin", "fin-wait-2-minisock", "time-wait-minisock", "ack-unsent-silent",
-     "past-window-whole"},
+     "past-window-whole", "ack-bytes-acked"},
     {"SYN.RETRIES": 6, "SYNACK.RETRIES": 5, "DATA.RETRIES": 15, "KA.PROBES": 9, "WINDOW": 65535, "MSS.DEFAULT": 536, "SYN.LINEAR": 4,
      "msl": 30.0, "time_wait": 60.0, "rto_initial": 1.0, "rto_min": 0.2, "rto_max": 120.0,
      "fin_timeout": 60.0, "user_timeout": 0.0, "ka_idle": 7200.0, "ka_interval": 75.0, "delack_max": 0.5,

@@ -59,12 +59,17 @@ MACROS: dict[str, str] = {
     # Linux tcp_data_queue() (2bd99aef1b19): a bare FIN exactly at RCV.NXT is taken at a zero window
     # ("some stacks are known to send bare FIN packets in a loop even if we send RWIN 0")
     "LX_ZW_FIN": "RCV.WND == 0 and SEG.SEQ == RCV.NXT and FIN and not SYN and SEG.DATA == 0",
+    # TCP Fast Open: the SYN carried data (it is still in flight)
+    "TFO_SYN_DATA": "SND.NXT != ISS + 1",
     # 3.10.7.4 fifth: an acceptable acknowledgment, a duplicate, or one for data not yet sent.
     "ACK_NEW": "SND.UNA < SEG.ACK <= SND.NXT",
     "ACK_DUP": "SEG.ACK <= SND.UNA",
     # Not new and not a duplicate: SEG.ACK > SND.NXT, and also the distance-2^31 case that
     # modular comparison leaves undefined (RFC 1982): treated as acknowledging unsent data.
     "ACK_UNSENT": "not ACK_NEW and not ACK_DUP",
+    # Linux tcp_ack(): below SND.UNA - min(max_window, bytes_acked), so always below the first
+    # octet acknowledged so far (a client's bytes_acked counts its SYN, a server's does not)
+    "ACK_NEVER_SENT": "SEG.ACK < ISS or (PASSIVE and SEG.ACK == ISS)",
     # 3.10.7.4 seventh: text that starts at or before RCV.NXT and reaches beyond it.
     "NEWDATA": "SEG.SEQ <= RCV.NXT and RCV.NXT < SEG.END",
     "FITS": "SEG.END - RCV.NXT <= RCV.WND",
@@ -102,7 +107,8 @@ MACROS: dict[str, str] = {
 }
 #: Macros that hold only under a profile option; without the option they are False.
 MACRO_OPTION: dict[str, str] = {"ABORT_ON_DATA": "rst-on-unread", "RESYN": "synack-on-syn-copy", "OFFLOAD": "tso",
-                                "LX_ZW_FIN": "past-window-whole",
+                                "LX_ZW_FIN": "past-window-whole", "ACK_NEVER_SENT": "ack-bytes-acked",
+                                "TFO_SYN_DATA": "tfo",
                                 "LX_REQ_BADACK": "syn-recv-ack-first"}
 
 ACK_NOW = "send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>"
@@ -342,11 +348,19 @@ row("synsent.synack.2way.queued", SS, SEG, "not RST and SYN and ACK and ACK_NEW 
                "signal established"), ES, "teaching variant (not TCP)",
     "two-way handshake: queued data is the first thing sent", stage="syn-sent", next="text",
     when="two-way-handshake")
-row("synsent.syn", SS, SEG, "not RST and SYN and not ACK",
+row("synsent.syn", SS, SEG, "not RST and SYN and not ACK and not TFO_SYN_DATA",
     ("SND.Q := SND.Q + (SND.NXT - ISS - 1)", "SND.NXT := ISS + 1",
      "IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "SND.WND := SEG.WND", "RTX := 0") + _opts +
     ("send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>",), SR, R + "3.10.7.3",
     "fourth: simultaneous open: rcv SYN / snd SYN,ACK", stage="syn-sent", figure5=True)
+row("synsent.syn.tfo", SS, SEG, "not RST and SYN and not ACK and TFO_SYN_DATA",
+    ("IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "SND.WND := SEG.WND", "RTX := 0") + _opts +
+    ("resend <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>",), SR,
+    "RFC 9293 3.10.7.3; RFC 7413; Linux tcp_rcv_synsent_state_process() (simultaneous open)",
+    "fourth: simultaneous open after a SYN that carried data (TCP Fast Open): snd SYN,ACK; the SYN's data stays "
+    "in flight (SND.NXT is not wound back), so the peer's SYN,ACK may acknowledge it (packetdrill "
+    "fastopen/client/simultaneous-fast-open); the crossing SYN's own data is not taken", stage="syn-sent",
+    when="tfo")
 # (two rows, not one guard "not ACK or ACK_NEW": SEG.ACK is read only where ACK is set, which
 # lets spec/frames.py see that dropping commutes with shifting the sequence spaces)
 row("synsent.other", SS, SEG, "not RST and not SYN and ACK and ACK_NEW", (), None, R + "3.10.7.3",
@@ -582,8 +596,31 @@ row("ack.new", (ES, CW, F2), SEG, "ACK and ACK_NEW", _new, None, R + "3.10.7.4",
 row("ack.dup", (ES, F1, F2, CW, CG, LA), SEG, "ACK and SEG.ACK == SND.UNA", _WND, None,
     R + "3.10.7.4; RFC 7323 2.3", "fifth: duplicate ACK: update the send window (scaled by the peer's shift)",
     stage="ack", next="text")
-row("ack.old", (ES, F1, F2, CW, CG, LA), SEG, "ACK and SEG.ACK < SND.UNA", (), None, R + "3.10.7.4",
-    "fifth: old duplicate ACK: ignored", stage="ack", next="text")
+row("ack.old", (ES, F1, F2, CW, CG, LA), SEG, "ACK and SEG.ACK < SND.UNA and not ACK_NEVER_SENT", (), None,
+    R + "3.10.7.4", "fifth: old duplicate ACK: ignored", stage="ack", next="text")
+# RFC 9293 3.10.7.4 fifth (MAY-12, RFC 5961 5.2): with RFC 5961, an ACK below SND.UNA - MAX.SND.WND
+# (the largest window the peer announced) is discarded and answered with an ACK. The table does
+# not track MAX.SND.WND, so beyond SND.UNA - SND.WND either is allowed (a choice); Linux's tcp_ack() bounds the
+# distance also by the bytes acknowledged (option ack-bytes-acked), so an ACK below everything
+# acknowledged so far is always challenged there.
+_5961 = "RFC 9293 3.10.7.4 (MAY-12); RFC 5961 5.2"
+row("ack.old.challenge", (ES, F1, F2, CW, CG, LA), SEG,
+    "ACK and SEG.ACK < SND.UNA and not ACK_NEVER_SENT and SND.WND < SND.UNA - SEG.ACK", ACK_NOW,
+    None, _5961 + "; Linux tcp_ack() (tcp_send_challenge_ack())",
+    "fifth: an ACK older than SND.UNA - MAX.SND.WND: snd ACK, drop. MAX.SND.WND, the largest window the peer "
+    "announced, is not tracked: it is at least SND.WND, so an old ACK within SND.WND is never challenged and one "
+    "beyond it may be (a choice beside ack.old)", stage="ack", when="challenge-ack", choice=True)
+row("ack.old.never-sent", (ES, F1, F2, CW, CG, LA), SEG, "ACK and SEG.ACK < SND.UNA and ACK_NEVER_SENT", ACK_NOW,
+    None, "Linux tcp_ack() (prior_snd_una - min(max_window, bytes_acked)); " + _5961,
+    "fifth: an ACK below everything acknowledged so far (below ISS; for a passive open, ISS itself): snd "
+    "(challenge) ACK, drop",
+    stage="ack", when="challenge-ack")
+row("ack.old.never-sent.limited", (ES, F1, F2, CW, CG, LA), SEG, "ACK and SEG.ACK < SND.UNA and ACK_NEVER_SENT", (),
+    None, "RFC 5961 7; Linux tcp_send_challenge_ack() (net.ipv4.tcp_challenge_ack_limit)",
+    "fifth: the same, the challenge ACK suppressed by the rate limit", stage="ack",
+    when="challenge-ack and challenge-ack-ratelimit", choice=True)
+row("ack.old.never-sent.plain", (ES, F1, F2, CW, CG, LA), SEG, "ACK and SEG.ACK < SND.UNA and ACK_NEVER_SENT", (),
+    None, R + "3.10.7.4", "fifth: old duplicate ACK: ignored", stage="ack", next="text", when="not challenge-ack")
 row("ack.unsent", (ES, F1, F2, CW, CG, LA), SEG, "ACK and ACK_UNSENT", ACK_NOW, None, R + "3.10.7.4",
     "fifth: ACK of data not yet sent: snd ACK, drop", stage="ack", when="not ack-unsent-silent")
 row("ack.unsent.lx", (F1, F2, CW, CG, LA), SEG, "ACK and ACK_UNSENT", ACK_NOW, None,
@@ -775,6 +812,18 @@ row("persist", (ES, CW, F1, CG, LA), "PERSIST", "not FIN.SENT and SND.WND == 0",
     "probe <SEQ=SND.UNA - 1><ACK=RCV.NXT><CTL=ACK>", None, "RFC 9293 3.8.6.1 (MUST-36); RFC 1122 4.2.2.17",
     "zero window: probe it, backing off like the RTO (Linux tcp_probe_timer(), tcp_xmit_probe_skb() with "
     "SND.UNA - 1; a zero window is probed also while a FIN waits behind queued data)")
+
+row("persist.data", (ES, CW, F1, CG, LA), "PERSIST", "not FIN.SENT and SND.WND == 0 and SND.UNA == SND.NXT and SND.Q > 0",
+    ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK><LEN=1>", "SND.NXT := SND.NXT + 1", "SND.Q := SND.Q - 1"), None,
+    "RFC 9293 3.8.6.1 (MUST-36: 'transmit at least one octet of new data (if available)'); RFC 1122 4.2.2.17; "
+    "lwIP tcp_zero_window_probe()",
+    "zero window, nothing outstanding: the probe carries the next queued octet (new data past the window, which "
+    "the receiver may take or drop)", choice=True)
+row("persist.resend", (ES, CW, F1, CG, LA), "PERSIST", "not FIN.SENT and SND.WND == 0 and SND.UNA != SND.NXT",
+    "resend <SEQ=SND.UNA><ACK=RCV.NXT><CTL=ACK><LEN=1>", None,
+    "RFC 9293 3.8.6.1 ('or retransmit to the receiving TCP peer even if the send window is zero'); "
+    "lwIP tcp_zero_window_probe()",
+    "zero window, data outstanding: the probe retransmits its first octet", choice=True)
 
 # OUTPUT: the stack sends what SEND queued (RFC 9293 3.7, 3.8.6, 3.10.2, 3.10.4)
 row("output", (ES, CW, F1, CG, LA), "OUTPUT", "0 < N and N <= SND.Q and SIZE_OK and ROOM",

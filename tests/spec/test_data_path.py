@@ -49,7 +49,7 @@ def test_output_respects_the_mss_and_the_right_edge_of_the_window():
     ep = est(snd_q=3000, snd_nxt=601)                           # 500 outstanding of a 1000-byte window
     assert step(P, ep, output(500)) and step(P, ep, output(501)) == []    # one byte past SND.UNA + SND.WND
     assert step(P, est(snd_q=3000, snd_wnd=0), output(1)) == []           # a zero window: nothing
-    assert rows(est(snd_q=3000, snd_wnd=0), timeout("PERSIST")) == [("persist",)]
+    assert rows(est(snd_q=3000, snd_wnd=0), timeout("PERSIST")) == [("persist",), ("persist.data",)]
 
 
 def test_offload_lets_a_near_capture_show_one_segment_larger_than_the_mss():

@@ -300,3 +300,16 @@ def test_a_bare_fin_at_rcv_nxt_is_taken_at_a_zero_window():
     head = SMALL_WINDOW + [i("ACK", 1001, 5001, 1500), o("ACK", 5001, 2501, wnd=0)]
     assert_option_decides("past-window-whole", head + [i("FIN,ACK", 2501, 5001), o("ACK", 5001, 2502, wnd=0)],
                           head + [i("FIN,ACK", 2502, 5001), o("ACK", 5001, 2503, wnd=0)])
+
+
+def test_tfo_simultaneous_open_keeps_the_syns_data_in_flight():
+    """tcp_rcv_synsent_state_process(): a SYN crosses the client's data-carrying SYN; the client
+    answers SYN,ACK from ISS (the crossing SYN's data not taken) and its 1000 bytes stay in flight:
+    the peer's SYN,ACK acknowledges ISS + 1001 and the client's ACK carries SEQ = ISS + 1001
+    (packetdrill fastopen/client/simultaneous-fast-open). Winding SND.NXT back (the data queued
+    again) makes that SYN,ACK acknowledge unsent data."""
+    events = [c("CONNECT", 1000), o("SYN", 5000, data=1000), i("SYN", 9000, data=500),
+              o("SYN,ACK", 5000, 9001), i("SYN,ACK", 9000, 6001), o("ACK", 6001, 9001)]
+    mutant = events[:5] + [o("ACK", 5001, 9001)]
+    assert_option_decides("tfo", events, mutant)
+    assert judge(TFO, events).status == "conformant"

@@ -1,0 +1,127 @@
+"""Rules the test kit's runs on real stacks showed missing (issue 23; stacks/*/stack.json
+"causes"): a zero-window probe that carries one octet (RFC 9293 3.8.6.1; lwIP
+tcp_zero_window_probe()), and RFC 5961 5.2's ACK range (RFC 9293 3.10.7.4 fifth, MAY-12;
+Linux tcp_ack()). Each: a trace the profile accepts, the table without the rows rejects, and a
+mutant just outside."""
+from dataclasses import replace
+
+import pytest
+
+from drive import est, seg, step
+from synack.oracle import Monitor
+from synack.oracle.events import CallEvent, SegmentEvent, StateEvent
+from synack.spec import TABLE, Machine, Segment, arrive, get_profile, timeout
+
+
+def i(flags, sq, ak=0, data=0, wnd=65535):
+    return SegmentEvent("in", seg(flags, sq, ak, data, wnd))
+
+
+def o(flags, sq, ak=0, data=0, wnd=65535):
+    return SegmentEvent("out", seg(flags, sq, ak, data, wnd), win=wnd)
+
+
+def judge(profile, events, spec=None):
+    timed = [replace(e, t=k / 10) for k, e in enumerate(events)]
+    return Monitor(profile, calls_logged=True, spec=spec).check(timed)
+
+
+def without(profile, *ids, option=""):
+    """The profile's machine without some rows (and, where they need it, without their option)."""
+    prof = get_profile(profile)
+    if option:
+        prof = replace(prof, options=prof.options - {option})
+    return Machine(prof, tuple(r for r in TABLE if r.id not in ids))
+
+
+OPEN = [CallEvent("LISTEN"), i("SYN", 1000), o("SYN,ACK", 5000, 1001), i("ACK", 1001, 5001)]
+
+
+# --- zero-window probe with one octet ---------------------------------------------------------
+
+def test_a_zero_window_probe_may_carry_the_next_queued_octet():
+    """RFC 9293 3.8.6.1: 'transmit at least one octet of new data (if available)': the probe
+    carries SND.NXT's octet and SND.NXT moves past it; with data outstanding, the first
+    outstanding octet is sent again."""
+    shut = est(101, 301, snd_q=5)._replace(snd_wnd=0)
+    res = {t.rows: t for t in step("rfc9293", shut, timeout("PERSIST"))}
+    assert set(res) == {("persist",), ("persist.data",)}
+    assert res[("persist.data",)].sends == (seg("ACK", 101, 301, 1),)
+    assert (res[("persist.data",)].endpoint.snd_nxt, res[("persist.data",)].endpoint.snd_q) == (102, 4)
+    out = est(101, 301)._replace(snd_wnd=0, snd_nxt=111)
+    rows = {t.rows: t.sends for t in step("rfc9293", out, timeout("PERSIST"))}
+    assert rows[("persist.resend",)] == (seg("ACK", 101, 301, 1),)
+
+
+@pytest.mark.parametrize("profile", ["rfc9293", "linux"])
+def test_lwips_probe_with_one_octet_is_conformant_and_two_octets_are_not(profile):
+    """lwIP's trace from the kit: a zero window, SEND(1), CLOSE, then the probe carrying that
+    octet. Two octets past a zero window are a violation, and so is the one octet without the
+    persist rows."""
+    probe = len(OPEN) + 4
+    events = OPEN + [i("ACK", 1001, 5001, wnd=0), CallEvent("SEND", 1), CallEvent("CLOSE"),
+                     o("ACK", 5001, 1001, 1), i("ACK", 1001, 5002, wnd=1000), o("FIN,ACK", 5002, 1001),
+                     i("ACK", 1001, 5003)]
+    v = judge(profile, events)
+    assert v.status == "conformant", str(v)
+    v = judge(profile, events, spec=without(profile, "persist.data", "persist.resend"))
+    assert v.status == "violation" and v.index == probe, str(v)
+    bad = OPEN + [i("ACK", 1001, 5001, wnd=0), CallEvent("SEND", 2), CallEvent("CLOSE"), o("ACK", 5001, 1001, 2)]
+    v = judge(profile, bad)
+    assert v.status == "violation" and v.index == probe, str(v)
+
+
+# --- RFC 5961 5.2: the ACK range ------------------------------------------------------------------
+
+def test_an_old_ack_may_be_challenged_and_one_before_the_iss_must_be():
+    ep = est(5101, 1001, iss=5000)._replace(snd_wnd=40)
+    rows = sorted(t.rows[-1] for t in step("rfc9293", ep, arrive(seg("ACK", 1001, 5050))))
+    assert rows == ["ack.old.challenge", "fin.none"]              # challenged, or ignored (on to text, fin)
+    # within SND.WND of SND.UNA (so within MAX.SND.WND): never challenged
+    rows = sorted(t.rows[-1] for t in step("rfc9293", ep, arrive(seg("ACK", 1001, 5061))))
+    assert rows == ["fin.none"]
+    # RFC 5961 5.2 bounds the distance by MAX.SND.WND only: an ACK before the ISS may be ignored
+    rows = sorted(t.rows[-1] for t in step("rfc9293", ep, arrive(seg("FIN,ACK", 1001, 4999))))
+    assert rows == ["ack.old.challenge", "fin.est", "fin.est.delayed"]
+    # Linux (ack-bytes-acked) challenges it always, or stays silent under the rate limit
+    res = step("linux", ep, arrive(seg("FIN,ACK", 1001, 4999)))
+    assert sorted(t.rows[-1] for t in res) == ["ack.old.never-sent", "ack.old.never-sent.limited"]
+    assert {t.sends for t in res} == {(seg("ACK", 5101, 1001),), ()}
+    # a client's bytes_acked counts its SYN: an ACK of ISS is old, not never sent
+    assert "fin.est" in [t.rows[-1] for t in step("linux", ep, arrive(seg("FIN,ACK", 1001, 5000)))]
+    server = ep._replace(passive=True)
+    assert "fin.est" not in [t.rows[-1] for t in step("linux", server, arrive(seg("FIN,ACK", 1001, 5000)))]
+
+
+def test_a_fin_carrying_an_ack_older_than_anything_sent_is_challenged_and_dropped():
+    """The kit's FIN with SEG.ACK = SND.UNA - 1 to a server that has sent nothing yet (Linux
+    tcp_ack(): bytes_acked = 0, so the bound is SND.UNA itself): the FIN is not processed, a
+    challenge ACK goes out. linux accepts it; RFC 5961 5.2 as written bounds the distance by
+    MAX.SND.WND, at least the peer's window here, so rfc9293 (and linux without
+    ack-bytes-acked) take the FIN and reject the challenge; taking the FIN is a violation under
+    linux."""
+    events = OPEN + [i("FIN,ACK", 1001, 5000), o("ACK", 5001, 1001)]
+    assert judge("linux", events).status == "conformant", str(judge("linux", events))
+    linux = get_profile("linux")
+    for prof in (get_profile("rfc9293"), replace(linux, options=linux.options - {"ack-bytes-acked"})):
+        assert judge(prof, events).status == "violation", prof.label()
+    took = OPEN + [i("FIN,ACK", 1001, 5000), o("ACK", 5001, 1002)]
+    v = judge("linux", took)
+    assert v.status == "violation" and v.index == len(took), str(v)
+    for prof in (get_profile("rfc9293"), replace(linux, options=linux.options - {"ack-bytes-acked"})):
+        assert judge(prof, took).status == "conformant", prof.label()
+
+
+@pytest.mark.parametrize("profile", ["rfc9293", "linux"])
+def test_an_ack_older_than_the_peers_window_may_be_challenged(profile):
+    """RFC 5961 5.2 with MAX.SND.WND at least SND.WND: after 2000 bytes acknowledged and a
+    window of 1000, an ACK 1500 below SND.UNA may be challenged (a choice); one 500 below may
+    not."""
+    syn = SegmentEvent("in", Segment.make("SYN", 1000, wnd=65535, mss=1460))
+    head = [OPEN[0], syn] + OPEN[2:] + [CallEvent("SEND", 1000), o("ACK", 5001, 1001, 1000), i("ACK", 1001, 6001, wnd=1000),
+                   CallEvent("SEND", 1000), o("ACK", 6001, 1001, 1000), i("ACK", 1001, 7001, wnd=1000)]
+    ok = head + [i("ACK", 1001, 5501, 10, wnd=1000), o("ACK", 7001, 1001, wnd=65535)]
+    assert judge(profile, ok).status == "conformant", str(judge(profile, ok))
+    bad = head + [i("ACK", 1001, 6501, 10, wnd=1000), o("ACK", 7001, 1001, wnd=65535)]
+    v = judge(profile, bad)
+    assert v.status == "violation" and v.index == len(bad), str(v)
