@@ -180,8 +180,10 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     Requirement("MUST-58", "3.10.7.4", "aggregate ACKs where possible", "partial",
                 rows=("text.data.delayed", "delack"), option="delayed-ack",
                 gap="an owed ACK (ACK.OWED) covers every segment received before it is sent"),
-    Requirement("MUST-59", "3.10.7.4", "process all queued segments before ACKing", "none",
-                gap="segments arrive one event at a time; there is no input queue"),
+    Requirement("MUST-59", "3.10.7.4", "process all queued segments before ACKing", "partial",
+                rows=("text.data.fill", "text.data.fill.past"),
+                gap="out-of-order text held for later (SHLD-31) is processed with the segment that fills the gap "
+                    "and one ACK covers it all; otherwise segments arrive one event at a time (no input queue)"),
     Requirement("MUST-60", "3.9.1", "without a PUSH call, do not buffer data indefinitely", "none",
                 gap="PSH is carried in segments but not judged"),
     Requirement("MUST-61", "3.9.1", "without a PUSH call, set PSH on the last buffered segment", "none",
