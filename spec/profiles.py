@@ -61,8 +61,6 @@ OPTIONS: dict[str, str] = {
     "ack-bytes-acked": "Linux tcp_ack(): RFC 5961 5.2's bound is SND.UNA - min(max_window, bytes_acked), so an "
                        "ACK below everything acknowledged so far (below ISS; a server's bytes_acked does not count "
                        "its SYN, so ISS too) is always challenged and dropped (found by the test kit)",
-    "ack-unsent-silent": "Linux tcp_ack(), tcp_rcv_established(): an ACK of unsent data is dropped without an "
-                         "ACK in ESTABLISHED",
     "tfo": "RFC 7413 TCP Fast Open; Linux net.ipv4.tcp_fastopen (default 1: client; 3: also servers whose "
            "listener set TCP_FASTOPEN): data on the SYN with a cookie, a cookie request without one, the fallback "
            "when the server acknowledges only the SYN, data accepted on a SYN and sent before the final ACK",
@@ -280,7 +278,7 @@ LINUX = _profile(
     {"challenge-ack", "challenge-ack-ratelimit", "keepalive", "keepalive-rst", "delayed-ack", "fin-wait-2-timeout",
      "rst-on-unread", "rst-ack", "econnrefused", "synack-on-syn-copy", "syn-recv-syn-rst", "time-wait-reopen",
      "simopen-synack-dupack", "listener-survives", "time-wait-detached",
-     "tfo", "syn-recv-ack-first", "rst-after-fin", "fin-wait-2-minisock", "time-wait-minisock", "ack-unsent-silent",
+     "tfo", "syn-recv-ack-first", "rst-after-fin", "fin-wait-2-minisock", "time-wait-minisock",
      "past-window-whole", "ack-bytes-acked"},
     {"SYN.RETRIES": 6, "SYNACK.RETRIES": 5, "DATA.RETRIES": 15, "KA.PROBES": 9, "WINDOW": 65535, "MSS.DEFAULT": 536, "SYN.LINEAR": 4,
      "msl": 30.0, "time_wait": 60.0, "rto_initial": 1.0, "rto_min": 0.2, "rto_max": 120.0,

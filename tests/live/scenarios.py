@@ -745,9 +745,35 @@ def reset_with_unread_data(path):
     return [(path, AUD_IUT)], reads
 
 
+def ack_of_unsent_data(path):
+    """ESTABLISHED: the peer acknowledges 1000 bytes the IUT never sent, first on a bare ACK, then
+    on 10 bytes of data, 0.6 s apart. Both are answered with <SEQ=SND.NXT><ACK=RCV.NXT> and
+    dropped (the data is not taken), as RFC 9293 3.10.7.4 says; a third at once gets no answer
+    (tcp_send_challenge_ack()'s per-socket rate limit). Returns the answers (flags, SEQ - ISS - 1,
+    ACK - peer's next) and the number of segments answering the third."""
+    peer = RawPeer()
+    out = []
+    with _sniff(path, ifname="aud0"):
+        cli, nxt, pnxt = _aud_client(peer)
+        for data in (b"", b"x" * 10):
+            time.sleep(0.6)               # past the per-socket rate limit (tcp_invalid_ratelimit, 500 ms)
+            peer.send(_F.TH_ACK, pnxt, nxt + 1000, data)
+            ack = peer.expect(lambda t: t.flags & _F.TH_ACK)
+            out.append((ack.flags, (ack.seq - nxt) & MASK, (ack.ack - pnxt) & MASK, len(ack.data)))
+        # at once again: within the rate limit, no answer (tcp_send_challenge_ack())
+        peer.send(_F.TH_ACK, pnxt, nxt + 1000)
+        out.append(len(peer.quiet(0.3)))
+        cli.close()
+        fin = peer.expect(lambda t: t.flags & _F.TH_FIN)
+        peer.send(_F.TH_FIN | _F.TH_ACK, pnxt, fin.seq + 1)
+        peer.expect(lambda t: t.flags == _F.TH_ACK and t.ack == (pnxt + 1) & MASK)
+        peer.close()
+    return [(path, AUD_IUT)], out
+
+
 AUDIT_SCENARIOS = {f.__name__: f for f in (orphan_fin_wait_2_rst_in_window, orphan_fin_wait_2_syn, time_wait_data,
                                            rst_after_fin, request_bad_ack, request_rst_challenged,
-                                           reset_with_unread_data)}
+                                           reset_with_unread_data, ack_of_unsent_data)}
 
 
 # --- held out-of-order text (RFC 9293 3.10.7.4 SHLD-31), against a scripted peer ------------------

@@ -91,7 +91,12 @@ def test_every_mutation_of_an_audit_capture_is_rejected(runs, name):
 def test_what_the_user_saw(runs):
     """The user's side of the scenarios: CLOSE-WAIT reset by a RST at RCV.NXT - 1 fails the next
     write with EPIPE (tcp_reset()); a request that got a wrong ACK, or an inexact RST, still
-    completes; data received before a reset stays readable, then ECONNRESET once, then EOF."""
+    completes; data received before a reset stays readable, then ECONNRESET once, then EOF; an ACK
+    of unsent data is answered in ESTABLISHED, at most once per 500 ms."""
     assert runs["rst_after_fin"][1] == "EPIPE"
     assert runs["request_bad_ack"][1] is True and runs["request_rst_challenged"][1] is True
     assert runs["reset_with_unread_data"][1] == [100, "ECONNRESET", 0]
+    assert runs["ack_of_unsent_data"][1] == [(_ACK, 0, 0, 0), (_ACK, 0, 0, 0), 0]
+
+
+_ACK = 0x10

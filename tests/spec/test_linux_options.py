@@ -160,12 +160,19 @@ def test_time_wait_drops_an_inexact_rst_and_restarts_on_a_bare_ack():
 
 # --- ACK of unsent data in ESTABLISHED (tcp_ack()) ------------------------------------------
 
-def test_ack_of_unsent_data_is_dropped_silently_only_in_established():
+def test_ack_of_unsent_data_is_answered_with_an_ack_in_every_state():
+    """This kernel (6.18) answers an ACK of unsent data with <SEQ=SND.NXT><ACK=RCV.NXT> in
+    ESTABLISHED too (live: tests/live/scenarios.py ack_of_unsent_data; the test kit found the same),
+    as RFC 9293 3.10.7.4 says: the row that dropped it silently there was wrong and is gone. Linux
+    rate-limits that answer (tcp_send_challenge_ack()): silence is a choice under its rate limit."""
     e = est(101, 301)
-    assert one(LINUX, e, arrive(seg("ACK", 301, 500))).sends == ()
-    assert one("rfc9293", e, arrive(seg("ACK", 301, 500))).sends == (seg("ACK", 101, 301),)
-    cw = e._replace(state=State.CLOSE_WAIT, rcv_nxt=302)
-    assert one(LINUX, cw, arrive(seg("ACK", 302, 500))).sends == (seg("ACK", 101, 302),)
+    for prof in (LINUX, "rfc9293"):
+        assert one(prof, e, arrive(seg("ACK", 301, 500))).sends == (seg("ACK", 101, 301),)
+        cw = e._replace(state=State.CLOSE_WAIT, rcv_nxt=302)
+        assert one(prof, cw, arrive(seg("ACK", 302, 500))).sends == (seg("ACK", 101, 302),)
+    assert sorted(t.rows[-1] for t in step(LINUX, e, arrive(seg("ACK", 301, 500)))) == ["ack.unsent",
+                                                                                       "ack.unsent.limited"]
+    assert [t.rows[-1] for t in step("rfc9293", e, arrive(seg("ACK", 301, 500)))] == ["ack.unsent"]
 
 
 # --- close() with unread data in CLOSING and LAST-ACK (__tcp_close()) --------------------------
@@ -184,7 +191,7 @@ def test_close_with_unread_data_in_last_ack_sends_rst():
 
 
 @pytest.mark.parametrize("option", ["syn-recv-ack-first", "rst-after-fin", "fin-wait-2-minisock",
-                                    "time-wait-minisock", "ack-unsent-silent"])
+                                    "time-wait-minisock", "past-window-whole"])
 def test_audit_options_are_linux_only_and_cite_the_kernel(option):
     from synack.spec import TABLE
     from synack.spec.profiles import OPTIONS
