@@ -677,20 +677,21 @@ row("text.data.delayed", (ES, F1, F2), SEG, _INORDER + " and HELD.END == 0",
     "seventh: deliver text, delay the ACK (never while out-of-order text is held: RFC 5681 4.2)",
     stage="text", when="delayed-ack", choice=True)
 row("text.data.gap", (ES, F1, F2), SEG,
-    _INORDER + f" and HELD.END > 0 and SEG.SEQ == RCV.NXT and {_OOO_TO} < HELD.START",
-    ("UNREAD := True", f"HELD.START := HELD.START - ({_OOO_TO})", f"HELD.END := HELD.END - ({_OOO_TO})",
+    _INORDER + " and HELD.END > 0 and SEG.SEQ == RCV.NXT and not SYN and SEG.DATA < HELD.START",
+    ("UNREAD := True", "HELD.START := HELD.START - SEG.DATA", "HELD.END := HELD.END - SEG.DATA",
      "RCV.NXT := SEG.END", ACK_NOW), None,
     R + "3.10.7.4; RFC 5681 4.2; Linux tcp_data_queue()",
-    "seventh: deliver text that fills part of the gap before the held range, which stays held; snd ACK at "
-    "once (RFC 5681 4.2: an ACK for a segment that fills part of a gap is not delayed)", stage="text")
+    "seventh: deliver text that fills part of the gap before the held range, which stays held (its offsets "
+    "move back by the text's length); snd ACK at once (RFC 5681 4.2: an ACK for a segment that fills part of a "
+    "gap is not delayed)", stage="text")
 row("text.data.gap.overlap", (ES, F1, F2), SEG,
-    _INORDER + f" and HELD.END > 0 and SEG.SEQ != RCV.NXT and {_OOO_TO} < HELD.START",
+    _INORDER + f" and HELD.END > 0 and (SEG.SEQ != RCV.NXT or SYN) and {_OOO_TO} < HELD.START",
     ("UNREAD := True", "RCV.NXT := SEG.END") + _UNHOLD + (ACK_NOW,), None,
     R + "3.10.7.4 (the held range is not modelled here)",
     "seventh: text that overlaps data already received and fills part of the gap: delivered and ACKed, and "
-    "the model forgets the held range (not modelled: keeping it, which needs the range shifted by an amount "
-    "z3 cannot bound within the proofs' timeout; a stack that keeps it is judged a violation when the hole "
-    "fills)", stage="text")
+    "the model forgets the held range (not modelled: keeping it, which needs the range shifted by SEG.END - "
+    "RCV.NXT, an amount z3 cannot bound within the proofs' timeout; a stack that keeps it is judged a "
+    "violation when the hole fills)", stage="text")
 row("text.data.fill", (ES, F1, F2), SEG,
     _INORDER + f" and HELD.END > 0 and HELD.START <= {_OOO_TO} and {_OOO_TO} < HELD.END",
     ("UNREAD := True", "RCV.NXT := RCV.NXT + HELD.END") + _UNHOLD + (ACK_NOW,), None,
@@ -735,7 +736,7 @@ row("text.ignore", (CW, CG, LA, TW), SEG, "True", (), None, R + "3.10.7.4",
     "seventh: the peer already sent FIN: ignore the text", stage="text", next="fin")
 
 # eighth: FIN
-_fin = ("RCV.NXT := RCV.NXT + 1",) + _UNHOLD + (ACK_NOW, "signal eof")
+_fin = ("RCV.NXT := RCV.NXT + 1", ACK_NOW) + _UNHOLD + ("signal eof",)
 row("fin.none", (ES, F1, F2, CW, CG, LA, TW), SEG, "not FIN", (), None, R + "3.10.7.4", "eighth: no FIN",
     stage="fin")
 row("fin.est", ES, SEG, "FIN", _fin, CW, R + "3.10.7.4", "eighth: rcv FIN / snd ACK: CLOSE-WAIT", stage="fin",
