@@ -8,7 +8,7 @@ import struct
 import dpkt
 import pytest
 
-from synack.oracle import TraceError, judge as judge_mod, monitor, native
+from synack.oracle import TraceError, judge as judge_mod, monitor, native, stepcache
 from synack.oracle.judge import judge_capture
 from synack.oracle.reference import reference_capture
 from synack.oracle.inputs import open_source
@@ -103,7 +103,7 @@ def test_a_memo_cleared_under_the_native_judge_changes_nothing(tmp_path, monkeyp
     cap = tmp_path / "c.pcap"
     reference_capture(str(cap), 3000, sizes="varied", tamper=_tamper("ack"))
     whole = _run(cap, "python")
-    monkeypatch.setattr(monitor, "MEMO_MAX", 300)      # cleared every few connections
+    monkeypatch.setattr(stepcache, "MEMO_MAX", 300)    # cleared every few connections
     assert _run(cap, "native") == whole
     assert _run(cap, "python") == whole
 
