@@ -951,6 +951,11 @@ class Monitor:
         evs: list[Event] = []
         if obs.flags & SYN and not obs.flags & ACK and not self.calls_logged:
             evs.append(call("CONNECT", isn=obs.seq))
+            if obs.data:
+                # a TFO client's hidden CONNECT carried the data its SYN shows, no more (RFC 7413
+                # 3; Linux sendto(MSG_FASTOPEN) / TCP_FASTOPEN_CONNECT: tcp_sendmsg_fastopen() ->
+                # tcp_send_syn_data()); only rows whose guard takes N > 0 can use it
+                evs.append(call("CONNECT", isn=obs.seq, n=obs.data))
         if obs.data and not self.calls_logged:
             evs.append(Event("SEND", None, 0, obs.data))
         if obs.data:
