@@ -61,7 +61,7 @@ from synack.spec.profiles import Profile, get_profile, timer_seconds
 
 from .events import CallEvent, SegmentEvent, StateEvent, TraceEvent, as_events, seg_text
 from .candidate import Cand, soft as _soft
-from .observation import AUTO, FAR, MAX_CROSSED, NEAR, SOFT_KEEP, looks_far, observation_param
+from .observation import AUTO, FAR, GSO_MAX, MAX_CROSSED, NEAR, SOFT_KEEP, looks_far, observation_param
 from .stepcache import Memo, NoMemo, Stepper, Tables
 
 SILENT_CALLS = ("LISTEN", "RECEIVE", "SHUTDOWN", "CLOSE", "ABORT")
@@ -330,6 +330,9 @@ class Monitor:
         # the observation model's bounds (oracle/observation.py): how late the near end's stack
         # may process what the capture saw, and the deadlines of what the spec owes
         self.lag = observation_param("lag", observation)
+        # a capture of the sender's own frames before segmentation offload (observation.py:
+        # segmentation-offload); off for traces a stack or the test kit writes
+        self.offload = bool(observation_param("offload", observation))
         self._use_memo = memo
         # parameters nobody gave: a value the trace contradicts is refitted within the legal
         # range where the evidence shows it (`_refit`), and printed with the verdict
@@ -836,7 +839,7 @@ class Monitor:
                     out.setdefault(Cand(tr.endpoint, owed, fresh, mark, due), rows)
         else:
             for m in members:
-                for nc, why in self._explain(m, ev.seg, t):
+                for nc, why in self._explain_captured(m, ev.seg, t):
                     nc = self._learn(nc, ev, wnd)
                     out.setdefault(nc._replace(due=_due_after_sending(m, nc, t)), why)
         return list(out.items())
@@ -1035,6 +1038,30 @@ class Monitor:
                             rows = ",".join(tr.rows + tr2.rows)
                             yield Cand(tr2.endpoint, _cap(kept + tuple((x, rows) for x in tr2.sends[1:])),
                                        c.fresh, c.mark), rows
+
+    def _explain_captured(self, c: Cand, obs: Segment, t: float | None):
+        """`_explain`, and where the observation model lets a captured segment be several the
+        stack sent (observation.py: segmentation-offload): a near end whose capture shows its
+        frames before TSO/GSO split them, a segment above the send MSS and at most GSO_MAX
+        bytes is taken as consecutive pieces of at most the MSS, each explained in turn by the
+        table (so each stays within the window and the queued data), the FIN only on the last."""
+        yield from self._explain(c, obs, t)
+        mss = c.ep.snd_mss
+        if not self.offload or self.vantage != NEAR or obs.flags & SYN or not mss or not mss < obs.data <= GSO_MAX:
+            return
+        states = {c: ""}
+        off = 0
+        while off < obs.data and states:
+            n = min(mss, obs.data - off)
+            last = off + n == obs.data
+            piece = obs._replace(flags=obs.flags if last else obs.flags & ~(FIN | PSH), seq=(obs.seq + off) & MASK,
+                                 data=n)
+            nxt: dict[Cand, str] = {}
+            for st, rows in states.items():
+                for nc, why in self._explain(st, piece, t):
+                    nxt.setdefault(nc, f"{rows},{why}" if rows else why)
+            states, off = nxt, off + n
+        yield from states.items()
 
     def _match(self, obs: Segment, w: Segment, c: Cand, retransmit: bool):
         """None if `obs` is not `w`; else (rebased endpoint or None, ISN shift or None)."""

@@ -4,7 +4,7 @@ found too lenient are violations at the first evidence."""
 import pytest
 
 from synack.oracle import Monitor
-from synack.oracle.observation import BY_NAME, LATITUDES, MAX_CROSSED, OBSERVATION_PARAMS, table
+from synack.oracle.observation import BY_NAME, GSO_MAX, LATITUDES, MAX_CROSSED, OBSERVATION_PARAMS, table
 from synack.spec import SpecError, get_profile
 
 LAG = OBSERVATION_PARAMS["lag"].default
@@ -271,3 +271,38 @@ def test_a_retry_limit_above_the_default_is_learned_not_a_violation():
     assert v.status != "violation" and any("DATA.RETRIES at least 8" in x for x in v.learned), str(v)
     given = Monitor("rfc9293", calls_logged=True, learn=()).check(tr)
     assert given.status == "violation", str(given)
+
+
+# --- segmentation offload: a capture on the sender's host sees TSO/GSO segments whole ----------
+OFFLOAD = {"offload": 1}
+
+
+def _super(n, win=65535, ws=7):
+    """The client's handshake (the server announces MSS 1000 and window scale `ws`), then one
+    captured segment of n bytes from the client, acknowledged whole."""
+    syn = dict(s("out", "SYN", 1000, t=0.0, win=65535), mss=1460, wscale=ws)
+    synack = dict(s("in", "SYN,ACK", 5000, 1001, t=0.001, win=win), mss=1000, wscale=ws)
+    return [syn, synack, s("out", "ACK", 1001, 5001, t=0.002), s("out", "ACK", 1001, 5001, n, t=0.003),
+            s("in", "ACK", 5001, 1001 + n, t=0.004)]
+
+
+def test_a_tso_super_segment_is_several_segments_at_a_near_host():
+    """packetdrill's eor/no-coalesce-large shape: 10,000 bytes in one frame over an MSS of 1000."""
+    assert Monitor("linux", observation=OFFLOAD).check(_super(10000)).status == "conformant"
+    assert Monitor("linux", observation=OFFLOAD).check(_super(GSO_MAX)).status == "conformant"
+
+
+def test_a_super_segment_without_offload_is_a_violation():
+    """The default (a trace a stack or the kit wrote; a capture on the wire): one byte over the MSS."""
+    assert Monitor("linux").check(_super(1001)).status == "violation"
+    assert Monitor("linux", observation=OFFLOAD, vantage="far").check(_super(1001)).status == "violation"
+
+
+def test_a_super_segment_past_the_window_is_a_violation():
+    """The pieces stay within the peer's window: 3000 bytes into a window of 2000 (no scaling)."""
+    assert Monitor("linux", observation=OFFLOAD).check(_super(2000, win=2000, ws=0)).status == "conformant"
+    assert Monitor("linux", observation=OFFLOAD).check(_super(3000, win=2000, ws=0)).status == "violation"
+
+
+def test_a_super_segment_above_gso_max_is_a_violation():
+    assert Monitor("linux", observation=OFFLOAD).check(_super(GSO_MAX + 1)).status == "violation"
