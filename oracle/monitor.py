@@ -84,7 +84,8 @@ LEARNABLE = {"ka_idle": "TCP_KEEPIDLE / net.ipv4.tcp_keepalive_time",
              "KA.PROBES": "TCP_KEEPCNT / net.ipv4.tcp_keepalive_probes",
              "SYN.RETRIES": "TCP_SYNCNT / net.ipv4.tcp_syn_retries",
              "SYNACK.RETRIES": "net.ipv4.tcp_synack_retries",
-             "DATA.RETRIES": "net.ipv4.tcp_retries2"}
+             "DATA.RETRIES": "net.ipv4.tcp_retries2",
+             "rto_max": "TCP_RTO_MAX_MS / net.ipv4.tcp_rto_max_ms"}
 #: Violations reported per end before judging stops (`Monitor(max_violations=...)`).
 MAX_VIOLATIONS = 10
 def _distance(seg: Segment | None, obs: Segment) -> tuple[int, int]:
@@ -347,6 +348,14 @@ class Monitor:
         self.m = self._spec or machine(self.profile)
         self._dl_reply = self.lag
         self._dl_ack = float(self.profile.params["delack_max"]) + self.lag
+        # a required retransmission's deadline (observation.py: retransmission-deadline): every
+        # RTO is at most rto_max (RFC 6298 5.5; Linux tcp_retransmit_timer() caps the backoff at
+        # tcp_rto_max()); unless given, the largest legal rto_max (rfc9293: none, so no deadline)
+        rto_max = float(self.profile.params["rto_max"])
+        if "rto_max" in self.learnable and "rto_max" in self.profile.ranges:
+            rto_max = float(self.profile.ranges["rto_max"].high)
+        self._rto_max = rto_max
+        self._rto_gap = rto_max * (1 + self.tol) + self.lag
         # every age a mark is compared with (`_aged`): 2 MSL and each backoff interval, less the
         # tolerance. Which of them a mark has reached is all a step can learn of time from it.
         retries = max(int(self.profile.params[k]) for k in ("SYN.RETRIES", "SYNACK.RETRIES", "DATA.RETRIES"))
@@ -424,6 +433,7 @@ class Monitor:
         self._f2_floor: float | None = None
         self._f2_known = self.start == "closed"
         self._t0: float | None = None       # the first event's time (start="closed"): nothing was sent before
+        self._last_t: float | None = None   # the last event's time: no timer restarted since, as far as shown
 
     def check(self, trace: Iterable) -> Verdict:
         """Judge a whole trace (events or JSON-shaped dicts) from the initial state."""
@@ -441,7 +451,14 @@ class Monitor:
         self.n += 1
         if self.n == 1 and self.start == "closed":
             self._t0 = getattr(ev, "t", None)
-        if isinstance(ev, SegmentEvent):
+        t = getattr(ev, "t", None)
+        late = self._retransmission_late(t, ev) if t is not None and self._last_t is not None and \
+            t - self._last_t > self._rto_gap else None
+        if t is not None:
+            self._last_t = t
+        if late is not None:
+            self.done = late
+        elif isinstance(ev, SegmentEvent):
             self.sent += ev.dir == "out"
             given = not self._started and self._start_from(ev)
             wnd = self._window(ev)
@@ -499,6 +516,7 @@ class Monitor:
         self._ka_floor = self._f2_floor = None
         self._f2_known = False
         self._t0 = None
+        self._last_t = None
 
     def verdict(self, end: float | None = None) -> Verdict:
         """The verdict for what has been fed so far, as if the trace ended here; `end`: the
@@ -517,6 +535,10 @@ class Monitor:
             return self.done
         if self.n and not self.sent and not self.found:
             return self._verdict(SILENT, "not judged: it sent nothing")
+        if end is not None and self._last_t is not None and end - self._last_t > self._rto_gap:
+            late = self._retransmission_late(end, None)
+            if late is not None:
+                return late
         cands = self.cands
         live = [c for c in cands if not self._overdue(c, end)] if end is not None else list(cands)
         if not live:
@@ -702,6 +724,55 @@ class Monitor:
                    f"fin_timeout at most {el:.1f} s: the orphaned FIN-WAIT-2 had ended {el:.3f} s after it began "
                    f"(the default {p['fin_timeout']:g} s does not fit; consistent with net.ipv4.tcp_fin_timeout <= "
                    f"{max(1, int(el))}; legal {rng['fin_timeout'].text()})")
+
+    def _retransmission_late(self, t: float, ev: TraceEvent | None) -> Verdict | None:
+        """A near end that owed a retransmission and sent nothing for longer than any RTO may
+        last (`_rto_gap`: rto_max with the tolerance, plus the lag) while nothing arrived either
+        (so no ACK restarted its timer, RFC 6298 5.3): a violation naming what was owed, since
+        when and the bound (observation.py: retransmission-deadline). Only when every
+        candidate, closed over silent hidden steps, owes one that no legal retry limit lets it
+        skip; never at a far end (what it sent may have been lost before the capture point)."""
+        if self.vantage != NEAR or not self.sent or (self.auto and looks_far(*self.replies)):
+            return None
+        owed = []
+        for c, rows in self.cands.items():
+            for m in self._closure_of(c, rows, t):
+                what = self._rto_owed(m)
+                if not what:
+                    return None
+                owed.append(what)
+        if not owed:
+            return None
+        since = self._last_t
+        bound = (f"rto_max {self._rto_max:g} s (RFC 6298 5.5; Linux tcp_retransmit_timer(), tcp_rto_max()) "
+                 f"x (1 + tolerance {self.tol:g}) + lag {self.lag:g} s = {self._rto_gap:g} s")
+        first = min(owed, key=lambda w: (len(w[0]), w[0]))
+        msg = (f"the capture went on to t={t:.6f} and nothing came since t={since:.6f} (nothing acknowledged, "
+               f"nothing retransmitted): the spec owed {first[0]} by t={since + self._rto_gap:.6f} ({bound})")
+        rows = sorted({r for _, r in owed})
+        headline = (f"a required retransmission was due within {self._rto_gap:g} s of t={since:.6f} "
+                    f"({first[0]}; {self._brief(first[1])}, {self.rfc.get(self._brief(first[1]).split(',')[0], '')})")
+        return self._verdict(VIOLATION, msg, ev, sorted({w for w, _ in owed}), rows, headline)
+
+    def _rto_owed(self, c: Cand) -> tuple[str, str] | None:
+        """(the retransmission `c`'s RTO expiry sends, its rows), or None when it owes none: its
+        timer is not armed, it gives up, it owes a required segment first (which has its own
+        deadline), or a legal value of a retry limit nobody gave lets it stop here."""
+        if any(not _soft(w) for w, _ in c.owed):
+            return None
+        for tr in self.m.step(c.ep, timeout("RTO")):
+            if tr.sends:
+                break
+        else:
+            return None
+        state = c.ep.state
+        param = {State.SYN_SENT: "SYN.RETRIES", State.SYN_RECEIVED: "SYNACK.RETRIES"}.get(state, "DATA.RETRIES")
+        p = self.profile
+        if param in self.learnable and c.ep.rtx in p.ranges[param] and c.ep.rtx < p.params[param]:
+            if not any(x.sends for x in machine(p.with_params(**{param: c.ep.rtx})).step(c.ep, timeout("RTO"))):
+                return None                  # the stack may be configured to stop here
+        rows = ",".join(tr.rows)
+        return f"retransmission {seg_text(tr.sends[0])} ({state}, {self._brief(rows)})", rows
 
     def _gave_up(self, c: Cand, end: float | None) -> str:
         """At the end of a trace, a handshake candidate that owes only a retransmission may

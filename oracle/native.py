@@ -125,7 +125,7 @@ def library() -> "ctypes.CDLL | None":
         "jd_set_ages": (None, [P, ctypes.POINTER(c_double), I]),
         "jd_add_floored": (None, [P, I, ctypes.POINTER(c_double), I]),
         "jd_set_iut": (None, [P, I, B, I]), "jd_set_props": (I, [P, I64, I, I]),
-        "jd_last_frame_t": (D, [P]),
+        "jd_last_frame_t": (D, [P]), "jd_set_rto_gap": (None, [P, D]), "jd_gap": (D, [P]),
         "jd_add_trans": (I, [P, B, B]),
         "jd_clear_trans": (None, [P]), "jd_pend": (I, [P, I, B]), "jd_ring": (P, [P, I, I]), "jd_live_sets": (I64, [P, ctypes.POINTER(c_int32), I64]),
         "jd_mon": (P, [P, I]), "jd_conn": (P, [P, I]), "jd_cur": (P, [P]), "jd_frame": (P, [P]),
@@ -228,6 +228,7 @@ class NativeJudge:
         self.limit = max_candidates
         self.expire = 2 * float(profile.params["time_wait"]) + 1
         lib.jd_set_ages(self.j, (c_double * len(m._ages))(*m._ages), len(m._ages))
+        lib.jd_set_rto_gap(self.j, min(m._rto_gap, 1e300))     # past it, Python checks the deadline
         for kind in sh.floored:
             need = m._floor_of(kind)[1]
             lib.jd_add_floored(self.j, FLOORED[kind], (c_double * len(need))(*need), len(need))
@@ -347,6 +348,7 @@ class NativeJudge:
             mon = self._load(slot)
             # C's bit for this end: it sent before this segment (C sets it after feeding)
             mon.sent = self._sent_bits(slot)
+            mon._last_t = self.cur.s.t - self.lib.jd_gap(self.j)     # its connection's previous segment
         end, conn, _, _ = MON_HEAD.unpack_from(MON_BUF.from_address(self.lib.jd_mon(self.j, slot)))
         c = ConnS.from_address(self.lib.jd_conn(self.j, conn))
         mon.replies = (c.min_reply[end], c.min_reply[1 - end])
@@ -388,6 +390,7 @@ class NativeJudge:
                     continue
                 mon = self._load(slot)
                 mon.sent = 1
+                mon._last_t = c.last_t                # its connection's last segment
             self.on_result(judge.Result(name, _ep(*ends[e]), mon.verdict(end=end_t), c.segments, c.first))
 
     def _sent_bits(self, slot: int) -> int:

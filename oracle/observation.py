@@ -164,6 +164,23 @@ LATITUDES: tuple[Latitude, ...] = (
               "tests/oracle/test_observation.py::test_a_super_segment_above_gso_max_is_a_violation",
               "tests/oracle/test_observation.py::test_a_super_segment_without_offload_is_a_violation"),
              param="offload", count=GSO_MAX, vantage=NEAR),
+    Latitude("retransmission-deadline", "at a near capture point a retransmission the spec owes (data, SYN or FIN "
+             "sent and not acknowledged, the RTO armed) may come as late as the longest RTO; a capture that goes "
+             "on past that with nothing from either end is a violation naming what was owed, since when and the "
+             "bound",
+             "rto_max x (1 + tolerance) + `lag` after the connection's last segment (no ACK restarted the timer, "
+             "RFC 6298 5.3, and nothing was retransmitted); rto_max is the profile's when given, else the top of "
+             "its legal range (linux 120 s; rfc9293: no upper bound, so no deadline); not where a legal value "
+             "of a retry limit nobody gave lets the stack stop (Linux tcp_retries2 may be 0; TCP_SYNCNT >= 1), "
+             "nor where a hidden call or timer ends the connection silently",
+             "RFC 6298 5.5 (the RTO doubles, up to a maximum of at least 60 s, 2.5); Linux tcp_retransmit_timer() "
+             "backs off icsk_rto up to tcp_rto_max() (TCP_RTO_MAX 120 s, net.ipv4.tcp_rto_max_ms, TCP_RTO_MAX_MS) "
+             "and inet_csk_reset_xmit_timer() never arms it further; SYNs: tcp_syn_linear_timeouts keeps the first "
+             "ones at the initial RTO (shorter)",
+             ("tests/oracle/test_observation.py::test_a_retransmission_owed_within_the_rto_bound_is_not_yet_a_violation",),
+             ("tests/oracle/test_observation.py::test_a_retransmission_owed_past_the_rto_bound_is_a_violation",
+              "tests/oracle/test_observation.py::test_a_silent_syn_past_the_bound_is_a_violation_even_with_the_retry_limit_unknown"),
+             param="rto_max", vantage=NEAR),
     Latitude("timer-tolerance", "a timer may fire early by a fraction of its duration",
              "the profile's `tolerance` (a fraction of each duration)",
              "RFC 6298 4 (timer granularity); Linux jiffies rounding and timer slack (kernel/time/timer.c)",

@@ -27,7 +27,7 @@ def s(d, flags, seq, ack=None, n=0, t=None, win=None):
 def test_every_latitude_has_a_bound_a_reason_and_tests_on_both_sides():
     for lat in LATITUDES:
         assert lat.bound and lat.reason and lat.needed_by and lat.outside, lat.name
-        assert lat.param in ("", "tolerance", "delack_max") or lat.param in OBSERVATION_PARAMS, lat.name
+        assert lat.param in ("", "tolerance", "delack_max", "rto_max") or lat.param in OBSERVATION_PARAMS, lat.name
     assert "processing-lag" in table() and "| delayed-ack |" in table()
 
 
@@ -306,3 +306,48 @@ def test_a_super_segment_past_the_window_is_a_violation():
 
 def test_a_super_segment_above_gso_max_is_a_violation():
     assert Monitor("linux", observation=OFFLOAD).check(_super(GSO_MAX + 1)).status == "violation"
+
+
+# --- a required retransmission within the RTO upper bound (RFC 6298 5.5; Linux tcp_rto_max()) ---
+RTO_GAP = get_profile("linux").params["rto_max"] * (1 + get_profile("linux").params["tolerance"]) + LAG
+
+
+def _unacked(gap, data=True):
+    """The client sends 10 bytes at t=1.03 (or, with data=False, only its SYN at t=0) and
+    nothing acknowledges them; `gap` seconds after its last segment a duplicate segment from the
+    peer shows the capture was still running."""
+    if not data:                  # the connect logged: no hidden CLOSE or ABORT ended SYN-SENT silently
+        return [{"call": "connect", "result": "ok", "t": 0.0}, s("out", "SYN", 100, t=0.0),
+                s("in", "RST,ACK", 0, 101, t=gap)]
+    return [s("out", "SYN", 100, t=1.0), s("in", "SYN,ACK", 500, 101, t=1.01), s("out", "ACK", 101, 501, t=1.02),
+            s("out", "ACK", 101, 501, 10, t=1.03), s("in", "ACK", 501, 101, t=1.03 + gap)]
+
+
+def test_a_retransmission_owed_past_the_rto_bound_is_a_violation():
+    v = Monitor("linux").check(_unacked(RTO_GAP + 0.01))
+    assert v.status == "violation" and v.index == 5, str(v)
+    assert "retransmission <ACK seq=101 ack=501 len=10>" in v.message and "since t=1.030000" in v.message
+    assert "rto_max 120 s" in v.message and "required retransmission" in v.headline
+
+
+def test_a_retransmission_owed_within_the_rto_bound_is_not_yet_a_violation():
+    assert Monitor("linux").check(_unacked(RTO_GAP - 0.01)).status != "violation"
+
+
+def test_a_silent_syn_past_the_bound_is_a_violation_even_with_the_retry_limit_unknown():
+    """SYN.RETRIES is at least 1 on Linux (TCP_SYNCNT 1..127): a SYN never retransmitted while
+    the capture went on is a violation whatever the configuration; DATA.RETRIES may be 0
+    (tcp_retries2), so unacknowledged data may legally stop being retransmitted."""
+    from synack.oracle.monitor import LEARNABLE
+    syn = _unacked(RTO_GAP + 0.01, data=False)
+    assert Monitor("linux", learn=LEARNABLE, calls_logged=True).check(syn).status == "violation"
+    assert Monitor("linux", calls_logged=True).check(_unacked(RTO_GAP - 0.01, data=False)).status != "violation"
+    assert Monitor("linux", learn=LEARNABLE).check(_unacked(RTO_GAP + 0.01)).status != "violation"
+
+
+def test_no_retransmission_deadline_at_a_far_end_or_without_an_rto_maximum():
+    assert Monitor("linux", vantage="far").check(_unacked(RTO_GAP + 0.01)).status != "violation"
+    # RFC 6298 2.5 only bounds rto_max from below: under rfc9293 an unknown rto_max has no upper bound
+    from synack.oracle.monitor import LEARNABLE
+    assert Monitor("rfc9293", learn=LEARNABLE).check(_unacked(10_000.0)).status != "violation"
+    assert Monitor("rfc9293").check(_unacked(60 * 1.25 + LAG + 1.0)).status != "violation"
