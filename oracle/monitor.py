@@ -85,7 +85,9 @@ LEARNABLE = {"ka_idle": "TCP_KEEPIDLE / net.ipv4.tcp_keepalive_time",
              "SYN.RETRIES": "TCP_SYNCNT / net.ipv4.tcp_syn_retries",
              "SYNACK.RETRIES": "net.ipv4.tcp_synack_retries",
              "DATA.RETRIES": "net.ipv4.tcp_retries2",
-             "rto_max": "TCP_RTO_MAX_MS / net.ipv4.tcp_rto_max_ms"}
+             "rto_max": "TCP_RTO_MAX_MS / net.ipv4.tcp_rto_max_ms",
+             "rto_initial": "BPF_SOCK_OPS_TIMEOUT_INIT / a route's initial RTO",
+             "user_timeout": "TCP_USER_TIMEOUT (RFC 5482)"}
 #: Violations reported per end before judging stops (`Monitor(max_violations=...)`).
 MAX_VIOLATIONS = 10
 def _distance(seg: Segment | None, obs: Segment) -> tuple[int, int]:
@@ -698,7 +700,35 @@ class Monitor:
                        f"does not fit; legal {rng[param].text()}; RFC 1122 4.2.3.5 bounds the give-up from below)")
         if t is None or ev.seg.data:
             return
+        # a SYN or SYN,ACK retransmitted sooner than the default backoff allows: the initial RTO
+        # (and its cap) are configurable (Linux: a BPF_SOCK_OPS_TIMEOUT_INIT program, a route's
+        # rto_min/initrwnd, tcp_rto_max_ms; RFC 6298 2.1, 2.4, 2.5 bound them only from below)
+        if ev.seg.flags & SYN:
+            for c in self.cands:
+                if c.ep.state not in (State.SYN_SENT, State.SYN_RECEIVED) or c.mark is None:
+                    continue
+                el, kind, k = t - c.mark, _rto_kind(c.ep), c.ep.rtx
+                need = timer_seconds(self.profile, kind, k)
+                if el >= need * (1 - self.tol):
+                    continue
+                for param in ("rto_initial", "rto_max"):
+                    if param in todo and rng[param].low < p[param]:
+                        yield (param, rng[param].low,
+                               f"{param} below the default: retransmission {k + 1} of the "
+                               f"{'SYN' if kind == 'RTO-SYN' else 'SYN,ACK'} came {el:.3f} s after the previous one, "
+                               f"where the default {p[param]:g} s backs off {need:g} s (consistent with "
+                               f"{LEARNABLE[param]}; legal {rng[param].text()}; RFC 6298 5.5)")
+                break
         states = {c.ep.state for c in self.cands}
+        # the connection ended silently before the default user timeout (RFC 9293 3.8.3, RFC 5482):
+        # the IUT now answers as a closed connection
+        if "user_timeout" in todo and self._t0 is not None and t - self._t0 < p["user_timeout"] and any(
+                (st, "USER-TIMEOUT", "") in self.m.table for st in states):
+            el = t - self._t0
+            yield ("user_timeout", rng["user_timeout"].low,
+                   f"user_timeout at most {el:.1f} s: the connection had ended silently by {el:.3f} s after the "
+                   f"trace began, data unacknowledged (the default {p['user_timeout']:g} s does not fit; consistent "
+                   f"with {LEARNABLE['user_timeout']}; legal {rng['user_timeout'].text()})")
         if self._ka_floor is not None and states & self._sh.ka_states:
             el = t - self._ka_floor
             if "ka_idle" in todo and el < p["ka_idle"]:

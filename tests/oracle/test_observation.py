@@ -351,3 +351,43 @@ def test_no_retransmission_deadline_at_a_far_end_or_without_an_rto_maximum():
     from synack.oracle.monitor import LEARNABLE
     assert Monitor("rfc9293", learn=LEARNABLE).check(_unacked(10_000.0)).status != "violation"
     assert Monitor("rfc9293").check(_unacked(60 * 1.25 + LAG + 1.0)).status != "violation"
+
+
+# --- the initial RTO and the user timeout learned, not assumed ----------------------------------
+def _early_syn(gap):
+    return [{"call": "connect", "result": "ok", "t": 0.0}, s("out", "SYN", 100, t=0.0), s("out", "SYN", 100, t=gap),
+            s("in", "SYN,ACK", 500, 101, t=gap + 0.01), s("out", "ACK", 101, 501, t=gap + 0.02)]
+
+
+def test_a_lower_initial_rto_is_learned_with_its_evidence():
+    """A SYN retransmitted 0.2 s after the first (a host whose initial RTO is lowered, e.g. by a
+    BPF_SOCK_OPS_TIMEOUT_INIT program): under linux's legal range (TCP_TIMEOUT_INIT may go down
+    to a jiffy) it is learned and printed; given as a fact, the default 1 s makes it a violation."""
+    from synack.oracle.monitor import LEARNABLE
+    v = Monitor("linux", calls_logged=True, learn=LEARNABLE).check(_early_syn(0.2))
+    assert v.status == "conformant", str(v)
+    assert any(x.startswith("rto_initial below the default") and "0.200 s after" in x for x in v.learned), v.learned
+    assert Monitor("linux", calls_logged=True).check(_early_syn(0.2)).status == "violation"
+
+
+def test_an_initial_rto_below_the_rfc_range_is_still_a_violation():
+    """RFC 6298 2.4: an RTO below 1 s SHOULD be rounded up to 1 s (rfc9293's range starts at 1 s)."""
+    from synack.oracle.monitor import LEARNABLE
+    assert Monitor("rfc9293", calls_logged=True, learn=LEARNABLE).check(_early_syn(0.2)).status == "violation"
+
+
+def _user_timeout(end):
+    """rfc9293 (user timeout 5 minutes by default): data unacknowledged from t=1.03 on, the
+    connection ends silently, and at t=`end` the IUT answers the peer's ACK as a closed port."""
+    return [{"call": "connect", "result": "ok", "t": 0.0}, s("out", "SYN", 100, t=0.0),
+            s("in", "SYN,ACK", 500, 101, t=0.01), s("out", "ACK", 101, 501, t=0.02),
+            {"call": "send", "n": 10, "result": "ok", "t": 1.03}, s("out", "ACK", 101, 501, 10, t=1.03),
+            s("in", "ACK", 501, 111, t=end), s("out", "RST", 111, t=end + 0.001)]
+
+
+def test_a_shorter_user_timeout_is_learned_with_its_evidence():
+    from synack.oracle.monitor import LEARNABLE
+    v = Monitor("rfc9293", calls_logged=True, learn=LEARNABLE).check(_user_timeout(30.0))
+    assert v.status == "conformant", str(v)
+    assert any(x.startswith("user_timeout at most 30.0 s") for x in v.learned), v.learned
+    assert Monitor("rfc9293", calls_logged=True).check(_user_timeout(30.0)).status == "violation"
