@@ -196,13 +196,15 @@ class NativeJudge:
     connection's verdicts go to `on_result` as it is released, as `CaptureJudge` yields them."""
 
     def __init__(self, profile, iut, start: str | None, max_candidates: int, on_result: "Callable[[judge.Result], None]",
-                 share: int = 0, jobs: int = 1, max_violations: int = MAX_VIOLATIONS, learn=()):
+                 share: int = 0, jobs: int = 1, max_violations: int = MAX_VIOLATIONS, learn=(),
+                 observation: "dict | None" = None):
         lib = library()
         if lib is None:
             raise NativeUnavailable(UNAVAILABLE[0] + "; use --engine python")
         self.lib, self.on_result, self.exc = lib, on_result, None
         self.make = lambda s: Monitor(profile, start=s, max_candidates=max_candidates, max_violations=max_violations,
-                                      vantage=AUTO, vantage_note=judge.vantage_of(("", 0), None)[1], learn=learn)
+                                      vantage=AUTO, vantage_note=judge.vantage_of(("", 0), None)[1], learn=learn,
+                                      observation=observation)
         self.scratch = [self.make(s) for s in ("any", "closed")]
         m = self.scratch[0]
         self.sh = sh = m._sh
