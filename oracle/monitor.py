@@ -370,7 +370,7 @@ class Monitor:
         self._f2_needs = (timer_seconds(self.profile, "FIN-WAIT-2") * keep,)
         self._ut_needs = (timer_seconds(self.profile, "USER-TIMEOUT") * keep,)
         sh = _shared(self.m, self.calls_logged, (self._ages, self._ka_needs, self._f2_needs, self._ut_needs,
-                                                 self.vantage, self._dl_reply, self._dl_ack))
+                                                 self.vantage, self._dl_reply, self._dl_ack, self.offload))
         self.timers, self.rfc, self.rto_rows, self.can_send = sh.timers, sh.rfc, sh.rto_rows, sh.can_send
         self._silent_ev, self._loud_ev, self.starts, self.timed = sh.silent_ev, sh.loud_ev, sh.starts, sh.timed
         self._sh = sh

@@ -391,3 +391,10 @@ def test_a_shorter_user_timeout_is_learned_with_its_evidence():
     assert v.status == "conformant", str(v)
     assert any(x.startswith("user_timeout at most 30.0 s") for x in v.learned), v.learned
     assert Monitor("rfc9293", calls_logged=True).check(_user_timeout(30.0)).status == "violation"
+
+
+def test_the_memo_keeps_offload_apart():
+    """Steps memoized with offload on are never reused by a monitor without it."""
+    assert Monitor("linux", observation=OFFLOAD).check(_super(3000)).ok
+    assert Monitor("linux").check(_super(3000)).status == "violation"
+    assert Monitor("linux", observation=OFFLOAD).check(_super(3000)).ok
