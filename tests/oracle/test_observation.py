@@ -398,3 +398,26 @@ def test_the_memo_keeps_offload_apart():
     assert Monitor("linux", observation=OFFLOAD).check(_super(3000)).ok
     assert Monitor("linux").check(_super(3000)).status == "violation"
     assert Monitor("linux", observation=OFFLOAD).check(_super(3000)).ok
+
+
+# --- retransmissions are at most the MSS; Linux's tail loss probe stays conformant ---------------
+def _rtx(first, n, offload=False):
+    """Three 1000-byte segments (the server's MSS 1000), then a retransmission of `n` bytes from
+    sequence number `first`, then the server acknowledges everything."""
+    tr = _super(0)[:3] + [s("out", "ACK", 1001 + 1000 * k, 5001, 1000, t=0.003 + 0.001 * k) for k in range(3)]
+    return tr + [s("out", "ACK", first, 5001, n, t=0.03), s("in", "ACK", 5001, 4001, t=0.04)]
+
+
+def test_a_tail_loss_probe_of_the_last_segment_is_conformant():
+    """Linux tcp_send_loss_probe(): with no new data, the last segment again, about 2 RTT on."""
+    assert Monitor("linux").check(_rtx(3001, 1000)).ok
+    assert Monitor("linux").check(_rtx(1001, 1000)).ok          # or the first: an RTO retransmission
+
+
+def test_a_retransmission_larger_than_the_mss_is_a_violation():
+    """RFC 9293 3.7.1: 1001 bytes of the outstanding range in one segment over an MSS of 1000;
+    the same capture taken before segmentation offload is two segments (observation model)."""
+    v = Monitor("linux").check(_rtx(1001, 1001))
+    assert v.status == "violation" and v.index == 7, str(v)
+    assert Monitor("linux").check(_rtx(1001, 3000)).status == "violation"
+    assert Monitor("linux", observation=OFFLOAD).check(_rtx(1001, 3000)).ok
