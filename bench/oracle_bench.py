@@ -44,10 +44,22 @@ def main() -> None:
     ap.add_argument("--profile", choices=("native", "python"), help="also profile this engine in-process (cProfile)")
     ap.add_argument("--no-python", action="store_true", help="skip the Python engine's run (slow on varied sizes)")
     ap.add_argument("--kernel", type=int, metavar="N", help="capture N real Linux connections instead (root)")
+    ap.add_argument("--reuse", action="store_true",
+                    help="judge the capture already at --out instead of making one (before/after comparisons on "
+                         "the same file: the kernel's captures vary from run to run)")
+    ap.add_argument("--calls", action="store_true",
+                    help="with --profile: print only the load-independent counts (function calls, monitor steps)")
     a = ap.parse_args()
     os.makedirs(os.path.dirname(a.out), exist_ok=True)
     t0 = time.perf_counter()
-    if a.kernel:
+    if a.reuse:
+        from synack.oracle.capture import read_capture
+
+        from synack.oracle.capture import Lost
+
+        n = sum(1 for p in read_capture(a.out) if not isinstance(p, Lost))
+        what = f"reused {a.out}"
+    elif a.kernel:
         sys.path.insert(0, os.path.dirname(__file__))
         from kernel_capture import kernel_capture
 
@@ -92,7 +104,13 @@ def main() -> None:
         judge_capture(a.out, "linux", (), None, None, True, True, 4096, lambda line: None, engine=a.profile)
         prof.disable()
         s = io.StringIO()
-        pstats.Stats(prof, stream=s).sort_stats("cumulative").print_stats(18)
+        st = pstats.Stats(prof, stream=s)
+        if a.calls:
+            # load-independent: how many calls, of what (the busiest functions by call count)
+            print(f"cProfile: {st.total_calls:,} function calls ({st.prim_calls:,} primitive), {st.total_tt:.2f} s")
+            st.sort_stats("ncalls").print_stats(25)
+        else:
+            st.sort_stats("cumulative").print_stats(18)
         print(s.getvalue())
     tshark = shutil.which("tshark")
     if not tshark:

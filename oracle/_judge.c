@@ -135,6 +135,9 @@ typedef struct {
     /* configuration */
     int link, be, nano, jobs, share, start_mode, limit, floors_move;
     double expire;
+    /* a required retransmission's deadline (Monitor._rto_gap): a segment that comes longer than
+       this after its connection's previous one is judged in Python, which checks the deadline */
+    double rto_gap, gap;
     int nfl, fl_kind[MAXFL], nneed[MAXFL];
     double need[MAXFL][MAXNEED];
     int nages;
@@ -344,6 +347,8 @@ Mon *jd_mon(Judge *j, int slot) { return &j->mons[slot]; }
 Conn *jd_conn(Judge *j, int idx) { return &j->conns[idx]; }
 Pkt *jd_cur(Judge *j) { return &j->cur; }
 double jd_last_frame_t(Judge *j) { return j->last_frame_t; }   /* how far the capture went */
+void jd_set_rto_gap(Judge *j, double gap) { j->rto_gap = gap; }
+double jd_gap(Judge *j) { return j->gap; }   /* the current segment's distance from its connection's previous one */
 uint8_t *jd_frame(Judge *j) { return j->frame; }
 int64_t jd_frame_len(Judge *j) { return j->frame_len; }
 Mon *jd_template(Judge *j, int which) { return &j->mons[which]; }
@@ -544,7 +549,7 @@ static int fast(Judge *j, Mon *m, int dir) {
 static int feed(Judge *j, int slot, int dir) {
     Mon *m = &j->mons[slot];
     if (m->mode == M_DONE) return 0;
-    if (m->mode == M_FAST && m->started && fast(j, m, dir)) {
+    if (m->mode == M_FAST && m->started && !(j->gap > j->rto_gap) && fast(j, m, dir)) {
         j->fast_steps++;
         return 0;
     }
@@ -713,6 +718,7 @@ static int judge_packet(Judge *j) {
     int a = !memcmp(p->src, c->addr[0], 16) && p->sport == c->port[0] ? 0 : 1;
     if (pure_syn && !c->syn_have[a]) { c->syn_have[a] = 1; c->syn_seq[a] = p->s.seq; }
     c->segments++;
+    j->gap = p->s.t - c->last_t;
     c->last_t = p->s.t;
     ended_unlink(j, ci);
     if (p->s.flags & (F_FIN | F_RST)) c->ended = 1;

@@ -48,20 +48,21 @@ from __future__ import annotations
 
 import json
 import weakref
-from bisect import bisect_right
 from dataclasses import dataclass, replace
-from typing import Iterable, NamedTuple
+from typing import Iterable
 
 from synack.spec.errors import error_names
-from synack.spec.frames import PEER_UNSET, UNMOVED, rebase, shift_endpoint, shift_received, shift_sent
-from synack.spec.machine import FRAME_BLIND, FRAME_FREE, FRAME_PEER, Machine, machine
+from synack.spec.frames import shift_endpoint
+from synack.spec.machine import Machine, machine
 from synack.spec.midstream import midstream_tcbs
 from synack.spec.model import (ACK, FIN, HALF, MASK, MAXWIN, OUTPUT, PSH, RST, SYN, SYNCHRONIZED, Endpoint,
                                Event, Segment, SpecError, State, TIMERS, arrive, call, timeout)
 from synack.spec.profiles import Profile, get_profile, timer_seconds
 
 from .events import CallEvent, SegmentEvent, StateEvent, TraceEvent, as_events, seg_text
-from .observation import AUTO, FAR, MAX_CROSSED, NEAR, SOFT_KEEP, looks_far, observation_param
+from .candidate import Cand, soft as _soft
+from .observation import AUTO, FAR, GSO_MAX, MAX_CROSSED, NEAR, SOFT_KEEP, looks_far, observation_param
+from .stepcache import Memo, NoMemo, Stepper, Tables
 
 SILENT_CALLS = ("LISTEN", "RECEIVE", "SHUTDOWN", "CLOSE", "ABORT")
 LOUD_CALLS = ("SHUTDOWN", "CLOSE", "ABORT", "RECEIVE")
@@ -83,28 +84,12 @@ LEARNABLE = {"ka_idle": "TCP_KEEPIDLE / net.ipv4.tcp_keepalive_time",
              "KA.PROBES": "TCP_KEEPCNT / net.ipv4.tcp_keepalive_probes",
              "SYN.RETRIES": "TCP_SYNCNT / net.ipv4.tcp_syn_retries",
              "SYNACK.RETRIES": "net.ipv4.tcp_synack_retries",
-             "DATA.RETRIES": "net.ipv4.tcp_retries2"}
+             "DATA.RETRIES": "net.ipv4.tcp_retries2",
+             "rto_max": "TCP_RTO_MAX_MS / net.ipv4.tcp_rto_max_ms",
+             "rto_initial": "BPF_SOCK_OPS_TIMEOUT_INIT / a route's initial RTO",
+             "user_timeout": "TCP_USER_TIMEOUT (RFC 5482)"}
 #: Violations reported per end before judging stops (`Monitor(max_violations=...)`).
 MAX_VIOLATIONS = 10
-#: Memoized steps kept per machine (all tables are cleared together when they hold more).
-MEMO_MAX = 200_000
-#: Every `Machine.step_framed` bit: a step that took no step at all keeps them all.
-FRAME_ALL = FRAME_FREE | FRAME_BLIND | FRAME_PEER
-#: How a memoized result's mark relates to the step's input: the candidate's own mark, or the
-#: event's time (a period that began with this event).
-KEEP, NOW = "keep", "now"
-
-
-class Cand(NamedTuple):
-    ep: Endpoint
-    owed: tuple[tuple[Segment, str], ...] = ()
-    fresh: bool = False
-    mark: float | None = None
-    #: when the candidate's oldest outstanding obligation began (an owed segment, or a delayed
-    #: ACK in its TCB): the deadline runs from here (`Monitor._overdue`); None: owes nothing
-    due: float | None = None
-
-
 def _distance(seg: Segment | None, obs: Segment) -> tuple[int, int]:
     """How far an allowed segment is from the observed one: flags differ (less PSH), then
     how many of SEQ, ACK and length differ."""
@@ -112,10 +97,6 @@ def _distance(seg: Segment | None, obs: Segment) -> tuple[int, int]:
         return (2, 3)
     return (int((seg.flags & ~PSH) != (obs.flags & ~PSH)),
             (seg.seq != obs.seq) + (seg.ack != obs.ack) + (seg.data != obs.data))
-
-
-def _soft(seg: Segment) -> bool:
-    return (seg.flags & ~PSH) == ACK and seg.data == 0
 
 
 def _geq(a: int, b: int) -> bool:
@@ -149,13 +130,6 @@ def _pending(entries: tuple | None, entry: tuple) -> tuple | None:
     while out and out[0][1].dir == "out":
         out = out[1:]
     return out or None
-
-
-def _plain_of(nset: tuple) -> tuple[bool, bool, bool]:
-    """See `Monitor._plain`."""
-    return (all(c.ep[0] in UNMOVED and not c.owed for c, _ in nset),
-            all(c.ep[0] in PEER_UNSET and not any(w.flags & ACK for w, _ in c.owed) for c, _ in nset),
-            any(c.fresh for c, _ in nset) and all(c.fresh or _inert(c) for c, _ in nset))
 
 
 def _props_of(sh: "_Shared", items) -> tuple[bool, bool]:
@@ -293,29 +267,8 @@ class _Shared:
             r.id for r in m.rows if r.to in self.ka_states and self.ka_states.isdisjoint(r.states))
         self.floored = tuple(k for k in ("KEEPALIVE", "FIN-WAIT-2", "USER-TIMEOUT") if k in self.timers)
         self.floors_move = bool(self.ka_states or self.f2_states)
-        self.props: dict = {}         # id(normal-form set) -> (every candidate reset PROBES, any in FIN-WAIT-2)
-        self.cand: dict = {}          # one candidate's step, in its own frame
-        self.blind: dict = {}         # one candidate's step that never involved ISS or IRS
-        self.trans: dict = {}         # (id(normal-form set), dir, segment, window, time key, mark ages)
-        #                               -> (next set, origin shift, each next mark: an input slot or -1 = now)
-        self.sets: dict = {}          # interned normal-form candidate sets
-        self.silent: dict = {}        # hidden silent steps of a TCB, relative to SND.UNA and RCV.NXT
-        self.plain: dict = {}         # id(interned normal-form set) -> `_plain_of`
-        # told of every whole-set step memoized (`added`) and of every clearing (`cleared`):
-        # the native judge (oracle/native.py) keeps a copy of `trans` in C
-        self.listeners: list = []
-
-    def room(self) -> None:
-        if len(self.cand) + len(self.blind) + len(self.trans) + len(self.sets) + len(self.silent) >= MEMO_MAX:
-            self.silent.clear()
-            self.cand.clear()
-            self.blind.clear()
-            self.trans.clear()
-            self.sets.clear()
-            self.props.clear()
-            self.plain.clear()
-            for listener in self.listeners:
-                listener.cleared()
+        # the step cache's tables (oracle/stepcache.py), shared by these monitors
+        self.memo = Tables()
 
 
 _SHARED: "weakref.WeakKeyDictionary[Machine, dict[tuple, _Shared]]" = weakref.WeakKeyDictionary()
@@ -343,19 +296,13 @@ class Monitor:
     harness that logs its own calls): hidden steps are then timer expiries only, which makes
     verdicts sharper (a SYN can no longer be explained by an unlogged connect).
 
-    Speed: what a candidate becomes on a segment depends on its TCB and the segment only
-    through sequence-number differences wherever the table's rows commute with shifting the
-    sequence spaces (spec/frames.py, proved by `synack prove`). Such steps are memoized with
-    both spaces moved to start at the ISS and IRS, so a step computed for one connection is
-    reused, shifted back, by every connection that differs only by its ISNs: per candidate,
-    and for the whole candidate set, which is then kept in that normal form (`_lazy`) and
-    advanced by one lookup per segment until something needs the TCBs themselves. Time
-    enters a step only through comparisons with fixed ages (2 MSL, each backoff interval,
-    the keep-alive, FIN-WAIT-2 and user timeouts, less the tolerance), so the memo keys hold
-    which of those ages the candidate's mark and the trace's floors have reached, and a
-    memoized mark is stored as "the input's" or "this event's time". A step that went
-    through a row that does not commute, or that depends on an ISN not yet seen, is computed
-    afresh every time.
+    Speed: every step goes through the step cache (oracle/stepcache.py), a translation-
+    invariant memo around the candidate step that reuses a step computed for one connection,
+    shifted back, for every connection that differs only by its ISNs (sound where the table's
+    rows commute with shifting the sequence spaces: spec/frames.py, proved by `synack
+    prove`), per candidate and for the whole candidate set. The engine here sees none of its
+    keys, shifts or rebases: it calls `self._step`, `self._memo.advance_all` and
+    `self._memo.silent`, and holds the set either as a dict or as the cache's opaque `Form`.
     `memo=False` turns this off (the result is the same; tests compare the two).
     """
 
@@ -386,6 +333,10 @@ class Monitor:
         # the observation model's bounds (oracle/observation.py): how late the near end's stack
         # may process what the capture saw, and the deadlines of what the spec owes
         self.lag = observation_param("lag", observation)
+        # a capture of the sender's own frames before segmentation offload (observation.py:
+        # segmentation-offload); off for traces a stack or the test kit writes
+        self.offload = bool(observation_param("offload", observation))
+        self._tso = self.profile.has("tso")      # the profile variant that accepts offloaded segments
         self._use_memo = memo
         # parameters nobody gave: a value the trace contradicts is refitted within the legal
         # range where the evidence shows it (`_refit`), and printed with the verdict
@@ -400,6 +351,14 @@ class Monitor:
         self.m = self._spec or machine(self.profile)
         self._dl_reply = self.lag
         self._dl_ack = float(self.profile.params["delack_max"]) + self.lag
+        # a required retransmission's deadline (observation.py: retransmission-deadline): every
+        # RTO is at most rto_max (RFC 6298 5.5; Linux tcp_retransmit_timer() caps the backoff at
+        # tcp_rto_max()); unless given, the largest legal rto_max (rfc9293: none, so no deadline)
+        rto_max = float(self.profile.params["rto_max"])
+        if "rto_max" in self.learnable and "rto_max" in self.profile.ranges:
+            rto_max = float(self.profile.ranges["rto_max"].high)
+        self._rto_max = rto_max
+        self._rto_gap = rto_max * (1 + self.tol) + self.lag
         # every age a mark is compared with (`_aged`): 2 MSL and each backoff interval, less the
         # tolerance. Which of them a mark has reached is all a step can learn of time from it.
         retries = max(int(self.profile.params[k]) for k in ("SYN.RETRIES", "SYNACK.RETRIES", "DATA.RETRIES"))
@@ -412,27 +371,41 @@ class Monitor:
         self._f2_needs = (timer_seconds(self.profile, "FIN-WAIT-2") * keep,)
         self._ut_needs = (timer_seconds(self.profile, "USER-TIMEOUT") * keep,)
         sh = _shared(self.m, self.calls_logged, (self._ages, self._ka_needs, self._f2_needs, self._ut_needs,
-                                                 self.vantage, self._dl_reply, self._dl_ack))
+                                                 self.vantage, self._dl_reply, self._dl_ack, self.offload))
         self.timers, self.rfc, self.rto_rows, self.can_send = sh.timers, sh.rfc, sh.rto_rows, sh.can_send
         self._silent_ev, self._loud_ev, self.starts, self.timed = sh.silent_ev, sh.loud_ev, sh.starts, sh.timed
-        self._memo = sh if self._use_memo else None
         self._sh = sh
-        self._free = FRAME_ALL
+        # `step`, and the cache around it (oracle/stepcache.py): the candidate engine below calls
+        # `self._step`, `self._memo.advance`/`advance_all` and `self._memo.silent`, and holds the
+        # candidates either as a dict or as the cache's opaque `Form`
+        self._stepper = Stepper(self.m)
+        self._step = self._stepper.step
+        old = getattr(self, "_memo", None)
+        if self._use_memo:
+            needs = {"KEEPALIVE": (0, self._ka_needs), "FIN-WAIT-2": (1, self._f2_needs),
+                     "USER-TIMEOUT": (2, self._ut_needs)}
+            self._memo = Memo(self._stepper, sh.memo, self._ages, tuple(needs[k] for k in sh.floored),
+                              self._floors_now)
+        else:
+            self._memo = NoMemo(self._stepper)
+        if old is not None and old.stepper.m is self.m:
+            self._memo.own = old.own              # a TCB's silent steps: the same machine, the same steps
+
+    def _floors_now(self) -> tuple:
+        """The trace-level floors the floored timers are counted from (`_floor_of`)."""
+        return (self._ka_floor, self._f2_floor, self._t0)
 
     # ------------------------------------------------------------------ public API
     @property
     def cands(self) -> dict[Cand, str]:
         """The candidate TCBs (with the rows that last explained each)."""
         if self._cands is None:
-            nset, dl, dp, marks = self._lazy
-            self._cands = {Cand(shift_endpoint(c.ep, dl, dp), _shift_owed(c.owed, dl, dp), c.fresh,
-                                None if c.mark is None else marks[c.mark],
-                                None if c.due is None else marks[c.due]): r for c, r in nset}
+            self._cands = self._memo.expand(self._form)
         return self._cands
 
     @cands.setter
     def cands(self, value: dict[Cand, str]) -> None:
-        self._cands, self._lazy = value, None
+        self._cands, self._form = value, None
 
     def reset(self) -> None:
         if (self.profile, self.vantage, self.vantage_note) != self._given:    # a refit, or turned far
@@ -440,8 +413,7 @@ class Monitor:
             self._configure()
         self.learned = {}
         self.cands = {Cand(Endpoint()): ""}
-        if self._memo is not None:
-            self._normalize(None, None, None, 0)
+        self._form = self._memo.form(self._cands)
         self.n = 0
         self.done: Verdict | None = None
         self.found: list[Verdict] = []      # violations before the last resynchronisation
@@ -455,7 +427,7 @@ class Monitor:
         # ((candidates before, the event, its window), ...) since the oldest incoming segment the
         # IUT's stack may not have processed yet (`_cross`, `_pending`)
         self._crossed: tuple | None = None
-        self._silent: dict[Endpoint, tuple] = {}
+        self._memo.own = {}                 # a TCB's silent steps (the step cache's, per monitor)
         self._started = self.start == "closed"
         # trace-level lower bounds on when the keep-alive idle period and an orphaned FIN-WAIT-2
         # began, for every candidate; None: unknown (no check). Mid-connection starts may be in
@@ -464,7 +436,7 @@ class Monitor:
         self._f2_floor: float | None = None
         self._f2_known = self.start == "closed"
         self._t0: float | None = None       # the first event's time (start="closed"): nothing was sent before
-        self._tk: tuple = (True,)           # the current event's `_time_key`
+        self._last_t: float | None = None   # the last event's time: no timer restarted since, as far as shown
 
     def check(self, trace: Iterable) -> Verdict:
         """Judge a whole trace (events or JSON-shaped dicts) from the initial state."""
@@ -482,15 +454,21 @@ class Monitor:
         self.n += 1
         if self.n == 1 and self.start == "closed":
             self._t0 = getattr(ev, "t", None)
-        if isinstance(ev, SegmentEvent):
+        t = getattr(ev, "t", None)
+        late = self._retransmission_late(t, ev) if t is not None and self._last_t is not None and \
+            t - self._last_t > self._rto_gap else None
+        if t is not None:
+            self._last_t = t
+        if late is not None:
+            self.done = late
+        elif isinstance(ev, SegmentEvent):
             self.sent += ev.dir == "out"
             given = not self._started and self._start_from(ev)
             wnd = self._window(ev)
-            self._tk = self._time_key(ev.t)     # every memo lookup of this event uses it
-            before = (self._cands, self._lazy)
+            before = (self._cands, self._form)
             if given:
                 self.cands = {self._learn(c, ev, wnd): r for c, r in self.cands.items()}
-            elif self._lazy is None or not self._fast(ev, wnd):
+            elif self._form is None or not self._fast(ev, wnd):
                 self._segment(ev, wnd)
             pending = None
             if self.done is not None and ev.dir == "out" and self._crossed is not None:
@@ -519,7 +497,7 @@ class Monitor:
             self._observe(ev)
         else:
             raise SpecError(f"not a trace event: {ev!r}")
-        k = len(self._cands) if self._cands is not None else len(self._lazy[0])
+        k = len(self._cands) if self._cands is not None else len(self._form.nset)
         self.stats.max_candidates = max(self.stats.max_candidates, k)
         if self.done is None and k > self.limit:
             self.done = self._verdict(INCONCLUSIVE, f"more than {self.limit} candidate TCBs; raise max_candidates",
@@ -535,13 +513,13 @@ class Monitor:
         self.found.append(self.done)
         self.done = None
         self.cands = {Cand(Endpoint()): ""}
-        if self._memo is not None:
-            self._normalize(None, None, None, 0)
+        self._form = self._memo.form(self._cands)
         self._started = False
         self._crossed = None
         self._ka_floor = self._f2_floor = None
         self._f2_known = False
         self._t0 = None
+        self._last_t = None
 
     def verdict(self, end: float | None = None) -> Verdict:
         """The verdict for what has been fed so far, as if the trace ended here; `end`: the
@@ -560,6 +538,10 @@ class Monitor:
             return self.done
         if self.n and not self.sent and not self.found:
             return self._verdict(SILENT, "not judged: it sent nothing")
+        if end is not None and self._last_t is not None and end - self._last_t > self._rto_gap:
+            late = self._retransmission_late(end, None)
+            if late is not None:
+                return late
         cands = self.cands
         live = [c for c in cands if not self._overdue(c, end)] if end is not None else list(cands)
         if not live:
@@ -569,7 +551,7 @@ class Monitor:
                                  headline=self._headline_overdue(cands))
         owing = []
         for c in live:
-            o = self._owes(c)[0]
+            o = self._owes(c)
             if not o:
                 return self._verdict(CONFORMANT, "")
             owing.append(o)
@@ -586,8 +568,8 @@ class Monitor:
         None when it may not (an RTO step that does not commute with the shift decided it).
         The native judge asks this once per set instead of loading each monitor."""
         for c, _ in nset:
-            owes, bits = self._owes(c)
-            if not bits & FRAME_FREE:
+            owes, free = self._stepper.shift_free(self._owes, c)
+            if not free:
                 return None
             if not owes:
                 # conformant whatever the trace's end, unless a deadline may decide it
@@ -620,20 +602,17 @@ class Monitor:
         wins: list = []
         for k, lost in tries:
             j = ins[-k]
-            (cands, lazy), _, _ = entries[j]
-            self.done, self._cands, self._lazy = None, cands, lazy
+            (cands, form), _, _ = entries[j]
+            self.done, self._cands, self._form = None, cands, form
             tail = entries[j + 1:] if lost else entries[j:]
             for _, e, w in [*((b, e, w) for b, e, w in tail if e.dir == "out"), (None, ev, wnd)]:
                 if self.done is None:
-                    self._tk = self._time_key(e.t)
                     self._segment(e, w)
             pending = []
             for _, e, w in tail:
                 if e.dir == "in" and self.done is None:
-                    pending.append(((self._cands, self._lazy), e, w))
-                    self._tk = self._time_key(e.t)
+                    pending.append(((self._cands, self._form), e, w))
                     self._segment(e, w)
-            self._tk = self._time_key(ev.t)
             if self.done is None:
                 if self.vantage != FAR:
                     return tuple(pending)
@@ -673,11 +652,10 @@ class Monitor:
 
     def _replay(self, entries: list) -> bool:
         """From the state before the first of `entries`, take them all again, in order."""
-        (cands, lazy), _, _ = entries[0]
-        self.done, self._cands, self._lazy = None, cands, lazy
+        (cands, form), _, _ = entries[0]
+        self.done, self._cands, self._form = None, cands, form
         for _, e, w in entries:
             if self.done is None:
-                self._tk = self._time_key(e.t)
                 self._segment(e, w)
                 if e.dir == "in" and e.t is not None and self.done is None and self._sh.floors_move:
                     self._floors(e.t)
@@ -691,13 +669,13 @@ class Monitor:
         printed with the verdict. True when one did."""
         entries = list(self._crossed or ()) + [(before, ev, wnd)]
         for param, value, why in self._refit_options(ev):
-            saved = (self.profile, self.done, self._cands, self._lazy, self._ka_floor, self._f2_floor, self._tk)
+            saved = (self.profile, self.done, self._cands, self._form, self._ka_floor, self._f2_floor)
             self.profile = self.profile.with_params(**{param: value})
             self._configure()
             if self._replay(entries):
                 self.learned[param] = why
                 return True
-            (self.profile, self.done, self._cands, self._lazy, self._ka_floor, self._f2_floor, self._tk) = saved
+            (self.profile, self.done, self._cands, self._form, self._ka_floor, self._f2_floor) = saved
             self._configure()
         return False
 
@@ -723,7 +701,35 @@ class Monitor:
                        f"does not fit; legal {rng[param].text()}; RFC 1122 4.2.3.5 bounds the give-up from below)")
         if t is None or ev.seg.data:
             return
+        # a SYN or SYN,ACK retransmitted sooner than the default backoff allows: the initial RTO
+        # (and its cap) are configurable (Linux: a BPF_SOCK_OPS_TIMEOUT_INIT program, a route's
+        # rto_min/initrwnd, tcp_rto_max_ms; RFC 6298 2.1, 2.4, 2.5 bound them only from below)
+        if ev.seg.flags & SYN:
+            for c in self.cands:
+                if c.ep.state not in (State.SYN_SENT, State.SYN_RECEIVED) or c.mark is None:
+                    continue
+                el, kind, k = t - c.mark, _rto_kind(c.ep), c.ep.rtx
+                need = timer_seconds(self.profile, kind, k)
+                if el >= need * (1 - self.tol):
+                    continue
+                for param in ("rto_initial", "rto_max"):
+                    if param in todo and rng[param].low < p[param]:
+                        yield (param, rng[param].low,
+                               f"{param} below the default: retransmission {k + 1} of the "
+                               f"{'SYN' if kind == 'RTO-SYN' else 'SYN,ACK'} came {el:.3f} s after the previous one, "
+                               f"where the default {p[param]:g} s backs off {need:g} s (consistent with "
+                               f"{LEARNABLE[param]}; legal {rng[param].text()}; RFC 6298 5.5)")
+                break
         states = {c.ep.state for c in self.cands}
+        # the connection ended silently before the default user timeout (RFC 9293 3.8.3, RFC 5482):
+        # the IUT now answers as a closed connection
+        if "user_timeout" in todo and self._t0 is not None and t - self._t0 < p["user_timeout"] and any(
+                (st, "USER-TIMEOUT", "") in self.m.table for st in states):
+            el = t - self._t0
+            yield ("user_timeout", rng["user_timeout"].low,
+                   f"user_timeout at most {el:.1f} s: the connection had ended silently by {el:.3f} s after the "
+                   f"trace began, data unacknowledged (the default {p['user_timeout']:g} s does not fit; consistent "
+                   f"with {LEARNABLE['user_timeout']}; legal {rng['user_timeout'].text()})")
         if self._ka_floor is not None and states & self._sh.ka_states:
             el = t - self._ka_floor
             if "ka_idle" in todo and el < p["ka_idle"]:
@@ -750,6 +756,55 @@ class Monitor:
                    f"(the default {p['fin_timeout']:g} s does not fit; consistent with net.ipv4.tcp_fin_timeout <= "
                    f"{max(1, int(el))}; legal {rng['fin_timeout'].text()})")
 
+    def _retransmission_late(self, t: float, ev: TraceEvent | None) -> Verdict | None:
+        """A near end that owed a retransmission and sent nothing for longer than any RTO may
+        last (`_rto_gap`: rto_max with the tolerance, plus the lag) while nothing arrived either
+        (so no ACK restarted its timer, RFC 6298 5.3): a violation naming what was owed, since
+        when and the bound (observation.py: retransmission-deadline). Only when every
+        candidate, closed over silent hidden steps, owes one that no legal retry limit lets it
+        skip; never at a far end (what it sent may have been lost before the capture point)."""
+        if self.vantage != NEAR or not self.sent or (self.auto and looks_far(*self.replies)):
+            return None
+        owed = []
+        for c, rows in self.cands.items():
+            for m in self._closure_of(c, rows, t):
+                what = self._rto_owed(m)
+                if not what:
+                    return None
+                owed.append(what)
+        if not owed:
+            return None
+        since = self._last_t
+        bound = (f"rto_max {self._rto_max:g} s (RFC 6298 5.5; Linux tcp_retransmit_timer(), tcp_rto_max()) "
+                 f"x (1 + tolerance {self.tol:g}) + lag {self.lag:g} s = {self._rto_gap:g} s")
+        first = min(owed, key=lambda w: (len(w[0]), w[0]))
+        msg = (f"the capture went on to t={t:.6f} and nothing came since t={since:.6f} (nothing acknowledged, "
+               f"nothing retransmitted): the spec owed {first[0]} by t={since + self._rto_gap:.6f} ({bound})")
+        rows = sorted({r for _, r in owed})
+        headline = (f"a required retransmission was due within {self._rto_gap:g} s of t={since:.6f} "
+                    f"({first[0]}; {self._brief(first[1])}, {self.rfc.get(self._brief(first[1]).split(',')[0], '')})")
+        return self._verdict(VIOLATION, msg, ev, sorted({w for w, _ in owed}), rows, headline)
+
+    def _rto_owed(self, c: Cand) -> tuple[str, str] | None:
+        """(the retransmission `c`'s RTO expiry sends, its rows), or None when it owes none: its
+        timer is not armed, it gives up, it owes a required segment first (which has its own
+        deadline), or a legal value of a retry limit nobody gave lets it stop here."""
+        if any(not _soft(w) for w, _ in c.owed):
+            return None
+        for tr in self.m.step(c.ep, timeout("RTO")):
+            if tr.sends:
+                break
+        else:
+            return None
+        state = c.ep.state
+        param = {State.SYN_SENT: "SYN.RETRIES", State.SYN_RECEIVED: "SYNACK.RETRIES"}.get(state, "DATA.RETRIES")
+        p = self.profile
+        if param in self.learnable and c.ep.rtx in p.ranges[param] and c.ep.rtx < p.params[param]:
+            if not any(x.sends for x in machine(p.with_params(**{param: c.ep.rtx})).step(c.ep, timeout("RTO"))):
+                return None                  # the stack may be configured to stop here
+        rows = ",".join(tr.rows)
+        return f"retransmission {seg_text(tr.sends[0])} ({state}, {self._brief(rows)})", rows
+
     def _gave_up(self, c: Cand, end: float | None) -> str:
         """At the end of a trace, a handshake candidate that owes only a retransmission may
         instead have given up, if its retry count so far is a legal value of the limit nobody
@@ -774,7 +829,7 @@ class Monitor:
         """At a far capture point, data the IUT sent may have been lost before the capture point:
         a segment beginning beyond SND.NXT is explained by a hidden SEND of the missing bytes
         (what it sent was lost), then this segment (observation.py: far-loss)."""
-        failed, before = self.done, (self._cands, self._lazy)
+        failed, before = self.done, (self._cands, self._form)
         out: dict[Cand, str] = {}
         for c in self.cands:
             gap = (ev.seg.seq - c.ep.snd_nxt) & MASK
@@ -788,7 +843,7 @@ class Monitor:
         self.done, self.cands = None, out
         self._segment(ev, wnd)
         if self.done is not None:
-            self.done, (self._cands, self._lazy) = failed, before
+            self.done, (self._cands, self._form) = failed, before
 
     def _window(self, ev: SegmentEvent) -> int | None:
         """Note window scaling from a SYN; the receive window the IUT's own segment advertises."""
@@ -806,60 +861,16 @@ class Monitor:
         return None
 
     def _fast(self, ev: SegmentEvent, wnd: int | None) -> bool:
-        """Advance the normal-form candidate set by one memoized step, if there is one. On a
-        miss the candidates are what they were before re-anchoring (a fresh placeholder ISS at
-        0, as without the memo), and the anchored set keys the step `_segment` computes."""
-        nset, dl, dp, marks = anchored = self._anchor(self._lazy, ev)
-        ages = self._mark_ages(marks, ev.t)
-        seg = shift_received(ev.seg, -dl, -dp) if ev.dir == "in" else shift_sent(ev.seg, -dl, -dp)
-        hit = None if ages is None else self._memo.trans.get((id(nset), ev.dir, seg, wnd, self._tk, ages))
-        if hit is None:
-            self.cands                  # noqa: B018 (held before `_lazy` moves)
-            self._lazy = anchored
+        """Advance the candidate set by one step the cache already holds for the whole set; on a
+        miss the candidates are held as a dict again, and the step `_segment` computes is
+        recorded under the cache's form of the set before it."""
+        nxt, anchored = self._memo.after(self._form, ev, wnd)
+        if nxt is None:
+            self.cands                  # noqa: B018 (taken from the form before it is re-anchored)
+            self._form = anchored
             return False
-        nxt, ddl, ddp, mmap = hit
-        t = ev.t
-        self._lazy = (nxt, (dl + ddl) & MASK, (dp + ddp) & MASK, tuple(t if i < 0 else marks[i] for i in mmap))
-        self._cands = None
+        self._form, self._cands = nxt, None
         return True
-
-    def _anchor(self, lazy: tuple, ev: SegmentEvent) -> tuple:
-        """A normal-form set that holds no number of one sequence space (its TCBs in CLOSED and
-        LISTEN, or SYN-SENT for the peer's space, frames.fixed, and no owed segment carrying
-        one) has no origin of its own there: take the segment's, so that its steps are keyed
-        the same for every connection."""
-        nset, dl, dp, marks = lazy
-        local, peer, fresh = self._plain(nset)
-        seg = ev.seg
-        # fresh candidates' ISS is a placeholder, and the IUT's SYN replaces it whatever it was
-        local = local or (fresh and ev.dir == "out" and bool(seg.flags & SYN))
-        if local or peer:
-            sdl, sdp = (seg.ack, seg.seq) if ev.dir == "in" else (seg.seq, seg.ack)
-            return (nset, sdl if local else dl, sdp if peer else dp, marks)
-        return lazy
-
-    def _plain(self, nset: tuple) -> tuple[bool, bool, bool]:
-        """For a normal-form set: it holds no number of the local space; none of the peer's;
-        its only local numbers are fresh candidates' placeholders (kept absolute: origin 0)."""
-        sh = self._memo
-        plain = sh.plain.get(id(nset))
-        if plain is None:
-            plain = _plain_of(nset)
-            if sh.sets.get(nset) is nset:       # cached by identity only while interned (alive)
-                sh.plain[id(nset)] = plain
-        return plain
-
-    def _mark_ages(self, marks: tuple, t: float | None) -> tuple | None:
-        """Which of the ages each mark has reached at t: all a step can learn from the marks
-        (as `_advance` keys them). None when a mark equals t: a memoized mark could then be
-        the input's or the event's, and the step is computed afresh."""
-        if not marks:
-            return ()
-        if t is None:
-            return (len(self._ages),) * len(marks)
-        if t in marks:
-            return None
-        return tuple(bisect_right(self._ages, t - m) for m in marks)
 
     def _floors(self, t: float) -> None:
         """After a received segment: if every candidate reset its keep-alive probe count (or is
@@ -867,12 +878,7 @@ class Monitor:
         candidate is in FIN-WAIT-2 bounds from below when each one entered it."""
         sh = self._sh
         if self._cands is None:
-            nset = self._lazy[0]
-            props = sh.props.get(id(nset))
-            if props is None:
-                props = _props_of(sh, nset)
-                if sh.sets.get(nset) is nset:   # cached by identity only while interned (alive)
-                    sh.props[id(nset)] = props
+            props = self._memo.of_set(self._form, "props", lambda nset: _props_of(sh, nset))
         else:
             props = _props_of(sh, self._cands.items())
         if props[0]:
@@ -901,152 +907,20 @@ class Monitor:
         floor, needs = self._floor_of(kind)
         return None if floor is None else floor + needs[ep.probes if kind == "KEEPALIVE" else 0]
 
-    def _time_key(self, t: float | None) -> tuple:
-        """All a step can learn from the event's time besides the candidate's own mark: whether
-        it is known, and which ages each floored timer has reached. A part of every memo key,
-        so a step is reused only where time would decide it the same way."""
-        if t is None:
-            return (True,)
-        key = [False]
-        for kind in self._sh.floored:
-            floor, needs = self._floor_of(kind)
-            key.append(None if floor is None else bisect_right(needs, t - floor))
-        return tuple(key)
-
     def _segment(self, ev: SegmentEvent, wnd: int | None) -> None:
         """Each candidate, closed over silent hidden steps, then given the segment: received
-        by the table, or explained as sent (`_explain`)."""
-        before = self._lazy
-        out: dict[Cand, str] = {}
-        free = FRAME_FREE | FRAME_PEER
-        for c in self.cands:
-            res, f = self._advance(c, ev, wnd)
-            free &= f
-            for nc, rows in res:
-                out.setdefault(nc, rows)
+        by the table, or explained as sent (`_explain`); through the step cache."""
+        before = self._form
+        out = self._memo.advance_all(self.cands, ev, wnd, self._advance)
         if not out:
             self._closure(ev.t)
             self.done = self._violation(ev)
             return
         self.cands = _merge_soft(out) if len(out) > 1 else out
-        if self._memo is not None:
-            self._normalize(before, ev, wnd, free)
+        self._form = self._memo.record(self._cands, before, ev, wnd)
 
-    def _normalize(self, before, ev: SegmentEvent, wnd: int | None, free: int) -> None:
-        """Keep the candidate set in normal form (both spaces starting at the first moved
-        candidate's ISS and IRS), and remember the step that led here when it was sound."""
-        cands = self._cands
-        fresh = any(c.fresh for c in cands)
-        if fresh and not all(c.fresh or _inert(c) for c in cands):
-            return
-        # the origin: the first candidate's ISS and IRS that hold numbers, else as before; a set
-        # whose local numbers are all placeholders (fresh) keeps them absolute
-        dl = 0 if fresh else next((c.ep[1] for c in cands if c.ep[0] not in UNMOVED), None)
-        dp = next((c.ep[2] for c in cands if c.ep[0] not in PEER_UNSET), None)
-        if dl is None:
-            dl = before[1] if before is not None else 0
-        if dp is None:
-            dp = before[2] if before is not None else 0
-        sh = self._memo
-        slots: dict[float, int] = {}               # each distinct mark, by first appearance
-        for c in cands:
-            if c.mark is not None:
-                slots.setdefault(c.mark, len(slots))
-            if c.due is not None:
-                slots.setdefault(c.due, len(slots))
-        nset = tuple((Cand(shift_endpoint(c.ep, -dl, -dp), _shift_owed(c.owed, -dl, -dp), c.fresh,
-                           None if c.mark is None else slots[c.mark], None if c.due is None else slots[c.due]), r)
-                     for c, r in cands.items())
-        marks = tuple(slots)
-        sh.room()
-        nset = sh.sets.setdefault(nset, nset)
-        if fresh and before is not None:
-            # placeholders stay at origin 0 only if the key fixes the input's local origin: a set
-            # of placeholders not re-anchored by a SYN, or one with no local numbers anchored on
-            # an incoming segment's ACK field, which (without the ACK flag) the key holds as is
-            plain = self._plain(before[0])
-            if not ((plain[2] and not (ev.dir == "out" and ev.seg.flags & SYN))
-                    or (plain[0] and ev.dir == "in" and not ev.seg.flags & ACK)):
-                before = None
-        if before is not None and not free & FRAME_FREE and free & FRAME_PEER:
-            # commutes only with shifts of the peer's space: enough when the key fixes the local
-            # origin (a set with no local numbers, anchored on an ACK-less incoming segment's
-            # ACK field, which the key holds as is): RFC 9293 3.10.7.1's <SEQ=0> reset from CLOSED
-            if not (self._plain(before[0])[0] and ev.dir == "in" and not ev.seg.flags & ACK):
-                before = None
-        if before is not None and free and sh.sets.get(before[0]) is before[0]:
-            # keyed by identity: safe because both sets stay interned until the tables are cleared
-            pset, pdl, pdp, pmarks = before
-            t = ev.t
-            ages = self._mark_ages(pmarks, t)
-            # each mark after the step is an input mark or the event's time (NOW, -1)
-            mmap = [-1 if m == t else pmarks.index(m) if m in pmarks else None for m in marks]
-            if ages is not None and None not in mmap:
-                seg = shift_received(ev.seg, -pdl, -pdp) if ev.dir == "in" else shift_sent(ev.seg, -pdl, -pdp)
-                step = sh.trans[(id(pset), ev.dir, seg, wnd, self._tk, ages)] = (
-                    nset, (dl - pdl) & MASK, (dp - pdp) & MASK, tuple(mmap))
-                for listener in sh.listeners:
-                    listener.added(pset, ev.dir, seg, wnd, self._tk, ages, step)
-        self._lazy = (nset, dl, dp, marks)
-
-    def _advance(self, c: Cand, ev: SegmentEvent, wnd: int | None) -> tuple[list, int]:
-        """([(candidate after, rows)], FRAME_* bits) for one candidate and one segment,
-        memoized when that is sound: keyed by the distances to SND.UNA and RCV.NXT when the
-        step never involved ISS or IRS (FRAME_BLIND), else by the distances to ISS and IRS."""
-        memo = self._memo
-        ep = c.ep
-        if memo is None or c.fresh or (c.mark is not None and c.mark == ev.t) or (c.due is not None and c.due == ev.t):
-            return self._advance_slow(c, ev, wnd)   # (a mark equal to the event's time: KEEP or NOW?)
-        seg = ev.seg
-        # all a step may learn of time: the event's time key, and which ages the mark and the
-        # deadline's start have reached
-        tk = (self._tk,
-              None if c.mark is None else len(self._ages) if ev.t is None else bisect_right(self._ages, ev.t - c.mark),
-              None if c.due is None else len(self._ages) if ev.t is None else bisect_right(self._ages, ev.t - c.due))
-        st = ep[0]
-        moved = st not in UNMOVED
-        # a space the TCB holds no number of (frames.fixed) is measured from the segment's own
-        if ev.dir == "in":
-            sdl, sdp = seg.ack, seg.seq
-        else:
-            sdl, sdp = seg.seq, seg.ack
-        if moved:
-            peer = st not in PEER_UNSET
-            dl, dp = ep[1], ep[2] if peer else sdp           # the frame's origin: ISS and IRS
-            bl, bp = ep[3], ep[6] if peer else sdp           # or SND.UNA and RCV.NXT, ISNs left out
-            bseg = shift_received(seg, -bl, -bp) if ev.dir == "in" else shift_sent(seg, -bl, -bp)
-            bkey = (ev.dir, bseg, wnd, tk, rebase(ep, -bl, -bp, 0, 0), _shift_owed(c.owed, -bl, -bp))
-            hit = memo.blind.get(bkey)
-            if hit is not None:
-                iss, irs = ep[1], ep[2]
-                return [(Cand(rebase(e, bl, bp, iss, irs), _shift_owed(o, bl, bp), False,
-                              _unmark(mk, c.mark, ev.t), _unmark(dk, c.due, ev.t)), rows)
-                        for e, o, mk, dk, rows in hit], FRAME_ALL
-        else:
-            dl, dp = sdl, sdp
-        seg = shift_received(seg, -dl, -dp) if ev.dir == "in" else shift_sent(seg, -dl, -dp)
-        key = (ev.dir, seg, wnd, tk, shift_endpoint(ep, -dl, -dp), _shift_owed(c.owed, -dl, -dp))
-        hit = memo.cand.get(key)
-        if hit is not None:
-            return [(Cand(shift_endpoint(e, dl, dp), _shift_owed(o, dl, dp), False, _unmark(mk, c.mark, ev.t),
-                          _unmark(dk, c.due, ev.t)), rows)
-                    for e, o, mk, dk, rows in hit], FRAME_FREE | FRAME_PEER
-        res, bits = self._advance_slow(c, ev, wnd)
-        if bits & FRAME_FREE and not any(nc.fresh for nc, _ in res):
-            memo.room()
-            if moved and bits & FRAME_BLIND:
-                memo.blind[bkey] = tuple((shift_endpoint(nc.ep, -bl, -bp), _shift_owed(nc.owed, -bl, -bp),
-                                          _mark_rel(nc.mark, c.mark), _mark_rel(nc.due, c.due), rows)
-                                         for nc, rows in res)
-            else:
-                memo.cand[key] = tuple((shift_endpoint(nc.ep, -dl, -dp), _shift_owed(nc.owed, -dl, -dp),
-                                        _mark_rel(nc.mark, c.mark), _mark_rel(nc.due, c.due), rows)
-                                       for nc, rows in res)
-        return res, bits
-
-    def _advance_slow(self, c: Cand, ev: SegmentEvent, wnd: int | None) -> tuple[list, int]:
-        """`_advance` computed, with the FRAME_* bits every step it took shares."""
-        self._free = FRAME_ALL
+    def _advance(self, c: Cand, ev: SegmentEvent, wnd: int | None) -> list:
+        """[(candidate after, rows)] for one candidate and one segment."""
         out: dict[Cand, str] = {}
         t = ev.t
         # a candidate past a deadline is gone: what it owed would have been captured by now
@@ -1067,10 +941,10 @@ class Monitor:
                     out.setdefault(Cand(tr.endpoint, owed, fresh, mark, due), rows)
         else:
             for m in members:
-                for nc, why in self._explain(m, ev.seg, t):
+                for nc, why in self._explain_captured(m, ev.seg, t):
                     nc = self._learn(nc, ev, wnd)
                     out.setdefault(nc._replace(due=_due_after_sending(m, nc, t)), why)
-        return list(out.items()), self._free
+        return list(out.items())
 
     def _overdue(self, c: Cand, t: float | None, direction: str = "out") -> bool:
         """Has `c` owed something longer than its deadline allows at time t? A reply (a
@@ -1098,11 +972,6 @@ class Monitor:
                 return self._dl_reply
             return float("inf")
         return self._dl_ack if c.ep.ack_owed else float("inf")
-
-    def _step(self, ep: Endpoint, event: Event):
-        trs, bits = self.m.step_framed(ep, event)
-        self._free &= bits
-        return trs
 
     def _call(self, ev: CallEvent) -> None:
         out: dict[Cand, str] = {}
@@ -1136,36 +1005,17 @@ class Monitor:
 
     # ------------------------------------------------------------------ hidden steps
     def _silent_steps(self, ep: Endpoint) -> tuple:
-        """(kind, endpoint after, rows) for each hidden step from `ep` that sends nothing.
-        Cached per monitor by TCB, and across monitors relative to SND.UNA and RCV.NXT when
-        the steps never involved ISS or IRS (FRAME_BLIND): then they are the same for every
-        connection whose TCB has the same distances (kept as `_Shared.silent`)."""
-        r = self._silent.get(ep)
-        if r is None:
-            sh, nk = self._memo, None
-            if sh is not None and ep[0] not in UNMOVED:
-                bl, bp = ep[3], ep[6]                 # SND.UNA, RCV.NXT
-                nk = rebase(ep, -bl, -bp, 0, 0)
-                hit = sh.silent.get(nk)
-                if hit is not None:
-                    r = (tuple((k, rebase(e2, bl, bp, ep[1], ep[2]), rows) for k, e2, rows in hit), FRAME_ALL)
-            if r is None:
-                res = []
-                self._free, outer = FRAME_ALL, self._free
-                for ev in self._silent_events(ep.state):
-                    for tr in self._step(ep, ev):
-                        if not tr.sends and tr.endpoint != ep:
-                            res.append((ev.kind, tr.endpoint, ",".join(tr.rows)))
-                r = (tuple(res), self._free)
-                self._free = outer
-                if nk is not None and r[1] & (FRAME_FREE | FRAME_BLIND) == FRAME_FREE | FRAME_BLIND:
-                    sh.room()
-                    sh.silent[nk] = tuple((k, rebase(e2, -bl, -bp, 0, 0), rows) for k, e2, rows in res)
-            if len(self._silent) > 50000:
-                self._silent.clear()
-            self._silent[ep] = r
-        self._free &= r[1]
-        return r[0]
+        """(kind, endpoint after, rows) for each hidden step from `ep` that sends nothing
+        (through the step cache)."""
+        return self._memo.silent(ep, self._silent_of)
+
+    def _silent_of(self, ep: Endpoint) -> tuple:
+        res = []
+        for ev in self._silent_events(ep.state):
+            for tr in self._step(ep, ev):
+                if not tr.sends and tr.endpoint != ep:
+                    res.append((ev.kind, tr.endpoint, ",".join(tr.rows)))
+        return tuple(res)
 
     def _silent_events(self, state: State):
         tab = self.m.table
@@ -1206,6 +1056,11 @@ class Monitor:
         evs: list[Event] = []
         if obs.flags & SYN and not obs.flags & ACK and not self.calls_logged:
             evs.append(call("CONNECT", isn=obs.seq))
+            if obs.data:
+                # a TFO client's hidden CONNECT carried the data its SYN shows, no more (RFC 7413
+                # 3; Linux sendto(MSG_FASTOPEN) / TCP_FASTOPEN_CONNECT: tcp_sendmsg_fastopen() ->
+                # tcp_send_syn_data()); only rows whose guard takes N > 0 can use it
+                evs.append(call("CONNECT", isn=obs.seq, n=obs.data))
         if obs.data and not self.calls_logged:
             evs.append(Event("SEND", None, 0, obs.data))
         if obs.data:
@@ -1286,8 +1141,38 @@ class Monitor:
                             yield Cand(tr2.endpoint, _cap(kept + tuple((x, rows) for x in tr2.sends[1:])),
                                        c.fresh, c.mark), rows
 
+    def _explain_captured(self, c: Cand, obs: Segment, t: float | None):
+        """`_explain`, and where the observation model lets a captured segment be several the
+        stack sent (observation.py: segmentation-offload): a near end whose capture shows its
+        frames before TSO/GSO split them, a segment above the send MSS and at most GSO_MAX
+        bytes is taken as consecutive pieces of at most the MSS, each explained in turn by the
+        table (so each stays within the window and the queued data), the FIN only on the last."""
+        yield from self._explain(c, obs, t)
+        mss = c.ep.snd_mss
+        if not self.offload or self.vantage != NEAR or obs.flags & SYN or not mss or not mss < obs.data <= GSO_MAX:
+            return
+        states = {c: ""}
+        off = 0
+        while off < obs.data and states:
+            n = min(mss, obs.data - off)
+            last = off + n == obs.data
+            piece = obs._replace(flags=obs.flags if last else obs.flags & ~(FIN | PSH), seq=(obs.seq + off) & MASK,
+                                 data=n)
+            nxt: dict[Cand, str] = {}
+            for st, rows in states.items():
+                for nc, why in self._explain(st, piece, t):
+                    nxt.setdefault(nc, f"{rows},{why}" if rows else why)
+            states, off = nxt, off + n
+        yield from states.items()
+
     def _match(self, obs: Segment, w: Segment, c: Cand, retransmit: bool):
         """None if `obs` is not `w`; else (rebased endpoint or None, ISN shift or None)."""
+        if retransmit and c.ep.snd_mss and obs.data > c.ep.snd_mss and not self._tso:
+            # RFC 9293 3.7.1 (MUST-15 bounds every segment by the effective send MSS), also when the
+            # table resends the whole outstanding range: one retransmitted segment is at most the
+            # MSS (Linux tcp_retransmit_skb() fragments a larger skb, tcp_fragment()); a capture
+            # before segmentation offload is the observation model's (segmentation-offload)
+            return None
         if (obs.flags & ~(PSH | FIN)) != (w.flags & ~(PSH | FIN)):
             return None
         if w.flags & ACK and obs.ack != w.ack:
@@ -1360,17 +1245,15 @@ class Monitor:
         return ev.dir == "out"
 
     # ------------------------------------------------------------------ verdicts
-    def _owes(self, c: Cand) -> tuple[str, int]:
-        """What the spec still owes from `c` ('' for nothing), and the FRAME_* bits of the step
-        that decided it (a shift of `c` owes the same when FRAME_FREE is among them)."""
+    def _owes(self, c: Cand) -> str:
+        """What the spec still owes from `c` ('' for nothing)."""
         hard = [w for w, _ in c.owed if not _soft(w)]
         if hard:
-            return seg_text(hard[0]), FRAME_ALL
-        trs, bits = self.m.step_framed(c.ep, timeout("RTO"))
-        for tr in trs:
+            return seg_text(hard[0])
+        for tr in self._step(c.ep, timeout("RTO")):
             if tr.sends:
-                return f"retransmission {seg_text(tr.sends[0])} ({c.ep.state}, {tr.rows[0]})", bits
-        return "", bits
+                return f"retransmission {seg_text(tr.sends[0])} ({c.ep.state}, {tr.rows[0]})"
+        return ""
 
     def _overdue_list(self, cands) -> list[str]:
         """What each overdue candidate owed: the segment, since when, and its bound."""
@@ -1605,29 +1488,6 @@ def _due_after_sending(c: Cand, nc: Cand, t: float | None) -> float | None:
     if c.owed:
         return c.due if nc.owed[:1] == c.owed[:1] else t
     return c.due if c.ep.ack_owed and nc.ep.ack_owed and not nc.owed else t
-
-
-def _inert(c: Cand) -> bool:
-    """A CLOSED or LISTEN candidate that explains no SYN the IUT sends, whatever its owed
-    segments' numbers: it owes none, or owes a required segment without SYN, which must go
-    out first (`Monitor._explain`). Beside fresh candidates, its numbers stay absolute."""
-    return c.ep[0] in UNMOVED and all(not _soft(w) and not w.flags & SYN for w, _ in c.owed)
-
-
-def _mark_rel(mark: float | None, before: float | None):
-    """A result's mark as memoized: None, the input's own (KEEP) or the event's time (NOW)."""
-    if mark is None:
-        return None
-    return KEEP if mark == before else NOW
-
-
-def _unmark(code, before: float | None, t: float | None) -> float | None:
-    return None if code is None else before if code is KEEP else t
-
-
-def _shift_owed(owed: tuple, dl: int, dp: int) -> tuple:
-    """Owed segments (the IUT's own) with the sequence spaces moved."""
-    return tuple((shift_sent(w, dl, dp), r) for w, r in owed) if owed else owed
 
 
 def _rto_kind(ep: Endpoint) -> str:

@@ -9,7 +9,7 @@ the monitor already memoized (`Monitor._fast`): connections differ by their ISNs
 times, which the memo's keys leave out.
 
 The C part knows no TCP rule. Its only steps are the monitor's own memoized ones, handed
-over as the monitor stores them (`_Shared.listeners`), with the keys the monitor uses.
+over as the monitor's step cache stores them (`stepcache.Tables.listeners`), with the keys the monitor uses.
 Everything else comes back here through one callback: a step not memoized (the monitor,
 loaded with the C state, takes the event as the Python judge would), a monitor whose state
 C cannot hold (candidates not in normal form, a verdict reached, more than MAXM marks),
@@ -43,8 +43,8 @@ from .events import SegmentEvent, TraceError
 from .judge import _ep
 from . import judge
 from .observation import AUTO, NEAR
-from .monitor import (CONFORMANT, MAX_CROSSED, MAX_VIOLATIONS, SILENT, UNJUDGEABLE, Monitor, Verdict, _plain_of,
-                      _props_of, _Stats)
+from .monitor import CONFORMANT, MAX_CROSSED, MAX_VIOLATIONS, SILENT, UNJUDGEABLE, Monitor, Verdict, _props_of, _Stats
+from .stepcache import Form, plain_of
 
 SOURCE = Path(__file__).with_name("_judge.c")
 MAXM, MAXNEED, MAXAGE = 4, 16, 32            # as in _judge.c
@@ -125,7 +125,7 @@ def library() -> "ctypes.CDLL | None":
         "jd_set_ages": (None, [P, ctypes.POINTER(c_double), I]),
         "jd_add_floored": (None, [P, I, ctypes.POINTER(c_double), I]),
         "jd_set_iut": (None, [P, I, B, I]), "jd_set_props": (I, [P, I64, I, I]),
-        "jd_last_frame_t": (D, [P]),
+        "jd_last_frame_t": (D, [P]), "jd_set_rto_gap": (None, [P, D]), "jd_gap": (D, [P]),
         "jd_add_trans": (I, [P, B, B]),
         "jd_clear_trans": (None, [P]), "jd_pend": (I, [P, I, B]), "jd_ring": (P, [P, I, I]), "jd_live_sets": (I64, [P, ctypes.POINTER(c_int32), I64]),
         "jd_mon": (P, [P, I]), "jd_conn": (P, [P, I]), "jd_cur": (P, [P]), "jd_frame": (P, [P]),
@@ -196,17 +196,20 @@ class NativeJudge:
     connection's verdicts go to `on_result` as it is released, as `CaptureJudge` yields them."""
 
     def __init__(self, profile, iut, start: str | None, max_candidates: int, on_result: "Callable[[judge.Result], None]",
-                 share: int = 0, jobs: int = 1, max_violations: int = MAX_VIOLATIONS, learn=()):
+                 share: int = 0, jobs: int = 1, max_violations: int = MAX_VIOLATIONS, learn=(),
+                 observation: "dict | None" = None):
         lib = library()
         if lib is None:
             raise NativeUnavailable(UNAVAILABLE[0] + "; use --engine python")
         self.lib, self.on_result, self.exc = lib, on_result, None
         self.make = lambda s: Monitor(profile, start=s, max_candidates=max_candidates, max_violations=max_violations,
-                                      vantage=AUTO, vantage_note=judge.vantage_of(("", 0), None)[1], learn=learn)
+                                      vantage=AUTO, vantage_note=judge.vantage_of(("", 0), None)[1], learn=learn,
+                                      observation=observation)
         self.scratch = [self.make(s) for s in ("any", "closed")]
         m = self.scratch[0]
         self.sh = sh = m._sh
-        if m._memo is None or any(len(n) > MAXNEED for n in (m._ka_needs, m._f2_needs, m._ut_needs)) \
+        self.memo = sh.memo
+        if not m._memo.memoized or any(len(n) > MAXNEED for n in (m._ka_needs, m._f2_needs, m._ut_needs)) \
                 or len(m._ages) > MAXAGE:
             raise NativeUnavailable("this profile's timers need more time keys than the native judge holds")
         self.held: dict[int, Monitor] = {}           # slot -> a monitor C cannot hold
@@ -227,6 +230,7 @@ class NativeJudge:
         self.limit = max_candidates
         self.expire = 2 * float(profile.params["time_wait"]) + 1
         lib.jd_set_ages(self.j, (c_double * len(m._ages))(*m._ages), len(m._ages))
+        lib.jd_set_rto_gap(self.j, min(m._rto_gap, 1e300))     # past it, Python checks the deadline
         for kind in sh.floored:
             need = m._floor_of(kind)[1]
             lib.jd_add_floored(self.j, FLOORED[kind], (c_double * len(need))(*need), len(need))
@@ -241,8 +245,8 @@ class NativeJudge:
         self.cur = PktS.from_address(lib.jd_cur(self.j))
         self.cur_buf = (ctypes.c_char * SEG.size).from_address(lib.jd_cur(self.j))
         # what the monitors memoized before this judge existed
-        interned = {id(s): s for s in sh.sets.values()}
-        for (pid, d, seg, wnd, tk, ages), step in list(sh.trans.items()):
+        interned = {id(s): s for s in self.memo.sets.values()}
+        for (pid, d, seg, wnd, tk, ages), step in list(self.memo.trans.items()):
             if pid in interned:
                 self.added(interned[pid], d, seg, wnd, tk, ages, step)
 
@@ -266,7 +270,7 @@ class NativeJudge:
         lib, j = self.lib, self.j
         lib.jd_config(j, link, be, nano, self.jobs, self.share, -1 if self.start is None else 1,
                       self.limit, int(self.sh.floors_move), self.expire)
-        self.sh.listeners.append(self)
+        self.memo.listeners.append(self)
         try:
             with deferred_interrupt():
                 rc = lib.jd_run(j, source.fd, size)
@@ -274,7 +278,7 @@ class NativeJudge:
                 self.closing = True           # what is left is judged at the capture's last frame
                 self._check(lib.jd_close(j), path, size)
         finally:
-            self.sh.listeners.remove(self)
+            self.memo.listeners.remove(self)
             self.counts = {name: getattr(lib, f"jd_{name}")(j) for name in COUNTS}
             self.counts["memo"] = lib.jd_tn(j)
             self._release()
@@ -346,6 +350,7 @@ class NativeJudge:
             mon = self._load(slot)
             # C's bit for this end: it sent before this segment (C sets it after feeding)
             mon.sent = self._sent_bits(slot)
+            mon._last_t = self.cur.s.t - self.lib.jd_gap(self.j)     # its connection's previous segment
         end, conn, _, _ = MON_HEAD.unpack_from(MON_BUF.from_address(self.lib.jd_mon(self.j, slot)))
         c = ConnS.from_address(self.lib.jd_conn(self.j, conn))
         mon.replies = (c.min_reply[end], c.min_reply[1 - end])
@@ -387,6 +392,7 @@ class NativeJudge:
                     continue
                 mon = self._load(slot)
                 mon.sent = 1
+                mon._last_t = c.last_t                # its connection's last segment
             self.on_result(judge.Result(name, _ep(*ends[e]), mon.verdict(end=end_t), c.segments, c.first))
 
     def _sent_bits(self, slot: int) -> int:
@@ -425,14 +431,14 @@ class NativeJudge:
         (_, idx, dl, dp, nm, started, m0, m1, m2, m3, n, scaled, wscale, peer_ws, start_closed, f2_known, maxc,
          ka, f2, t0) = MON.unpack_from(buf, MON_HEAD.size)
         m = self.scratch[start_closed]
-        lazy = (self.sets[idx], dl, dp, (m0, m1, m2, m3)[:nm])
+        lazy = Form(self.sets[idx], dl, dp, (m0, m1, m2, m3)[:nm])
         kept = self.kept.pop(slot, None)
         c = ConnS.from_address(self.lib.jd_conn(self.j, conn))
         m.role = f"IUT {_ep(_addr(bytes(c.addr[end])[:4 if c.fam == 4 else 16]), c.port[end])}"
         # the candidates themselves when C has not moved since Python's last step (else they
         # are rebuilt from the normal form: the same ones)
         m._cands = kept[1] if kept is not None and kept[0][0] is lazy[0] and kept[0][1:] == lazy[1:] else None
-        m._lazy = lazy
+        m._form = lazy
         m.n, m.done, m.stats, m.found = n, None, _Stats(maxc), []
         m.wscale = None if wscale < 0 else wscale
         m.peer_wscale, m._scaled, m._started = bool(peer_ws), bool(scaled), bool(started)
@@ -444,18 +450,17 @@ class NativeJudge:
             for k in range(ncross):
                 at = (chead + k) % CROSS_SLOTS * CROSS.size
                 cset, cdl, cdp, cnm, c0, c1, c2, c3, *cev, cdir, cwnd = CROSS.unpack_from(rbuf, at)
-                crossed.append(((None, (self.sets[cset], cdl, cdp, (c0, c1, c2, c3)[:cnm])),
+                crossed.append(((None, Form(self.sets[cset], cdl, cdp, (c0, c1, c2, c3)[:cnm])),
                                 _event("out" if cdir == 0 else "in", *cev), None if cwnd < 0 else cwnd))
             ring = self.rings[slot] = (n, tuple(crossed))
         m._crossed = ring[1] or None
         m._ka_floor, m._f2_floor, m._f2_known, m._t0 = _none(ka), _none(f2), bool(f2_known), _none(t0)
-        m._tk = (True,)
         return m
 
     def _store(self, slot: int, m: Monitor) -> bool:
         """Hand the monitor's state to C; a state C cannot hold stays here with its monitor."""
         buf = MON_BUF.from_address(self.lib.jd_mon(self.j, slot))
-        lazy, cr = m._lazy, m._crossed or ()
+        lazy, cr = m._form, m._crossed or ()
         if m.done is not None or m.found or m.learned or m.vantage != NEAR or lazy is None or len(lazy[3]) > MAXM or len(cr) > CROSS_SLOTS - 1 or any(
                 b is None or len(b[3]) > MAXM for (_, b), _, _ in cr):
             struct.pack_into("<i", buf, MON_HEAD.size, M_DONE if m.done is not None else M_PY)
@@ -464,7 +469,7 @@ class NativeJudge:
             self.held[slot] = m
             if m is self.scratch[m.start == "closed"]:
                 fresh = self.make(m.start)
-                fresh._silent = m._silent             # a cache of the table's steps: share it
+                fresh._memo.own = m._memo.own         # a cache of the table's steps: share it
                 self.scratch[m.start == "closed"] = fresh
             return False
         # the ring: what C holds plus the one entry this step appended (as C appends), else
@@ -511,7 +516,7 @@ class NativeJudge:
                 self.sets.append(nset)
             self.idx[id(nset)] = i
             self.final.pop(i, None)
-            local, peer, fresh = _plain_of(nset)
+            local, peer, fresh = plain_of(nset)
             reset, f2 = _props_of(self.sh, nset)
             flags = P_LOCAL * local | P_PEER * peer | P_FRESH * fresh | P_RESET * reset | P_F2 * f2
             if self.lib.jd_set_props(self.j, i, flags, len(nset)):
@@ -520,7 +525,7 @@ class NativeJudge:
 
     # ---------------------------------------------------------------- the monitors' memo, mirrored
     def added(self, pset, direction: str, seg: Segment, wnd, tk: tuple, ages: tuple, step: tuple) -> None:
-        """A whole-set step the monitor memoized (`_Shared.listeners`): C keeps a copy."""
+        """A whole-set step the monitor's step cache stored (`stepcache.Tables.listeners`): C keeps a copy."""
         nset, ddl, ddp, mmap = step
         if tk[0] or len(ages) > MAXM or len(mmap) > MAXM:
             return                             # untimed events, or more marks than C holds: Python only

@@ -41,6 +41,11 @@ def looks_far(own: float, peer: float) -> bool:
 
 #: Incoming segments an outgoing one may have crossed (`Monitor._cross`), in count.
 MAX_CROSSED = 8
+#: The largest payload of a segment a sender's host hands its device with segmentation offload:
+#: TSO/GSO packets are at most GSO_MAX_SIZE = 65536 bytes (include/linux/netdevice.h;
+#: tcp_tso_autosize() sizes them below sk_gso_max_size) and an IPv4 packet's total length at
+#: most 65535, less 20 bytes of IP and 20 of TCP header (BIG TCP's larger packets not modelled).
+GSO_MAX = 65535 - 40
 #: Owed pure ACKs a candidate keeps (older ones merge into later cumulative ones).
 SOFT_KEEP = 32
 
@@ -68,6 +73,12 @@ OBSERVATION_PARAMS: MappingProxyType = MappingProxyType({
                     "but with the machine at load 10 a listener's SYN,ACK on loopback came 0.18 s after the SYN "
                     "(tests/oracle/test_sniff.py). 0.25 s covers that and stays under the half second after "
                     "which the issue's stacks were still sending as if nothing had arrived"),
+    "offload": ObsParam(0, 0, 1, "off (0) / on (1)",
+                        "whether the capture shows a sender's frames before segmentation offload split them "
+                        "(a capture on a Linux host: tcpdump/AF_PACKET tap dev_queue_xmit_nit() before the "
+                        "driver's TSO or GSO, and a tun device like packetdrill's shows them whole). Off by "
+                        "default: a trace a stack or the test kit writes, and a capture on the wire, show the "
+                        "segments themselves; the capture judge sets it for pcap/pcapng captures"),
 })
 
 
@@ -138,6 +149,38 @@ LATITUDES: tuple[Latitude, ...] = (
              ("tests/oracle/test_observation.py::test_the_same_loss_at_a_near_end_is_a_violation",
               "tests/live/test_live.py::test_the_same_loss_judged_at_a_near_end_is_a_violation"),
              count=MAX_CROSSED, vantage=FAR),
+    Latitude("segmentation-offload", "at a near capture point with `offload` on, a segment of the IUT's "
+             "larger than its send MSS may be several segments the stack sent at once, merged before the "
+             "capture saw them",
+             "each piece at most the send MSS (SND.MSS), consecutive from the captured SEQ, each explained by the "
+             "table in turn (so never past the peer's window or the data queued), the FIN only on the last; at "
+             "most GSO_MAX bytes in all; no SYN",
+             "Linux tcp_write_xmit() builds segments of tcp_tso_autosize() * MSS (TSO/GSO), split by "
+             "tcp_gso_segment() or the NIC after dev_queue_xmit_nit() showed them to the capture (24 of "
+             "packetdrill's own gtests/net/tcp scripts that pass on this kernel expect such segments, e.g. "
+             "eor/no-coalesce-large's 1:10001(10000))",
+             ("tests/oracle/test_observation.py::test_a_tso_super_segment_is_several_segments_at_a_near_host",),
+             ("tests/oracle/test_observation.py::test_a_super_segment_past_the_window_is_a_violation",
+              "tests/oracle/test_observation.py::test_a_super_segment_above_gso_max_is_a_violation",
+              "tests/oracle/test_observation.py::test_a_super_segment_without_offload_is_a_violation"),
+             param="offload", count=GSO_MAX, vantage=NEAR),
+    Latitude("retransmission-deadline", "at a near capture point a retransmission the spec owes (data, SYN or FIN "
+             "sent and not acknowledged, the RTO armed) may come as late as the longest RTO; a capture that goes "
+             "on past that with nothing from either end is a violation naming what was owed, since when and the "
+             "bound",
+             "rto_max x (1 + tolerance) + `lag` after the connection's last segment (no ACK restarted the timer, "
+             "RFC 6298 5.3, and nothing was retransmitted); rto_max is the profile's when given, else the top of "
+             "its legal range (linux 120 s; rfc9293: no upper bound, so no deadline); not where a legal value "
+             "of a retry limit nobody gave lets the stack stop (Linux tcp_retries2 may be 0; TCP_SYNCNT >= 1), "
+             "nor where a hidden call or timer ends the connection silently",
+             "RFC 6298 5.5 (the RTO doubles, up to a maximum of at least 60 s, 2.5); Linux tcp_retransmit_timer() "
+             "backs off icsk_rto up to tcp_rto_max() (TCP_RTO_MAX 120 s, net.ipv4.tcp_rto_max_ms, TCP_RTO_MAX_MS) "
+             "and inet_csk_reset_xmit_timer() never arms it further; SYNs: tcp_syn_linear_timeouts keeps the first "
+             "ones at the initial RTO (shorter)",
+             ("tests/oracle/test_observation.py::test_a_retransmission_owed_within_the_rto_bound_is_not_yet_a_violation",),
+             ("tests/oracle/test_observation.py::test_a_retransmission_owed_past_the_rto_bound_is_a_violation",
+              "tests/oracle/test_observation.py::test_a_silent_syn_past_the_bound_is_a_violation_even_with_the_retry_limit_unknown"),
+             param="rto_max", vantage=NEAR),
     Latitude("timer-tolerance", "a timer may fire early by a fraction of its duration",
              "the profile's `tolerance` (a fraction of each duration)",
              "RFC 6298 4 (timer granularity); Linux jiffies rounding and timer slack (kernel/time/timer.c)",

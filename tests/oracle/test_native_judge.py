@@ -8,7 +8,7 @@ import struct
 import dpkt
 import pytest
 
-from synack.oracle import TraceError, judge as judge_mod, monitor, native
+from synack.oracle import TraceError, judge as judge_mod, monitor, native, stepcache
 from synack.oracle.judge import judge_capture
 from synack.oracle.reference import reference_capture
 from synack.oracle.inputs import open_source
@@ -103,7 +103,7 @@ def test_a_memo_cleared_under_the_native_judge_changes_nothing(tmp_path, monkeyp
     cap = tmp_path / "c.pcap"
     reference_capture(str(cap), 3000, sizes="varied", tamper=_tamper("ack"))
     whole = _run(cap, "python")
-    monkeypatch.setattr(monitor, "MEMO_MAX", 300)      # cleared every few connections
+    monkeypatch.setattr(stepcache, "MEMO_MAX", 300)    # cleared every few connections
     assert _run(cap, "native") == whole
     assert _run(cap, "python") == whole
 
@@ -228,3 +228,45 @@ def test_link_type_fields_are_read_alike(tmp_path):
     for engine in ("python", "native"):
         with pytest.raises(TraceError, match="r.pcap: the link-type field 0x00010001 has reserved bits set"):
             _run(tmp_path / "r.pcap", engine)
+
+
+def test_both_engines_check_the_retransmission_deadline(tmp_path):
+    """Three connections whose client's data is never acknowledged; the last one's duplicate ACK
+    comes 200 s later (past rto_max x 1.25 + lag): the native judge hands that segment to Python,
+    and both engines name the owed retransmission (the retry limits given, as a harness that knows
+    its host gives them)."""
+    import dpkt
+    from synack.oracle.monitor import LEARNABLE
+
+    cap = tmp_path / "rto.pcap"
+    a, b = b"\x0a\0\0\x01", b"\x0a\0\0\x02"
+    with open(cap, "wb") as fh:
+        w = dpkt.pcap.Writer(fh, linktype=1)
+        t = 100.0
+        for k in range(3):
+            port = 40001 + k
+            segs = [(0, 0x02, 1000, 0, 0), (1, 0x12, 5000, 1001, 0), (0, 0x10, 1001, 5001, 0), (0, 0x18, 1001, 5001, 10)]
+            segs.append((1, 0x10, 5001, 1001, 0))
+            for i, (d, flags, seq, ack, n) in enumerate(segs):
+                t += 200.0 if (k == 2 and i == 4) else 0.001
+                tcp = dpkt.tcp.TCP(sport=port if d == 0 else 80, dport=80 if d == 0 else port, seq=seq, ack=ack,
+                                   flags=flags, win=65535, off=5, data=b"x" * n)
+                ip = dpkt.ip.IP(src=a if d == 0 else b, dst=b if d == 0 else a, p=6, ttl=64, data=tcp)
+                ip.len = 20 + len(bytes(tcp))
+                w.writepkt(bytes(dpkt.ethernet.Ethernet(src=b"\0" * 6, dst=b"\0" * 6, type=0x0800, data=ip)), ts=t)
+    runs = []
+    for engine in ("python", "native", "native"):
+        if engine == "python" or len(runs) == 1:
+            monitor._SHARED.clear()
+        out = []
+        code = judge_capture(str(cap), "linux", (), None, None, False, True, 4096, out.append, engine=engine,
+                             given=tuple(LEARNABLE))
+        runs.append((code, [ln for ln in out if not ln.startswith('{"summary"')]))
+    assert runs[0] == runs[1] == runs[2]
+    code, lines = runs[0]
+    assert code == 1
+    clients = [v for v in (json.loads(ln) for ln in lines) if v["iut"].startswith("10.0.0.1")]
+    # the first two at the capture's end (its last frame), the third at the late segment, which the
+    # native judge would otherwise have taken in C by the step the first two taught its memo
+    assert [v["status"] for v in clients] == ["violation"] * 3, lines
+    assert all("retransmission <ACK seq=1001 ack=5001 len=10" in v["message"] for v in clients), lines

@@ -4,7 +4,7 @@ found too lenient are violations at the first evidence."""
 import pytest
 
 from synack.oracle import Monitor
-from synack.oracle.observation import BY_NAME, LATITUDES, MAX_CROSSED, OBSERVATION_PARAMS, table
+from synack.oracle.observation import BY_NAME, GSO_MAX, LATITUDES, MAX_CROSSED, OBSERVATION_PARAMS, table
 from synack.spec import SpecError, get_profile
 
 LAG = OBSERVATION_PARAMS["lag"].default
@@ -27,7 +27,7 @@ def s(d, flags, seq, ack=None, n=0, t=None, win=None):
 def test_every_latitude_has_a_bound_a_reason_and_tests_on_both_sides():
     for lat in LATITUDES:
         assert lat.bound and lat.reason and lat.needed_by and lat.outside, lat.name
-        assert lat.param in ("", "tolerance", "delack_max") or lat.param in OBSERVATION_PARAMS, lat.name
+        assert lat.param in ("", "tolerance", "delack_max", "rto_max") or lat.param in OBSERVATION_PARAMS, lat.name
     assert "processing-lag" in table() and "| delayed-ack |" in table()
 
 
@@ -271,3 +271,153 @@ def test_a_retry_limit_above_the_default_is_learned_not_a_violation():
     assert v.status != "violation" and any("DATA.RETRIES at least 8" in x for x in v.learned), str(v)
     given = Monitor("rfc9293", calls_logged=True, learn=()).check(tr)
     assert given.status == "violation", str(given)
+
+
+# --- segmentation offload: a capture on the sender's host sees TSO/GSO segments whole ----------
+OFFLOAD = {"offload": 1}
+
+
+def _super(n, win=65535, ws=7):
+    """The client's handshake (the server announces MSS 1000 and window scale `ws`), then one
+    captured segment of n bytes from the client, acknowledged whole."""
+    syn = dict(s("out", "SYN", 1000, t=0.0, win=65535), mss=1460, wscale=ws)
+    synack = dict(s("in", "SYN,ACK", 5000, 1001, t=0.001, win=win), mss=1000, wscale=ws)
+    return [syn, synack, s("out", "ACK", 1001, 5001, t=0.002), s("out", "ACK", 1001, 5001, n, t=0.003),
+            s("in", "ACK", 5001, 1001 + n, t=0.004)]
+
+
+def test_a_tso_super_segment_is_several_segments_at_a_near_host():
+    """packetdrill's eor/no-coalesce-large shape: 10,000 bytes in one frame over an MSS of 1000."""
+    assert Monitor("linux", observation=OFFLOAD).check(_super(10000)).status == "conformant"
+    assert Monitor("linux", observation=OFFLOAD).check(_super(GSO_MAX)).status == "conformant"
+
+
+def test_a_super_segment_without_offload_is_a_violation():
+    """The default (a trace a stack or the kit wrote; a capture on the wire): one byte over the MSS."""
+    assert Monitor("linux").check(_super(1001)).status == "violation"
+    assert Monitor("linux", observation=OFFLOAD, vantage="far").check(_super(1001)).status == "violation"
+
+
+def test_a_super_segment_past_the_window_is_a_violation():
+    """The pieces stay within the peer's window: 3000 bytes into a window of 2000 (no scaling)."""
+    assert Monitor("linux", observation=OFFLOAD).check(_super(2000, win=2000, ws=0)).status == "conformant"
+    assert Monitor("linux", observation=OFFLOAD).check(_super(3000, win=2000, ws=0)).status == "violation"
+
+
+def test_a_super_segment_above_gso_max_is_a_violation():
+    assert Monitor("linux", observation=OFFLOAD).check(_super(GSO_MAX + 1)).status == "violation"
+
+
+# --- a required retransmission within the RTO upper bound (RFC 6298 5.5; Linux tcp_rto_max()) ---
+RTO_GAP = get_profile("linux").params["rto_max"] * (1 + get_profile("linux").params["tolerance"]) + LAG
+
+
+def _unacked(gap, data=True):
+    """The client sends 10 bytes at t=1.03 (or, with data=False, only its SYN at t=0) and
+    nothing acknowledges them; `gap` seconds after its last segment a duplicate segment from the
+    peer shows the capture was still running."""
+    if not data:                  # the connect logged: no hidden CLOSE or ABORT ended SYN-SENT silently
+        return [{"call": "connect", "result": "ok", "t": 0.0}, s("out", "SYN", 100, t=0.0),
+                s("in", "RST,ACK", 0, 101, t=gap)]
+    return [s("out", "SYN", 100, t=1.0), s("in", "SYN,ACK", 500, 101, t=1.01), s("out", "ACK", 101, 501, t=1.02),
+            s("out", "ACK", 101, 501, 10, t=1.03), s("in", "ACK", 501, 101, t=1.03 + gap)]
+
+
+def test_a_retransmission_owed_past_the_rto_bound_is_a_violation():
+    v = Monitor("linux").check(_unacked(RTO_GAP + 0.01))
+    assert v.status == "violation" and v.index == 5, str(v)
+    assert "retransmission <ACK seq=101 ack=501 len=10>" in v.message and "since t=1.030000" in v.message
+    assert "rto_max 120 s" in v.message and "required retransmission" in v.headline
+
+
+def test_a_retransmission_owed_within_the_rto_bound_is_not_yet_a_violation():
+    assert Monitor("linux").check(_unacked(RTO_GAP - 0.01)).status != "violation"
+
+
+def test_a_silent_syn_past_the_bound_is_a_violation_even_with_the_retry_limit_unknown():
+    """SYN.RETRIES is at least 1 on Linux (TCP_SYNCNT 1..127): a SYN never retransmitted while
+    the capture went on is a violation whatever the configuration; DATA.RETRIES may be 0
+    (tcp_retries2), so unacknowledged data may legally stop being retransmitted."""
+    from synack.oracle.monitor import LEARNABLE
+    syn = _unacked(RTO_GAP + 0.01, data=False)
+    assert Monitor("linux", learn=LEARNABLE, calls_logged=True).check(syn).status == "violation"
+    assert Monitor("linux", calls_logged=True).check(_unacked(RTO_GAP - 0.01, data=False)).status != "violation"
+    assert Monitor("linux", learn=LEARNABLE).check(_unacked(RTO_GAP + 0.01)).status != "violation"
+
+
+def test_no_retransmission_deadline_at_a_far_end_or_without_an_rto_maximum():
+    assert Monitor("linux", vantage="far").check(_unacked(RTO_GAP + 0.01)).status != "violation"
+    # RFC 6298 2.5 only bounds rto_max from below: under rfc9293 an unknown rto_max has no upper bound
+    from synack.oracle.monitor import LEARNABLE
+    assert Monitor("rfc9293", learn=LEARNABLE).check(_unacked(10_000.0)).status != "violation"
+    assert Monitor("rfc9293").check(_unacked(60 * 1.25 + LAG + 1.0)).status != "violation"
+
+
+# --- the initial RTO and the user timeout learned, not assumed ----------------------------------
+def _early_syn(gap):
+    return [{"call": "connect", "result": "ok", "t": 0.0}, s("out", "SYN", 100, t=0.0), s("out", "SYN", 100, t=gap),
+            s("in", "SYN,ACK", 500, 101, t=gap + 0.01), s("out", "ACK", 101, 501, t=gap + 0.02)]
+
+
+def test_a_lower_initial_rto_is_learned_with_its_evidence():
+    """A SYN retransmitted 0.2 s after the first (a host whose initial RTO is lowered, e.g. by a
+    BPF_SOCK_OPS_TIMEOUT_INIT program): under linux's legal range (TCP_TIMEOUT_INIT may go down
+    to a jiffy) it is learned and printed; given as a fact, the default 1 s makes it a violation."""
+    from synack.oracle.monitor import LEARNABLE
+    v = Monitor("linux", calls_logged=True, learn=LEARNABLE).check(_early_syn(0.2))
+    assert v.status == "conformant", str(v)
+    assert any(x.startswith("rto_initial below the default") and "0.200 s after" in x for x in v.learned), v.learned
+    assert Monitor("linux", calls_logged=True).check(_early_syn(0.2)).status == "violation"
+
+
+def test_an_initial_rto_below_the_rfc_range_is_still_a_violation():
+    """RFC 6298 2.4: an RTO below 1 s SHOULD be rounded up to 1 s (rfc9293's range starts at 1 s)."""
+    from synack.oracle.monitor import LEARNABLE
+    assert Monitor("rfc9293", calls_logged=True, learn=LEARNABLE).check(_early_syn(0.2)).status == "violation"
+
+
+def _user_timeout(end):
+    """rfc9293 (user timeout 5 minutes by default): data unacknowledged from t=1.03 on, the
+    connection ends silently, and at t=`end` the IUT answers the peer's ACK as a closed port."""
+    return [{"call": "connect", "result": "ok", "t": 0.0}, s("out", "SYN", 100, t=0.0),
+            s("in", "SYN,ACK", 500, 101, t=0.01), s("out", "ACK", 101, 501, t=0.02),
+            {"call": "send", "n": 10, "result": "ok", "t": 1.03}, s("out", "ACK", 101, 501, 10, t=1.03),
+            s("in", "ACK", 501, 111, t=end), s("out", "RST", 111, t=end + 0.001)]
+
+
+def test_a_shorter_user_timeout_is_learned_with_its_evidence():
+    from synack.oracle.monitor import LEARNABLE
+    v = Monitor("rfc9293", calls_logged=True, learn=LEARNABLE).check(_user_timeout(30.0))
+    assert v.status == "conformant", str(v)
+    assert any(x.startswith("user_timeout at most 30.0 s") for x in v.learned), v.learned
+    assert Monitor("rfc9293", calls_logged=True).check(_user_timeout(30.0)).status == "violation"
+
+
+def test_the_memo_keeps_offload_apart():
+    """Steps memoized with offload on are never reused by a monitor without it."""
+    assert Monitor("linux", observation=OFFLOAD).check(_super(3000)).ok
+    assert Monitor("linux").check(_super(3000)).status == "violation"
+    assert Monitor("linux", observation=OFFLOAD).check(_super(3000)).ok
+
+
+# --- retransmissions are at most the MSS; Linux's tail loss probe stays conformant ---------------
+def _rtx(first, n, offload=False):
+    """Three 1000-byte segments (the server's MSS 1000), then a retransmission of `n` bytes from
+    sequence number `first`, then the server acknowledges everything."""
+    tr = _super(0)[:3] + [s("out", "ACK", 1001 + 1000 * k, 5001, 1000, t=0.003 + 0.001 * k) for k in range(3)]
+    return tr + [s("out", "ACK", first, 5001, n, t=0.03), s("in", "ACK", 5001, 4001, t=0.04)]
+
+
+def test_a_tail_loss_probe_of_the_last_segment_is_conformant():
+    """Linux tcp_send_loss_probe(): with no new data, the last segment again, about 2 RTT on."""
+    assert Monitor("linux").check(_rtx(3001, 1000)).ok
+    assert Monitor("linux").check(_rtx(1001, 1000)).ok          # or the first: an RTO retransmission
+
+
+def test_a_retransmission_larger_than_the_mss_is_a_violation():
+    """RFC 9293 3.7.1: 1001 bytes of the outstanding range in one segment over an MSS of 1000;
+    the same capture taken before segmentation offload is two segments (observation model)."""
+    v = Monitor("linux").check(_rtx(1001, 1001))
+    assert v.status == "violation" and v.index == 7, str(v)
+    assert Monitor("linux").check(_rtx(1001, 3000)).status == "violation"
+    assert Monitor("linux", observation=OFFLOAD).check(_rtx(1001, 3000)).ok
