@@ -93,7 +93,9 @@ def test_stack_cmd(stacks, shim, profile, param, rows, report_md, report_json, m
         except (ShimError, DriverError) as e:
             if len(configs) == 1 and not merge:
                 _fail(f"stack {cfg.name}: {e}")
-            failed.append(f"{cfg.name}: {e}")        # the other stacks still run and are reported
+            # a stack that does not start (a crash during the run is that row's result, testing/kit.py):
+            # the other stacks still run and are reported
+            failed.append(f"{cfg.name}: {e}")
             click.echo(f"synack: error: stack {cfg.name}: {e}", err=True)
             continue
         click.echo(cov.summary())

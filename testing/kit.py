@@ -19,7 +19,7 @@ from synack.checker.scenarios import SINGLE
 from synack.spec.machine import machine
 from synack.spec.profiles import Profile, get_profile
 
-from .driver import Driver, DriverError
+from .driver import Driver, DriverError, ShimError
 from .play import (CONFORMANT, DEVIATED, INCONCLUSIVE, NOT_DRIVABLE, NOT_REACHED, STATUSES, NotDrivable, RowResult,
                    RunPlayer)
 from . import plan as _plan_module
@@ -28,6 +28,13 @@ from .plan import Hit, Planner
 #: Planner bounds: states explored per (scenario, side). 8000 reach all but a few rows of
 #: both profiles (the rest need a window or a SEND no run of the model makes).
 MAX_STATES = 8000
+#: Seconds a virtual clock is run on after each row's run (its connection aborted where the
+#: driver can): what the row left armed fires during its own run, not a later row's (ns-3.37
+#: crashes at its persist timeout, 6 s after a zero-window ACK). Free on a real clock's
+#: skipped on a real clock (it would cost real seconds).
+DRAIN = 10.0
+#: Events of a crashed run quoted in its report (the last ones).
+CRASH_EVENTS = 20
 
 
 @dataclass
@@ -70,11 +77,12 @@ class Kit:
 
     def __init__(self, profile: "str | Profile" = "rfc9293", params: dict | None = None, *,
                  scenarios: tuple[str, ...] = SINGLE, max_states: int = MAX_STATES, max_real_wait: float = 5.0,
-                 run_deadline: float = 60.0):
+                 run_deadline: float = 60.0, drain: float = DRAIN):
         prof = get_profile(profile)
         self.profile = prof.with_params(**params) if params else prof
         self.scenarios, self.max_states = tuple(scenarios), max_states
-        self.max_real_wait, self.run_deadline = max_real_wait, run_deadline
+        self.max_real_wait, self.run_deadline, self.drain = max_real_wait, run_deadline, drain
+        self._dead: dict[int, str] = {}            # id(driver) -> why it could not be restarted
         self.m = machine(self.profile)
         self._planners: dict[tuple[str, int], Planner] = {}
         self._hits: dict[str, Hit] | None = None
@@ -178,6 +186,9 @@ class Kit:
         stack has taken the row (its answer is judged too)."""
         t0 = time.monotonic()
         res = RowResult(row, NOT_DRIVABLE, rfc=self.rfc(row))
+        if id(driver) in self._dead:
+            res.reason = self._dead[id(driver)]
+            return res
         hit = self.hits().get(row)
         if hit is None:
             res.reason = (f"the kit found no run to it: no scenario of the checker ({', '.join(self.scenarios)}), "
@@ -196,19 +207,36 @@ class Kit:
         if path is None:
             res.reason = f"the stored run to it no longer replays (scenario {hit.scenario}); clear ~/.cache/synack"
             return res
+        crash: ShimError | None = None
         try:
             res.status = player.play(path)
             res.reason = player.why
         except NotDrivable as e:
             res.status, res.reason = NOT_DRIVABLE, str(e)
-        finally:
-            _cleanup(driver, player)
-        if res.status == DEVIATED:
+        except ShimError as e:
+            crash = e
+        if crash is None:
+            try:
+                _cleanup(driver, player, self.drain if driver.clock == "virtual" else 0.0)
+            except ShimError as e:
+                crash = e
+        if crash is not None:
+            res.status, res.reason, res.report = DEVIATED, "the stack crashed or hung", crash_report(crash, player)
+            self._restart(driver, row, crash)
+        elif res.status == DEVIATED:
             res.report = str(player.mon.done)
         res.replans = player.replans
         res.trace = [e.to_json() for e in player.events]
         res.seconds = time.monotonic() - t0
         return res
+
+    def _restart(self, driver: Driver, row: str, crash: ShimError) -> None:
+        """A fresh stack after a crash or hang; when none starts, the driver's later rows are
+        not drivable (with the reason), and the run still ends with a report."""
+        try:
+            driver.restart()
+        except (ShimError, DriverError) as e:
+            self._dead[id(driver)] = (f"the stack crashed at row {row} ({crash}) and could not be restarted: {e}")
 
     def run(self, driver: Driver, rows: "list[str] | None" = None, progress=None, n_variations: int = 0,
             seed: int = 0) -> Coverage:
@@ -260,8 +288,25 @@ def variations(kit: "Kit", n: int, seed: int = 0, rows: "list[str] | None" = Non
     return out
 
 
-def _cleanup(driver: Driver, player: RunPlayer) -> None:
-    """Abort what the run left open and drop what the stack sends about it (not judged)."""
+def crash_report(crash: ShimError, player: RunPlayer) -> str:
+    """A crash or hang as a row's deviation: what the shim said (its stderr's tail), and the
+    events of the run before it, which are what made the stack crash."""
+    evs = player.events
+    lines = [f"CRASH of the stack under {player.prof.label()} ({player.mon.role}): {crash}",
+             f"the events before it ({'the last ' + str(CRASH_EVENTS) + ' of ' if len(evs) > CRASH_EVENTS else ''}"
+             f"{len(evs)}), each judged by the oracle:" if evs else "before any event of the run"]
+    lines += [f"  {ev}" + (f" (window {ev.win})" if getattr(ev, "win", None) is not None else "")
+              for ev in evs[-CRASH_EVENTS:]]
+    if evs:
+        v = player.mon.done or player.mon.verdict()
+        lines.append(f"the oracle on those events: {str(v).splitlines()[0]}")
+    return "\n".join(lines)
+
+
+def _cleanup(driver: Driver, player: RunPlayer, drain: float = 0.0) -> None:
+    """Abort what the run left open and drop what the stack sends about it (not judged); on a
+    virtual clock, run it on `drain` seconds (DRAIN) so that what the run armed fires now.
+    A shim's crash or hang (ShimError) propagates: it is the row's result."""
     for sock, op in ((player.sock, driver.abort), (player.lsock, driver.close)):
         if sock is not None:
             try:
@@ -269,7 +314,7 @@ def _cleanup(driver: Driver, player: RunPlayer) -> None:
             except DriverError:
                 pass
     try:
-        driver.advance(0)
+        driver.advance(drain)
         driver.collect()
     except DriverError:
         pass
