@@ -8,28 +8,19 @@ options are Unsupported, and the kit reports the rows that need them as not driv
 """
 from __future__ import annotations
 
-import functools
 import pathlib
-import subprocess
 
-from synack.testing import ShimDriver
+from synack.testing.shims import BuiltShimDriver
 
 HERE = pathlib.Path(__file__).resolve().parent
 
 
-@functools.cache
-def shim_path() -> str:
-    """Install what is missing and build the shim (cached by source hash); its path."""
-    r = subprocess.run(["bash", str(HERE / "setup.sh")], capture_output=True, text=True)
-    if r.returncode != 0 or not r.stdout.strip():
-        raise RuntimeError(f"stacks/ns3/setup.sh failed (exit {r.returncode}): {r.stderr.strip()[-400:]}")
-    return r.stdout.strip().splitlines()[-1]
-
-
-class Ns3Driver(ShimDriver):
+class Ns3Driver(BuiltShimDriver):
     """The kit's driver for ns-3. ns-3.37 crashes (SIGSEGV) on some inputs (see
     stacks/ns3/shim.cc's header): the request that meets the crash raises ShimError as usual,
     the kit reports the row as a crash and restarts the shim (`ShimDriver.restart`)."""
 
-    def __init__(self, timeout: float = 10.0):
-        super().__init__([shim_path()], timeout=timeout, name="ns3-shim")
+    setup, shim_name = HERE / "setup.sh", "ns3-shim"
+
+
+shim_path = Ns3Driver.shim_path

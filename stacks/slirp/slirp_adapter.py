@@ -12,26 +12,17 @@ reports that row as a crash and restarts the shim (`ShimDriver.restart`) for the
 """
 from __future__ import annotations
 
-import functools
 import pathlib
-import subprocess
 
-from synack.testing import ShimDriver
+from synack.testing.shims import BuiltShimDriver
 
 HERE = pathlib.Path(__file__).resolve().parent
 
 
-@functools.cache
-def shim_path() -> str:
-    """Install what is missing and build the shim (cached by source hash); its path."""
-    r = subprocess.run(["bash", str(HERE / "setup.sh")], capture_output=True, text=True)
-    if r.returncode != 0 or not r.stdout.strip():
-        raise RuntimeError(f"stacks/slirp/setup.sh failed (exit {r.returncode}): {r.stderr.strip()[-400:]}")
-    return r.stdout.strip().splitlines()[-1]
-
-
-class SlirpDriver(ShimDriver):
+class SlirpDriver(BuiltShimDriver):
     """The kit's driver for libslirp."""
 
-    def __init__(self, timeout: float = 10.0):
-        super().__init__([shim_path()], timeout=timeout, name="slirp-shim")
+    setup, shim_name = HERE / "setup.sh", "slirp-shim"
+
+
+shim_path = SlirpDriver.shim_path
