@@ -224,7 +224,7 @@ class Kit:
             res.status, res.reason, res.report = DEVIATED, "the stack crashed or hung", crash_report(crash, player)
             self._restart(driver, row, crash)
         elif res.status == DEVIATED:
-            res.report = str(player.mon.done)
+            res.report = str(player.mon.done or player.final)
         res.replans = player.replans
         res.trace = [e.to_json() for e in player.events]
         res.seconds = time.monotonic() - t0

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from synack.oracle import CallEvent, Monitor, SegmentEvent
 from synack.oracle.monitor import _soft
+from synack.oracle.observation import NEAR, observation_param
 from synack.spec.frames import shift_endpoint, shift_received, shift_sent
 from synack.spec.model import ACK, PSH, SYN, Segment, State
 from synack.spec.profiles import Profile, timer_seconds
@@ -87,7 +88,13 @@ class RunPlayer:
         self.peer_shift = peer_shift & MASK
         self.delta: int | None = None
         self.max_real_wait, self.max_replans, self.mss = max_real_wait, max_replans, mss
-        self.mon = Monitor(profile, calls_logged=True, role=f"IUT {iut_ip}:{self.iut_port}")
+        # the kit is the network: it sees every segment at the IUT's link, so the IUT is judged
+        # as a near end (oracle/observation.py), where every segment the spec owes has a deadline
+        self.mon = Monitor(profile, calls_logged=True, role=f"IUT {iut_ip}:{self.iut_port}", vantage=NEAR,
+                           vantage_note=f"{NEAR} (the test kit is the IUT's network: it sees every segment at "
+                                        "the IUT's link)")
+        # how long the last obligation may stay open: an owed (delayed) ACK, delack_max plus the lag
+        self.deadline = float(profile.params["delack_max"]) + observation_param("lag")
         self.events: list = []
         self.lsock: int | None = None
         self.sock: int | None = None
@@ -99,6 +106,7 @@ class RunPlayer:
         self.stop_at = time.monotonic() + deadline
         self.ip_id = 0
         self.probe = probe
+        self.final = None                        # the verdict taken at the end of the run
 
     # ------------------------------------------------------------------ the oracle
     def _feed(self, ev) -> None:
@@ -273,7 +281,15 @@ class RunPlayer:
         self._observe(0, 0.05 if self.real else 0.0, None)     # what the stack sends at once after the row
         if self.violated:
             return DEVIATED
-        v = self.mon.verdict()
+        if any(c.due is not None for c in self.mon.cands):
+            # something is owed (an ACK, a reply): the run goes on past its deadline, and the
+            # verdict is taken at that time, so a segment never sent is a violation (near end)
+            self._observe(1, self.deadline + (0.05 if self.real else 0.001), None)
+            if self.violated:
+                return DEVIATED
+        v = self.final = self.mon.verdict(end=self._now())
+        if v.status == "violation":                 # an owed segment that never came, past its deadline
+            return DEVIATED
         if not v.ok:
             self.why = v.message
         return CONFORMANT if v.ok else INCONCLUSIVE

@@ -314,9 +314,14 @@ class ToyTCP:
                     return
                 if not seg.flags & FIN:
                     self._ack_now()
+        if seg.flags & FIN and st in ("CLOSE-WAIT", "CLOSING", "LAST-ACK"):
+            self.rcv = (self.rcv + 1) % M         # a FIN again (acceptable): RCV.NXT over it, acknowledged
+            self._ack_now()                       # (RFC 9293 3.10.7.4, eighth step)
+            return
         if seg.flags & FIN and st in ("ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2", "SYN-RECEIVED"):
             if (seg.seq + seg.n) % M != self.rcv:
-                return                            # the FIN is beyond what was received
+                self._ack_now()                   # beyond what was received: a duplicate ACK (RFC 5681 4.2)
+                return
             self.rcv = (self.rcv + (0 if self.bug == "fin-ack" else 1)) % M
             self._ack_now()
             if self.bug == "fin-ack":
