@@ -29,8 +29,9 @@ from .cliutil import _fail
 @click.option("--scenario", "scenarios", multiple=True, help="plan runs from these scenarios only (default: all)")
 @click.option("--max-states", type=int, default=None, help="planner states per scenario and side")
 @click.option("--variations", type=click.IntRange(0, 100000), default=0, show_default=True,
-              help="after the rows, this many runs with the peer's sequence numbers moved and an environment "
-                   "segment after the row (seeded)")
+              help="after the rows, this many runs with the peer's sequence numbers moved, other SEND and "
+                   "segment sizes (1 byte to over two segments), pauses within the profile's timer ranges and an "
+                   "environment segment after the row (seeded; at most 300 s in all)")
 @click.option("--seed", type=int, default=0, show_default=True, help="seed of the variations")
 @click.option("--quiet", "-q", is_flag=True, help="no line per row")
 def test_stack_cmd(stacks, shim, profile, param, rows, report_md, report_json, merge, stacks_dir, max_real_wait,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from synack.checker.scenarios import SINGLE
 from synack.spec.machine import machine
-from synack.spec.profiles import Profile, get_profile
+from synack.spec.profiles import Profile, get_profile, timer_seconds
 
 from .driver import Driver, DriverError, ShimError
 from .play import (CONFORMANT, DEVIATED, INCONCLUSIVE, NOT_DRIVABLE, NOT_REACHED, STATUSES, NotDrivable, RowResult,
@@ -33,6 +33,9 @@ MAX_STATES = 8000
 #: crashes at its persist timeout, 6 s after a zero-window ACK). Free on a real clock's
 #: skipped on a real clock (it would cost real seconds).
 DRAIN = 10.0
+#: How long the variations of one `Kit.run` may take in all (seconds): the count is bounded by
+#: the caller, the time by this.
+VARIATION_SECONDS = 300.0
 #: Events of a crashed run quoted in its report (the last ones).
 CRASH_EVENTS = 20
 
@@ -163,14 +166,16 @@ class Kit:
         p = self.planner(hit.scenario, hit.iut).decode([list(m) for m in hit.moves])
         return p
 
-    def run_row(self, driver: Driver, row: str, *, peer_shift: int = 0, probe: "tuple | None" = None) -> RowResult:
+    def run_row(self, driver: Driver, row: str, *, peer_shift: int = 0, probe: "tuple | None" = None,
+                size: "int | None" = None, delay: float = 0.0) -> RowResult:
         """Drive the stack into `row` and judge it (see `_run_row`). On a real clock the run's
         own pace is not controlled (a slow machine lets the stack's timers fire mid-run), so a
         deviation is run once more: one that does not reproduce is reported as inconclusive,
         with the first report kept."""
-        r = self._run_row(driver, row, peer_shift=peer_shift, probe=probe)
+        kw = dict(peer_shift=peer_shift, probe=probe, size=size, delay=delay)
+        r = self._run_row(driver, row, **kw)
         if r.status == DEVIATED and driver.clock == "real":
-            again = self._run_row(driver, row, peer_shift=peer_shift, probe=probe)
+            again = self._run_row(driver, row, **kw)
             if again.status != DEVIATED:
                 again.reason = (f"deviated once, {again.status} on a rerun (on a real clock the run's pace is not "
                                 "controlled); the first run's report is kept")
@@ -179,11 +184,14 @@ class Kit:
                 return again
         return r
 
-    def _run_row(self, driver: Driver, row: str, *, peer_shift: int = 0, probe: "tuple | None" = None) -> RowResult:
+    def _run_row(self, driver: Driver, row: str, *, peer_shift: int = 0, probe: "tuple | None" = None,
+                 size: "int | None" = None, delay: float = 0.0) -> RowResult:
         """Drive the stack into `row` and judge it. The driver must be initialised.
         `peer_shift` moves the peer's sequence space; `probe` = (flags, SEQ offset from
         RCV.NXT, ACK offset from SND.NXT, bytes) is an environment segment sent once the
-        stack has taken the row (its answer is judged too)."""
+        stack has taken the row (its answer is judged too; more bytes than the MSS go as
+        several segments); `size` replaces the byte count of the IUT user's SENDs; `delay`
+        seconds pass before each segment the kit delivers."""
         t0 = time.monotonic()
         res = RowResult(row, NOT_DRIVABLE, rfc=self.rfc(row))
         if id(driver) in self._dead:
@@ -199,7 +207,8 @@ class Kit:
         self._n += 1
         ports = (10000 + self._n % 20000, 40000 + self._n % 20000)
         player = RunPlayer(driver, self.planner(hit.scenario, hit.iut), self.profile, row, ports,
-                           peer_shift=peer_shift, probe=probe, max_real_wait=self.max_real_wait, deadline=self.run_deadline,
+                           peer_shift=peer_shift, probe=probe, size=size, delay=delay,
+                           max_real_wait=self.max_real_wait, deadline=self.run_deadline,
                            iut_ip=getattr(driver, "iut_ip", "10.0.0.2"), peer_ip=getattr(driver, "peer_ip", "10.0.0.1"))
         path = self.path(hit)
         if path is None:                           # a stale cache entry: plan this row afresh
@@ -224,7 +233,9 @@ class Kit:
             res.status, res.reason, res.report = DEVIATED, "the stack crashed or hung", crash_report(crash, player)
             self._restart(driver, row, crash)
         elif res.status == DEVIATED:
-            res.report = str(player.mon.done or player.final)
+            v = player.mon.done or player.final
+            res.report = str(v)
+            res.cited = [r.split(" ", 1)[0] for r in getattr(v, "rows", ())]
         res.replans = player.replans
         res.trace = [e.to_json() for e in player.events]
         res.seconds = time.monotonic() - t0
@@ -239,10 +250,10 @@ class Kit:
             self._dead[id(driver)] = (f"the stack crashed at row {row} ({crash}) and could not be restarted: {e}")
 
     def run(self, driver: Driver, rows: "list[str] | None" = None, progress=None, n_variations: int = 0,
-            seed: int = 0) -> Coverage:
+            seed: int = 0, variation_seconds: float = VARIATION_SECONDS) -> Coverage:
         """Every row (or `rows`) against the driver, which must be initialised; then
-        `n_variations` variations (`variations`), of which those that deviate where the row's
-        own run did not are kept in `Coverage.variations`."""
+        `n_variations` variations (`variations`), within `variation_seconds` in all, of which
+        those that deviate where the row's own run did not are kept in `Coverage.variations`."""
         t0 = time.monotonic()
         info = driver.info
         cov = Coverage(info.stack if info else type(driver).__name__, self.profile.label(), driver.clock)
@@ -252,12 +263,14 @@ class Kit:
             if progress:
                 progress(r)
         own = {r.row: r.status for r in cov.results}
-        for row, shift, probe in variations(self, n_variations, seed, rows):
-            r = self.run_row(driver, row, peer_shift=shift, probe=probe)
+        stop = time.monotonic() + variation_seconds
+        for v in variations(self, n_variations, seed, rows):
+            if time.monotonic() > stop:
+                break
+            r = self.run_row(driver, v.row, peer_shift=v.shift, probe=v.probe, size=v.size, delay=v.delay)
             cov.tried += 1
-            if r.status == DEVIATED and own.get(row) != DEVIATED:
-                r.reason = (f"peer's sequence space moved by {shift}; then the environment segment {probe} "
-                            "(flags, SEQ - RCV.NXT, ACK - SND.NXT, bytes)")
+            if r.status == DEVIATED and own.get(v.row) != DEVIATED:
+                r.reason = v.describe()
                 cov.variations.append(r)
             if progress:
                 progress(r)
@@ -272,19 +285,56 @@ PROBE_FLAGS = (0x02, 0x12, 0x10, 0x04, 0x14, 0x11, 0x01)
 PROBE_OFFSETS = (0, 1, -1, 2, 1 << 16, 1 << 30, -(1 << 30))
 
 
-def variations(kit: "Kit", n: int, seed: int = 0, rows: "list[str] | None" = None) -> list[tuple]:
-    """`n` (row, peer shift, probe) triples drawn with a seeded generator: the second layer of
-    the kit (sequence numbers near the 2^32 wrap and at random; an environment segment of
-    any kind after the row). Rows whose run waits for the stack's timers are left out."""
+@dataclass(frozen=True)
+class Variation:
+    """One variation of a row's run: the peer's sequence space moved by `shift`; the IUT user's
+    SENDs of `size` bytes (None: the run's own); `delay` seconds before each segment the kit
+    delivers; then the environment segment `probe` (flags, SEQ - RCV.NXT, ACK - SND.NXT,
+    bytes; None: none)."""
+    row: str
+    shift: int
+    probe: "tuple | None" = None
+    size: "int | None" = None
+    delay: float = 0.0
+
+    def describe(self) -> str:
+        return (f"peer's sequence space moved by {self.shift}"
+                + (f"; SENDs of {self.size} bytes" if self.size else "")
+                + (f"; {self.delay:g} s before each of the kit's segments" if self.delay else "")
+                + (f"; then the environment segment {self.probe} (flags, SEQ - RCV.NXT, ACK - SND.NXT, bytes)"
+                   if self.probe else ""))
+
+
+def size_choices(mss: int = 1460) -> tuple[int, ...]:
+    """Byte counts a variation gives the IUT user's SENDs and the environment segment: one byte,
+    less than a segment, exactly the MSS, one more (two segments), and more than two segments."""
+    return (1, 100, mss - 1, mss, mss + 1, 2 * mss + 100)
+
+
+def delay_choices(profile: Profile) -> tuple[float, ...]:
+    """Pauses before the kit's segments, within the profile's timer ranges: none; a tenth of the
+    delayed-ACK bound; the bound itself (an ACK the stack delays comes due meanwhile: RFC 9293
+    3.8.6.3); half the initial RTO (no retransmission is due yet: RFC 6298 2.1)."""
+    dl = float(profile.params["delack_max"])
+    return (0.0, dl / 10, dl, timer_seconds(profile, "RTO", 0) / 2)
+
+
+def variations(kit: "Kit", n: int, seed: int = 0, rows: "list[str] | None" = None) -> list[Variation]:
+    """`n` variations drawn with a seeded generator: the second layer of the kit (sequence
+    numbers near the 2^32 wrap and at random; segment sizes from one byte to more than one
+    segment; pauses within the profile's timer ranges; an environment segment of any kind
+    after the row). Rows whose run waits for the stack's timers are left out."""
     hits = kit.hits()
     pool = [r for r in (rows or kit.rows()) if r in hits and not hits[r].waits_for_iut_timer()]
     rng = random.Random(seed)
+    sizes, delays = size_choices(), delay_choices(kit.profile)
     out = []
     for _ in range(n if pool else 0):
         shift = rng.choice([rng.randrange(-70000, 70001) & 0xFFFFFFFF, rng.randrange(1 << 32)])
         probe = None if rng.random() < 0.2 else (rng.choice(PROBE_FLAGS), rng.choice(PROBE_OFFSETS),
-                                                 rng.choice(PROBE_OFFSETS), rng.choice((0, 0, 1, 100)))
-        out.append((rng.choice(pool), shift, probe))
+                                                 rng.choice(PROBE_OFFSETS), rng.choice((0, 0) + sizes))
+        size = None if rng.random() < 0.5 else rng.choice(sizes)
+        out.append(Variation(rng.choice(pool), shift, probe, size, rng.choice(delays)))
     return out
 
 

@@ -157,8 +157,10 @@ def markdown(stacks: list[dict], command: str = "", failed: "list[str] | None" =
     # variations
     out += ["## Variations", "",
             "After the rows, each stack ran seeded variations: a row's run with the peer's sequence numbers moved "
-            "(near the 2^32 wrap, or anywhere) and, once the stack had taken the row, one environment segment "
-            "(flags, SEQ - RCV.NXT, ACK - SND.NXT, bytes). Listed: those that deviate where the row's own run "
+            "(near the 2^32 wrap, or anywhere), the user's SENDs of another size (1 byte to more than two "
+            "segments), a pause before each of the kit's segments (within the profile's timer ranges) and, once "
+            "the stack had taken the row, one environment segment (flags, SEQ - RCV.NXT, ACK - SND.NXT, bytes; "
+            "more bytes than the MSS go as several segments). Listed: those that deviate where the row's own run "
             "did not.", ""]
     for s in stacks:
         tried, found = s.get("variations_tried", 0), s.get("variations", [])
