@@ -170,11 +170,21 @@ def markdown(stacks: list[dict], command: str = "", failed: "list[str] | None" =
         for r in found:
             out += [f"- `{r['row']}` ({r['rfc']}), {r['reason']}:", "", "  ```",
                     *("  " + line for line in r["report"].splitlines()), "  ```", ""]
+            shown = False
             for key, cause in vcauses.items():
                 if key in r["report"] or key in r["reason"]:
                     out.append(f"  **{cause.get('kind', 'deviation').capitalize()}** (read from the source by hand): "
                                f"{cause.get('source', '')}. {cause.get('note', '')}")
                     out.append("")
+                    shown = True
+            for row in r.get("cited", []):
+                cause = (s.get("causes") or {}).get(row)
+                if cause and not shown:
+                    out += [f"  The report cites `{row}`, a row with a confirmed cause: **{cause.get('kind', 'deviation')}**"
+                            f" ({cause.get('source', '')}).", ""]
+                    shown = True
+            if not shown:
+                out += ["  Cause: not yet read in the stack's source.", ""]
         out.append("")
     # not drivable, inconclusive, not reached: reasons grouped
     out += ["## Rows not judged, and why", ""]

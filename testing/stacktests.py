@@ -122,7 +122,7 @@ class StackTests:
             # a known deviation met on another row's run (the oracle's report cites its row) is
             # that deviation again, not a new one
             known = v.row in self.known_deviations or set(r.cited) & set(self.known_deviations) or any(
-                sig in r.report for sig in self.variation_causes)
+                sig in r.report or sig in v.describe() for sig in self.variation_causes)
             if r.status == DEVIATED and not known:
                 if v.row not in own:
                     own[v.row] = kit.run_row(stack, v.row).status
