@@ -7,6 +7,12 @@ Several RFC errors map to one errno where the sockets API does not distinguish t
 read); such an errno names the set, and a result matches when the table's error is in it.
 An error text that is neither an RFC name nor a listed errno is not compared (only error
 versus ok), since harnesses print errors in their own words.
+
+Some calls report an RFC error under another errno than the one the name usually has: the
+sockets API answers by the socket's state, not by the connection's (`BY_CALL`, each with
+the kernel function or man page that says so). `error_names(result, call)` adds those for
+that call only; every other call keeps the general mapping, so an errno no sockets API
+returns for that call and error still does not match.
 """
 from __future__ import annotations
 
@@ -22,18 +28,46 @@ ERRNOS: dict[str, tuple[str, ...]] = {
     "foreign socket unspecified": ("EDESTADDRREQ", "ENOTCONN"),
     "insufficient resources": ("ENOBUFS", "ENOMEM", "EAGAIN", "EWOULDBLOCK"),
 }
+#: (user call, RFC 9293 3.10 error name) -> errnos the sockets API reports for that call and
+#: error besides ERRNOS[name]; why, per entry:
+BY_CALL: dict[tuple[str, str], tuple[str, ...]] = {
+    # SHUTDOWN in TIME-WAIT (RFC 9293 3.10.4: "connection closing"): Linux hands the
+    # connection to a timewait sock (tcp_time_wait() -> tcp_done()), the user's socket is
+    # TCP_CLOSE, and inet_shutdown() (net/ipv4/af_inet.c) answers -ENOTCONN for TCP_CLOSE;
+    # shutdown(2): "ENOTCONN The specified socket is not connected". gVisor and lwIP's
+    # sockets layer (err_to_errno(ERR_CONN)) answer the same.
+    ("SHUTDOWN", "connection closing"): ("ENOTCONN",),
+    # SEND once the connection is gone (RFC 9293 3.10.2, CLOSED: "connection does not
+    # exist"): tcp_sendmsg_locked() (net/ipv4/tcp.c) gets -EPIPE from
+    # sk_stream_wait_connect() for a socket in neither SYN-SENT nor SYN-RECEIVED (or from
+    # its SEND_SHUTDOWN test), through sk_stream_error() (net/core/stream.c); POSIX send():
+    # "EPIPE ... the socket is connection-mode and is no longer connected".
+    ("SEND", "connection does not exist"): ("EPIPE",),
+}
 _BY_ERRNO: dict[str, frozenset[str]] = {}
 for _name, _errnos in ERRNOS.items():
     for _e in _errnos:
         _BY_ERRNO[_e] = _BY_ERRNO.get(_e, frozenset()) | {_name}
 
 
-def error_names(result: str) -> "frozenset[str] | None":
+_BY_CALL_ERRNO: dict[tuple[str, str], frozenset[str]] = {}
+for (_call, _name), _errnos in BY_CALL.items():
+    for _e in _errnos:
+        _BY_CALL_ERRNO[_call, _e] = _BY_CALL_ERRNO.get((_call, _e), frozenset()) | {_name}
+
+
+def error_names(result: str, call: "str | None" = None) -> "frozenset[str] | None":
     """The RFC error names a call result ("error: connection reset", "error: ECONNRESET")
-    may stand for; None when the result carries no name this module knows (not compared)."""
+    may stand for, for user call `call` (SEND, SHUTDOWN, ...; None: any call, the general
+    mapping only); None when the result carries no name this module knows (not compared)."""
     if not result.startswith("error"):
         return None
     text = result[len("error"):].lstrip(": ").strip()
     if text in ERRNOS:
         return frozenset({text})
-    return _BY_ERRNO.get(text.upper()) if text else None
+    if not text:
+        return None
+    errno = text.upper()
+    names = _BY_ERRNO.get(errno, frozenset()) | (_BY_CALL_ERRNO.get((call.upper(), errno), frozenset())
+                                                 if call else frozenset())
+    return names or None

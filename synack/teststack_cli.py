@@ -29,8 +29,9 @@ from .cliutil import _fail
 @click.option("--scenario", "scenarios", multiple=True, help="plan runs from these scenarios only (default: all)")
 @click.option("--max-states", type=int, default=None, help="planner states per scenario and side")
 @click.option("--variations", type=click.IntRange(0, 100000), default=0, show_default=True,
-              help="after the rows, this many runs with the peer's sequence numbers moved and an environment "
-                   "segment after the row (seeded)")
+              help="after the rows, this many runs with the peer's sequence numbers moved, other SEND and "
+                   "segment sizes (1 byte to over two segments), pauses within the profile's timer ranges and an "
+                   "environment segment after the row (seeded; at most 300 s in all)")
 @click.option("--seed", type=int, default=0, show_default=True, help="seed of the variations")
 @click.option("--quiet", "-q", is_flag=True, help="no line per row")
 def test_stack_cmd(stacks, shim, profile, param, rows, report_md, report_json, merge, stacks_dir, max_real_wait,
@@ -93,7 +94,9 @@ def test_stack_cmd(stacks, shim, profile, param, rows, report_md, report_json, m
         except (ShimError, DriverError) as e:
             if len(configs) == 1 and not merge:
                 _fail(f"stack {cfg.name}: {e}")
-            failed.append(f"{cfg.name}: {e}")        # the other stacks still run and are reported
+            # a stack that does not start (a crash during the run is that row's result, testing/kit.py):
+            # the other stacks still run and are reported
+            failed.append(f"{cfg.name}: {e}")
             click.echo(f"synack: error: stack {cfg.name}: {e}", err=True)
             continue
         click.echo(cov.summary())

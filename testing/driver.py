@@ -23,6 +23,8 @@ from typing import Any, Sequence
 
 #: The socket options the protocol names (docs/driver-protocol.md).
 SOCKOPTS = ("keepalive", "keepidle", "keepintvl", "keepcnt", "nodelay", "maxseg", "linger2", "user_timeout")
+#: How long a shim may take to answer `init` (seconds; at least its request timeout).
+INIT_TIMEOUT = 30.0
 #: The user-visible notifications a driver may report.
 EVENT_KINDS = ("established", "accepted", "readable", "eof", "reset", "refused", "timeout", "closed")
 
@@ -82,6 +84,11 @@ class Driver(abc.ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.quit()
+
+    def restart(self) -> StackInfo:
+        """Replace a stack that crashed or hung (the kit calls it after a `ShimError`) with a
+        fresh one, initialised as before. Default: not possible (Unsupported)."""
+        raise Unsupported("restart")
 
     @property
     def clock(self) -> str:
@@ -155,17 +162,23 @@ class ShimDriver(Driver):
         self.argv = list(argv)
         self.name = name or os.path.basename(self.argv[0])
         self.timeout = timeout
+        self.env = env
+        self.restarts = 0
+        self._init_args: tuple | None = None
+        self._unsupported: set[str] = set()
+        self._spawn()
+
+    def _spawn(self) -> None:
         self._stderr = tempfile.TemporaryFile()
         try:
             self._proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                          stderr=self._stderr, env=env, bufsize=0)
+                                          stderr=self._stderr, env=self.env, bufsize=0)
         except OSError as e:
             self._stderr.close()
             raise ShimError(f"shim {self.name}: cannot start {self.argv[0]!r}: {e.strerror or e}") from None
         self._buf = b""
         self._sel = selectors.DefaultSelector()
         self._sel.register(self._proc.stdout, selectors.EVENT_READ)
-        self._unsupported: set[str] = set()
         self._broken = False
 
     # the wire ---------------------------------------------------------------------------------
@@ -234,12 +247,22 @@ class ShimDriver(Driver):
 
     # lifecycle ----------------------------------------------------------------------------------
     def init(self, iut: str = "10.0.0.2", peer: str = "10.0.0.1", mss: int = 1460) -> StackInfo:
-        r = self.request("init", iut=iut, peer=peer, mss=mss)
+        self._init_args = (iut, peer, mss)
+        # bringing a stack up (a Go runtime, a simulator, a namespace) may take longer than a request
+        r = self.request("init", timeout=max(self.timeout, INIT_TIMEOUT), iut=iut, peer=peer, mss=mss)
         clock = r.get("clock")
         if clock not in ("virtual", "real"):
             raise self._fail(f"answered 'init' with clock {clock!r} (want \"virtual\" or \"real\")")
         self.info = StackInfo(str(r.get("stack") or self.name), clock)
         return self.info
+
+    def restart(self) -> StackInfo:
+        """A fresh shim in place of this one (killed if it still runs), initialised as the
+        last `init` was: after a crash or a hang the kit goes on with the next row."""
+        self.quit()
+        self._spawn()
+        self.restarts += 1
+        return self.init(*(self._init_args or ()))
 
     def quit(self) -> None:
         if self._proc.poll() is None and self._broken:

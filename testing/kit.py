@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 
 from synack.checker.scenarios import SINGLE
 from synack.spec.machine import machine
-from synack.spec.profiles import Profile, get_profile
+from synack.spec.profiles import Profile, get_profile, timer_seconds
 
-from .driver import Driver, DriverError
+from .driver import Driver, DriverError, ShimError
 from .play import (CONFORMANT, DEVIATED, INCONCLUSIVE, NOT_DRIVABLE, NOT_REACHED, STATUSES, NotDrivable, RowResult,
                    RunPlayer)
 from . import plan as _plan_module
@@ -28,6 +28,16 @@ from .plan import Hit, Planner
 #: Planner bounds: states explored per (scenario, side). 8000 reach all but a few rows of
 #: both profiles (the rest need a window or a SEND no run of the model makes).
 MAX_STATES = 8000
+#: Seconds a virtual clock is run on after each row's run (its connection aborted where the
+#: driver can): what the row left armed fires during its own run, not a later row's (ns-3.37
+#: crashes at its persist timeout, 6 s after a zero-window ACK). Free on a real clock's
+#: skipped on a real clock (it would cost real seconds).
+DRAIN = 10.0
+#: How long the variations of one `Kit.run` may take in all (seconds): the count is bounded by
+#: the caller, the time by this.
+VARIATION_SECONDS = 300.0
+#: Events of a crashed run quoted in its report (the last ones).
+CRASH_EVENTS = 20
 
 
 @dataclass
@@ -70,11 +80,12 @@ class Kit:
 
     def __init__(self, profile: "str | Profile" = "rfc9293", params: dict | None = None, *,
                  scenarios: tuple[str, ...] = SINGLE, max_states: int = MAX_STATES, max_real_wait: float = 5.0,
-                 run_deadline: float = 60.0):
+                 run_deadline: float = 60.0, drain: float = DRAIN):
         prof = get_profile(profile)
         self.profile = prof.with_params(**params) if params else prof
         self.scenarios, self.max_states = tuple(scenarios), max_states
-        self.max_real_wait, self.run_deadline = max_real_wait, run_deadline
+        self.max_real_wait, self.run_deadline, self.drain = max_real_wait, run_deadline, drain
+        self._dead: dict[int, str] = {}            # id(driver) -> why it could not be restarted
         self.m = machine(self.profile)
         self._planners: dict[tuple[str, int], Planner] = {}
         self._hits: dict[str, Hit] | None = None
@@ -155,14 +166,16 @@ class Kit:
         p = self.planner(hit.scenario, hit.iut).decode([list(m) for m in hit.moves])
         return p
 
-    def run_row(self, driver: Driver, row: str, *, peer_shift: int = 0, probe: "tuple | None" = None) -> RowResult:
+    def run_row(self, driver: Driver, row: str, *, peer_shift: int = 0, probe: "tuple | None" = None,
+                size: "int | None" = None, delay: float = 0.0) -> RowResult:
         """Drive the stack into `row` and judge it (see `_run_row`). On a real clock the run's
         own pace is not controlled (a slow machine lets the stack's timers fire mid-run), so a
         deviation is run once more: one that does not reproduce is reported as inconclusive,
         with the first report kept."""
-        r = self._run_row(driver, row, peer_shift=peer_shift, probe=probe)
+        kw = dict(peer_shift=peer_shift, probe=probe, size=size, delay=delay)
+        r = self._run_row(driver, row, **kw)
         if r.status == DEVIATED and driver.clock == "real":
-            again = self._run_row(driver, row, peer_shift=peer_shift, probe=probe)
+            again = self._run_row(driver, row, **kw)
             if again.status != DEVIATED:
                 again.reason = (f"deviated once, {again.status} on a rerun (on a real clock the run's pace is not "
                                 "controlled); the first run's report is kept")
@@ -171,13 +184,19 @@ class Kit:
                 return again
         return r
 
-    def _run_row(self, driver: Driver, row: str, *, peer_shift: int = 0, probe: "tuple | None" = None) -> RowResult:
+    def _run_row(self, driver: Driver, row: str, *, peer_shift: int = 0, probe: "tuple | None" = None,
+                 size: "int | None" = None, delay: float = 0.0) -> RowResult:
         """Drive the stack into `row` and judge it. The driver must be initialised.
         `peer_shift` moves the peer's sequence space; `probe` = (flags, SEQ offset from
         RCV.NXT, ACK offset from SND.NXT, bytes) is an environment segment sent once the
-        stack has taken the row (its answer is judged too)."""
+        stack has taken the row (its answer is judged too; more bytes than the MSS go as
+        several segments); `size` replaces the byte count of the IUT user's SENDs; `delay`
+        seconds pass before each segment the kit delivers."""
         t0 = time.monotonic()
         res = RowResult(row, NOT_DRIVABLE, rfc=self.rfc(row))
+        if id(driver) in self._dead:
+            res.reason = self._dead[id(driver)]
+            return res
         hit = self.hits().get(row)
         if hit is None:
             res.reason = (f"the kit found no run to it: no scenario of the checker ({', '.join(self.scenarios)}), "
@@ -188,7 +207,8 @@ class Kit:
         self._n += 1
         ports = (10000 + self._n % 20000, 40000 + self._n % 20000)
         player = RunPlayer(driver, self.planner(hit.scenario, hit.iut), self.profile, row, ports,
-                           peer_shift=peer_shift, probe=probe, max_real_wait=self.max_real_wait, deadline=self.run_deadline,
+                           peer_shift=peer_shift, probe=probe, size=size, delay=delay,
+                           max_real_wait=self.max_real_wait, deadline=self.run_deadline,
                            iut_ip=getattr(driver, "iut_ip", "10.0.0.2"), peer_ip=getattr(driver, "peer_ip", "10.0.0.1"))
         path = self.path(hit)
         if path is None:                           # a stale cache entry: plan this row afresh
@@ -196,25 +216,44 @@ class Kit:
         if path is None:
             res.reason = f"the stored run to it no longer replays (scenario {hit.scenario}); clear ~/.cache/synack"
             return res
+        crash: ShimError | None = None
         try:
             res.status = player.play(path)
             res.reason = player.why
         except NotDrivable as e:
             res.status, res.reason = NOT_DRIVABLE, str(e)
-        finally:
-            _cleanup(driver, player)
-        if res.status == DEVIATED:
-            res.report = str(player.mon.done)
+        except ShimError as e:
+            crash = e
+        if crash is None:
+            try:
+                _cleanup(driver, player, self.drain if driver.clock == "virtual" else 0.0)
+            except ShimError as e:
+                crash = e
+        if crash is not None:
+            res.status, res.reason, res.report = DEVIATED, "the stack crashed or hung", crash_report(crash, player)
+            self._restart(driver, row, crash)
+        elif res.status == DEVIATED:
+            v = player.mon.done or player.final
+            res.report = str(v)
+            res.cited = [r.split(" ", 1)[0] for r in getattr(v, "rows", ())]
         res.replans = player.replans
         res.trace = [e.to_json() for e in player.events]
         res.seconds = time.monotonic() - t0
         return res
 
+    def _restart(self, driver: Driver, row: str, crash: ShimError) -> None:
+        """A fresh stack after a crash or hang; when none starts, the driver's later rows are
+        not drivable (with the reason), and the run still ends with a report."""
+        try:
+            driver.restart()
+        except (ShimError, DriverError) as e:
+            self._dead[id(driver)] = (f"the stack crashed at row {row} ({crash}) and could not be restarted: {e}")
+
     def run(self, driver: Driver, rows: "list[str] | None" = None, progress=None, n_variations: int = 0,
-            seed: int = 0) -> Coverage:
+            seed: int = 0, variation_seconds: float = VARIATION_SECONDS) -> Coverage:
         """Every row (or `rows`) against the driver, which must be initialised; then
-        `n_variations` variations (`variations`), of which those that deviate where the row's
-        own run did not are kept in `Coverage.variations`."""
+        `n_variations` variations (`variations`), within `variation_seconds` in all, of which
+        those that deviate where the row's own run did not are kept in `Coverage.variations`."""
         t0 = time.monotonic()
         info = driver.info
         cov = Coverage(info.stack if info else type(driver).__name__, self.profile.label(), driver.clock)
@@ -224,12 +263,14 @@ class Kit:
             if progress:
                 progress(r)
         own = {r.row: r.status for r in cov.results}
-        for row, shift, probe in variations(self, n_variations, seed, rows):
-            r = self.run_row(driver, row, peer_shift=shift, probe=probe)
+        stop = time.monotonic() + variation_seconds
+        for v in variations(self, n_variations, seed, rows):
+            if time.monotonic() > stop:
+                break
+            r = self.run_row(driver, v.row, peer_shift=v.shift, probe=v.probe, size=v.size, delay=v.delay)
             cov.tried += 1
-            if r.status == DEVIATED and own.get(row) != DEVIATED:
-                r.reason = (f"peer's sequence space moved by {shift}; then the environment segment {probe} "
-                            "(flags, SEQ - RCV.NXT, ACK - SND.NXT, bytes)")
+            if r.status == DEVIATED and own.get(v.row) != DEVIATED:
+                r.reason = v.describe()
                 cov.variations.append(r)
             if progress:
                 progress(r)
@@ -244,24 +285,78 @@ PROBE_FLAGS = (0x02, 0x12, 0x10, 0x04, 0x14, 0x11, 0x01)
 PROBE_OFFSETS = (0, 1, -1, 2, 1 << 16, 1 << 30, -(1 << 30))
 
 
-def variations(kit: "Kit", n: int, seed: int = 0, rows: "list[str] | None" = None) -> list[tuple]:
-    """`n` (row, peer shift, probe) triples drawn with a seeded generator: the second layer of
-    the kit (sequence numbers near the 2^32 wrap and at random; an environment segment of
-    any kind after the row). Rows whose run waits for the stack's timers are left out."""
+@dataclass(frozen=True)
+class Variation:
+    """One variation of a row's run: the peer's sequence space moved by `shift`; the IUT user's
+    SENDs of `size` bytes (None: the run's own); `delay` seconds before each segment the kit
+    delivers; then the environment segment `probe` (flags, SEQ - RCV.NXT, ACK - SND.NXT,
+    bytes; None: none)."""
+    row: str
+    shift: int
+    probe: "tuple | None" = None
+    size: "int | None" = None
+    delay: float = 0.0
+
+    def describe(self) -> str:
+        return (f"peer's sequence space moved by {self.shift}"
+                + (f"; SENDs of {self.size} bytes" if self.size else "")
+                + (f"; {self.delay:g} s before each of the kit's segments" if self.delay else "")
+                + (f"; then the environment segment {self.probe} (flags, SEQ - RCV.NXT, ACK - SND.NXT, bytes)"
+                   if self.probe else ""))
+
+
+def size_choices(mss: int = 1460) -> tuple[int, ...]:
+    """Byte counts a variation gives the IUT user's SENDs and the environment segment: one byte,
+    less than a segment, exactly the MSS, one more (two segments), and more than two segments."""
+    return (1, 100, mss - 1, mss, mss + 1, 2 * mss + 100)
+
+
+def delay_choices(profile: Profile) -> tuple[float, ...]:
+    """Pauses before the kit's segments, within the profile's timer ranges: none; a tenth of the
+    delayed-ACK bound; the bound itself (an ACK the stack delays comes due meanwhile: RFC 9293
+    3.8.6.3); half the initial RTO (no retransmission is due yet: RFC 6298 2.1)."""
+    dl = float(profile.params["delack_max"])
+    return (0.0, dl / 10, dl, timer_seconds(profile, "RTO", 0) / 2)
+
+
+def variations(kit: "Kit", n: int, seed: int = 0, rows: "list[str] | None" = None) -> list[Variation]:
+    """`n` variations drawn with a seeded generator: the second layer of the kit (sequence
+    numbers near the 2^32 wrap and at random; segment sizes from one byte to more than one
+    segment; pauses within the profile's timer ranges; an environment segment of any kind
+    after the row). Rows whose run waits for the stack's timers are left out."""
     hits = kit.hits()
     pool = [r for r in (rows or kit.rows()) if r in hits and not hits[r].waits_for_iut_timer()]
     rng = random.Random(seed)
+    sizes, delays = size_choices(), delay_choices(kit.profile)
     out = []
     for _ in range(n if pool else 0):
         shift = rng.choice([rng.randrange(-70000, 70001) & 0xFFFFFFFF, rng.randrange(1 << 32)])
         probe = None if rng.random() < 0.2 else (rng.choice(PROBE_FLAGS), rng.choice(PROBE_OFFSETS),
-                                                 rng.choice(PROBE_OFFSETS), rng.choice((0, 0, 1, 100)))
-        out.append((rng.choice(pool), shift, probe))
+                                                 rng.choice(PROBE_OFFSETS), rng.choice((0, 0) + sizes))
+        size = None if rng.random() < 0.5 else rng.choice(sizes)
+        out.append(Variation(rng.choice(pool), shift, probe, size, rng.choice(delays)))
     return out
 
 
-def _cleanup(driver: Driver, player: RunPlayer) -> None:
-    """Abort what the run left open and drop what the stack sends about it (not judged)."""
+def crash_report(crash: ShimError, player: RunPlayer) -> str:
+    """A crash or hang as a row's deviation: what the shim said (its stderr's tail), and the
+    events of the run before it, which are what made the stack crash."""
+    evs = player.events
+    lines = [f"CRASH of the stack under {player.prof.label()} ({player.mon.role}): {crash}",
+             f"the events before it ({'the last ' + str(CRASH_EVENTS) + ' of ' if len(evs) > CRASH_EVENTS else ''}"
+             f"{len(evs)}), each judged by the oracle:" if evs else "before any event of the run"]
+    lines += [f"  {ev}" + (f" (window {ev.win})" if getattr(ev, "win", None) is not None else "")
+              for ev in evs[-CRASH_EVENTS:]]
+    if evs:
+        v = player.mon.done or player.mon.verdict()
+        lines.append(f"the oracle on those events: {str(v).splitlines()[0]}")
+    return "\n".join(lines)
+
+
+def _cleanup(driver: Driver, player: RunPlayer, drain: float = 0.0) -> None:
+    """Abort what the run left open and drop what the stack sends about it (not judged); on a
+    virtual clock, run it on `drain` seconds (DRAIN) so that what the run armed fires now.
+    A shim's crash or hang (ShimError) propagates: it is the row's result."""
     for sock, op in ((player.sock, driver.abort), (player.lsock, driver.close)):
         if sock is not None:
             try:
@@ -269,7 +364,7 @@ def _cleanup(driver: Driver, player: RunPlayer) -> None:
             except DriverError:
                 pass
     try:
-        driver.advance(0)
+        driver.advance(drain)
         driver.collect()
     except DriverError:
         pass

@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 
 from synack.oracle import CallEvent, Monitor, SegmentEvent
 from synack.oracle.monitor import _soft
+from synack.oracle.observation import NEAR, observation_param
 from synack.spec.frames import shift_endpoint, shift_received, shift_sent
-from synack.spec.model import ACK, PSH, SYN, Segment, State
+from synack.spec.model import ACK, FIN, PSH, SYN, Segment, State
 from synack.spec.profiles import Profile, timer_seconds
 
 from .driver import Driver, DriverError, Unsupported
@@ -55,9 +56,11 @@ class RowResult:
     replans: int = 0
     seconds: float = 0.0
     trace: list = field(default_factory=list)
+    cited: list = field(default_factory=list)     # the rows a deviation's report names (the oracle's)
 
     def to_json(self) -> dict:
         return {"row": self.row, "status": self.status, "reason": self.reason, "report": self.report, "rfc": self.rfc,
+                "cited": self.cited,
                 "scenario": self.scenario, "iut": self.iut, "replans": self.replans,
                 "seconds": round(self.seconds, 3), "trace": self.trace}
 
@@ -78,7 +81,7 @@ class RunPlayer:
     def __init__(self, driver: Driver, planner: Planner, profile: Profile, row: str, ports: tuple[int, int], *,
                  iut_ip: str = "10.0.0.2", peer_ip: str = "10.0.0.1", peer_shift: int = 0,
                  max_real_wait: float = 5.0, max_replans: int = 3, mss: int = 1460, deadline: float = 60.0,
-                 probe: "tuple | None" = None):
+                 probe: "tuple | None" = None, size: "int | None" = None, delay: float = 0.0):
         self.d, self.pl, self.sys = driver, planner, planner.system
         self.prof, self.row = profile, row
         self.x = planner.iut
@@ -87,7 +90,13 @@ class RunPlayer:
         self.peer_shift = peer_shift & MASK
         self.delta: int | None = None
         self.max_real_wait, self.max_replans, self.mss = max_real_wait, max_replans, mss
-        self.mon = Monitor(profile, calls_logged=True, role=f"IUT {iut_ip}:{self.iut_port}")
+        # the kit is the network: it sees every segment at the IUT's link, so the IUT is judged
+        # as a near end (oracle/observation.py), where every segment the spec owes has a deadline
+        self.mon = Monitor(profile, calls_logged=True, role=f"IUT {iut_ip}:{self.iut_port}", vantage=NEAR,
+                           vantage_note=f"{NEAR} (the test kit is the IUT's network: it sees every segment at "
+                                        "the IUT's link)")
+        # how long the last obligation may stay open: an owed (delayed) ACK, delack_max plus the lag
+        self.deadline = float(profile.params["delack_max"]) + observation_param("lag")
         self.events: list = []
         self.lsock: int | None = None
         self.sock: int | None = None
@@ -99,6 +108,10 @@ class RunPlayer:
         self.stop_at = time.monotonic() + deadline
         self.ip_id = 0
         self.probe = probe
+        self.final = None                        # the verdict taken at the end of the run
+        # variations: the byte count of the IUT user's SENDs (None: the run's own), and a pause
+        # before each segment the kit delivers (seconds on the stack's clock)
+        self.size, self.delay = size, max(0.0, float(delay))
 
     # ------------------------------------------------------------------ the oracle
     def _feed(self, ev) -> None:
@@ -262,9 +275,21 @@ class RunPlayer:
         self.why = ""
         if not self._follow(path, self.row):
             return DEVIATED if self.violated else NOT_REACHED
-        if self.probe is not None and not self._follow(self._probe_move(self.probe), None):
-            if self.violated:
-                return DEVIATED
+        if self.probe is not None:
+            if self.lsock is not None and self.sys.st[self._s[self.x]] == "CLOSED":
+                # the model's IUT has no listener left (the table's passive connection ends in
+                # CLOSED); the application's listening socket would still answer a SYN: close it
+                # so that the port the environment segment reaches is CLOSED as in the model
+                try:
+                    self.d.close(self.lsock)
+                except DriverError:
+                    pass
+                self.lsock = None
+            for part in self._probe_parts(self.probe):
+                if not self._follow(self._probe_move(part), None):
+                    if self.violated:
+                        return DEVIATED
+                    break
         settle = self.pl.settle(self._s, self.gone) if not self.pl.quiet(self._s) else []
         if settle:
             self._follow(settle, None)
@@ -273,20 +298,47 @@ class RunPlayer:
         self._observe(0, 0.05 if self.real else 0.0, None)     # what the stack sends at once after the row
         if self.violated:
             return DEVIATED
-        v = self.mon.verdict()
+        if any(c.due is not None for c in self.mon.cands):
+            # something is owed (an ACK, a reply): the run goes on past its deadline, and the
+            # verdict is taken at that time, so a segment never sent is a violation (near end)
+            self._observe(1, self.deadline + (0.05 if self.real else 0.001), None)
+            if self.violated:
+                return DEVIATED
+        v = self.final = self.mon.verdict(end=self._now())
+        if v.status == "violation":                 # an owed segment that never came, past its deadline
+            return DEVIATED
         if not v.ok:
             self.why = v.message
         return CONFORMANT if v.ok else INCONCLUSIVE
+
+    def _probe_parts(self, probe: tuple) -> list[tuple]:
+        """The environment segment as the segments that carry it: its bytes in pieces of at most
+        the MSS (more than one segment when it holds more), each SEQ following the last, the
+        FIN (if any) on the last one only. SEQ offsets stay relative to RCV.NXT as it was
+        before the first piece (`_probe_move`'s `base`)."""
+        flags, dseq, dack, data = probe
+        if data <= self.mss:
+            return [probe]
+        sizes = [self.mss] * (data // self.mss) + ([data % self.mss] if data % self.mss else [])
+        parts, off = [], 0
+        for i, n in enumerate(sizes):
+            last = i == len(sizes) - 1
+            parts.append((flags if last else flags & ~FIN, dseq + off, dack, n, off > 0))
+            off += n
+        return parts
 
     def _probe_move(self, probe: tuple) -> list:
         """One environment segment after the row, as a move: `probe` = (flags, SEQ offset, ACK
         offset, payload bytes), offsets from the IUT's RCV.NXT and SND.NXT (from the peer's
         SND.NXT while the IUT has no RCV.NXT yet). What the IUT does with it is judged like
         everything else; the kit then settles from whatever state the stack shows."""
-        flags, dseq, dack, data = probe
+        flags, dseq, dack, data = probe[:4]
         x, s, sysm = self.x, self._s, self.sys
         e, peer = sysm.eps[s[x]], sysm.eps[s[1 - x]]
         base = e.rcv_nxt if e.state not in (State.CLOSED, State.LISTEN, State.SYN_SENT) else peer.snd_nxt
+        if len(probe) > 4 and probe[4]:
+            base = self._probe_base                 # a later piece: offsets from the first one's base
+        self._probe_base = base
         seg = Segment(flags, (base + dseq) & MASK, (e.snd_nxt + dack) & MASK if flags & ACK else 0, data,
                       int(self.prof.params["WINDOW"]))
         res = sysm.results(s[x], "SEGMENT", sysm.intern_seg(seg), s[7])[0]
@@ -312,11 +364,14 @@ class RunPlayer:
             iss = iut_after.iss if iut_after.state not in (State.CLOSED, State.LISTEN) else None
             if kind in ("deliver", "inject"):
                 seg = self.sys.segs[self.sys.tsegs[s[3 - self.x][lab[2]]][0]] if kind == "deliver" else lab[2]
+                early = self._pause(self.delay, iss) if self.delay else []
+                if self.violated:
+                    return False
                 self._deliver(seg)
                 self._accept()
-                got = self._observe(len(expect), self._reply_wait(len(expect)), iss)
+                got = early + self._observe(len(expect), self._reply_wait(len(expect)), iss)
             elif kind == "call":
-                self._call(lab[2], self._n_of(lab) if lab[2] == "SEND" else 0)
+                self._call(lab[2], (self.size or self._n_of(lab)) if lab[2] == "SEND" else 0)
                 got = self._observe(len(expect), self._reply_wait(len(expect)), iss)
             else:
                 got = self._wait_timer(lab[2], self.sys.eps[s[self.x]], len(expect), iss)
@@ -348,6 +403,15 @@ class RunPlayer:
             self.why = self.why or "the plan ended without the stack taking the row"
             return False
         return not self.violated
+
+    def _pause(self, seconds: float, iss) -> list[Segment]:
+        """Let `seconds` pass before the kit's next segment (a variation's timing): what the
+        stack sends meanwhile (a delayed ACK coming due, say) is judged and returned."""
+        if self.real:
+            time.sleep(seconds)
+            return self._observe(0, 0.0, iss)
+        self.d.advance(seconds)
+        return self._observe(0, 0.0, iss)
 
     def _n_of(self, lab: tuple) -> int:
         """The byte count of a SEND move (the user's script holds it)."""

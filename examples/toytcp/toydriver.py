@@ -122,6 +122,8 @@ class ToyDriver(Driver):
             if s.lport == p.addr.dport and s.rport in (None, p.addr.sport) and s.toy.state != "CLOSED":
                 s.rport = p.addr.sport
                 seg = p.seg
+                if seg.flags & 0x02 and p.mss:
+                    s.toy.mss = p.mss                # the peer's MSS option (RFC 9293 3.7.1)
                 s.toy.segment_arrives(Seg(seg.flags, seg.seq, seg.ack, seg.data, seg.wnd))
                 self._flush(s)
                 return

@@ -58,6 +58,7 @@ class Seg:
 class ToyTCP:
     def __init__(self, isn: int = 1000, window: int = 65535, bug: str | None = None):
         self.isn, self.wnd, self.bug = isn % M, window, bug
+        self.mss = 536                     # the peer's MSS option sets it (RFC 9293 3.7.1: else 536)
         self.state = "CLOSED"
         self.trace: list[dict] = []
         self.outbox: list[Seg] = []
@@ -88,11 +89,18 @@ class ToyTCP:
         """Enter ESTABLISHED; data queued during the handshake goes out now, carrying the ACK."""
         self.state = "ESTABLISHED"
         if self.queued:
-            self._out(Seg(ACK | PSH, self.nxt, self.rcv, self.queued, self.wnd), keep=True)
-            self.nxt = (self.nxt + self.queued) % M
+            self._data(self.queued)
             self.queued = 0
             return True
         return False
+
+    def _data(self, n: int) -> None:
+        """Send n bytes in segments of at most the MSS (RFC 9293 3.7.1, MUST-15)."""
+        while n > 0:
+            k = min(n, self.mss)
+            self._out(Seg(ACK | PSH, self.nxt, self.rcv, k, self.wnd), keep=True)
+            self.nxt = (self.nxt + k) % M
+            n -= k
 
     def _closed(self) -> None:
         """Delete the TCB: nothing of this connection survives into the next."""
@@ -127,8 +135,7 @@ class ToyTCP:
         if self.state not in ("ESTABLISHED", "CLOSE-WAIT"):
             return self._call("send", False, n=n)
         self._call("send", n=n)
-        self._out(Seg(ACK | PSH, self.nxt, self.rcv, n, self.wnd), keep=True)
-        self.nxt = (self.nxt + n) % M
+        self._data(n)
         return True
 
     def receive(self) -> int:
@@ -314,9 +321,14 @@ class ToyTCP:
                     return
                 if not seg.flags & FIN:
                     self._ack_now()
+        if seg.flags & FIN and st in ("CLOSE-WAIT", "CLOSING", "LAST-ACK"):
+            self.rcv = (self.rcv + 1) % M         # a FIN again (acceptable): RCV.NXT over it, acknowledged
+            self._ack_now()                       # (RFC 9293 3.10.7.4, eighth step)
+            return
         if seg.flags & FIN and st in ("ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2", "SYN-RECEIVED"):
             if (seg.seq + seg.n) % M != self.rcv:
-                return                            # the FIN is beyond what was received
+                self._ack_now()                   # beyond what was received: a duplicate ACK (RFC 5681 4.2)
+                return
             self.rcv = (self.rcv + (0 if self.bug == "fin-ack" else 1)) % M
             self._ack_now()
             if self.bug == "fin-ack":

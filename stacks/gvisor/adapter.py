@@ -9,26 +9,17 @@ linger2 = TCP_LINGER2, user_timeout).
 """
 from __future__ import annotations
 
-import functools
 import pathlib
-import subprocess
 
-from synack.testing import ShimDriver
+from synack.testing.shims import BuiltShimDriver
 
 HERE = pathlib.Path(__file__).resolve().parent
 
 
-@functools.cache
-def shim_path() -> str:
-    """Install what is missing and build the shim (cached by source hash); its path."""
-    r = subprocess.run(["bash", str(HERE / "setup.sh")], capture_output=True, text=True)
-    if r.returncode != 0 or not r.stdout.strip():
-        raise RuntimeError(f"stacks/gvisor/setup.sh failed (exit {r.returncode}): {r.stderr.strip()[-400:]}")
-    return r.stdout.strip().splitlines()[-1]
-
-
-class GvisorDriver(ShimDriver):
+class GvisorDriver(BuiltShimDriver):
     """The kit's driver for gVisor's netstack."""
 
-    def __init__(self, timeout: float = 10.0):
-        super().__init__([shim_path()], timeout=timeout, name="gvisor-shim")
+    setup, shim_name = HERE / "setup.sh", "gvisor-shim"
+
+
+shim_path = GvisorDriver.shim_path

@@ -8,49 +8,19 @@ options are Unsupported, and the kit reports the rows that need them as not driv
 """
 from __future__ import annotations
 
-import functools
 import pathlib
-import subprocess
-from typing import Any
 
-from synack.testing import ShimDriver, StackInfo
+from synack.testing.shims import BuiltShimDriver
 
 HERE = pathlib.Path(__file__).resolve().parent
 
 
-@functools.cache
-def shim_path() -> str:
-    """Install what is missing and build the shim (cached by source hash); its path."""
-    r = subprocess.run(["bash", str(HERE / "setup.sh")], capture_output=True, text=True)
-    if r.returncode != 0 or not r.stdout.strip():
-        raise RuntimeError(f"stacks/ns3/setup.sh failed (exit {r.returncode}): {r.stderr.strip()[-400:]}")
-    return r.stdout.strip().splitlines()[-1]
+class Ns3Driver(BuiltShimDriver):
+    """The kit's driver for ns-3. ns-3.37 crashes (SIGSEGV) on some inputs (see
+    stacks/ns3/shim.cc's header): the request that meets the crash raises ShimError as usual,
+    the kit reports the row as a crash and restarts the shim (`ShimDriver.restart`)."""
+
+    setup, shim_name = HERE / "setup.sh", "ns3-shim"
 
 
-class Ns3Driver(ShimDriver):
-    """The kit's driver for ns-3.
-
-    ns-3.37 crashes (SIGSEGV) on some inputs (see stacks/ns3/shim.cc's header): the request
-    that meets the crash raises ShimError as usual, and the next request starts a fresh
-    shim with the same `init`, so one crash costs one row, not every row after it on the
-    same driver. `restarts` counts them."""
-
-    def __init__(self, timeout: float = 10.0):
-        super().__init__([shim_path()], timeout=timeout, name="ns3-shim")
-        self._init_args: tuple | None = None
-        self.restarts = 0
-
-    def init(self, iut: str = "10.0.0.2", peer: str = "10.0.0.1", mss: int = 1460) -> StackInfo:
-        self._init_args = (iut, peer, mss)
-        return super().init(iut, peer, mss)
-
-    def request(self, op: str, timeout: float | None = None, **fields: Any) -> dict:
-        if op not in ("init", "quit") and self._init_args and self._proc.poll() is not None:
-            self._restart()
-        return super().request(op, timeout, **fields)
-
-    def _restart(self) -> None:
-        ShimDriver.quit(self)                       # reaps the dead process, closes its pipes
-        ShimDriver.__init__(self, self.argv, self.timeout, name=self.name)
-        super().init(*self._init_args)
-        self.restarts += 1
+shim_path = Ns3Driver.shim_path

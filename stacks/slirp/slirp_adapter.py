@@ -7,55 +7,22 @@ mapping is in the shim's header and docs/stack-slirp.md). No socket option reach
 TCP (all ENOPROTOOPT, reported Unsupported).
 
 A segment can crash libslirp 4.7.0 (stacks/REPORT.md: tcp_reass() walks past the end of its
-reassembly queue). The request that met the crash raises `ShimError` as usual; the next
-request starts a fresh shim (initialised as before) and `crashes` records what happened, so
-one crashing row does not take every later row of a shared driver with it.
+reassembly queue). The request that met the crash raises `ShimError` as usual; the kit
+reports that row as a crash and restarts the shim (`ShimDriver.restart`) for the next one.
 """
 from __future__ import annotations
 
-import functools
 import pathlib
-import subprocess
 
-from synack.testing import ShimDriver, ShimError
+from synack.testing.shims import BuiltShimDriver
 
 HERE = pathlib.Path(__file__).resolve().parent
 
 
-@functools.cache
-def shim_path() -> str:
-    """Install what is missing and build the shim (cached by source hash); its path."""
-    r = subprocess.run(["bash", str(HERE / "setup.sh")], capture_output=True, text=True)
-    if r.returncode != 0 or not r.stdout.strip():
-        raise RuntimeError(f"stacks/slirp/setup.sh failed (exit {r.returncode}): {r.stderr.strip()[-400:]}")
-    return r.stdout.strip().splitlines()[-1]
-
-
-class SlirpDriver(ShimDriver):
+class SlirpDriver(BuiltShimDriver):
     """The kit's driver for libslirp."""
 
-    def __init__(self, timeout: float = 10.0):
-        self._timeout = timeout
-        self._init_args: dict | None = None
-        self.crashes: list[str] = []
-        super().__init__([shim_path()], timeout=timeout, name="slirp-shim")
+    setup, shim_name = HERE / "setup.sh", "slirp-shim"
 
-    def init(self, iut: str = "10.0.0.2", peer: str = "10.0.0.1", mss: int = 1460):
-        self._init_args = {"iut": iut, "peer": peer, "mss": mss}
-        return super().init(iut, peer, mss)
 
-    def request(self, op, timeout=None, **fields):
-        if op not in ("init", "quit") and self._init_args is not None and self._proc.poll() is not None:
-            self._restart()
-        try:
-            return super().request(op, timeout, **fields)
-        except ShimError as e:
-            if self._proc.poll() is not None:
-                self.crashes.append(f"{op}: {e}")
-            raise
-
-    def _restart(self) -> None:
-        """A fresh shim after a crash: the old one's files closed, the new one initialised."""
-        super().quit()
-        ShimDriver.__init__(self, [shim_path()], timeout=self._timeout, name="slirp-shim")
-        super().init(**self._init_args)
+shim_path = SlirpDriver.shim_path

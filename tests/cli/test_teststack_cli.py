@@ -49,7 +49,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path):
     for args, text in ((["--stack", "no-such-stack"], "no stack 'no-such-stack'"),
                        ([], "name a stack"),
                        (["--stack", TOY, "--row", "no.such.row"], "has no row 'no.such.row'"),
-                       (["--shim", f"{sys.executable} {FAKE} die"], "stack fakeshim.py: shim fakeshim.py: has exited (status 3)"),
+                       (["--shim", "/nonexistent/my-shim"], "stack my-shim: shim my-shim: cannot start"),
                        (["--merge", str(tmp_path / "missing.json")], "cannot read saved results")):
         r = run(*args)
         assert r.exit_code == 2, (args, r.output)
@@ -58,7 +58,23 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path):
 
 def test_unsupported_ops_of_a_shim_are_not_drivable():
     # the fake shim answers init/listen/deliver/collect/advance but not connect: every row it
-    # cannot reach is reported as not drivable, with the reason
+    # cannot reach is reported as not drivable, with the reason. (It echoes the SYN it is given
+    # instead of answering with a SYN,ACK: as a near end past the reply's deadline, it deviates.)
     r = run("--shim", f"{sys.executable} {FAKE}", "--row", "closed.connect", "--row", "listen.syn")
-    assert r.exit_code == 0, r.output
-    assert "not drivable" in r.output
+    assert r.exit_code == 1, r.output
+    assert "1 deviating, 0 inconclusive, 0 not reached, 1 not drivable" in r.output
+    assert "the driver lacks 'connect'" in r.output
+
+
+def test_a_crashing_shim_is_its_rows_result_and_the_run_goes_on(tmp_path):
+    """The fake shim serves ToyTCP and dies on the second row's run: that row is reported as a
+    crash (the shim's stderr and the events before it), the kit restarts the shim, the third
+    row runs, and the report is written."""
+    md = tmp_path / "r.md"
+    r = run("--shim", f"{sys.executable} {FAKE} toy-die 2", "--row", "closed.connect", "--row", "synsent.synack",
+            "--row", "est.close.plain", "-q", "--report", str(md))
+    assert r.exit_code == 1, r.output
+    assert "3 rows, 3 reached, 2 conformant, 1 deviating" in r.output
+    text = md.read_text()
+    assert "| `synsent.synack` | RFC 9293 3.10.7.3 | **CRASH** |" in text
+    assert "segfault in tcp_input() on connection 2" in text and "could not be started" not in text

@@ -24,3 +24,35 @@ def test_unknown_or_missing_names_are_not_compared(result):
 def test_every_error_the_table_gives_has_a_name_here():
     given = {a[len("signal error: "):] for r in TABLE for a in r.actions if a.startswith("signal error: ")}
     assert given <= set(ERRNOS), given - set(ERRNOS)
+
+
+@pytest.mark.parametrize("call,result,name", [
+    # inet_shutdown(): the user's socket is TCP_CLOSE once the connection is in TIME-WAIT
+    ("SHUTDOWN", "error: ENOTCONN", "connection closing"),
+    # tcp_sendmsg_locked() -> sk_stream_wait_connect()/sk_stream_error(): -EPIPE
+    ("SEND", "error: EPIPE", "connection does not exist"),
+])
+def test_a_calls_sockets_api_errno_names_the_rfc_error(call, result, name):
+    assert name in error_names(result, call)
+    assert name not in (error_names(result) or set())          # not without the call
+
+
+@pytest.mark.parametrize("call,result,name", [
+    # the widening is for that call only: recv() in CLOSE-WAIT returns 0, never ENOTCONN;
+    # close() has no EPIPE
+    ("RECEIVE", "error: ENOTCONN", "connection closing"),
+    ("CLOSE", "error: EPIPE", "connection does not exist"),
+    # and for that call, an errno the sockets API does not return for the error is not it
+    ("SHUTDOWN", "error: ECONNRESET", "connection closing"),
+    ("SEND", "error: ESHUTDOWN", "connection does not exist"),
+    ("SEND", "error: ETIMEDOUT", "connection does not exist"),
+])
+def test_just_outside_a_calls_errnos(call, result, name):
+    assert name not in (error_names(result, call) or set())
+
+
+def test_every_call_specific_entry_names_an_rfc_error_of_the_table():
+    from synack.spec.errors import BY_CALL
+    calls = {"LISTEN", "CONNECT", "SEND", "RECEIVE", "SHUTDOWN", "CLOSE", "ABORT"}
+    for call, name in BY_CALL:
+        assert call in calls and name in ERRNOS

@@ -293,19 +293,3 @@ def time_wait_probe(d: Driver, wait: float) -> tuple[Peer, int, list[Packet]]:
     p.send(FIN | ACK, PEER_ISN + 1, iss + 2, iut_port=80)
     p.advance(wait)
     return p, 80, p.send(FIN | ACK, PEER_ISN + 1, iss + 2, iut_port=80)
-
-
-def known_variation_failures(exc: BaseException, signatures: dict[str, str]) -> str | None:
-    """StackTests.test_variations fails on a variation's deviation unless the *sampled* row is a
-    known deviation, and a stack whose every RST carries ACK meets that in almost any variation
-    with an environment segment. When each failure hypothesis reports holds one of
-    `signatures` (text of the oracle's report or of the crash, mapped to its confirmed cause),
-    say which causes; otherwise None (the failure stands)."""
-    causes = []
-    for e in getattr(exc, "exceptions", None) or (exc,):
-        text = str(e)
-        why = next((w for sig, w in signatures.items() if sig in text), None)
-        if why is None:
-            return None
-        causes.append(why)
-    return "; ".join(sorted(set(causes)))

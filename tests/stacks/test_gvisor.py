@@ -120,6 +120,7 @@ class TestGvisorKit(synack.testing.StackTests):
     owner); every other row that the kit reaches must conform."""
     profile = CFG["profile"]
     known_deviations = {row: f"{c['kind']}: {c['source']}" for row, c in CFG["causes"].items()}
+    variation_causes = {k: f"{c['kind']}: {c['source']}" for k, c in CFG.get("variation_causes", {}).items()}
 
     def make_driver(self):
         shim_or_skip(adapter)

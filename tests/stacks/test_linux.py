@@ -29,6 +29,7 @@ class TestLinux(synack.testing.StackTests):
     params = CFG["params"]
     max_real_wait = CFG["max_real_wait"]
     known_deviations = {row: f"{c['kind']}: {c['source']}" for row, c in CFG.get("causes", {}).items()}
+    variation_causes = {k: f"{c['kind']}: {c['source']}" for k, c in CFG.get("variation_causes", {}).items()}
 
     def make_driver(self):
         return synack.testing.ShimDriver([sys.executable, os.path.join(HERE, "shim.py")], name="linux")

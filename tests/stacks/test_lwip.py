@@ -10,7 +10,7 @@ import pytest
 import synack.testing
 
 sys.path.insert(0, os.path.dirname(__file__))
-from peer import (ACK, RST, SCENARIOS, SYN, Peer, check_smoke, known_variation_failures, load_adapter, shim_or_skip,
+from peer import (ACK, RST, SCENARIOS, SYN, Peer, check_smoke, load_adapter, shim_or_skip,
                   time_wait_probe)  # noqa: E402
 
 adapter = load_adapter("lwip")
@@ -78,24 +78,9 @@ class TestLwipKit(synack.testing.StackTests):
     profile = CFG["profile"]
     params = CFG.get("params", {})
     known_deviations = {row: f"{c['kind']}: {c['source']}" for row, c in CFG["causes"].items()}
+    variation_causes = {k: f"{c['kind']}: {c['source']}" for k, c in CFG.get("variation_causes", {}).items()}
 
     def make_driver(self):
         shim_or_skip(adapter)
         return adapter.LwipDriver()
 
-    #: The text by which a variation's failure shows a confirmed cause (see stack.json).
-    VARIATION_CAUSES = {
-        "IUT sends <RST,ACK": "every RST carries ACK (src/core/tcp_out.c: tcp_rst())",
-    }
-
-    def test_variations(self, stack):
-        """The kit's variations; hypothesis stops at its first failures, which xfail when each
-        shows a confirmed cause (the search then ends there: a kit that judged variations by
-        cause would go on)."""
-        try:
-            super().test_variations(stack)
-        except BaseException as e:  # hypothesis may group several failures
-            known = known_variation_failures(e, self.VARIATION_CAUSES)
-            if known is None:
-                raise
-            pytest.xfail(f"a variation met known causes: {known}\n{e}")

@@ -129,3 +129,32 @@ def test_environment_segment_after_the_row_is_judged(toy, small_kit):
     bad.init()
     r = kit.run_row(bad, "synsent.synack", probe=(0x11, 0, 0, 0))
     assert r.status == DEVIATED and "fin.est" in r.report
+
+
+class SilentInTimeWait:
+    """A ToyTCP that sends nothing once a connection is in TIME-WAIT (as ns-3.37 does): the
+    ACK RFC 9293 3.10.7.4 owes a FIN there never comes."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def collect(self):
+        from synack.testing.packets import parse
+        tw = {s.lport for s in self.inner.socks.values() if s.toy.state == "TIME-WAIT"}
+        return [(t, ip) for t, ip in self.inner.collect() if (p := parse(ip)) is None or p.addr.sport not in tw]
+
+
+def test_an_owed_ack_that_never_comes_is_a_deviation(toy, small_kit):
+    """The kit is the IUT's network, so it judges the IUT as a near end: an owed ACK has a
+    deadline (delack_max + lag), and the run goes on past it before the verdict. A stack
+    that never acknowledges a FIN in TIME-WAIT deviates (without the deadline the run ended
+    with nothing contradicting the spec)."""
+    kit = small_kit()
+    assert kit.run_row(toy, "seq.bad.tw").status == CONFORMANT
+    r = kit.run_row(SilentInTimeWait(toy), "seq.bad.tw")
+    assert r.status == DEVIATED, (r.status, r.reason)
+    assert "vantage: near (the test kit is the IUT's network" in r.report
+    assert "nothing came: the spec owed <ACK" in r.report and "(delack_max + lag: 0.75 s)" in r.report
