@@ -124,10 +124,13 @@ def open_pool(spec: ExecutorSpec, jobs: int) -> Iterator[Pool]:
     wait = _timeout()
     with contextlib.ExitStack() as stack:
         if address is None:
-            # the workers' own log lines (start, stop) would mix with the verdicts on stderr
+            # the workers' own log lines (start, stop, a heartbeat that meets the scheduler already
+            # closed at the end) would mix with the verdicts on stderr; the
+            # scheduler serves HTTP (health, dashboard) whatever is asked: on loopback, any free
+            # port (its default 8787 may be taken, and that is a warning on stderr)
             cluster = stack.enter_context(distributed.LocalCluster(
                 n_workers=jobs or (os.cpu_count() or 1), threads_per_worker=1, processes=True, host="127.0.0.1",
-                dashboard_address=None, silence_logs=logging.ERROR))
+                dashboard_address="127.0.0.1:0", silence_logs=logging.CRITICAL))
             client = stack.enter_context(distributed.Client(cluster, timeout=wait))
             n = len(cluster.workers)
             label = f"dask LocalCluster of {n} worker process{'es' * (n != 1)}"

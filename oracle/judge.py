@@ -640,7 +640,7 @@ def _judge_all(caps: "list[_Capture]", prof, job: _Job, jobs: int, spec, iut, ec
     one = len(caps) == 1
     in_process = spec.local and jobs == 1
     t_all = time.perf_counter()
-    total, worst, bad = Counter(), 0, 0
+    total, worst, bad, reported = Counter(), 0, 0, 0
     pool_cm = contextlib.nullcontext() if in_process else open_pool(spec, jobs)
     with pool_cm as pool:
         shares = 1 if pool is None else (jobs or pool.workers)
@@ -657,24 +657,13 @@ def _judge_all(caps: "list[_Capture]", prof, job: _Job, jobs: int, spec, iut, ec
                 if not queue:
                     break
                 cap, t0, futs = queue.popleft()
+                reported += 1
                 if not one and not job.as_json:
                     echo(f"capture: {cap.name}")
                 try:
                     if futs is None:
                         t0 = time.perf_counter()
-                        source, close = cap.open()
-                        try:
-                            tally = _judge(source, prof, job.iut, job.start, job.max_candidates, job.summary,
-                                           job.as_json, echo, engine=job.engine, vantage=job.vantage,
-                                           max_violations=job.max_violations, given=job.given)
-                        finally:
-                            if close:
-                                source.close()
-                    else:
-                        tally = _merge([_result(f, cap.name) for f in futs])
-                        for _, lines in tally.lines:
-                            for ln in lines:
-                                echo(ln)
+                    tally = _in_process(cap, prof, job, echo) if futs is None else _gathered(cap, futs, echo)
                     code = _summarize(cap.name, tally, time.perf_counter() - t0, shares, label, prof, iut, job, echo)
                 except TraceError as exc:
                     if one:
@@ -690,7 +679,7 @@ def _judge_all(caps: "list[_Capture]", prof, job: _Job, jobs: int, spec, iut, ec
             if pool is not None:
                 pool.abort()
                 exc.progress = (f"{shares} shares of each capture on {pool.label}; " + (
-                    "nothing reported" if one else f"{len(caps) - len(queue)} of {len(caps)} captures reported"))
+                    "nothing reported" if one else f"{max(reported - 1, 0)} of {len(caps)} captures reported"))
             raise
         if not one:
             code = 2 if bad else worst
@@ -698,6 +687,26 @@ def _judge_all(caps: "list[_Capture]", prof, job: _Job, jobs: int, spec, iut, ec
                                                                                  "1 process"), code, job, echo)
             return code
     return worst
+
+
+def _in_process(cap: _Capture, prof, job: _Job, echo) -> _Tally:
+    """One capture judged in this process, its lines printed as its connections finish."""
+    source, close = cap.open()
+    try:
+        return _judge(source, prof, job.iut, job.start, job.max_candidates, job.summary, job.as_json, echo,
+                      engine=job.engine, vantage=job.vantage, max_violations=job.max_violations, given=job.given)
+    finally:
+        if close:
+            source.close()
+
+
+def _gathered(cap: _Capture, futures: list, echo) -> _Tally:
+    """One capture's shards, once all are judged: their lines printed in order of first segment."""
+    tally = _merge([_result(f, cap.name) for f in futures])
+    for _, lines in tally.lines:
+        for ln in lines:
+            echo(ln)
+    return tally
 
 
 def _result(future, name: str) -> _Tally:

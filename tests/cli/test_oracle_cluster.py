@@ -52,7 +52,7 @@ def captures(tmp_path_factory):
 def cluster():
     """2 worker processes, one thread each, small memory limits; on loopback."""
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, memory_limit="600MiB",
-                                  host="127.0.0.1", dashboard_address=None, silence_logs=50) as c:
+                                  host="127.0.0.1", dashboard_address="127.0.0.1:0", silence_logs=50) as c:
         yield c
 
 
@@ -135,7 +135,7 @@ def test_an_unreachable_scheduler_is_bad_input_within_the_timeout(captures):
 
 
 def test_a_scheduler_without_workers_is_bad_input_not_a_hang(captures):
-    with distributed.LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None, silence_logs=50) as c:
+    with distributed.LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address="127.0.0.1:0", silence_logs=50) as c:
         code, out, err = run("oracle", str(captures), "--executor", f"dask={c.scheduler_address}",
                              env={"SYNACK_DASK_TIMEOUT": "2"})
     assert code == 2 and "the scheduler has no worker (waited 2 s)" in err and len(err.strip().splitlines()) == 1
