@@ -11,12 +11,15 @@ the capture records) is not followed past it: its ends without a verdict yet are
 UNJUDGEABLE, naming the frame, instead of being judged without it."""
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
+import os
 import time
 import zlib
 from collections import Counter, OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from types import MappingProxyType
 from typing import Callable, Iterator
 
 from synack.spec.model import FIN, RST, SYN, ACK
@@ -320,10 +323,6 @@ def _worse(a: int, b: int) -> int:
     return max(a, b, key=lambda x: (x == 1, x == 3))
 
 
-#: The job a forked worker runs (set in the parent before the fork, so nothing is pickled in).
-_JOB: dict = {}
-
-
 #: `engine`: "native" (oracle/native.py: C reads, splits and takes memoized steps), "python"
 #: (CaptureJudge), or "auto": native when it can (a C compiler, a classic pcap file).
 ENGINES = ("auto", "native", "python")
@@ -417,137 +416,367 @@ def _judge(source, prof, iut, start, max_candidates: int, summary: bool, as_json
     return tally
 
 
-def _quiet_worker() -> None:
-    """A worker leaves Ctrl-C to its parent, which ends it."""
-    import signal
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+@dataclass(frozen=True)
+class _Job:
+    """What every shard of a run is judged with, picklable: it goes to a forked process and to a
+    Dask worker on another machine alike. The profile travels as its fields (a Profile holds
+    mappingproxies, which pickle refuses) and is rebuilt where the shard runs."""
+
+    profile: tuple                  # (field, value, was a mappingproxy) of the Profile
+    iut: "tuple | None"
+    start: "str | None"
+    max_candidates: int
+    summary: bool
+    as_json: bool
+    engine: str
+    vantage: "tuple | None"
+    max_violations: int
+    given: "tuple | None"
+
+    @staticmethod
+    def pack(prof) -> tuple:
+        values = ((f.name, getattr(prof, f.name)) for f in fields(prof))
+        return tuple((k, dict(v) if isinstance(v, MappingProxyType) else v, isinstance(v, MappingProxyType))
+                     for k, v in values)
+
+    def prof(self):
+        from synack.spec.profiles import Profile
+
+        return Profile(**{k: MappingProxyType(v) if proxy else v for k, v, proxy in self.profile})
 
 
-def _worker(share: int) -> _Tally:
-    j = _JOB
-    return _judge(j["source"], j["prof"], j["iut"], j["start"], j["max_candidates"], j["summary"], j["as_json"],
-                  None, share, j["jobs"], j["engine"], j["vantage"], j["max_violations"], j["given"])
+@dataclass(frozen=True)
+class _Ref:
+    """How a shard's process reaches its capture: `fd`, a descriptor it inherited (a forked local
+    process: a pipe spooled to a temporary file works there), or else `path`, which it opens and
+    checks is the file the client saw (`size` bytes beginning with `head`): a Dask worker, maybe
+    on another machine, that must see the capture on a shared filesystem at the same path."""
+
+    name: str
+    path: "str | None"
+    size: int
+    head: bytes
+    fd: "int | None" = None
+
+    def open(self) -> "Source":
+        from .inputs import Source
+
+        if self.fd is not None:
+            return Source(self.name, os.dup(self.fd))
+        import socket
+
+        where = f"{self.path} on {socket.gethostname()}"
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except OSError as exc:
+            raise TraceError(f"cannot read {self.name!r} at {where}: {exc.strerror} (the workers read a capture "
+                             "by its path: it must be on a filesystem they share, at the same path)") from None
+        src = Source(self.name, fd)
+        if not src.regular or src.size != self.size or src.head != self.head:
+            src.close()
+            raise TraceError(f"{self.name}: {where} is not the file judged here ({src.size} bytes, not {self.size}, "
+                             "or other first bytes): the workers must see the same capture at the same path")
+        return src
+
+
+@dataclass
+class _Capture:
+    """One capture of a run, on the side that splits the work: `source`, kept open (a pipe,
+    spooled; or the Source a caller gave), and/or `path`, absolute, when it is a regular file."""
+
+    name: str
+    source: "Source | None" = None
+    path: "str | None" = None
+    size: int = -1
+    head: bytes = b""
+
+    @classmethod
+    def of(cls, source: "Source", keep: bool) -> "_Capture":
+        """`source` as a capture; `keep`: hold it open (a pipe is always held: it cannot be
+        reopened; a regular file not held is reopened by its path)."""
+        path = None
+        if source.regular and source.name != "<stdin>":
+            try:
+                if os.path.samestat(os.stat(source.name), os.fstat(source.fd)):
+                    path = os.path.abspath(source.name)
+            except OSError:
+                pass
+        return cls(source.name, source if keep or path is None else None, path, source.size, source.head)
+
+    def ref(self, by_path: bool) -> _Ref:
+        if by_path or self.source is None:
+            return _Ref(self.name, self.path, self.size, self.head)
+        return _Ref(self.name, self.path, self.size, self.head, self.source.fd)
+
+    def open(self) -> "tuple[Source, bool]":
+        """(a Source, whether the caller closes it)."""
+        return (self.source, False) if self.source is not None else (self.ref(True).open(), True)
+
+
+def _judge_shard(job: _Job, ref: _Ref, share: int, shares: int) -> _Tally:
+    """One shard: the connections of `ref`'s capture whose 4-tuple falls in `share` of `shares`.
+    What an executor runs, in a local process or on a Dask worker."""
+    source = ref.open()
+    try:
+        return _judge(source, job.prof(), job.iut, job.start, job.max_candidates, job.summary, job.as_json, None,
+                      share, shares, job.engine, job.vantage, job.max_violations, job.given)
+    finally:
+        source.close()
+
+
+def _merge(parts: "list[_Tally]") -> _Tally:
+    """The shards of one capture as one tally; its lines in order of each connection's first
+    segment (each shard read the whole capture, so the first shard's reading stats stand)."""
+    tally = parts[0]
+    for t in parts[1:]:
+        tally.lines += t.lines
+        tally.counts += t.counts
+        tally.worst = _worse(tally.worst, t.worst)
+        tally.maxc = max(tally.maxc, t.maxc)
+        tally.segments += t.segments
+        tally.connections += t.connections
+        for k, v in t.work.items():
+            tally.work[k] += v
+    tally.lines.sort(key=lambda x: x[0])
+    return tally
 
 
 def judge_capture(path, profile: str, variants, iut: str | None, start: str | None, summary: bool,
                   as_json: bool, max_candidates: int, echo: Callable[[str], None], jobs: int = 1,
                   engine: str = "auto", vantage: str | None = None, max_violations: int = MAX_VIOLATIONS,
-                  given: "tuple[str, ...] | None" = None) -> int:
+                  given: "tuple[str, ...] | None" = None, executor: "str | None" = None) -> int:
     """The `synack oracle CAPTURE` command: one line per judged endpoint of each connection,
     then a summary. Returns the exit code (worst verdict). `path`: a path or an open
     `inputs.Source` (read once; a pipe is copied to a temporary file first when the native
     judge or several processes read it).
 
-    `jobs` > 1 judges the capture in that many processes, each reading the whole file and
-    judging the 4-tuples that hash to it (a connection's verdict depends on its own segments
-    only, so the verdicts are the same); lines then come in the order of each connection's
-    first segment, after all are judged, instead of as each connection finishes.
+    `jobs` > 1 judges the capture in that many shares, each reading the whole file and judging
+    the 4-tuples that hash to it (a connection's verdict depends on its own segments only, so
+    the verdicts are the same); lines then come in the order of each connection's first
+    segment, after all are judged, instead of as each connection finishes. `executor`
+    (`processes`, `dask`, `dask=ADDRESS`: oracle/executors.py) runs the shards; on Dask,
+    `jobs` 0 means one share per worker thread.
 
     A capture with no TCP segment (or none of the --iut endpoint) is bad input: TraceError."""
     from .inputs import Source, open_source
+
+    source = path if isinstance(path, Source) else open_source(path)
+    try:
+        if source.kind == "jsonl":
+            raise TraceError(_not_a_capture(source))
+        return judge_captures([source], profile, variants, iut, start, summary, as_json, max_candidates, echo,
+                              jobs, engine, vantage, max_violations, given, executor)
+    finally:
+        if source is not path:
+            source.close()
+
+
+def _not_a_capture(source) -> str:
+    return (f"{source.name}: not a pcap or pcapng capture (it starts with bytes {source.head.hex(' ') or 'none'}: "
+            "no capture's magic number)")
+
+
+def judge_captures(sources: "list", profile, variants, iut: str | None, start: str | None, summary: bool,
+                   as_json: bool, max_candidates: int, echo: Callable[[str], None], jobs: int = 1,
+                   engine: str = "auto", vantage: str | None = None, max_violations: int = MAX_VIOLATIONS,
+                   given: "tuple[str, ...] | None" = None, executor: "str | None" = None,
+                   err: "Callable[[str], None] | None" = None) -> int:
+    """Judge several captures in one run (`sources`: open `inputs.Source`s, or paths): each
+    capture's lines then its summary, in the order given, and after more than one a `total`
+    line; the exit code is the worst verdict, or 2 when a capture was bad input (each such
+    capture is one line to `err`, and the others are judged). One capture: exactly
+    `judge_capture`, its bad input a TraceError."""
+    from .executors import parse_executor
+    from .inputs import open_source
 
     prof = get_profile(profile, tuple(variants))
     where = parse_iut(iut)
     seen_from = parse_iut(vantage, "--vantage")
     if isinstance(max_violations, bool) or not isinstance(max_violations, int) or max_violations < 1:
         raise TraceError(f"--max-violations must be a positive integer, got {max_violations!r}")
-    st = None if start == "closed" else start
-    if not isinstance(jobs, int) or isinstance(jobs, bool) or not 1 <= jobs <= 64:
-        raise TraceError(f"--jobs must be an integer in 1..64, got {jobs!r}")
+    spec = parse_executor(executor)
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or not (0 if not spec.local else 1) <= jobs <= 64:
+        raise TraceError(f"--jobs must be an integer in {0 if not spec.local else 1}..64, got {jobs!r}")
     if engine not in ENGINES:
         raise TraceError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
-    source = path if isinstance(path, Source) else open_source(path)
+    job = _Job(_Job.pack(prof), where, None if start == "closed" else start, max_candidates, summary, as_json,
+               engine, seen_from, max_violations, given)
+    in_process = spec.local and jobs == 1
+    caps, opened = [], []
     try:
-        if source.kind == "jsonl":
-            raise TraceError(f"{source.name}: not a pcap or pcapng capture (it starts with bytes "
-                             f"{source.head.hex(' ') or 'none'}: no capture's magic number)")
-        if jobs > 1 or (engine != "python" and source.kind == "pcap"):
-            source.spooled()
-        return _judge_source(source, prof, where, st, summary, as_json, max_candidates, echo, jobs, engine, iut,
-                             seen_from, max_violations, given)
+        for s in sources:
+            src = open_source(s) if isinstance(s, str) else s
+            if src is not s:
+                opened.append(src)
+            if src.kind == "jsonl":
+                raise TraceError(_not_a_capture(src))
+            # one capture judged locally reads the source it was given; several, or shards on
+            # Dask, reopen regular files by path (descriptors stay few; workers have no other way)
+            cap = _Capture.of(src, keep=len(sources) == 1 and spec.local)
+            if not spec.local and cap.path is None:
+                raise TraceError(f"{src.name}: a pipe or standard input cannot be judged on a Dask cluster (the "
+                                 "workers read each capture by its path); save it to a file they can read")
+            if cap.source is not None and (not in_process or (engine != "python" and src.kind == "pcap")):
+                src.spooled()       # other processes, or the native judge, read a regular file
+            elif cap.source is None and src is not s:
+                opened.remove(src)
+                src.close()
+            caps.append(cap)
+        return _judge_all(caps, prof, job, jobs, spec, iut, echo, err or echo)
     finally:
-        if source is not path:
+        for src in opened:
+            src.close()
+
+
+def _judge_all(caps: "list[_Capture]", prof, job: _Job, jobs: int, spec, iut, echo, err) -> int:
+    """The one loop of every run: split each capture into shares, judge them (in this process,
+    lines as connections finish, when one local process does it all; else on the executor,
+    at most 2 x its workers captures ahead of the one being printed), merge each capture's lines
+    in order of first segment and print its summary; captures in the order given."""
+    from collections import deque
+
+    from .executors import open_pool
+
+    one = len(caps) == 1
+    in_process = spec.local and jobs == 1
+    t_all = time.perf_counter()
+    total, worst, bad, reported = Counter(), 0, 0, 0
+    pool_cm = contextlib.nullcontext() if in_process else open_pool(spec, jobs)
+    with pool_cm as pool:
+        shares = 1 if pool is None else (jobs or pool.workers)
+        label = None if pool is None or spec.local else pool.label
+        ahead = 0 if pool is None else 2 * pool.workers
+        queue: deque = deque()
+        todo = iter(caps)
+        try:
+            while True:
+                while len(queue) <= ahead and (cap := next(todo, None)) is not None:
+                    futs = None if pool is None else [pool.submit(_judge_shard, job, cap.ref(pool.paths), s, shares)
+                                                      for s in range(shares)]
+                    queue.append((cap, time.perf_counter(), futs))
+                if not queue:
+                    break
+                cap, t0, futs = queue.popleft()
+                reported += 1
+                if not one and not job.as_json:
+                    echo(f"capture: {cap.name}")
+                try:
+                    if futs is None:
+                        t0 = time.perf_counter()
+                    tally = _in_process(cap, prof, job, echo) if futs is None else _gathered(cap, futs, echo)
+                    code = _summarize(cap.name, tally, time.perf_counter() - t0, shares, label, prof, iut, job, echo)
+                except TraceError as exc:
+                    if one:
+                        raise
+                    err(str(exc))
+                    bad += 1
+                    continue
+                worst = _worse(worst, code)
+                total.update(tally.counts)
+                total["connections"] += tally.connections
+                total["segments"] += tally.segments
+        except KeyboardInterrupt as exc:
+            if pool is not None:
+                pool.abort()
+                exc.progress = (f"{shares} shares of each capture on {pool.label}; " + (
+                    "nothing reported" if one else f"{max(reported - 1, 0)} of {len(caps)} captures reported"))
+            raise
+        if not one:
+            code = 2 if bad else worst
+            _total(len(caps), bad, total, time.perf_counter() - t_all, label or (f"{jobs} processes" if jobs > 1 else
+                                                                                 "1 process"), code, job, echo)
+            return code
+    return worst
+
+
+def _in_process(cap: _Capture, prof, job: _Job, echo) -> _Tally:
+    """One capture judged in this process, its lines printed as its connections finish."""
+    source, close = cap.open()
+    try:
+        return _judge(source, prof, job.iut, job.start, job.max_candidates, job.summary, job.as_json, echo,
+                      engine=job.engine, vantage=job.vantage, max_violations=job.max_violations, given=job.given)
+    finally:
+        if close:
             source.close()
 
 
-def _judge_source(source, prof, where, st, summary, as_json, max_candidates, echo, jobs, engine, iut,
-                  seen_from, max_violations, given=None) -> int:
-    t0 = time.perf_counter()
-    if jobs == 1:
-        tally = _judge(source, prof, where, st, max_candidates, summary, as_json, echo, engine=engine,
-                       vantage=seen_from, max_violations=max_violations, given=given)
-    else:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+def _gathered(cap: _Capture, futures: list, echo) -> _Tally:
+    """One capture's shards, once all are judged: their lines printed in order of first segment."""
+    tally = _merge([_result(f, cap.name) for f in futures])
+    for _, lines in tally.lines:
+        for ln in lines:
+            echo(ln)
+    return tally
 
-        _JOB.clear()
-        _JOB.update(source=source, prof=prof, iut=where, start=st, max_candidates=max_candidates, summary=summary,
-                    as_json=as_json, jobs=jobs, engine=engine, vantage=seen_from, max_violations=max_violations,
-                    given=given)
-        pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=_quiet_worker)
-        try:
-            parts = list(pool.map(_worker, range(jobs)))
-        except KeyboardInterrupt as exc:
-            # the workers ignore Ctrl-C (no tracebacks from them): end them, do not wait
-            for proc in list(getattr(pool, "_processes", {}).values()):
-                proc.terminate()
-            pool.shutdown(wait=False, cancel_futures=True)
-            exc.progress = f"{jobs} processes judging {source.name}; nothing reported"
-            raise
-        else:
-            pool.shutdown()
-        finally:
-            _JOB.clear()
-        tally = parts[0]
-        for t in parts[1:]:
-            tally.lines += t.lines
-            tally.counts += t.counts
-            tally.worst = _worse(tally.worst, t.worst)
-            tally.maxc = max(tally.maxc, t.maxc)
-            tally.segments += t.segments
-            tally.connections += t.connections
-            for k, v in t.work.items():
-                tally.work[k] += v
-        for _, lines in sorted(tally.lines, key=lambda x: x[0]):
-            for ln in lines:
-                echo(ln)
-    secs = time.perf_counter() - t0
+
+def _result(future, name: str) -> _Tally:
+    """A shard's tally; a worker that died (a Dask worker over its memory limit, a local one
+    killed) is one line naming the capture, not a traceback."""
+    try:
+        return future.result()
+    except (TraceError, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        kind = type(exc).__name__
+        if kind in ("KilledWorker", "BrokenProcessPool", "CommClosedError", "FutureCancelledError",
+                    "CancelledError"):
+            raise TraceError(f"{name}: the worker judging it stopped ({kind}: "
+                             f"{str(exc).splitlines()[0] if str(exc) else 'no detail'})") from None
+        raise
+
+
+def _summarize(name: str, tally: _Tally, secs: float, shares: int, label, prof, iut, job: _Job, echo) -> int:
+    """Print one capture's summary line; its exit code. Nothing judged is a TraceError."""
     counts, segs, conns, stats = tally.counts, tally.segments, tally.connections, tally.stats
     if not sum(counts.values()):
         if stats.get("tcp_segments", 0) == 0 and not tally.lost:
-            raise TraceError(f"{source.name}: nothing to judge: no TCP segment in the capture ({stats['frames']} "
+            raise TraceError(f"{name}: nothing to judge: no TCP segment in the capture ({stats['frames']} "
                              f"frames: {stats['non_tcp']} not TCP, {stats['fragments']} fragments, "
                              f"{stats['malformed']} malformed)")
-        raise TraceError(f"{source.name}: nothing to judge: no TCP connection with an endpoint matching --iut {iut}")
+        raise TraceError(f"{name}: nothing to judge: no TCP connection with an endpoint matching --iut {iut}"
+                         + (f" ({conns} connections in the capture)" if conns else ""))
     judged = sum(counts[k] for k in ("conformant", "violation", "inconclusive", "unjudgeable"))
-    line = {"capture": source.name, "profile": prof.label(), "connections": conns, "judged": judged,
+    line = {"capture": name, "profile": prof.label(), "connections": conns, "judged": judged,
             "segments": segs, **{k: counts.get(k, 0) for k in ("conformant", "violation", "inconclusive", "silent",
                                                                  "unjudgeable", "violations")},
             "max_candidates": tally.maxc, "seconds": round(secs, 3),
-            "segments_per_second": round(segs / secs) if secs > 0 else 0, "jobs": jobs, "engine": tally.engine,
+            "segments_per_second": round(segs / secs) if secs > 0 else 0, "jobs": shares,
+            "executor": "dask" if label else "processes", "engine": tally.engine,
             **stats, **({"native": {k: round(v, 3) for k, v in tally.work.items()}} if tally.engine == "native" else {})}
-    if iut and conns and not sum(counts.values()):   # connections, none with that end: a wrong address
-        raise TraceError(f"{path}: no TCP connection with an endpoint matching --iut {iut} "
-                         f"({conns} connections in the capture)")
-    if as_json:
+    if job.as_json:
         echo(json.dumps({"summary": line}))
     else:
         unj = counts.get(UNJUDGEABLE, 0)
         drops = stats.get("dropped", 0)
+        ran = (f", {shares} share{'s' * (shares != 1)} on {label})" if label else
+               f", {shares} processes)" if shares > 1 else ")")
         echo(f"summary: {conns} connections, {segs} TCP segments ({stats['frames']} frames: {stats['non_tcp']} not "
              f"TCP, {stats['fragments']} fragments, {stats['malformed']} malformed"
              + (f", {drops} dropped by the capture" if drops else "") + f"); {counts.get('conformant', 0)} "
              f"conformant, {counts.get('violation', 0)} violation, {counts.get('inconclusive', 0)} inconclusive, "
              + (f"{unj} unjudgeable, " if unj else "") + f"{counts.get('silent', 0)} silent (not judged: sent nothing); "
-             f"max {tally.maxc} candidate TCBs; {secs:.2f} s ({line['segments_per_second']:,} segments/s"
-             + (f", {jobs} processes)" if jobs > 1 else ")"))
+             f"max {tally.maxc} candidate TCBs; {secs:.2f} s ({line['segments_per_second']:,} segments/s" + ran)
         for k, n in stats.get("unknown_blocks", {}).items():
             echo(f"note: {n} pcapng block{'s' * (n != 1)} of unknown type {k} skipped")
     if not judged:
-        if not summary:
+        if not job.summary:
             echo("no TCP connection in the capture")
         return 3
     return tally.worst
+
+
+def _total(n: int, bad: int, total: Counter, secs: float, label: str, code: int, job: _Job, echo) -> None:
+    """The line after several captures: what all of them held, and the one exit code."""
+    keys = ("conformant", "violation", "inconclusive", "unjudgeable", "silent")
+    if job.as_json:
+        echo(json.dumps({"total": {"captures": n, "bad_input": bad, "connections": total["connections"],
+                                   "segments": total["segments"], **{k: total.get(k, 0) for k in keys},
+                                   "violations": total.get("violations", 0), "seconds": round(secs, 3),
+                                   "executor": label, "exit": code}}))
+        return
+    echo(f"total: {n} captures" + (f" ({bad} bad input)" if bad else "") + f", {total['connections']} connections, "
+         f"{total['segments']} TCP segments; " + ", ".join(f"{total.get(k, 0)} {k}" for k in keys)
+         + f"; {secs:.2f} s ({label}); exit {code}")
 
 
 def to_jsonl(path, profile: str, iut: str | None, out_dir: str | None, echo) -> int:

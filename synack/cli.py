@@ -273,7 +273,7 @@ def _run(cfg, limits, quiet: bool, engine: str = "auto"):
 
 
 @main.command("oracle")
-@click.argument("trace", type=click.Path(dir_okay=False, allow_dash=True), required=False)
+@click.argument("traces", metavar="[TRACE|CAPTURES...]", nargs=-1, type=click.Path(allow_dash=True))
 @click.option("--profile", "-p", default=None, help="profile to judge against (default: the trace header's, else rfc9293)")
 @click.option("--variant", "-v", multiple=True, help="variant(s) added to the profile")
 @click.option("--start", type=click.Choice(["closed", "any"]), default="closed", show_default=True,
@@ -289,8 +289,14 @@ def _run(cfg, limits, quiet: bool, engine: str = "auto"):
               help="set a profile parameter, e.g. ka_idle=1 for a socket with TCP_KEEPIDLE=1 (JSON Lines "
                    "headers may carry \"params\" too)")
 @click.option("--jobs", "-j", default=1, show_default=True, type=int,
-              help="captures: judge in this many processes, split by connection (0: one per CPU); lines then "
-                   "come in order of each connection's first segment once all are judged")
+              help="captures: judge each in this many shares, split by connection, in as many processes (0: one "
+                   "per CPU; with --executor dask, one per worker thread); lines then come in order of each "
+                   "connection's first segment once all are judged")
+@click.option("--executor", default="processes", show_default=True, metavar="processes|dask[=ADDRESS]",
+              help="captures: what judges the shares: local processes, or Dask ('pip install synack[cluster]'): "
+                   "dask=tcp://HOST:8786 uses that scheduler's workers, which must read the captures at the same "
+                   "paths; bare 'dask' the configured scheduler (DASK_SCHEDULER_ADDRESS), else a LocalCluster of "
+                   "--jobs workers")
 @click.option("--engine", type=click.Choice(["auto", "native", "python"]), default="auto", show_default=True,
               help="captures: 'native' reads the capture and takes the monitors' memoized steps in C "
                    "(classic pcap, needs a C compiler), 'python' does all in Python; the "
@@ -310,22 +316,34 @@ def _run(cfg, limits, quiet: bool, engine: str = "auto"):
                    "compared with the header's \"iut\" (or the header's \"vantage\": \"near\"/\"far\")")
 @click.option("--max-violations", default=10, show_default=True, type=int,
               help="violations reported per end: after each, judging resumes mid-connection at the next segment")
-def oracle_cmd(trace, profile, variant, start, iut, summary, as_json, max_candidates, calls_logged, params,
-               jobs, engine, junit_out, html_out, live_if, live_seconds, vantage, max_violations) -> None:
+def oracle_cmd(traces, profile, variant, start, iut, summary, as_json, max_candidates, calls_logged, params,
+               jobs, executor, engine, junit_out, html_out, live_if, live_seconds, vantage, max_violations) -> None:
     """Judge a trace of a TCP implementation against the spec: a JSON Lines trace (one IUT,
-    format: synack.oracle's trace.schema.json), a pcap/pcapng capture (every connection in
-    it), or the live traffic of an interface (--live). TRACE may be `-` (standard input), a
-    pipe or a FIFO: it is read once. Exit 0 conformant, 1 violation, 3 inconclusive or
-    unjudgeable, 2 bad input, 130 interrupted."""
+    format: synack.oracle's trace.schema.json), pcap/pcapng captures (every connection in
+    each; a directory gives its *.pcap, *.pcapng and *.cap files, a quoted glob the files it
+    matches), or the live traffic of an interface (--live). A trace or capture may be `-`
+    (standard input), a pipe or a FIFO: it is read once. Several captures: each one's lines
+    and summary, then a total line. Exit 0 conformant, 1 violation, 3 inconclusive or
+    unjudgeable (the worst over every capture), 2 bad input, 130 interrupted."""
+    from synack.oracle.captures import is_many
     from synack.oracle.events import TraceError, read_trace
     from synack.oracle.monitor import LEARNABLE, Monitor
     from synack.oracle.inputs import open_source
 
     if live_seconds and live_if is None:
         _fail("--max-seconds applies to --live only")
-    if live_if is not None or trace is None:
-        _oracle_live(trace, live_if, profile, variant, start, iut, max_candidates, params, live_seconds,
-                     junit_out or html_out, vantage, max_violations)
+    dask = executor != "processes"
+    if live_if is not None or not traces:
+        if dask:
+            _fail("--executor applies to captures, not --live")
+        _oracle_live(traces[0] if traces else None, live_if, profile, variant, start, iut, max_candidates, params,
+                     live_seconds, junit_out or html_out, vantage, max_violations)
+    if jobs == 0 and not dask:
+        jobs = os.cpu_count() or 1
+    if len(traces) > 1 or is_many(traces[0]):
+        _oracle_many(traces, profile, variant, start, iut, summary, as_json, max_candidates, params, jobs, executor,
+                     engine, junit_out or html_out, vantage, max_violations)
+    trace = traces[0]
     try:
         src = open_source(trace)
     except TraceError as exc:
@@ -340,9 +358,8 @@ def oracle_cmd(trace, profile, variant, start, iut, summary, as_json, max_candid
                 if junit_out or html_out:
                     src.spooled()             # the reports read the capture a second time
                 code = judge_capture(src, prof, (), iut, start, summary, as_json, max_candidates, click.echo,
-                                     jobs=jobs if jobs != 0 else (os.cpu_count() or 1), engine=engine,
-                                     vantage=vantage, max_violations=max_violations,
-                                     given=tuple(prof._key(k) for k in given))
+                                     jobs=jobs, engine=engine, vantage=vantage, max_violations=max_violations,
+                                     given=tuple(prof._key(k) for k in given), executor=executor)
                 if junit_out or html_out:
                     from synack.report import capture_cases
 
@@ -355,6 +372,8 @@ def oracle_cmd(trace, profile, variant, start, iut, summary, as_json, max_candid
             import gc
             gc.freeze()
             sys.exit(code)
+        if dask:
+            _fail(f"{src.name}: --executor dask judges captures; a JSON Lines trace is judged in this process")
         try:
             tr = read_trace(src)
             header, events = tr.header, tr.events
@@ -409,6 +428,30 @@ def _reports(cases, source: str, prof, junit_out, html_out, monitor_kw=None) -> 
             except OSError as exc:
                 _fail(f"cannot write {out!r}: {exc.strerror}")
             click.echo(f"report: {out}", err=True)
+
+
+def _oracle_many(traces, profile, variant, start, iut, summary, as_json, max_candidates, params, jobs, executor,
+                 engine, reports, vantage, max_violations) -> None:
+    """`synack oracle CAPTURES...` with several captures, a directory or a glob
+    (synack.oracle.judge.judge_captures): bad input in one capture is one line naming it, the
+    others are judged, exit 2."""
+    from synack.oracle.captures import expand
+    from synack.oracle.judge import judge_captures
+
+    if reports:
+        _fail("--junit-xml and --html take one capture; judge several without them, or one at a time")
+    given = _parse_params(params)
+    prof = _with_params(_profile(profile or "linux", variant), given)
+    try:
+        code = judge_captures(expand(traces), prof, (), iut, start, summary, as_json, max_candidates, click.echo,
+                              jobs=jobs, engine=engine, vantage=vantage, max_violations=max_violations,
+                              given=tuple(prof._key(k) for k in given), executor=executor,
+                              err=lambda msg: click.echo(f"synack: error: {msg}", err=True))
+    except SpecError as exc:
+        _fail(str(exc))
+    import gc
+    gc.freeze()
+    sys.exit(code)
 
 
 def _oracle_live(trace, iface, profile, variant, start, iut, max_candidates, params, seconds, reports,

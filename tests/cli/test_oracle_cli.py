@@ -174,3 +174,33 @@ def test_an_iut_that_matches_no_connection_is_bad_input(tmp_path):
 def test_live_and_report_options_misused_are_one_line(args, said):
     code, out, err = run("oracle", *args)
     assert code == 2 and said in err and len(err.strip().splitlines()) == 1
+
+
+def test_several_captures_a_directory_or_a_glob_in_one_run(tmp_path):
+    """Each capture's lines then its summary, in the order given, then one total line; the
+    exit code is the worst verdict over all (here the rfc9293 violation of one capture)."""
+    caps = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "captures")
+    code, out, err = run("oracle", os.path.join(caps, "client-close.pcap"), os.path.join(caps, "*abort.pcap"),
+                         "-p", "rfc9293", "--summary")
+    assert code == 1 and err == ""
+    lines = out.splitlines()
+    assert [ln.split(": ", 1)[0] for ln in lines] == ["capture", "summary", "capture", "summary", "total"]
+    assert lines[2] == f"capture: {os.path.join(caps, 'linger-zero-abort.pcap')}"
+    assert lines[-1].startswith("total: 2 captures, 2 connections, 14 TCP segments; 3 conformant, 1 violation, "
+                                "0 inconclusive, 0 unjudgeable, 0 silent; ") and lines[-1].endswith("; exit 1")
+    code, out, _ = run("oracle", caps, "--json")            # the directory: its three captures
+    assert code == 0 and [json.loads(ln)["summary"]["capture"] for ln in out.splitlines() if "summary" in ln] == [
+        os.path.join(caps, n) for n in ("client-close.pcap", "half-close.pcap", "linger-zero-abort.pcap")]
+    assert json.loads(out.splitlines()[-1])["total"]["exit"] == 0
+
+
+def test_a_trace_among_several_captures_or_reports_for_several_are_bad_input(tmp_path):
+    caps = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "captures")
+    trace = jl(tmp_path / "ok.jsonl", HS)
+    code, out, err = run("oracle", os.path.join(caps, "client-close.pcap"), trace)
+    assert code == 2 and out == "" and err.strip() == (f"synack: error: {trace}: not a pcap or pcapng capture (it "
+                                                       "starts with bytes 7b 22 64 69: no capture's magic number)")
+    code, out, err = run("oracle", caps, "--junit-xml", str(tmp_path / "r.xml"))
+    assert code == 2 and "--junit-xml and --html take one capture" in err and len(err.strip().splitlines()) == 1
+    code, out, err = run("oracle", str(tmp_path / "none" / "*.pcap"))
+    assert code == 2 and err.strip().endswith("none/*.pcap: no file matches this pattern")
