@@ -52,6 +52,7 @@ def library() -> "ctypes.CDLL | None":
     sigs = {
         "bfs_new": (P, [INT, INT, INT, INT, INT, INT, ASK]), "bfs_free": (None, [P]),
         "bfs_init": (INT, [P, ctypes.POINTER(ctypes.c_uint16)]), "bfs_run": (INT, [P, U64]),
+        "bfs_threads": (INT, [P, INT, INT]),
         "bfs_liveness": (I64, [P, INT, INT]), "bfs_kahn": (I64, [P]),
         "bfs_found_state": (I64, [P, INT]), "bfs_found_move": (INT, [P, INT]),
         "bfs_error": (INT, [P]), "bfs_unspec_state": (I64, [P]), "bfs_deadlock_state": (I64, [P]),
@@ -171,7 +172,7 @@ class Engine:
     """One C exploration (owns the C memory; views into it keep it alive)."""
 
     def __init__(self, system, props: tuple[str, ...], all_props: tuple[str, ...], need_graph: bool,
-                 bounded: tuple[str, ...]):
+                 bounded: tuple[str, ...], cores: int = 1):
         lib = library()
         if lib is None:
             raise NativeUnavailable("no C compiler (cc) to build the native explorer")
@@ -184,6 +185,7 @@ class Engine:
                              int("no-deadlock" in props), self.cb)
         if not self.e:
             raise MemoryError("the native explorer could not allocate its tables")
+        self.cores = lib.bfs_threads(self.e, cores, PAR_MIN)
         init = encode(system.initial(), cfg.capacity)
         if lib.bfs_init(self.e, (ctypes.c_uint16 * len(init))(*init)):
             raise MemoryError("out of memory")
@@ -221,12 +223,16 @@ class Engine:
 #: Goal bits the STATE question answers (see _Asker.answer), per liveness property.
 GOAL_BIT = {"progress": 2, "graceful-close": 4}
 CHUNK = 4096                 # states expanded between progress reports and limit checks
+#: The fewest frontier states worth handing to threads at once (fewer: the main thread alone).
+PAR_MIN = 256
 
 
-def explore_native(system, limits, on_progress, props: tuple[str, ...], need_graph: bool, bounded: tuple[str, ...]):
-    """The native counterpart of explore._explore_python: same states, same order, same verdicts."""
+def explore_native(system, limits, on_progress, props: tuple[str, ...], need_graph: bool, bounded: tuple[str, ...],
+                   cores: int = 1):
+    """The native counterpart of explore._explore_python: same states, same order, same verdicts,
+    on `cores` threads (the same result on any number)."""
     t0 = time.perf_counter()
-    eng = Engine(system, props, PROPERTIES, need_graph, bounded)
+    eng = Engine(system, props, PROPERTIES, need_graph, bounded, cores)
     complete, stopped = True, ""
     with deferred_interrupt():
         while True:
@@ -250,7 +256,7 @@ def explore_native(system, limits, on_progress, props: tuple[str, ...], need_gra
     states = NativeStates(eng)
     parent = eng.view("parent", ctypes.c_int32, n)
     ex = Exploration(system, states, parent, {}, eng.count("transitions"), eng.count("depth"), 0.0, 0.0,
-                     complete, stopped, props, "native", eng)
+                     complete, stopped, props, "native", eng, eng.cores)
     # violations, in the order the Python explorer finds them: by state, then by move
     hits = []
     mask = eng.count("found_mask")
