@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <time.h>
 
 typedef uint16_t F;
 typedef int (*ask_fn)(int kind, int side, const F *core, int arg, int quiet, int32_t *buf, int cap);
@@ -81,6 +82,9 @@ typedef struct {
     int threads, min_chunk;
     Buf tb[MAXT];
     Rec *rec; uint64_t caprec, c0, c1, next;
+    /* CPU ns: workers' sum, per chunk the busiest worker's (summed), the main thread's ordered
+     * pass, and states expanded outside chunks; load-independent, unlike wall time */
+    uint64_t cpu_ns[4];
     /* analyses */
     uint32_t *rstart, *rev; uint8_t *ok; uint32_t *indeg;
 } E;
@@ -673,12 +677,19 @@ static int step_one(E *e) {
  * one-thread search does; so states get the same indices, parents and verdicts in the same
  * order, whatever the number of threads. */
 
-typedef struct { E *e; Buf *b; int err; } Worker;
+typedef struct { E *e; Buf *b; int err; uint64_t ns; } Worker;
+
+static uint64_t thread_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
+}
 
 static void *work(void *arg) {
     Worker *w = arg;
     E *e = w->e;
     Buf *b = w->b;
+    uint64_t t0 = thread_ns();
     b->n = 0;
     for (;;) {
         uint64_t s = __atomic_fetch_add(&e->next, BLOCK, __ATOMIC_RELAXED);
@@ -697,6 +708,7 @@ static void *work(void *arg) {
             r->n = n; r->stop = rc; r->fl = fl;
         }
     }
+    w->ns = thread_ns() - t0;
     return NULL;
 }
 
@@ -715,7 +727,14 @@ static int run_chunk(E *e, uint64_t c1) {
     }
     work(&w[0]);                                    /* the main thread is a worker too */
     for (int t = 1; t <= started; t++) pthread_join(tid[t], NULL);
-    for (int t = 0; t <= started; t++) if (w[t].err) { if (!e->error) e->error = 1; return -1; }
+    uint64_t most = 0;
+    for (int t = 0; t <= started; t++) {
+        if (w[t].err) { if (!e->error) e->error = 1; return -1; }
+        e->cpu_ns[0] += w[t].ns;
+        if (w[t].ns > most) most = w[t].ns;
+    }
+    e->cpu_ns[1] += most;
+    uint64_t t1 = thread_ns();
     for (uint64_t s = c0; s < c1; s++) {            /* in order, as one thread would */
         Rec *r = e->rec + (s - c0);
         if (r->buf < 0) { if (step_one(e)) return -1; continue; }
@@ -725,6 +744,7 @@ static int run_chunk(E *e, uint64_t c1) {
         if (commit(e, i, b, r->off, r->off + r->nk)) return -1;
         if (finish(e, i, r->n, r->stop, r->fl)) return -1;
     }
+    e->cpu_ns[2] += thread_ns() - t1;
     return 0;
 }
 
@@ -744,7 +764,11 @@ int bfs_run(E *e, uint64_t until) {
         if (c1 - e->i > MAXCHUNK) c1 = e->i + MAXCHUNK;
         if (e->threads > 1 && c1 - e->i >= (uint64_t)e->min_chunk) {
             if (run_chunk(e, c1)) return -1;
-        } else if (step_one(e)) return -1;
+        } else {
+            uint64_t t0 = thread_ns();
+            if (step_one(e)) return -1;
+            e->cpu_ns[3] += thread_ns() - t0;
+        }
     }
     return 0;
 }
@@ -825,6 +849,7 @@ GET(bsrc, uint32_t *) GET(bdst, uint32_t *) GET(ok, uint8_t *) GET(indeg, uint32
 int64_t bfs_found_state(E *e, int b) { return e->found_state[b]; }
 int bfs_found_move(E *e, int b) { return e->found_move[b]; }
 uint64_t bfs_ncore(E *e) { return e->ncore; }
+uint64_t bfs_cpu_ns(E *e, int k) { return k >= 0 && k < 4 ? e->cpu_ns[k] : 0; }
 
 /* State i as core fields then both channels (NCORE + 2C words, valid until the next call). */
 const F *bfs_decode(E *e, uint64_t i) {

@@ -52,7 +52,7 @@ def library() -> "ctypes.CDLL | None":
     sigs = {
         "bfs_new": (P, [INT, INT, INT, INT, INT, INT, ASK]), "bfs_free": (None, [P]),
         "bfs_init": (INT, [P, ctypes.POINTER(ctypes.c_uint16)]), "bfs_run": (INT, [P, U64]),
-        "bfs_threads": (INT, [P, INT, INT]),
+        "bfs_threads": (INT, [P, INT, INT]), "bfs_cpu_ns": (U64, [P, INT]),
         "bfs_liveness": (I64, [P, INT, INT]), "bfs_kahn": (I64, [P]),
         "bfs_found_state": (I64, [P, INT]), "bfs_found_move": (INT, [P, INT]),
         "bfs_error": (INT, [P]), "bfs_unspec_state": (I64, [P]), "bfs_deadlock_state": (I64, [P]),
@@ -215,6 +215,14 @@ class Engine:
         if err == 1:
             raise MemoryError("the native explorer ran out of memory")
         raise SpecError(f"native explorer: {ERRORS.get(err, f'error {err}')}")
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """Where the search's CPU time went (thread CPU time, so load-independent): `workers`
+        (all threads' read-only expansion, summed), `workers_busiest` (per chunk the slowest
+        thread's, summed: that phase's time on as many free cores), `ordered` (the main thread
+        storing children in order and asking Python), `single` (states expanded outside chunks)."""
+        names = ("workers", "workers_busiest", "ordered", "single")
+        return {n: self.lib.bfs_cpu_ns(self.e, k) / 1e9 for k, n in enumerate(names)}
 
     def run(self, until: int) -> None:
         self.check(self.lib.bfs_run(self.e, until))
