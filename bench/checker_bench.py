@@ -42,7 +42,10 @@ from pathlib import Path
 from synack.checker.explore import available_cores
 
 ROOT = Path(__file__).resolve().parent.parent
-SPIN_MODEL = ROOT.parent / "shared" / "bench" / "spin" / "tcp.pml"
+#: the shared Promela model, beside the checkout (../shared) or beside a worktree's parent (../../shared)
+SPIN_MODEL = next((p for p in (ROOT.parent / "shared" / "bench" / "spin" / "tcp.pml",
+                               ROOT.parent.parent / "shared" / "bench" / "spin" / "tcp.pml") if p.exists()),
+                  ROOT.parent / "shared" / "bench" / "spin" / "tcp.pml")
 
 CONFIGS = [
     dict(name="client-close C=1", scenario="client-close", capacity=1, retries=2),
