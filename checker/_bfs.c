@@ -559,13 +559,13 @@ static int outcomes(E *e, Buf *b, const F *base, int side, int64_t off, int *n) 
 
 #define MISS (-4)          /* read-only: an answer not memoized yet (only the main thread may ask) */
 
-/* State i's children into b in move order, its move count into *nmoves and its flags into *fl.
+/* The children of state `src` (packed) into b in move order, its move count into *nmoves and its flags into *fl.
  * `ro`: use memoized answers only and return MISS rather than ask or intern a core (worker
  * threads). Returns 1 when Unspecified stopped the state's moves, 0, -1 on error, or MISS. */
-static int gen(E *e, uint32_t i, Buf *b, int ro, int *nmoves, int32_t *fl) {
+static int gen(E *e, const F *src, Buf *b, int ro, int *nmoves, int32_t *fl) {
     int C = e->C, W = e->W;
     F cur[MAXW], rest[MAXW], *child;
-    memcpy(cur, e->st + (uint64_t)i * W, (size_t)W * sizeof(F));
+    memcpy(cur, src, (size_t)W * sizeof(F));
     uint64_t id = get_core(cur);
     int quiet = !cur[2] && !cur[2 + C];
     int n = 0, stop = 0;
@@ -661,7 +661,7 @@ static int step_one(E *e) {
     int n = 0;
     int32_t fl = 0;
     b->n = 0;
-    int stop = gen(e, i, b, 0, &n, &fl);
+    int stop = gen(e, e->st + (uint64_t)i * e->W, b, 0, &n, &fl);
     if (stop < 0) return -1;
     probe(e, b, 0, b->n, 0);
     if (commit(e, i, b, 0, b->n)) return -1;
@@ -700,7 +700,7 @@ static void *work(void *arg) {
             uint64_t from = b->n;
             int n = 0;
             int32_t fl = 0;
-            int rc = gen(e, (uint32_t)s, b, 1, &n, &fl);
+            int rc = gen(e, e->st + s * e->W, b, 1, &n, &fl);
             if (rc == MISS) { b->n = from; r->buf = -1; continue; }
             if (rc < 0) { w->err = 1; return NULL; }
             probe(e, b, from, b->n, 1);
@@ -838,6 +838,62 @@ int64_t bfs_kahn(E *e) {
             }
     }
     return left;
+}
+
+/* ------------------------------------------------------------------ partitioned search
+ * (checker/partition.py, docs/checker-scale.md): expand states given in portable form (the
+ * core's NCORE fields, then both channels; core ids are local to one engine) and return their
+ * children in the same form, with each child's owner among `parts` shards (a hash of the
+ * portable form, the same in every process). Per child, meta holds source, move ordinal,
+ * violations and owner; per state, smeta holds moves, stop (Unspecified) and flags. Returns
+ * the number of children, -1 on error, or -5 when out/meta are too small for them. */
+int64_t bfs_expand(E *e, const F *in, uint64_t n, int parts, F *out, uint64_t outcap, int32_t *meta,
+                   int32_t *smeta) {
+    int C = e->C, W = e->W, P = NCORE + 2 * C;
+    Buf *b = &e->sb;
+    uint64_t total = 0;
+    F cur[MAXW];
+    for (uint64_t k = 0; k < n; k++) {
+        const F *s = in + k * P;
+        int64_t id = core_id(e, s);
+        if (id < 0) { e->error = 1; return -1; }
+        set_core(cur, (uint64_t)id);
+        memcpy(cur + 2, s + NCORE, 2 * (size_t)C * sizeof(F));
+        int nm = 0;
+        int32_t fl = 0;
+        b->n = 0;
+        int stop = gen(e, cur, b, 0, &nm, &fl);
+        if (stop < 0) return -1;
+        smeta[3 * k] = nm; smeta[3 * k + 1] = stop; smeta[3 * k + 2] = fl;
+        if (total + b->n > outcap) return -5;
+        for (uint64_t c = 0; c < b->n; c++, total++) {
+            F *o = out + total * P;
+            const F *kid = b->kid + c * W;
+            memcpy(o, e->cores + get_core(kid) * NCORE, NCORE * sizeof(F));
+            memcpy(o + NCORE, kid + 2, 2 * (size_t)C * sizeof(F));
+            int32_t *m = meta + 4 * total;
+            m[0] = (int32_t)k; m[1] = b->kord[c]; m[2] = (int32_t)b->kviol[c];
+            m[3] = (int32_t)(hash_words(o, P) % (uint64_t)(parts > 0 ? parts : 1));
+        }
+    }
+    return (int64_t)total;
+}
+
+/* Rename, in place, the endpoint ids (epmap) and channel segment ids (tsmap) of n states in
+ * portable form: ids are interned per System, so shards exchange states under global ids.
+ * With `owners`, also each state's owner among `parts` shards, after renaming. */
+void bfs_translate(E *e, F *s, uint64_t n, const F *epmap, const F *tsmap, int parts, int32_t *owners) {
+    int P = NCORE + 2 * e->C;
+    for (uint64_t k = 0; k < n; k++, s += P) {
+        s[0] = epmap[s[0]]; s[1] = epmap[s[1]];
+        for (int w = NCORE; w < P; w++) if (s[w]) s[w] = (F)(tsmap[s[w] - 1] + 1);
+        if (owners) owners[k] = (int32_t)(hash_words(s, P) % (uint64_t)(parts > 0 ? parts : 1));
+    }
+}
+
+/* The shard (of `parts`) that owns a state in portable form. */
+int bfs_owner(E *e, const F *s, int parts) {
+    return (int)(hash_words(s, NCORE + 2 * e->C) % (uint64_t)(parts > 0 ? parts : 1));
 }
 
 /* Accessors for checker/native.py (ctypes reads these arrays in place). */
