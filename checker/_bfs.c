@@ -880,13 +880,20 @@ int64_t bfs_expand(E *e, const F *in, uint64_t n, int parts, F *out, uint64_t ou
 }
 
 /* Rename, in place, the endpoint ids (epmap) and channel segment ids (tsmap) of n states in
- * portable form: ids are interned per System, so shards exchange states under global ids.
+ * portable form: ids are interned per System, so shards exchange states under global ids;
+ * multiset channels are sorted again under the new ids (one state, one form).
  * With `owners`, also each state's owner among `parts` shards, after renaming. */
 void bfs_translate(E *e, F *s, uint64_t n, const F *epmap, const F *tsmap, int parts, int32_t *owners) {
     int P = NCORE + 2 * e->C;
     for (uint64_t k = 0; k < n; k++, s += P) {
         s[0] = epmap[s[0]]; s[1] = epmap[s[1]];
         for (int w = NCORE; w < P; w++) if (s[w]) s[w] = (F)(tsmap[s[w] - 1] + 1);
+        for (int c = 0; c < 2 && !e->fifo; c++) {     /* a multiset is kept sorted: sort again */
+            F *ch = s + NCORE + c * e->C;
+            int len = chan_len(ch, e->C);
+            for (int a = 1; a < len; a++)
+                for (int b = a; b > 0 && ch[b - 1] > ch[b]; b--) { F t = ch[b]; ch[b] = ch[b - 1]; ch[b - 1] = t; }
+        }
         if (owners) owners[k] = (int32_t)(hash_words(s, P) % (uint64_t)(parts > 0 ? parts : 1));
     }
 }
