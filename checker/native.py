@@ -10,6 +10,11 @@ a property all come from the Python side. It must explore exactly what the Pytho
 explores, in the same order (tests/checker/test_native.py compares states, transitions,
 verdicts and counterexamples).
 
+On several cores (`cores`), worker threads in C expand each chunk of the frontier from the
+memoized answers and look the children up, read-only; the main thread asks Python for what
+is new and stores children in order, so any number of threads gives the same result
+(docs/checker-scale.md).
+
 The library is compiled on first use with the system C compiler (`cc`, or `$CC`) into
 `$XDG_CACHE_HOME/synack` (default ~/.cache/synack), keyed by the source's hash. Without
 a compiler, `explore` falls back to the Python explorer.
