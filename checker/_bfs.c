@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <time.h>
 
 typedef uint16_t F;
 typedef int (*ask_fn)(int kind, int side, const F *core, int arg, int quiet, int32_t *buf, int cap);
@@ -23,7 +25,8 @@ typedef int (*ask_fn)(int kind, int side, const F *core, int arg, int quiet, int
 enum { NCORE = 9, KA = 0, KB = 1, KPC = 2, KDUP = 4, KEPOCH = 5, KINC = 6, KBITS = 8 };
 enum { Q_DELIVER = 0, Q_LOCAL = 1, Q_STATE = 2 };
 enum { FAIR = 0, LOSS = 1, SUB = 0x80 };   /* SUB: the edge is in the retransmit-and-lose subgraph */
-enum { BUFCAP = 1 << 16, LOSSY_BOTH = 3, MAXW = 2 + 2 * 16, KIDS = 256, RKEY = 10 };
+enum { BUFCAP = 1 << 16, LOSSY_BOTH = 3, MAXW = 2 + 2 * 16, RKEY = 10 };
+enum { MAXT = 64, BLOCK = 64, MAXCHUNK = 1 << 16 };
 #define UNASKED (-1)
 
 typedef struct {                        /* what a core remembers */
@@ -31,6 +34,16 @@ typedef struct {                        /* what a core remembers */
     int32_t flags[2];                   /* [quiet]: 1 terminal, 2 progress goal, 4 close goal; -1 unasked */
     uint32_t lossy, dup;                /* core id + 1 with LOSSY bits set, with one duplication spent */
 } Core;
+
+/* Children of the states being expanded, in move order: the packed child, its hash, the stored
+ * index found by a worker (-1: not yet), edge class, violations, subgraph mark, move ordinal. */
+typedef struct {
+    F *kid; uint64_t *khash; int64_t *kfound; int32_t *kedge, *ksub, *kord; uint32_t *kviol;
+    uint64_t n, cap;
+} Buf;
+
+/* A state of a chunk as a worker left it: buffer -1 when the main thread must expand it. */
+typedef struct { int32_t buf; uint32_t nk; uint64_t off; int32_t n, stop, fl; } Rec;
 
 typedef struct {
     int C, W, fifo, loss, graph, bounded, deadlock;
@@ -64,8 +77,14 @@ typedef struct {
     F dec[MAXW + NCORE];                /* one decoded state, for native.py */
     /* the current state's children, interned in one batch so that their hash-table slots and
      * stored states are fetched from memory in parallel (prefetch), in move order */
-    F kid[KIDS][MAXW]; uint64_t khash[KIDS]; int32_t kedge[KIDS], ksub[KIDS], kord[KIDS]; uint32_t kviol[KIDS];
-    int nkid;
+    Buf sb;                             /* this thread's */
+    /* threads (bfs_threads): per worker its children, per state of the chunk its record */
+    int threads, min_chunk;
+    Buf tb[MAXT];
+    Rec *rec; uint64_t caprec, c0, c1, next;
+    /* CPU ns: workers' sum, per chunk the busiest worker's (summed), the main thread's ordered
+     * pass, and states expanded outside chunks; load-independent, unlike wall time */
+    uint64_t cpu_ns[4];
     /* analyses */
     uint32_t *rstart, *rev; uint8_t *ok; uint32_t *indeg;
 } E;
@@ -110,6 +129,7 @@ E *bfs_new(int C, int fifo, int loss, int graph, int bounded, int deadlock, ask_
     e->rhcap = 1 << 12; e->rht = calloc(e->rhcap, 4);
     e->unspec_state = e->deadlock_state = -1;
     e->depth_end = 1;
+    e->threads = 1; e->min_chunk = 1;
     if (!e->ht || !e->cht || !e->dkeys || !e->dval || !e->rht) {
         free(e->ht); free(e->cht); free(e->dkeys); free(e->dval); free(e->rht); free(e); return NULL;
     }
@@ -122,6 +142,11 @@ void bfs_free(E *e) {
     free(e->st); free(e->parent); free(e->flags); free(e->ht); free(e->cores); free(e->cinfo); free(e->cht);
     free(e->dkeys); free(e->dval); free(e->pool); free(e->raw); free(e->rkeys); free(e->rval); free(e->rht); free(e->start); free(e->succ); free(e->cls);
     free(e->bsrc); free(e->bdst); free(e->rstart); free(e->rev); free(e->ok); free(e->indeg);
+    free(e->rec);
+    for (int t = 0; t <= MAXT; t++) {
+        Buf *b = t < MAXT ? e->tb + t : &e->sb;
+        free(b->kid); free(b->khash); free(b->kfound); free(b->kedge); free(b->ksub); free(b->kord); free(b->kviol);
+    }
     free(e);
 }
 
@@ -284,6 +309,17 @@ static int32_t state_flags(E *e, uint64_t id, int quiet) {
     return f;
 }
 
+/* The memoized answer for a delivery, or MISS (read-only). */
+static int64_t delivery_find(const E *e, uint64_t id, int side, int x) {
+    uint64_t key = id << 17 | (uint64_t)side << 16 | (uint64_t)x, mask = e->dcap - 1;
+    uint64_t h = mix(key) & mask;
+    while (e->dkeys[h] != UINT64_MAX) {
+        if (e->dkeys[h] == key) return e->dval[h];
+        h = (h + 1) & mask;
+    }
+    return -4;
+}
+
 static int64_t delivery(E *e, uint64_t id, int side, int x) {
     uint64_t key = id << 17 | (uint64_t)side << 16 | (uint64_t)x, mask = e->dcap - 1;
     uint64_t h = mix(key) & mask;
@@ -424,137 +460,315 @@ static int push_sub(E *e, uint32_t i, uint32_t j) {
     return 0;
 }
 
-/* Intern the buffered children of state i in move order; record edges and violations. */
-static int flush(E *e, uint32_t i) {
-    int W = e->W;
-    for (int k = 0; k < e->nkid; k++) {
-        e->khash[k] = hash_words(e->kid[k], W);
-        __builtin_prefetch(e->ht + (e->khash[k] & (e->hcap - 1)));
-    }
-    for (int k = 0; k < e->nkid; k++) {          /* the likely stored match, fetched ahead */
-        uint64_t x = e->ht[e->khash[k] & (e->hcap - 1)];
-        if (x) __builtin_prefetch(e->st + ((x & 0xffffffffULL) - 1) * W);
-    }
-    for (int k = 0; k < e->nkid; k++) {
-        int64_t j = intern(e, e->kid[k], e->khash[k], i);
-        if (j < 0) { e->error = 1; return -1; }
-        if (e->graph && push_edge(e, (uint32_t)j, e->kedge[k] | (e->ksub[k] && e->bounded ? SUB : 0))) {
-            e->error = 1; return -1;
-        }
-        uint32_t viol = e->kviol[k] & ~e->found_mask;
-        for (int b = 0; viol; b++, viol >>= 1)
-            if (viol & 1) {
-                e->found_mask |= 1u << b;
-                e->found_state[b] = i;
-                e->found_move[b] = e->kord[k];
-            }
-    }
-    e->nkid = 0;
+/* ------------------------------------------------------------------ children */
+
+static int buf_grow(Buf *b, int W) {
+    uint64_t cap = b->cap ? b->cap * 2 : 1024;
+    F *kid = realloc(b->kid, cap * (uint64_t)W * sizeof(F));
+    if (!kid) return -1;
+    b->kid = kid;
+#define G(f, t) { t *q = realloc(b->f, cap * sizeof(t)); if (!q) return -1; b->f = q; }
+    G(khash, uint64_t) G(kfound, int64_t) G(kedge, int32_t) G(ksub, int32_t) G(kord, int32_t) G(kviol, uint32_t)
+#undef G
+    b->cap = cap;
     return 0;
 }
 
-/* One move from state i: the child (the next slot of e->kid, already filled) joins the batch. */
-static int emit(E *e, uint32_t i, int edge, uint32_t viol, int sub, int ordinal) {
-    int k = e->nkid++;
-    e->kedge[k] = edge; e->kviol[k] = viol; e->ksub[k] = sub; e->kord[k] = ordinal;
-    return e->nkid == KIDS ? flush(e, i) : 0;
+/* The next child's slot in b (filled by the caller, then kept by emit); NULL when out of memory. */
+static inline F *slot(E *e, Buf *b) {
+    if (b->n >= b->cap && buf_grow(b, e->W)) { e->error = 1; return NULL; }
+    return b->kid + b->n * (uint64_t)e->W;
 }
 
-/* Apply the answer at pool[off] to `base` for `side`. Returns 1 when the state's remaining
- * moves are not explored (the table has no row: Unspecified), 0, or -1 on error. */
-static int outcomes(E *e, uint32_t i, const F *base, int side, int64_t off, int *n) {
+static inline void emit(Buf *b, int edge, uint32_t viol, int sub, int ordinal) {
+    uint64_t k = b->n++;
+    b->kedge[k] = edge; b->kviol[k] = viol; b->ksub[k] = sub; b->kord[k] = ordinal; b->kfound[k] = -1;
+}
+
+/* Hash the children b[from, to) and, with `look`, find those already stored (kfound; -1 when
+ * not yet): read-only, so that worker threads may do it while no state is added. */
+static void probe(const E *e, Buf *b, uint64_t from, uint64_t to, int look) {
+    int W = e->W;
+    uint64_t mask = e->hcap - 1;
+    for (uint64_t k = from; k < to; k++) {
+        b->khash[k] = hash_words(b->kid + k * W, W);
+        __builtin_prefetch(e->ht + (b->khash[k] & mask));
+    }
+    for (uint64_t k = from; k < to; k++) {          /* the likely stored match, fetched ahead */
+        uint64_t x = e->ht[b->khash[k] & mask];
+        if (x) __builtin_prefetch(e->st + ((x & 0xffffffffULL) - 1) * W);
+    }
+    if (!look) return;
+    for (uint64_t k = from; k < to; k++) {
+        uint64_t h = b->khash[k] & mask, tag = b->khash[k] >> 32 << 32;
+        const F *s = b->kid + k * W;
+        b->kfound[k] = -1;
+        for (;;) {
+            uint64_t x = e->ht[h];
+            if (!x) break;
+            if ((x & ~0xffffffffULL) == tag) {
+                uint64_t j = (x & 0xffffffffULL) - 1;
+                if (!memcmp(e->st + j * W, s, (size_t)W * sizeof(F))) { b->kfound[k] = (int64_t)j; break; }
+            }
+            h = (h + 1) & mask;
+        }
+    }
+}
+
+/* Store the children b[from, to) of state i in move order (interning those not found by probe);
+ * record edges and violations. */
+static int commit(E *e, uint32_t i, Buf *b, uint64_t from, uint64_t to) {
+    int W = e->W;
+    for (uint64_t k = from; k < to; k++) {
+        int64_t j = b->kfound[k];
+        if (j < 0) j = intern(e, b->kid + k * W, b->khash[k], i);
+        if (j < 0) { e->error = 1; return -1; }
+        if (e->graph && push_edge(e, (uint32_t)j, b->kedge[k] | (b->ksub[k] && e->bounded ? SUB : 0))) {
+            e->error = 1; return -1;
+        }
+        uint32_t viol = b->kviol[k] & ~e->found_mask;
+        for (int bit = 0; viol; bit++, viol >>= 1)
+            if (viol & 1) {
+                e->found_mask |= 1u << bit;
+                e->found_state[bit] = i;
+                e->found_move[bit] = b->kord[k];
+            }
+    }
+    return 0;
+}
+
+/* Apply the answer at pool[off] to `base` for `side`, children into b. Returns 1 when the
+ * state's remaining moves are not explored (the table has no row: Unspecified), 0, or -1. */
+static int outcomes(E *e, Buf *b, const F *base, int side, int64_t off, int *n) {
     int C = e->C, outc = 2 + side * C;
     int32_t count = e->pool[off], stop = e->pool[off + 1];
     off += 2;
     for (int r = 0; r < count; r++) {
         const int32_t *o = e->pool + off;          /* core, lossy core, edge, viol, sub, nsend, sends */
-        F *child = e->kid[e->nkid];
+        F *child = slot(e, b);
+        if (!child) return -1;
         memcpy(child, base, (size_t)e->W * sizeof(F));
         int nsend = o[5], lost = 0;
         for (int k = 0; k < nsend; k++) lost |= !chan_add(child + outc, C, e->fifo, (F)o[6 + k]);
         set_core(child, (uint32_t)(lost ? o[1] : o[0]));
-        if (emit(e, i, o[2], (uint32_t)o[3], o[4], (*n)++)) return -1;
+        emit(b, o[2], (uint32_t)o[3], o[4], (*n)++);
         off += 6 + nsend;
     }
     return stop ? 1 : 0;
 }
 
-/* Explore until `until` states have been expanded or none is left. 0, or -1 on error. */
-int bfs_run(E *e, uint64_t until) {
+#define MISS (-4)          /* read-only: an answer not memoized yet (only the main thread may ask) */
+
+/* The children of state `src` (packed) into b in move order, its move count into *nmoves and its flags into *fl.
+ * `ro`: use memoized answers only and return MISS rather than ask or intern a core (worker
+ * threads). Returns 1 when Unspecified stopped the state's moves, 0, -1 on error, or MISS. */
+static int gen(E *e, const F *src, Buf *b, int ro, int *nmoves, int32_t *fl) {
     int C = e->C, W = e->W;
     F cur[MAXW], rest[MAXW], *child;
-    while (e->i < e->nst && e->i < until) {
-        uint32_t i = (uint32_t)e->i;
-        if (e->i == e->depth_end) { e->depth++; e->depth_end = e->nst; }
-        memcpy(cur, e->st + (uint64_t)i * W, (size_t)W * sizeof(F));
-        uint64_t id = get_core(cur);
-        int quiet = !cur[2] && !cur[2 + C];
-        int n = 0, stop = 0;
-        for (int side = 0; side < 2 && !stop; side++) {
-            int inc_ = 2 + (1 - side) * C;
-            F *in = cur + inc_;
-            int len = chan_len(in, C);
-            F prev = 0;
-            for (int idx = 0; idx < len; idx++) {          /* deliveries */
-                if (e->fifo && idx > 0) break;
-                F x = in[idx];
-                if (x == prev) continue;
-                prev = x;
-                int64_t off = delivery(e, id, side, x - 1);
-                if (off < 0) return -1;
-                memcpy(rest, cur, (size_t)W * sizeof(F));
-                chan_remove(rest + inc_, C, idx);
-                if ((stop = outcomes(e, i, rest, side, off, &n)) < 0) return -1;
-                if (stop) break;
-            }
-            if (stop) break;
-            for (int idx = 0; idx < len; idx++) {          /* losses and duplications */
-                F x = in[idx];
-                int again = 0;
-                for (int k = 0; k < idx; k++) again |= in[k] == x;
-                if (again) continue;
-                if (e->loss) {
-                    if (!e->cinfo[id].lossy) {
-                        int64_t v = core_variant(e, id, LOSSY_BOTH, 0);
-                        if (v < 0) { e->error = 1; return -1; }
-                        e->cinfo[id].lossy = (uint32_t)v + 1;
-                    }
-                    child = e->kid[e->nkid];
-                    memcpy(child, cur, (size_t)W * sizeof(F));
-                    chan_remove(child + inc_, C, idx);
-                    set_core(child, e->cinfo[id].lossy - 1);
-                    if (emit(e, i, LOSS, 0, 1, n++)) return -1;
-                }
-                if (e->cores[id * NCORE + KDUP] > 0 && len < C) {
-                    if (!e->cinfo[id].dup) {
-                        int64_t v = core_variant(e, id, 0, 1);
-                        if (v < 0) { e->error = 1; return -1; }
-                        e->cinfo[id].dup = (uint32_t)v + 1;
-                    }
-                    child = e->kid[e->nkid];
-                    memcpy(child, cur, (size_t)W * sizeof(F));
-                    chan_add(child + inc_, C, e->fifo, x);
-                    set_core(child, e->cinfo[id].dup - 1);
-                    if (emit(e, i, FAIR, 0, 0, n++)) return -1;
-                }
-            }
-            int64_t off = local_moves(e, id, side, quiet);  /* user calls, timers */
+    memcpy(cur, src, (size_t)W * sizeof(F));
+    uint64_t id = get_core(cur);
+    int quiet = !cur[2] && !cur[2 + C];
+    int n = 0, stop = 0;
+    for (int side = 0; side < 2 && !stop; side++) {
+        int inc_ = 2 + (1 - side) * C;
+        F *in = cur + inc_;
+        int len = chan_len(in, C);
+        F prev = 0;
+        for (int idx = 0; idx < len; idx++) {          /* deliveries */
+            if (e->fifo && idx > 0) break;
+            F x = in[idx];
+            if (x == prev) continue;
+            prev = x;
+            int64_t off = ro ? delivery_find(e, id, side, x - 1) : delivery(e, id, side, x - 1);
+            if (off == MISS) return MISS;
             if (off < 0) return -1;
-            if ((stop = outcomes(e, i, cur, side, off, &n)) < 0) return -1;
+            memcpy(rest, cur, (size_t)W * sizeof(F));
+            chan_remove(rest + inc_, C, idx);
+            if ((stop = outcomes(e, b, rest, side, off, &n)) < 0) return -1;
+            if (stop) break;
         }
-        if (flush(e, i)) return -1;
-        if (stop && e->unspec_state < 0) e->unspec_state = i;
-        e->transitions += n;
-        if (e->graph) {
-            if (grow((void **)&e->start, &e->capstart, (uint64_t)i + 2, 4)) { e->error = 1; return -1; }
-            if (i == 0) e->start[0] = 0;
-            e->start[i + 1] = (uint32_t)e->nsucc;
+        if (stop) break;
+        for (int idx = 0; idx < len; idx++) {          /* losses and duplications */
+            F x = in[idx];
+            int again = 0;
+            for (int k = 0; k < idx; k++) again |= in[k] == x;
+            if (again) continue;
+            if (e->loss) {
+                if (!e->cinfo[id].lossy) {
+                    if (ro) return MISS;
+                    int64_t v = core_variant(e, id, LOSSY_BOTH, 0);
+                    if (v < 0) { e->error = 1; return -1; }
+                    e->cinfo[id].lossy = (uint32_t)v + 1;
+                }
+                if (!(child = slot(e, b))) return -1;
+                memcpy(child, cur, (size_t)W * sizeof(F));
+                chan_remove(child + inc_, C, idx);
+                set_core(child, e->cinfo[id].lossy - 1);
+                emit(b, LOSS, 0, 1, n++);
+            }
+            if (e->cores[id * NCORE + KDUP] > 0 && len < C) {
+                if (!e->cinfo[id].dup) {
+                    if (ro) return MISS;
+                    int64_t v = core_variant(e, id, 0, 1);
+                    if (v < 0) { e->error = 1; return -1; }
+                    e->cinfo[id].dup = (uint32_t)v + 1;
+                }
+                if (!(child = slot(e, b))) return -1;
+                memcpy(child, cur, (size_t)W * sizeof(F));
+                chan_add(child + inc_, C, e->fifo, x);
+                set_core(child, e->cinfo[id].dup - 1);
+                emit(b, FAIR, 0, 0, n++);
+            }
         }
-        int32_t fl = state_flags(e, id, quiet);
-        if (fl < 0) return -1;
-        e->flags[i] = (uint8_t)fl;
-        if (n == 0 && e->deadlock && e->deadlock_state < 0 && !(fl & 1)) e->deadlock_state = i;
-        e->i++;
+        int64_t off = e->cinfo[id].local[side][quiet];  /* user calls, timers */
+        if (off == UNASKED) {
+            if (ro) return MISS;
+            off = local_moves(e, id, side, quiet);
+        }
+        if (off < 0) return -1;
+        if ((stop = outcomes(e, b, cur, side, off, &n)) < 0) return -1;
+    }
+    int32_t f = e->cinfo[id].flags[quiet];
+    if (f < 0) {
+        if (ro) return MISS;
+        if ((f = state_flags(e, id, quiet)) < 0) return -1;
+    }
+    *nmoves = n; *fl = f;
+    return stop;
+}
+
+/* What follows a state's children: counts, the graph's row, flags, a deadlock, an unspecified
+ * reception; then the next state. */
+static int finish(E *e, uint32_t i, int n, int stop, int32_t fl) {
+    if (stop && e->unspec_state < 0) e->unspec_state = i;
+    e->transitions += n;
+    if (e->graph) {
+        if (grow((void **)&e->start, &e->capstart, (uint64_t)i + 2, 4)) { e->error = 1; return -1; }
+        if (i == 0) e->start[0] = 0;
+        e->start[i + 1] = (uint32_t)e->nsucc;
+    }
+    e->flags[i] = (uint8_t)fl;
+    if (n == 0 && e->deadlock && e->deadlock_state < 0 && !(fl & 1)) e->deadlock_state = i;
+    e->i++;
+    return 0;
+}
+
+/* Expand state e->i on this thread, asking Python for what is not memoized. */
+static int step_one(E *e) {
+    uint32_t i = (uint32_t)e->i;
+    if (e->i == e->depth_end) { e->depth++; e->depth_end = e->nst; }
+    Buf *b = &e->sb;
+    int n = 0;
+    int32_t fl = 0;
+    b->n = 0;
+    int stop = gen(e, e->st + (uint64_t)i * e->W, b, 0, &n, &fl);
+    if (stop < 0) return -1;
+    probe(e, b, 0, b->n, 0);
+    if (commit(e, i, b, 0, b->n)) return -1;
+    return finish(e, i, n, stop, fl);
+}
+
+/* ------------------------------------------------------------------ threads
+ * A chunk of the frontier [c0, c1) is expanded in two phases. Workers generate each state's
+ * children from the memoized answers and look them up in the visited set, both read-only (no
+ * state, core or answer is added meanwhile); a state that needs an answer not memoized yet is
+ * left to the main thread. Then the main thread walks the chunk in order: it expands the states
+ * left to it (asking Python), and stores every child the workers did not find, exactly as the
+ * one-thread search does; so states get the same indices, parents and verdicts in the same
+ * order, whatever the number of threads. */
+
+typedef struct { E *e; Buf *b; int err; uint64_t ns; } Worker;
+
+static uint64_t thread_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
+}
+
+static void *work(void *arg) {
+    Worker *w = arg;
+    E *e = w->e;
+    Buf *b = w->b;
+    uint64_t t0 = thread_ns();
+    b->n = 0;
+    for (;;) {
+        uint64_t s = __atomic_fetch_add(&e->next, BLOCK, __ATOMIC_RELAXED);
+        if (s >= e->c1) break;
+        uint64_t end = s + BLOCK < e->c1 ? s + BLOCK : e->c1;
+        for (; s < end; s++) {
+            Rec *r = e->rec + (s - e->c0);
+            uint64_t from = b->n;
+            int n = 0;
+            int32_t fl = 0;
+            int rc = gen(e, e->st + s * e->W, b, 1, &n, &fl);
+            if (rc == MISS) { b->n = from; r->buf = -1; continue; }
+            if (rc < 0) { w->err = 1; return NULL; }
+            probe(e, b, from, b->n, 1);
+            r->buf = (int32_t)(w->b - e->tb); r->off = from; r->nk = (uint32_t)(b->n - from);
+            r->n = n; r->stop = rc; r->fl = fl;
+        }
+    }
+    w->ns = thread_ns() - t0;
+    return NULL;
+}
+
+static int run_chunk(E *e, uint64_t c1) {
+    uint64_t c0 = e->i, m = c1 - c0;
+    if (grow((void **)&e->rec, &e->caprec, m, sizeof(Rec))) { e->error = 1; return -1; }
+    e->c0 = c0; e->c1 = c1; e->next = c0;
+    int T = e->threads;
+    pthread_t tid[MAXT];
+    Worker w[MAXT];
+    int started = 0;
+    for (int t = 0; t < T; t++) {
+        w[t].e = e; w[t].b = e->tb + t; w[t].err = 0;
+        if (t > 0 && pthread_create(&tid[t], NULL, work, &w[t]) == 0) started = t;
+        else if (t > 0) break;
+    }
+    work(&w[0]);                                    /* the main thread is a worker too */
+    for (int t = 1; t <= started; t++) pthread_join(tid[t], NULL);
+    uint64_t most = 0;
+    for (int t = 0; t <= started; t++) {
+        if (w[t].err) { if (!e->error) e->error = 1; return -1; }
+        e->cpu_ns[0] += w[t].ns;
+        if (w[t].ns > most) most = w[t].ns;
+    }
+    e->cpu_ns[1] += most;
+    uint64_t t1 = thread_ns();
+    for (uint64_t s = c0; s < c1; s++) {            /* in order, as one thread would */
+        Rec *r = e->rec + (s - c0);
+        if (r->buf < 0) { if (step_one(e)) return -1; continue; }
+        uint32_t i = (uint32_t)s;
+        if (e->i == e->depth_end) { e->depth++; e->depth_end = e->nst; }
+        Buf *b = e->tb + r->buf;
+        if (commit(e, i, b, r->off, r->off + r->nk)) return -1;
+        if (finish(e, i, r->n, r->stop, r->fl)) return -1;
+    }
+    e->cpu_ns[2] += thread_ns() - t1;
+    return 0;
+}
+
+/* Use `threads` threads from now on, on chunks of at least `min_chunk` states. */
+int bfs_threads(E *e, int threads, int min_chunk) {
+    if (threads < 1) threads = 1;
+    if (threads > MAXT) threads = MAXT;
+    e->threads = threads;
+    e->min_chunk = min_chunk < 1 ? 1 : min_chunk;
+    return threads;
+}
+
+/* Explore until `until` states have been expanded or none is left. 0, or -1 on error. */
+int bfs_run(E *e, uint64_t until) {
+    while (e->i < e->nst && e->i < until) {
+        uint64_t c1 = e->nst < until ? e->nst : until;
+        if (c1 - e->i > MAXCHUNK) c1 = e->i + MAXCHUNK;
+        if (e->threads > 1 && c1 - e->i >= (uint64_t)e->min_chunk) {
+            if (run_chunk(e, c1)) return -1;
+        } else {
+            uint64_t t0 = thread_ns();
+            if (step_one(e)) return -1;
+            e->cpu_ns[3] += thread_ns() - t0;
+        }
     }
     return 0;
 }
@@ -626,6 +840,69 @@ int64_t bfs_kahn(E *e) {
     return left;
 }
 
+/* ------------------------------------------------------------------ partitioned search
+ * (checker/partition.py, docs/checker-scale.md): expand states given in portable form (the
+ * core's NCORE fields, then both channels; core ids are local to one engine) and return their
+ * children in the same form, with each child's owner among `parts` shards (a hash of the
+ * portable form, the same in every process). Per child, meta holds source, move ordinal,
+ * violations and owner; per state, smeta holds moves, stop (Unspecified) and flags. Returns
+ * the number of children, -1 on error, or -5 when out/meta are too small for them. */
+int64_t bfs_expand(E *e, const F *in, uint64_t n, int parts, F *out, uint64_t outcap, int32_t *meta,
+                   int32_t *smeta) {
+    int C = e->C, W = e->W, P = NCORE + 2 * C;
+    Buf *b = &e->sb;
+    uint64_t total = 0;
+    F cur[MAXW];
+    for (uint64_t k = 0; k < n; k++) {
+        const F *s = in + k * P;
+        int64_t id = core_id(e, s);
+        if (id < 0) { e->error = 1; return -1; }
+        set_core(cur, (uint64_t)id);
+        memcpy(cur + 2, s + NCORE, 2 * (size_t)C * sizeof(F));
+        int nm = 0;
+        int32_t fl = 0;
+        b->n = 0;
+        int stop = gen(e, cur, b, 0, &nm, &fl);
+        if (stop < 0) return -1;
+        smeta[3 * k] = nm; smeta[3 * k + 1] = stop; smeta[3 * k + 2] = fl;
+        if (total + b->n > outcap) return -5;
+        for (uint64_t c = 0; c < b->n; c++, total++) {
+            F *o = out + total * P;
+            const F *kid = b->kid + c * W;
+            memcpy(o, e->cores + get_core(kid) * NCORE, NCORE * sizeof(F));
+            memcpy(o + NCORE, kid + 2, 2 * (size_t)C * sizeof(F));
+            int32_t *m = meta + 4 * total;
+            m[0] = (int32_t)k; m[1] = b->kord[c]; m[2] = (int32_t)b->kviol[c];
+            m[3] = (int32_t)(hash_words(o, P) % (uint64_t)(parts > 0 ? parts : 1));
+        }
+    }
+    return (int64_t)total;
+}
+
+/* Rename, in place, the endpoint ids (epmap) and channel segment ids (tsmap) of n states in
+ * portable form: ids are interned per System, so shards exchange states under global ids;
+ * multiset channels are sorted again under the new ids (one state, one form).
+ * With `owners`, also each state's owner among `parts` shards, after renaming. */
+void bfs_translate(E *e, F *s, uint64_t n, const F *epmap, const F *tsmap, int parts, int32_t *owners) {
+    int P = NCORE + 2 * e->C;
+    for (uint64_t k = 0; k < n; k++, s += P) {
+        s[0] = epmap[s[0]]; s[1] = epmap[s[1]];
+        for (int w = NCORE; w < P; w++) if (s[w]) s[w] = (F)(tsmap[s[w] - 1] + 1);
+        for (int c = 0; c < 2 && !e->fifo; c++) {     /* a multiset is kept sorted: sort again */
+            F *ch = s + NCORE + c * e->C;
+            int len = chan_len(ch, e->C);
+            for (int a = 1; a < len; a++)
+                for (int b = a; b > 0 && ch[b - 1] > ch[b]; b--) { F t = ch[b]; ch[b] = ch[b - 1]; ch[b - 1] = t; }
+        }
+        if (owners) owners[k] = (int32_t)(hash_words(s, P) % (uint64_t)(parts > 0 ? parts : 1));
+    }
+}
+
+/* The shard (of `parts`) that owns a state in portable form. */
+int bfs_owner(E *e, const F *s, int parts) {
+    return (int)(hash_words(s, NCORE + 2 * e->C) % (uint64_t)(parts > 0 ? parts : 1));
+}
+
 /* Accessors for checker/native.py (ctypes reads these arrays in place). */
 #define GET(name, type) type bfs_##name(E *e) { return e->name; }
 GET(nst, uint64_t) GET(i, uint64_t) GET(transitions, uint64_t) GET(depth, uint64_t) GET(nsucc, uint64_t)
@@ -635,6 +912,7 @@ GET(bsrc, uint32_t *) GET(bdst, uint32_t *) GET(ok, uint8_t *) GET(indeg, uint32
 int64_t bfs_found_state(E *e, int b) { return e->found_state[b]; }
 int bfs_found_move(E *e, int b) { return e->found_move[b]; }
 uint64_t bfs_ncore(E *e) { return e->ncore; }
+uint64_t bfs_cpu_ns(E *e, int k) { return k >= 0 && k < 4 ? e->cpu_ns[k] : 0; }
 
 /* State i as core fields then both channels (NCORE + 2C words, valid until the next call). */
 const F *bfs_decode(E *e, uint64_t i) {

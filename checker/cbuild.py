@@ -38,7 +38,7 @@ def _compile(cc: str, source: Path, so: Path, stem: str) -> "str | None":
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=so.parent)
     os.close(fd)
     try:
-        r = subprocess.run([cc, "-O2", "-shared", "-fPIC", "-o", tmp, str(source)], capture_output=True,
+        r = subprocess.run([cc, "-O2", "-shared", "-fPIC", "-pthread", "-o", tmp, str(source)], capture_output=True,
                            text=True, errors="replace", timeout=300)
     except (OSError, subprocess.TimeoutExpired) as exc:
         os.unlink(tmp)

@@ -19,6 +19,7 @@ and hold no connection".
 """
 from __future__ import annotations
 
+import os
 import resource
 import time
 from array import array
@@ -76,6 +77,7 @@ class Exploration:
     checked: tuple[str, ...] = ()
     engine: str = "python"       # which explorer ran: "native" (C, checker/native.py) or "python"
     native: object = None         # the native engine, which owns `states` and `parent` then
+    cores: int = 1                # threads the search ran on
 
     @property
     def rate(self) -> float:
@@ -96,15 +98,29 @@ def _rss_mb() -> float:
 ENGINES = ("auto", "native", "python")
 
 
+def available_cores() -> int:
+    """The cores this process may run on (its affinity mask, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def explore(system: System, limits: Limits = Limits(), on_progress=None, properties=None,
-            engine: str = "auto") -> Exploration:
+            engine: str = "auto", cores: "int | None" = None) -> Exploration:
     """Explore every reachable state of `system` and check `properties` (default: all).
 
     `engine`: "native" runs the C explorer (checker/native.py), "python" the one below, and
     "auto" the native one when a C compiler is available. Both explore the same states in the
-    same order and give the same verdicts and counterexamples."""
+    same order and give the same verdicts and counterexamples. `cores`: threads for the
+    native search (default: every core this process may use); any number gives the same
+    result, state for state. The Python explorer runs on one."""
     if engine not in ENGINES:
         raise SpecError(f"unknown engine {engine!r}; expected one of: {', '.join(ENGINES)}")
+    if cores is None:
+        cores = available_cores()
+    if isinstance(cores, bool) or not isinstance(cores, int) or cores < 1:
+        raise SpecError(f"cores must be a positive integer, not {cores!r}")
     props = tuple(properties or system.cfg.properties or PROPERTIES)
     unknown = set(props) - set(PROPERTIES)
     if unknown:
@@ -117,7 +133,7 @@ def explore(system: System, limits: Limits = Limits(), on_progress=None, propert
     if engine != "python":
         from .native import NativeUnavailable, explore_native
         try:
-            return explore_native(system, limits, on_progress, props, need_graph, bounded)
+            return explore_native(system, limits, on_progress, props, need_graph, bounded, cores)
         except NativeUnavailable:
             if engine == "native":
                 raise

@@ -10,6 +10,11 @@ a property all come from the Python side. It must explore exactly what the Pytho
 explores, in the same order (tests/checker/test_native.py compares states, transitions,
 verdicts and counterexamples).
 
+On several cores (`cores`), worker threads in C expand each chunk of the frontier from the
+memoized answers and look the children up, read-only; the main thread asks Python for what
+is new and stores children in order, so any number of threads gives the same result
+(docs/checker-scale.md).
+
 The library is compiled on first use with the system C compiler (`cc`, or `$CC`) into
 `$XDG_CACHE_HOME/synack` (default ~/.cache/synack), keyed by the source's hash. Without
 a compiler, `explore` falls back to the Python explorer.
@@ -52,6 +57,12 @@ def library() -> "ctypes.CDLL | None":
     sigs = {
         "bfs_new": (P, [INT, INT, INT, INT, INT, INT, ASK]), "bfs_free": (None, [P]),
         "bfs_init": (INT, [P, ctypes.POINTER(ctypes.c_uint16)]), "bfs_run": (INT, [P, U64]),
+        "bfs_threads": (INT, [P, INT, INT]), "bfs_cpu_ns": (U64, [P, INT]),
+        "bfs_expand": (I64, [P, ctypes.POINTER(ctypes.c_uint16), U64, INT, ctypes.POINTER(ctypes.c_uint16), U64,
+                             ctypes.POINTER(ctypes.c_int32), ctypes.POINTER(ctypes.c_int32)]),
+        "bfs_owner": (INT, [P, ctypes.POINTER(ctypes.c_uint16), INT]),
+        "bfs_translate": (None, [P, ctypes.POINTER(ctypes.c_uint16), U64, ctypes.POINTER(ctypes.c_uint16),
+                                 ctypes.POINTER(ctypes.c_uint16), INT, ctypes.POINTER(ctypes.c_int32)]),
         "bfs_liveness": (I64, [P, INT, INT]), "bfs_kahn": (I64, [P]),
         "bfs_found_state": (I64, [P, INT]), "bfs_found_move": (INT, [P, INT]),
         "bfs_error": (INT, [P]), "bfs_unspec_state": (I64, [P]), "bfs_deadlock_state": (I64, [P]),
@@ -171,7 +182,7 @@ class Engine:
     """One C exploration (owns the C memory; views into it keep it alive)."""
 
     def __init__(self, system, props: tuple[str, ...], all_props: tuple[str, ...], need_graph: bool,
-                 bounded: tuple[str, ...]):
+                 bounded: tuple[str, ...], cores: int = 1):
         lib = library()
         if lib is None:
             raise NativeUnavailable("no C compiler (cc) to build the native explorer")
@@ -184,6 +195,7 @@ class Engine:
                              int("no-deadlock" in props), self.cb)
         if not self.e:
             raise MemoryError("the native explorer could not allocate its tables")
+        self.cores = lib.bfs_threads(self.e, cores, PAR_MIN)
         init = encode(system.initial(), cfg.capacity)
         if lib.bfs_init(self.e, (ctypes.c_uint16 * len(init))(*init)):
             raise MemoryError("out of memory")
@@ -214,6 +226,14 @@ class Engine:
             raise MemoryError("the native explorer ran out of memory")
         raise SpecError(f"native explorer: {ERRORS.get(err, f'error {err}')}")
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """Where the search's CPU time went (thread CPU time, so load-independent): `workers`
+        (all threads' read-only expansion, summed), `workers_busiest` (per chunk the slowest
+        thread's, summed: that phase's time on as many free cores), `ordered` (the main thread
+        storing children in order and asking Python), `single` (states expanded outside chunks)."""
+        names = ("workers", "workers_busiest", "ordered", "single")
+        return {n: self.lib.bfs_cpu_ns(self.e, k) / 1e9 for k, n in enumerate(names)}
+
     def run(self, until: int) -> None:
         self.check(self.lib.bfs_run(self.e, until))
 
@@ -221,12 +241,16 @@ class Engine:
 #: Goal bits the STATE question answers (see _Asker.answer), per liveness property.
 GOAL_BIT = {"progress": 2, "graceful-close": 4}
 CHUNK = 4096                 # states expanded between progress reports and limit checks
+#: The fewest frontier states worth handing to threads at once (fewer: the main thread alone).
+PAR_MIN = 256
 
 
-def explore_native(system, limits, on_progress, props: tuple[str, ...], need_graph: bool, bounded: tuple[str, ...]):
-    """The native counterpart of explore._explore_python: same states, same order, same verdicts."""
+def explore_native(system, limits, on_progress, props: tuple[str, ...], need_graph: bool, bounded: tuple[str, ...],
+                   cores: int = 1):
+    """The native counterpart of explore._explore_python: same states, same order, same verdicts,
+    on `cores` threads (the same result on any number)."""
     t0 = time.perf_counter()
-    eng = Engine(system, props, PROPERTIES, need_graph, bounded)
+    eng = Engine(system, props, PROPERTIES, need_graph, bounded, cores)
     complete, stopped = True, ""
     with deferred_interrupt():
         while True:
@@ -250,7 +274,7 @@ def explore_native(system, limits, on_progress, props: tuple[str, ...], need_gra
     states = NativeStates(eng)
     parent = eng.view("parent", ctypes.c_int32, n)
     ex = Exploration(system, states, parent, {}, eng.count("transitions"), eng.count("depth"), 0.0, 0.0,
-                     complete, stopped, props, "native", eng)
+                     complete, stopped, props, "native", eng, eng.cores)
     # violations, in the order the Python explorer finds them: by state, then by move
     hits = []
     mask = eng.count("found_mask")

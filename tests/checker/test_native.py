@@ -6,7 +6,7 @@ from dataclasses import replace
 import pytest
 
 from synack.checker import native
-from synack.checker.explore import PROPERTIES, Limits, explore
+from synack.checker.explore import PROPERTIES, SAFETY, Limits, explore
 from synack.checker.system import System, make_config
 from synack.spec import SpecError, State
 from synack.spec.machine import Machine
@@ -113,3 +113,55 @@ def test_the_library_is_built_from_source_into_the_cache(monkeypatch, tmp_path):
 def test_an_unknown_engine_is_named():
     with pytest.raises(SpecError, match="'gpu'"):
         explore(System(make_config()), engine="gpu")
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    """Hand even a handful of frontier states to the threads, so small runs take that path."""
+    monkeypatch.setattr(native, "PAR_MIN", 1)
+
+
+THREADED = CONFIGS[:8] + [dict(scenario="reconnect", capacity=2, incarnations=2, dup=1, properties="safety")]
+
+
+@pytest.mark.parametrize("kw", THREADED, ids=lambda kw: "-".join(str(v) for v in kw.values()))
+def test_two_threads_explore_what_one_explores(kw, small_chunks):
+    """The threaded search stores the same states with the same indices, parents, depth,
+    transitions and counterexamples as the one-thread search (and so as the Python one)."""
+    kw = dict(kw)
+    profile, variants = kw.pop("profile", "rfc9293"), kw.pop("variants", ())
+    props = SAFETY if kw.pop("properties", None) == "safety" else PROPERTIES
+    kw.setdefault("retries", 1)
+    cfg = make_config(profile, variants, properties=props, **kw)
+    one = explore(System(cfg), engine="native", cores=1)
+    two = explore(System(cfg), engine="native", cores=2)
+    assert (one.cores, two.cores) == (1, 2)
+    assert_same(one, two)
+    work = two.native.cpu_seconds()
+    assert work["workers"] > 0 and work["single"] == 0       # the threads did expand states
+
+
+def test_threads_agree_on_failures_that_stop_a_state_or_need_the_graph(small_chunks):
+    holed = tuple(r for r in TABLE if r.id != "closed.ack")
+    forever = tuple(replace(r, actions=tuple(a for a in r.actions if a != "RTX := RTX + 1"))
+                    if r.id == "rto.fin" else r for r in TABLE)
+    for table, prop in ((holed, "no-unspecified-reception"), (forever, "bounded-retransmission")):
+        cfg = make_config("rfc9293", scenario="client-close", capacity=2, retries=1, properties=PROPERTIES)
+        one = explore(System(cfg, Machine(cfg.profile, table=table)), engine="native", cores=1)
+        three = explore(System(cfg, Machine(cfg.profile, table=table)), engine="native", cores=3)
+        assert prop in one.found
+        assert_same(one, three)
+
+
+def test_threads_stop_at_the_same_state_limit(small_chunks):
+    cfg = make_config("rfc9293", scenario="data", capacity=2)
+    one = explore(System(cfg), engine="native", cores=1, limits=Limits(max_states=5000))
+    two = explore(System(cfg), engine="native", cores=2, limits=Limits(max_states=5000))
+    assert not two.complete
+    assert_same(one, two)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2"])
+def test_a_core_count_that_is_not_a_positive_integer_is_named(bad):
+    with pytest.raises(SpecError, match="cores"):
+        explore(System(make_config()), cores=bad)
