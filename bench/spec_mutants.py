@@ -48,6 +48,7 @@ import z3
 
 from synack.checker.explore import PROPERTIES, Limits, explore
 from synack.checker.obligations import check_obligations
+from synack.checker import proofs
 from synack.checker.proofs import _Symbols, prove
 from synack.checker.scenarios import NAMES
 from synack.checker.system import System, make_config
@@ -195,12 +196,44 @@ def equivalent(prof, tbl, rid: str) -> str:
             return ""
     return "equivalent: same guard, TCB, segments and signals in every state it applies in (z3, under the invariant)"
 
+
+_ORIGINAL: dict[str, Machine] = {}
+
+
+def changed_groups(prof, m: Machine) -> list[tuple]:
+    """The (state, event, stage) groups of mutant machine `m` whose rows (or frame analysis)
+    differ from the original table's. `prove` checks each group from its own rows, the state
+    invariants and the parameters alone, and the original table proves clean, so a group with
+    the same rows proves clean again: proving only the changed groups finds what the full
+    proof finds (checked by `--full-prove`), at a fraction of the time (10.8 s -> about
+    0.3 s of CPU a mutant)."""
+    m0 = _ORIGINAL.get(prof.label())
+    if m0 is None:
+        m0 = _ORIGINAL[prof.label()] = Machine(prof)
+    out = []
+    for g in proofs._groups(m):
+        same = [c.row for c in m.rows_for(*g)] == [c.row for c in m0.rows_for(*g)] and \
+            m.frame_free.get(g) == m0.frame_free.get(g) and m.frame_peer.get(g) == m0.frame_peer.get(g)
+        if not same:
+            out.append(g)
     return out
+
+
+def prove_changed(prof, m: Machine):
+    """`prove` over the groups `changed_groups` names (the module's group walk is narrowed for
+    the call and put back after it)."""
+    groups = changed_groups(prof, m)
+    walk = proofs._groups
+    proofs._groups = lambda _m: groups
+    try:
+        return prove(prof, m)
+    finally:
+        proofs._groups = walk
 
 
 def judge(args) -> dict:
     """Run the proofs and the checker on one mutant: what each finds."""
-    label, op, rid, what, tbl = args
+    label, full, op, rid, what, tbl = args
     prof = get_profile(label)
     t0 = time.perf_counter()
     res = dict(op=op, row=rid, what=what, compile="", prove="", oblig="", check="", unbounded="", equiv="")
@@ -209,7 +242,7 @@ def judge(args) -> dict:
     except SpecError as exc:
         res["compile"] = str(exc).splitlines()[0][:160]
         return res
-    rep = prove(prof, m)
+    rep = prove(prof, m) if full else prove_changed(prof, m)
     if not rep.ok:
         f = rep.findings[0]
         res["prove"] = f"{f.kind} {f.state} {f.event} {','.join(f.rows)}".strip()[:160]
@@ -244,27 +277,46 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "mutants.json"))
     ap.add_argument("--operators", default=",".join(OPERATORS), help="comma-separated operators to try")
+    ap.add_argument("--per-operator", type=int, default=0,
+                    help="a stratified sample: this many mutants of each operator (all when fewer); overrides --sample")
+    ap.add_argument("--rows", default="", help="comma-separated row ids: only mutants of these rows")
+    ap.add_argument("--stream", default="", help="also write each mutant's result to this file as it comes (JSON lines)")
+    ap.add_argument("--full-prove", action="store_true",
+                    help="prove the whole mutated table, not only its changed groups (slow; checks the shortcut)")
     a = ap.parse_args()
     try:
         prof = get_profile(a.profile)
     except SpecError as exc:
         print(f"spec_mutants: {exc}", file=sys.stderr)
         return 2
-    if a.sample < 0 or a.jobs < 1:
-        print("spec_mutants: --sample must be >= 0 and --jobs >= 1", file=sys.stderr)
+    if a.sample < 0 or a.jobs < 1 or a.per_operator < 0:
+        print("spec_mutants: --sample and --per-operator must be >= 0 and --jobs >= 1", file=sys.stderr)
         return 2
     ops = [o for o in a.operators.split(",") if o]
     if set(ops) - set(OPERATORS):
         print(f"spec_mutants: unknown operator(s) {sorted(set(ops) - set(OPERATORS))}; expected {', '.join(OPERATORS)}",
               file=sys.stderr)
         return 2
-    allm = [m for m in mutants(prof) if m[0] in ops]
-    chosen = allm if not a.sample or a.sample >= len(allm) else random.Random(a.seed).sample(allm, a.sample)
+    only_rows = {r for r in a.rows.split(",") if r}
+    allm = [m for m in mutants(prof) if m[0] in ops and (not only_rows or m[1] in only_rows)]
+    if a.per_operator:
+        rng = random.Random(a.seed)
+        chosen = []
+        for op in ops:
+            of = [m for m in allm if m[0] == op]
+            chosen += of if len(of) <= a.per_operator else rng.sample(of, a.per_operator)
+    else:
+        chosen = allm if not a.sample or a.sample >= len(allm) else random.Random(a.seed).sample(allm, a.sample)
+    random.Random(a.seed).shuffle(chosen)      # a run stopped early has judged a random sample
+    stream = open(a.stream, "w") if a.stream else None
     t0 = time.perf_counter()
     with Pool(a.jobs) as pool:
         results = []
-        for i, r in enumerate(pool.imap_unordered(judge, [(prof.label(),) + m for m in chosen]), 1):
+        for i, r in enumerate(pool.imap_unordered(judge, [(prof.label(), a.full_prove) + m for m in chosen]), 1):
             results.append(r)
+            if stream:
+                stream.write(json.dumps(r) + "\n")
+                stream.flush()
             print(f"\r{i}/{len(chosen)} mutants", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
     secs = time.perf_counter() - t0
