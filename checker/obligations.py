@@ -78,6 +78,9 @@ OBLIGATIONS: tuple[Obligation, ...] = (
                "a reset answering a segment has SEQ = SEG.ACK, or SEQ = 0 and ACK = SEG.SEQ + SEG.LEN"),
     Obligation("send-ack", "RFC 9293 3.10.7.4",
                "a segment with ACK set acknowledges RCV.NXT as the row leaves it"),
+    Obligation("segment-acked", "RFC 9293 3.10.7.4; 3.8.6.3",
+               "a non-RST segment with ACK set that occupies sequence space in a synchronized state is answered "
+               "with an ACK (or one is owed), unless the connection ends on it or RFC 9293 lets it go unanswered"),
     Obligation("retry-reset", "RFC 9293 3.8.3; RFC 6298 5.3",
                "the retransmission count returns to 0 whenever SND.UNA advances"),
     Obligation("retry-only", "RFC 1122 4.2.3.5",
@@ -207,26 +210,27 @@ def _state_of(c, at) -> State:
 
 
 def _cases(m: Machine, params: dict, env: dict):
-    """Every (entry state, event, stage, row, environment the row sees, path condition): calls
-    and timers take one row; an arriving segment follows the stages of RFC 9293 3.10.7, each
-    row seeing the TCB the earlier stages left and holding only where their guards held."""
+    """Every (entry state, event, stage, row, environment the row sees, path condition, rows
+    before it): calls and timers take one row; an arriving segment follows the stages of RFC
+    9293 3.10.7, each row seeing the TCB the earlier stages left and holding only where their
+    guards held (the rows before it on that path are the last item)."""
     for state, event, stage in _groups(m):
         if event != SEGMENT:
             for c in m.rows_for(state, event, stage):
-                yield state, event, stage, c, dict(env, **{"@state": state}), z3.BoolVal(True)
+                yield state, event, stage, c, dict(env, **{"@state": state}), z3.BoolVal(True), ()
         elif stage == m.entry[state]:
-            yield from _chain(m, params, state, state, stage, dict(env, **{"@state": state}), z3.BoolVal(True))
+            yield from _chain(m, params, state, state, stage, dict(env, **{"@state": state}), z3.BoolVal(True), ())
 
 
-def _chain(m, params, entry, state, stage, env, path, depth=0):
+def _chain(m, params, entry, state, stage, env, path, prior, depth=0):
     for c in m.rows_for(state, SEGMENT, stage):
-        yield entry, SEGMENT, stage, c, env, path
+        yield entry, SEGMENT, stage, c, env, path, prior
         if c.next is not None and depth < 12:
             guard = z3_term(m.parsed[c.row.id][0], env, params)
             after = _apply(m.parsed[c.row.id][1], env, params)
             nxt = c.row.to or state
             after["@state"] = nxt
-            yield from _chain(m, params, entry, nxt, c.next, after, z3.And(path, guard), depth + 1)
+            yield from _chain(m, params, entry, nxt, c.next, after, z3.And(path, guard), prior + (c,), depth + 1)
 
 
 def _apply(actions, env: dict, params: dict) -> dict:
@@ -262,8 +266,9 @@ def check_obligations(profile: "Profile | str", m: Machine | None = None,
     inv, shown, witness = _setup(m, env, params)
 
     call_errors = [(call, states, parse_expr(cond, m.macros), err, sec) for call, states, cond, err, sec in CALL_ERRORS]
-    for state, event, stage, c, at, path in _cases(m, params, env):
-        if rows is not None and c.row.id not in rows:
+    for state, event, stage, c, at, path, prior in _cases(m, params, env):
+        last = event == SEGMENT and c.next is None      # the path of an arriving segment ends here
+        if rows is not None and c.row.id not in rows and not (last and any(p.row.id in rows for p in prior)):
             continue
         report.cases += 1
         guard_e, actions = m.parsed[c.row.id]
@@ -286,6 +291,8 @@ def check_obligations(profile: "Profile | str", m: Machine | None = None,
         _sends(run, at, event, breach)
         _retries(run, at, event, breach)
         _signals(run, c.row, here, event, c.row.stage, to, at, params, pre, witness, breach, call_errors, profile)
+        if last:
+            _answered(m, params, state, prior, c.row, run, env, breach, profile)
     report.seconds = time.perf_counter() - t0
     return report
 
@@ -352,6 +359,45 @@ def _retries(run: _Run, env: dict, event: str, breach) -> None:
         probes_ok = z3.Or(probes_ok, live["PROBES"] == 0)
     breach("probes-only", "the keep-alive probe count changes other than by a probe or an arriving segment",
            probes_ok)
+
+
+#: States the peer's FIN has reached: text arriving now "should not occur" and is ignored
+#: without an answer (RFC 9293 3.10.7.4 seventh); a FIN is still acknowledged (eighth).
+_PEER_CLOSED = (S.CLOSE_WAIT, S.CLOSING, S.LAST_ACK, S.TIME_WAIT)
+_SYNCHRONIZED = (S.SYN_RECEIVED, S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2) + _PEER_CLOSED
+
+
+def _answered(m: Machine, params: dict, entry: State, prior, row, run: _Run, env: dict, breach, profile) -> None:
+    """`segment-acked`, checked where the path of an arriving segment ends (`prior` are the
+    rows before the last, `run` the last row's actions): a segment with the ACK bit that is
+    not a RST and occupies sequence space, arriving in a synchronized state, leaves an ACK
+    sent or owed. RFC 9293 3.10.7.4 acknowledges every such segment: an unacceptable one
+    (first), an in-window SYN (fourth, RFC 5961 4.2's challenge ACK), an ACK of unsent data
+    (fifth), accepted text (seventh), a FIN (eighth); a delayed ACK (3.8.6.3) is owed.
+    Not required: when the path sends a RST or deletes the TCB (the connection ends on it), a
+    `choice` row on it (an alternative the RFCs allow, RFC 5961 7's rate limit), text without
+    a FIN after the peer's FIN (seventh: "ignore the segment text"), a segment without the ACK
+    bit (fifth: "drop the segment and return"), a SYN,ACK in SYN-RECEIVED (the simultaneous
+    open of 3.5 Figure 7 completes on it with nothing sent), and the latitudes a profile
+    declares by an option: `ack-unsent-silent` (Linux tcp_ack() drops an ACK of unsent data in
+    ESTABLISHED)."""
+    if entry not in _SYNCHRONIZED:
+        return
+    sends = [a.op[1] for c in prior for a in m.parsed[c.row.id][1] if a.op[0] == "send"] + \
+        [flags for _, flags, *_ in run.sends]
+    if any(f & (ACK | RST) for f in sends) or run.deleted or row.choice or any(c.row.choice for c in prior) or \
+            any(a.op[0] == "delete" for c in prior for a in m.parsed[c.row.id][1]):
+        return
+    applies = [z3.Not(env["RST"]), env["ACK"], z3.UGT(env["SEG.LEN"], 0)]
+    if entry in _PEER_CLOSED:
+        applies.append(env["FIN"])
+    if entry is S.SYN_RECEIVED:
+        applies.append(z3.Not(env["SYN"]))
+    if profile.has("ack-unsent-silent"):
+        applies.append(z3.Not(z3_term(parse_expr("ACK_UNSENT", m.macros), env, params)))
+    breach("segment-acked", "the segment is neither acknowledged nor dropped as RFC 9293 3.10.7.4 allows "
+           f"(path {' > '.join(c.row.id for c in prior) + (' > ' if prior else '')}this row)",
+           z3.Or(z3.Not(z3.And(*applies)), run.live["ACK.OWED"]))
 
 
 def _signals(run: _Run, row, state, event, stage, to, env, params, pre, witness, breach, call_errors, profile) -> None:

@@ -158,3 +158,43 @@ def test_a_breach_fails_the_proof_report():
     report.obligations = check_obligations(p, m, rows=frozenset({"fin.est"}))
     assert not report.ok and any(b.obligation == "send-ack" for b in report.problems())
     assert "obligations BROKEN" in report.summary()
+
+
+def test_fin_in_closing_left_unacknowledged_breaks_segment_acked():
+    """The survivor of the extended mutation bench: CLOSING's ACK of our FIN stops instead of
+    going on to the text and FIN stages, so a FIN arriving with it is neither consumed nor
+    acknowledged (RFC 9293 3.10.7.4 eighth: "send an acknowledgment for the FIN")."""
+    edit = lambda r: replace(r, next=None) if r.id == "ack.fin.closing" else r      # noqa: E731
+    got = _breaches(edit, {"ack.fin.closing"})
+    assert _names(got) == {"segment-acked"}
+    b = got[0]
+    assert b.state.value == "CLOSING" and b.example["FIN"] and b.example["ACK"] and not b.example["RST"]
+
+
+def test_text_delivered_without_an_ack_breaks_segment_acked():
+    edit = _actions("text.data", lambda a: tuple(x for x in a if not x.startswith("send")))
+    got = _breaches(edit, {"text.data"})
+    assert _names(got) == {"segment-acked"} and got[0].row == "text.data"
+
+
+def test_a_stage_skipped_earlier_on_the_path_breaks_segment_acked():
+    """A row early on the path that skips the text stage is found where the path ends
+    (fin.none), through the rows before it."""
+    edit = lambda r: replace(r, next="fin") if r.id == "rst.none" else r      # noqa: E731
+    got = _breaches(edit, {"rst.none"})
+    assert "segment-acked" in _names(got)
+    assert any(b.row == "fin.none" and "rst.none > this row" in str(b) for b in got)
+
+
+def test_unacceptable_segment_dropped_silently_breaks_segment_acked():
+    edit = _actions("seq.bad", lambda a: ())
+    assert _names(_breaches(edit, {"seq.bad"})) == {"segment-acked"}
+
+
+def test_dropping_what_rfc9293_drops_keeps_segment_acked():
+    """Just inside: text after the peer's FIN is ignored unanswered (3.10.7.4 seventh), so
+    dropping text.ignore's continuation for a segment without FIN is not a breach; but with a
+    FIN it is (the eighth step acknowledges it)."""
+    edit = lambda r: replace(r, next=None) if r.id == "text.ignore" else r      # noqa: E731
+    got = _breaches(edit, {"text.ignore"})
+    assert _names(got) == {"segment-acked"} and all(b.example["FIN"] for b in got)
