@@ -81,6 +81,16 @@ OBLIGATIONS: tuple[Obligation, ...] = (
     Obligation("segment-acked", "RFC 9293 3.10.7.4; 3.8.6.3",
                "a non-RST segment with ACK set that occupies sequence space in a synchronized state is answered "
                "with an ACK (or one is owed), unless the connection ends on it or RFC 9293 lets it go unanswered"),
+    Obligation("timewait-timer", "RFC 9293 3.10.7.4 eighth, 3.10.8",
+               "entering TIME-WAIT starts the 2 MSL timer, and a FIN arriving in TIME-WAIT restarts it"),
+    Obligation("tcb-deleted", "RFC 9293 3.10.4, 3.10.5, 3.10.7, 3.10.8",
+               "a row that ends a connection (enters CLOSED, or LISTEN from a connection) deletes its TCB"),
+    Obligation("listen-passive", "RFC 9293 3.10.7.3, 3.10.7.4 second and fourth",
+               "a connection returns to LISTEN only on a segment or timer and only if it was passively opened"),
+    Obligation("reset-answer", "RFC 9293 3.10.7.1, 3.10.7.2",
+               "CLOSED answers every non-RST segment with a reset; LISTEN every non-RST segment with ACK set"),
+    Obligation("abort-reset", "RFC 9293 3.10.5",
+               "ABORT of an open connection (LISTEN to CLOSE-WAIT) tells queued calls 'connection reset'"),
     Obligation("retry-reset", "RFC 9293 3.8.3; RFC 6298 5.3",
                "the retransmission count returns to 0 whenever SND.UNA advances"),
     Obligation("retry-only", "RFC 1122 4.2.3.5",
@@ -293,6 +303,12 @@ def check_obligations(profile: "Profile | str", m: Machine | None = None,
         _signals(run, c.row, here, event, c.row.stage, to, at, params, pre, witness, breach, call_errors, profile)
         if last:
             _answered(m, params, state, prior, c.row, run, env, breach, profile)
+            _timewait_fin(m, state, prior, c.row, run, env, breach)
+            _reset_answer(m, state, prior, run, env, breach)
+        _ends(run, here, to, event, at, breach)
+        if to is S.TIME_WAIT and here is not S.TIME_WAIT and not run.deleted and \
+                not any(a.op == ("restart", "2MSL") for a in actions):
+            breach("timewait-timer", "enters TIME-WAIT without starting the 2 MSL timer")
     report.seconds = time.perf_counter() - t0
     return report
 
@@ -400,6 +416,54 @@ def _answered(m: Machine, params: dict, entry: State, prior, row, run: _Run, env
            z3.Or(z3.Not(z3.And(*applies)), run.live["ACK.OWED"]))
 
 
+_OPENED = (S.SYN_SENT, S.SYN_RECEIVED, S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2, S.CLOSE_WAIT)
+
+
+def _ends(run: _Run, state: State, to: State, event: str, env: dict, breach) -> None:
+    """`tcb-deleted` and `listen-passive` for one row. RFC 9293 says "delete the TCB" wherever
+    a connection ends (3.10.4-3.10.5 CLOSE/ABORT, 3.10.7 RST and SYN, 3.10.8 timeouts); a
+    listener stays a listener (a LISTEN call on a listener, or its SYN-RECEIVED children
+    going back) only when "the connection was initiated with a passive OPEN"."""
+    if to in (S.CLOSED, S.LISTEN) and to is not state and state is not S.CLOSED and not run.deleted:
+        breach("tcb-deleted", f"goes from {state} to {to} without deleting the TCB")
+    if to is S.LISTEN and state not in (S.CLOSED, S.LISTEN):
+        if event != SEGMENT and event not in ("RTO",):
+            breach("listen-passive", f"the user's {event} makes {state} a listener (RFC 9293 3.10.4-3.10.5: "
+                   "the connection is closed)")
+        else:
+            breach("listen-passive", f"goes back to LISTEN from {state} though not passively opened", env["PASSIVE"])
+
+
+def _reset_answer(m: Machine, entry: State, prior, run: _Run, env: dict, breach) -> None:
+    """`reset-answer` where an arriving segment's path ends: 3.10.7.1 "An incoming segment not
+    containing a RST causes a RST to be sent in response"; 3.10.7.2 "Any acknowledgment is bad
+    if it arrives on a connection still in the LISTEN state. An acceptable reset segment should
+    be formed for any arriving ACK-bearing segment"."""
+    if entry not in (S.CLOSED, S.LISTEN):
+        return
+    flags = [a.op[1] for c in prior for a in m.parsed[c.row.id][1] if a.op[0] == "send"] + \
+        [f for _, f, *_ in run.sends]
+    if any(f & RST for f in flags):
+        return
+    needs = z3.Not(env["RST"]) if entry is S.CLOSED else z3.And(z3.Not(env["RST"]), env["ACK"])
+    breach("reset-answer", f"a segment arriving in {entry} is not answered with a reset", z3.Not(needs))
+
+
+def _timewait_fin(m: Machine, entry: State, prior, row, run: _Run, env: dict, breach) -> None:
+    """The second half of `timewait-timer`, where an arriving segment's path ends: a FIN with
+    ACK set (not a RST, not a SYN: those the fourth and fifth steps end before the eighth)
+    arriving in TIME-WAIT restarts the 2 MSL timer unless the path deletes the TCB (RFC 9293
+    3.10.7.4 eighth: "Restart the 2 MSL time-wait timeout"; an unacceptable retransmitted FIN
+    is the case it is for)."""
+    if entry is not S.TIME_WAIT or run.deleted:
+        return
+    acts = [a for c in prior for a in m.parsed[c.row.id][1]] + list(m.parsed[row.id][1])
+    if any(a.op[0] == "delete" for a in acts) or any(a.op == ("restart", "2MSL") for a in acts):
+        return
+    breach("timewait-timer", "a FIN arriving in TIME-WAIT does not restart the 2 MSL timer",
+           z3.Not(z3.And(env["FIN"], env["ACK"], z3.Not(env["RST"]), z3.Not(env["SYN"]))))
+
+
 def _signals(run: _Run, row, state, event, stage, to, env, params, pre, witness, breach, call_errors, profile) -> None:
     sigs = run.signals
     rst = env["RST"]
@@ -442,6 +506,8 @@ def _signals(run: _Run, row, state, event, stage, to, env, params, pre, witness,
     if entering != ("established" in sigs):
         breach("signal-established", "enters ESTABLISHED without signalling it" if entering
                else "signals established without entering ESTABLISHED")
+    if event == "ABORT" and state in (S.LISTEN,) + _OPENED and QUEUED_RESET not in sigs:
+        breach("abort-reset", f"ABORT in {state} does not tell queued calls 'connection reset'")
     errors = [s for s in sigs if s.startswith("error: ")]
     named = [(cond, err, sec) for call, states, cond, err, sec in call_errors if call == event and state in states]
     if event in {e[0] for e in CALL_ERRORS}:

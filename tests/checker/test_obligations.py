@@ -7,7 +7,7 @@ import pytest
 
 from synack.checker.obligations import BY_NAME, OBLIGATIONS, check_obligations
 from synack.checker.proofs import prove
-from synack.spec import TABLE, get_profile
+from synack.spec import TABLE, State, get_profile
 from synack.spec.machine import Machine
 
 
@@ -196,5 +196,51 @@ def test_dropping_what_rfc9293_drops_keeps_segment_acked():
     dropping text.ignore's continuation for a segment without FIN is not a breach; but with a
     FIN it is (the eighth step acknowledges it)."""
     edit = lambda r: replace(r, next=None) if r.id == "text.ignore" else r      # noqa: E731
-    got = _breaches(edit, {"text.ignore"})
-    assert _names(got) == {"segment-acked"} and all(b.example["FIN"] for b in got)
+    got = [b for b in _breaches(edit, {"text.ignore"}) if b.obligation == "segment-acked"]
+    assert got and all(b.example["FIN"] for b in got)
+
+
+def test_time_wait_entered_without_its_timer_breaks_timewait_timer():
+    edit = _actions("fin.finwait2", lambda a: tuple(x for x in a if x != "restart 2MSL"))
+    got = _breaches(edit, {"fin.finwait2"})
+    assert _names(got) == {"timewait-timer"} and "without starting" in str(got[0])
+
+
+def test_fin_in_time_wait_without_restart_breaks_timewait_timer():
+    edit = _actions("fin.timewait", lambda a: tuple(x for x in a if x != "restart 2MSL"))
+    got = _breaches(edit, {"fin.timewait"})
+    assert _names(got) == {"timewait-timer"} and got[0].example["FIN"]
+
+
+def test_closed_without_deleting_the_tcb_breaks_tcb_deleted():
+    edit = _actions("listen.close", lambda a: tuple(x for x in a if x != "delete TCB"))
+    assert _names(_breaches(edit, {"listen.close"})) == {"tcb-deleted"}
+
+
+def test_close_in_syn_sent_to_listen_breaks_listen_passive():
+    edit = lambda r: replace(r, to=State.LISTEN) if r.id == "synsent.close" else r      # noqa: E731
+    assert _names(_breaches(edit, {"synsent.close"})) == {"listen-passive"}
+
+
+def test_back_to_listen_from_an_active_open_breaks_listen_passive():
+    edit = lambda r: replace(r, guard="RST and SEG.SEQ == RCV.NXT") if r.id == "rst.synrcvd.passive.exact" else r  # noqa
+    got = _breaches(edit, {"rst.synrcvd.passive.exact"})
+    assert "listen-passive" in _names(got) and any(not b.example.get("PASSIVE", True) for b in got)
+
+
+def test_ack_in_listen_left_unanswered_breaks_reset_answer():
+    edit = _actions("listen.ack", lambda a: ())
+    got = _breaches(edit, {"listen.ack"})
+    assert _names(got) == {"reset-answer"} and got[0].example["ACK"] and not got[0].example["RST"]
+
+
+def test_listen_dropping_an_ack_less_segment_keeps_reset_answer():
+    """Just inside: LISTEN drops a segment with neither RST, ACK nor SYN (3.10.7.2 fourth)."""
+    assert _breaches(lambda r: r, {"listen.other"}) == []
+    edit = _actions("closed.noack", lambda a: ())
+    assert _names(_breaches(edit, {"closed.noack"})) == {"reset-answer"}
+
+
+def test_abort_without_telling_queued_calls_breaks_abort_reset():
+    edit = _actions("abort.rst", lambda a: tuple(x for x in a if not x.startswith("signal")))
+    assert _names(_breaches(edit, {"abort.rst"})) == {"abort-reset"}
