@@ -91,6 +91,14 @@ OBLIGATIONS: tuple[Obligation, ...] = (
                "CLOSED answers every non-RST segment with a reset; LISTEN every non-RST segment with ACK set"),
     Obligation("abort-reset", "RFC 9293 3.10.5",
                "ABORT of an open connection (LISTEN to CLOSE-WAIT) tells queued calls 'connection reset'"),
+    Obligation("timer-sends", "RFC 9293 3.10.8, 3.8.4, 3.8.6.1, 3.8.6.3",
+               "a retransmission, keep-alive, zero-window or delayed-ACK timer that keeps the connection sends"),
+    Obligation("giveup-outstanding", "RFC 1122 4.2.3.5; RFC 5482 3",
+               "a retransmission or user timeout gives up only while something sent is unacknowledged"),
+    Obligation("send-reset-form", "RFC 9293 3.10.7.1, 3.5.2",
+               "a reset carries neither SYN nor FIN"),
+    Obligation("syn-options", "RFC 9293 3.7.1; RFC 7323 2.2",
+               "a row that takes the peer's SYN (assigns IRS) records its MSS and window scale"),
     Obligation("retry-reset", "RFC 9293 3.8.3; RFC 6298 5.3",
                "the retransmission count returns to 0 whenever SND.UNA advances"),
     Obligation("retry-only", "RFC 1122 4.2.3.5",
@@ -306,6 +314,7 @@ def check_obligations(profile: "Profile | str", m: Machine | None = None,
             _timewait_fin(m, state, prior, c.row, run, env, breach)
             _reset_answer(m, state, prior, run, env, breach)
         _ends(run, here, to, event, at, breach)
+        _timers_and_forms(run, here, event, at, actions, breach)
         if to is S.TIME_WAIT and here is not S.TIME_WAIT and not run.deleted and \
                 not any(a.op == ("restart", "2MSL") for a in actions):
             breach("timewait-timer", "enters TIME-WAIT without starting the 2 MSL timer")
@@ -434,6 +443,27 @@ def _ends(run: _Run, state: State, to: State, event: str, env: dict, breach) -> 
             breach("listen-passive", f"goes back to LISTEN from {state} though not passively opened", env["PASSIVE"])
 
 
+#: timers that keep the connection only to send something (RFC 9293 3.10.8 retransmission,
+#: 3.8.4 keep-alive probe, 3.8.6.1 zero-window probe, 3.8.6.3 the delayed ACK)
+_SENDING_TIMERS = ("RTO", "KEEPALIVE", "PERSIST", "DELACK")
+
+
+def _timers_and_forms(run: _Run, state: State, event: str, env: dict, actions, breach) -> None:
+    """`timer-sends`, `giveup-outstanding`, `send-reset-form` and `syn-options` for one row."""
+    if event in _SENDING_TIMERS and not run.deleted and not run.sends:
+        breach("timer-sends", f"{event} fires and the connection stays, yet nothing is sent")
+    gives_up = run.deleted or any(s.startswith("error: ") for s in run.signals)
+    if event in ("RTO", "USER-TIMEOUT") and gives_up:
+        breach("giveup-outstanding", f"gives up on {event} with nothing unacknowledged",
+               env["SND.UNA"] != env["SND.NXT"])
+    for _, flags, *_ in run.sends:
+        if flags & RST and flags & (SYN | FIN):
+            breach("send-reset-form", f"sends a reset with other controls ({flags_str(flags)})")
+    assigned = {a.op[1] for a in actions if a.op[0] == "set"}
+    if "IRS" in assigned and not {"SND.MSS", "SND.WS"} <= assigned:
+        breach("syn-options", f"takes the peer's SYN without recording its {' and '.join(sorted({'SND.MSS', 'SND.WS'} - assigned))}")
+
+
 def _reset_answer(m: Machine, entry: State, prior, run: _Run, env: dict, breach) -> None:
     """`reset-answer` where an arriving segment's path ends: 3.10.7.1 "An incoming segment not
     containing a RST causes a RST to be sent in response"; 3.10.7.2 "Any acknowledgment is bad
@@ -471,6 +501,9 @@ def _signals(run: _Run, row, state, event, stage, to, env, params, pre, witness,
         if s in (RESET, REFUSED):
             if event != SEGMENT:
                 breach("signal-reset", f"signals {s!r} on {event}, not on an arriving RST")
+            elif state in (S.CLOSED, S.LISTEN):
+                breach("signal-reset", f"signals {s!r} in {state}, where there is no connection to reset "
+                       "(RFC 9293 3.10.7.1-2: a RST is discarded)")
             elif not (run.deleted or to in (S.CLOSED, S.LISTEN)):
                 breach("signal-reset", f"signals {s!r} but keeps the connection: the RST is not accepted")
             else:
