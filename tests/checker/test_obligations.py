@@ -244,3 +244,32 @@ def test_listen_dropping_an_ack_less_segment_keeps_reset_answer():
 def test_abort_without_telling_queued_calls_breaks_abort_reset():
     edit = _actions("abort.rst", lambda a: tuple(x for x in a if not x.startswith("signal")))
     assert _names(_breaches(edit, {"abort.rst"})) == {"abort-reset"}
+
+
+def test_persist_without_its_probe_breaks_timer_sends():
+    edit = _actions("persist", lambda a: ())
+    assert _names(_breaches(edit, {"persist"})) == {"timer-sends"}
+
+
+def test_user_timeout_when_all_is_acknowledged_breaks_giveup_outstanding():
+    """RFC 5482's user timeout bounds how long sent data stays unacknowledged (rfc9293 has the
+    option on)."""
+    edit = lambda r: replace(r, guard="SND.UNA == SND.NXT") if r.id == "user-timeout" else r      # noqa: E731
+    got = _breaches(edit, {"user-timeout"})
+    assert _names(got) == {"giveup-outstanding"} and got[0].example["SND.UNA"] == got[0].example["SND.NXT"]
+
+
+def test_a_syn_with_rst_breaks_send_reset_form():
+    edit = _actions("listen.connect", lambda a: tuple(x.replace("<CTL=SYN>", "<CTL=SYN,RST>") for x in a))
+    assert "send-reset-form" in _names(_breaches(edit, {"listen.connect"}))
+
+
+def test_peer_mss_ignored_breaks_syn_options():
+    edit = _actions("synsent.syn", lambda a: tuple(x for x in a if x != "SND.MSS := MSS_RCVD"))
+    assert _names(_breaches(edit, {"synsent.syn"})) == {"syn-options"}
+
+
+def test_reset_signalled_in_closed_breaks_signal_reset():
+    edit = _actions("closed.rst", lambda a: a + ("signal error: connection reset",))
+    got = _breaches(edit, {"closed.rst"})
+    assert _names(got) == {"signal-reset"} and "no connection to reset" in str(got[0])
