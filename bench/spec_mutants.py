@@ -1,8 +1,9 @@
 """Seeded spec bugs: how many single mutations of the table `synack prove` and `synack check`
 catch, and which ones survive.
 
-    python bench/spec_mutants.py [--profile rfc9293] [--sample 150] [--seed 1] [--jobs 2]
-                                 [--operators swap,field,...] [--out bench/out/mutants.json]
+    python bench/spec_mutants.py [--profile rfc9293] [--sample 150 | --per-operator 15] [--seed 1] [--jobs 2]
+                                 [--operators swap,field,...] [--rows id,...] [--only earlier.json]
+                                 [--stream results.jsonl] [--out bench/out/mutants.json] [--full-prove]
 
 Each mutant changes one row of the profile's table in one way:
   drop         the row is removed
@@ -29,7 +30,13 @@ either finds something, or when the table no longer compiles (a type error in th
 (no observable difference within the bounds) or a hole in the properties, to be read. A
 survivor whose row z3 proves to behave exactly as the original in every state it applies in
 (same guard, same TCB left, same segments, signals and next state, under the state
-invariant) is reported as *equivalent*, with that reason, and left out of the kill rate.
+invariant) is reported as *equivalent*, with that reason, and left out of the kill rate. A
+surviving `drop` of a row whose group has a `choice` alternative is reported as *narrowing*:
+the table still describes correct TCP, only less of what the RFCs allow, which no property can
+object to (a capture of a stack doing it can); it counts as a survivor.
+The proofs run on the groups the mutant changes (`changed_groups`); `--full-prove` proves the
+whole table instead. `--only` judges again the mutants an earlier run left uncaught (after a
+new obligation or property, which can only add kills).
 Prints a table and writes the figures as JSON.
 """
 from __future__ import annotations
@@ -250,6 +257,23 @@ def _windows(actions, env: dict, params: dict) -> list[dict]:
     return out
 
 
+def narrowing(prof, m: Machine, op: str, rid: str) -> str:
+    """Why a surviving mutant only removes behaviour the table allows as an alternative: the
+    row was dropped (or lost an action) and, the proofs having found no gap, another row of
+    its group, a `choice` alternative, still takes every case it took. Such a table still
+    describes correct TCP, so no property or obligation can object; only a capture of a stack
+    that takes the removed alternative (the oracle) can. Reported, not counted as equivalent."""
+    orig = next((r for r in TABLE if r.id == rid), None)
+    if orig is None or op != "drop":
+        return ""
+    for st in orig.states:
+        stage = orig.stage or ("" if orig.event != "SEGMENT" else m.entry[st])
+        if any(c.row.choice for c in m.rows_for(st, orig.event, stage)) or orig.choice:
+            return (f"narrowing: the row's cases are still taken by a choice alternative of its group "
+                    f"({st.value}, {orig.event}); only a capture of a stack that does what it did can tell")
+    return ""
+
+
 _ORIGINAL: dict[str, Machine] = {}
 
 
@@ -290,7 +314,8 @@ def judge(args) -> dict:
     label, full, op, rid, what, tbl = args
     prof = get_profile(label)
     t0 = time.perf_counter()
-    res = dict(op=op, row=rid, what=what, compile="", prove="", oblig="", check="", unbounded="", equiv="")
+    res = dict(op=op, row=rid, what=what, compile="", prove="", oblig="", check="", unbounded="", equiv="",
+               narrowing="")
     try:
         m = Machine(prof, table=tbl)
     except SpecError as exc:
@@ -319,6 +344,8 @@ def judge(args) -> dict:
             break
     if not any(res[k] for k in ("compile", "prove", "oblig", "check")):
         res["equiv"] = equivalent(prof, tbl, rid)
+        if not res["equiv"]:
+            res["narrowing"] = narrowing(prof, m, op, rid)
     res["seconds"] = round(time.perf_counter() - t0, 2)
     return res
 
@@ -335,6 +362,8 @@ def main() -> int:
                     help="a stratified sample: this many mutants of each operator (all when fewer); overrides --sample")
     ap.add_argument("--rows", default="", help="comma-separated row ids: only mutants of these rows")
     ap.add_argument("--stream", default="", help="also write each mutant's result to this file as it comes (JSON lines)")
+    ap.add_argument("--only", default="",
+                    help="a JSON results file (--out or --stream): judge again only the mutants it lists as not caught")
     ap.add_argument("--full-prove", action="store_true",
                     help="prove the whole mutated table, not only its changed groups (slow; checks the shortcut)")
     a = ap.parse_args()
@@ -361,6 +390,17 @@ def main() -> int:
             chosen += of if len(of) <= a.per_operator else rng.sample(of, a.per_operator)
     else:
         chosen = allm if not a.sample or a.sample >= len(allm) else random.Random(a.seed).sample(allm, a.sample)
+    if a.only:
+        try:
+            text = Path(a.only).read_text()
+            prev = json.loads(text)["results"] if text.lstrip().startswith("{") else \
+                [json.loads(x) for x in text.splitlines() if x.strip()]
+        except (OSError, ValueError, KeyError) as exc:
+            print(f"spec_mutants: --only {a.only}: {exc}", file=sys.stderr)
+            return 2
+        keep = {(r["op"], r["row"], r["what"]) for r in prev
+                if not any(r[k] for k in ("compile", "prove", "oblig", "check"))}
+        chosen = [m for m in allm if m[:3] in keep]
     random.Random(a.seed).shuffle(chosen)      # a run stopped early has judged a random sample
     stream = open(a.stream, "w") if a.stream else None
     t0 = time.perf_counter()
@@ -377,7 +417,7 @@ def main() -> int:
     cols = ("compile", "prove", "oblig", "check")
     print(f"profile {prof.label()}: {len(allm)} mutants in all, {len(chosen)} tried (seed {a.seed}), {secs:.0f} s")
     print(f"{'operator':<12} {'tried':>6} {'compile':>8} {'prove':>6} {'oblig':>6} {'check':>6} {'caught':>7}"
-          f" {'equiv':>6} {'kill rate':>10}")
+          f" {'equiv':>6} {'narrow':>7} {'survive':>8} {'kill rate':>10}")
     rows = {}
     for op in OPERATORS + ("all",):
         rs = [r for r in results if op in ("all", r["op"])]
@@ -386,9 +426,13 @@ def main() -> int:
         caught_n = sum(1 for r in rs if any(r[k] for k in cols))
         equiv_n = sum(1 for r in rs if r["equiv"])
         c = [len(rs)] + [sum(1 for r in rs if r[k]) for k in cols] + [caught_n]
-        rows[op] = dict(zip(("tried",) + cols + ("caught",), c), equivalent=equiv_n)
+        narrow_n = sum(1 for r in rs if r.get("narrowing"))
+        surv_n = len(rs) - caught_n - equiv_n
+        rows[op] = dict(zip(("tried",) + cols + ("caught",), c), equivalent=equiv_n, narrowing=narrow_n,
+                        survivors=surv_n)
         rate = 100 * caught_n / max(1, len(rs) - equiv_n)
-        print(f"{op:<12} {c[0]:>6} {c[1]:>8} {c[2]:>6} {c[3]:>6} {c[4]:>6} {c[5]:>7} {equiv_n:>6} {rate:>9.0f}%")
+        print(f"{op:<12} {c[0]:>6} {c[1]:>8} {c[2]:>6} {c[3]:>6} {c[4]:>6} {c[5]:>7} {equiv_n:>6} {narrow_n:>7}"
+              f" {surv_n:>8} {rate:>9.0f}%")
     only = {k: sum(1 for r in results if r[k] and not any(r[j] for j in cols if j != k)) for k in cols}
     print("caught by one alone: " + ", ".join(f"{k} {v}" for k, v in only.items()))
     unb = [r for r in results if r["unbounded"] and not any(r[k] for k in cols)]
@@ -398,7 +442,8 @@ def main() -> int:
     if surv:
         print("survivors (equivalent ones last, with the reason):")
         for r in surv:
-            print(f"  {r['op']:<12} {r['row']:<28} {r['what']}" + (f"  [{r['equiv']}]" if r["equiv"] else ""))
+            why = r["equiv"] or r.get("narrowing", "")
+            print(f"  {r['op']:<12} {r['row']:<28} {r['what']}" + (f"  [{why}]" if why else ""))
     for r in unb:
         print(f"  unbounded: {r['op']:<12} {r['row']:<28} {r['what']}  ({r['unbounded']})")
     caught = rows["all"]["caught"]
