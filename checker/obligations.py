@@ -95,10 +95,18 @@ OBLIGATIONS: tuple[Obligation, ...] = (
                "a retransmission, keep-alive, zero-window or delayed-ACK timer that keeps the connection sends"),
     Obligation("giveup-outstanding", "RFC 1122 4.2.3.5; RFC 5482 3",
                "a retransmission or user timeout gives up only while something sent is unacknowledged"),
-    Obligation("send-reset-form", "RFC 9293 3.10.7.1, 3.5.2",
-               "a reset carries neither SYN nor FIN"),
+    Obligation("send-reset-form", "RFC 9293 3.10.7.1, 3.5.2, 3.10.5",
+               "a reset carries neither SYN nor FIN, and one a row sends of its own (not a `reply`) ends the "
+               "connection"),
+    Obligation("text-needs-ack", "RFC 9293 3.10.7.4 fifth",
+               "text or a FIN is accepted only from a segment whose ACK is acceptable (ACK set, nothing unsent "
+               "acknowledged)"),
     Obligation("syn-options", "RFC 9293 3.7.1; RFC 7323 2.2",
                "a row that takes the peer's SYN (assigns IRS) records its MSS and window scale"),
+    Obligation("unread-needs-data", "RFC 9293 3.10.7.4 seventh",
+               "data becomes readable only when RCV.NXT advances over it"),
+    Obligation("rst-silent", "RFC 9293 3.10.7.4 first; RFC 5961 3.2",
+               "a RST outside the receive window is dropped silently"),
     Obligation("retry-reset", "RFC 9293 3.8.3; RFC 6298 5.3",
                "the retransmission count returns to 0 whenever SND.UNA advances"),
     Obligation("retry-only", "RFC 1122 4.2.3.5",
@@ -313,8 +321,15 @@ def check_obligations(profile: "Profile | str", m: Machine | None = None,
             _answered(m, params, state, prior, c.row, run, env, breach, profile)
             _timewait_fin(m, state, prior, c.row, run, env, breach)
             _reset_answer(m, state, prior, run, env, breach)
+            _text_needs_ack(m, params, state, prior, c.row, run, env, breach, profile)
+            _rst_silent(m, params, state, prior, run, env, breach, profile)
         _ends(run, here, to, event, at, breach)
         _timers_and_forms(run, here, event, at, actions, breach)
+        if not run.deleted:
+            # from the SYN that starts an incarnation, RCV.NXT advances from IRS + 1 (TFO data, RFC 7413)
+            start = run.live["IRS"] + 1 if "IRS" in run.assigns else at["RCV.NXT"]
+            breach("unread-needs-data", "marks data readable without RCV.NXT advancing over it",
+                   z3.Or(z3.Not(run.live["UNREAD"]), at["UNREAD"], run.live["RCV.NXT"] != start))
         if to is S.TIME_WAIT and here is not S.TIME_WAIT and not run.deleted and \
                 not any(a.op == ("restart", "2MSL") for a in actions):
             breach("timewait-timer", "enters TIME-WAIT without starting the 2 MSL timer")
@@ -456,12 +471,55 @@ def _timers_and_forms(run: _Run, state: State, event: str, env: dict, actions, b
     if event in ("RTO", "USER-TIMEOUT") and gives_up:
         breach("giveup-outstanding", f"gives up on {event} with nothing unacknowledged",
                env["SND.UNA"] != env["SND.NXT"])
-    for _, flags, *_ in run.sends:
+    for kind, flags, *_ in run.sends:
         if flags & RST and flags & (SYN | FIN):
             breach("send-reset-form", f"sends a reset with other controls ({flags_str(flags)})")
+        if flags & RST and kind != "reply" and not run.deleted:
+            breach("send-reset-form", "sends a reset of its own connection and keeps it (RFC 9293 3.10.5: "
+                   "a reset ends the connection; a reset answering a segment is a `reply`)")
     assigned = {a.op[1] for a in actions if a.op[0] == "set"}
     if "IRS" in assigned and not {"SND.MSS", "SND.WS"} <= assigned:
         breach("syn-options", f"takes the peer's SYN without recording its {' and '.join(sorted({'SND.MSS', 'SND.WS'} - assigned))}")
+
+
+def _text_needs_ack(m: Machine, params: dict, entry: State, prior, row, run: _Run, env: dict, breach,
+                    profile) -> None:
+    """`text-needs-ack` where an arriving segment's path ends. RFC 9293 3.10.7.4 fifth, in
+    SYN-RECEIVED to LAST-ACK: "if the ACK bit is off, drop the segment and return"; "If the
+    ACK acks something not yet sent (SEG.ACK > SND.NXT), then send an ACK, drop the segment,
+    and return"; so RCV.NXT moves only past a segment with an acceptable ACK. Not in
+    TIME-WAIT (its fifth step reads no ACK field: only a retransmitted FIN is expected), not on
+    a path that starts a new incarnation (it assigns IRS), and not in an orphaned FIN-WAIT-2
+    that the profile makes a timewait socket (`fin-wait-2-minisock`:
+    tcp_timewait_state_process() does not read the ACK field)."""
+    if entry not in _SYNCHRONIZED or entry is S.TIME_WAIT or run.deleted:
+        return
+    if any(a.op[0] == "set" and a.op[1] == "IRS" for c in prior for a in m.parsed[c.row.id][1]) or \
+            "IRS" in run.assigns:
+        return
+    unsent = z3_term(parse_expr("ACK_UNSENT", m.macros), env, params)
+    claim = z3.Or(run.live["RCV.NXT"] == env["RCV.NXT"], z3.And(env["ACK"], z3.Not(unsent)))
+    if entry is S.FIN_WAIT_2 and profile.has("fin-wait-2-minisock"):
+        claim = z3.Or(claim, env["ORPHAN"])
+    breach("text-needs-ack", "accepts text or a FIN from a segment without an acceptable ACK", claim)
+
+
+def _rst_silent(m: Machine, params: dict, entry: State, prior, run: _Run, env: dict, breach, profile) -> None:
+    """`rst-silent` where an arriving segment's path ends: 3.10.7.4 first, "If the RST bit is
+    set, drop the segment and return" for an unacceptable segment; RFC 5961 3.2 "If the RST bit
+    is set and the sequence number is outside the current receive window, silently drop the
+    segment" (the challenge ACK is for a RST inside the window). Not in an orphaned FIN-WAIT-2
+    the profile makes a timewait socket (`fin-wait-2-minisock`: tcp_timewait_state_process()
+    answers anything outside its window with an ACK, a RST too)."""
+    if entry not in _SYNCHRONIZED:
+        return
+    sent = [a for c in prior for a in m.parsed[c.row.id][1] if a.op[0] == "send"] + run.sends
+    if not sent:
+        return
+    outside = z3.And(env["RST"], z3.Not(z3_term(parse_expr("ACCEPTABLE", m.macros), env, params)))
+    if entry is S.FIN_WAIT_2 and profile.has("fin-wait-2-minisock"):
+        outside = z3.And(outside, z3.Not(env["ORPHAN"]))
+    breach("rst-silent", "answers a RST outside the receive window", z3.Not(outside))
 
 
 def _reset_answer(m: Machine, entry: State, prior, run: _Run, env: dict, breach) -> None:

@@ -273,3 +273,27 @@ def test_reset_signalled_in_closed_breaks_signal_reset():
     edit = _actions("closed.rst", lambda a: a + ("signal error: connection reset",))
     got = _breaches(edit, {"closed.rst"})
     assert _names(got) == {"signal-reset"} and "no connection to reset" in str(got[0])
+
+
+def test_a_challenge_ack_turned_reset_breaks_send_reset_form():
+    edit = _actions("rst.challenge", lambda a: tuple(x.replace("<CTL=ACK>", "<CTL=ACK,RST>") for x in a))
+    got = _breaches(edit, {"rst.challenge"})
+    assert "send-reset-form" in _names(got) and any("keeps it" in str(b) for b in got)
+
+
+@pytest.mark.parametrize("rid", ["ack.none", "ack.unsent"])
+def test_text_past_a_bad_ack_breaks_text_needs_ack(rid):
+    """3.10.7.4 fifth drops a segment without ACK, or acknowledging unsent data, before its text."""
+    edit = lambda r: replace(r, next="text") if r.id == rid else r      # noqa: E731
+    assert "text-needs-ack" in _names(_breaches(edit, {rid}))
+
+
+def test_trimmed_text_without_rcv_nxt_breaks_unread_needs_data():
+    edit = _actions("text.trim", lambda a: tuple(x for x in a if not x.startswith("RCV.NXT")))
+    assert _names(_breaches(edit, {"text.trim"})) == {"unread-needs-data"}
+
+
+def test_out_of_window_rst_challenged_breaks_rst_silent():
+    edit = lambda r: replace(r, next="rst") if r.id == "seq.bad-rst" else r      # noqa: E731
+    got = _breaches(edit, {"seq.bad-rst"})
+    assert "rst-silent" in _names(got) and all(b.example["RST"] for b in got if b.obligation == "rst-silent")
