@@ -350,72 +350,19 @@ def judge(args) -> dict:
     return res
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--profile", default="rfc9293")
-    ap.add_argument("--sample", type=int, default=150, help="mutants to try (0: all)")
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "mutants.json"))
-    ap.add_argument("--operators", default=",".join(OPERATORS), help="comma-separated operators to try")
-    ap.add_argument("--per-operator", type=int, default=0,
-                    help="a stratified sample: this many mutants of each operator (all when fewer); overrides --sample")
-    ap.add_argument("--rows", default="", help="comma-separated row ids: only mutants of these rows")
-    ap.add_argument("--stream", default="", help="also write each mutant's result to this file as it comes (JSON lines)")
-    ap.add_argument("--only", default="",
-                    help="a JSON results file (--out or --stream): judge again only the mutants it lists as not caught")
-    ap.add_argument("--full-prove", action="store_true",
-                    help="prove the whole mutated table, not only its changed groups (slow; checks the shortcut)")
-    a = ap.parse_args()
+def _load(path: str) -> list[dict]:
+    """The results of an earlier run: its --out JSON or its --stream JSON lines."""
+    text = Path(path).read_text()
     try:
-        prof = get_profile(a.profile)
-    except SpecError as exc:
-        print(f"spec_mutants: {exc}", file=sys.stderr)
-        return 2
-    if a.sample < 0 or a.jobs < 1 or a.per_operator < 0:
-        print("spec_mutants: --sample and --per-operator must be >= 0 and --jobs >= 1", file=sys.stderr)
-        return 2
-    ops = [o for o in a.operators.split(",") if o]
-    if set(ops) - set(OPERATORS):
-        print(f"spec_mutants: unknown operator(s) {sorted(set(ops) - set(OPERATORS))}; expected {', '.join(OPERATORS)}",
-              file=sys.stderr)
-        return 2
-    only_rows = {r for r in a.rows.split(",") if r}
-    allm = [m for m in mutants(prof) if m[0] in ops and (not only_rows or m[1] in only_rows)]
-    if a.per_operator:
-        rng = random.Random(a.seed)
-        chosen = []
-        for op in ops:
-            of = [m for m in allm if m[0] == op]
-            chosen += of if len(of) <= a.per_operator else rng.sample(of, a.per_operator)
-    else:
-        chosen = allm if not a.sample or a.sample >= len(allm) else random.Random(a.seed).sample(allm, a.sample)
-    if a.only:
-        try:
-            text = Path(a.only).read_text()
-            prev = json.loads(text)["results"] if text.lstrip().startswith("{") else \
-                [json.loads(x) for x in text.splitlines() if x.strip()]
-        except (OSError, ValueError, KeyError) as exc:
-            print(f"spec_mutants: --only {a.only}: {exc}", file=sys.stderr)
-            return 2
-        keep = {(r["op"], r["row"], r["what"]) for r in prev
-                if not any(r[k] for k in ("compile", "prove", "oblig", "check"))}
-        chosen = [m for m in allm if m[:3] in keep]
-    random.Random(a.seed).shuffle(chosen)      # a run stopped early has judged a random sample
-    stream = open(a.stream, "w") if a.stream else None
-    t0 = time.perf_counter()
-    with Pool(a.jobs) as pool:
-        results = []
-        for i, r in enumerate(pool.imap_unordered(judge, [(prof.label(), a.full_prove) + m for m in chosen]), 1):
-            results.append(r)
-            if stream:
-                stream.write(json.dumps(r) + "\n")
-                stream.flush()
-            print(f"\r{i}/{len(chosen)} mutants", end="", file=sys.stderr, flush=True)
-    print(file=sys.stderr)
-    secs = time.perf_counter() - t0
+        return json.loads(text)["results"]
+    except ValueError:              # not one JSON document: JSON lines
+        return [json.loads(x) for x in text.splitlines() if x.strip()]
+
+
+def report(label: str, total: int, tried: int, seed: int, secs: float, results: list[dict], out: str) -> None:
+    """Print the table per operator and the survivors, and write the figures as JSON to `out`."""
     cols = ("compile", "prove", "oblig", "check")
-    print(f"profile {prof.label()}: {len(allm)} mutants in all, {len(chosen)} tried (seed {a.seed}), {secs:.0f} s")
+    print(f"profile {label}: {total} mutants in all, {tried} tried (seed {seed}), {secs:.0f} s")
     print(f"{'operator':<12} {'tried':>6} {'compile':>8} {'prove':>6} {'oblig':>6} {'check':>6} {'caught':>7}"
           f" {'equiv':>6} {'narrow':>7} {'survive':>8} {'kill rate':>10}")
     rows = {}
@@ -447,10 +394,90 @@ def main() -> int:
     for r in unb:
         print(f"  unbounded: {r['op']:<12} {r['row']:<28} {r['what']}  ({r['unbounded']})")
     caught = rows["all"]["caught"]
-    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.out).write_text(json.dumps(dict(profile=prof.label(), total=len(allm), tried=len(chosen),
-                                           seed=a.seed, seconds=round(secs, 1), caught=caught, by_operator=rows, alone=only,
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(json.dumps(dict(profile=label, total=total, tried=tried,
+                                           seed=seed, seconds=round(secs, 1), caught=caught, by_operator=rows, alone=only,
                                            results=sorted(results, key=lambda r: (r["op"], r["row"]))), indent=1))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--profile", default="rfc9293")
+    ap.add_argument("--sample", type=int, default=150, help="mutants to try (0: all)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "mutants.json"))
+    ap.add_argument("--operators", default=",".join(OPERATORS), help="comma-separated operators to try")
+    ap.add_argument("--per-operator", type=int, default=0,
+                    help="a stratified sample: this many mutants of each operator (all when fewer); overrides --sample")
+    ap.add_argument("--rows", default="", help="comma-separated row ids: only mutants of these rows")
+    ap.add_argument("--stream", default="", help="also write each mutant's result to this file as it comes (JSON lines)")
+    ap.add_argument("--only", default="",
+                    help="a JSON results file (--out or --stream): judge again only the mutants it lists as not caught")
+    ap.add_argument("--report", nargs="+", default=None, metavar="FILE",
+                    help="judge nothing: merge earlier runs' results (a later file's result for a mutant replaces "
+                         "an earlier one's, e.g. a run and its --only re-run) and print the table")
+    ap.add_argument("--full-prove", action="store_true",
+                    help="prove the whole mutated table, not only its changed groups (slow; checks the shortcut)")
+    a = ap.parse_args()
+    try:
+        prof = get_profile(a.profile)
+    except SpecError as exc:
+        print(f"spec_mutants: {exc}", file=sys.stderr)
+        return 2
+    if a.sample < 0 or a.jobs < 1 or a.per_operator < 0:
+        print("spec_mutants: --sample and --per-operator must be >= 0 and --jobs >= 1", file=sys.stderr)
+        return 2
+    if a.report:
+        merged: dict = {}
+        try:
+            for f in a.report:
+                for r in _load(f):
+                    merged[(r["op"], r["row"], r["what"])] = r
+        except (OSError, ValueError, KeyError) as exc:
+            print(f"spec_mutants: --report: {exc}", file=sys.stderr)
+            return 2
+        results = list(merged.values())
+        report(prof.label(), len(mutants(prof)), len(results), a.seed, 0, results, a.out)
+        return 0
+    ops = [o for o in a.operators.split(",") if o]
+    if set(ops) - set(OPERATORS):
+        print(f"spec_mutants: unknown operator(s) {sorted(set(ops) - set(OPERATORS))}; expected {', '.join(OPERATORS)}",
+              file=sys.stderr)
+        return 2
+    only_rows = {r for r in a.rows.split(",") if r}
+    allm = [m for m in mutants(prof) if m[0] in ops and (not only_rows or m[1] in only_rows)]
+    if a.per_operator:
+        rng = random.Random(a.seed)
+        chosen = []
+        for op in ops:
+            of = [m for m in allm if m[0] == op]
+            chosen += of if len(of) <= a.per_operator else rng.sample(of, a.per_operator)
+    else:
+        chosen = allm if not a.sample or a.sample >= len(allm) else random.Random(a.seed).sample(allm, a.sample)
+    if a.only:
+        try:
+            prev = _load(a.only)
+        except (OSError, ValueError, KeyError) as exc:
+            print(f"spec_mutants: --only {a.only}: {exc}", file=sys.stderr)
+            return 2
+        keep = {(r["op"], r["row"], r["what"]) for r in prev
+                if not any(r[k] for k in ("compile", "prove", "oblig", "check"))}
+        chosen = [m for m in allm if m[:3] in keep]
+    random.Random(a.seed).shuffle(chosen)      # a run stopped early has judged a random sample
+    stream = open(a.stream, "w") if a.stream else None
+    t0 = time.perf_counter()
+    with Pool(a.jobs) as pool:
+        results = []
+        for i, r in enumerate(pool.imap_unordered(judge, [(prof.label(), a.full_prove) + m for m in chosen]), 1):
+            results.append(r)
+            if stream:
+                stream.write(json.dumps(r) + "\n")
+                stream.flush()
+            print(f"\r{i}/{len(chosen)} mutants", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    secs = time.perf_counter() - t0
+    report(prof.label(), len(allm), len(chosen), a.seed, secs, results, a.out)
     return 0
 
 
