@@ -38,6 +38,28 @@ User signals (RFC 9293 3.10.1-3.10.7):
 - `call-errors`: each call in each state returns the error 3.10.1-3.10.6 names, and no row
   returns an error those sections do not name for that call in that state.
 
+Answers and endings (RFC 9293 3.10.4-3.10.8), checked where an arriving segment's path through
+the stages ends, or per row:
+- `segment-acked`: a non-RST segment with ACK set that occupies sequence space in a
+  synchronized state is answered with an ACK or owes one (exceptions in `_answered`);
+- `text-needs-ack`: text or a FIN is accepted only past an acceptable ACK (fifth step);
+- `unread-needs-data`: data becomes readable only as RCV.NXT advances over it (seventh);
+- `rst-silent`: a RST outside the window is dropped silently (first; RFC 5961 3.2);
+- `reset-answer`: CLOSED resets every non-RST segment, LISTEN every one with ACK set
+  (3.10.7.1-2);
+- `send-reset-form`: a reset carries neither SYN nor FIN, and a row's own reset (not a
+  `reply`) ends the connection;
+- `tcb-deleted`, `listen-passive`: a connection that ends deletes its TCB, and goes back to
+  LISTEN only on a segment or timer and only if passively opened;
+- `abort-reset`: ABORT tells queued calls "connection reset" (3.10.5);
+- `timewait-timer`: entering TIME-WAIT starts 2 MSL, a FIN in TIME-WAIT restarts it;
+- `timer-sends`, `giveup-outstanding`: a retransmission/probe/delayed-ACK timer that keeps the
+  connection sends; a retransmission or user timeout gives up only with data outstanding;
+- `syn-options`: a row that takes the peer's SYN records its MSS and window scale (3.7.1).
+Each exception is an RFC sentence or an option a profile declares (`ack-unsent-silent`,
+`fin-wait-2-minisock`), never a row name. These came from the survivors of
+`bench/spec_mutants.py`'s extended operators.
+
 What is not an obligation: the choice between alternatives the RFCs allow (those are
 `choice` rows), and timing (the profile's intervals). A row that starts a new incarnation (it
 assigns ISS) is exempt from the retry obligations, not from the send obligations.
