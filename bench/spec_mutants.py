@@ -23,7 +23,8 @@ Each mutant changes one row of the profile's table in one way:
                established), dropped, or added
   flags        a sent segment's control bits change (FIN, RST or ACK added or removed)
 Three detectors run on every mutant: the z3 proofs (a gap, an overlap, a broken invariant or
-frame), the row obligations of the mutated row (checker/obligations.py), and the checker (a property violated on a small configuration: every
+frame), the row obligations of the mutated row and of the rows of every group it changed
+(checker/obligations.py), and the checker (a property violated on a small configuration: every
 single-incarnation scenario and `reconnect` with 2 incarnations, capacity 1, loss, dup 1,
 retries 1; client-close and simultaneous-close at capacity 2). A mutant is *caught* when
 either finds something, or when the table no longer compiles (a type error in the vocabulary). Survivors are listed: each is either equivalent
@@ -325,8 +326,11 @@ def judge(args) -> dict:
     if not rep.ok:
         f = rep.findings[0]
         res["prove"] = f"{f.kind} {f.state} {f.event} {','.join(f.rows)}".strip()[:160]
-    if any(r.id == rid for r in m.rows):
-        ob = check_obligations(prof, m, rows=frozenset({rid}))
+    # the mutated row and the rows of every group it changed (a dropped row leaves its siblings to
+    # answer for its cases)
+    ids = frozenset({rid} | {c.row.id for g in changed_groups(prof, m) for c in m.rows_for(*g)})
+    if ids & {r.id for r in m.rows}:
+        ob = check_obligations(prof, m, rows=ids)
         if not ob.ok:
             res["oblig"] = str(ob.breaches[0])[:160]
     for sc, cap, k in RUNS:

@@ -55,7 +55,11 @@ the stages ends, or per row:
 - `timewait-timer`: entering TIME-WAIT starts 2 MSL, a FIN in TIME-WAIT restarts it;
 - `timer-sends`, `giveup-outstanding`: a retransmission/probe/delayed-ACK timer that keeps the
   connection sends; a retransmission or user timeout gives up only with data outstanding;
-- `syn-options`: a row that takes the peer's SYN records its MSS and window scale (3.7.1).
+- `syn-options`: a row that takes the peer's SYN records its MSS and window scale (3.7.1);
+- `choice-default`: a `choice` row (a delayed ACK, a rate-limited challenge ACK, Nagle's
+  deferral) is an alternative: a row that is not a choice applies wherever it does, so the
+  table never makes an optional behaviour the only one. Not on OUTPUT, where what to send
+  next (a FIN with the last bytes or after them) is the stack's own choice.
 Each exception is an RFC sentence or an option a profile declares (`ack-unsent-silent`,
 `fin-wait-2-minisock`), never a row name. These came from the survivors of
 `bench/spec_mutants.py`'s extended operators.
@@ -129,6 +133,8 @@ OBLIGATIONS: tuple[Obligation, ...] = (
                "data becomes readable only when RCV.NXT advances over it"),
     Obligation("rst-silent", "RFC 9293 3.10.7.4 first; RFC 5961 3.2",
                "a RST outside the receive window is dropped silently"),
+    Obligation("choice-default", "RFC 9293 3.8.6.3; RFC 1122 4.2.3.2, 4.2.3.4; RFC 5961 7",
+               "a `choice` row is an alternative the RFCs allow: a row that is not a choice applies wherever it does"),
     Obligation("retry-reset", "RFC 9293 3.8.3; RFC 6298 5.3",
                "the retransmission count returns to 0 whenever SND.UNA advances"),
     Obligation("retry-only", "RFC 1122 4.2.3.5",
@@ -346,6 +352,11 @@ def check_obligations(profile: "Profile | str", m: Machine | None = None,
             _text_needs_ack(m, params, state, prior, c.row, run, env, breach, profile)
             _rst_silent(m, params, state, prior, run, env, breach, profile)
         _ends(run, here, to, event, at, breach)
+        if c.row.choice and event != "OUTPUT":    # OUTPUT: what to send next is the stack's own choice (3.7)
+            others = [z3_term(m.parsed[o.row.id][0], at, params) for o in m.rows_for(here, event, stage)
+                      if not o.row.choice]
+            breach("choice-default", "is a choice, but no row that is not one applies where it does (the "
+                   "behaviour it is an alternative to is missing)", z3.Or(*others) if others else z3.BoolVal(False))
         _timers_and_forms(run, here, event, at, actions, breach)
         if not run.deleted:
             # from the SYN that starts an incarnation, RCV.NXT advances from IRS + 1 (TFO data, RFC 7413)

@@ -297,3 +297,13 @@ def test_out_of_window_rst_challenged_breaks_rst_silent():
     edit = lambda r: replace(r, next="rst") if r.id == "seq.bad-rst" else r      # noqa: E731
     got = _breaches(edit, {"seq.bad-rst"})
     assert "rst-silent" in _names(got) and all(b.example["RST"] for b in got if b.obligation == "rst-silent")
+
+
+def test_an_optional_behaviour_made_the_only_one_breaks_choice_default():
+    """Dropping the immediate ACK of a FIN leaves only its delayed alternative (RFC 1122
+    4.2.3.2 makes delaying a SHOULD, not the only conformant behaviour)."""
+    edit = lambda r: None if r.id == "fin.est" else r      # noqa: E731
+    p = get_profile("rfc9293")
+    table = tuple(r for r in (edit(x) for x in TABLE) if r is not None)
+    got = check_obligations(p, Machine(p, table=table), rows=frozenset({"fin.est.delayed"})).breaches
+    assert _names(got) == {"choice-default"} and got[0].row == "fin.est.delayed"
