@@ -135,6 +135,9 @@ OBLIGATIONS: tuple[Obligation, ...] = (
                "a RST outside the receive window is dropped silently"),
     Obligation("choice-default", "RFC 9293 3.8.6.3; RFC 1122 4.2.3.2, 4.2.3.4; RFC 5961 7",
                "a `choice` row is an alternative the RFCs allow: a row that is not a choice applies wherever it does"),
+    Obligation("syn-dropped", "RFC 9293 3.10.7.4 fourth; RFC 5961 4.2",
+               "a SYN other than the peer's opening one, in a synchronized state, is answered and dropped: "
+               "state, SND.UNA and RCV.NXT stay"),
     Obligation("retry-reset", "RFC 9293 3.8.3; RFC 6298 5.3",
                "the retransmission count returns to 0 whenever SND.UNA advances"),
     Obligation("retry-only", "RFC 1122 4.2.3.5",
@@ -351,6 +354,7 @@ def check_obligations(profile: "Profile | str", m: Machine | None = None,
             _reset_answer(m, state, prior, run, env, breach)
             _text_needs_ack(m, params, state, prior, c.row, run, env, breach, profile)
             _rst_silent(m, params, state, prior, run, env, breach, profile)
+            _syn_dropped(m, state, prior, c.row, run, env, breach, profile)
         _ends(run, here, to, event, at, breach)
         if c.row.choice and event != "OUTPUT":    # OUTPUT: what to send next is the stack's own choice (3.7)
             others = [z3_term(m.parsed[o.row.id][0], at, params) for o in m.rows_for(here, event, stage)
@@ -553,6 +557,30 @@ def _rst_silent(m: Machine, params: dict, entry: State, prior, run: _Run, env: d
     if entry is S.FIN_WAIT_2 and profile.has("fin-wait-2-minisock"):
         outside = z3.And(outside, z3.Not(env["ORPHAN"]))
     breach("rst-silent", "answers a RST outside the receive window", z3.Not(outside))
+
+
+def _syn_dropped(m: Machine, entry: State, prior, row, run: _Run, env: dict, breach, profile) -> None:
+    """`syn-dropped` where an arriving segment's path ends: 3.10.7.4 fourth, a SYN in a
+    synchronized state gets a challenge ACK (RFC 5961 4.2) or, in RFC 793's way, a RST; either
+    way "discard the segment" (or the connection ends). The peer's opening SYN again (SEG.SEQ =
+    IRS: a simultaneous open's SYN,ACK, a retransmitted SYN) and a path that starts a new
+    incarnation (it assigns IRS) are not this case, nor an orphaned FIN-WAIT-2 the profile makes
+    a timewait socket (`fin-wait-2-minisock`: tcp_timewait_state_process() takes a SYN below
+    RCV.NXT as an old segment)."""
+    if entry not in _SYNCHRONIZED or run.deleted:
+        return
+    acts = [a for c in prior for a in m.parsed[c.row.id][1]] + list(m.parsed[row.id][1])
+    if any(a.op[0] == "delete" or (a.op[0] == "set" and a.op[1] == "IRS") for a in acts):
+        return
+    to = row.to or entry
+    other = z3.And(env["SYN"], z3.Not(env["RST"]), env["SEG.SEQ"] != env["IRS"])
+    if entry is S.FIN_WAIT_2 and profile.has("fin-wait-2-minisock"):
+        other = z3.And(other, z3.Not(env["ORPHAN"]))
+    if to is not entry:
+        breach("syn-dropped", f"a SYN moves the connection from {entry} to {to}", z3.Not(other))
+    live = run.live
+    breach("syn-dropped", "a SYN moves SND.UNA or RCV.NXT", z3.Or(z3.Not(other), z3.And(
+        live["SND.UNA"] == env["SND.UNA"], live["RCV.NXT"] == env["RCV.NXT"])))
 
 
 def _reset_answer(m: Machine, entry: State, prior, run: _Run, env: dict, breach) -> None:

@@ -307,3 +307,12 @@ def test_an_optional_behaviour_made_the_only_one_breaks_choice_default():
     table = tuple(r for r in (edit(x) for x in TABLE) if r is not None)
     got = check_obligations(p, Machine(p, table=table), rows=frozenset({"fin.est.delayed"})).breaches
     assert _names(got) == {"choice-default"} and got[0].row == "fin.est.delayed"
+
+
+def test_processing_past_a_challenged_syn_breaks_syn_dropped():
+    """The survivor of a fresh bench sample: SYN-RECEIVED's challenge ACK to a SYN went on to the
+    ACK stage, so a stray SYN,ACK completed the handshake (3.10.7.4 fourth: discard it)."""
+    edit = lambda r: replace(r, next="ack") if r.id == "syn.challenge.synrcvd" else r      # noqa: E731
+    got = _breaches(edit, {"syn.challenge.synrcvd"})
+    assert "syn-dropped" in _names(got)
+    assert all(b.example["SYN"] and b.example["SEG.SEQ"] != b.example["IRS"] for b in got if b.obligation == "syn-dropped")
