@@ -381,9 +381,9 @@ def report(label: str, total: int, tried: int, seed: int, secs: float, results: 
         surv_n = len(rs) - caught_n - equiv_n
         rows[op] = dict(zip(("tried",) + cols + ("caught",), c), equivalent=equiv_n, narrowing=narrow_n,
                         survivors=surv_n)
-        rate = 100 * caught_n / max(1, len(rs) - equiv_n)
+        rate = f"{100 * caught_n / (len(rs) - equiv_n):.0f}%" if len(rs) > equiv_n else "n/a"
         print(f"{op:<12} {c[0]:>6} {c[1]:>8} {c[2]:>6} {c[3]:>6} {c[4]:>6} {c[5]:>7} {equiv_n:>6} {narrow_n:>7}"
-              f" {surv_n:>8} {rate:>9.0f}%")
+              f" {surv_n:>8} {rate:>10}")
     only = {k: sum(1 for r in results if r[k] and not any(r[j] for j in cols if j != k)) for k in cols}
     print("caught by one alone: " + ", ".join(f"{k} {v}" for k, v in only.items()))
     unb = [r for r in results if r["unbounded"] and not any(r[k] for k in cols)]
