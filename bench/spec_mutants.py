@@ -198,6 +198,23 @@ def _idle_counters_hold(prof, m: Machine, sym, params, solver) -> bool:
     return ok
 
 
+def reached_stages(m: Machine) -> set[tuple]:
+    """The (state, SEGMENT, stage) groups an arriving segment can reach: from each state's entry
+    stage along the rows' `next` (linux's TIME-WAIT rows all stop at stage `pre`, so its
+    RFC-stage rows there are never reached)."""
+    todo = [(s, "SEGMENT", m.entry[s]) for s in State]
+    seen = set(todo)
+    while todo:
+        st, ev, stage = todo.pop()
+        for c in m.rows_for(st, ev, stage):
+            if c.next is not None:
+                g = (c.row.to or st, ev, c.next)
+                if g not in seen:
+                    seen.add(g)
+                    todo.append(g)
+    return seen
+
+
 def equivalent(prof, tbl, rid: str) -> str:
     """Why the mutated row `rid` of `tbl` behaves as the original in every state it applies
     in (z3, under the state invariants), or '' when that cannot be shown. Timer restarts are
@@ -205,10 +222,15 @@ def equivalent(prof, tbl, rid: str) -> str:
     signals in order."""
     orig = next((r for r in TABLE if r.id == rid), None)
     new = next((r for r in tbl if r.id == rid), None)
-    if orig is None or new is None or (orig.to, orig.next, orig.states, orig.event) != \
-            (new.to, new.next, new.states, new.event):
+    if orig is None or new is None:
         return ""
     m = Machine(prof)
+    if orig.event == "SEGMENT" and orig.stage and not any(
+            (st, "SEGMENT", orig.stage) in reached_stages(m) for st in orig.states):
+        return ("equivalent: the row is never reached in this profile (no arriving segment's path leads to "
+                f"stage {orig.stage!r} in {', '.join(s.value for s in orig.states)})")
+    if (orig.to, orig.next, orig.states, orig.event) != (new.to, new.next, new.states, new.event):
+        return ""
     params = dict(prof.params)
     sym = _Symbols(".eq")
     env = sym.env

@@ -113,8 +113,9 @@ OBLIGATIONS: tuple[Obligation, ...] = (
                "a row that ends a connection (enters CLOSED, or LISTEN from a connection) deletes its TCB"),
     Obligation("listen-passive", "RFC 9293 3.10.7.3, 3.10.7.4 second and fourth",
                "a connection returns to LISTEN only on a segment or timer and only if it was passively opened"),
-    Obligation("reset-answer", "RFC 9293 3.10.7.1, 3.10.7.2",
-               "CLOSED answers every non-RST segment with a reset; LISTEN every non-RST segment with ACK set"),
+    Obligation("reset-answer", "RFC 9293 3.10.7.1, 3.10.7.2, 3.10.7.3",
+               "CLOSED answers every non-RST segment with a reset; LISTEN every non-RST segment with ACK set; "
+               "SYN-SENT every non-RST segment whose ACK is not acceptable"),
     Obligation("abort-reset", "RFC 9293 3.10.5",
                "ABORT of an open connection (LISTEN to CLOSE-WAIT) tells queued calls 'connection reset'"),
     Obligation("timer-sends", "RFC 9293 3.10.8, 3.8.4, 3.8.6.1, 3.8.6.3",
@@ -351,7 +352,7 @@ def check_obligations(profile: "Profile | str", m: Machine | None = None,
         if last:
             _answered(m, params, state, prior, c.row, run, env, breach, profile)
             _timewait_fin(m, state, prior, c.row, run, env, breach)
-            _reset_answer(m, state, prior, run, env, breach)
+            _reset_answer(m, params, state, prior, run, env, breach)
             _text_needs_ack(m, params, state, prior, c.row, run, env, breach, profile)
             _rst_silent(m, params, state, prior, run, env, breach, profile)
             _syn_dropped(m, state, prior, c.row, run, env, breach, profile)
@@ -583,18 +584,21 @@ def _syn_dropped(m: Machine, entry: State, prior, row, run: _Run, env: dict, bre
         live["SND.UNA"] == env["SND.UNA"], live["RCV.NXT"] == env["RCV.NXT"])))
 
 
-def _reset_answer(m: Machine, entry: State, prior, run: _Run, env: dict, breach) -> None:
+def _reset_answer(m: Machine, params: dict, entry: State, prior, run: _Run, env: dict, breach) -> None:
     """`reset-answer` where an arriving segment's path ends: 3.10.7.1 "An incoming segment not
     containing a RST causes a RST to be sent in response"; 3.10.7.2 "Any acknowledgment is bad
     if it arrives on a connection still in the LISTEN state. An acceptable reset segment should
-    be formed for any arriving ACK-bearing segment"."""
-    if entry not in (S.CLOSED, S.LISTEN):
+    be formed for any arriving ACK-bearing segment"; 3.10.7.3 SYN-SENT: "If SEG.ACK =< ISS or
+    SEG.ACK > SND.NXT, send a reset (unless the RST bit is set ...)"."""
+    if entry not in (S.CLOSED, S.LISTEN, S.SYN_SENT):
         return
     flags = [a.op[1] for c in prior for a in m.parsed[c.row.id][1] if a.op[0] == "send"] + \
         [f for _, f, *_ in run.sends]
     if any(f & RST for f in flags):
         return
     needs = z3.Not(env["RST"]) if entry is S.CLOSED else z3.And(z3.Not(env["RST"]), env["ACK"])
+    if entry is S.SYN_SENT:         # 3.10.7.3 first: "If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset"
+        needs = z3.And(needs, z3.Not(z3_term(parse_expr("ACK_NEW", m.macros), env, params)))
     breach("reset-answer", f"a segment arriving in {entry} is not answered with a reset", z3.Not(needs))
 
 

@@ -316,3 +316,10 @@ def test_processing_past_a_challenged_syn_breaks_syn_dropped():
     got = _breaches(edit, {"syn.challenge.synrcvd"})
     assert "syn-dropped" in _names(got)
     assert all(b.example["SYN"] and b.example["SEG.SEQ"] != b.example["IRS"] for b in got if b.obligation == "syn-dropped")
+
+
+def test_bad_ack_in_syn_sent_left_unanswered_breaks_reset_answer():
+    """A survivor of the linux sample: SYN-SENT must reset an unacceptable ACK (3.10.7.3)."""
+    edit = _actions("synsent.badack", lambda a: ())
+    got = _breaches(edit, {"synsent.badack"}, profile="linux")
+    assert _names(got) == {"reset-answer"} and got[0].state.value == "SYN-SENT"
