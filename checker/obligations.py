@@ -517,7 +517,8 @@ def _timers_and_forms(run: _Run, state: State, event: str, env: dict, actions, b
                    "a reset ends the connection; a reset answering a segment is a `reply`)")
     assigned = {a.op[1] for a in actions if a.op[0] == "set"}
     if "IRS" in assigned and not {"SND.MSS", "SND.WS"} <= assigned:
-        breach("syn-options", f"takes the peer's SYN without recording its {' and '.join(sorted({'SND.MSS', 'SND.WS'} - assigned))}")
+        missing = " and ".join(sorted({"SND.MSS", "SND.WS"} - assigned))
+        breach("syn-options", f"takes the peer's SYN without recording its {missing}")
 
 
 def _text_needs_ack(m: Machine, params: dict, entry: State, prior, row, run: _Run, env: dict, breach,
