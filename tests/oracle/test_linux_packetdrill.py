@@ -62,7 +62,7 @@ CONFORMANT = [
     "fastopen--server--reset-non-tfo-socket", "fastopen--server--unread-data-closed-trigger-rst",
     "fastopen--server--pure-syn-data", "fastopen--client--fastopen-connect-keepalive", "blocking--blocking-connect",
     "ts_recent--fin_tsval", "ts_recent--reset_tsval", "ioctl--ioctl-siocinq-fin", "selftests--tcp_close_no_rst",
-    "selftests--tcp_disorder_fin_in_FIN_WAIT",
+    "selftests--tcp_disorder_fin_in_FIN_WAIT", "selftests--tcp_fastopen_server_trigger-rst-reconnect",
 ]
 REJECTED = {
     "fastopen--client--blocking-sendto": TFO_CONNECT,
@@ -77,6 +77,7 @@ REJECTED = {
     "fastopen--server--basic-zero-payload": TFO_ZERO,
     "selftests--tcp_rcv_zero_wnd_fin": BEYOND_WINDOW,
     "selftests--tcp_rcv_big_endseq": BEYOND_WINDOW,
+    "selftests--tcp_rcv_neg_window": BEYOND_WINDOW,
 }
 # Linux deviates from RFC 9293 as written (docs/linux-audit.md): the kernel end must be a violation there
 RFC9293_DEVIATIONS = {
