@@ -38,8 +38,8 @@ ICMP = ("an ICMP destination unreachable (net/host) in SYN-RECEIVED ends the con
         "accepted); the oracle ignores ICMP (oracle/capture.py reads TCP only), so the RST answering the peer's "
         "later ACK looks unprovoked")
 TFO_ZERO = ("a SYN with a valid Fast Open cookie and no data still makes a Fast Open child that may send before "
-            "the handshake's last ACK (Linux tcp_try_fastopen(): 'Data-less SYN with valid cookie is allowed to "
-            "send data in SYN_RECV state'); spec/table.py synrcvd.send.tfo requires data on the SYN")
+            "the handshake's last ACK (Linux tcp_try_fastopen() creates the child on a valid cookie whatever the "
+            "SYN's length); spec/table.py synrcvd.send.tfo requires data on the SYN")
 BEYOND_WINDOW = ("text past the right window edge: Linux tcp_sequence() accepts a whole in-order segment when the "
                  "receive queue is empty, drops it whole with an ACK otherwise (SKB_DROP_REASON_TCP_INVALID_END_"
                  "SEQUENCE), and a FIN may lie one past the edge; spec/table.py text.trim only trims "
