@@ -26,6 +26,7 @@ from synack.spec import ACK, SYN, get_profile
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "linux-packetdrill"
 KERNEL = ("192.168.0.1", None)        # packetdrill's --local_ip: the kernel's end; the peer is scripted
+KERNEL6 = ("fd3d:a0b:17d6::1", None)  # the same over IPv6 (captures named ipv6--...)
 
 # causes (see the README's table and /work/wt/notes/pdrill.md); each names the kernel function and the owner file
 TFO_CONNECT = ("a TCP Fast Open client's SYN carries data (sendto(MSG_FASTOPEN) / TCP_FASTOPEN_CONNECT, Linux "
@@ -63,6 +64,7 @@ CONFORMANT = [
     "fastopen--server--pure-syn-data", "fastopen--client--fastopen-connect-keepalive", "blocking--blocking-connect",
     "ts_recent--fin_tsval", "ts_recent--reset_tsval", "ioctl--ioctl-siocinq-fin", "selftests--tcp_close_no_rst",
     "selftests--tcp_disorder_fin_in_FIN_WAIT", "selftests--tcp_fastopen_server_trigger-rst-reconnect",
+    "ipv6--close--close-remote-fin-then-close", "ipv6--user_timeout--user_timeout", "ipv6--fastopen--server--basic-rw",
 ]
 REJECTED = {
     "fastopen--client--blocking-sendto": TFO_CONNECT,
@@ -89,10 +91,14 @@ RFC9293_DEVIATIONS = {
 }
 
 
+def kernel(name: str) -> tuple:
+    return KERNEL6 if name.startswith("ipv6--") else KERNEL
+
+
 def judge(name: str, profile: str = "linux"):
     """The oracle's results for every kernel end in one capture, as `synack oracle CAP -p PROFILE
-    --vantage 192.168.0.1 --iut 192.168.0.1` gives them."""
-    cj = CaptureJudge(get_profile(profile), KERNEL, vantage=KERNEL)
+    --vantage KERNEL --iut KERNEL` gives them (KERNEL: 192.168.0.1, or fd3d:a0b:17d6::1 over IPv6)."""
+    cj = CaptureJudge(get_profile(profile), kernel(name), vantage=kernel(name))
     results = [r for p in read_capture(str(DATA / f"{name}.pcap")) for r in cj.feed(p)] + list(cj.close())
     assert results, f"{name}: no kernel end judged"
     return results
@@ -119,7 +125,7 @@ def test_linux_judges_the_kernel_end_conformant(name):
 def _with_connect_logged(name: str, profile: str = "linux"):
     """Each kernel end whose first SYN carries data, judged with that one call logged: CONNECT with the
     SYN's data (as tests/live/test_tfo.py does); the rest of the trace as captured."""
-    cj = CaptureJudge(get_profile(profile), KERNEL, keep_events=True, vantage=KERNEL)
+    cj = CaptureJudge(get_profile(profile), kernel(name), keep_events=True, vantage=kernel(name))
     for p in read_capture(str(DATA / f"{name}.pcap")):
         list(cj.feed(p))                  # feed() yields the connections it finished
     list(cj.close())
