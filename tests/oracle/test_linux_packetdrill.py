@@ -14,6 +14,7 @@ same capture judged with the missing piece supplied by hand is conformant, so th
 cause and nothing else. A few captures show where Linux deviates from RFC 9293 as written
 (docs/linux-audit.md): under `rfc9293` they must stay violations.
 """
+import random
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ import pytest
 from synack.oracle import Monitor
 from synack.oracle.capture import read_capture
 from synack.oracle.events import CallEvent
+from synack.oracle.generate import MUTATIONS, mutate
 from synack.oracle.judge import CaptureJudge
 from synack.spec import ACK, SYN, get_profile
 
@@ -91,6 +93,11 @@ RFC9293_DEVIATIONS = {
 }
 
 
+def rejected(why: str):
+    """Strict: once the cause is fixed the test passes, strict xfail fails, and the mark must go."""
+    return pytest.mark.xfail(strict=True, raises=AssertionError, reason=why)
+
+
 def kernel(name: str) -> tuple:
     return KERNEL6 if name.startswith("ipv6--") else KERNEL
 
@@ -116,27 +123,59 @@ def test_every_capture_is_listed_once():
 
 
 @pytest.mark.parametrize("name", CONFORMANT + [
-    pytest.param(n, marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=why)) for n, why in REJECTED.items()])
+    pytest.param(n, marks=rejected(why)) for n, why in REJECTED.items()])
 def test_linux_judges_the_kernel_end_conformant(name):
     results = judge(name)
     assert all(r.verdict.status == "conformant" for r in results), report(results)
 
 
+def _kernel_ends(name: str, profile: str = "linux") -> list:
+    """Each kernel end's events (segments in and out) as the capture judge split them."""
+    cj = CaptureJudge(get_profile(profile), kernel(name), keep_events=True, vantage=kernel(name))
+    for p in read_capture(str(DATA / f"{name}.pcap")):
+        list(cj.feed(p))
+    list(cj.close())
+    return [list(events) for conn in cj.released for events in conn.events.values()]
+
+
+def _tfo_child(events) -> bool:
+    """The end is a Fast Open child: its SYN,ACK acknowledges data carried on the peer's SYN."""
+    syn = next((e.seg for e in events if getattr(e, "dir", "") == "in" and e.seg.flags & SYN), None)
+    return syn is not None and bool(syn.data) and any(
+        e.dir == "out" and e.seg.flags & SYN and e.seg.flags & ACK and e.seg.ack == (syn.seq + 1 + syn.data) % 2**32
+        for e in events if getattr(e, "dir", "") == "out")
+
+
+@pytest.mark.parametrize("name", CONFORMANT)
+def test_the_conformant_verdicts_are_not_vacuous(name):
+    """The same kernel ends with one wrong segment put in (synack.oracle.generate's mutations) are
+    violations at that very segment: the oracle followed these captures, it did not wave them through."""
+    tried = 0
+    for events in _kernel_ends(name):
+        rng = random.Random(7)
+        for kind in MUTATIONS:
+            if kind == "data-before-third-segment" and _tfo_child(events):
+                continue        # not a mutation here: RFC 7413 4.2.2 lets a server that took the SYN's data send
+            m = mutate(events, kind, rng)
+            if m is None:
+                continue
+            bad, i = m
+            v = Monitor(get_profile("linux"), vantage="near").check(bad)
+            assert v.status == "violation" and v.index == i + 1, f"{kind}:\n{v}"
+            tried += 1
+    assert tried
+
+
 def _with_connect_logged(name: str, profile: str = "linux"):
     """Each kernel end whose first SYN carries data, judged with that one call logged: CONNECT with the
     SYN's data (as tests/live/test_tfo.py does); the rest of the trace as captured."""
-    cj = CaptureJudge(get_profile(profile), kernel(name), keep_events=True, vantage=kernel(name))
-    for p in read_capture(str(DATA / f"{name}.pcap")):
-        list(cj.feed(p))                  # feed() yields the connections it finished
-    list(cj.close())
     verdicts = []
-    for conn in cj.released:
-        for events in conn.events.values():
-            syn = next((e for e in events if getattr(e, "dir", "") == "out" and e.seg.flags & SYN
-                        and not e.seg.flags & ACK), None)
-            if syn is not None and syn.seg.data:
-                trace = [CallEvent("CONNECT", syn.seg.data, t=syn.t)] + list(events)
-                verdicts.append(Monitor(get_profile(profile), vantage="near").check(trace))
+    for events in _kernel_ends(name, profile):
+        syn = next((e for e in events if getattr(e, "dir", "") == "out" and e.seg.flags & SYN
+                    and not e.seg.flags & ACK), None)
+        if syn is not None and syn.seg.data:
+            trace = [CallEvent("CONNECT", syn.seg.data, t=syn.t)] + events
+            verdicts.append(Monitor(get_profile(profile), vantage="near").check(trace))
     return verdicts
 
 
@@ -151,8 +190,8 @@ PAWS_ONLY = PAWS_SYNSENT[len(TFO_CONNECT) + len("; behind it: "):]
 
 
 @pytest.mark.parametrize("name", [
-    pytest.param("fastopen--client--simultaneous-fast-open", marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=SIMOPEN_ONLY)),
-    pytest.param("fastopen--client--synack-data", marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=PAWS_ONLY))])
+    pytest.param("fastopen--client--simultaneous-fast-open", marks=rejected(SIMOPEN_ONLY)),
+    pytest.param("fastopen--client--synack-data", marks=rejected(PAWS_ONLY))])
 def test_what_hides_behind_the_tfo_connect(name):
     """With the CONNECT logged, a second cause remains in these two (its own xfail)."""
     verdicts = _with_connect_logged(name)
