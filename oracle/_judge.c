@@ -519,6 +519,7 @@ static int fast(Judge *j, Mon *m, int dir) {
     }
     k.set = m->set; k.dir = (uint8_t)dir; k.flags = (uint8_t)p->flags; k.nm = (uint8_t)m->nm;
     k.data = (uint32_t)p->data; k.segwnd = (uint32_t)p->win; k.wnd = wnd;
+    if (syn && p->has_ts >> 1) return 0;     /* a Fast Open SYN: stepped in Python (not in the memo key) */
     if (syn) {              /* Segment.with_options: only a SYN carries them */
         k.ws = (uint8_t)(p->wscale >= 0 ? p->wscale + 1 : 0);
         k.mss = (uint16_t)(p->mss > 0 ? p->mss : 0);
@@ -801,7 +802,11 @@ static void options(const uint8_t *b, int end, Seg *s) {
         int n = b[i + 1];
         if (kind == 2 && n == 4) s->mss = rd16(b + i + 2);
         else if (kind == 3 && n == 3) s->wscale = b[i + 2] < 14 ? b[i + 2] : 14;
-        else if (kind == 8 && n == 10) { s->has_ts = 1; s->tsval = rd32(b + i + 2, 1); s->tsecr = rd32(b + i + 6, 1); }
+        else if (kind == 8 && n == 10) { s->has_ts |= 1; s->tsval = rd32(b + i + 2, 1); s->tsecr = rd32(b + i + 6, 1); }
+        /* TCP Fast Open (RFC 7413 4.1; experimental 254/0xF989) as capture.py reads it, in bits 1-2 of has_ts:
+         * 1 a cookie request, 2 a cookie (Segment.tfo) */
+        else if (kind == 34) s->has_ts = (s->has_ts & 1) | ((n == 2 ? 1 : 2) << 1);
+        else if (kind == 254 && n >= 4 && rd16(b + i + 2) == 0xF989) s->has_ts = (s->has_ts & 1) | ((n == 4 ? 1 : 2) << 1);
         i += n;
     }
 }

@@ -31,6 +31,12 @@ from .monitor import EXIT, INCONCLUSIVE, LEARNABLE, MAX_VIOLATIONS, SILENT, UNJU
 from .observation import AUTO, FAR, FAR_RATIO, FAR_REPLY, NEAR
 
 
+#: A pcap is read as taken on a host: what a near end sent may show before segmentation offload
+#: (observation latitude `segmentation-offload`). JSON Lines traces and the test kit see a
+#: stack's own wire and keep the default (off).
+HOST_CAPTURE = MappingProxyType({"offload": 1})
+
+
 def learnable(profile, given: "tuple[str, ...] | None") -> tuple[str, ...]:
     """The parameters a monitor learns: every LEARNABLE one not given (`given`: the names a
     user or trace header set; None: those that differ from the base profile's default)."""
@@ -152,7 +158,8 @@ class CaptureJudge:
                 where, note = vantage_of(end, self.vantage)
                 c.monitors[end] = Monitor(self.profile, role=f"IUT {_ep(*end)}", start=start,
                                           max_candidates=self.max_candidates, vantage=where, vantage_note=note,
-                                          max_violations=self.max_violations, learn=self.learn)
+                                          max_violations=self.max_violations, learn=self.learn,
+                                          observation=HOST_CAPTURE)
                 if self.keep:
                     c.events[end] = []
         self.live[key] = c
@@ -343,7 +350,7 @@ def _native_plan(source, prof, iut, start, max_candidates: int, emit, share: int
         if isinstance(probed, str):
             raise NativeUnavailable(f"{source.name}: the native judge cannot read it ({probed}); use --engine python")
         return NativeJudge(prof, iut, start, max_candidates, emit, share, jobs, max_violations,
-                           learnable(prof, given)), probed
+                           learnable(prof, given), observation=HOST_CAPTURE), probed
     except NativeUnavailable:
         if engine == "native":
             raise

@@ -981,7 +981,7 @@ class Monitor:
                 err = [s[len("error: "):] for s in tr.signals if s.startswith("error")]
                 if ev.result is not None and bool(err) != ev.result.startswith("error"):
                     continue
-                if err and ev.result is not None and not (error_names(ev.result) or set(err)) & set(err):
+                if err and ev.result is not None and not (error_names(ev.result, ev.call) or set(err)) & set(err):
                     continue            # a named error other than the one the table gives (spec/errors.py)
                 rows = ",".join(tr.rows)
                 # CONNECT picks a placeholder ISN; the SYN shows the real one

@@ -175,16 +175,17 @@ def _nan(x: float | None) -> float:
 def _event(direction: str, t, seq, ack, flags, data, win, wscale, mss, has_ts, tsval, tsecr) -> SegmentEvent:
     """The event of a `Seg` as SEG unpacks it."""
     return SegmentEvent(direction, Segment.with_options(flags, seq, ack, data, win, None if mss < 0 else mss,
-                                                        None if wscale < 0 else wscale), t, win,
+                                                        None if wscale < 0 else wscale, has_ts >> 1), t, win,
                         None if wscale < 0 else wscale,
-                        None if mss < 0 else mss, (tsval, tsecr) if has_ts else None)
+                        None if mss < 0 else mss, (tsval, tsecr) if has_ts & 1 else None)
 
 
 def _seg_fields(ev: SegmentEvent) -> tuple:
     """`_event`'s arguments less the direction (SEG's fields)."""
     seg = ev.seg
     return (ev.t, seg.seq, seg.ack, seg.flags, seg.data, ev.win, -1 if ev.wscale is None else ev.wscale,
-            -1 if ev.mss is None else ev.mss, ev.ts is not None, *(ev.ts if ev.ts is not None else (0, 0)))
+            -1 if ev.mss is None else ev.mss, (ev.ts is not None) | seg.tfo << 1,      # has_ts: bit 0, tfo: bits 1-2
+            *(ev.ts if ev.ts is not None else (0, 0)))
 
 
 def _pad(xs, n: int) -> tuple:
@@ -527,8 +528,8 @@ class NativeJudge:
     def added(self, pset, direction: str, seg: Segment, wnd, tk: tuple, ages: tuple, step: tuple) -> None:
         """A whole-set step the monitor's step cache stored (`stepcache.Tables.listeners`): C keeps a copy."""
         nset, ddl, ddp, mmap = step
-        if tk[0] or len(ages) > MAXM or len(mmap) > MAXM:
-            return                             # untimed events, or more marks than C holds: Python only
+        if tk[0] or len(ages) > MAXM or len(mmap) > MAXM or seg.tfo:
+            return                             # untimed events, more marks than C holds, Fast Open SYNs: Python only
         key = TKEY.pack(self._idx(pset), direction == "in", seg.flags, len(ages), seg.ws, seg.seq, seg.ack, seg.wnd,
                         seg.data, -1 if wnd is None else wnd, *_pad([-1 if k is None else k for k in tk[1:]], 3),
                         *_pad(ages, MAXM), seg.mss)

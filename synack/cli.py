@@ -147,9 +147,12 @@ SCENARIO_NAMES, DEFAULT_SCENARIOS, PROPERTY_NAMES = SCENARIOS, SINGLE, PROPERTIE
 @click.option("--engine", type=click.Choice(["auto", "native", "python"]), default="auto", show_default=True,
               help="explorer: native (C core, built with cc on first use), python, or auto (native when cc exists); "
                    "both explore the same states and give the same verdicts")
+@click.option("--cores", default=None, type=int,
+              help="threads of the native explorer (default: every core this process may use); the states, "
+                   "verdicts and counterexamples are the same on any number")
 @click.option("--quiet", "-q", is_flag=True, help="no progress bar")
 def check_cmd(profile, variant, scenario, capacity, loss, dup, fifo, retries, incarnations, isn_choices, budget,
-              props, max_states, max_seconds, max_memory, as_json, trace_out, diagram_out, engine, quiet) -> None:
+              props, max_states, max_seconds, max_memory, as_json, trace_out, diagram_out, engine, cores, quiet) -> None:
     """Explore every interleaving of two endpoints, a lossy, duplicating, reordering network and
     the users' scenario; check the properties. Exit 0 when all hold, 1 when one fails (with its
     shortest counterexample), 2 for bad input, 3 when a limit stopped the search first."""
@@ -187,7 +190,7 @@ def check_cmd(profile, variant, scenario, capacity, loss, dup, fifo, retries, in
         left = max(deadline - time.monotonic(), 1e-9) if deadline is not None else 0.0
         limits = Limits(max_states, left, max_memory)
         try:
-            ex = _run(cfg, limits, quiet or as_json, engine)
+            ex = _run(cfg, limits, quiet or as_json, engine, cores)
         except SpecError as exc:          # e.g. --engine native without a C compiler
             _fail(str(exc))
         failed = {p: f for p, f in ex.found.items()}
@@ -235,7 +238,7 @@ def check_cmd(profile, variant, scenario, capacity, loss, dup, fifo, retries, in
     sys.exit(worst)
 
 
-def _run(cfg, limits, quiet: bool, engine: str = "auto"):
+def _run(cfg, limits, quiet: bool, engine: str = "auto", cores: "int | None" = None):
     """Explore with a progress bar on stderr for runs longer than a second (TTY only)."""
     import time
 
@@ -246,7 +249,7 @@ def _run(cfg, limits, quiet: bool, engine: str = "auto"):
         PROGRESS["done"] = f"{n:,} states ({cfg.scenario.name})"
 
     if quiet or not sys.stderr.isatty():
-        return explore(System(cfg), limits, on_progress=note, engine=engine)
+        return explore(System(cfg), limits, on_progress=note, engine=engine, cores=cores)
     from rich.console import Console
     from rich.progress import Progress, TextColumn, TimeElapsedColumn
 
@@ -266,7 +269,7 @@ def _run(cfg, limits, quiet: bool, engine: str = "auto"):
                             f"depth {depth}, {n / max(elapsed, 1e-9):,.0f} states/s")
 
     try:
-        return explore(System(cfg), limits, on_progress=tick, engine=engine)
+        return explore(System(cfg), limits, on_progress=tick, engine=engine, cores=cores)
     finally:
         if state["bar"] is not None:
             state["bar"].stop()
