@@ -511,11 +511,6 @@ row("seq.bad-rst", SYNC, SEG, "not ACCEPTABLE and RST", (), None, R + "3.10.7.4"
     "first: unacceptable RST: drop", stage="seq")
 row("seq.bad", [s for s in SYNC if s is not TW], SEG, "not ACCEPTABLE and not RST", ACK_NOW, None,
     R + "3.10.7.4", "first: unacceptable segment: snd ACK, drop", stage="seq")
-row("seq.bad.limited", [s for s in SYNC if s is not TW], SEG, "not ACCEPTABLE and not RST", (), None,
-    "RFC 5961 7; Linux tcp_validate_incoming(): tcp_oow_rate_limited() (net.ipv4.tcp_invalid_ratelimit, 500 ms "
-    "per socket), an out-of-window SYN goes to tcp_send_challenge_ack()",
-    "first: the ACK an unacceptable segment asks for, suppressed by the per-socket rate limit", stage="seq",
-    when="challenge-ack and challenge-ack-ratelimit", choice=True)
 row("seq.bad.tw", TW, SEG, "not ACCEPTABLE and not RST", (ACK_NOW, "restart 2MSL"), None,
     R + "3.10.7.4 (TIME-WAIT); Linux tcp_timewait_state_process()",
     "a retransmitted FIN (SEG.SEQ = RCV.NXT - 1) fails the acceptability test: it is ACKed and 2 MSL restarts, "
