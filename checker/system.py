@@ -132,6 +132,7 @@ class Result(NamedTuple):
     error: bool                 # the user is told of an error
     deletes: bool               # the rows delete the TCB
     sets_irs: bool              # a SYN was accepted (checked at establishment, not here)
+    withholds: bool = False     # a rate-limited row withheld an answer (to the peer: its loss)
 
 
 class System:
@@ -162,6 +163,7 @@ class System:
         self.timers = tuple(t for t in TIMERS if any(k[1] == t for k in self.m.table))
         rows = {r.id: r for r in self.m.rows}
         self.row_rfc = {rid: r.rfc for rid, r in rows.items()}
+        self._limited = {rid for rid, r in rows.items() if r.rate_limited}
         self._starts, self._accepts, self._deletes, self._irs = set(), set(), set(), set()
         for rid, (_, actions) in self.m.parsed.items():
             if any(a.op[0] == "delete" for a in actions):
@@ -250,7 +252,8 @@ class System:
                              any(x in self._accepts for x in t.rows),
                              any(sg.startswith("error") for sg in t.signals),
                              any(x in self._deletes for x in t.rows),
-                             any(x in self._irs for x in t.rows))
+                             any(x in self._irs for x in t.rows),
+                             any(x in self._limited for x in t.rows))
                 k = res[:4]
                 if k not in seen:
                     seen.add(k)
@@ -498,6 +501,12 @@ class System:
         child[4 + side] = self.advance(side, pc, res.signals)
         # fairness ghosts
         edge = FAIR
+        if res.withholds:
+            # a rate limit withheld an answer: to the peer the loss of that segment, so the same
+            # edge class and ghost bits as a loss (a real limit passes one answer per interval,
+            # and the retransmissions that need one come further apart; the clock is not modelled)
+            edge = LOSS
+            bits |= LOSSY[0] | LOSSY[1]
         # a give-up: a short timer that deletes the TCB or reports an error (RFC 1122 R2)
         if kind == "timer" and label[2] not in ("2MSL", "FIN-WAIT-2") and (res.error or res.deletes):
             if not quiet:

@@ -28,6 +28,7 @@ def export(profile: "Profile | str") -> dict[str, Any]:
                 "id": r.id, "from": s.value, "event": r.event, "stage": r.stage or None, "guard": r.guard,
                 "actions": list(r.actions), "to": (r.to or s).value, "next": r.next, "rfc": r.rfc,
                 "note": r.note, "when": r.when or None, "choice": r.choice, "figure5": r.figure5,
+                "rate_limited": r.rate_limited,
             })
     order = {s.value: i for i, s in enumerate(STATES)}
     rows.sort(key=lambda d: order[d["from"]])  # stable: table order within a state

@@ -41,6 +41,10 @@ class Row:
     when: str = ""
     choice: bool = False
     figure5: bool = field(default=False, compare=False)
+    #: a choice that withholds, under a rate limit, what its sibling row sends. To the peer it
+    #: is the loss of that segment, so the checker's liveness analysis treats it as one: a rate
+    #: limit runs on a clock (at most one answer per interval passes) that the untimed model lacks
+    rate_limited: bool = False
 
 
 #: Segment processing stages, in the order RFC 9293 section 3.10.7 gives them. Processing of
@@ -119,13 +123,13 @@ ROWS: list[Row] = []
 
 
 def row(id, states, event, guard, actions=(), to=None, rfc="", note="", stage="", next=None,
-        when="", choice=False, figure5=False):
+        when="", choice=False, figure5=False, rate_limited=False):
     if isinstance(states, State):
         states = (states,)
     if isinstance(actions, str):
         actions = (actions,)
     ROWS.append(Row(id, tuple(states), event, guard, tuple(actions), to, rfc, note, stage, next,
-                    when, choice, figure5))
+                    when, choice, figure5, rate_limited))
 
 
 R = "RFC 9293 "
@@ -511,6 +515,17 @@ row("seq.bad-rst", SYNC, SEG, "not ACCEPTABLE and RST", (), None, R + "3.10.7.4"
     "first: unacceptable RST: drop", stage="seq")
 row("seq.bad", [s for s in SYNC if s is not TW], SEG, "not ACCEPTABLE and not RST", ACK_NOW, None,
     R + "3.10.7.4", "first: unacceptable segment: snd ACK, drop", stage="seq")
+# Linux answers an unacceptable segment through the per-socket out-of-window rate limit unless it
+# carries data or a FIN and no SYN (tcp_validate_incoming() -> tcp_oow_rate_limited(), which exempts
+# "data packets without SYNs"); an unacceptable SYN goes to syn_challenge (tcp_send_challenge_ack(),
+# limited by the same __tcp_oow_rate_limited()): at most one such ACK per socket per
+# net.ipv4.tcp_invalid_ratelimit (500 ms).
+row("seq.bad.limited", [s for s in SYNC if s is not TW], SEG,
+    "not ACCEPTABLE and not RST and (SYN or SEG.LEN == 0)", (), None,
+    "RFC 5961 7; Linux tcp_validate_incoming(): tcp_oow_rate_limited() (net.ipv4.tcp_invalid_ratelimit; a "
+    "segment with data or a FIN and no SYN is exempt), an unacceptable SYN through tcp_send_challenge_ack()",
+    "first: an unacceptable SYN or empty segment: the ACK it asks for, suppressed by the per-socket rate limit",
+    stage="seq", when="challenge-ack and challenge-ack-ratelimit", choice=True, rate_limited=True)
 row("seq.bad.tw", TW, SEG, "not ACCEPTABLE and not RST", (ACK_NOW, "restart 2MSL"), None,
     R + "3.10.7.4 (TIME-WAIT); Linux tcp_timewait_state_process()",
     "a retransmitted FIN (SEG.SEQ = RCV.NXT - 1) fails the acceptability test: it is ACKed and 2 MSL restarts, "
@@ -542,7 +557,7 @@ row("rst.challenge", SYNC, SEG, "RST and SEG.SEQ != RCV.NXT", ACK_NOW, None, "RF
 row("rst.challenge.limited", SYNC, SEG, "RST and SEG.SEQ != RCV.NXT", (), None,
     "RFC 5961 7; Linux tcp_send_challenge_ack() (net.ipv4.tcp_challenge_ack_limit)",
     "second: the challenge ACK is suppressed by the rate limit", stage="rst",
-    when="challenge-ack and challenge-ack-ratelimit", choice=True)
+    when="challenge-ack and challenge-ack-ratelimit", choice=True, rate_limited=True)
 
 # fourth: SYN (the third step, security, is not modelled)
 row("syn.none", SYNC, SEG, "not SYN", (), None, R + "3.10.7.4", "fourth: no SYN", stage="syn", next="ack")
@@ -567,7 +582,7 @@ row("syn.challenge.synrcvd", SR, SEG, "SYN and not PASSIVE", ACK_NOW, None, "RFC
     "fourth: SYN in SYN-RECEIVED from an active OPEN: challenge ACK", stage="syn", when="challenge-ack")
 row("syn.challenge.limited", (ES, F1, F2, CW, CG, LA, TW), SEG, "SYN", (), None,
     "RFC 5961 7; Linux tcp_send_challenge_ack()", "fourth: challenge ACK suppressed by the rate limit",
-    stage="syn", when="challenge-ack and challenge-ack-ratelimit", choice=True)
+    stage="syn", when="challenge-ack and challenge-ack-ratelimit", choice=True, rate_limited=True)
 row("syn.reset", (ES, F1, F2, CW, CG, LA, TW), SEG, "SYN",
     ("send <SEQ=SND.NXT><CTL=RST>", "delete TCB", "signal error: connection reset"), CL,
     "RFC 9293 3.10.7.4 (RFC 793 behaviour)", "fourth: an in-window SYN is an error: snd RST, close",
@@ -618,7 +633,7 @@ row("ack.old.never-sent", (ES, F1, F2, CW, CG, LA), SEG, "ACK and SEG.ACK < SND.
 row("ack.old.never-sent.limited", (ES, F1, F2, CW, CG, LA), SEG, "ACK and SEG.ACK < SND.UNA and ACK_NEVER_SENT", (),
     None, "RFC 5961 7; Linux tcp_send_challenge_ack() (net.ipv4.tcp_challenge_ack_limit)",
     "fifth: the same, the challenge ACK suppressed by the rate limit", stage="ack",
-    when="challenge-ack and challenge-ack-ratelimit", choice=True)
+    when="challenge-ack and challenge-ack-ratelimit", choice=True, rate_limited=True)
 row("ack.old.never-sent.plain", (ES, F1, F2, CW, CG, LA), SEG, "ACK and SEG.ACK < SND.UNA and ACK_NEVER_SENT", (),
     None, R + "3.10.7.4", "fifth: old duplicate ACK: ignored", stage="ack", next="text", when="not challenge-ack")
 row("ack.unsent", (ES, F1, F2, CW, CG, LA), SEG, "ACK and ACK_UNSENT", ACK_NOW, None, R + "3.10.7.4",
@@ -628,7 +643,7 @@ row("ack.unsent.limited", (ES, F1, F2, CW, CG, LA), SEG, "ACK and ACK_UNSENT", (
     "RFC 5961 7; Linux tcp_send_challenge_ack() (__tcp_oow_rate_limited(), net.ipv4.tcp_invalid_ratelimit)",
     "fifth: ACK of data not yet sent: the answering ACK suppressed by the rate limit (Linux sends at most one "
     "such ACK per socket per tcp_invalid_ratelimit, 500 ms)", stage="ack",
-    when="challenge-ack and challenge-ack-ratelimit", choice=True)
+    when="challenge-ack and challenge-ack-ratelimit", choice=True, rate_limited=True)
 row("ack.partial", (F1, CG, LA), SEG,
     "ACK and SND.UNA < SEG.ACK and (SEG.ACK < SND.NXT or (SEG.ACK == SND.NXT and not FIN.SENT))", _new, None,
     R + "3.10.7.4", "fifth: new acknowledgment, our FIN not yet acknowledged (or still queued behind data)",

@@ -275,3 +275,23 @@ def test_in_order_delivery_fails_when_data_is_taken_beyond_a_gap():
             if r.id == "text.ooo" else r)
     ex = _broken_run(edit, "data", capacity=2)
     assert "in-order-delivery" in ex.found and "gap" in ex.found["in-order-delivery"].message
+
+
+def test_a_rate_limited_answer_is_a_loss_to_liveness():
+    """A rate limit withholds an answer the way a loss does (Linux tcp_oow_rate_limited(): one
+    per 500 ms; the SYN,ACK retransmissions that need it come a second or more apart), so a
+    give-up after it is excused. Judged as an ordinary fair move instead, the limit could
+    withhold every answer and `progress` fails (the run the test kit's timing variation found)."""
+    import dataclasses
+
+    from synack.spec.machine import Machine
+    from synack.spec.table import TABLE
+
+    cfg = make_config("linux", scenario="handshake", capacity=1, retries=1, properties=PROPERTIES)
+    sys_ = System(cfg)
+    assert "seq.bad.limited" in {r.id for r in sys_.m.rows}
+    assert not explore(sys_).found
+    untimed = Machine(cfg.profile, table=tuple(dataclasses.replace(r, rate_limited=False) for r in TABLE))
+    ex = explore(System(cfg, spec=untimed))
+    assert "progress" in ex.found
+    assert "seq.bad.limited" in rows_of(ex, "progress")
