@@ -86,6 +86,7 @@ class Packet(NamedTuple):
     mss: int | None
     ts: tuple[int, int] | None
     sack_ok: bool = False            # SACK-permitted (RFC 2018 2): recorded, not modelled
+    other: frozenset = frozenset()   # further options and flags recorded, not modelled (events.OTHER names)
 
 
 @dataclass
@@ -176,12 +177,28 @@ OPT_MSS, OPT_WSCALE, OPT_SACK_OK, OPT_TS, OPT_TFO, OPT_EXP = 2, 3, 4, 8, 34, 254
 TFO_MAGIC = 0xF989
 
 
+#: Option kinds recorded by name but not read (events.IGNORED); any other kind is "option".
+OTHER_KINDS = {5: "sack", 19: "md5", 29: "ao", 30: "mptcp"}
+_READ_KINDS = frozenset({OPT_MSS, OPT_WSCALE, OPT_SACK_OK, OPT_TS, OPT_TFO})
+_SETS: dict = {}
+
+
+def _interned(names: set) -> frozenset:
+    """One frozenset per distinct set of names (a capture holds a handful of them)."""
+    key = tuple(sorted(names))
+    s = _SETS.get(key)
+    if s is None:
+        s = _SETS[key] = frozenset(names)
+    return s
+
+
 def _options(b: bytes, end: int):
-    """MSS, window scale, timestamps, SACK-permitted and the TCP Fast Open cookie option
-    (Segment.tfo: 0 none, 1 a cookie request (no cookie bytes), 2 a cookie) from the TCP
-    options in b[20:end]."""
+    """MSS, window scale, timestamps, SACK-permitted, the TCP Fast Open cookie option
+    (Segment.tfo: 0 none, 1 a cookie request (no cookie bytes), 2 a cookie) and the names of
+    the other options present (`OTHER_KINDS`, else "option") from the TCP options in b[20:end]."""
     mss = wscale = ts = None
     sack_ok, tfo = False, 0
+    other = None
     i = 20
     while i < end:
         kind = b[i]
@@ -205,8 +222,10 @@ def _options(b: bytes, end: int):
             tfo = 1 if n == 2 else 2
         elif kind == OPT_EXP and n >= 4 and struct.unpack_from("!H", b, i + 2)[0] == TFO_MAGIC:
             tfo = 1 if n == 4 else 2
+        elif kind not in _READ_KINDS:
+            (other := other if other is not None else set()).add(OTHER_KINDS.get(kind, "option"))
         i += n
-    return mss, wscale, ts, sack_ok, tfo
+    return mss, wscale, ts, sack_ok, tfo, other
 
 
 def _ip_from_link(buf: bytes, link: int):
@@ -288,12 +307,19 @@ def decode(ts: float, buf: bytes, link: int, stats: CaptureStats, wire: int | No
     except (dpkt.UnpackError, ValueError, struct.error, AttributeError, IndexError):
         stats.malformed += 1
         return None
-    mss, wscale, tsopt, sack_ok, tfo = (_options(tcp, min(hl, len(tcp))) if hl > 20
-                                        else (None, None, None, False, 0))
+    mss, wscale, tsopt, sack_ok, tfo, other = (_options(tcp, min(hl, len(tcp))) if hl > 20
+                                               else (None, None, None, False, 0, None))
+    if flags & 0xE0:                         # URG, ECE, CWR: recorded, not modelled (events.IGNORED)
+        other = other if other is not None else set()
+        if flags & 0xC0:
+            other.add("ecn")
+        if flags & 0x20:
+            other.add("urg")
     flags &= 0x1F
     stats.tcp += 1
     seg = Segment.with_options(flags, seq, ack if flags & 0x10 else 0, min(payload, 0xFFFF), win, mss, wscale, tfo)
-    return Packet(ts, _addr(src), sport, _addr(dst), dport, seg, win, wscale, mss, tsopt, sack_ok)
+    return Packet(ts, _addr(src), sport, _addr(dst), dport, seg, win, wscale, mss, tsopt, sack_ok,
+                  _interned(other) if other else frozenset())
 
 
 def pcap_link(field: int) -> int:

@@ -43,6 +43,7 @@ class SegmentEvent:
     mss: int | None = None
     ts: tuple[int, int] | None = None
     sack_ok: bool = False           # SACK-permitted (RFC 2018 2) on a SYN: recorded, not modelled
+    other: frozenset = frozenset()  # further options and flags recorded, not modelled (`OTHER` names)
 
     def __str__(self) -> str:
         arrow = "IUT sends" if self.dir == "out" else "IUT receives"
@@ -68,32 +69,72 @@ class SegmentEvent:
             d["sack_ok"] = True
         if self.seg.tfo:
             d["tfo"] = TFO_NAMES[self.seg.tfo]
+        if self.other:
+            d["other"] = [k for k in OTHER if k in self.other]
         return d
 
 
+#: What a capture may carry that no rule reads, by the short name a trace uses (`SegmentEvent.other`,
+#: JSON "other"): (the report's name, why it is not modelled). SACK-permitted and timestamps have
+#: their own fields (`sack_ok`, `ts`); the rest are named here. MSS, window scale and the Fast Open
+#: cookie are read (spec/model.py Segment) and so are not listed.
+IGNORED = {
+    "sack_ok": ("SACK-permitted", "RFC 2018 2"),
+    "sack": ("SACK blocks", "RFC 2018 3: selective acknowledgement and recovery"),
+    "ts": ("timestamps", "RFC 7323: RTTM, PAWS"),
+    "md5": ("TCP MD5 signature", "RFC 2385"),
+    "ao": ("TCP-AO", "RFC 5925"),
+    "mptcp": ("MPTCP", "RFC 8684"),
+    "option": ("other option kinds", "unknown to the oracle"),
+    "ecn": ("ECN flags ECE/CWR", "RFC 3168"),
+    "urg": ("URG flag", "RFC 9293 3.8.5: urgent data"),
+}
+#: The names `SegmentEvent.other` may hold (the two with fields of their own excluded).
+OTHER = tuple(k for k in IGNORED if k not in ("sack_ok", "ts"))
+
+
 class IgnoredOptions:
-    """The TCP options a connection's segments carried that no rule reads: SACK-permitted
-    (RFC 2018 2) and timestamps (RFC 7323 3, 4). They are recorded so that a report can say the
-    verdict did not look at them (SACK blocks, RTTM and PAWS are not modelled). Feed every
-    segment event of one end; `text()` is the report's line, "" when neither was seen."""
+    """The TCP options (and flags) a connection's segments carried that no rule reads (`IGNORED`:
+    SACK-permitted and SACK blocks, RFC 2018; timestamps, RFC 7323; ...). They are recorded so
+    that every verdict can say the judgement did not look at them. Feed every segment event of
+    one end; `text()` is the verdict's line, "" when none was seen."""
 
     def __init__(self) -> None:
-        self.seen: dict[str, set[str]] = {"SACK-permitted": set(), "timestamps": set()}
+        self.seen: dict[str, set[str]] = {}
 
     def add(self, ev: SegmentEvent) -> None:
         if ev.sack_ok:
-            self.seen["SACK-permitted"].add(ev.dir)
+            self.seen.setdefault("sack_ok", set()).add(ev.dir)
         if ev.ts is not None:
-            self.seen["timestamps"].add(ev.dir)
+            self.seen.setdefault("ts", set()).add(ev.dir)
+        for k in ev.other:
+            self.seen.setdefault(k, set()).add(ev.dir)
+
+    def add_bits(self, direction: str, bits: int) -> None:
+        """The same from a bit mask over `IGNORED`'s order (bit i: its i-th name), as a reader that
+        keeps no events (the native judge) can count them."""
+        for i, k in enumerate(IGNORED):
+            if bits >> i & 1:
+                self.seen.setdefault(k, set()).add(direction)
+
+    def names(self) -> list[str]:
+        return [k for k in IGNORED if k in self.seen]
 
     def text(self) -> str:
         who = {frozenset({"out"}): "sent by the IUT", frozenset({"in"}): "sent by its peer",
                frozenset({"in", "out"}): "both ends"}
-        parts = [f"{name} ({who[frozenset(d)]})" for name, d in self.seen.items() if d]
-        if not parts:
+        seen = self.names()
+        if not seen:
             return ""
-        return ("options recorded and ignored: " + ", ".join(parts)
-                + ": SACK (RFC 2018) and timestamps (RFC 7323: RTTM, PAWS) are not modelled")
+        return ("options recorded and ignored: "
+                + ", ".join(f"{IGNORED[k][0]} ({who[frozenset(self.seen[k])]})" for k in seen)
+                + "; not modelled (" + "; ".join(IGNORED[k][1] for k in seen) + ")")
+
+
+def other_bits(names) -> int:
+    """`IgnoredOptions.add_bits`' mask of a set of `IGNORED` names."""
+    order = list(IGNORED)
+    return sum(1 << order.index(k) for k in names)
 
 
 @dataclass(frozen=True)
@@ -218,7 +259,10 @@ def event_from_json(obj: object, where: str = "event") -> TraceEvent:
                     or not all(isinstance(x, int) and not isinstance(x, bool) and 0 <= x <= MASK for x in ts)):
                 raise TraceError(f"{where}: field 'ts' must be [TSval, TSecr], two 32-bit integers, got {ts!r}")
             ts = (ts[0], ts[1])
-        return SegmentEvent(d, seg, t, win, wscale, mss, ts, sack_ok)
+        other = obj.get("other", [])
+        if not isinstance(other, list) or not all(isinstance(k, str) and k in OTHER for k in other):
+            raise TraceError(f"{where}: field 'other' must be a list of names from {', '.join(OTHER)}, got {other!r}")
+        return SegmentEvent(d, seg, t, win, wscale, mss, ts, sack_ok, frozenset(other))
     if "call" in obj:
         name = str(obj["call"]).upper()
         if name not in CALLS:

@@ -18,7 +18,7 @@ import os
 import time
 import zlib
 from collections import Counter, OrderedDict
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from types import MappingProxyType
 from typing import Callable, Iterator
 
@@ -26,7 +26,7 @@ from synack.spec.model import FIN, RST, SYN, ACK
 from synack.spec.profiles import get_profile
 
 from .capture import CaptureStats, Lost, Packet, read_capture
-from .events import SegmentEvent, TraceError
+from .events import IgnoredOptions, SegmentEvent, TraceError
 from .monitor import EXIT, INCONCLUSIVE, LEARNABLE, MAX_VIOLATIONS, SILENT, UNJUDGEABLE, VIOLATION, Monitor, Verdict
 from .observation import AUTO, FAR, FAR_RATIO, FAR_REPLY, NEAR
 
@@ -104,6 +104,7 @@ class Conn:
     lost_ends: tuple = ()                             # the ends without a verdict when it was lost
     prev: tuple | None = None                         # (end, time) of the last segment
     replies: dict = field(default_factory=dict)      # end -> its quickest segment after one of its peer's
+    options: dict = field(default_factory=dict)      # end -> IgnoredOptions: what its verdict says no rule read
 
     def name(self) -> str:
         a, b = self.ends
@@ -207,7 +208,12 @@ class CaptureJudge:
             for end, mon in c.monitors.items():
                 other = b if end == a else a
                 mon.replies = (c.replies.get(end, float("inf")), c.replies.get(other, float("inf")))
-                ev = SegmentEvent("out" if end == a else "in", seg, p.t, p.win, p.wscale, p.mss, p.ts)
+                ev = SegmentEvent("out" if end == a else "in", seg, p.t, p.win, p.wscale, p.mss, p.ts, p.sack_ok,
+                                  p.other)
+                opts = c.options.get(end)
+                if opts is None:
+                    opts = c.options[end] = IgnoredOptions()
+                opts.add(ev)
                 if self.keep:
                     c.events[end].append(ev)
                 if mon.done is None:
@@ -255,7 +261,7 @@ class CaptureJudge:
             self.released.append(c)
         for end, mon in c.monitors.items():
             v = unjudgeable(mon, c.lost) if end in c.lost_ends else mon.verdict(end=self.last_t)
-            yield Result(c.name(), _ep(*end), v, c.segments, c.first)
+            yield Result(c.name(), _ep(*end), with_ignored(v, c.options.get(end)), c.segments, c.first)
 
     def close(self, end: float | None = None) -> Iterator[Result]:
         """Judge what is still live; `end`: the capture's last frame (of any kind), if later."""
@@ -265,6 +271,13 @@ class CaptureJudge:
             key, c = self.live.popitem(last=False)
             self.ended.pop(key, None)
             yield from self._finish(c)
+
+
+def with_ignored(v: Verdict, opts: "IgnoredOptions | None") -> Verdict:
+    """`v` carrying the line that names the options its end's segments carried and no rule read
+    (events.IgnoredOptions; issue 22 item 4): the verdict did not look at them, and says so."""
+    text = opts.text() if opts is not None else ""
+    return replace(v, ignored=text) if text and text != v.ignored else v
 
 
 def unjudgeable(mon: Monitor, why: str) -> Verdict:
@@ -319,8 +332,10 @@ class _Tally:
         out = [line]
         if v.status == VIOLATION:
             out.append("    " + str(v).replace("\n", "\n    "))
-        elif v.learned:
+        else:
             out += [f"    learned: {x}" for x in v.learned]
+            if v.ignored:
+                out.append(f"    {v.ignored}")
         return out
 
 

@@ -159,6 +159,7 @@ class Verdict:
     vantage: str = ""                 # where the capture was taken for this end, and why (observation.py)
     more: tuple["Verdict", ...] = ()  # the later violations, each after a resynchronisation
     learned: tuple[str, ...] = ()     # parameter values the trace showed (or bounded)
+    ignored: str = ""                 # the options this end's segments carried that no rule reads (events.IgnoredOptions)
 
     @property
     def ok(self) -> bool:
@@ -186,6 +187,8 @@ class Verdict:
             lines.append(f"  vantage: {self.vantage}")
         if self.learned:
             lines.append("  learned: " + "; ".join(self.learned))
+        if self.ignored:
+            lines.append(f"  {self.ignored}")
         lines += self._body()
         for k, v in enumerate(self.more, 2):
             lines.append(f"  violation {k} (judging resumed mid-connection after the previous one):")
@@ -211,7 +214,7 @@ class Verdict:
         return lines
 
     def to_json(self) -> dict:
-        return {**self._json(), "vantage": self.vantage, "learned": list(self.learned),
+        return {**self._json(), "vantage": self.vantage, "learned": list(self.learned), "ignored": self.ignored,
                 "violations": self.violations, "more": [v._json() for v in self.more]}
 
     def _json(self) -> dict:

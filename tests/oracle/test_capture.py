@@ -333,7 +333,8 @@ def test_the_recorded_options_survive_json_lines():
 
 
 def test_the_report_line_for_options_no_rule_reads():
-    """What a verdict's report says about SACK-permitted and timestamps (oracle/judge.py prints it)."""
+    """What a verdict says about the options no rule reads (oracle/judge.py puts it on every verdict):
+    each named once with who sent it, then why it is not modelled."""
     from synack.oracle.events import IgnoredOptions, SegmentEvent
     from synack.spec import Segment
     opts = IgnoredOptions()
@@ -341,4 +342,46 @@ def test_the_report_line_for_options_no_rule_reads():
     opts.add(SegmentEvent("out", Segment.make("SYN", 7), ts=(1, 0), sack_ok=True))
     opts.add(SegmentEvent("in", Segment.make("SYN,ACK", 9, 8), ts=(2, 1)))
     assert opts.text() == ("options recorded and ignored: SACK-permitted (sent by the IUT), timestamps (both "
-                           "ends): SACK (RFC 2018) and timestamps (RFC 7323: RTTM, PAWS) are not modelled")
+                           "ends); not modelled (RFC 2018 2; RFC 7323: RTTM, PAWS)")
+    opts.add(SegmentEvent("in", Segment.make("ACK", 9, 8), other=frozenset({"sack", "ecn"})))
+    assert opts.names() == ["sack_ok", "sack", "ts", "ecn"]
+    assert "SACK blocks (sent by its peer)" in opts.text() and "ECN flags ECE/CWR (sent by its peer)" in opts.text()
+    bits = IgnoredOptions()
+    from synack.oracle.events import other_bits
+    bits.add_bits("out", other_bits({"sack_ok", "ts"}))
+    bits.add_bits("in", other_bits({"ts", "sack", "ecn"}))
+    assert bits.text() == opts.text()
+
+
+@pytest.mark.parametrize("opts, flags, other", [
+    (b"\x05\x0a" + bytes(8), 0x10, {"sack"}),                          # SACK blocks (RFC 2018 3)
+    (b"\x13\x12" + bytes(16), 0x10, {"md5"}),                          # TCP MD5 signature (RFC 2385)
+    (b"\x1e\x04" + bytes(2), 0x10, {"mptcp"}),                         # MPTCP (RFC 8684)
+    (b"\x63\x02", 0x10, {"option"}),                                   # a kind nobody assigned
+    (b"\x08\x0a" + bytes(8) + b"\x02\x04\x05\xb4", 0x10, set()),     # timestamps and MSS: fields of their own
+    (b"", 0xD0, {"ecn"}),                                              # ACK with ECE and CWR (RFC 3168)
+    (b"", 0x30, {"urg"}),                                              # URG
+])
+def test_options_no_rule_reads_are_named_on_the_packet(tmp_path, opts, flags, other):
+    """Every option kind other than those read (MSS, window scale, SACK-permitted, timestamps, Fast
+    Open) and the flags the segment drops (URG, ECE, CWR) are named on the packet, so a verdict can
+    say it did not look at them; the segment itself keeps the five flags the table reads."""
+    path = str(tmp_path / "other.pcap")
+    pad = opts + b"\x00" * (-len(opts) % 4)
+    tcp = struct.pack("!HHIIBBHHH", 40000, 80, 1000, 5000, (5 + len(pad) // 4) << 4, flags, 1000, 0, 0) + pad
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 0, 0, 64, 6, 0, b"\x0a\0\0\x01", b"\x0a\0\0\x02")
+    buf = b"\0" * 12 + b"\x08\x00" + ip + tcp
+    pcap_records(path, [(100.0, buf, len(buf))])
+    (p,) = list(read_capture(path))
+    assert set(p.other) == other and p.seg.flags == flags & 0x1F
+
+
+def test_the_other_options_survive_json_lines():
+    from synack.oracle.events import SegmentEvent, event_from_json
+    from synack.spec import Segment
+    ev = SegmentEvent("in", Segment.make("ACK", 7, 9, wnd=1000), 1.0, 1000, other=frozenset({"sack", "ecn"}))
+    d = ev.to_json()
+    assert d["other"] == ["sack", "ecn"] and event_from_json(d) == ev
+    for bad in ({"other": "sack"}, {"other": ["sack_ok"]}, {"other": ["nope"]}):
+        with pytest.raises(TraceError):
+            event_from_json({**d, **bad})

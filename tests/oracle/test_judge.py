@@ -136,3 +136,45 @@ def test_many_open_connections_are_neither_closed_early_nor_split_by_jobs(tmp_pa
     two = json.loads(out[-1])["summary"]
     assert code2 == code and (two["connections"], two["judged"], two["inconclusive"]) == (
         one["connections"], one["judged"], one["inconclusive"])
+
+
+def test_every_verdict_names_the_options_its_end_saw_and_no_rule_read(tmp_path):
+    """Issue 22 item 4: a verdict says which options were recorded and ignored (SACK-permitted,
+    timestamps, ...: events.IgnoredOptions), in the text report and in --json, for its own end
+    (a Linux kernel end from Linux's packetdrill tests: both SYNs SACK-permitted, only the
+    kernel sends timestamps there)."""
+    import os
+    cap = os.path.join(os.path.dirname(__file__), "..", "data", "linux-packetdrill",
+                       "close--close-local-close-then-remote-fin.pcap")
+    text, js = [], []
+    assert judge_capture(cap, "linux", (), "192.168.0.1", None, False, False, 4096, text.append, engine="python") == 0
+    assert judge_capture(cap, "linux", (), "192.168.0.1", None, False, True, 4096, js.append, engine="python") == 0
+    line = ("options recorded and ignored: SACK-permitted (both ends), timestamps (sent by the IUT); not modelled "
+            "(RFC 2018 2; RFC 7323: RTTM, PAWS)")
+    assert text[1] == "    " + line
+    assert json.loads(js[0])["ignored"] == line
+    # a capture whose segments carry none of them: no line, an empty field
+    plain, pj = [], []
+    bare = _plain(cap, tmp_path / "bare.pcap")
+    judge_capture(bare, "linux", (), "192.168.0.1", None, False, False, 4096, plain.append,
+                  engine="python")
+    judge_capture(bare, "linux", (), "192.168.0.1", None, False, True, 4096, pj.append, engine="python")
+    assert not any("ignored" in ln for ln in plain) and json.loads(pj[0])["ignored"] == ""
+
+
+def _plain(cap, path):
+    """`cap` with every TCP option replaced by NOPs (the same segments, nothing left to ignore)."""
+    import dpkt
+    with open(cap, "rb") as fh, open(path, "wb") as out:
+        r = dpkt.pcap.Reader(fh)
+        w = dpkt.pcap.Writer(out, linktype=r.datalink())
+        for ts, buf in r:
+            i = buf.find(b"\x45", 0, 24)
+            b = bytearray(buf)
+            ihl = (b[i] & 15) * 4
+            if b[i + 9] == 6:
+                t = i + ihl
+                hl = (b[t + 12] >> 4) * 4
+                b[t + 20:t + hl] = b"\x01" * (hl - 20)
+            w.writepkt(bytes(b), ts=ts)
+    return str(path)
