@@ -339,7 +339,6 @@ class Monitor:
         # a capture of the sender's own frames before segmentation offload (observation.py:
         # segmentation-offload); off for traces a stack or the test kit writes
         self.offload = bool(observation_param("offload", observation))
-        self._tso = self.profile.has("tso")      # the profile variant that accepts offloaded segments
         self._use_memo = memo
         # parameters nobody gave: a value the trace contradicts is refitted within the legal
         # range where the evidence shows it (`_refit`), and printed with the verdict
@@ -1170,7 +1169,7 @@ class Monitor:
 
     def _match(self, obs: Segment, w: Segment, c: Cand, retransmit: bool):
         """None if `obs` is not `w`; else (rebased endpoint or None, ISN shift or None)."""
-        if retransmit and c.ep.snd_mss and obs.data > c.ep.snd_mss and not self._tso:
+        if retransmit and c.ep.snd_mss and obs.data > c.ep.snd_mss:
             # RFC 9293 3.7.1 (MUST-15 bounds every segment by the effective send MSS), also when the
             # table resends the whole outstanding range: one retransmitted segment is at most the
             # MSS (Linux tcp_retransmit_skb() fragments a larger skb, tcp_fragment()); a capture

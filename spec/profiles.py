@@ -64,9 +64,6 @@ OPTIONS: dict[str, str] = {
     "tfo": "RFC 7413 TCP Fast Open; Linux net.ipv4.tcp_fastopen (default 1: client; 3: also servers whose "
            "listener set TCP_FASTOPEN): data on the SYN with a cookie, a cookie request without one, the fallback "
            "when the server acknowledges only the SYN, data accepted on a SYN and sent before the final ACK",
-    "tso": "Linux tcp_tso_autosize(), tcp_write_xmit() with TSO/GSO (ethtool tx-tcp-segmentation): a capture "
-           "on the sender's own host, before the device segments, sees one segment of up to 64 KB (gso_max_size) "
-           "where the wire carries several of at most the MSS; the window still bounds it",
     "two-way-handshake": "teaching variant: the connection is open after SYN and SYN,ACK",
     "no-time-wait": "teaching variant: the active closer goes straight to CLOSED instead of TIME-WAIT",
     "short-time-wait": "teaching variant: TIME-WAIT ends before the peer's retransmitted FIN can arrive",
@@ -318,8 +315,6 @@ VARIANTS: dict[str, tuple[frozenset[str], str]] = {
                  "into the new incarnation's window"),
     "rfc1337": (frozenset({"rfc1337"}), "not a teaching variant: RFC 1337's fix, ignore RST in TIME-WAIT"),
     "tfo": (frozenset({"tfo"}), "not a teaching variant: RFC 7413 TCP Fast Open (on in linux)"),
-    "tso": (frozenset({"tso"}), "not a teaching variant: a capture on a Linux sender's host with segmentation "
-                                "offload, where one captured segment may exceed the MSS (within the window)"),
 }
 
 

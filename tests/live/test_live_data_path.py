@@ -15,7 +15,7 @@ from netns import can_unshare, run_in_netns  # noqa: E402
 from synack.oracle import Monitor  # noqa: E402
 from synack.oracle.capture import read_capture  # noqa: E402
 from synack.oracle.events import CallEvent, SegmentEvent, event_from_json  # noqa: E402
-from synack.oracle.judge import CaptureJudge  # noqa: E402
+from synack.oracle.judge import HOST_CAPTURE, CaptureJudge  # noqa: E402
 from synack.spec import ACK, FIN, SYN, get_profile  # noqa: E402
 from synack.spec.profiles import timer_seconds  # noqa: E402
 
@@ -46,16 +46,17 @@ def _data(events):
 
 
 def test_small_mss_bulk_with_every_call_logged_is_conformant(bulk):
-    """Under `linux+tso` (a capture on the sender's own host: loopback hands the stack's
-    segments over unsegmented), every data segment is explained by OUTPUT within the window."""
+    """Under `linux`, with the capture taken on the sender's own host (loopback hands the stack's
+    segments over unsegmented: the observation model's `segmentation-offload`, on for a pcap),
+    every data segment is explained by OUTPUT within the window."""
     assert sum(isinstance(e, CallEvent) and e.call == "SEND" for e in bulk) == 12
-    v = Monitor(get_profile("linux", "tso"), calls_logged=True).check(bulk)
+    v = Monitor("linux", calls_logged=True, observation=HOST_CAPTURE).check(bulk)
     assert v.status == "conformant", str(v)
 
 
 def test_segments_within_the_mss_need_no_offload(bulk):
-    """Where every data segment is within the announced MSS, the plain `linux` profile (no
-    offload) judges the same trace conformant; where one is larger, it is the first violation."""
+    """Where every data segment is within the announced MSS, `linux` without the offload
+    latitude judges the same trace conformant; where one is larger, it is the first violation."""
     big = [i for i in _data(bulk) if bulk[i].seg.data > SMALL_MSS]
     v = Monitor("linux", calls_logged=True).check(bulk)
     if big:
@@ -66,13 +67,13 @@ def test_segments_within_the_mss_need_no_offload(bulk):
 
 def test_a_segment_one_byte_over_the_mss_is_a_violation_without_offload(bulk):
     """A data segment of the MSS plus one byte, at a capture point without offload: rejected
-    where it appears, by the MSS rule (the same trace under `linux+tso` passes that point)."""
+    where it appears, by the MSS rule (the same trace with the offload latitude passes that point)."""
     i = _data(bulk)[0]
     ev = bulk[i]
     bad = bulk[:i] + [SegmentEvent("out", ev.seg._replace(data=SMALL_MSS + 1), ev.t, ev.win)]
     v = Monitor("linux", calls_logged=True).check(bad)
     assert v.status == "violation" and v.index == i + 1, str(v)
-    assert Monitor(get_profile("linux", "tso"), calls_logged=True).check(bad).status != "violation"
+    assert Monitor("linux", calls_logged=True, observation=HOST_CAPTURE).check(bad).status != "violation"
 
 
 def test_data_beyond_the_peers_window_is_a_violation(bulk):
@@ -102,8 +103,8 @@ def test_data_beyond_the_peers_window_is_a_violation(bulk):
         ack = bulk[k]
         bad = list(bulk)
         bad[k] = SegmentEvent("in", ack.seg._replace(wnd=win), ack.t, win, ack.wscale, ack.mss, ack.ts)
-        assert Monitor(get_profile("linux", "tso"), calls_logged=True).check(bulk).ok
-        v = Monitor(get_profile("linux", "tso"), calls_logged=True).check(bad)
+        assert Monitor("linux", calls_logged=True, observation=HOST_CAPTURE).check(bulk).ok
+        v = Monitor("linux", calls_logged=True, observation=HOST_CAPTURE).check(bad)
         # the stack may have sent a few segments before it processed the ACK (the monitor's
         # crossing latitude, at most 8 incoming segments): the violation is at or after i
         assert v.status == "violation" and v.index >= i + 1, str(v)
@@ -122,7 +123,7 @@ def test_the_fin_follows_the_last_queued_byte(bulk):
     ev = bulk[fin]
     early = SegmentEvent("out", ev.seg._replace(seq=bulk[last].seg.seq, data=0, flags=ev.seg.flags), ev.t, ev.win)
     bad = bulk[:last] + [early]
-    v = Monitor(get_profile("linux", "tso"), calls_logged=True).check(bad)
+    v = Monitor("linux", calls_logged=True, observation=HOST_CAPTURE).check(bad)
     assert v.status == "violation" and v.index == last + 1, str(v)
 
 
@@ -152,7 +153,7 @@ def scaled(tmp_path_factory):
     from datapath import SCALED_BYTES
     path = str(tmp_path_factory.mktemp("scaled") / "window_scaled_bulk.pcap")
     assert run_in_netns(SCENARIOS["window_scaled_bulk"], path, timeout=60) == SCALED_BYTES
-    judge = CaptureJudge(get_profile("linux", "tso"), None, keep_events=True)
+    judge = CaptureJudge(get_profile("linux"), None, keep_events=True)
     results = [r for p in read_capture(path) for r in judge.feed(p)] + list(judge.close())
     (conn,) = judge.released
     return results, conn.events
@@ -189,5 +190,5 @@ def test_the_same_transfer_with_the_scale_option_taken_away_is_a_violation(scale
     k = next(k for k, e in enumerate(evs) if e.dir == "in" and e.seg.flags & SYN)
     evs[k] = SegmentEvent("in", evs[k].seg._replace(ws=0), evs[k].t, evs[k].win, None, evs[k].mss, evs[k].ts,
                           evs[k].sack_ok)
-    v = Monitor(get_profile("linux", "tso")).check(evs)
+    v = Monitor("linux", observation=HOST_CAPTURE).check(evs)
     assert v.status == "violation", str(v)

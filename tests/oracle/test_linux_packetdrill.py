@@ -37,7 +37,8 @@ TFO_CONNECT = ("a TCP Fast Open client's SYN carries data (sendto(MSG_FASTOPEN) 
                "tcp_send_syn_data()); the monitor's hidden CONNECT carries none (oracle/monitor.py _loud_events), "
                "so row closed.connect.tfo is never tried from a capture")
 GSO = ("segments larger than the peer's MSS: TSO/GSO super-packets captured on the sender's own host (Linux "
-       "tcp_tso_autosize(), tcp_write_xmit()); `linux` without the tso variant reads them as one segment each")
+       "tcp_tso_autosize(), tcp_write_xmit()); without the observation model's segmentation-offload latitude each "
+       "is read as one segment")
 ICMP = ("an ICMP destination unreachable (net/host) in SYN-RECEIVED ends the connection silently (Linux "
         "tcp_v4_err(): tcp_req_err() drops a request socket, tcp_done_with_error() a Fast Open child not yet "
         "accepted); the oracle ignores ICMP (oracle/capture.py reads TCP only), so the RST answering the peer's "

@@ -1,5 +1,7 @@
 """The data path rows: SEND queues, OUTPUT sends within the MSS and the window, the window is
 scaled by the peer's SYN option, and CLOSE queues its FIN behind unsent data."""
+import pytest
+
 from synack.spec import Endpoint, Segment, State, arrive, call, output, step, timeout
 from synack.spec.model import ACK, FIN, SYN
 
@@ -52,11 +54,17 @@ def test_output_respects_the_mss_and_the_right_edge_of_the_window():
     assert rows(est(snd_q=3000, snd_wnd=0), timeout("PERSIST")) == [("persist",), ("persist.data",)]
 
 
-def test_offload_lets_a_near_capture_show_one_segment_larger_than_the_mss():
+def test_no_profile_sends_a_segment_larger_than_the_mss():
+    """A super-segment is what a capture before segmentation offload shows, not what a stack
+    sends (oracle/observation.py `segmentation-offload`): the `tso` variant is gone and every
+    profile bounds a segment by SND.MSS (RFC 9293 3.7.1, MUST-15)."""
+    from synack.spec import SpecError
+    from synack.spec.profiles import get_profile
     ep = est(snd_q=3000, snd_wnd=5000)
-    assert step(P, ep, output(1500)) == []
-    assert step("linux+tso", ep, output(1500))
-    assert step("linux+tso", est(snd_q=3000, snd_wnd=1000), output(1001)) == []   # the window still bounds it
+    for prof in (P, "rfc9293", "linux"):
+        assert step(prof, ep, output(1500)) == []
+    with pytest.raises(SpecError):
+        get_profile("linux", "tso")
 
 
 def test_close_with_queued_data_queues_the_fin_behind_the_last_byte():
