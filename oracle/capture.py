@@ -89,6 +89,28 @@ class Packet(NamedTuple):
     other: frozenset = frozenset()   # further options and flags recorded, not modelled (events.OTHER names)
 
 
+class IcmpError(NamedTuple):
+    """An ICMPv4 error quoting a TCP header (RFC 792; RFC 9293 3.9.2.2): the addresses and ports are
+    the quoted segment's, so `src`:`sport` is the end that sent it and to which the error is news;
+    `seq` is the quoted SEQ (Linux tcp_v4_err() matches the connection and checks it)."""
+
+    t: float
+    src: str
+    sport: int
+    dst: str
+    dport: int
+    type: int
+    code: int
+    seq: int
+
+
+#: ICMPv4 error types that quote the datagram in error and that TCP acts on or must discard
+#: (RFC 9293 3.9.2.2, RFC 1122 4.2.3.9): Destination Unreachable, Source Quench, Time Exceeded,
+#: Parameter Problem. Redirects and queries are not errors of the connection.
+ICMP_ERRORS = frozenset({3, 4, 11, 12})
+ICMP_PROTO = 1
+
+
 @dataclass
 class CaptureStats:
     frames: int = 0
@@ -140,6 +162,8 @@ def _ipv4(net: bytes, wire: int):
     vhl, total, frag, proto, src, dst = _IP4.unpack_from(net)
     if vhl >> 4 != 4:
         raise ValueError("not IPv4")
+    if proto == ICMP_PROTO and not frag & 0x3FFF:
+        return _icmp(net[(vhl & 15) * 4:])
     if proto != TCP_PROTO:
         return NOT_TCP
     ihl = (vhl & 15) * 4
@@ -157,6 +181,29 @@ def _ipv4(net: bytes, wire: int):
 
 
 _IP4PORTS = struct.Struct("!HH")
+_QUOTED = struct.Struct("!HHI")              # the quoted TCP header's ports and SEQ (RFC 792: 64 bits of it)
+
+
+def _icmp(body: bytes):
+    """An ICMPv4 error quoting an IPv4 TCP header (dpkt reads the ICMP header) as (type, code,
+    quoted source, quoted destination, ports, SEQ), or NOT_TCP for any other ICMP message."""
+    try:
+        msg = dpkt.icmp.ICMP(body)
+    except (dpkt.UnpackError, struct.error, ValueError):
+        return NOT_TCP
+    if msg.type not in ICMP_ERRORS:
+        return NOT_TCP
+    quoted = body[8:]                        # type, code, checksum and 4 bytes (unused, pointer or MTU)
+    if len(quoted) < 20 or quoted[0] >> 4 != 4 or quoted[9] != TCP_PROTO:
+        return NOT_TCP
+    ihl = (quoted[0] & 15) * 4
+    if ihl < 20 or len(quoted) < ihl + _QUOTED.size:
+        return NOT_TCP
+    sport, dport, seq = _QUOTED.unpack_from(quoted, ihl)
+    return ICMP, msg.type, msg.code, quoted[12:16], quoted[16:20], sport, dport, seq
+
+
+ICMP = "icmp"
 
 
 def _ipv6(net: bytes):
@@ -264,10 +311,13 @@ def _ip_from_link(buf: bytes, link: int):
     raise TraceError(unsupported_link(link))
 
 
-def decode(ts: float, buf: bytes, link: int, stats: CaptureStats, wire: int | None = None) -> "Packet | Lost | None":
+def decode(ts: float, buf: bytes, link: int, stats: CaptureStats, wire: int | None = None,
+           icmp: bool = False) -> "Packet | Lost | IcmpError | None":
     """Decode one frame (`wire`: its length on the wire, when more was sent than captured).
     A TCP segment is a Packet; an IPv4 TCP frame that cannot be judged is a Lost naming what
-    is known of its connection; anything else is None (and a count in `stats`)."""
+    is known of its connection; with `icmp`, an ICMPv4 error quoting a TCP header is an
+    IcmpError (counted as not TCP either way); anything else is None (and a count in `stats`).
+    ICMPv6 errors are not read (not modelled)."""
     stats.frames += 1
     stats.last_t = ts
     try:
@@ -282,6 +332,12 @@ def decode(ts: float, buf: bytes, link: int, stats: CaptureStats, wire: int | No
             else:
                 stats.fragments += 1
             return None
+        if r[0] is ICMP:                     # counted as not TCP; an event for the quoted connection
+            stats.non_tcp += 1
+            if not icmp:
+                return None
+            _, typ, code, qsrc, qdst, sport, dport, seq = r
+            return IcmpError(ts, _addr(qsrc), sport, _addr(qdst), dport, typ, code, seq)
         src, dst, tcp, length = r
         if len(tcp) < 20:
             if etype == ETH_IP and len(tcp) >= 4:
@@ -493,10 +549,12 @@ def truncated_record(path: str, off: int, caplen: int, held: int) -> str:
     return f"{path}: truncated pcap: the record at byte offset {off} declares {caplen} bytes, the file holds {held}"
 
 
-def read_capture(path_or_source, stats: CaptureStats | None = None) -> "Iterator[Packet | Lost]":
+def read_capture(path_or_source, stats: CaptureStats | None = None,
+                 icmp: bool = True) -> "Iterator[Packet | Lost | IcmpError]":
     """Stream the TCP segments of a pcap or pcapng capture, given by path or as an open
     `inputs.Source` (`stats` collects the counts), with a `Lost` where a frame cannot be
-    judged or the capture dropped frames."""
+    judged or the capture dropped frames, and (`icmp`) an IcmpError for each ICMPv4 error
+    quoting a TCP header (CaptureJudge routes it to the connection it quotes)."""
     from .inputs import Source, open_source
 
     stats = stats if stats is not None else CaptureStats()
@@ -515,7 +573,7 @@ def read_capture(path_or_source, stats: CaptureStats | None = None) -> "Iterator
                 continue
             ts, buf, link, wire = r
             last = ts = last if ts is None else ts
-            p = decode(ts, buf, link, stats, wire)
+            p = decode(ts, buf, link, stats, wire, icmp)
             if p is not None:
                 yield p
         if stats.unknown_blocks:

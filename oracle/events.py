@@ -178,7 +178,36 @@ class StateEvent:
         return d
 
 
-TraceEvent = Union[SegmentEvent, CallEvent, StateEvent]
+#: ICMPv4 names for the report (RFC 792; RFC 1122 3.2.2.1): (type, code) or (type, None) for any code.
+ICMP_NAMES = {(3, 0): "net unreachable", (3, 1): "host unreachable", (3, 2): "protocol unreachable",
+              (3, 3): "port unreachable", (3, 4): "fragmentation needed", (3, 5): "source route failed",
+              (3, None): "destination unreachable", (4, None): "source quench", (11, None): "time exceeded",
+              (12, None): "parameter problem"}
+
+
+@dataclass(frozen=True)
+class IcmpEvent:
+    """An ICMP error the IUT received about a segment it sent (RFC 9293 3.9.2.2): its type and code
+    (RFC 792) and the quoted segment's SEQ. JSON: ``{"icmp": [3, 1], "seq": 1000, "t": 0.5}``."""
+
+    type: int
+    code: int
+    seq: int
+    t: float | None = None
+
+    def __str__(self) -> str:
+        name = ICMP_NAMES.get((self.type, self.code)) or ICMP_NAMES.get((self.type, None), "ICMP")
+        return (f"IUT receives ICMP {name} (type {self.type} code {self.code}) quoting seq={self.seq}"
+                + (f" at t={self.t:.6f}" if self.t is not None else ""))
+
+    def to_json(self) -> dict:
+        d: dict = {"icmp": [self.type, self.code], "seq": self.seq}
+        if self.t is not None:
+            d["t"] = self.t
+        return d
+
+
+TraceEvent = Union[SegmentEvent, CallEvent, StateEvent, IcmpEvent]
 
 
 def seg_text(seg: Segment) -> str:
@@ -263,6 +292,12 @@ def event_from_json(obj: object, where: str = "event") -> TraceEvent:
         if not isinstance(other, list) or not all(isinstance(k, str) and k in OTHER for k in other):
             raise TraceError(f"{where}: field 'other' must be a list of names from {', '.join(OTHER)}, got {other!r}")
         return SegmentEvent(d, seg, t, win, wscale, mss, ts, sack_ok, frozenset(other))
+    if "icmp" in obj:
+        tc = obj["icmp"]
+        if (not isinstance(tc, list) or len(tc) != 2
+                or not all(isinstance(x, int) and not isinstance(x, bool) and 0 <= x <= 255 for x in tc)):
+            raise TraceError(f"{where}: field 'icmp' must be [type, code], two integers 0..255, got {tc!r}")
+        return IcmpEvent(tc[0], tc[1], _int(obj, "seq", where, MASK), t)
     if "call" in obj:
         name = str(obj["call"]).upper()
         if name not in CALLS:
@@ -278,7 +313,7 @@ def event_from_json(obj: object, where: str = "event") -> TraceEvent:
             return StateEvent(State.parse(obj["state"]), t)
         except SpecError as exc:
             raise TraceError(f"{where}: {exc}") from None
-    raise TraceError(f"{where}: not an event: needs one of the fields 'dir' (a segment), 'call' or 'state'")
+    raise TraceError(f"{where}: not an event: needs one of the fields 'dir' (a segment), 'call', 'state' or 'icmp'")
 
 
 #: The longest line a JSON Lines trace may have (a line of /dev/zero never ends).

@@ -25,8 +25,8 @@ from typing import Callable, Iterator
 from synack.spec.model import FIN, RST, SYN, ACK
 from synack.spec.profiles import get_profile
 
-from .capture import CaptureStats, Lost, Packet, read_capture
-from .events import IgnoredOptions, SegmentEvent, TraceError
+from .capture import CaptureStats, IcmpError, Lost, Packet, read_capture
+from .events import IcmpEvent, IgnoredOptions, SegmentEvent, TraceError
 from .monitor import EXIT, INCONCLUSIVE, LEARNABLE, MAX_VIOLATIONS, SILENT, UNJUDGEABLE, VIOLATION, Monitor, Verdict
 from .observation import AUTO, FAR, FAR_RATIO, FAR_REPLY, NEAR
 
@@ -170,11 +170,15 @@ class CaptureJudge:
         del self.live[key]
         self.ended.pop(key, None)
 
-    def feed(self, p: "Packet | Lost", index: int | None = None) -> Iterator[Result]:
+    def feed(self, p: "Packet | Lost | IcmpError", index: int | None = None) -> Iterator[Result]:
         """Take the capture's next TCP segment (`index`: its position among the capture's
-        segments, when the caller feeds only a share of them), or a `Lost` frame (as `lose`)."""
+        segments, when the caller feeds only a share of them), a `Lost` frame (as `lose`), or an
+        ICMP error (as `icmp`)."""
         if isinstance(p, Lost):
             yield from self.lose(p)
+            return
+        if isinstance(p, IcmpError):
+            self.icmp(p)
             return
         self.fed = index = self.fed + 1 if index is None else index
         a, b = (p.src, p.sport), (p.dst, p.dport)
@@ -228,6 +232,23 @@ class CaptureJudge:
                 yield from self._finish(c0)
             else:
                 break
+
+    def icmp(self, e: IcmpError) -> None:
+        """An ICMP error quoting a segment of a live connection: an event for the end that sent
+        the quoted segment (RFC 9293 3.9.2.2: demultiplexed by the quoted header). One about a
+        connection the capture does not hold (or no longer follows) concerns no verdict."""
+        a, b = (e.src, e.sport), (e.dst, e.dport)
+        c = self.live.get((a, b) if a <= b else (b, a))
+        if c is None or c.lost or c.ends not in ((a, b), (b, a)):
+            return
+        mon = c.monitors.get(a)
+        if mon is None:
+            return
+        ev = IcmpEvent(e.type, e.code, e.seq, e.t)
+        if self.keep:
+            c.events[a].append(ev)
+        if mon.done is None and getattr(mon, "takes_icmp", False):
+            mon.feed(ev)
 
     def lose(self, lost: Lost, index: int | None = None) -> Iterator[Result]:
         """A frame that cannot be read, or a drop the capture records: every connection it may
@@ -413,6 +434,10 @@ def _judge(source, prof, iut, start, max_candidates: int, summary: bool, as_json
                 tally.lost += 1
                 for r in judge.lose(p, i + 1):
                     emit(r)
+                continue
+            if isinstance(p, IcmpError):
+                if jobs == 1 or shard_of(p, jobs) == share:
+                    judge.icmp(p)
                 continue
             i += 1
             if jobs > 1 and shard_of(p, jobs) != share:

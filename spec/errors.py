@@ -27,6 +27,10 @@ ERRNOS: dict[str, tuple[str, ...]] = {
     "user timeout": ("ETIMEDOUT",),
     "foreign socket unspecified": ("EDESTADDRREQ", "ENOTCONN"),
     "insufficient resources": ("ENOBUFS", "ENOMEM", "EAGAIN", "EWOULDBLOCK"),
+    # not an RFC 9293 3.10 name: a connection aborted on an ICMP error (3.9.2.2, SHLD-26); the errnos
+    # are Linux's icmp_err_convert[] (net/ipv4/icmp.c) and EPROTO for a parameter problem (tcp_v4_err())
+    "destination unreachable": ("ENETUNREACH", "EHOSTUNREACH", "ENOPROTOOPT", "ECONNREFUSED", "EMSGSIZE",
+                                "EOPNOTSUPP", "EHOSTDOWN", "ENONET", "EACCES", "EPROTO"),
 }
 #: (user call, RFC 9293 3.10 error name) -> errnos the sockets API reports for that call and
 #: error besides ERRNOS[name]; why, per entry:

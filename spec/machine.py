@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from .model import CALLS, SEGMENT, TIMERS, Endpoint, Event, SpecError, State, Transition
+from .model import CALLS, ICMP, SEGMENT, TIMERS, Endpoint, Event, SpecError, State, Transition
 from .frames import ignores_isns, row_commutes
 from .profiles import Profile, eval_when, get_profile
 from .table import MACRO_OPTION, MACROS, STAGES, TABLE, Row
@@ -96,7 +96,9 @@ class Machine:
             if event.seg is None:
                 raise SpecError("a SEGMENT event needs a segment")
             stage = self.entry[endpoint.state]
-        elif kind in CALLS or kind in TIMERS:
+        elif kind in CALLS or kind in TIMERS or kind == ICMP:
+            if kind == ICMP and event.seg is None:
+                raise SpecError("an ICMP event needs the quoted segment")
             stage = ""
         else:
             raise SpecError(f"unknown event kind {kind!r}")

@@ -207,7 +207,10 @@ CALLS = ("LISTEN", "CONNECT", "SEND", "RECEIVE", "SHUTDOWN", "CLOSE", "ABORT")
 OUTPUT = "OUTPUT"
 TIMERS = ("RTO", "2MSL", "FIN-WAIT-2", "KEEPALIVE", "PERSIST", "DELACK", "USER-TIMEOUT", OUTPUT)
 SEGMENT = "SEGMENT"
-EVENT_KINDS = CALLS + TIMERS + (SEGMENT,)
+#: An ICMP error about a segment the endpoint sent (RFC 9293 3.9.2.2, RFC 1122 4.2.3.9): its `seg`
+#: is the quoted TCP header (SEG.SEQ: the quoted sequence number), its `n` is 256 * type + code.
+ICMP = "ICMP"
+EVENT_KINDS = CALLS + TIMERS + (SEGMENT, ICMP)
 
 
 class Event(NamedTuple):
@@ -227,6 +230,8 @@ class Event(NamedTuple):
             return f"rcv {self.seg}"
         if self.kind == OUTPUT:
             return f"output({self.n})"
+        if self.kind == ICMP:
+            return f"rcv ICMP type {self.n >> 8} code {self.n & 255} quoting seq={self.seg.seq if self.seg else 0}"
         if self.kind in TIMERS:
             return f"timeout {self.kind}"
         return self.kind + (f"({self.n})" if self.kind == "SEND" else "")
@@ -255,6 +260,15 @@ def timeout(kind: str) -> Event:
     if kind not in TIMERS:
         raise SpecError(f"unknown timer {kind!r}; expected one of: {', '.join(TIMERS)}")
     return Event(kind)
+
+
+def icmp(type_: int, code: int, seq: int) -> Event:
+    """An ICMP error (`type_`, `code`: RFC 792) quoting a TCP header whose sequence number is `seq`."""
+    if not (0 <= type_ <= 255 and 0 <= code <= 255):
+        raise SpecError(f"ICMP type and code are 0..255, got {type_!r}, {code!r}")
+    if not 0 <= seq <= MASK:
+        raise SpecError(f"quoted SEQ {seq!r} is not a 32-bit sequence number")
+    return Event(ICMP, Segment(0, seq, 0, 0, 0), 0, type_ << 8 | code)
 
 
 def output(n: int) -> Event:

@@ -44,6 +44,11 @@ OPTIONS: dict[str, str] = {
                          "listener remains (LISTEN), silently",
     "time-wait-detached": "Linux tcp_time_wait(): TIME-WAIT is held by an inet_timewait_sock the user cannot "
                           "reach, so user calls (ABORT) do not end it",
+    "icmp-establishment": "Linux tcp_v4_err(), tcp_req_err() (net/ipv4/tcp_ipv4.c): an ICMP error quoting a "
+                          "sequence number in [SND.UNA, SND.NXT] aborts a connection in SYN-SENT or an active "
+                          "(or not yet accepted Fast Open) SYN-RECEIVED, soft errors included (RFC 5461 4); a "
+                          "request socket is dropped on net/host unreachable, time exceeded or parameter problem "
+                          "quoting its ISS; synchronized connections are never aborted",
     # ---- from the kernel audit (docs/linux-audit.md)
     "syn-recv-ack-first": "Linux tcp_check_req(): a passive SYN-RECEIVED is a request socket, which checks the "
                           "ACK before the sequence number: a wrong ACK gets <SEQ=SEG.ACK><CTL=RST> even outside "
@@ -276,7 +281,7 @@ LINUX = _profile(
      "rst-on-unread", "rst-ack", "econnrefused", "synack-on-syn-copy", "syn-recv-syn-rst", "time-wait-reopen",
      "simopen-synack-dupack", "listener-survives", "time-wait-detached",
      "tfo", "syn-recv-ack-first", "rst-after-fin", "fin-wait-2-minisock", "time-wait-minisock",
-     "past-window-whole", "ack-bytes-acked"},
+     "past-window-whole", "ack-bytes-acked", "icmp-establishment"},
     {"SYN.RETRIES": 6, "SYNACK.RETRIES": 5, "DATA.RETRIES": 15, "KA.PROBES": 9, "WINDOW": 65535, "MSS.DEFAULT": 536, "SYN.LINEAR": 4,
      "msl": 30.0, "time_wait": 60.0, "rto_initial": 1.0, "rto_min": 0.2, "rto_max": 120.0,
      "fin_timeout": 60.0, "user_timeout": 0.0, "ka_idle": 7200.0, "ka_interval": 75.0, "delack_max": 0.5,

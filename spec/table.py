@@ -107,6 +107,18 @@ MACROS: dict[str, str] = {
     # RFC 9293 3.7.1: a segment carries at most the effective send MSS (a capture that shows a
     # larger one taken before segmentation offload is the observation model's, oracle/observation.py).
     "SIZE_OK": "N <= SND.MSS",
+    # ICMP errors (RFC 9293 3.9.2.2; event N = 256 * type + code, SEG.SEQ the quoted sequence number).
+    # Hard: Destination Unreachable codes 2-4 (SHLD-26: SHOULD abort).
+    "ICMP_HARD": "770 <= N and N <= 772",
+    # Linux tcp_v4_err(): the errors it acts on: Destination Unreachable codes 0..NR_ICMP_UNREACH (15) but
+    # 4 (fragmentation needed: PMTU, tcp_v4_mtu_reduced()), Time Exceeded, Parameter Problem (type 12);
+    # Source Quench, Redirect and the rest `goto out`.
+    "LX_ICMP_ERR": "(768 <= N and N <= 783 and N != 772) or (2816 <= N and N <= 3327)",
+    # ... the quoted SEQ within [SND.UNA, SND.NXT] (between(); snd_una is the ISS for a Fast Open child)
+    "LX_ICMP_SEQ": "SEG.SEQ - SND.UNA <= SND.NXT - SND.UNA",
+    # tcp_req_err(): a request socket is dropped when the ICMP quotes its ISS and is net or host
+    # unreachable, time exceeded or a parameter problem
+    "LX_ICMP_REQ": "SEG.SEQ == ISS and (N == 768 or N == 769 or (2816 <= N and N <= 3327))",
 }
 #: Macros that hold only under a profile option; without the option they are False.
 MACRO_OPTION: dict[str, str] = {"ABORT_ON_DATA": "rst-on-unread", "RESYN": "synack-on-syn-copy",
@@ -838,6 +850,58 @@ row("persist.resend", (ES, CW, F1, CG, LA), "PERSIST", "not FIN.SENT and SND.WND
     "RFC 9293 3.8.6.1 ('or retransmit to the receiving TCP peer even if the send window is zero'); "
     "lwIP tcp_zero_window_probe()",
     "zero window, data outstanding: the probe retransmits its first octet", choice=True)
+
+# ICMP errors about a segment this endpoint sent (RFC 9293 3.9.2.2; RFC 1122 4.2.3.9). Not sent by the
+# checker's network (it explores no ICMP); the oracle reads them from captures (oracle/capture.py).
+_ICMP = "RFC 9293 3.9.2.2"
+_ALL = tuple(State)
+_CONN = tuple(s for s in State if s not in (CL, LI))
+_LXICMP = "Linux tcp_v4_err() (net/ipv4/tcp_ipv4.c)"
+_ICMP_ABORT = ("delete TCB", "signal error: destination unreachable")
+row("icmp", _ALL, "ICMP", "not ICMP_HARD", (), None,
+    _ICMP + " (MUST-55: Source Quench silently discarded; MUST-56: a soft error, Destination Unreachable "
+    "codes 0, 1, 5, Time Exceeded, Parameter Problem, does not abort); RFC 1122 4.2.3.9",
+    "an ICMP error that is not hard: the connection goes on (the user may be told)", when="not icmp-establishment")
+row("icmp.hard", _ALL, "ICMP", "ICMP_HARD", (), None,
+    _ICMP + " (SHLD-26 is a SHOULD; RFC 5461 4: many stacks do not abort a synchronized connection)",
+    "a hard error (Destination Unreachable, codes 2-4): the connection may go on", when="not icmp-establishment")
+row("icmp.hard.abort", _CONN, "ICMP", "ICMP_HARD", _ICMP_ABORT, CL,
+    _ICMP + " (SHLD-26: hard errors, Destination Unreachable codes 2-4, SHOULD abort the connection)",
+    "a hard error: abort the connection", when="not icmp-establishment", choice=True)
+row("icmp.lx.synsent", SS, "ICMP", "LX_ICMP_ERR and LX_ICMP_SEQ", _ICMP_ABORT, CL,
+    _LXICMP + ": tcp_done_with_error(); RFC 5461 4 (soft errors treated as hard during establishment; RFC 9293 "
+    "3.9.2.2 MUST-56 says a soft error does not abort)",
+    "SYN-SENT: any error it acts on, quoting SND.UNA..SND.NXT, aborts the connection", when="icmp-establishment")
+row("icmp.lx.synsent.ignore", SS, "ICMP", "not (LX_ICMP_ERR and LX_ICMP_SEQ)", (), None,
+    _LXICMP + " (goto out: LINUX_MIB_OUTOFWINDOWICMPS for a quoted SEQ outside SND.UNA..SND.NXT; PMTU, quench)",
+    "SYN-SENT: an ICMP it does not act on, or quoting a sequence number it did not send: ignored",
+    when="icmp-establishment")
+row("icmp.lx.request", SR, "ICMP", "PASSIVE and not TFO.CHILD and LX_ICMP_REQ",
+    ("delete TCB", "RCV.WND := WINDOW", "PASSIVE := True"), LI,
+    _LXICMP + " -> tcp_req_err(): inet_csk_reqsk_queue_drop(); RFC 5461 4",
+    "a passive SYN-RECEIVED is a request socket: net/host unreachable, time exceeded or a parameter problem "
+    "quoting its ISS drops it silently; the listener remains", when="icmp-establishment")
+row("icmp.lx.request.ignore", SR, "ICMP", "PASSIVE and not TFO.CHILD and not LX_ICMP_REQ", (), None,
+    _LXICMP + " -> tcp_req_err() (LINUX_MIB_OUTOFWINDOWICMPS when the quoted SEQ is not the ISS)",
+    "a request socket keeps any other ICMP error", when="icmp-establishment")
+row("icmp.lx.synrcvd", SR, "ICMP", "not PASSIVE and LX_ICMP_ERR and LX_ICMP_SEQ", _ICMP_ABORT, CL,
+    _LXICMP + ": tcp_done_with_error(); RFC 5461 4",
+    "a simultaneous open's SYN-RECEIVED (a full socket): aborted like SYN-SENT", when="icmp-establishment")
+row("icmp.lx.tfo", SR, "ICMP", "PASSIVE and TFO.CHILD and LX_ICMP_ERR and LX_ICMP_SEQ", _ICMP_ABORT, CL,
+    _LXICMP + ": tcp_done_with_error() for a Fast Open child not yet accepted; RFC 5461 4",
+    "a Fast Open child the application has not accepted yet: aborted (accepted: it goes on; the table does not "
+    "know which, so both are allowed)", when="icmp-establishment", choice=True)
+row("icmp.lx.tfo.accepted", SR, "ICMP", "PASSIVE and TFO.CHILD and LX_ICMP_ERR and LX_ICMP_SEQ", (), None,
+    _LXICMP + " ('If a fast open socket is already accepted it is treated as a connected one')",
+    "a Fast Open child already accepted: the connection goes on", when="icmp-establishment")
+row("icmp.lx.synrcvd.ignore", SR, "ICMP", "(not PASSIVE or TFO.CHILD) and not (LX_ICMP_ERR and LX_ICMP_SEQ)", (),
+    None, _LXICMP + " (goto out: LINUX_MIB_OUTOFWINDOWICMPS, PMTU, quench)",
+    "an ICMP it does not act on, or quoting a sequence number it did not send: ignored", when="icmp-establishment")
+row("icmp.lx.connected", tuple(s for s in State if s not in (SS, SR)), "ICMP", "True", (), None,
+    _LXICMP + " ('If we've already connected we will keep trying until we time out': the error is reported "
+    "only as sk_err_soft, or with IP_RECVERR); RFC 9293 3.9.2.2 SHLD-26 not followed; RFC 5461 4",
+    "a synchronized connection (or none) is never aborted by ICMP (the RTO revert of RFC 6069, "
+    "tcp_ld_RTO_revert(), is not modelled)", when="icmp-establishment")
 
 # OUTPUT: the stack sends what SEND queued (RFC 9293 3.7, 3.8.6, 3.10.2, 3.10.4)
 row("output", (ES, CW, F1, CG, LA), "OUTPUT", "0 < N and N <= SND.Q and SIZE_OK and ROOM",

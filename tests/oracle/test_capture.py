@@ -385,3 +385,51 @@ def test_the_other_options_survive_json_lines():
     for bad in ({"other": "sack"}, {"other": ["sack_ok"]}, {"other": ["nope"]}):
         with pytest.raises(TraceError):
             event_from_json({**d, **bad})
+
+
+def _icmp_frame(typ, code, quoted_proto=6, seq=5000, quote=28):
+    """An Ethernet frame carrying an ICMPv4 message from 10.0.0.9 that quotes a TCP segment
+    10.0.0.1:40000 -> 10.0.0.2:80 with SEQ `seq` (RFC 792: its IP header and 64 bits of data)."""
+    inner = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40, 0, 0, 64, quoted_proto, 0, b"\x0a\0\0\x01", b"\x0a\0\0\x02")
+    inner += struct.pack("!HHI", 40000, 80, seq) + bytes(12)
+    body = struct.pack("!BBHI", typ, code, 0, 0) + inner[:quote]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(body), 0, 0, 64, 1, 0, b"\x0a\0\0\x09", b"\x0a\0\0\x01")
+    return b"\0" * 12 + b"\x08\x00" + ip + body
+
+
+@pytest.mark.parametrize("typ, code", [(3, 0), (3, 1), (3, 3), (3, 4), (4, 0), (11, 0), (12, 0)])
+def test_an_icmp_error_quoting_tcp_is_an_event_for_the_end_that_sent_the_segment(tmp_path, typ, code):
+    """RFC 9293 3.9.2.2 (MUST-54): the error goes to the connection the quoted header names; the
+    addresses and ports are the quoted segment's (the sender's end first), SEQ the quoted one."""
+    from synack.oracle.capture import IcmpError
+    path = str(tmp_path / "icmp.pcap")
+    buf = _icmp_frame(typ, code)
+    pcap_records(path, [(100.0, buf, len(buf))])
+    st = CaptureStats()
+    (e,) = list(read_capture(path, st))
+    assert e == IcmpError(100.0, "10.0.0.1", 40000, "10.0.0.2", 80, typ, code, 5000)
+    assert st.non_tcp == 1 and st.tcp == 0
+    assert list(read_capture(path, icmp=False)) == []
+
+
+@pytest.mark.parametrize("frame", [
+    _icmp_frame(0, 0),                      # echo reply: not an error
+    _icmp_frame(5, 1),                      # redirect: not an error of the connection
+    _icmp_frame(3, 1, quoted_proto=17),     # quoting UDP
+    _icmp_frame(3, 1, quote=24),            # the quote cut before the SEQ
+])
+def test_other_icmp_messages_are_not_events(tmp_path, frame):
+    path = str(tmp_path / "other.pcap")
+    pcap_records(path, [(100.0, frame, len(frame))])
+    st = CaptureStats()
+    assert list(read_capture(path, st)) == [] and st.non_tcp == 1
+
+
+def test_icmp_events_survive_json_lines():
+    from synack.oracle.events import IcmpEvent, event_from_json
+    ev = IcmpEvent(3, 1, 4100641975, 0.5)
+    assert ev.to_json() == {"icmp": [3, 1], "seq": 4100641975, "t": 0.5} and event_from_json(ev.to_json()) == ev
+    assert str(ev) == "IUT receives ICMP host unreachable (type 3 code 1) quoting seq=4100641975 at t=0.500000"
+    for bad in ({"icmp": [3]}, {"icmp": [3, 256]}, {"icmp": "3,1"}, {"icmp": [3, 1]}):
+        with pytest.raises(TraceError):
+            event_from_json({"seq": 1, **bad} if "seq" not in bad and bad != {"icmp": [3, 1]} else bad)

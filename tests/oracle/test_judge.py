@@ -178,3 +178,28 @@ def _plain(cap, path):
                 b[t + 20:t + hl] = b"\x01" * (hl - 20)
             w.writepkt(bytes(b), ts=ts)
     return str(path)
+
+
+def test_an_icmp_error_goes_to_the_end_whose_segment_it_quotes():
+    """Linux's packetdrill test fastopen/server/icmp-before-accept: two ICMP errors quote the kernel's
+    SYN,ACK (the first with a SEQ 5000 past it): both are events of the kernel's end, in capture
+    order between its segments, and of no other end (RFC 9293 3.9.2.2, MUST-54)."""
+    import os
+
+    from synack.oracle.capture import read_capture
+    from synack.oracle.events import IcmpEvent
+    from synack.oracle.judge import CaptureJudge
+    from synack.spec import get_profile
+    cap = os.path.join(os.path.dirname(__file__), "..", "data", "linux-packetdrill",
+                       "fastopen--server--icmp-before-accept.pcap")
+    cj = CaptureJudge(get_profile("linux"), None, keep_events=True)
+    for p in read_capture(cap):
+        list(cj.feed(p))
+    list(cj.close())
+    (c,) = cj.released
+    kernel = [e for end, evs in c.events.items() if end[0] == "192.168.0.1" for e in evs]
+    peer = [e for end, evs in c.events.items() if end[0] != "192.168.0.1" for e in evs]
+    icmps = [e for e in kernel if isinstance(e, IcmpEvent)]
+    synack = next(e for e in kernel if getattr(e, "dir", "") == "out")
+    assert [(e.type, e.code, (e.seq - synack.seg.seq) & 0xFFFFFFFF) for e in icmps] == [(3, 0, 5000), (3, 1, 0)]
+    assert kernel.index(icmps[0]) == 2 and not any(isinstance(e, IcmpEvent) for e in peer)

@@ -8,7 +8,8 @@ from synack.spec.table import TABLE
 @pytest.mark.parametrize("result,names", [
     ("error: connection reset", {"connection reset"}),
     ("error: ECONNRESET", {"connection reset"}),
-    ("error: econnrefused", {"connection refused"}),
+    ("error: econnrefused", {"connection refused", "destination unreachable"}),   # an ICMP port unreachable too
+    ("error: EHOSTUNREACH", {"destination unreachable"}),                        # an ICMP abort (3.9.2.2)
     ("error: ETIMEDOUT", {"connection timed out", "user timeout"}),
     ("error: EPIPE", {"connection closing"}),
 ])
