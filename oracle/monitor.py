@@ -159,7 +159,7 @@ class Verdict:
     vantage: str = ""                 # where the capture was taken for this end, and why (observation.py)
     more: tuple["Verdict", ...] = ()  # the later violations, each after a resynchronisation
     learned: tuple[str, ...] = ()     # parameter values the trace showed (or bounded)
-    ignored: str = ""                 # the options this end's segments carried that no rule reads (events.IgnoredOptions)
+    ignored: str = ""                 # options its segments carried that no rule reads (events.IgnoredOptions)
 
     @property
     def ok(self) -> bool:

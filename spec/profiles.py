@@ -25,7 +25,8 @@ OPTIONS: dict[str, str] = {
     "keepalive": "RFC 9293 3.8.4, RFC 1122 4.2.3.6: keep-alive probes on an idle connection (SO_KEEPALIVE)",
     "keepalive-rst": "Linux tcp_keepalive_timer(): a RST is sent when the keep-alive probes go unanswered",
     "user-timeout": "RFC 9293 3.9.1, 3.10.8; RFC 5482: data not acknowledged within the user timeout aborts "
-                    "the connection (Linux: only when the application sets TCP_USER_TIMEOUT; default off)",
+                    "the connection (Linux: on, with user_timeout 0, TCP_USER_TIMEOUT's default, meaning none; "
+                    "any positive value the application sets, 1 ms .. INT_MAX ms, do_tcp_setsockopt())",
     "fin-wait-2-timeout": "Linux net.ipv4.tcp_fin_timeout: an orphaned FIN-WAIT-2 is dropped after a timeout",
     "rst-on-unread": "RFC 1122 4.2.2.13, RFC 2525 2.17; Linux tcp_close(): close() with unread data, or new "
                      "data after close(), is answered with RST",
@@ -281,7 +282,7 @@ LINUX = _profile(
      "rst-on-unread", "rst-ack", "econnrefused", "synack-on-syn-copy", "syn-recv-syn-rst", "time-wait-reopen",
      "simopen-synack-dupack", "listener-survives", "time-wait-detached",
      "tfo", "syn-recv-ack-first", "rst-after-fin", "fin-wait-2-minisock", "time-wait-minisock",
-     "past-window-whole", "ack-bytes-acked", "icmp-establishment"},
+     "past-window-whole", "ack-bytes-acked", "icmp-establishment", "user-timeout"},
     {"SYN.RETRIES": 6, "SYNACK.RETRIES": 5, "DATA.RETRIES": 15, "KA.PROBES": 9, "WINDOW": 65535, "MSS.DEFAULT": 536, "SYN.LINEAR": 4,
      "msl": 30.0, "time_wait": 60.0, "rto_initial": 1.0, "rto_min": 0.2, "rto_max": 120.0,
      "fin_timeout": 60.0, "user_timeout": 0.0, "ka_idle": 7200.0, "ka_interval": 75.0, "delack_max": 0.5,
@@ -295,7 +296,8 @@ LINUX = _profile(
      "time_wait": "TCP_TIMEWAIT_LEN = 60 s (include/net/tcp.h), not a sysctl",
      "rto_min": "TCP_RTO_MIN = 200 ms", "rto_max": "TCP_RTO_MAX = 120 s", "rto_initial": "TCP_TIMEOUT_INIT = 1 s",
      "fin_timeout": "net.ipv4.tcp_fin_timeout = 60 s (orphaned FIN-WAIT-2; not the MSL)",
-     "user_timeout": "TCP_USER_TIMEOUT defaults to 0: no user timeout (option user-timeout off)",
+     "user_timeout": "TCP_USER_TIMEOUT defaults to 0: no user timeout (the user-timeout row's guard "
+                     "USER.TIMEOUT.ON is false; tcp_write_timeout() tests icsk_user_timeout for non-zero)",
      "ka_idle": "net.ipv4.tcp_keepalive_time = 7200", "ka_interval": "net.ipv4.tcp_keepalive_intvl = 75",
      "KA.PROBES": "net.ipv4.tcp_keepalive_probes = 9",
      "MSS.DEFAULT": "TCP_MSS_DEFAULT = 536 (include/net/tcp.h), used when the SYN carries no MSS option",

@@ -814,9 +814,11 @@ row("rto.fin.synack", (F1, CG, LA), "RTO", "FIN.SENT and SND.UNA == ISS and RTX 
 row("rto.giveup", (ES, CW, F1, CG, LA), "RTO", "SND.UNA != SND.NXT and not (RTX < DATA.RETRIES)",
     ("delete TCB", "signal error: connection timed out"), CL, "RFC 9293 3.10.8; RFC 1122 4.2.3.5",
     "retries exhausted (R2): give up")
-row("user-timeout", (SS, SR, ES, F1, CW, CG, LA), "USER-TIMEOUT", "SND.UNA != SND.NXT",
-    ("delete TCB", "signal error: user timeout"), CL, "RFC 9293 3.10.8; RFC 5482",
-    "data unacknowledged for the user timeout: abort", when="user-timeout")
+row("user-timeout", (SS, SR, ES, F1, CW, CG, LA), "USER-TIMEOUT", "USER.TIMEOUT.ON and SND.UNA != SND.NXT",
+    ("delete TCB", "signal error: user timeout"), CL, "RFC 9293 3.10.8; RFC 5482; Linux tcp_write_timeout() "
+    "(retransmits_timed_out() with icsk_user_timeout, 0: none)",
+    "data unacknowledged for the user timeout: abort (a user timeout of 0 is none: Linux's default)",
+    when="user-timeout")
 row("2msl", TW, "2MSL", "True", ("delete TCB",), CL, "RFC 9293 3.10.8", "time-wait timeout: delete the TCB",
     figure5=True)
 row("finwait2.timeout", F2, "FIN-WAIT-2", "ORPHAN", ("delete TCB",), CL,

@@ -67,6 +67,9 @@ NAMES: dict[str, tuple[str, tuple]] = {
 PARAM_NAMES = ("SYN.RETRIES", "SYNACK.RETRIES", "DATA.RETRIES", "KA.PROBES", "WINDOW", "MSS.DEFAULT")
 for _p in PARAM_NAMES:
     NAMES[_p] = (COUNT, ("param", _p))
+#: Whether a timer parameter is set at all: Linux's TCP_USER_TIMEOUT 0 means no user timeout
+#: (tcp_write_timeout(), tcp_keepalive_timer() test `icsk_user_timeout` for non-zero).
+NAMES["USER.TIMEOUT.ON"] = (BOOL, ("param_on", "user_timeout"))
 
 TCB_FIELDS = Endpoint._fields  # ("state", "iss", ...)
 FIELD_INDEX = {f: i for i, f in enumerate(TCB_FIELDS)}
@@ -229,6 +232,8 @@ def _py_name(name: str, params: dict[str, int], local: bool) -> str:
         return str(where[1])
     if where[1] not in params:
         raise SpecError(f"profile has no parameter {where[1]}")
+    if where[0] == "param_on":
+        return str(float(params[where[1]]) > 0)
     return str(int(params[where[1]]))
 
 
@@ -247,6 +252,8 @@ def z3_term(e: Expr, env: dict[str, Any], params: dict[str, int]):
         where = NAMES[name][1]
         if where[0] == "param":
             return z3.BitVecVal(int(params[where[1]]), 32)
+        if where[0] == "param_on":
+            return z3.BoolVal(float(params[where[1]]) > 0)
         if where[0] == "const":
             return z3.BitVecVal(where[1], 32)
         return env[name]

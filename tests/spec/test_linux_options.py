@@ -320,3 +320,34 @@ def test_tfo_simultaneous_open_keeps_the_syns_data_in_flight():
     mutant = events[:5] + [o("ACK", 5001, 9001)]
     assert_option_decides("tfo", events, mutant)
     assert judge(TFO, events).status == "conformant"
+
+
+def _user_timeout_trace(end):
+    """Data unacknowledged from t=1.03 on; the connection ends silently (no retransmission), and at
+    t=`end` the IUT answers the peer's ACK as a closed port."""
+    return [c("CONNECT"), SegmentEvent("out", seg("SYN", 100), t=0.0), SegmentEvent("in", seg("SYN,ACK", 500, 101), t=0.01),
+            SegmentEvent("out", seg("ACK", 101, 501), t=0.02), CallEvent("SEND", 10, "ok", 1.03),
+            SegmentEvent("out", seg("ACK", 101, 501, 10), t=1.03),
+            SegmentEvent("in", seg("ACK", 501, 111), t=end), SegmentEvent("out", seg("RST", 111), t=end + 0.001)]
+
+
+def test_tcp_user_timeout_is_a_linux_parameter_whose_zero_means_none():
+    """Option user-timeout is on in linux with user_timeout 0 (TCP_USER_TIMEOUT's default) meaning
+    none (row guard USER.TIMEOUT.ON; tcp_write_timeout() tests icsk_user_timeout for non-zero). A
+    socket with TCP_USER_TIMEOUT = 100 ms gives up silently before its first retransmission (RTO
+    200 ms): conformant when the parameter is given; just outside, with the default 0 (none) or
+    without the option, the missing retransmission is a violation. (When the timer may fire is the
+    monitor's floor, tested with the observation model.)"""
+    ut = LINUX.with_params(user_timeout=0.1)
+    ep = est(111, 501)._replace(snd_una=101)
+    assert [t.rows for t in step(ut, ep, call_timeout())] == [("user-timeout",)]
+    assert step(LINUX, ep, call_timeout()) == []
+    assert Monitor(ut, calls_logged=True).check(_user_timeout_trace(1.2)).status == "conformant"
+    assert Monitor(LINUX, calls_logged=True).check(_user_timeout_trace(1.2)).status == "violation"
+    assert Monitor(without("user-timeout").with_params(user_timeout=0.1),
+                   calls_logged=True).check(_user_timeout_trace(1.2)).status == "violation"
+
+
+def call_timeout():
+    from synack.spec import timeout
+    return timeout("USER-TIMEOUT")
