@@ -89,6 +89,7 @@ REJECTED = {
     "fastopen--client--synack-data": PAWS_SYNSENT,
     "fastopen--server--icmp-baseline": ICMP,
     "fastopen--server--icmp-before-accept": ICMP,
+    "fastopen--server--opt34--icmp-before-accept": ICMP,
 }
 # Linux deviates from RFC 9293 as written (docs/linux-audit.md): the kernel end must be a violation there
 RFC9293_DEVIATIONS = {
