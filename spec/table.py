@@ -867,8 +867,11 @@ _HELD = ("((HELD.START == 0 and HELD.END == 0) or (0 < HELD.START and HELD.START
 _NONE_HELD = "HELD.START == 0 and HELD.END == 0"
 #: What holds of the TCB in each state; `synack prove` shows every row preserves it.
 INVARIANTS: dict[State, str] = {
-    CL: "SND.Q == 0 and not FIN.SENT and not ORPHAN and RCV.WND <= MAXWIN and " + _NONE_HELD,
-    LI: "SND.Q == 0 and not FIN.SENT and not ORPHAN and RCV.WND <= MAXWIN and " + _NONE_HELD,
+    # a deleted TCB's retry counters are 0 (every row into CLOSED or LISTEN deletes the TCB)
+    CL: "SND.Q == 0 and not FIN.SENT and not ORPHAN and RCV.WND <= MAXWIN and RTX == 0 and PROBES == 0 and "
+        + _NONE_HELD,
+    LI: "SND.Q == 0 and not FIN.SENT and not ORPHAN and RCV.WND <= MAXWIN and RTX == 0 and PROBES == 0 and "
+        + _NONE_HELD,
     # SND.NXT - ISS - 1 is data sent on the SYN (TFO, RFC 7413), RCV.NXT - IRS - 1 data accepted on it
     SS: "SND.UNA == ISS and SND.NXT - ISS - 1 <= 65535 and SND.Q <= MAXWIN - 1"
         " and SND.Q + (SND.NXT - ISS - 1) <= MAXWIN - 1 and not FIN.SENT and not ORPHAN and RCV.WND <= MAXWIN"
