@@ -355,8 +355,14 @@ row("synsent.synack.2way.queued", SS, SEG, "not RST and SYN and ACK and ACK_NEW 
 row("synsent.syn", SS, SEG, "not RST and SYN and not ACK and not TFO_SYN_DATA",
     ("SND.Q := SND.Q + (SND.NXT - ISS - 1)", "SND.NXT := ISS + 1",
      "IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "SND.WND := SEG.WND", "RTX := 0") + _opts +
-    ("send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>",), SR, R + "3.10.7.3",
-    "fourth: simultaneous open: rcv SYN / snd SYN,ACK", stage="syn-sent", figure5=True)
+    ("resend <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>",), SR,
+    R + "3.10.7.3; RFC 6298 5.1; Linux tcp_rcv_synsent_state_process() -> tcp_send_synack()",
+    "fourth: simultaneous open: rcv SYN / snd SYN,ACK. The SYN,ACK re-sends ISS, the SYN already sent (Linux "
+    "retransmits the SYN's own skb with ACK set): a resend, so the retransmission timer the SYN started keeps "
+    "running (RFC 6298 5.1 starts it only when it is not running; Linux does not rearm it), and the SYN,ACK's "
+    "first retransmission may come one RTO after the SYN (found by the test kit's timing variations on ToyTCP "
+    "and gVisor). RTX := 0 only bounds the backoff from below (Linux keeps icsk_retransmits)",
+    stage="syn-sent", figure5=True)
 row("synsent.syn.tfo", SS, SEG, "not RST and SYN and not ACK and TFO_SYN_DATA",
     ("IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "SND.WND := SEG.WND", "RTX := 0") + _opts +
     ("resend <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>",), SR,
