@@ -125,3 +125,31 @@ def test_an_ack_older_than_the_peers_window_may_be_challenged(profile):
     bad = head + [i("ACK", 1001, 6501, 10, wnd=1000), o("ACK", 7001, 1001, wnd=65535)]
     v = judge(profile, bad)
     assert v.status == "violation" and v.index == len(bad), str(v)
+
+
+# --- the simultaneous open's SYN,ACK: the SYN's retransmission timer keeps running ------------
+
+def _simopen(rtx_at):
+    """CONNECT, the SYN at t=0, the peer's SYN at 0.5 answered by the SYN,ACK at once, then the
+    SYN,ACK retransmitted at `rtx_at` (ToyTCP's and gVisor's trace from the kit's pauses)."""
+    return [CallEvent("CONNECT", t=0.0), SegmentEvent("out", seg("SYN", 1000), t=0.0),
+            SegmentEvent("in", seg("SYN", 5000), t=0.5), SegmentEvent("out", seg("SYN,ACK", 1000, 5001), t=0.5),
+            SegmentEvent("out", seg("SYN,ACK", 1000, 5001), t=rtx_at)]
+
+
+@pytest.mark.parametrize("profile", ["rfc9293", "linux"])
+def test_a_simultaneous_opens_synack_may_be_retransmitted_one_rto_after_the_syn(profile):
+    """RFC 6298 5.1 starts the retransmission timer only when it is not running; the SYN,ACK of
+    RFC 9293 3.10.7.3's simultaneous open re-sends ISS (synsent.syn: `resend`), so the timer the
+    SYN started keeps running and fires one RTO after the SYN (Linux tcp_send_synack() does not
+    rearm it), 0.5 s after the SYN,ACK here. Just outside: 0.7 s after the SYN, less than the
+    initial RTO less the tolerance; and the same trace with the SYN,ACK as a `send` (the timer
+    restarted) is rejected, the false alarm the kit found."""
+    mon = lambda spec=None: Monitor(profile, calls_logged=True, spec=spec)
+    assert mon().check(_simopen(1.0)).status != "violation"
+    early = mon().check(_simopen(0.7))
+    assert early.status == "violation" and early.index == 5
+    prof = get_profile(profile)
+    restarted = tuple(replace(r, actions=tuple(a.replace("resend", "send") for a in r.actions))
+                      if r.id == "synsent.syn" else r for r in TABLE)
+    assert mon(Machine(prof, restarted)).check(_simopen(1.0)).status == "violation"
