@@ -238,9 +238,12 @@ class _Shared:
         self.rfc = {r.id: r.rfc for r in m.rows}
         self.row_by_id = {r.id: r for r in m.rows}
         self.rto_rows = {r.id for r in m.rows if r.event == "RTO"}
-        # rows that resend the SYN other than by the RTO (a simultaneous open's SYN,ACK): the timer keeps running
-        self.timer_kept = frozenset(r.id for r in m.rows if r.event != "RTO" and any(
-            a.kind == "resend" and a.op[1] & SYN for a in m.parsed[r.id][1]))
+        # rows that answer a segment with a SYN in states whose RTO resends one (a simultaneous open's
+        # SYN,ACK): the retransmission timer already runs and is not restarted (RFC 6298 5.1)
+        syn_rto = {s for s in State if any(a.op[0] == "send" and a.op[1] & SYN for c in m.rows_for(s, "RTO")
+                                           for a in m.parsed[c.row.id][1])}
+        self.timer_kept = frozenset(r.id for r in m.rows if r.event == "SEGMENT" and syn_rto.issuperset(r.states)
+                                    and any(a.op[0] == "send" and a.op[1] & SYN for a in m.parsed[r.id][1]))
         # rows that handle an arriving segment: what they owe is a reply, due within the lag
         self.reply_rows = frozenset(r.id for r in m.rows if r.event == "SEGMENT")
         # per event kind, the flags (less PSH) its rows can send, read from the table: an observed
