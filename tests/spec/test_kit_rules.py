@@ -10,7 +10,7 @@ import pytest
 from drive import est, seg, step
 from synack.oracle import Monitor
 from synack.oracle.events import CallEvent, SegmentEvent, StateEvent
-from synack.spec import TABLE, Machine, Segment, arrive, get_profile, timeout
+from synack.spec import TABLE, Event, Machine, Segment, arrive, get_profile, timeout
 
 
 def i(flags, sq, ak=0, data=0, wnd=65535):
@@ -202,3 +202,36 @@ def test_the_kernels_trace_is_conformant_on_linux_and_not_without_the_rule():
     ids = [r.id for r in TABLE if r.id.startswith("flagless.")]
     bad = Monitor("linux", calls_logged=True, spec=without("linux", *ids, option="flagless-drop")).check(ev)
     assert bad.status == "violation" and "seq.bad" in str(bad)
+
+
+# --- a RST whose sequence number lies below the window -------------------------------------
+
+def test_a_rst_below_the_window_is_dropped_and_one_in_it_challenged():
+    """RFC 9293 3.10.7.4 second check (RFC 5961 3.2): a RST whose sequence number is outside the
+    window is dropped silently, even when its data reaches into the window (the segment passes
+    the first check); one inside it but not at RCV.NXT is challenged (lwIP tcp_process(), gVisor
+    handleReset(): the kit's RST of 100 bytes at RCV.NXT - 1). Linux judges a RST by
+    tcp_sequence() and challenges both (tcp_validate_incoming(); option rst-challenge-below)."""
+    ep = est(101, 301)
+    below, inside = seg("RST", 300, 0, 100), seg("RST", 302, 0, 100)
+    assert list(_sends("rfc9293", ep, below).values()) == [()]
+    assert list(_sends("rfc9293", ep, inside).values()) == [(seg("ACK", 101, 301),)]
+    assert [s for s in _sends("linux", ep, below).values() if s] == [(seg("ACK", 101, 301),)]
+    assert list(_sends("rfc9293", ep, seg("RST", 301)).values()) == [()]      # at RCV.NXT: reset
+
+
+# --- queued data MAY ride on the handshake's ACK ---------------------------------------------
+
+def test_queued_data_may_follow_the_handshakes_ack():
+    """RFC 9293 3.10.7.3: on the SYN,ACK, 'Data or controls that were queued for transmission
+    MAY be included' in the ACK: with one byte queued the ACK carries it or not (then OUTPUT
+    sends it). Just outside: with nothing queued there is one result."""
+    from synack.spec import Endpoint, State
+    ss = Endpoint(State.SYN_SENT, iss=100, snd_una=100, snd_nxt=101, rcv_wnd=65535, snd_q=1)
+    res = {t.rows: t for t in step("rfc9293", ss, arrive(seg("SYN,ACK", 300, 101)))}
+    assert {r[0] for r in res} == {"synsent.synack", "synsent.synack.defer"}
+    later = next(t for r, t in res.items() if r[0] == "synsent.synack.defer")
+    assert later.sends == (seg("ACK", 101, 301),) and later.endpoint.snd_q == 1
+    out = [t for t in step("rfc9293", later.endpoint, Event("OUTPUT", None, 0, 1)) if t.sends]
+    assert out and out[0].sends == (seg("ACK", 101, 301, 1),)
+    assert len(step("rfc9293", ss._replace(snd_q=0), arrive(seg("SYN,ACK", 300, 101)))) == 1
