@@ -210,6 +210,14 @@ class IcmpEvent:
 TraceEvent = Union[SegmentEvent, CallEvent, StateEvent, IcmpEvent]
 
 
+def icmp_judged() -> bool:
+    """Whether the monitor takes ICMP events (`Monitor.takes_icmp`): until it does, a trace line
+    with one is bad input (one line, exit 2) and the capture judge keeps none, rather than a
+    monitor meeting an event it cannot judge. (Imported late: the monitor imports this module.)"""
+    from .monitor import Monitor
+    return bool(getattr(Monitor, "takes_icmp", False))
+
+
 def seg_text(seg: Segment) -> str:
     s = f"<{flags_str(seg.flags)} seq={seg.seq}"
     if seg.flags & ACK:
@@ -297,6 +305,8 @@ def event_from_json(obj: object, where: str = "event") -> TraceEvent:
         if (not isinstance(tc, list) or len(tc) != 2
                 or not all(isinstance(x, int) and not isinstance(x, bool) and 0 <= x <= 255 for x in tc)):
             raise TraceError(f"{where}: field 'icmp' must be [type, code], two integers 0..255, got {tc!r}")
+        if not icmp_judged():
+            raise TraceError(f"{where}: an ICMP event, which this version's monitor does not judge yet")
         return IcmpEvent(tc[0], tc[1], _int(obj, "seq", where, MASK), t)
     if "call" in obj:
         name = str(obj["call"]).upper()

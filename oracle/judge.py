@@ -244,10 +244,12 @@ class CaptureJudge:
         mon = c.monitors.get(a)
         if mon is None:
             return
+        if not getattr(mon, "takes_icmp", False):
+            return                   # this version's monitor does not judge ICMP (events.icmp_judged)
         ev = IcmpEvent(e.type, e.code, e.seq, e.t)
         if self.keep:
             c.events[a].append(ev)
-        if mon.done is None and getattr(mon, "takes_icmp", False):
+        if mon.done is None:
             mon.feed(ev)
 
     def lose(self, lost: Lost, index: int | None = None) -> Iterator[Result]:

@@ -425,10 +425,18 @@ def test_other_icmp_messages_are_not_events(tmp_path, frame):
     assert list(read_capture(path, st)) == [] and st.non_tcp == 1
 
 
-def test_icmp_events_survive_json_lines():
+def test_icmp_events_survive_json_lines(monkeypatch):
+    """An ICMP event as a JSON Lines line; while the monitor does not judge ICMP (Monitor.takes_icmp)
+    such a line is bad input naming the line, not a monitor meeting an event it cannot judge."""
     from synack.oracle.events import IcmpEvent, event_from_json
+    from synack.oracle.monitor import Monitor
     ev = IcmpEvent(3, 1, 4100641975, 0.5)
-    assert ev.to_json() == {"icmp": [3, 1], "seq": 4100641975, "t": 0.5} and event_from_json(ev.to_json()) == ev
+    assert ev.to_json() == {"icmp": [3, 1], "seq": 4100641975, "t": 0.5}
+    monkeypatch.setattr(Monitor, "takes_icmp", False, raising=False)
+    with pytest.raises(TraceError, match="trace.jsonl:3: an ICMP event"):
+        event_from_json(ev.to_json(), "trace.jsonl:3")
+    monkeypatch.setattr(Monitor, "takes_icmp", True, raising=False)
+    assert event_from_json(ev.to_json()) == ev
     assert str(ev) == "IUT receives ICMP host unreachable (type 3 code 1) quoting seq=4100641975 at t=0.500000"
     for bad in ({"icmp": [3]}, {"icmp": [3, 256]}, {"icmp": "3,1"}, {"icmp": [3, 1]}):
         with pytest.raises(TraceError):

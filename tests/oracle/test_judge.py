@@ -180,16 +180,24 @@ def _plain(cap, path):
     return str(path)
 
 
-def test_an_icmp_error_goes_to_the_end_whose_segment_it_quotes():
+def test_an_icmp_error_goes_to_the_end_whose_segment_it_quotes(monkeypatch):
     """Linux's packetdrill test fastopen/server/icmp-before-accept: two ICMP errors quote the kernel's
     SYN,ACK (the first with a SEQ 5000 past it): both are events of the kernel's end, in capture
-    order between its segments, and of no other end (RFC 9293 3.9.2.2, MUST-54)."""
+    order between its segments, and of no other end (RFC 9293 3.9.2.2, MUST-54). They go to a
+    monitor that takes ICMP (Monitor.takes_icmp; here one that records what it is fed), and to none
+    that does not."""
     import os
 
     from synack.oracle.capture import read_capture
     from synack.oracle.events import IcmpEvent
     from synack.oracle.judge import CaptureJudge
+    from synack.oracle.monitor import Monitor
     from synack.spec import get_profile
+    fed = []
+    feed = Monitor.feed
+    monkeypatch.setattr(Monitor, "takes_icmp", True, raising=False)
+    monkeypatch.setattr(Monitor, "feed", lambda self, ev: fed.append((self.role, ev)) if isinstance(
+        ev, IcmpEvent) else feed(self, ev))
     cap = os.path.join(os.path.dirname(__file__), "..", "data", "linux-packetdrill",
                        "fastopen--server--icmp-before-accept.pcap")
     cj = CaptureJudge(get_profile("linux"), None, keep_events=True)
@@ -203,3 +211,10 @@ def test_an_icmp_error_goes_to_the_end_whose_segment_it_quotes():
     synack = next(e for e in kernel if getattr(e, "dir", "") == "out")
     assert [(e.type, e.code, (e.seq - synack.seg.seq) & 0xFFFFFFFF) for e in icmps] == [(3, 0, 5000), (3, 1, 0)]
     assert kernel.index(icmps[0]) == 2 and not any(isinstance(e, IcmpEvent) for e in peer)
+    assert [(role, ev) for role, ev in fed] == [("IUT 192.168.0.1:8080", e) for e in icmps]
+    monkeypatch.setattr(Monitor, "takes_icmp", False, raising=False)
+    cj = CaptureJudge(get_profile("linux"), None, keep_events=True)
+    for p in read_capture(cap):
+        list(cj.feed(p))
+    list(cj.close())
+    assert not any(isinstance(e, IcmpEvent) for evs in cj.released[0].events.values() for e in evs)
