@@ -64,6 +64,9 @@ from .candidate import Cand, soft as _soft
 from .observation import AUTO, FAR, GSO_MAX, MAX_CROSSED, NEAR, SOFT_KEEP, looks_far, observation_param
 from .stepcache import Memo, NoMemo, Stepper, Tables
 
+#: a Cand without the namedtuple's Python-level __new__ (every argument given; speed)
+_new = tuple.__new__
+
 SILENT_CALLS = ("LISTEN", "RECEIVE", "SHUTDOWN", "CLOSE", "ABORT")
 LOUD_CALLS = ("SHUTDOWN", "CLOSE", "ABORT", "RECEIVE")
 CONFORMANT, VIOLATION, INCONCLUSIVE = "conformant", "violation", "inconclusive"
@@ -251,6 +254,14 @@ class _Shared:
         # with calls_logged the trace records every user call: hidden steps are timers only
         hidden = () if calls_logged else SILENT_CALLS
         self.silent_ev = [call(k) for k in hidden] + [timeout(k) for k in self.timers]
+        # per state, the hidden events that may step silently there: some row of theirs sends
+        # nothing. Where every row sends, no step of that event can be silent whatever its
+        # guards say, so `_silent_of` does not take it (nor collect its frame bits: its result
+        # never depends on it)
+        def quiet(st: State, kind: str) -> bool:
+            return any(c.next is not None or not any(a.op[0] == "send" for a in m.parsed[c.row.id][1])
+                       for c in m.rows_for(st, kind))
+        self.silent_by_state = {st: tuple(e for e in self.silent_ev if quiet(st, e.kind)) for st in State}
         self.loud_ev = [call(k) for k in (() if calls_logged else LOUD_CALLS)] + [timeout(k) for k in self.timers]
         self.starts = {rid for rid, (_, acts) in m.parsed.items()
                        if any(a.op[0] == "set" and a.op[1] == "ISS" and "ISN" in a.text for a in acts)}
@@ -936,9 +947,9 @@ class Monitor:
                         mark = m.mark if tr.endpoint.state in self.timed else None
                     owed = _cap(m.owed + tuple((s, rows) for s in tr.sends))
                     # a row chose ISS := ISN with a placeholder ISN; the IUT's SYN or SYN,ACK shows the real one
-                    fresh = m.fresh or any(r in self.starts for r in tr.rows)
+                    fresh = m.fresh or not self.starts.isdisjoint(tr.rows)
                     due = (m.due if m.due is not None else t) if owed or tr.endpoint.ack_owed else None
-                    out.setdefault(Cand(tr.endpoint, owed, fresh, mark, due), rows)
+                    out.setdefault(_new(Cand, (tr.endpoint, owed, fresh, mark, due)), rows)
         else:
             for m in members:
                 for nc, why in self._explain_captured(m, ev.seg, t):
@@ -985,7 +996,7 @@ class Monitor:
                     continue            # a named error other than the one the table gives (spec/errors.py)
                 rows = ",".join(tr.rows)
                 # CONNECT picks a placeholder ISN; the SYN shows the real one
-                fresh = c.fresh or any(r in self.starts for r in tr.rows)
+                fresh = c.fresh or not self.starts.isdisjoint(tr.rows)
                 owed = c.owed + tuple((s, rows) for s in tr.sends)
                 due = (c.due if c.due is not None else ev.t) if owed or tr.endpoint.ack_owed else None
                 out.setdefault(Cand(tr.endpoint, owed, fresh, c.mark, due), rows)
@@ -1018,8 +1029,7 @@ class Monitor:
         return tuple(res)
 
     def _silent_events(self, state: State):
-        tab = self.m.table
-        return [e for e in self._silent_ev if (state, e.kind, "") in tab]
+        return self._sh.silent_by_state[state]
 
     def _closure(self, t: float | None) -> None:
         """Add every candidate reachable by hidden steps that send nothing."""
@@ -1040,8 +1050,8 @@ class Monitor:
                     continue
                 if kind in self._sh.floored and not self._timer_ok(kind, c.ep, t):
                     continue
-                nc = Cand(ep2, c.owed, c.fresh and ep2.iss == c.ep.iss,
-                          c.mark if ep2.state is c.ep.state else None, c.due)
+                nc = _new(Cand, (ep2, c.owed, c.fresh and ep2.iss == c.ep.iss,
+                          c.mark if ep2.state is c.ep.state else None, c.due))
                 if nc not in out:
                     out[nc] = rows
                     work.append(nc)
@@ -1101,7 +1111,7 @@ class Monitor:
             for tr in self._step(c.ep, ev):
                 if not tr.sends:
                     continue
-                rtx = any(r in self.rto_rows for r in tr.rows)
+                rtx = not self.rto_rows.isdisjoint(tr.rows)
                 m = self._match(obs, tr.sends[0], c, retransmit=rtx)
                 if m is None:
                     continue
@@ -1427,6 +1437,8 @@ BEFORE_TRACE = "before the trace"
 
 
 def _cap(owed: tuple) -> tuple:
+    if len(owed) <= SOFT_KEEP:
+        return owed
     soft = sum(1 for w, _ in owed if _soft(w))
     if soft <= SOFT_KEEP:
         return owed

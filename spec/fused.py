@@ -18,8 +18,8 @@ from typing import Callable
 
 from collections import Counter
 
-from .model import FIN, HALF, MASK, SEGMENT, SYN, TIMERS, Transition
-from .vocab import FIELD_INDEX, NAMES, SEQ, BOOL, Expr
+from .model import ACK, FIN, HALF, MASK, RST, SEGMENT, SYN, TIMERS, Endpoint, Segment, Transition
+from .vocab import BOOL, FIELD_INDEX, NAMES, SEQ, TCB_FIELDS, Expr
 
 #: `Machine.step_framed` bits (spec/machine.py defines them; repeated to avoid an import cycle).
 FREE, BLIND, PEER = 1, 2, 4
@@ -46,7 +46,8 @@ def compile_key(m, key: tuple, go: Callable) -> Callable:
     state, kind, stage = key
     rows = m.table.get(key, ())
     params = dict(m.profile.params)
-    ns: dict = {"_T": Transition, "_go": go, "_Unspecified": _unspecified(m, state, stage)}
+    ns: dict = {"_T": Transition, "_E": Endpoint, "_S": Segment, "_new": tuple.__new__, "_go": go,
+                "_Unspecified": _unspecified(m, state, stage)}
     lines = ["def _k(e, s, x, sends, sigs, rows, out):"]
     if not rows:
         if kind in TIMERS and not stage:
@@ -62,36 +63,34 @@ def compile_key(m, key: tuple, go: Callable) -> Callable:
     em = _Emitter(params, kind == SEGMENT)
     guards = [em.plan(m.parsed[c.row.id][0]) for c in rows]
     srcs = [em.src(g) for g in guards]
-    lines += em.prelude()
-    for i, g in enumerate(srcs):
-        lines.append(f"    g{i} = {g}")
-    lines.append("    if not (" + " or ".join(f"g{i}" for i in range(len(rows))) + "):")
+    body = [f"    g{i} = {g}" for i, g in enumerate(srcs)]
+    body.append("    if not (" + " or ".join(f"g{i}" for i in range(len(rows))) + "):")
     if kind in TIMERS and not stage:
-        lines.append(f"        return {ALL}")          # the timer is not armed in this state
+        body.append(f"        return {ALL}")          # the timer is not armed in this state
     else:
-        lines.append("        raise _Unspecified(e, x)")
-    lines.append(f"    bits = {start}")
+        body.append("        raise _Unspecified(e, x)")
+    body.append(f"    bits = {start}")
     for i, c in enumerate(rows):
         rid = c.row.id
-        ns[f"a{i}"] = c.action
         mask = row_mask(rid, free_rows, blind_rows, peer_rows)
-        lines.append(f"    if g{i}:")
+        body.append(f"    if g{i}:")
+        if mask != ALL:
+            body.append(f"        bits &= {mask}")
         # a row without actions that stays in its state passes the endpoint on as it is
         # (its compiled action would rebuild an equal one)
-        idle = not m.parsed[rid][1] and c.row.to is None
-        if mask != ALL:
-            lines.append(f"        bits &= {mask}")
-        if idle:
+        if not m.parsed[rid][1] and c.row.to is None:
             e2, more = "e", ("sends", "sigs")
         else:
-            lines.append(f"        e2, snd, sg = a{i}(e, s, x)")
-            e2, more = "e2", ("sends + snd", "sigs + sg")
+            snd, sg = em.actions(m.parsed[rid][1], c.row.to, body, ns)
+            e2 = "e2"
+            more = (f"sends + {snd}" if snd != "()" else "sends", f"sigs + {sg}" if sg != "()" else "sigs")
         if c.next is not None:
             # the state after the row is known here: its next stage's key is too
             ns[f"k{i}"] = (c.row.to if c.row.to is not None else state, kind, c.next)
-            lines.append(f"        bits &= _go(k{i}, {e2}, s, x, {more[0]}, {more[1]}, rows + ({rid!r},), out)")
+            body.append(f"        bits &= _go(k{i}, {e2}, s, x, {more[0]}, {more[1]}, rows + ({rid!r},), out)")
         else:
-            lines.append(f"        out.append(_T({e2}, {more[0]}, {more[1]}, rows + ({rid!r},)))")
+            body.append(f"        out.append(_new(_T, ({e2}, {more[0]}, {more[1]}, rows + ({rid!r},))))")
+    lines += em.prelude() + body
     lines.append(f"    return bits if bits & {FREE} else bits & {PEER}")
     exec("\n".join(lines) + "\n", ns)  # noqa: S102 - generated from the table's own vocabulary
     return ns["_k"]
@@ -120,6 +119,7 @@ class _Emitter:
         self.names: dict[Expr, str] = {}
         self.body: list[str] = []
         self.used: set[str] = set()
+        self.acting = False             # emitting actions: TCB names are the running values
 
     def plan(self, e: Expr) -> Expr:
         """Count `e`'s subexpressions (call for every guard before `src`)."""
@@ -152,6 +152,8 @@ class _Emitter:
         return out + self.body
 
     def src(self, e: Expr) -> str:
+        if self.acting:
+            return self._src(e)          # values change from one action to the next: no sharing
         got = self.names.get(e)
         if got is not None:
             return got
@@ -209,9 +211,47 @@ class _Emitter:
             self.used.update(("f", "slen" if where[1] == "len" else "send"))
             return "slen" if where[1] == "len" else "send"
         if where[0] == "tcb":
-            return f"e[{FIELD_INDEX[where[1]]}]"
+            return f"v_{where[1]}" if self.acting else f"e[{FIELD_INDEX[where[1]]}]"
         if where[0] == "event":
             return f"x.{where[1]}"
         if where[0] == "const":
             return str(where[1])
         return str(int(self.params[where[1]]))
+
+    def actions(self, actions: tuple, to, body: list, ns: dict) -> tuple[str, str]:
+        """Append to `body` the source of a row's actions (`vocab.compile_actions`' semantics:
+        in order, each seeing the values the previous ones left; a sent segment carries RCV.WND
+        as its window, 0 on a RST, and one with an ACK field settles a delayed ACK; `delete TCB`
+        zeroes the TCB), leaving the endpoint after them in `e2`; returns the sources of the
+        segments sent and the signals, as tuples."""
+        self.acting = True
+        fields = TCB_FIELDS[1:]
+        body.append("        (_st, " + ", ".join(f"v_{f}" for f in fields) + ",) = e")
+        sends, sigs = [], []
+        for a in actions:
+            op = a.op
+            if op[0] == "set":
+                body.append(f"        v_{NAMES[op[1]][1][1]} = {self.src(op[2])}")
+            elif op[0] == "send":
+                flags, seq, ack, ln = op[1:]
+                n = f"w{len(sends)}"
+                body.append(f"        {n} = _new(_S, ({flags}, {self.src(seq)}, "
+                            f"{self.src(ack) if ack is not None else '0'}, {self.src(ln) if ln is not None else '0'}, "
+                            f"{'0' if flags & RST else 'v_rcv_wnd'}, 0, 0, 0))")
+                sends.append(n)
+                if ack is not None:
+                    body.append("        v_ack_owed = False")
+            elif op[0] == "signal":
+                sigs.append(repr(op[1]))
+            elif op[0] == "restart":
+                sigs.append(repr("restart " + op[1]))
+            elif op[0] == "delete":
+                for f, default in zip(fields, Endpoint()[1:]):
+                    body.append(f"        v_{f} = {default!r}")
+        state = "_st" if to is None else f"_to_{to.name}"
+        if to is not None:
+            ns[state] = to
+        body.append(f"        e2 = _new(_E, ({state}, " + ", ".join(f"v_{f}" for f in fields) + "))")
+        self.acting = False
+        tup = lambda xs: "(" + "".join(f"{x}, " for x in xs) + ")" if xs else "()"   # noqa: E731
+        return tup(sends), tup(sigs)
