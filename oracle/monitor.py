@@ -244,13 +244,17 @@ class _Shared:
         # rows that handle an arriving segment: what they owe is a reply, due within the lag
         self.reply_rows = frozenset(r.id for r in m.rows if r.event == "SEGMENT")
         # per event kind, the flags (less PSH) its rows can send, read from the table: an observed
-        # segment is only tried against hidden events that can send its kind of segment
+        # segment is only tried against hidden events that can send its kind of segment. Only a
+        # retransmission may show without the FIN it resends (`_match`: a repacketized part of
+        # its range), so only RTO rows also offer their flags less FIN; any other row's segment
+        # matches only with its own FIN bit, so trying it on a segment it cannot match would be
+        # a step whose result `_explain` always drops
         self.can_send: dict[str, set[int]] = {}
         for r in m.rows:
             for a in m.parsed[r.id][1]:
                 if a.op[0] == "send":
                     f = a.op[1] & ~PSH
-                    self.can_send.setdefault(r.event, set()).update({f, f & ~FIN})
+                    self.can_send.setdefault(r.event, set()).update({f, f & ~FIN} if r.id in self.rto_rows else {f})
         # with calls_logged the trace records every user call: hidden steps are timers only
         hidden = () if calls_logged else SILENT_CALLS
         self.silent_ev = [call(k) for k in hidden] + [timeout(k) for k in self.timers]
