@@ -286,6 +286,9 @@ class _Shared:
         self.memo = Tables()
 
 
+#: `Monitor._timing` per (profile, spec, lag, rto_max learnable), each kept with its profile and
+#: spec (compared by identity: an id may be reused once they are gone).
+_TIMING: dict[tuple, tuple] = {}
 _SHARED: "weakref.WeakKeyDictionary[Machine, dict[tuple, _Shared]]" = weakref.WeakKeyDictionary()
 
 
@@ -363,28 +366,17 @@ class Monitor:
 
     def _configure(self) -> None:
         """Everything read from the profile's parameters (again after a refit)."""
-        self.m = self._spec or machine(self.profile)
-        self._dl_reply = self.lag
-        self._dl_ack = float(self.profile.params["delack_max"]) + self.lag
-        # a required retransmission's deadline (observation.py: retransmission-deadline): every
-        # RTO is at most rto_max (RFC 6298 5.5; Linux tcp_retransmit_timer() caps the backoff at
-        # tcp_rto_max()); unless given, the largest legal rto_max (rfc9293: none, so no deadline)
-        rto_max = float(self.profile.params["rto_max"])
-        if "rto_max" in self.learnable and "rto_max" in self.profile.ranges:
-            rto_max = float(self.profile.ranges["rto_max"].high)
-        self._rto_max = rto_max
-        self._rto_gap = rto_max * (1 + self.tol) + self.lag
-        # every age a mark is compared with (`_aged`): 2 MSL and each backoff interval, less the
-        # tolerance. Which of them a mark has reached is all a step can learn of time from it.
-        retries = max(int(self.profile.params[k]) for k in ("SYN.RETRIES", "SYNACK.RETRIES", "DATA.RETRIES"))
-        self._ages = tuple(sorted({d * (1 - self.tol) for d in [timer_seconds(self.profile, "2MSL")] + [
-            timer_seconds(self.profile, kind, k) for k in range(retries + 1) for kind in ("RTO", "RTO-SYN")]}
-            | {self._dl_reply, self._dl_ack}))
-        ka, intvl = timer_seconds(self.profile, "KEEPALIVE"), timer_seconds(self.profile, "KEEPALIVE", 1)
-        keep = 1 - self.tol
-        self._ka_needs = tuple((ka + k * intvl) * keep for k in range(int(self.profile.params["KA.PROBES"]) + 1))
-        self._f2_needs = (timer_seconds(self.profile, "FIN-WAIT-2") * keep,)
-        self._ut_needs = (timer_seconds(self.profile, "USER-TIMEOUT") * keep,)
+        # what follows depends only on the profile, the lag and whether rto_max is learnable: a
+        # capture judge makes two monitors per connection with the same three, so it is computed
+        # once (`_TIMING`, checked by identity)
+        key = (id(self.profile), id(self._spec), self.lag, "rto_max" in self.learnable)
+        got = _TIMING.get(key)
+        if got is None or got[0] is not self.profile or got[1] is not self._spec:
+            if len(_TIMING) > 64:
+                _TIMING.clear()
+            got = _TIMING[key] = (self.profile, self._spec, self._timing())
+        (self.m, self._dl_reply, self._dl_ack, self._rto_max, self._rto_gap, self._ages, self._ka_needs,
+         self._f2_needs, self._ut_needs) = got[2]
         sh = _shared(self.m, self.calls_logged, (self._ages, self._ka_needs, self._f2_needs, self._ut_needs,
                                                  self.vantage, self._dl_reply, self._dl_ack, self.offload))
         self.timers, self.rfc, self.rto_rows, self.can_send = sh.timers, sh.rfc, sh.rto_rows, sh.can_send
@@ -405,6 +397,31 @@ class Monitor:
             self._memo = NoMemo(self._stepper)
         if old is not None and old.stepper.m is self.m:
             self._memo.own = old.own              # a TCB's silent steps: the same machine, the same steps
+
+    def _timing(self) -> tuple:
+        """The machine and every duration `_configure` reads from the profile's parameters."""
+        p, tol, lag = self.profile, self.tol, self.lag
+        dl_reply = lag
+        dl_ack = float(p.params["delack_max"]) + lag
+        # a required retransmission's deadline (observation.py: retransmission-deadline): every
+        # RTO is at most rto_max (RFC 6298 5.5; Linux tcp_retransmit_timer() caps the backoff at
+        # tcp_rto_max()); unless given, the largest legal rto_max (rfc9293: none, so no deadline)
+        rto_max = float(p.params["rto_max"])
+        if "rto_max" in self.learnable and "rto_max" in p.ranges:
+            rto_max = float(p.ranges["rto_max"].high)
+        rto_gap = rto_max * (1 + tol) + lag
+        # every age a mark is compared with (`_aged`): 2 MSL and each backoff interval, less the
+        # tolerance. Which of them a mark has reached is all a step can learn of time from it.
+        retries = max(int(p.params[k]) for k in ("SYN.RETRIES", "SYNACK.RETRIES", "DATA.RETRIES"))
+        ages = tuple(sorted({d * (1 - tol) for d in [timer_seconds(p, "2MSL")] + [
+            timer_seconds(p, kind, k) for k in range(retries + 1) for kind in ("RTO", "RTO-SYN")]}
+            | {dl_reply, dl_ack}))
+        ka, intvl = timer_seconds(p, "KEEPALIVE"), timer_seconds(p, "KEEPALIVE", 1)
+        keep = 1 - tol
+        ka_needs = tuple((ka + k * intvl) * keep for k in range(int(p.params["KA.PROBES"]) + 1))
+        f2_needs = (timer_seconds(p, "FIN-WAIT-2") * keep,)
+        ut_needs = (timer_seconds(p, "USER-TIMEOUT") * keep,)
+        return (self._spec or machine(p), dl_reply, dl_ack, rto_max, rto_gap, ages, ka_needs, f2_needs, ut_needs)
 
     def _floors_now(self) -> tuple:
         """The trace-level floors the floored timers are counted from (`_floor_of`)."""
