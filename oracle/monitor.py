@@ -64,8 +64,10 @@ from .candidate import Cand, soft as _soft
 from .observation import AUTO, FAR, GSO_MAX, MAX_CROSSED, NEAR, SOFT_KEEP, looks_far, observation_param
 from .stepcache import Memo, NoMemo, Stepper, Tables
 
-#: a Cand without the namedtuple's Python-level __new__ (every argument given; speed)
+#: a Cand (or TCB) without the namedtuple's Python-level __new__ (every field given; speed)
 _new = tuple.__new__
+# `_learn` sets RCV.WND by its index: pin it
+assert Endpoint._fields[7] == "rcv_wnd" and Cand._fields == ("ep", "owed", "fresh", "mark", "due")
 
 SILENT_CALLS = ("LISTEN", "RECEIVE", "SHUTDOWN", "CLOSE", "ABORT")
 LOUD_CALLS = ("SHUTDOWN", "CLOSE", "ABORT", "RECEIVE")
@@ -975,7 +977,7 @@ class Monitor:
             for m in members:
                 for nc, why in self._explain_captured(m, ev.seg, t):
                     nc = self._learn(nc, ev, wnd)
-                    out.setdefault(nc._replace(due=_due_after_sending(m, nc, t)), why)
+                    out.setdefault(_new(Cand, nc[:4] + (_due_after_sending(m, nc, t),)), why)
         return list(out.items())
 
     def _overdue(self, c: Cand, t: float | None, direction: str = "out") -> bool:
@@ -1250,9 +1252,9 @@ class Monitor:
             # the mark survives while the state is timed (a 2MSL period, a SYN's backoff)
             mark = c.mark if ep.state in self.timed else None
         if wnd is not None and ep.state in SYNCHRONIZED and wnd != ep.rcv_wnd:
-            ep = ep._replace(rcv_wnd=wnd)
+            ep = _new(Endpoint, ep[:7] + (wnd,) + ep[8:])          # RCV.WND := wnd (field 7)
         if ep is not c.ep or mark != c.mark:
-            return c._replace(ep=ep, mark=mark)
+            return _new(Cand, (ep, c.owed, c.fresh, mark, c.due))
         return c
 
     # ------------------------------------------------------------------ start mid-connection

@@ -5,20 +5,21 @@ every row's guard function, then each matching row's action function, and folds 
 frame bits (spec/frames.py) one by one. On real traffic most of the oracle's time on a step
 that misses its memo goes there (a segment's arrival runs four to five stages of up to 15
 rows; bench/oracle_bench.py --kernel 2000 makes about a million such steps). This module
-generates, from the same parsed rows (`Machine.parsed`, the vocabulary's `vocab.py`
-translation, no TCP rule written here), one function per key that evaluates every guard
-inline, applies the matching rows' actions in table order, carries on to each row's next
-stage, and ANDs precomputed frame masks, so a step costs a handful of Python calls instead
-of dozens. `Machine._run` stays as the reference; tests/spec/test_machine_fused.py checks
+generates, from the same parsed rows (`Machine.parsed`; the vocabulary's semantics as
+`vocab.py` gives them; no TCP rule written here), one function per key that evaluates every
+guard inline (what they read bound to locals once, shared subexpressions computed once),
+applies the matching rows' actions inline in table order (TCBs, segments and transitions
+built with `tuple.__new__`), passes the endpoint on unchanged through rows that do nothing,
+carries on to each row's next stage, and ANDs precomputed frame masks, so an arrival costs
+a handful of Python calls instead of dozens. `Machine._run` stays as the reference; tests/spec/test_machine_fused.py checks
 on random endpoints and events that both give the same transitions and the same bits.
 """
 from __future__ import annotations
 
+from collections import Counter
 from typing import Callable
 
-from collections import Counter
-
-from .model import ACK, FIN, HALF, MASK, RST, SEGMENT, SYN, TIMERS, Endpoint, Segment, Transition
+from .model import FIN, HALF, MASK, RST, SEGMENT, SYN, TIMERS, Endpoint, Segment, Transition
 from .vocab import BOOL, FIELD_INDEX, NAMES, SEQ, TCB_FIELDS, Expr
 
 #: `Machine.step_framed` bits (spec/machine.py defines them; repeated to avoid an import cycle).
@@ -47,7 +48,7 @@ def compile_key(m, key: tuple, go: Callable) -> Callable:
     rows = m.table.get(key, ())
     params = dict(m.profile.params)
     ns: dict = {"_T": Transition, "_E": Endpoint, "_S": Segment, "_new": tuple.__new__, "_go": go,
-                "_Unspecified": _unspecified(m, state, stage)}
+                "_Unspecified": _unspecified(m, stage)}
     lines = ["def _k(e, s, x, sends, sigs, rows, out):"]
     if not rows:
         if kind in TIMERS and not stage:
@@ -96,7 +97,7 @@ def compile_key(m, key: tuple, go: Callable) -> Callable:
     return ns["_k"]
 
 
-def _unspecified(m, state, stage: str) -> Callable:
+def _unspecified(m, stage: str) -> Callable:
     from .machine import Unspecified
 
     def raise_(e, x):
