@@ -166,38 +166,6 @@ def _more(r):
             yield "next-stage", f"goes on to {nxt!r}", replace(r, next=nxt)
 
 
-#: What the state invariants leave out and equivalence needs: CLOSED and LISTEN hold a deleted
-#: TCB's retry counters (0). `_idle_counters_hold` proves it inductive over the profile's rows
-#: before it is used (a request to add it to spec/table.py's INVARIANTS is in the note).
-IDLE = "RTX == 0 and PROBES == 0"
-_IDLE_OK: dict[str, bool] = {}
-
-
-def _idle_counters_hold(prof, m: Machine, sym, params, solver) -> bool:
-    """Every row of the original table that ends in CLOSED or LISTEN leaves RTX = PROBES = 0,
-    from any state under its invariant (and IDLE, when it starts in CLOSED or LISTEN)."""
-    if prof.label() in _IDLE_OK:
-        return _IDLE_OK[prof.label()]
-    env = sym.env
-    idle = z3_term(parse_expr(IDLE, m.macros), env, params)
-    ok = True
-    for r in m.rows:
-        for st in r.states:
-            to = r.to or st
-            if to not in (State.CLOSED, State.LISTEN):
-                continue
-            post, _ = z3_actions(m.parsed[r.id][1], env, params)
-            g = z3_term(m.parsed[r.id][0], env, params)
-            inv = z3_term(parse_expr(INVARIANTS[st], m.macros), env, params)
-            pre = [sym.wellformed, inv, g] + ([idle] if st in (State.CLOSED, State.LISTEN) else [])
-            solver.push()
-            solver.add(*pre, z3.Not(z3.And(post["RTX"] == 0, post["PROBES"] == 0)))
-            ok = ok and solver.check() == z3.unsat
-            solver.pop()
-    _IDLE_OK[prof.label()] = ok
-    return ok
-
-
 def reached_stages(m: Machine) -> set[tuple]:
     """The (state, SEGMENT, stage) groups an arriving segment can reach: from each state's entry
     stage along the rows' `next` (linux's TIME-WAIT rows all stop at stage `pre`, so its
@@ -254,21 +222,15 @@ def equivalent(prof, tbl, rid: str) -> str:
     same += [a == b for a, b in zip(*wnd)]
     solver = z3.Solver()
     solver.set("timeout", 10000)
-    idle_used = False
     for st in orig.states:
         inv = z3_term(parse_expr(INVARIANTS[st], m.macros), env, params)
-        extra = []
-        if st in (State.CLOSED, State.LISTEN) and _idle_counters_hold(prof, m, sym, params, solver):
-            extra = [z3_term(parse_expr(IDLE, m.macros), env, params)]
         solver.push()
-        solver.add(sym.wellformed, inv, *extra, z3.Or(g1, g2), z3.Not(z3.And(*same)))
+        solver.add(sym.wellformed, inv, z3.Or(g1, g2), z3.Not(z3.And(*same)))
         res = solver.check()
         solver.pop()
         if res != z3.unsat:
             return ""
-        idle_used = idle_used or bool(extra)
-    return ("equivalent: same guard, TCB, segments and signals in every state it applies in (z3, under the "
-            "invariant" + (" and RTX = PROBES = 0 in CLOSED/LISTEN, proved inductive" if idle_used else "") + ")")
+    return "equivalent: same guard, TCB, segments and signals in every state it applies in (z3, under the invariant)"
 
 
 def _windows(actions, env: dict, params: dict) -> list[dict]:
@@ -321,15 +283,8 @@ def changed_groups(prof, m: Machine) -> list[tuple]:
 
 
 def prove_changed(prof, m: Machine):
-    """`prove` over the groups `changed_groups` names (the module's group walk is narrowed for
-    the call and put back after it)."""
-    groups = changed_groups(prof, m)
-    walk = proofs._groups
-    proofs._groups = lambda _m: groups
-    try:
-        return prove(prof, m)
-    finally:
-        proofs._groups = walk
+    """`prove` over the groups `changed_groups` names."""
+    return prove(prof, m, groups=changed_groups(prof, m))
 
 
 _BASELINE: dict[tuple, tuple[str, ...]] = {}
@@ -342,7 +297,7 @@ def baseline_properties(prof, sc: str, cap: int, k: int) -> tuple[str, ...]:
     key = (prof.label(), sc, cap, k)
     if key not in _BASELINE:
         cfg = make_config(prof, (), sc, capacity=cap, retries=1, incarnations=k, properties=PROPERTIES)
-        ex = explore(System(cfg, Machine(cfg.profile)), LIMITS)
+        ex = explore(System(cfg, Machine(cfg.profile)), LIMITS, cores=1)   # --jobs processes share the cores
         _BASELINE[key] = tuple(p for p in PROPERTIES if p not in ex.found)
     return _BASELINE[key]
 
@@ -374,7 +329,7 @@ def judge(args) -> dict:
         props = baseline_properties(prof, sc, cap, k)
         cfg = make_config(prof, (), sc, capacity=cap, retries=1, incarnations=k, properties=props)
         try:
-            ex = explore(System(cfg, Machine(cfg.profile, table=tbl)), LIMITS)
+            ex = explore(System(cfg, Machine(cfg.profile, table=tbl)), LIMITS, cores=1)
         except SpecError as exc:
             res["check"] = f"{sc}: error {exc}"[:160]
             break

@@ -243,6 +243,12 @@ class _Shared:
         self.rfc = {r.id: r.rfc for r in m.rows}
         self.row_by_id = {r.id: r for r in m.rows}
         self.rto_rows = {r.id for r in m.rows if r.event == "RTO"}
+        # rows that answer a segment with a SYN in states whose RTO resends one (a simultaneous open's
+        # SYN,ACK): the retransmission timer already runs and is not restarted (RFC 6298 5.1)
+        syn_rto = {s for s in State if any(a.op[0] == "send" and a.op[1] & SYN for c in m.rows_for(s, "RTO")
+                                           for a in m.parsed[c.row.id][1])}
+        self.timer_kept = frozenset(r.id for r in m.rows if r.event == "SEGMENT" and syn_rto.issuperset(r.states)
+                                    and any(a.op[0] == "send" and a.op[1] & SYN for a in m.parsed[r.id][1]))
         # rows that handle an arriving segment: what they owe is a reply, due within the lag
         self.reply_rows = frozenset(r.id for r in m.rows if r.event == "SEGMENT")
         # per event kind, the flags (less PSH) its rows can send, read from the table: an observed
@@ -501,7 +507,7 @@ class Monitor:
             wnd = self._window(ev)
             before = (self._cands, self._form)
             if given:
-                self.cands = {self._learn(c, ev, wnd): r for c, r in self.cands.items()}
+                self.cands = {self._learn(c, ev, wnd, r): r for c, r in self.cands.items()}
             elif self._form is None or not self._fast(ev, wnd):
                 self._segment(ev, wnd)
             pending = None
@@ -976,7 +982,7 @@ class Monitor:
         else:
             for m in members:
                 for nc, why in self._explain_captured(m, ev.seg, t):
-                    nc = self._learn(nc, ev, wnd)
+                    nc = self._learn(nc, ev, wnd, why)
                     out.setdefault(_new(Cand, nc[:4] + (_due_after_sending(m, nc, t),)), why)
         return list(out.items())
 
@@ -1242,11 +1248,12 @@ class Monitor:
         return tuple((w._replace(seq=(w.seq + shift) & MASK) if w.flags & (SYN | FIN) or w.data else w, r)
                      for w, r in owed)
 
-    def _learn(self, c: Cand, ev: SegmentEvent, wnd: int | None) -> Cand:
+    def _learn(self, c: Cand, ev: SegmentEvent, wnd: int | None, rows: str = "") -> Cand:
         """Facts the IUT's own segment reveals: its receive window `wnd`, and when a backoff or
-        TIME-WAIT period began."""
+        TIME-WAIT period began. A SYN starts the backoff unless the rows that sent it re-send a
+        SYN while its retransmission timer runs (RFC 6298 5.1: a running timer is not restarted)."""
         ep = c.ep
-        if ev.seg.flags & SYN:
+        if ev.seg.flags & SYN and not (c.mark is not None and not self._sh.timer_kept.isdisjoint(rows.split(","))):
             mark = ev.t
         else:
             # the mark survives while the state is timed (a 2MSL period, a SYN's backoff)

@@ -54,6 +54,12 @@ OPTIONS: dict[str, str] = {
                            "RST, pure ACKs and duplicates are ignored",
     "time-wait-minisock": "Linux tcp_timewait_state_process(): TIME-WAIT takes only a RST or a bare ACK exactly "
                           "at RCV.NXT (the ACK restarts it), drops other RSTs silently and ACKs the rest",
+    "flagless-drop": "Linux tcp_rcv_state_process(), tcp_rcv_established(): a segment with none of ACK, RST and "
+                     "SYN is discarded before the sequence check, so an unacceptable one gets no ACK (RFC 9293 "
+                     "3.10.7.4 first check ACKs it); found by the test kit (an out-of-window FIN without ACK)",
+    "rst-challenge-below": "Linux tcp_validate_incoming(): a RST that tcp_sequence() accepts and is not at RCV.NXT "
+                           "gets a challenge ACK even when its sequence number lies below the window (its data "
+                           "reaching into it), where RFC 5961 3.2 drops it silently",
     "past-window-whole": "Linux tcp_sequence() (6.17+), tcp_data_queue(): in-order text reaching past the right "
                          "window edge is accepted whole when the receive queue is empty and dropped whole (a "
                          "duplicate ACK) when it is not, where RFC 9293 3.10.7.4 trims it to the window; a bare FIN "
@@ -279,7 +285,7 @@ LINUX = _profile(
      "rst-on-unread", "rst-ack", "econnrefused", "synack-on-syn-copy", "syn-recv-syn-rst", "time-wait-reopen",
      "simopen-synack-dupack", "listener-survives", "time-wait-detached",
      "tfo", "syn-recv-ack-first", "rst-after-fin", "fin-wait-2-minisock", "time-wait-minisock",
-     "past-window-whole", "ack-bytes-acked"},
+     "past-window-whole", "ack-bytes-acked", "flagless-drop", "rst-challenge-below"},
     {"SYN.RETRIES": 6, "SYNACK.RETRIES": 5, "DATA.RETRIES": 15, "KA.PROBES": 9, "WINDOW": 65535, "MSS.DEFAULT": 536, "SYN.LINEAR": 4,
      "msl": 30.0, "time_wait": 60.0, "rto_initial": 1.0, "rto_min": 0.2, "rto_max": 120.0,
      "fin_timeout": 60.0, "user_timeout": 0.0, "ka_idle": 7200.0, "ka_interval": 75.0, "delack_max": 0.5,

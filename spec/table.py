@@ -94,6 +94,11 @@ MACROS: dict[str, str] = {
     # where ACK is set; a RST keeps RFC 5961's order).
     # (A TFO child, which accepted data on the SYN, is a full socket: RFC 9293's order.)
     "LX_REQ_BADACK": "PASSIVE and not TFO.CHILD and not RST and SEG.ACK != ISS + 1",
+    # Linux tcp_rcv_state_process(), tcp_rcv_established(): a segment with none of ACK, RST, SYN
+    "LX_NOFLAGS": "not ACK and not RST and not SYN",
+    # Linux tcp_validate_incoming(): a RST is judged by tcp_sequence(), the whole segment's
+    # acceptability, so one whose data reaches into the window from below is challenged too
+    "LX_RST_ANY": "True",
     # Linux tcp_in_window() (tcp_minisocks.c): the window test of request and timewait sockets;
     # SEG.SEQ + SEG.LEN is Linux's end_seq (it counts the FIN).
     "LX_IN_WINDOW": ("SEG.SEQ == RCV.NXT or (RCV.NXT < SEG.SEQ + SEG.LEN and SEG.SEQ < RCV.NXT + RCV.WND)"
@@ -113,7 +118,8 @@ MACROS: dict[str, str] = {
 MACRO_OPTION: dict[str, str] = {"ABORT_ON_DATA": "rst-on-unread", "RESYN": "synack-on-syn-copy", "OFFLOAD": "tso",
                                 "LX_ZW_FIN": "past-window-whole", "ACK_NEVER_SENT": "ack-bytes-acked",
                                 "TFO_SYN_DATA": "tfo",
-                                "LX_REQ_BADACK": "syn-recv-ack-first"}
+                                "LX_REQ_BADACK": "syn-recv-ack-first", "LX_NOFLAGS": "flagless-drop",
+                                "LX_RST_ANY": "rst-challenge-below"}
 
 ACK_NOW = "send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>"
 #: Where RFC 9293 3.10.4/3.10.5 says that *queued* SENDs and RECEIVEs get an error, the call
@@ -344,6 +350,13 @@ row("synsent.synack", SS, SEG, "not RST and SYN and ACK and ACK_NEW",
                "signal established"), ES, R + "3.10.7.3",
     "fourth: rcv SYN,ACK / snd ACK (carrying any queued data)", stage="syn-sent", next="text",
     when="not two-way-handshake", figure5=True)
+row("synsent.synack.defer", SS, SEG, "not RST and SYN and ACK and ACK_NEW and SND.Q > 0",
+    _synack + (ACK_NOW, "signal established"), ES, R + "3.10.7.3",
+    "fourth: rcv SYN,ACK / snd ACK, the queued data left for later (\"Data or controls that were queued for "
+    "transmission MAY be included\"; libslirp's tcp_output() and ns-3's SendPendingData() send it after the ACK; "
+    "found by the test kit). Not with TFO: the one way Linux queues data in SYN-SENT, whose "
+    "tcp_rcv_fastopen_synack() sends it with the ACK", stage="syn-sent", next="text",
+    when="not two-way-handshake and not tfo", choice=True)
 row("synsent.synack.2way", SS, SEG, "not RST and SYN and ACK and ACK_NEW and SND.Q == 0",
     _synack + ("signal established",), ES, "teaching variant (not TCP)",
     "two-way handshake: no third segment", stage="syn-sent", next="text", when="two-way-handshake")
@@ -356,7 +369,10 @@ row("synsent.syn", SS, SEG, "not RST and SYN and not ACK and not TFO_SYN_DATA",
     ("SND.Q := SND.Q + (SND.NXT - ISS - 1)", "SND.NXT := ISS + 1",
      "IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "SND.WND := SEG.WND", "RTX := 0") + _opts +
     ("send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>",), SR, R + "3.10.7.3",
-    "fourth: simultaneous open: rcv SYN / snd SYN,ACK", stage="syn-sent", figure5=True)
+    "fourth: simultaneous open: rcv SYN / snd SYN,ACK. The retransmission timer the SYN started keeps running "
+    "(RFC 6298 5.1 starts it only when it is not running; Linux tcp_rcv_synsent_state_process() -> "
+    "tcp_send_synack() does not rearm it): the SYN,ACK's first retransmission may come one RTO after the SYN",
+    stage="syn-sent", figure5=True)
 row("synsent.syn.tfo", SS, SEG, "not RST and SYN and not ACK and TFO_SYN_DATA",
     ("IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "SND.WND := SEG.WND", "RTX := 0") + _opts +
     ("resend <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>",), SR,
@@ -402,7 +418,7 @@ row("synrcvd.syn-copy", SR, SEG, "RESYN", _resynack, None, "Linux tcp_check_req(
 row("synrcvd.pre", SR, SEG, "ACK and not SIMOPEN_SYNACK and not RESYN and not LX_REQ_BADACK",
     (), None, R + "3.10.7.4", "continue",
     stage="pre", next="seq")
-row("synrcvd.pre.noack", SR, SEG, "not ACK and not RESYN", (), None, R + "3.10.7.4",
+row("synrcvd.pre.noack", SR, SEG, "not ACK and not RESYN and not (LX_NOFLAGS and not PASSIVE)", (), None, R + "3.10.7.4",
     "continue (SIMOPEN_SYNACK needs ACK; a separate row so that SEG.ACK is read only where ACK is set)",
     stage="pre", next="seq")
 row("timewait.reopen", TW, SEG, "REOPEN_SYN and PASSIVE",
@@ -440,7 +456,8 @@ row("rst.after-fin", CW, SEG, _RSTFIN, ("delete TCB", "signal error: connection 
     when="rst-after-fin")
 row("rst.after-fin.closing", (CG, LA), SEG, _RSTFIN, ("delete TCB",), CL, _LXFIN,
     "RST at RCV.NXT - 1 after the peer's FIN: enter CLOSED", stage="pre", when="rst-after-fin")
-row("rst.after-fin.pass", (CW, CG, LA), SEG, "not (" + _RSTFIN + ")", (), None, _LXFIN, "continue", stage="pre",
+row("rst.after-fin.pass", (CW, CG, LA), SEG, "not (" + _RSTFIN + ") and not LX_NOFLAGS", (), None, _LXFIN, "continue",
+    stage="pre",
     next="seq", when="rst-after-fin")
 
 # An orphaned FIN-WAIT-2 (close() before the FIN was acknowledged, tcp_fin_timeout <= 60 s) is a
@@ -450,7 +467,7 @@ _LXF2 = "Linux tcp_timewait_state_process() (TCP_FIN_WAIT2 substate), tcp_v4_rcv
 _F2ACT = "ORPHAN and LX_IN_WINDOW and not RST and not (SYN and RCV.NXT <= SEG.SEQ)"
 _F2NEW = "ACK and RCV.NXT < SEG.SEQ + SEG.LEN and SEG.LEN > 0"
 _F2FIN = "FIN and SEG.SEQ + SEG.LEN == RCV.NXT + 1"
-row("finwait2.lx.socket", F2, SEG, "not ORPHAN", (), None, R + "3.10.7.4; Linux tcp_rcv_state_process()",
+row("finwait2.lx.socket", F2, SEG, "not ORPHAN and not LX_NOFLAGS", (), None, R + "3.10.7.4; Linux tcp_rcv_state_process()",
     "not orphaned (shutdown(), or tcp_fin_timeout > 60 s): a full socket, the RFC's checks: continue",
     stage="pre", next="seq", when="fin-wait-2-minisock")
 row("finwait2.lx.outside", F2, SEG, "ORPHAN and not LX_IN_WINDOW", ACK_NOW, None, _LXF2,
@@ -508,6 +525,29 @@ row("timewait.lx.other.noack", TW, SEG, "not RST and not (" + _TWIN + ") and not
     None, _LXTW, "any other segment without ACK (an old SYN): snd ACK; TIME-WAIT is not restarted",
     stage="pre", when="time-wait-minisock")
 
+# A full socket (not a request or timewait socket) drops a segment with none of ACK, RST and SYN
+# before tcp_validate_incoming() checks its sequence number (SKB_DROP_REASON_TCP_FLAGS): an
+# unacceptable one is not answered with the ACK of RFC 9293 3.10.7.4's first check. A passive
+# SYN-RECEIVED is a request socket (tcp_check_req(): the window test first, then "if (!(flg &
+# TCP_FLAG_ACK)) return NULL"), an orphaned FIN-WAIT-2 and TIME-WAIT timewait sockets (above).
+_LXFL = ("Linux tcp_rcv_state_process(), tcp_rcv_established() (slow path): 'if (!th->ack && !th->rst && "
+         "!th->syn)' discards (SKB_DROP_REASON_TCP_FLAGS) before tcp_validate_incoming()")
+_FLNOTE = "no ACK, RST or SYN (a bare FIN, data without ACK): dropped before the sequence check, nothing sent"
+row("flagless.lx", (ES, F1, CW, CG, LA), SEG, "LX_NOFLAGS", (), None, _LXFL, _FLNOTE, stage="pre",
+    when="flagless-drop")
+row("flagless.lx.pass", (ES, F1), SEG, "not LX_NOFLAGS", (), None, _LXFL, "continue", stage="pre", next="seq",
+    when="flagless-drop")
+row("flagless.lx.pass.closing", (CW, CG, LA), SEG, "not LX_NOFLAGS", (), None, _LXFL, "continue", stage="pre",
+    next="seq", when="flagless-drop and not rst-after-fin")
+row("flagless.lx.synrcvd", SR, SEG, "LX_NOFLAGS and not PASSIVE", (), None, _LXFL,
+    _FLNOTE + " (a simultaneous open's SYN-RECEIVED is a full socket)", stage="pre", when="flagless-drop")
+row("flagless.lx.finwait2", F2, SEG, "LX_NOFLAGS and not ORPHAN", (), None, _LXFL,
+    _FLNOTE + " (FIN-WAIT-2 after shutdown(): a full socket)", stage="pre", when="flagless-drop and fin-wait-2-minisock")
+row("flagless.lx.finwait2.any", F2, SEG, "LX_NOFLAGS", (), None, _LXFL, _FLNOTE, stage="pre",
+    when="flagless-drop and not fin-wait-2-minisock")
+row("flagless.lx.finwait2.pass", F2, SEG, "not LX_NOFLAGS", (), None, _LXFL, "continue", stage="pre", next="seq",
+    when="flagless-drop and not fin-wait-2-minisock")
+
 # first: sequence number
 row("seq.ok", SYNC, SEG, "ACCEPTABLE", "PROBES := 0", None, R + "3.10.7.4",
     "first: segment acceptable", stage="seq", next="rst")
@@ -552,9 +592,17 @@ for exact, cond, when, src in (
         stage="rst", when=when + " and not rfc1337")
     row("rst.timewait.rfc1337" + exact, TW, SEG, cond, (), None, "RFC 1337 4 (fix F1)",
         "second: ignore RST in TIME-WAIT", stage="rst", when=when + " and rfc1337")
-row("rst.challenge", SYNC, SEG, "RST and SEG.SEQ != RCV.NXT", ACK_NOW, None, "RFC 9293 3.10.7.4; RFC 5961 3.2",
+_RSTWIN = "RST and SEG.SEQ != RCV.NXT and (RCV.NXT < SEG.SEQ or LX_RST_ANY)"
+row("rst.challenge", SYNC, SEG, _RSTWIN, ACK_NOW, None, "RFC 9293 3.10.7.4; RFC 5961 3.2",
     "second: RST in the window but not at RCV.NXT: challenge ACK", stage="rst", when="challenge-ack")
-row("rst.challenge.limited", SYNC, SEG, "RST and SEG.SEQ != RCV.NXT", (), None,
+# An acceptable RST whose SEG.SEQ lies below RCV.NXT (data reaching into the window): "if the RST
+# bit is set and the sequence number is outside the current receive window, silently drop the
+# segment" (RFC 9293 3.10.7.4 second check, RFC 5961 3.2 case 1; lwIP tcp_process() and gVisor
+# handleReset() test SEG.SEQ alone; the kit's size variations found it)
+row("rst.outside", SYNC, SEG, "RST and SEG.SEQ != RCV.NXT and not (RCV.NXT < SEG.SEQ) and not LX_RST_ANY", (), None,
+    "RFC 9293 3.10.7.4; RFC 5961 3.2", "second: RST whose sequence number is below the window: drop silently",
+    stage="rst", when="challenge-ack")
+row("rst.challenge.limited", SYNC, SEG, _RSTWIN, (), None,
     "RFC 5961 7; Linux tcp_send_challenge_ack() (net.ipv4.tcp_challenge_ack_limit)",
     "second: the challenge ACK is suppressed by the rate limit", stage="rst",
     when="challenge-ack and challenge-ack-ratelimit", choice=True, rate_limited=True)
@@ -867,8 +915,11 @@ _HELD = ("((HELD.START == 0 and HELD.END == 0) or (0 < HELD.START and HELD.START
 _NONE_HELD = "HELD.START == 0 and HELD.END == 0"
 #: What holds of the TCB in each state; `synack prove` shows every row preserves it.
 INVARIANTS: dict[State, str] = {
-    CL: "SND.Q == 0 and not FIN.SENT and not ORPHAN and RCV.WND <= MAXWIN and " + _NONE_HELD,
-    LI: "SND.Q == 0 and not FIN.SENT and not ORPHAN and RCV.WND <= MAXWIN and " + _NONE_HELD,
+    # a deleted TCB's retry counters are 0 (every row into CLOSED or LISTEN deletes the TCB)
+    CL: "SND.Q == 0 and not FIN.SENT and not ORPHAN and RCV.WND <= MAXWIN and RTX == 0 and PROBES == 0 and "
+        + _NONE_HELD,
+    LI: "SND.Q == 0 and not FIN.SENT and not ORPHAN and RCV.WND <= MAXWIN and RTX == 0 and PROBES == 0 and "
+        + _NONE_HELD,
     # SND.NXT - ISS - 1 is data sent on the SYN (TFO, RFC 7413), RCV.NXT - IRS - 1 data accepted on it
     SS: "SND.UNA == ISS and SND.NXT - ISS - 1 <= 65535 and SND.Q <= MAXWIN - 1"
         " and SND.Q + (SND.NXT - ISS - 1) <= MAXWIN - 1 and not FIN.SENT and not ORPHAN and RCV.WND <= MAXWIN"

@@ -190,6 +190,20 @@ class RunPlayer:
                 # TIME-WAIT reopen (timewait.reopen) is Linux handing a new SYN to it
                 self.sock = s
 
+    def _close_listener_if_closed(self, s: tuple) -> None:
+        """Before a segment reaches the port: when the model's IUT is CLOSED it has no listener
+        (the table's passive connection ends in CLOSED, and so does an environment segment's
+        target), while the application's listening socket outlives the connection and would
+        answer a SYN with SYN,ACK (Linux tcp_v4_rcv() finds it). Close it, so that the port is
+        CLOSED as in the model; a new incarnation starts from the user's LISTEN, which opens a
+        listener again."""
+        if self.lsock is not None and self.sys.st[s[self.x]] == "CLOSED":
+            try:
+                self.d.close(self.lsock)
+            except DriverError:
+                pass
+            self.lsock = None
+
     def _drop_handles(self) -> None:
         """Close the sockets of a connection the model has ended (CLOSED), before a new OPEN."""
         for h in (self.sock, self.lsock):
@@ -276,15 +290,7 @@ class RunPlayer:
         if not self._follow(path, self.row):
             return DEVIATED if self.violated else NOT_REACHED
         if self.probe is not None:
-            if self.lsock is not None and self.sys.st[self._s[self.x]] == "CLOSED":
-                # the model's IUT has no listener left (the table's passive connection ends in
-                # CLOSED); the application's listening socket would still answer a SYN: close it
-                # so that the port the environment segment reaches is CLOSED as in the model
-                try:
-                    self.d.close(self.lsock)
-                except DriverError:
-                    pass
-                self.lsock = None
+            self._close_listener_if_closed(self._s)
             for part in self._probe_parts(self.probe):
                 if not self._follow(self._probe_move(part), None):
                     if self.violated:
@@ -367,6 +373,7 @@ class RunPlayer:
                 early = self._pause(self.delay, iss) if self.delay else []
                 if self.violated:
                     return False
+                self._close_listener_if_closed(s)
                 self._deliver(seg)
                 self._accept()
                 got = early + self._observe(len(expect), self._reply_wait(len(expect)), iss)

@@ -93,6 +93,29 @@ def test_toy_answers_any_segment_conformantly(tcp_oracle, state):
     check()
 
 
+@pytest.mark.synack_profile("rfc9293")
+def test_toy_drops_a_rst_below_its_window_and_challenges_one_in_it(tcp_oracle):
+    """RFC 9293 3.10.7.4 (RFC 5961 3.2): a RST with data starting one below RCV.NXT passes the
+    first check but its sequence number is outside the window: dropped, no challenge ACK (the
+    kit found the oracle requiring one); one above RCV.NXT is challenged."""
+    for off, answers in ((-1, 0), (1, 1)):
+        toy = toy_in("ESTABLISHED")
+        toy.segment_arrives(Seg(0x04, (toy.rcv + off) % 2 ** 32, 0, 100))
+        assert len(toy.outbox) == answers and toy.state == "ESTABLISHED"
+        tcp_oracle.assert_conformant(toy.trace, calls_logged=True)
+
+
+@pytest.mark.synack_profile("rfc9293")
+def test_toy_takes_the_data_a_synack_carries(tcp_oracle):
+    """RFC 9293 3.10.7.3: text on the SYN,ACK goes on to the sixth step: ToyTCP acknowledges
+    it (the kit's size variations sent 1460 bytes on a SYN,ACK)."""
+    toy = ToyTCP(isn=5000)
+    toy.connect()
+    toy.segment_arrives(Seg(0x12, 90000, 5001, 100))
+    assert toy.state == "ESTABLISHED" and toy.rcv == 90101
+    tcp_oracle.assert_conformant(toy.trace, calls_logged=True)
+
+
 # 4. differential: the toy and the reference make the same moves -----------------------------
 def moves(sent, side: str, iss: int, irs: int):
     """What `side` sent, in relative numbers, flags less PSH (the reference never sets PSH)."""

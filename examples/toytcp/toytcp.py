@@ -238,6 +238,8 @@ class ToyTCP:
             self.una, self.unacked = seg.ack, []
             if not self._established():
                 self._ack_now()
+            if seg.n or seg.flags & FIN:          # text or FIN on the SYN,ACK: on at the sixth step
+                self._in_synchronized(Seg(seg.flags & ~SYN, (seg.seq + 1) % M, seg.ack, seg.n, seg.win))
         else:
             self.state, self.unacked = "SYN-RECEIVED", []
             self._out(Seg(SYN | ACK, self.iss, self.rcv, 0, self.wnd), keep=True)
@@ -262,7 +264,9 @@ class ToyTCP:
             return
         if seg.flags & RST:
             if seg.seq != self.rcv:
-                self._ack_now()                   # RFC 5961 challenge ACK
+                if before_eq(self.rcv, seg.seq):  # RFC 5961 3.2: challenge ACK; a RST whose sequence
+                    self._ack_now()               # number is below the window (data reaching into it): drop
+                return
             elif st == "SYN-RECEIVED" and self.passive:
                 self.state, self.unacked = "LISTEN", []
             else:

@@ -408,7 +408,11 @@ static void op_deliver(const char *line)
         free(data);
         return wire_error("EINVAL");
     }
-    p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_POOL);
+    /* PBUF_RAM, one contiguous block of the datagram's size: Debian's liblwip 2.1.3 sizes its
+     * PBUF_POOL blocks for a 592-byte buffer (memp_pools[MEMP_PBUF_POOL]->size 616) while
+     * pbuf_alloc() fills a pool pbuf up to PBUF_POOL_BUFSIZE (1536), so a datagram over 592
+     * bytes in a pool pbuf overflows its block (heap corruption; found by the kit's sizes) */
+    p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_RAM);
     if (!p) {
         free(data);
         return wire_error("ENOBUFS");

@@ -86,3 +86,23 @@ def test_peer_frame_proof_catches_an_analysis_that_accepts_everything():
     frames = [f for f in report.findings if f.kind == "frame"]
     assert frames and all(f.rows == ("closed.noack",) for f in frames), "\n".join(map(str, frames))
     assert "peer's space alone" in frames[0].detail and frames[0].example["shift"][0] == 0
+
+
+def test_a_row_into_closed_that_keeps_a_retry_count_breaks_the_invariant():
+    """CLOSED and LISTEN hold a deleted TCB's counters (RTX = PROBES = 0): a give-up row that
+    counts once more after deleting the TCB leaves RTX = 1 in CLOSED."""
+    table = tuple(replace(r, actions=r.actions + ("RTX := RTX + 1",)) if r.id == "rto.giveup" else r
+                  for r in TABLE)
+    report = _broken(table)
+    assert any(f.kind == "invariant" and f.rows == ("rto.giveup",) for f in report.findings)
+
+
+def test_prove_takes_a_subset_of_groups():
+    table = tuple(r for r in TABLE if r.id != "ack.dup")
+    p = get_profile("rfc9293")
+    m = Machine(p, table=table)
+    from synack.spec import State
+    only = prove(p, m, groups=[(State.ESTABLISHED, "SEGMENT", "ack")])
+    assert only.groups == 1 and any(f.kind == "gap" for f in only.findings)
+    other = prove(p, m, groups=[(State.ESTABLISHED, "SEGMENT", "seq")])
+    assert other.groups == 1 and other.ok

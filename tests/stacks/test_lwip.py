@@ -73,6 +73,20 @@ def test_time_wait_lasts_two_minutes_not_four(lwip):
     d.quit()
 
 
+@pytest.mark.parametrize("flags", [ACK, SYN])
+def test_a_full_sized_segment_to_a_listener_is_taken(lwip, flags):
+    """A datagram of more than 592 bytes once overflowed its pbuf in the shim (Debian's
+    liblwip sizes PBUF_POOL blocks for 592 bytes, pbuf_alloc() fills them up to 1536): 1460
+    bytes, as an ACK or a SYN, to a listening port. lwIP answers (RST to the ACK, SYN,ACK to
+    the SYN) and goes on serving: a second, small segment (another connection) is answered too."""
+    p = Peer(lwip, port=5001)
+    p.listen(80)
+    for k, n in enumerate((1460, 1)):
+        p.port = 5001 + k               # a connection of its own each
+        out = p.send(flags, 1000 + 100000 * k, 7, n, iut_port=80)
+        assert len(out) == 1 and out[0].seg.flags & (RST if flags == ACK else SYN), out
+
+
 class TestLwipKit(synack.testing.StackTests):
     """The kit's rows against lwIP (about 20 s, most of it planning the runs)."""
     profile = CFG["profile"]

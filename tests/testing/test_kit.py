@@ -158,3 +158,28 @@ def test_an_owed_ack_that_never_comes_is_a_deviation(toy, small_kit):
     assert r.status == DEVIATED, (r.status, r.reason)
     assert "vantage: near (the test kit is the IUT's network" in r.report
     assert "nothing came: the spec owed <ACK" in r.report and "(delack_max + lag: 0.75 s)" in r.report
+
+
+class _Closes:
+    """A driver that only records which sockets the kit closes."""
+
+    def __init__(self):
+        self.closed = []
+
+    def close(self, sock):
+        self.closed.append(sock)
+
+
+@pytest.mark.parametrize("state, closes", [("CLOSED", True), ("LISTEN", False), ("ESTABLISHED", False)])
+def test_a_listener_the_model_no_longer_has_is_closed_before_a_segment(state, closes):
+    """The table's passive connection ends in CLOSED, while the application's listening socket
+    outlives it and would answer a SYN (Linux: SYN,ACK where the model's CLOSED answers RST, the
+    closed.noack false alarm). Before any segment reaches the port with the model's IUT CLOSED,
+    the kit closes the listener; in LISTEN (or with the connection alive) it stays."""
+    from types import SimpleNamespace
+
+    from synack.testing.play import RunPlayer
+    d = _Closes()
+    run = SimpleNamespace(lsock=7, sock=None, d=d, x=1, sys=SimpleNamespace(st={"iut": state}))
+    RunPlayer._close_listener_if_closed(run, (None, "iut"))
+    assert (d.closed == [7] and run.lsock is None) if closes else (d.closed == [] and run.lsock == 7)
