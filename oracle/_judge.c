@@ -57,9 +57,15 @@ typedef struct {            /* one segment as decoded */
 typedef struct {            /* the current packet (read by Python in callbacks) */
     Seg s;
     uint8_t src[16], dst[16];
-    int32_t fam, sport, dport, pad;
+    int32_t fam, sport, dport;
+    int32_t ign;            /* the options and flags it carried that no rule reads (IGN_* bits) */
     int64_t index;
 } Pkt;
+
+/* events.IGNORED's order (IgnoredOptions.add_bits): what a segment may carry that no rule reads,
+ * recorded so that the verdict can say so, as capture.py's _options and decode name them */
+enum { IGN_SACK_OK = 1, IGN_SACK = 2, IGN_TS = 4, IGN_MD5 = 8, IGN_AO = 16, IGN_MPTCP = 32, IGN_OPTION = 64,
+       IGN_ECN = 128, IGN_URG = 256 };
 
 typedef struct {            /* an event since the oldest incoming segment the stack may not have
                                processed, and the state before it (Monitor._crossed) */
@@ -107,6 +113,7 @@ typedef struct {            /* one incarnation of a 4-tuple (mirrored by native.
     double min_reply[2];    /* each end's quickest segment after one of its peer's (vantage) */
     double prev_t;          /* the last segment's time, and which end sent it (-1: none yet) */
     int32_t prev_end, pad3;
+    int32_t ign[2];         /* IGN_* bits of what each end's segments carried */
 } Conn;
 
 typedef struct {            /* a 4-tuple: canonical key, incarnations so far, its live connection */
@@ -719,6 +726,7 @@ static int judge_packet(Judge *j) {
     int a = !memcmp(p->src, c->addr[0], 16) && p->sport == c->port[0] ? 0 : 1;
     if (pure_syn && !c->syn_have[a]) { c->syn_have[a] = 1; c->syn_seq[a] = p->s.seq; }
     c->segments++;
+    if (!c->lost_frame) c->ign[a] |= p->ign;     /* as judge.py feeds IgnoredOptions: until a frame is lost */
     j->gap = p->s.t - c->last_t;
     c->last_t = p->s.t;
     ended_unlink(j, ci);
@@ -792,7 +800,7 @@ int jd_close(Judge *j) {
 
 /* ---------------------------------------------------------------- decoding */
 
-static void options(const uint8_t *b, int end, Seg *s) {
+static void options(const uint8_t *b, int end, Seg *s, int32_t *ign) {
     int i = 20;
     while (i < end) {
         int kind = b[i];
@@ -802,11 +810,16 @@ static void options(const uint8_t *b, int end, Seg *s) {
         int n = b[i + 1];
         if (kind == 2 && n == 4) s->mss = rd16(b + i + 2);
         else if (kind == 3 && n == 3) s->wscale = b[i + 2] < 14 ? b[i + 2] : 14;
-        else if (kind == 8 && n == 10) { s->has_ts |= 1; s->tsval = rd32(b + i + 2, 1); s->tsecr = rd32(b + i + 6, 1); }
+        else if (kind == 8 && n == 10) {
+            s->has_ts |= 1; s->tsval = rd32(b + i + 2, 1); s->tsecr = rd32(b + i + 6, 1); *ign |= IGN_TS;
+        }
+        else if (kind == 4 && n == 2) *ign |= IGN_SACK_OK;
         /* TCP Fast Open (RFC 7413 4.1; experimental 254/0xF989) as capture.py reads it, in bits 1-2 of has_ts:
          * 1 a cookie request, 2 a cookie (Segment.tfo) */
         else if (kind == 34) s->has_ts = (s->has_ts & 1) | ((n == 2 ? 1 : 2) << 1);
         else if (kind == 254 && n >= 4 && rd16(b + i + 2) == 0xF989) s->has_ts = (s->has_ts & 1) | ((n == 4 ? 1 : 2) << 1);
+        else if (kind != 2 && kind != 3 && kind != 4 && kind != 8)     /* read kinds of another length: nothing */
+            *ign |= kind == 5 ? IGN_SACK : kind == 19 ? IGN_MD5 : kind == 29 ? IGN_AO : kind == 30 ? IGN_MPTCP : IGN_OPTION;
         i += n;
     }
 }
@@ -885,7 +898,9 @@ static int decode(Judge *j, double t, int64_t wire) {
     memset(p, 0, sizeof *p);
     s->t = t;
     s->wscale = s->mss = -1;
-    if (hl > 20) options(tcp, (int)(hl < tlen ? hl : tlen), s);
+    if (hl > 20) options(tcp, (int)(hl < tlen ? hl : tlen), s, &p->ign);
+    if (tcp[13] & 0xC0) p->ign |= IGN_ECN;      /* ECE, CWR (RFC 3168) */
+    if (tcp[13] & 0x20) p->ign |= IGN_URG;      /* URG (RFC 9293 3.8.5) */
     s->flags = tcp[13] & 0x1F;
     s->seq = rd32(tcp + 4, 1);
     s->ack = s->flags & F_ACK ? rd32(tcp + 8, 1) : 0;
