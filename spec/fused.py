@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Callable
 
-from .model import FIN, HALF, MASK, RST, SEGMENT, SYN, TIMERS, Endpoint, Segment, Transition
+from .model import FIN, HALF, MASK, RST, SYN, TIMERS, Endpoint, Segment, Transition
 from .vocab import BOOL, FIELD_INDEX, NAMES, SEQ, TCB_FIELDS, Expr
 
 #: `Machine.step_framed` bits (spec/machine.py defines them; repeated to avoid an import cycle).
@@ -61,7 +61,7 @@ def compile_key(m, key: tuple, go: Callable) -> Callable:
     peer, peer_rows = m.frame_peer[key]
     blind, blind_rows = m.isn_blind[key]
     start = (FREE if free else 0) | (BLIND if blind else 0) | (PEER if peer else 0)
-    em = _Emitter(params, kind == SEGMENT)
+    em = _Emitter(params)
     guards = [em.plan(m.parsed[c.row.id][0]) for c in rows]
     srcs = [em.src(g) for g in guards]
     body = [f"    g{i} = {g}" for i, g in enumerate(srcs)]
@@ -113,9 +113,8 @@ class _Emitter:
     stage). Hoisting is sound: every subexpression is integer arithmetic on locals, with no
     side effect and no exception, so evaluating it eagerly changes nothing."""
 
-    def __init__(self, params: dict, segment: bool):
+    def __init__(self, params: dict):
         self.params = params
-        self.segment = segment          # the event carries a segment: its fields may be bound
         self.count: Counter = Counter()
         self.names: dict[Expr, str] = {}
         self.body: list[str] = []
@@ -142,7 +141,10 @@ class _Emitter:
                     self._count(q)
 
     def prelude(self) -> list[str]:
-        """The locals the guards read, then the shared subexpressions in dependency order."""
+        """The locals the guards read, then the shared subexpressions in dependency order. The
+        event's segment is unpacked only when some guard or action reads it (an event that
+        carries none has rows that read none; one that did would fail here as it fails in
+        `Machine._run`, reading a field of None)."""
         out = []
         if self.used & {"f", "sq", "sa", "sd", "sw", "smss", "sws", "stfo"}:
             out.append("    f, sq, sa, sd, sw, smss, sws, stfo = s")
@@ -198,8 +200,6 @@ class _Emitter:
 
     def _name(self, name: str) -> str:
         where = NAMES[name][1]
-        if where[0] in ("seg", "flag", "derived") and not self.segment:
-            raise AssertionError(f"{name} read by a guard of an event without a segment")
         if where[0] == "seg":
             local = {"seq": "sq", "ack": "sa", "data": "sd", "wnd": "sw", "mss": "smss", "ws": "sws",
                      "tfo": "stfo"}[where[1]]
