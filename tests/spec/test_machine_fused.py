@@ -118,3 +118,13 @@ def test_cached_results_are_fresh_lists():
     a.clear()
     b, _ = m.step_framed(ep, ev)
     assert b and b == m.step_interpreted(ep, ev)[0]
+
+
+@pytest.mark.parametrize("event", [Event("BOGUS"), Event(SEGMENT)])
+def test_bad_events_are_refused_by_both(event):
+    from synack.spec.model import SpecError
+
+    m = Machine(get_profile("linux"))
+    for fn in (m.step_framed, m.step_interpreted):
+        with pytest.raises(SpecError):
+            fn(Endpoint(), event)
