@@ -3,7 +3,9 @@ file, time `tshark -r FILE -q -z conv,tcp` (Debian's tshark). Prints segments/s 
 the ratio. Not a test: run it by hand (python bench/oracle_bench.py [--segments N] [--jobs J]); it runs
 the command with the native engine (oracle/native.py) in one process and in J (default: one
 per CPU), split by connection, and with the Python engine in one process. Each is a process
-of its own, timed whole (start-up included, as tshark's is). The native summary says where
+of its own, timed whole (start-up included, as tshark's is), in wall time and in CPU time (user +
+system of the child: on a shared machine the load moves wall time by 2-3x, CPU time far less; the
+ratios are printed for both). The native summary says where
 its time went: steps taken in C, steps and verdicts computed in Python, and the seconds
 those took.
 
