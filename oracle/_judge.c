@@ -824,43 +824,50 @@ static void options(const uint8_t *b, int end, Seg *s, int32_t *ign) {
     }
 }
 
+/* The frame's network layer, as capture.py's _ip_from_link finds it: its ethertype (0x0800
+   IPv4, 0x86DD IPv6, 0 anything else) with *off where it starts; -1 for a frame too short. */
+static int link_net(int link, const uint8_t *b, int64_t len, int64_t *off) {
+    int etype;
+    switch (link) {
+    case 1:                                              /* Ethernet, 802.1Q and 802.1ad tags */
+        if (len < 14) return -1;
+        etype = rd16(b + 12);
+        *off = 14;
+        while (etype == 0x8100 || etype == 0x88A8) {
+            if (len < *off + 4) return -1;
+            etype = rd16(b + *off + 2);
+            *off += 4;
+        }
+        return etype;
+    case 113:                                            /* Linux cooked (SLL) */
+        if (len < 16) return -1;
+        *off = 16;
+        return rd16(b + 14);
+    case 276:                                            /* SLL2 */
+        if (len < 20) return -1;
+        *off = 20;
+        return rd16(b);
+    case 0: case 108: {                                  /* BSD loopback */
+        if (len < 4) return -1;
+        uint32_t fam = rd32(b, link == 108);
+        if (fam > 0xFFFF) fam = rd32(b, link != 108);
+        *off = 4;
+        return fam == 2 ? 0x0800 : (fam == 10 || fam == 24 || fam == 28 || fam == 30) ? 0x86DD : 0;
+    }
+    default:                                             /* raw IP */
+        if (len < 1) return -1;
+        *off = 0;
+        return b[0] >> 4 == 4 ? 0x0800 : b[0] >> 4 == 6 ? 0x86DD : 0;
+    }
+}
+
 /* Decode one frame as oracle/capture.py's `decode` does; IPv6 goes to Python. */
 static int decode(Judge *j, double t, int64_t wire) {
     const uint8_t *b = j->frame;
     int64_t len = j->frame_len, off;
     int etype;
-    switch (j->link) {
-    case 1:                                              /* Ethernet, 802.1Q and 802.1ad tags */
-        if (len < 14) return D_MALFORMED;
-        etype = rd16(b + 12);
-        off = 14;
-        while (etype == 0x8100 || etype == 0x88A8) {
-            if (len < off + 4) return D_MALFORMED;
-            etype = rd16(b + off + 2);
-            off += 4;
-        }
-        break;
-    case 113:                                            /* Linux cooked (SLL) */
-        if (len < 16) return D_MALFORMED;
-        etype = rd16(b + 14); off = 16;
-        break;
-    case 276:                                            /* SLL2 */
-        if (len < 20) return D_MALFORMED;
-        etype = rd16(b); off = 20;
-        break;
-    case 0: case 108: {                                  /* BSD loopback */
-        if (len < 4) return D_MALFORMED;
-        uint32_t fam = rd32(b, j->link == 108);
-        if (fam > 0xFFFF) fam = rd32(b, j->link != 108);
-        etype = fam == 2 ? 0x0800 : (fam == 10 || fam == 24 || fam == 28 || fam == 30) ? 0x86DD : 0;
-        off = 4;
-        break;
-    }
-    default:                                             /* raw IP */
-        if (len < 1) return D_MALFORMED;
-        etype = b[0] >> 4 == 4 ? 0x0800 : b[0] >> 4 == 6 ? 0x86DD : 0;
-        off = 0;
-    }
+    etype = link_net(j->link, b, len, &off);
+    if (etype < 0) return D_MALFORMED;
     if (etype == 0x86DD) {                               /* decoded by Python (dpkt) */
         j->cur.s.t = t;
         return j->cb(CB_DECODE, 0, 0);
@@ -943,6 +950,44 @@ static int64_t bread(Judge *j, uint8_t *dst, int64_t n) {
         j->bpos += k; got += k;
     }
     return got;
+}
+
+/* An ICMPv4 error (types 3, 4, 11, 12) quoting an IPv4 TCP header (its ports and SEQ), not a
+   fragment: what capture.py's decode(..., icmp=True) reads as an IcmpError (RFC 9293 3.9.2.2). */
+static int icmp_quotes_tcp(const uint8_t *net, int64_t nlen) {
+    if (nlen < 20 || net[0] >> 4 != 4 || net[9] != 1 || (rd16(net + 6) & 0x3FFF)) return 0;
+    int64_t ihl = (net[0] & 15) * 4;
+    if (nlen < ihl + 8) return 0;
+    const uint8_t *ic = net + ihl;
+    if (ic[0] != 3 && ic[0] != 4 && ic[0] != 11 && ic[0] != 12) return 0;
+    const uint8_t *q = ic + 8;
+    int64_t qlen = nlen - ihl - 8;
+    if (qlen < 20 || q[0] >> 4 != 4 || q[9] != 6) return 0;
+    int64_t qihl = (q[0] & 15) * 4;
+    return qihl >= 20 && qlen >= qihl + 8;
+}
+
+/* The 1-based number of the first frame of the pcap file on `fd` (`size` bytes, records after
+   the 24-byte header) that holds an ICMPv4 error quoting TCP, 0 when none does, -1 on a read
+   error. The native judge does not route ICMP errors to the connection they quote
+   (CaptureJudge.icmp does): a capture holding one is judged by the Python engine
+   (native.probe). Reads each record's header and at most its first 256 bytes. */
+int64_t jd_scan_icmp(int fd, int64_t size, int be, int link) {
+    uint8_t h[16], b[256];
+    int64_t at = 24, n = 0;
+    while (at + 16 <= size) {
+        if (pread(fd, h, 16, (off_t)at) != 16) return -1;
+        uint32_t caplen = rd32(h + 8, be);
+        int64_t want = caplen < sizeof b ? caplen : (int64_t)sizeof b;
+        if (want > size - at - 16) want = size - at - 16;
+        ssize_t got = want > 0 ? pread(fd, b, (size_t)want, (off_t)(at + 16)) : 0;
+        if (got < 0) return -1;
+        n++;
+        int64_t off;
+        if (link_net(link, b, got, &off) == 0x0800 && icmp_quotes_tcp(b + off, got - off)) return n;
+        at += 16 + (int64_t)caplen;
+    }
+    return 0;
 }
 
 /* Read the records of the pcap file open on `fd` after its 24-byte header (`size` bytes in

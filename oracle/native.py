@@ -132,6 +132,7 @@ def library() -> "ctypes.CDLL | None":
         "jd_mon": (P, [P, I]), "jd_conn": (P, [P, I]), "jd_cur": (P, [P]), "jd_frame": (P, [P]),
         "jd_frame_len": (I64, [P]), "jd_templates": (I, [P]), "jd_run": (I, [P, I, I64]), "jd_close": (I, [P]),
         "jd_sizeof": (I64, [I]), "jd_tn": (c_uint64, [P]), "jd_max_live_seen": (c_int32, [P]),
+        "jd_scan_icmp": (I64, [I, I64, I, I]),
     }
     for name in COUNTS + ("err_off", "err_declared", "err_held"):
         sigs[f"jd_{name}"] = (I64, [P])
@@ -162,6 +163,14 @@ def probe(source) -> "tuple[int, int, int, int] | str":
         raise TraceError(f"{source.name}: {exc}") from None
     if link not in LINK_TYPES:
         return f"link type {link}"
+    # ICMP errors are events for the connection whose segment they quote (RFC 9293 3.9.2.2,
+    # CaptureJudge.icmp); the native judge does not route them, so such a capture is the Python
+    # engine's rather than judged as if they were absent
+    lib = library()
+    if lib is not None:
+        first = lib.jd_scan_icmp(source.fd, source.size, be, link)
+        if first > 0:
+            return f"frame {first} is an ICMP error quoting a TCP segment, which the native judge does not route"
     return be, nano, link, source.size
 
 
