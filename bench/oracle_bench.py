@@ -3,7 +3,9 @@ file, time `tshark -r FILE -q -z conv,tcp` (Debian's tshark). Prints segments/s 
 the ratio. Not a test: run it by hand (python bench/oracle_bench.py [--segments N] [--jobs J]); it runs
 the command with the native engine (oracle/native.py) in one process and in J (default: one
 per CPU), split by connection, and with the Python engine in one process. Each is a process
-of its own, timed whole (start-up included, as tshark's is). The native summary says where
+of its own, timed whole (start-up included, as tshark's is), in wall time and in CPU time (user +
+system of the child: on a shared machine the load moves wall time by 2-3x, CPU time far less; the
+ratios are printed for both). The native summary says where
 its time went: steps taken in C, steps and verdicts computed in Python, and the seconds
 those took.
 
@@ -25,12 +27,20 @@ import io
 import json
 import os
 import pstats
+import resource
 import shutil
 import subprocess
 import sys
 import time
 
 from synack.oracle.reference import reference_capture
+
+
+def _child_cpu() -> float:
+    """CPU seconds (user + system) of the waited-for children so far: on a shared machine the
+    load moves wall times by 2-3x, CPU time far less."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def main() -> None:
@@ -70,19 +80,21 @@ def main() -> None:
         what = f"reference endpoints, {a.sizes} sizes"
     print(f"capture ({what}): {n:,} TCP segments, {os.path.getsize(a.out) / 1e6:.1f} MB, made in "
           f"{time.perf_counter() - t0:.1f} s")
-    rates = {}
+    rates, cpu = {}, {}
     runs = [("native", j) for j in sorted({1, a.jobs})] + ([] if a.no_python else [("python", 1)])
     for engine, jobs in runs:
         # the command itself, in a process of its own (cold: no memo, the table compiled anew;
         # Python's start-up counted, as tshark's is)
         cmd = [sys.executable, "-c", "from synack.cli import main; main()", "oracle", a.out, "--summary", "--json",
                "--engine", engine, "--jobs", str(jobs)]
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _child_cpu()
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=7200)
         ours = rates[engine, jobs] = time.perf_counter() - t0
+        cpu[engine, jobs] = _child_cpu() - c0
         summary = json.loads(r.stdout.strip().splitlines()[-1])["summary"]
         assert summary["engine"] == engine, summary
-        print(f"synack oracle --summary --engine {engine} --jobs {jobs}: {ours:.2f} s, {n / ours:,.0f} segments/s "
+        print(f"synack oracle --summary --engine {engine} --jobs {jobs}: {ours:.2f} s ({cpu[engine, jobs]:.2f} CPU s), "
+              f"{n / ours:,.0f} segments/s "
               f"(exit {r.returncode}; judging alone {summary['seconds']:.2f} s; {summary['connections']:,} "
               f"connections, both ends judged: {summary['conformant']:,} conformant, {summary['violation']} "
               f"violation, {summary['inconclusive']} inconclusive)")
@@ -116,13 +128,14 @@ def main() -> None:
     if not tshark:
         print("tshark: not installed (apt-get install tshark); no ratio")
         return
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _child_cpu()
     subprocess.run([tshark, "-r", a.out, "-q", "-z", "conv,tcp"], stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL, check=False, timeout=3600)
-    theirs = time.perf_counter() - t0
-    print(f"tshark -r -q -z conv,tcp: {theirs:.2f} s, {n / theirs:,.0f} segments/s")
+    theirs, their_cpu = time.perf_counter() - t0, _child_cpu() - c0
+    print(f"tshark -r -q -z conv,tcp: {theirs:.2f} s ({their_cpu:.2f} CPU s), {n / theirs:,.0f} segments/s")
     for (engine, jobs), ours in rates.items():
-        print(f"ratio synack/tshark, {engine} engine, {jobs} process{'es' if jobs > 1 else ''}: {theirs / ours:.3f}")
+        print(f"ratio synack/tshark, {engine} engine, {jobs} process{'es' if jobs > 1 else ''}: {theirs / ours:.3f} "
+              f"(CPU time: {their_cpu / cpu[engine, jobs]:.3f})")
 
 
 if __name__ == "__main__":

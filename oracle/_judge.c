@@ -57,9 +57,15 @@ typedef struct {            /* one segment as decoded */
 typedef struct {            /* the current packet (read by Python in callbacks) */
     Seg s;
     uint8_t src[16], dst[16];
-    int32_t fam, sport, dport, pad;
+    int32_t fam, sport, dport;
+    int32_t ign;            /* the options and flags it carried that no rule reads (IGN_* bits) */
     int64_t index;
 } Pkt;
+
+/* events.IGNORED's order (IgnoredOptions.add_bits): what a segment may carry that no rule reads,
+ * recorded so that the verdict can say so, as capture.py's _options and decode name them */
+enum { IGN_SACK_OK = 1, IGN_SACK = 2, IGN_TS = 4, IGN_MD5 = 8, IGN_AO = 16, IGN_MPTCP = 32, IGN_OPTION = 64,
+       IGN_ECN = 128, IGN_URG = 256 };
 
 typedef struct {            /* an event since the oldest incoming segment the stack may not have
                                processed, and the state before it (Monitor._crossed) */
@@ -107,6 +113,7 @@ typedef struct {            /* one incarnation of a 4-tuple (mirrored by native.
     double min_reply[2];    /* each end's quickest segment after one of its peer's (vantage) */
     double prev_t;          /* the last segment's time, and which end sent it (-1: none yet) */
     int32_t prev_end, pad3;
+    int32_t ign[2];         /* IGN_* bits of what each end's segments carried */
 } Conn;
 
 typedef struct {            /* a 4-tuple: canonical key, incarnations so far, its live connection */
@@ -719,6 +726,7 @@ static int judge_packet(Judge *j) {
     int a = !memcmp(p->src, c->addr[0], 16) && p->sport == c->port[0] ? 0 : 1;
     if (pure_syn && !c->syn_have[a]) { c->syn_have[a] = 1; c->syn_seq[a] = p->s.seq; }
     c->segments++;
+    if (!c->lost_frame) c->ign[a] |= p->ign;     /* as judge.py feeds IgnoredOptions: until a frame is lost */
     j->gap = p->s.t - c->last_t;
     c->last_t = p->s.t;
     ended_unlink(j, ci);
@@ -792,7 +800,7 @@ int jd_close(Judge *j) {
 
 /* ---------------------------------------------------------------- decoding */
 
-static void options(const uint8_t *b, int end, Seg *s) {
+static void options(const uint8_t *b, int end, Seg *s, int32_t *ign) {
     int i = 20;
     while (i < end) {
         int kind = b[i];
@@ -802,12 +810,54 @@ static void options(const uint8_t *b, int end, Seg *s) {
         int n = b[i + 1];
         if (kind == 2 && n == 4) s->mss = rd16(b + i + 2);
         else if (kind == 3 && n == 3) s->wscale = b[i + 2] < 14 ? b[i + 2] : 14;
-        else if (kind == 8 && n == 10) { s->has_ts |= 1; s->tsval = rd32(b + i + 2, 1); s->tsecr = rd32(b + i + 6, 1); }
+        else if (kind == 8 && n == 10) {
+            s->has_ts |= 1; s->tsval = rd32(b + i + 2, 1); s->tsecr = rd32(b + i + 6, 1); *ign |= IGN_TS;
+        }
+        else if (kind == 4 && n == 2) *ign |= IGN_SACK_OK;
         /* TCP Fast Open (RFC 7413 4.1; experimental 254/0xF989) as capture.py reads it, in bits 1-2 of has_ts:
          * 1 a cookie request, 2 a cookie (Segment.tfo) */
         else if (kind == 34) s->has_ts = (s->has_ts & 1) | ((n == 2 ? 1 : 2) << 1);
         else if (kind == 254 && n >= 4 && rd16(b + i + 2) == 0xF989) s->has_ts = (s->has_ts & 1) | ((n == 4 ? 1 : 2) << 1);
+        else if (kind != 2 && kind != 3 && kind != 4 && kind != 8)     /* read kinds of another length: nothing */
+            *ign |= kind == 5 ? IGN_SACK : kind == 19 ? IGN_MD5 : kind == 29 ? IGN_AO : kind == 30 ? IGN_MPTCP : IGN_OPTION;
         i += n;
+    }
+}
+
+/* The frame's network layer, as capture.py's _ip_from_link finds it: its ethertype (0x0800
+   IPv4, 0x86DD IPv6, 0 anything else) with *off where it starts; -1 for a frame too short. */
+static int link_net(int link, const uint8_t *b, int64_t len, int64_t *off) {
+    int etype;
+    switch (link) {
+    case 1:                                              /* Ethernet, 802.1Q and 802.1ad tags */
+        if (len < 14) return -1;
+        etype = rd16(b + 12);
+        *off = 14;
+        while (etype == 0x8100 || etype == 0x88A8) {
+            if (len < *off + 4) return -1;
+            etype = rd16(b + *off + 2);
+            *off += 4;
+        }
+        return etype;
+    case 113:                                            /* Linux cooked (SLL) */
+        if (len < 16) return -1;
+        *off = 16;
+        return rd16(b + 14);
+    case 276:                                            /* SLL2 */
+        if (len < 20) return -1;
+        *off = 20;
+        return rd16(b);
+    case 0: case 108: {                                  /* BSD loopback */
+        if (len < 4) return -1;
+        uint32_t fam = rd32(b, link == 108);
+        if (fam > 0xFFFF) fam = rd32(b, link != 108);
+        *off = 4;
+        return fam == 2 ? 0x0800 : (fam == 10 || fam == 24 || fam == 28 || fam == 30) ? 0x86DD : 0;
+    }
+    default:                                             /* raw IP */
+        if (len < 1) return -1;
+        *off = 0;
+        return b[0] >> 4 == 4 ? 0x0800 : b[0] >> 4 == 6 ? 0x86DD : 0;
     }
 }
 
@@ -816,38 +866,8 @@ static int decode(Judge *j, double t, int64_t wire) {
     const uint8_t *b = j->frame;
     int64_t len = j->frame_len, off;
     int etype;
-    switch (j->link) {
-    case 1:                                              /* Ethernet, 802.1Q and 802.1ad tags */
-        if (len < 14) return D_MALFORMED;
-        etype = rd16(b + 12);
-        off = 14;
-        while (etype == 0x8100 || etype == 0x88A8) {
-            if (len < off + 4) return D_MALFORMED;
-            etype = rd16(b + off + 2);
-            off += 4;
-        }
-        break;
-    case 113:                                            /* Linux cooked (SLL) */
-        if (len < 16) return D_MALFORMED;
-        etype = rd16(b + 14); off = 16;
-        break;
-    case 276:                                            /* SLL2 */
-        if (len < 20) return D_MALFORMED;
-        etype = rd16(b); off = 20;
-        break;
-    case 0: case 108: {                                  /* BSD loopback */
-        if (len < 4) return D_MALFORMED;
-        uint32_t fam = rd32(b, j->link == 108);
-        if (fam > 0xFFFF) fam = rd32(b, j->link != 108);
-        etype = fam == 2 ? 0x0800 : (fam == 10 || fam == 24 || fam == 28 || fam == 30) ? 0x86DD : 0;
-        off = 4;
-        break;
-    }
-    default:                                             /* raw IP */
-        if (len < 1) return D_MALFORMED;
-        etype = b[0] >> 4 == 4 ? 0x0800 : b[0] >> 4 == 6 ? 0x86DD : 0;
-        off = 0;
-    }
+    etype = link_net(j->link, b, len, &off);
+    if (etype < 0) return D_MALFORMED;
     if (etype == 0x86DD) {                               /* decoded by Python (dpkt) */
         j->cur.s.t = t;
         return j->cb(CB_DECODE, 0, 0);
@@ -885,7 +905,9 @@ static int decode(Judge *j, double t, int64_t wire) {
     memset(p, 0, sizeof *p);
     s->t = t;
     s->wscale = s->mss = -1;
-    if (hl > 20) options(tcp, (int)(hl < tlen ? hl : tlen), s);
+    if (hl > 20) options(tcp, (int)(hl < tlen ? hl : tlen), s, &p->ign);
+    if (tcp[13] & 0xC0) p->ign |= IGN_ECN;      /* ECE, CWR (RFC 3168) */
+    if (tcp[13] & 0x20) p->ign |= IGN_URG;      /* URG (RFC 9293 3.8.5) */
     s->flags = tcp[13] & 0x1F;
     s->seq = rd32(tcp + 4, 1);
     s->ack = s->flags & F_ACK ? rd32(tcp + 8, 1) : 0;
@@ -928,6 +950,44 @@ static int64_t bread(Judge *j, uint8_t *dst, int64_t n) {
         j->bpos += k; got += k;
     }
     return got;
+}
+
+/* An ICMPv4 error (types 3, 4, 11, 12) quoting an IPv4 TCP header (its ports and SEQ), not a
+   fragment: what capture.py's decode(..., icmp=True) reads as an IcmpError (RFC 9293 3.9.2.2). */
+static int icmp_quotes_tcp(const uint8_t *net, int64_t nlen) {
+    if (nlen < 20 || net[0] >> 4 != 4 || net[9] != 1 || (rd16(net + 6) & 0x3FFF)) return 0;
+    int64_t ihl = (net[0] & 15) * 4;
+    if (nlen < ihl + 8) return 0;
+    const uint8_t *ic = net + ihl;
+    if (ic[0] != 3 && ic[0] != 4 && ic[0] != 11 && ic[0] != 12) return 0;
+    const uint8_t *q = ic + 8;
+    int64_t qlen = nlen - ihl - 8;
+    if (qlen < 20 || q[0] >> 4 != 4 || q[9] != 6) return 0;
+    int64_t qihl = (q[0] & 15) * 4;
+    return qihl >= 20 && qlen >= qihl + 8;
+}
+
+/* The 1-based number of the first frame of the pcap file on `fd` (`size` bytes, records after
+   the 24-byte header) that holds an ICMPv4 error quoting TCP, 0 when none does, -1 on a read
+   error. The native judge does not route ICMP errors to the connection they quote
+   (CaptureJudge.icmp does): a capture holding one is judged by the Python engine
+   (native.probe). Reads each record's header and at most its first 256 bytes. */
+int64_t jd_scan_icmp(int fd, int64_t size, int be, int link) {
+    uint8_t h[16], b[256];
+    int64_t at = 24, n = 0;
+    while (at + 16 <= size) {
+        if (pread(fd, h, 16, (off_t)at) != 16) return -1;
+        uint32_t caplen = rd32(h + 8, be);
+        int64_t want = caplen < sizeof b ? caplen : (int64_t)sizeof b;
+        if (want > size - at - 16) want = size - at - 16;
+        ssize_t got = want > 0 ? pread(fd, b, (size_t)want, (off_t)(at + 16)) : 0;
+        if (got < 0) return -1;
+        n++;
+        int64_t off;
+        if (link_net(link, b, got, &off) == 0x0800 && icmp_quotes_tcp(b + off, got - off)) return n;
+        at += 16 + (int64_t)caplen;
+    }
+    return 0;
 }
 
 /* Read the records of the pcap file open on `fd` after its 24-byte header (`size` bytes in

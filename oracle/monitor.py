@@ -64,6 +64,11 @@ from .candidate import Cand, soft as _soft
 from .observation import AUTO, FAR, GSO_MAX, MAX_CROSSED, NEAR, SOFT_KEEP, looks_far, observation_param
 from .stepcache import Memo, NoMemo, Stepper, Tables
 
+#: a Cand (or TCB) without the namedtuple's Python-level __new__ (every field given; speed)
+_new = tuple.__new__
+# `_learn` sets RCV.WND by its index: pin it
+assert Endpoint._fields[7] == "rcv_wnd" and Cand._fields == ("ep", "owed", "fresh", "mark", "due")
+
 SILENT_CALLS = ("LISTEN", "RECEIVE", "SHUTDOWN", "CLOSE", "ABORT")
 LOUD_CALLS = ("SHUTDOWN", "CLOSE", "ABORT", "RECEIVE")
 CONFORMANT, VIOLATION, INCONCLUSIVE = "conformant", "violation", "inconclusive"
@@ -250,16 +255,28 @@ class _Shared:
         # rows that handle an arriving segment: what they owe is a reply, due within the lag
         self.reply_rows = frozenset(r.id for r in m.rows if r.event == "SEGMENT")
         # per event kind, the flags (less PSH) its rows can send, read from the table: an observed
-        # segment is only tried against hidden events that can send its kind of segment
+        # segment is only tried against hidden events that can send its kind of segment. Only a
+        # retransmission may show without the FIN it resends (`_match`: a repacketized part of
+        # its range), so only RTO rows also offer their flags less FIN; any other row's segment
+        # matches only with its own FIN bit, so trying it on a segment it cannot match would be
+        # a step whose result `_explain` always drops
         self.can_send: dict[str, set[int]] = {}
         for r in m.rows:
             for a in m.parsed[r.id][1]:
                 if a.op[0] == "send":
                     f = a.op[1] & ~PSH
-                    self.can_send.setdefault(r.event, set()).update({f, f & ~FIN})
+                    self.can_send.setdefault(r.event, set()).update({f, f & ~FIN} if r.id in self.rto_rows else {f})
         # with calls_logged the trace records every user call: hidden steps are timers only
         hidden = () if calls_logged else SILENT_CALLS
         self.silent_ev = [call(k) for k in hidden] + [timeout(k) for k in self.timers]
+        # per state, the hidden events that may step silently there: some row of theirs sends
+        # nothing. Where every row sends, no step of that event can be silent whatever its
+        # guards say, so `_silent_of` does not take it (nor collect its frame bits: its result
+        # never depends on it)
+        def quiet(st: State, kind: str) -> bool:
+            return any(c.next is not None or not any(a.op[0] == "send" for a in m.parsed[c.row.id][1])
+                       for c in m.rows_for(st, kind))
+        self.silent_by_state = {st: tuple(e for e in self.silent_ev if quiet(st, e.kind)) for st in State}
         self.loud_ev = [call(k) for k in (() if calls_logged else LOUD_CALLS)] + [timeout(k) for k in self.timers]
         self.starts = {rid for rid, (_, acts) in m.parsed.items()
                        if any(a.op[0] == "set" and a.op[1] == "ISS" and "ISN" in a.text for a in acts)}
@@ -280,6 +297,9 @@ class _Shared:
         self.memo = Tables()
 
 
+#: `Monitor._timing` per (profile, spec, lag, rto_max learnable), each kept with its profile and
+#: spec (compared by identity: an id may be reused once they are gone).
+_TIMING: dict[tuple, tuple] = {}
 _SHARED: "weakref.WeakKeyDictionary[Machine, dict[tuple, _Shared]]" = weakref.WeakKeyDictionary()
 
 
@@ -356,28 +376,17 @@ class Monitor:
 
     def _configure(self) -> None:
         """Everything read from the profile's parameters (again after a refit)."""
-        self.m = self._spec or machine(self.profile)
-        self._dl_reply = self.lag
-        self._dl_ack = float(self.profile.params["delack_max"]) + self.lag
-        # a required retransmission's deadline (observation.py: retransmission-deadline): every
-        # RTO is at most rto_max (RFC 6298 5.5; Linux tcp_retransmit_timer() caps the backoff at
-        # tcp_rto_max()); unless given, the largest legal rto_max (rfc9293: none, so no deadline)
-        rto_max = float(self.profile.params["rto_max"])
-        if "rto_max" in self.learnable and "rto_max" in self.profile.ranges:
-            rto_max = float(self.profile.ranges["rto_max"].high)
-        self._rto_max = rto_max
-        self._rto_gap = rto_max * (1 + self.tol) + self.lag
-        # every age a mark is compared with (`_aged`): 2 MSL and each backoff interval, less the
-        # tolerance. Which of them a mark has reached is all a step can learn of time from it.
-        retries = max(int(self.profile.params[k]) for k in ("SYN.RETRIES", "SYNACK.RETRIES", "DATA.RETRIES"))
-        self._ages = tuple(sorted({d * (1 - self.tol) for d in [timer_seconds(self.profile, "2MSL")] + [
-            timer_seconds(self.profile, kind, k) for k in range(retries + 1) for kind in ("RTO", "RTO-SYN")]}
-            | {self._dl_reply, self._dl_ack}))
-        ka, intvl = timer_seconds(self.profile, "KEEPALIVE"), timer_seconds(self.profile, "KEEPALIVE", 1)
-        keep = 1 - self.tol
-        self._ka_needs = tuple((ka + k * intvl) * keep for k in range(int(self.profile.params["KA.PROBES"]) + 1))
-        self._f2_needs = (timer_seconds(self.profile, "FIN-WAIT-2") * keep,)
-        self._ut_needs = (timer_seconds(self.profile, "USER-TIMEOUT") * keep,)
+        # what follows depends only on the profile, the lag and whether rto_max is learnable: a
+        # capture judge makes two monitors per connection with the same three, so it is computed
+        # once (`_TIMING`, checked by identity)
+        key = (id(self.profile), id(self._spec), self.lag, "rto_max" in self.learnable)
+        got = _TIMING.get(key)
+        if got is None or got[0] is not self.profile or got[1] is not self._spec:
+            if len(_TIMING) > 64:
+                _TIMING.clear()
+            got = _TIMING[key] = (self.profile, self._spec, self._timing())
+        (self.m, self._dl_reply, self._dl_ack, self._rto_max, self._rto_gap, self._ages, self._ka_needs,
+         self._f2_needs, self._ut_needs) = got[2]
         sh = _shared(self.m, self.calls_logged, (self._ages, self._ka_needs, self._f2_needs, self._ut_needs,
                                                  self.vantage, self._dl_reply, self._dl_ack, self.offload))
         self.timers, self.rfc, self.rto_rows, self.can_send = sh.timers, sh.rfc, sh.rto_rows, sh.can_send
@@ -398,6 +407,31 @@ class Monitor:
             self._memo = NoMemo(self._stepper)
         if old is not None and old.stepper.m is self.m:
             self._memo.own = old.own              # a TCB's silent steps: the same machine, the same steps
+
+    def _timing(self) -> tuple:
+        """The machine and every duration `_configure` reads from the profile's parameters."""
+        p, tol, lag = self.profile, self.tol, self.lag
+        dl_reply = lag
+        dl_ack = float(p.params["delack_max"]) + lag
+        # a required retransmission's deadline (observation.py: retransmission-deadline): every
+        # RTO is at most rto_max (RFC 6298 5.5; Linux tcp_retransmit_timer() caps the backoff at
+        # tcp_rto_max()); unless given, the largest legal rto_max (rfc9293: none, so no deadline)
+        rto_max = float(p.params["rto_max"])
+        if "rto_max" in self.learnable and "rto_max" in p.ranges:
+            rto_max = float(p.ranges["rto_max"].high)
+        rto_gap = rto_max * (1 + tol) + lag
+        # every age a mark is compared with (`_aged`): 2 MSL and each backoff interval, less the
+        # tolerance. Which of them a mark has reached is all a step can learn of time from it.
+        retries = max(int(p.params[k]) for k in ("SYN.RETRIES", "SYNACK.RETRIES", "DATA.RETRIES"))
+        ages = tuple(sorted({d * (1 - tol) for d in [timer_seconds(p, "2MSL")] + [
+            timer_seconds(p, kind, k) for k in range(retries + 1) for kind in ("RTO", "RTO-SYN")]}
+            | {dl_reply, dl_ack}))
+        ka, intvl = timer_seconds(p, "KEEPALIVE"), timer_seconds(p, "KEEPALIVE", 1)
+        keep = 1 - tol
+        ka_needs = tuple((ka + k * intvl) * keep for k in range(int(p.params["KA.PROBES"]) + 1))
+        f2_needs = (timer_seconds(p, "FIN-WAIT-2") * keep,)
+        ut_needs = (timer_seconds(p, "USER-TIMEOUT") * keep,)
+        return (self._spec or machine(p), dl_reply, dl_ack, rto_max, rto_gap, ages, ka_needs, f2_needs, ut_needs)
 
     def _floors_now(self) -> tuple:
         """The trace-level floors the floored timers are counted from (`_floor_of`)."""
@@ -944,14 +978,14 @@ class Monitor:
                         mark = m.mark if tr.endpoint.state in self.timed else None
                     owed = _cap(m.owed + tuple((s, rows) for s in tr.sends))
                     # a row chose ISS := ISN with a placeholder ISN; the IUT's SYN or SYN,ACK shows the real one
-                    fresh = m.fresh or any(r in self.starts for r in tr.rows)
+                    fresh = m.fresh or not self.starts.isdisjoint(tr.rows)
                     due = (m.due if m.due is not None else t) if owed or tr.endpoint.ack_owed else None
-                    out.setdefault(Cand(tr.endpoint, owed, fresh, mark, due), rows)
+                    out.setdefault(_new(Cand, (tr.endpoint, owed, fresh, mark, due)), rows)
         else:
             for m in members:
                 for nc, why in self._explain_captured(m, ev.seg, t):
                     nc = self._learn(nc, ev, wnd, why)
-                    out.setdefault(nc._replace(due=_due_after_sending(m, nc, t)), why)
+                    out.setdefault(_new(Cand, nc[:4] + (_due_after_sending(m, nc, t),)), why)
         return list(out.items())
 
     def _overdue(self, c: Cand, t: float | None, direction: str = "out") -> bool:
@@ -993,7 +1027,7 @@ class Monitor:
                     continue            # a named error other than the one the table gives (spec/errors.py)
                 rows = ",".join(tr.rows)
                 # CONNECT picks a placeholder ISN; the SYN shows the real one
-                fresh = c.fresh or any(r in self.starts for r in tr.rows)
+                fresh = c.fresh or not self.starts.isdisjoint(tr.rows)
                 owed = c.owed + tuple((s, rows) for s in tr.sends)
                 due = (c.due if c.due is not None else ev.t) if owed or tr.endpoint.ack_owed else None
                 out.setdefault(Cand(tr.endpoint, owed, fresh, c.mark, due), rows)
@@ -1026,8 +1060,7 @@ class Monitor:
         return tuple(res)
 
     def _silent_events(self, state: State):
-        tab = self.m.table
-        return [e for e in self._silent_ev if (state, e.kind, "") in tab]
+        return self._sh.silent_by_state[state]
 
     def _closure(self, t: float | None) -> None:
         """Add every candidate reachable by hidden steps that send nothing."""
@@ -1048,8 +1081,8 @@ class Monitor:
                     continue
                 if kind in self._sh.floored and not self._timer_ok(kind, c.ep, t):
                     continue
-                nc = Cand(ep2, c.owed, c.fresh and ep2.iss == c.ep.iss,
-                          c.mark if ep2.state is c.ep.state else None, c.due)
+                nc = _new(Cand, (ep2, c.owed, c.fresh and ep2.iss == c.ep.iss,
+                          c.mark if ep2.state is c.ep.state else None, c.due))
                 if nc not in out:
                     out[nc] = rows
                     work.append(nc)
@@ -1109,7 +1142,7 @@ class Monitor:
             for tr in self._step(c.ep, ev):
                 if not tr.sends:
                     continue
-                rtx = any(r in self.rto_rows for r in tr.rows)
+                rtx = not self.rto_rows.isdisjoint(tr.rows)
                 m = self._match(obs, tr.sends[0], c, retransmit=rtx)
                 if m is None:
                     continue
@@ -1228,9 +1261,9 @@ class Monitor:
             # the mark survives while the state is timed (a 2MSL period, a SYN's backoff)
             mark = c.mark if ep.state in self.timed else None
         if wnd is not None and ep.state in SYNCHRONIZED and wnd != ep.rcv_wnd:
-            ep = ep._replace(rcv_wnd=wnd)
+            ep = _new(Endpoint, ep[:7] + (wnd,) + ep[8:])          # RCV.WND := wnd (field 7)
         if ep is not c.ep or mark != c.mark:
-            return c._replace(ep=ep, mark=mark)
+            return _new(Cand, (ep, c.owed, c.fresh, mark, c.due))
         return c
 
     # ------------------------------------------------------------------ start mid-connection
@@ -1436,6 +1469,8 @@ BEFORE_TRACE = "before the trace"
 
 
 def _cap(owed: tuple) -> tuple:
+    if len(owed) <= SOFT_KEEP:
+        return owed
     soft = sum(1 for w, _ in owed if _soft(w))
     if soft <= SOFT_KEEP:
         return owed

@@ -38,6 +38,9 @@ from synack.spec.model import ACK, MASK, SYN, Endpoint, Event
 
 from .candidate import Cand, inert
 
+#: a Cand without the namedtuple's Python-level __new__ (every argument given; speed)
+_new = tuple.__new__
+
 #: Every `Machine.step_framed` bit: a step that took no step at all keeps them all.
 FRAME_ALL = FRAME_FREE | FRAME_BLIND | FRAME_PEER
 #: Memoized steps kept per machine (all tables are cleared together when they hold more).
@@ -257,8 +260,8 @@ class Memo(NoMemo):
             if hit is not None:
                 iss, irs = ep[1], ep[2]
                 st.bits = FRAME_ALL
-                return [(Cand(rebase(e, bl, bp, iss, irs), shift_owed(o, bl, bp), False,
-                              _unmark(mk, c.mark, t), _unmark(dk, c.due, t)), rows)
+                return [(_new(Cand, (rebase(e, bl, bp, iss, irs), shift_owed(o, bl, bp), False,
+                              _unmark(mk, c.mark, t), _unmark(dk, c.due, t))), rows)
                         for e, o, mk, dk, rows in hit]
         else:
             dl, dp = sdl, sdp
@@ -267,8 +270,8 @@ class Memo(NoMemo):
         hit = tables.cand.get(key)
         if hit is not None:
             st.bits = FRAME_FREE | FRAME_PEER
-            return [(Cand(shift_endpoint(e, dl, dp), shift_owed(o, dl, dp), False, _unmark(mk, c.mark, t),
-                          _unmark(dk, c.due, t)), rows)
+            return [(_new(Cand, (shift_endpoint(e, dl, dp), shift_owed(o, dl, dp), False, _unmark(mk, c.mark, t),
+                          _unmark(dk, c.due, t))), rows)
                     for e, o, mk, dk, rows in hit]
         st.bits = FRAME_ALL
         res = slow(c, ev, wnd)
@@ -328,9 +331,9 @@ class Memo(NoMemo):
     def expand(self, form: Form) -> dict:
         """The candidates a normal form stands for."""
         nset, dl, dp, marks = form
-        return {Cand(shift_endpoint(c.ep, dl, dp), shift_owed(c.owed, dl, dp), c.fresh,
+        return {_new(Cand, (shift_endpoint(c.ep, dl, dp), shift_owed(c.owed, dl, dp), c.fresh,
                      None if c.mark is None else marks[c.mark],
-                     None if c.due is None else marks[c.due]): r for c, r in nset}
+                     None if c.due is None else marks[c.due])): r for c, r in nset}
 
     def plain(self, nset: tuple) -> tuple[bool, bool, bool]:
         """`plain_of`, cached by identity while the set is interned."""
@@ -405,8 +408,8 @@ class Memo(NoMemo):
                 slots.setdefault(c.mark, len(slots))
             if c.due is not None:
                 slots.setdefault(c.due, len(slots))
-        nset = tuple((Cand(shift_endpoint(c.ep, -dl, -dp), shift_owed(c.owed, -dl, -dp), c.fresh,
-                           None if c.mark is None else slots[c.mark], None if c.due is None else slots[c.due]), r)
+        nset = tuple((_new(Cand, (shift_endpoint(c.ep, -dl, -dp), shift_owed(c.owed, -dl, -dp), c.fresh,
+                           None if c.mark is None else slots[c.mark], None if c.due is None else slots[c.due])), r)
                      for c, r in cands.items())
         marks = tuple(slots)
         tables.room()

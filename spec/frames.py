@@ -41,6 +41,9 @@ _TCB_PEER = frozenset({"IRS", "RCV.NXT"})
 def fixed(state: State) -> frozenset[str]:
     """The TCB's sequence fields that hold no sequence number in `state`: shifting leaves them."""
     return _TCB_SEQ if state in UNMOVED else _TCB_PEER if state in PEER_UNSET else frozenset()
+#: builds a TCB or segment tuple without the namedtuple's Python-level __new__ (speed: the memo
+#: shifts hundreds of thousands of them per capture)
+_new = tuple.__new__
 # shift_endpoint indexes the TCB tuple directly (speed): pin the layout it assumes
 assert Endpoint._fields[1:7] == ("iss", "irs", "snd_una", "snd_nxt", "snd_wnd", "rcv_nxt")
 
@@ -209,8 +212,8 @@ def shift_endpoint(ep: Endpoint, dl: int, dp: int) -> Endpoint:
         if st in UNMOVED:
             return ep
         dp = 0
-    return Endpoint(ep[0], (ep[1] + dl) & MASK, (ep[2] + dp) & MASK, (ep[3] + dl) & MASK, (ep[4] + dl) & MASK,
-                    ep[5], (ep[6] + dp) & MASK, *ep[7:])
+    return _new(Endpoint, (ep[0], (ep[1] + dl) & MASK, (ep[2] + dp) & MASK, (ep[3] + dl) & MASK,
+                           (ep[4] + dl) & MASK, ep[5], (ep[6] + dp) & MASK) + ep[7:])
 
 
 def rebase(ep: Endpoint, dl: int, dp: int, iss: int, irs: int) -> Endpoint:
@@ -221,14 +224,15 @@ def rebase(ep: Endpoint, dl: int, dp: int, iss: int, irs: int) -> Endpoint:
         if st in UNMOVED:
             return ep
         dp = 0
-    return Endpoint(ep[0], iss, irs, (ep[3] + dl) & MASK, (ep[4] + dl) & MASK, ep[5], (ep[6] + dp) & MASK, *ep[7:])
+    return _new(Endpoint, (ep[0], iss, irs, (ep[3] + dl) & MASK, (ep[4] + dl) & MASK, ep[5], (ep[6] + dp) & MASK)
+                + ep[7:])
 
 
 def shift_sent(seg: Segment, dl: int, dp: int) -> Segment:
     """A segment the endpoint sends: SEQ in its space, ACK (when the flag is set) in the peer's."""
-    return Segment(seg[0], (seg[1] + dl) & MASK, (seg[2] + dp) & MASK if seg[0] & ACK else seg[2], *seg[3:])
+    return _new(Segment, (seg[0], (seg[1] + dl) & MASK, (seg[2] + dp) & MASK if seg[0] & ACK else seg[2]) + seg[3:])
 
 
 def shift_received(seg: Segment, dl: int, dp: int) -> Segment:
     """A segment the endpoint receives: SEQ in the peer's space, ACK (when set) in its own."""
-    return Segment(seg[0], (seg[1] + dp) & MASK, (seg[2] + dl) & MASK if seg[0] & ACK else seg[2], *seg[3:])
+    return _new(Segment, (seg[0], (seg[1] + dp) & MASK, (seg[2] + dl) & MASK if seg[0] & ACK else seg[2]) + seg[3:])
