@@ -76,7 +76,7 @@ from dataclasses import dataclass, field
 import z3
 
 from synack.spec.machine import Machine, machine
-from synack.spec.model import ACK, RST, SEGMENT, SYN, FIN, State, flags_str
+from synack.spec.model import ACK, ICMP, RST, SEGMENT, SYN, FIN, State, flags_str
 from synack.spec.profiles import Profile, get_profile
 from synack.spec.vocab import parse_expr, z3_term
 
@@ -489,7 +489,7 @@ def _ends(run: _Run, state: State, to: State, event: str, env: dict, breach) -> 
     if to in (S.CLOSED, S.LISTEN) and to is not state and state is not S.CLOSED and not run.deleted:
         breach("tcb-deleted", f"goes from {state} to {to} without deleting the TCB")
     if to is S.LISTEN and state not in (S.CLOSED, S.LISTEN):
-        if event != SEGMENT and event not in ("RTO",):
+        if event not in (SEGMENT, ICMP, "RTO"):      # ICMP: a message from the network, like a segment
             breach("listen-passive", f"the user's {event} makes {state} a listener (RFC 9293 3.10.4-3.10.5: "
                    "the connection is closed)")
         else:

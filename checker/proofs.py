@@ -25,7 +25,7 @@ import z3
 
 from synack.spec.frames import LOCAL, PEER, fixed
 from synack.spec.machine import Machine, machine
-from synack.spec.model import CALLS, FLAG_BITS, MAXDATA, SEGMENT, SYNCHRONIZED, TIMERS, State, flags_str
+from synack.spec.model import CALLS, FLAG_BITS, ICMP, MAXDATA, SEGMENT, SYNCHRONIZED, TIMERS, State, flags_str
 from synack.spec.profiles import Profile, get_profile
 from synack.spec.table import INVARIANTS
 from synack.spec.vocab import NAMES, parse_expr, z3_actions, z3_term
@@ -138,6 +138,8 @@ def _groups(m: Machine):
         for t in TIMERS:
             if m.rows_for(s, t, ""):
                 seen.add((s, t, ""))
+        if m.rows_for(s, ICMP, ""):                # an ICMP error may come in any state: exhaustive
+            seen.add((s, ICMP, ""))
     for r in m.rows:
         if r.next:
             for s in r.states:

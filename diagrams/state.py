@@ -90,6 +90,8 @@ def arc_label(row: Row, state: State, parsed: tuple) -> tuple[str, str]:
         event = row.event
     elif row.event in TIMERS:
         event = f"timeout {row.event}"
+    elif row.event == "ICMP":
+        event = "rcv ICMP error"
     else:
         bits = _required_flags(guard)
         what = flags_str(bits) if bits else ("data" if _mentions(guard, "SEG.END") else "segment")

@@ -131,6 +131,15 @@ class IgnoredOptions:
                 + "; not modelled (" + "; ".join(IGNORED[k][1] for k in seen) + ")")
 
 
+def ignored_in(events) -> IgnoredOptions:
+    """The options and flags the segment events of one end's trace carried that no rule reads."""
+    o = IgnoredOptions()
+    for ev in events:
+        if isinstance(ev, SegmentEvent):
+            o.add(ev)
+    return o
+
+
 def other_bits(names) -> int:
     """`IgnoredOptions.add_bits`' mask of a set of `IGNORED` names."""
     order = list(IGNORED)
@@ -473,5 +482,5 @@ def as_events(trace: Iterable) -> list[TraceEvent]:
     """Accept events, or dicts in the JSON Lines shape, and return events."""
     out = []
     for i, x in enumerate(trace, 1):
-        out.append(x if isinstance(x, (SegmentEvent, CallEvent, StateEvent)) else event_from_json(x, f"event {i}"))
+        out.append(x if isinstance(x, (SegmentEvent, CallEvent, StateEvent, IcmpEvent)) else event_from_json(x, f"event {i}"))
     return out

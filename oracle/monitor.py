@@ -56,10 +56,10 @@ from synack.spec.frames import shift_endpoint
 from synack.spec.machine import Machine, machine
 from synack.spec.midstream import midstream_tcbs
 from synack.spec.model import (ACK, FIN, HALF, MASK, MAXWIN, OUTPUT, PSH, RST, SYN, SYNCHRONIZED, Endpoint,
-                               Event, Segment, SpecError, State, TIMERS, arrive, call, timeout)
+                               Event, Segment, SpecError, State, TIMERS, arrive, call, icmp, timeout)
 from synack.spec.profiles import Profile, get_profile, timer_seconds
 
-from .events import CallEvent, SegmentEvent, StateEvent, TraceEvent, as_events, seg_text
+from .events import CallEvent, IcmpEvent, SegmentEvent, StateEvent, TraceEvent, as_events, seg_text
 from .candidate import Cand, soft as _soft
 from .observation import AUTO, FAR, GSO_MAX, MAX_CROSSED, NEAR, SOFT_KEEP, looks_far, observation_param
 from .stepcache import Memo, NoMemo, Stepper, Tables
@@ -335,6 +335,9 @@ class Monitor:
     `memo=False` turns this off (the result is the same; tests compare the two).
     """
 
+    #: oracle/judge.py feeds ICMP errors (events.IcmpEvent) to a monitor that takes them
+    takes_icmp = True
+
     def __init__(self, profile: "Profile | str" = "rfc9293", *, role: str = "", start: str = "closed",
                  max_candidates: int = 4096, spec: Machine | None = None, calls_logged: bool = False,
                  memo: bool = True, vantage: str = NEAR, observation: "dict | None" = None,
@@ -537,6 +540,9 @@ class Monitor:
             self.sent += 1
             self._closure(ev.t)
             self._observe(ev)
+        elif isinstance(ev, IcmpEvent):
+            self._closure(ev.t)
+            self._icmp(ev)
         else:
             raise SpecError(f"not a trace event: {ev!r}")
         k = len(self._cands) if self._cands is not None else len(self._form.nset)
@@ -765,12 +771,15 @@ class Monitor:
         states = {c.ep.state for c in self.cands}
         # the connection ended silently before the default user timeout (RFC 9293 3.8.3, RFC 5482):
         # the IUT now answers as a closed connection
-        if "user_timeout" in todo and self._t0 is not None and t - self._t0 < p["user_timeout"] and any(
+        # (a user timeout of 0 is none, TCP_USER_TIMEOUT's default: the row's guard USER.TIMEOUT.ON;
+        # then any legal value that times out fits, from the least, 1 ms, TCP_USER_TIMEOUT's unit)
+        ut = p["user_timeout"]
+        if "user_timeout" in todo and self._t0 is not None and (ut == 0 or t - self._t0 < ut) and any(
                 (st, "USER-TIMEOUT", "") in self.m.table for st in states):
             el = t - self._t0
-            yield ("user_timeout", rng["user_timeout"].low,
+            yield ("user_timeout", max(rng["user_timeout"].low, 0.001),
                    f"user_timeout at most {el:.1f} s: the connection had ended silently by {el:.3f} s after the "
-                   f"trace began, data unacknowledged (the default {p['user_timeout']:g} s does not fit; consistent "
+                   f"trace began, data unacknowledged (the default {p['user_timeout']:g} s{' (none)' if ut == 0 else ''} does not fit; consistent "
                    f"with {LEARNABLE['user_timeout']}; legal {rng['user_timeout'].text()})")
         if self._ka_floor is not None and states & self._sh.ka_states:
             el = t - self._ka_floor
@@ -1035,6 +1044,18 @@ class Monitor:
             self.done = self._verdict(VIOLATION, f"no state the IUT could be in gives {ev.call} the result "
                                       f"{ev.result!r}", ev, self._results_of(event))
             return
+        self.cands = out
+
+    def _icmp(self, ev: IcmpEvent) -> None:
+        """An ICMP error about a segment the IUT sent (RFC 9293 3.9.2.2): every candidate takes the
+        table's ICMP rows (each state has a row for every error, so the set is never empty)."""
+        event = icmp(ev.type, ev.code, ev.seq)
+        out: dict[Cand, str] = {}
+        for c in self.cands:
+            for tr in self.m.step(c.ep, event):
+                mark = c.mark if tr.endpoint.state is c.ep.state else None
+                due = (c.due if c.due is not None else ev.t) if c.owed or tr.endpoint.ack_owed else None
+                out.setdefault(Cand(tr.endpoint, c.owed, c.fresh, mark, due), ",".join(tr.rows))
         self.cands = out
 
     def _observe(self, ev: StateEvent) -> None:

@@ -39,7 +39,7 @@ from synack.spec.model import Segment
 
 from .capture import (LINK_TYPES, WHY, CaptureStats, Lost, _addr, decode, oversized_record, pcap_link,
                       truncated_header, truncated_record)
-from .events import SegmentEvent, TraceError
+from .events import IgnoredOptions, SegmentEvent, TraceError
 from .judge import _ep
 from . import judge
 from .observation import AUTO, NEAR
@@ -177,17 +177,13 @@ def probe(source) -> "tuple[int, int, int, int] | str":
 def _ignored(v: Verdict, c: "ConnS", e: int) -> Verdict:
     """`v` with the line naming the options and flags end `e`'s connection carried that no rule
     reads, from the bits C collected (`Conn.ign`: what each end sent), as the Python judge's
-    `with_ignored` gives it. Until that judge half is on this branch (datapath2's
-    `judge.with_ignored`, `events.IgnoredOptions.add_bits`) no line is added by either engine."""
-    with_ignored = getattr(judge, "with_ignored", None)
-    if with_ignored is None or not (c.ign[0] | c.ign[1]):
+    `judge.with_ignored` gives it."""
+    if not (c.ign[0] | c.ign[1]):
         return v
-    from .events import IgnoredOptions
-
     o = IgnoredOptions()
     o.add_bits("out", c.ign[e])
     o.add_bits("in", c.ign[1 - e])
-    return with_ignored(v, o)
+    return judge.with_ignored(v, o)
 
 
 def _none(x: float) -> float | None:

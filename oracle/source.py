@@ -14,8 +14,9 @@ from typing import Iterable, Union
 from synack.spec.model import SpecError
 from synack.spec.profiles import Profile, get_profile
 
-from .events import TraceError, as_events, read_jsonl
+from .events import TraceError, as_events, ignored_in, read_jsonl
 from .monitor import CONFORMANT, EXIT, INCONCLUSIVE, VIOLATION, Monitor, Verdict
+from .judge import with_ignored
 
 #: pcap (both byte orders, micro- and nanosecond) and pcapng magic numbers
 CAPTURE_MAGIC = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d",
@@ -146,7 +147,8 @@ def judge(source: TraceLike, profile: "Profile | str | None" = None, *, params: 
             break
     # as `synack oracle` does: deadlines run to the trace's last instant (or the header's "end")
     times = [t for t in (getattr(ev, "t", None) for ev in loaded) if t is not None]
-    return mon.verdict(end=max([*times, float(end)]) if end is not None else (times[-1] if times else None))
+    v = mon.verdict(end=max([*times, float(end)]) if end is not None else (times[-1] if times else None))
+    return with_ignored(v, ignored_in(loaded))
 
 
 def _judge_capture(path: str, profile, params, iut, monitor_kw) -> CaptureVerdict:

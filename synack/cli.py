@@ -329,8 +329,9 @@ def oracle_cmd(traces, profile, variant, start, iut, summary, as_json, max_candi
     and summary, then a total line. Exit 0 conformant, 1 violation, 3 inconclusive or
     unjudgeable (the worst over every capture), 2 bad input, 130 interrupted."""
     from synack.oracle.captures import is_many
-    from synack.oracle.events import TraceError, read_trace
+    from synack.oracle.events import TraceError, ignored_in, read_trace
     from synack.oracle.monitor import LEARNABLE, Monitor
+    from synack.oracle.judge import with_ignored
     from synack.oracle.inputs import open_source
 
     if live_seconds and live_if is None:
@@ -408,6 +409,7 @@ def oracle_cmd(traces, profile, variant, start, iut, summary, as_json, max_candi
         raise
     times = [t for t in (getattr(ev, "t", None) for ev in events) if t is not None]
     v = mon.verdict(end=max([*times, float(end)]) if end is not None else (times[-1] if times else None))
+    v = with_ignored(v, ignored_in(events))
     click.echo(v.dumps() if as_json else str(v))
     if junit_out or html_out:
         from synack.report import Case

@@ -218,3 +218,34 @@ def test_an_icmp_error_goes_to_the_end_whose_segment_it_quotes(monkeypatch):
         list(cj.feed(p))
     list(cj.close())
     assert not any(isinstance(e, IcmpEvent) for evs in cj.released[0].events.values() for e in evs)
+
+
+def test_a_json_lines_trace_names_the_options_no_rule_read(tmp_path):
+    """The same line for a JSON Lines trace (its segments' "sack_ok", "ts", "other" fields) as for
+    the capture it was converted from, through `synack oracle` and through `synack.oracle.source.judge`;
+    none for a trace whose segments carry none."""
+    import glob
+    import os
+
+    from click.testing import CliRunner
+
+    from synack.cli import main
+    from synack.oracle.source import judge
+
+    cap = os.path.join(os.path.dirname(__file__), "..", "data", "linux-packetdrill",
+                       "close--close-local-close-then-remote-fin.pcap")
+    out = CliRunner().invoke(main, ["trace", cap, "--to-jsonl", "--iut", "192.168.0.1", "-o", str(tmp_path)])
+    assert out.exit_code == 0, out.output
+    (trace,) = glob.glob(str(tmp_path / "*.jsonl"))
+    line = ("options recorded and ignored: SACK-permitted (both ends), timestamps (sent by the IUT); not modelled "
+            "(RFC 2018 2; RFC 7323: RTTM, PAWS)")
+    res = CliRunner().invoke(main, ["oracle", trace, "-p", "linux"])
+    assert res.exit_code == 0 and line in [x.strip() for x in res.output.splitlines()], res.output
+    assert judge(trace, "linux").ignored == line
+    bare = tmp_path / "bare.jsonl"
+    rows = [json.loads(x) for x in open(trace)]
+    for r in rows:
+        for k in ("sack_ok", "ts", "other"):
+            r.pop(k, None)
+    bare.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert judge(str(bare), "linux").ignored == ""

@@ -393,6 +393,20 @@ def test_a_shorter_user_timeout_is_learned_with_its_evidence():
     assert Monitor("rfc9293", calls_logged=True).check(_user_timeout(30.0)).status == "violation"
 
 
+def test_a_user_timeout_is_learned_under_linux_whose_default_is_none():
+    """Linux's TCP_USER_TIMEOUT defaults to 0, none (the row's guard USER.TIMEOUT.ON): a connection
+    that ended silently with data unacknowledged is explained by a user timeout it learns; just
+    outside, with nothing unacknowledged (the row's other guard), learning explains nothing."""
+    from synack.oracle.monitor import LEARNABLE
+    for end in (0.5, 30.0):
+        v = Monitor("linux", calls_logged=True, learn=LEARNABLE).check(_user_timeout(end))
+        assert v.status == "conformant", str(v)
+        assert any(x.startswith(f"user_timeout at most {end:.1f} s") and "0 s (none)" in x for x in v.learned), v.learned
+        assert Monitor("linux", calls_logged=True).check(_user_timeout(end)).status == "violation"
+    idle = _user_timeout(30.0)[:4] + [s("in", "ACK", 501, 101, 5, t=30.0), s("out", "RST", 101, t=30.001)]
+    assert Monitor("linux", calls_logged=True, learn=LEARNABLE).check(idle).status == "violation"
+
+
 def test_the_memo_keeps_offload_apart():
     """Steps memoized with offload on are never reused by a monitor without it."""
     assert Monitor("linux", observation=OFFLOAD).check(_super(3000)).ok
