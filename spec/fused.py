@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Callable
 
-from .model import FIN, HALF, MASK, RST, SYN, TIMERS, Endpoint, Segment, Transition
-from .vocab import BOOL, FIELD_INDEX, NAMES, SEQ, TCB_FIELDS, Expr
+from .model import FIN, MASK, RST, SYN, TIMERS, Endpoint, Segment, Transition
+from .vocab import NAMES, TCB_FIELDS, Expr, py_name, py_node
 
 #: `Machine.step_framed` bits (spec/machine.py defines them; repeated to avoid an import cycle).
 FREE, BLIND, PEER = 1, 2, 4
@@ -169,36 +169,11 @@ class _Emitter:
         return text
 
     def _src(self, e: Expr) -> str:
-        node = e.node
-        kind = node[0]
-        if kind == "const":
-            return repr(int(node[1]) if e.type != BOOL else bool(node[1]))
-        if kind == "name":
-            return self._name(node[1])
-        if kind == "and":
-            return "(" + " and ".join(self.src(p) for p in node[1]) + ")"
-        if kind == "or":
-            return "(" + " or ".join(self.src(p) for p in node[1]) + ")"
-        if kind == "not":
-            return f"(not {self.src(node[1])})"
-        if kind == "if":
-            return f"({self.src(node[2])} if {self.src(node[1])} else {self.src(node[3])})"
-        if kind == "bin":
-            if node[1] == "<<":   # a shift of 32 or more leaves 0, as z3's bvshl does
-                return f"(({self.src(node[2])} << min({self.src(node[3])}, 32)) & {MASK})"
-            return f"(({self.src(node[2])} {node[1]} {self.src(node[3])}) & {MASK})"
-        if kind == "cmp":
-            op, a, b, t = node[1], self.src(node[2]), self.src(node[3]), node[4]
-            if t == SEQ and op in ("<", "<=", ">", ">="):
-                if op in (">", ">="):
-                    a, b, op = b, a, {">": "<", ">=": "<="}[op]
-                if op == "<":
-                    return f"(0 < (({b} - {a}) & {MASK}) < {HALF})"
-                return f"((({b} - {a}) & {MASK}) < {HALF})"
-            return f"({a} {op} {b})"
-        raise AssertionError(kind)
+        return py_node(e, self.src, self._name)
 
     def _name(self, name: str) -> str:
+        """A name's source: the segment's fields from the locals the prelude unpacks; the rest
+        as the interpreter reads them (TCB fields from the running values while acting)."""
         where = NAMES[name][1]
         if where[0] == "seg":
             local = {"seq": "sq", "ack": "sa", "data": "sd", "wnd": "sw", "mss": "smss", "ws": "sws",
@@ -211,15 +186,7 @@ class _Emitter:
         if where[0] == "derived":
             self.used.update(("f", "slen" if where[1] == "len" else "send"))
             return "slen" if where[1] == "len" else "send"
-        if where[0] == "tcb":
-            return f"v_{where[1]}" if self.acting else f"e[{FIELD_INDEX[where[1]]}]"
-        if where[0] == "event":
-            return f"x.{where[1]}"
-        if where[0] == "const":
-            return str(where[1])
-        if where[0] == "param_on":
-            return str(float(self.params[where[1]]) > 0)
-        return str(int(self.params[where[1]]))
+        return py_name(name, self.params, self.acting)
 
     def actions(self, actions: tuple, to, body: list, ns: dict) -> tuple[str, str]:
         """Append to `body` the source of a row's actions (`vocab.compile_actions`' semantics:

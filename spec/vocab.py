@@ -184,26 +184,34 @@ def _build(n: ast.AST, macros: dict[str, str], src: str, seen: tuple) -> Expr:
 
 def py(e: Expr, params: dict[str, int], local: bool) -> str:
     """Python source for an expression. `local`: TCB names are local variables (actions)."""
+    return py_node(e, lambda p: py(p, params, local), lambda n: py_name(n, params, local))
+
+
+def py_node(e: Expr, sub: Callable[[Expr], str], name: Callable[[str], str]) -> str:
+    """Python source for `e`'s own operator, its operands' sources from `sub` and its names'
+    from `name`: the one translation of the vocabulary's semantics (sequence comparisons
+    modulo 2^32, arithmetic masked to 32 bits) that the interpreter's compiled guards and the
+    fused backend (spec/fused.py, which shares subexpressions through `sub`) both use."""
     node = e.node
     kind = node[0]
     if kind == "const":
         return repr(int(node[1]) if e.type != BOOL else bool(node[1]))
     if kind == "name":
-        return _py_name(node[1], params, local)
+        return name(node[1])
     if kind == "and":
-        return "(" + " and ".join(py(p, params, local) for p in node[1]) + ")"
+        return "(" + " and ".join(sub(p) for p in node[1]) + ")"
     if kind == "or":
-        return "(" + " or ".join(py(p, params, local) for p in node[1]) + ")"
+        return "(" + " or ".join(sub(p) for p in node[1]) + ")"
     if kind == "not":
-        return f"(not {py(node[1], params, local)})"
+        return f"(not {sub(node[1])})"
     if kind == "if":
-        return f"({py(node[2], params, local)} if {py(node[1], params, local)} else {py(node[3], params, local)})"
+        return f"({sub(node[2])} if {sub(node[1])} else {sub(node[3])})"
     if kind == "bin":
         if node[1] == "<<":   # a shift of 32 or more leaves 0, as z3's bvshl does
-            return f"(({py(node[2], params, local)} << min({py(node[3], params, local)}, 32)) & {MASK})"
-        return f"(({py(node[2], params, local)} {node[1]} {py(node[3], params, local)}) & {MASK})"
+            return f"(({sub(node[2])} << min({sub(node[3])}, 32)) & {MASK})"
+        return f"(({sub(node[2])} {node[1]} {sub(node[3])}) & {MASK})"
     if kind == "cmp":
-        op, a, b, t = node[1], py(node[2], params, local), py(node[3], params, local), node[4]
+        op, a, b, t = node[1], sub(node[2]), sub(node[3]), node[4]
         if t == SEQ and op in ("<", "<=", ">", ">="):
             if op in (">", ">="):
                 a, b, op = b, a, {">": "<", ">=": "<="}[op]
@@ -214,7 +222,7 @@ def py(e: Expr, params: dict[str, int], local: bool) -> str:
     raise AssertionError(kind)
 
 
-def _py_name(name: str, params: dict[str, int], local: bool) -> str:
+def py_name(name: str, params: dict[str, int], local: bool) -> str:
     where = NAMES[name][1]
     if where[0] == "seg":
         return f"s.{where[1]}"
