@@ -282,8 +282,16 @@ def _mutated(name: str, tmp_path, which: int, code: "int | None" = None, seq_del
 ])
 def test_an_icmp_error_just_outside_the_linux_rules_explains_nothing(tmp_path, name, which, code, delta):
     """Mutants outside icmp.lx.request / icmp.lx.tfo: the kernel would have kept the connection, so
-    its RST to the peer's ACK stays a violation."""
-    cj = CaptureJudge(get_profile("linux"), kernel(name), vantage=kernel(name))
+    its RST to the peer's ACK stays a violation. The scripts set no TCP_USER_TIMEOUT, so it is given
+    (0: none) rather than learned: with it unknown, a user timeout of at most 0.2 s (a legal setting,
+    inherited from the listener; tcp_clamp_rto_to_user_timeout() fires the timer that early) would
+    explain the silent end instead, and the oracle says it learned one."""
     path = _mutated(name, tmp_path, which, code, delta)
+    cj = CaptureJudge(get_profile("linux"), kernel(name), vantage=kernel(name), given=("user_timeout",))
     results = [r for p in read_capture(path) for r in cj.feed(p)] + list(cj.close())
     assert any(r.verdict.status == "violation" and "RST" in r.verdict.event for r in results), report(results)
+    if name.endswith("before-accept"):          # a TFO child, a full socket: its user timeout applies
+        cj = CaptureJudge(get_profile("linux"), kernel(name), vantage=kernel(name))
+        results = [r for p in read_capture(path) for r in cj.feed(p)] + list(cj.close())
+        assert [r.verdict.status for r in results] == ["conformant"], report(results)
+        assert any(x.startswith("user_timeout at most") for r in results for x in r.verdict.learned), report(results)
