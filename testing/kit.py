@@ -85,7 +85,9 @@ class Kit:
         self.profile = prof.with_params(**params) if params else prof
         self.scenarios, self.max_states = tuple(scenarios), max_states
         self.max_real_wait, self.run_deadline, self.drain = max_real_wait, run_deadline, drain
-        self._dead: dict[int, str] = {}            # id(driver) -> why it could not be restarted
+        # id(driver) -> (the driver, why it could not be restarted); the driver is kept so that
+        # its id is never reused by a new driver while this kit lives (a kit serves many)
+        self._dead: dict[int, tuple[Driver, str]] = {}
         self.m = machine(self.profile)
         self._planners: dict[tuple[str, int], Planner] = {}
         self._hits: dict[str, Hit] | None = None
@@ -195,7 +197,7 @@ class Kit:
         t0 = time.monotonic()
         res = RowResult(row, NOT_DRIVABLE, rfc=self.rfc(row))
         if id(driver) in self._dead:
-            res.reason = self._dead[id(driver)]
+            res.reason = self._dead[id(driver)][1]
             return res
         hit = self.hits().get(row)
         if hit is None:
@@ -247,7 +249,7 @@ class Kit:
         try:
             driver.restart()
         except (ShimError, DriverError) as e:
-            self._dead[id(driver)] = (f"the stack crashed at row {row} ({crash}) and could not be restarted: {e}")
+            self._dead[id(driver)] = (driver, f"the stack crashed at row {row} ({crash}) and could not be restarted: {e}")
 
     def run(self, driver: Driver, rows: "list[str] | None" = None, progress=None, n_variations: int = 0,
             seed: int = 0, variation_seconds: float = VARIATION_SECONDS) -> Coverage:

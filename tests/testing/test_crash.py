@@ -53,6 +53,31 @@ def test_a_stack_that_does_not_start_again_ends_the_rows_not_the_report(small_ki
     assert "could not be restarted" in cov.results[1].reason and "cannot start" in cov.results[1].reason
 
 
+def test_a_new_driver_is_never_taken_for_a_dead_one(small_kit):
+    """The kit remembers a driver that could not be restarted; a driver made after that one is
+    dropped (CPython often gives it the same address, hence the same id) runs its rows."""
+    import gc
+    import weakref
+    kit = small_kit()
+    d = toy_shim("toy-die", 1)
+    d.argv = [os.path.join(os.path.dirname(FAKE), "no-such-shim")]
+    try:
+        cov = kit.run(d, ROWS[:2])
+    finally:
+        d.quit()
+    assert [r.status for r in cov.results] == [DEVIATED, NOT_DRIVABLE]
+    gone = weakref.ref(d)
+    del d, cov
+    gc.collect()
+    assert gone() is not None          # kept by the kit: no new driver can have its id
+    for _ in range(3):
+        fresh = toy_shim("toy-die", 99)
+        try:
+            assert kit.run_row(fresh, ROWS[0]).status == CONFORMANT
+        finally:
+            fresh.quit()
+
+
 def test_without_a_crash_nothing_restarts(small_kit):
     d = toy_shim("toy-die", 99)
     try:

@@ -21,7 +21,7 @@ def test_planted_bug_is_reported_by_the_oracle(small_kit):
     d = ToyDriver(bug="fin-ack")
     d.init()
     r = small_kit().run_row(d, "fin.finwait2")
-    assert r.status == DEVIATED
+    assert r.status == DEVIATED, (r.status, r.reason, r.report)
     assert "VIOLATION" in r.report and "fin.finwait2" in r.report and "RFC 9293 3.10.7.4" in r.report
 
 
