@@ -200,6 +200,7 @@ def defer_accept(path):
         conn.settimeout(TMO)
         assert conn.recv(100) == b"late request"
         conn.sendall(b"ok")
+        assert cli.recv(10) == b"ok"
         cli.close()
         _drain(conn)
         conn.close()
@@ -254,10 +255,12 @@ def _wire(rule, path, cli_sysctls=None, srv_sysctls=None, max_seconds=12.0):
     return w, caps
 
 
-def give_up_blackholed(path, cli_sysctls=None, cli_opts=(), close_first=False, wait=4.0):
+def give_up_blackholed(path, cli_sysctls=None, cli_opts=(), close_first=False, wait=4.0, tail=4.0):
     """The client sends data to a server that has gone silent (its segments are dropped on the
-    wire): the client retransmits and gives up (tcp_retries2, TCP_USER_TIMEOUT, or as an orphan
-    after close(): tcp_orphan_retries)."""
+    wire): the client retransmits and gives up silently (tcp_retries2, TCP_USER_TIMEOUT, or as an
+    orphan after close(): tcp_orphan_retries). The capture goes on `tail` seconds past that (a
+    UDP datagram at the end shows it), longer than the next retransmission timeout would have
+    run, so the give-up is shown, not merely the trace's end."""
     w, caps = _wire(_after_handshake_drop(S2C), path)
     with w:
         _sysctl(cli_sysctls or {}, w.client)
@@ -265,6 +268,7 @@ def give_up_blackholed(path, cli_sysctls=None, cli_opts=(), close_first=False, w
             srv = _listener(SERVER)
         with inside(w.client):
             cli = socket.socket()
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         _opt(cli, list(cli_opts))
         cli.settimeout(TMO)
         cli.connect((SERVER, PORT))
@@ -280,8 +284,11 @@ def give_up_blackholed(path, cli_sysctls=None, cli_opts=(), close_first=False, w
                 raise AssertionError("the client did not give up")
             except (TimeoutError, socket.timeout, OSError) as e:
                 assert getattr(e, "errno", None) == errno.ETIMEDOUT, f"{e!r}"
-            time.sleep(0.3)
             cli.close()
+        time.sleep(tail)
+        u.sendto(b"end", (SERVER, 9))
+        u.close()
+        time.sleep(0.1)
         conn.close()
         srv.close()
         time.sleep(0.1)
@@ -365,9 +372,9 @@ def synack_gives_up(path):
         time.sleep(3.6)
         u.sendto(b"end", (CLIENT, 9))
         u.close()
-        cli.close()
-        srv.close()
         time.sleep(0.1)
+    cli.close()                       # after the capture: the client's FIN is not part of the case
+    srv.close()
     return [(c, None) for c in caps]
 
 
@@ -484,8 +491,10 @@ CASES: dict[str, Case] = {
     "syncnt_1": Case(syn_gives_up, kw={"cli_opts": [(TCP, TCP_SYNCNT, 1)]}),
     "synack_retries_1": Case(synack_gives_up),
     "retries2_2": Case(give_up_blackholed, kw={"cli_sysctls": _S(tcp_retries2=2)}),
-    "orphan_retries_1": Case(give_up_blackholed, kw={"cli_sysctls": _S(tcp_orphan_retries=1), "close_first": True}),
-    "user_timeout_300ms": Case(give_up_blackholed, kw={"cli_opts": [(TCP, TCP_USER_TIMEOUT, 300)], "wait": 2.0}),
+    "orphan_retries_1": Case(give_up_blackholed, kw={"cli_sysctls": _S(tcp_orphan_retries=1), "close_first": True,
+                                                     "wait": 1.0, "tail": 2.5}),
+    "user_timeout_300ms": Case(give_up_blackholed, kw={"cli_opts": [(TCP, TCP_USER_TIMEOUT, 300)], "wait": 2.0,
+                                                       "tail": 1.5}),
     "fin_timeout_1": Case(fin_wait_2_timeout, sysctls=_S(tcp_fin_timeout=1)),
     "linger2_1": Case(fin_wait_2_timeout, kw={"cli_opts": [(TCP, TCP_LINGER2, 1)]}),
     "keepalive_sysctls": Case(keepalive_sysctls),
