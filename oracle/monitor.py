@@ -57,7 +57,7 @@ from synack.spec.machine import Machine, machine
 from synack.spec.midstream import midstream_tcbs
 from synack.spec.model import (ACK, FIN, HALF, MASK, MAXWIN, OUTPUT, PSH, RST, SYN, SYNCHRONIZED, Endpoint,
                                Event, Segment, SpecError, State, TIMERS, arrive, call, icmp, timeout)
-from synack.spec.profiles import Profile, get_profile, timer_seconds
+from synack.spec.profiles import OPTIONS, Profile, get_profile, timer_seconds
 
 from .events import CallEvent, IcmpEvent, SegmentEvent, StateEvent, TraceEvent, as_events, seg_text
 from .candidate import Cand, soft as _soft
@@ -93,6 +93,10 @@ LEARNABLE = {"ka_idle": "TCP_KEEPIDLE / net.ipv4.tcp_keepalive_time",
              "rto_max": "TCP_RTO_MAX_MS / net.ipv4.tcp_rto_max_ms",
              "rto_initial": "BPF_SOCK_OPS_TIMEOUT_INIT / a route's initial RTO",
              "user_timeout": "TCP_USER_TIMEOUT (RFC 5482)"}
+#: Options of the table that a sysctl turns on, in the profiles where it is a host setting: when
+#: the monitor learns (no parameter given), a trace no candidate explains without the option is
+#: judged with it from the events still pending on (`Monitor._refit`), and that is printed.
+LEARNABLE_OPTIONS = {"rfc1337": ("net.ipv4.tcp_rfc1337 = 1", ("linux",))}
 #: Violations reported per end before judging stops (`Monitor(max_violations=...)`).
 MAX_VIOLATIONS = 10
 def _distance(seg: Segment | None, obs: Segment) -> tuple[int, int]:
@@ -372,6 +376,10 @@ class Monitor:
         # parameters nobody gave: a value the trace contradicts is refitted within the legal
         # range where the evidence shows it (`_refit`), and printed with the verdict
         self.learnable = frozenset(learn) & frozenset(LEARNABLE) & frozenset(self.profile.ranges)
+        # options a sysctl sets (LEARNABLE_OPTIONS), learned alongside the parameters, as "+option"
+        self.learnable |= frozenset("+" + o for o, (_, bases) in LEARNABLE_OPTIONS.items()
+                                    if self.learnable and (self.profile.base or self.profile.name) in bases
+                                    and o not in self.profile.options)
         self.learned: dict[str, str] = {}
         self._given = (self.profile, self.vantage, self.vantage_note)   # what `reset` returns to
         self._configure()
@@ -728,7 +736,10 @@ class Monitor:
         entries = list(self._crossed or ()) + [(before, ev, wnd)]
         for param, value, why in self._refit_options(ev):
             saved = (self.profile, self.done, self._cands, self._form, self._ka_floor, self._f2_floor)
-            self.profile = self.profile.with_params(**{param: value})
+            if param.startswith("+"):
+                self.profile = replace(self.profile, options=self.profile.options | {param[1:]})
+            else:
+                self.profile = self.profile.with_params(**{param: value})
             self._configure()
             if self._replay(entries):
                 self.learned[param] = why
@@ -743,6 +754,11 @@ class Monitor:
         todo = self.learnable - set(self.learned)
         if ev.dir != "out":
             return
+        # an option a sysctl sets (LEARNABLE_OPTIONS): the IUT's segment is explained with it
+        for o, (setting, _) in LEARNABLE_OPTIONS.items():
+            if "+" + o in todo:
+                yield ("+" + o, None, f"option {o}: no candidate explains {seg_text(ev.seg)} without it, one does with "
+                                      f"it (consistent with {setting}; {OPTIONS[o]})")
         # a retransmission past the default retry limit: the limit is configurable (RFC 1122
         # 4.2.3.5 bounds R2 from below only; tcp_retries2, tcp_syn(ack)_retries), so any value in
         # the range above the count seen so far explains it (the stack may give up later)

@@ -590,8 +590,6 @@ KNOWN = {
     "defer_accept": "TCP_DEFER_ACCEPT: tcp_check_req() drops the bare third ACK (inet_rsk(req)->acked) and "
                     "reqsk_timer_handler() sends the SYN,ACK again; the linux table has no row for it "
                     "(requested from linuxrows)",
-    "rfc1337": "net.ipv4.tcp_rfc1337 = 1: the table's rfc1337 option is not in linux and the monitor does not "
-               "learn options, only parameters",
     "abort_on_overflow": "net.ipv4.tcp_abort_on_overflow = 1: not analysed yet (the server end's ACK of the "
                          "client's data is missing in the server's capture)",
     "synack_retries_1": "the client, behind the relay, never replied in the server's capture: no reply latency "

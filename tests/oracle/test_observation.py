@@ -498,3 +498,30 @@ def test_a_deadline_missed_at_the_end_by_an_end_whose_replies_show_a_network_is_
 def test_the_same_missed_deadline_at_an_end_that_answers_at_once_is_a_violation():
     v = _far_peer_misses_a_deadline((0.00005, 0.00001))
     assert v.status == "violation", str(v)
+
+
+# --- an option a sysctl sets, learned: net.ipv4.tcp_rfc1337 (monitor.LEARNABLE_OPTIONS) ---------
+def _rst_into_time_wait(answer):
+    """The IUT closes first and reaches TIME-WAIT; a RST at RCV.NXT arrives, then the peer's FIN
+    again; `answer`: the IUT's reply to that FIN."""
+    return [s("out", "SYN", 1000, t=0.0), s("in", "SYN,ACK", 5000, 1001, t=0.001), s("out", "ACK", 1001, 5001, t=0.001),
+            s("out", "FIN,ACK", 1001, 5001, t=0.01), s("in", "ACK", 5001, 1002, t=0.011),
+            s("in", "FIN,ACK", 5001, 1002, t=0.02), s("out", "ACK", 1002, 5002, t=0.0201),
+            s("in", "RST", 5002, t=0.1), s("in", "FIN,ACK", 5001, 1002, t=0.2), answer]
+
+
+def test_a_time_wait_that_ignores_a_rst_teaches_rfc1337():
+    """tcp_rfc1337 = 1 (tcp_timewait_state_process()): TIME-WAIT survives the RST and ACKs the FIN."""
+    v = _ended(_rst_into_time_wait(s("out", "ACK", 1002, 5002, t=0.2001)), 0.3)
+    assert v.status == "conformant" and any(x.startswith("option rfc1337") for x in v.learned), str(v)
+    # the default (TIME-WAIT assassinated, the FIN meets no connection) needs nothing learned
+    v = _ended(_rst_into_time_wait(s("out", "RST", 1002, t=0.2001)), 0.3)
+    assert v.status == "conformant" and not v.learned, str(v)
+
+
+def test_rfc1337_is_not_learned_without_learning_or_for_a_wrong_ack():
+    tr = _rst_into_time_wait(s("out", "ACK", 1002, 5002, t=0.2001))
+    assert _ended(tr, 0.3, learn=()).status == "violation"
+    assert _ended(_rst_into_time_wait(s("out", "ACK", 1002, 5003, t=0.2001)), 0.3).status == "violation"
+    from synack.oracle.monitor import LEARNABLE
+    assert Monitor("rfc9293", learn=LEARNABLE).check(tr).status == "violation"
