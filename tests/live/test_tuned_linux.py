@@ -590,8 +590,10 @@ KNOWN = {
     "defer_accept": "TCP_DEFER_ACCEPT: tcp_check_req() drops the bare third ACK (inet_rsk(req)->acked) and "
                     "reqsk_timer_handler() sends the SYN,ACK again; the linux table has no row for it "
                     "(requested from linuxrows)",
-    "abort_on_overflow": "net.ipv4.tcp_abort_on_overflow = 1: not analysed yet (the server end's ACK of the "
-                         "client's data is missing in the server's capture)",
+    "abort_on_overflow": "a full accept queue: tcp_check_req() listen_overflow drops the third ACK and the data "
+                         "after it silently (inet_rsk(req)->acked); the linux table has no row for it (requested "
+                         "from linuxrows). The RST tcp_abort_on_overflow = 1 should send did not come on this "
+                         "kernel; cause not found",
     "synack_retries_1": "the client, behind the relay, never replied in the server's capture: no reply latency "
                         "shows it far (observation.looks_far), so its lost ACK is judged its violation",
     "orphan_retries_1": "the server's capture: the client is shown far only at its first violation, and the "
