@@ -57,7 +57,7 @@ from synack.spec.machine import Machine, machine
 from synack.spec.midstream import midstream_tcbs
 from synack.spec.model import (ACK, FIN, HALF, MASK, MAXWIN, OUTPUT, PSH, RST, SYN, SYNCHRONIZED, Endpoint,
                                Event, Segment, SpecError, State, TIMERS, arrive, call, icmp, timeout)
-from synack.spec.profiles import Profile, get_profile, timer_seconds
+from synack.spec.profiles import OPTIONS, Profile, get_profile, timer_seconds
 
 from .events import CallEvent, IcmpEvent, SegmentEvent, StateEvent, TraceEvent, as_events, seg_text
 from .candidate import Cand, soft as _soft
@@ -93,6 +93,10 @@ LEARNABLE = {"ka_idle": "TCP_KEEPIDLE / net.ipv4.tcp_keepalive_time",
              "rto_max": "TCP_RTO_MAX_MS / net.ipv4.tcp_rto_max_ms",
              "rto_initial": "BPF_SOCK_OPS_TIMEOUT_INIT / a route's initial RTO",
              "user_timeout": "TCP_USER_TIMEOUT (RFC 5482)"}
+#: Options of the table that a sysctl turns on, in the profiles where it is a host setting: when
+#: the monitor learns (no parameter given), a trace no candidate explains without the option is
+#: judged with it from the events still pending on (`Monitor._refit`), and that is printed.
+LEARNABLE_OPTIONS = {"rfc1337": ("net.ipv4.tcp_rfc1337 = 1", ("linux",))}
 #: Violations reported per end before judging stops (`Monitor(max_violations=...)`).
 MAX_VIOLATIONS = 10
 def _distance(seg: Segment | None, obs: Segment) -> tuple[int, int]:
@@ -372,6 +376,10 @@ class Monitor:
         # parameters nobody gave: a value the trace contradicts is refitted within the legal
         # range where the evidence shows it (`_refit`), and printed with the verdict
         self.learnable = frozenset(learn) & frozenset(LEARNABLE) & frozenset(self.profile.ranges)
+        # options a sysctl sets (LEARNABLE_OPTIONS), learned alongside the parameters, as "+option"
+        self.learnable |= frozenset("+" + o for o, (_, bases) in LEARNABLE_OPTIONS.items()
+                                    if self.learnable and (self.profile.base or self.profile.name) in bases
+                                    and o not in self.profile.options)
         self.learned: dict[str, str] = {}
         self._given = (self.profile, self.vantage, self.vantage_note)   # what `reset` returns to
         self._configure()
@@ -592,6 +600,12 @@ class Monitor:
                 return late
         cands = self.cands
         live = [c for c in cands if not self._overdue(c, end)] if end is not None else list(cands)
+        if not live and self.auto and self.vantage == NEAR and looks_far(*self.replies):
+            # a deadline missed at the trace's end is a violation like one a segment shows: an
+            # end whose replies show a network before it is far from here on, where what it
+            # sent in time may have been lost before the capture point (observation.py: far-loss)
+            self._turn_far("its first missed deadline")
+            live = list(cands)
         if not live:
             return self._verdict(VIOLATION, f"the capture went on to t={end:.6f} and nothing came: "
                                  + self._overdue_text(cands), allowed=self._overdue_list(cands),
@@ -675,17 +689,21 @@ class Monitor:
         self.done, self.n = failed, n
         return None
 
+    def _turn_far(self, since: str) -> None:
+        """Judge this end far from here on (`observation.looks_far` holds): say why."""
+        own, peer = self.replies
+        self.vantage = FAR
+        self.vantage_note = (f"{FAR} (no --vantage; its quickest reply took {own * 1e3:.3f} ms, its peer's "
+                             f"{peer * 1e3:.3f} ms: a network lies between it and the capture point, so from "
+                             f"{since} on, losses are not its violations)")
+        self._configure()
+
     def _go_far(self, ev: SegmentEvent, wnd: int | None, before: tuple) -> None:
         """No --vantage, and the end's replies show a network between it and the capture point
         (`observation.looks_far`): judge it far from here on, the events since the oldest
         pending incoming segment again (observation.py: far-loss)."""
         failed = self.done
-        own, peer = self.replies
-        self.vantage = FAR
-        self.vantage_note = (f"{FAR} (no --vantage; its quickest reply took {own * 1e3:.3f} ms, its peer's "
-                             f"{peer * 1e3:.3f} ms: a network lies between it and the capture point, so from its "
-                             f"first violation on, losses are not its violations)")
-        self._configure()
+        self._turn_far("its first violation")
         entries = list(self._crossed or ()) + [(before, ev, wnd)]
         self._replay(entries)
         if self.done is not None and self._crossed is not None:
@@ -718,7 +736,10 @@ class Monitor:
         entries = list(self._crossed or ()) + [(before, ev, wnd)]
         for param, value, why in self._refit_options(ev):
             saved = (self.profile, self.done, self._cands, self._form, self._ka_floor, self._f2_floor)
-            self.profile = self.profile.with_params(**{param: value})
+            if param.startswith("+"):
+                self.profile = replace(self.profile, options=self.profile.options | {param[1:]})
+            else:
+                self.profile = self.profile.with_params(**{param: value})
             self._configure()
             if self._replay(entries):
                 self.learned[param] = why
@@ -733,6 +754,11 @@ class Monitor:
         todo = self.learnable - set(self.learned)
         if ev.dir != "out":
             return
+        # an option a sysctl sets (LEARNABLE_OPTIONS): the IUT's segment is explained with it
+        for o, (setting, _) in LEARNABLE_OPTIONS.items():
+            if "+" + o in todo:
+                yield ("+" + o, None, f"option {o}: no candidate explains {seg_text(ev.seg)} without it, one does with "
+                                      f"it (consistent with {setting}; {OPTIONS[o]})")
         # a retransmission past the default retry limit: the limit is configurable (RFC 1122
         # 4.2.3.5 bounds R2 from below only; tcp_retries2, tcp_syn(ack)_retries), so any value in
         # the range above the count seen so far explains it (the stack may give up later)
@@ -856,25 +882,50 @@ class Monitor:
         rows = ",".join(tr.rows)
         return f"retransmission {seg_text(tr.sends[0])} ({state}, {self._brief(rows)})", rows
 
+    def _next_rto_by(self, rtx: int) -> float | None:
+        """The latest time the retransmission timeout running after the last segment would have
+        expired, for a candidate that retransmitted `rtx` >= 1 times. The RTO doubles on each
+        expiry (RFC 6298 5.5; Linux tcp_retransmit_timer(): icsk_rto = min(icsk_rto << 1,
+        rto_max), which TCP_USER_TIMEOUT only shortens, tcp_clamp_rto_to_user_timeout()): after
+        k expiries of a first RTO R at least R (2^k - 1) has passed since the segment was first
+        sent, so since the trace began (its first event, `_t0`), and the next RTO, R 2^k, is at
+        most twice that. Timed from the last segment (`_last_t`, no earlier than the last
+        retransmission), capped at rto_max, with the tolerance and the lag. None when the trace
+        did not begin with the connection or nothing was retransmitted."""
+        if rtx < 1 or self._t0 is None or self._last_t is None:
+            return None
+        last = self._last_t
+        return last + min(2 * (last - self._t0), self._rto_max) * (1 + self.tol) + self.lag
+
     def _gave_up(self, c: Cand, end: float | None) -> str:
         """At the end of a trace, a handshake candidate that owes only a retransmission may
         instead have given up, if its retry count so far is a legal value of the limit nobody
         gave and the capture went on past the timeout that would have ended it (timed from the
         last SYN, the candidate's mark): what that shows ('' when it may not)."""
         param = {State.SYN_SENT: "SYN.RETRIES", State.SYN_RECEIVED: "SYNACK.RETRIES"}.get(c.ep.state)
+        if param is None and c.ep.state in SYNCHRONIZED:
+            param = "DATA.RETRIES"
         if param not in self.learnable or any(not _soft(w) for w, _ in c.owed):
             return ""
         rtx, p = c.ep.rtx, self.profile
-        if rtx not in p.ranges[param] or rtx >= p.params[param]:
+        if rtx not in p.ranges[param] or rtx >= p.params[param] or end is None:
             return ""
-        if end is None or c.mark is None or not self._aged(c.mark, end, timer_seconds(p, _rto_kind(c.ep), rtx)):
+        if param == "DATA.RETRIES":
+            # the data RTO follows the measured round trip (RFC 6298 2), not rto_initial: the
+            # retransmissions seen bound the next one
+            due = self._next_rto_by(rtx)
+            if due is None or end < due:
+                return ""
+        elif c.mark is None or not self._aged(c.mark, end, timer_seconds(p, _rto_kind(c.ep), rtx)):
             return ""
         trs = machine(p.with_params(**{param: rtx})).step(c.ep, timeout("RTO"))
         if not trs or any(tr.sends for tr in trs):
             return ""
-        return (f"{param} {rtx}: the stack stopped after {rtx} retransmission{'s' * (rtx != 1)} in {c.ep.state}, "
-                f"consistent with {LEARNABLE[param].split(' / ')[0]}={rtx} (the default {p.params[param]} does not "
-                f"fit; legal {p.ranges[param].text()})")
+        what = LEARNABLE[param] + (" or TCP_USER_TIMEOUT (RFC 5482)" if param == "DATA.RETRIES" else "")
+        return (f"{param} {rtx}: the stack stopped after {rtx} retransmission{'s' * (rtx != 1)} in {c.ep.state} and "
+                f"the capture went on past the next timeout; consistent with a limit set by {what} (Linux times "
+                f"the limit, retransmits_timed_out(), so the setting may count fewer); the default "
+                f"{p.params[param]} does not fit; legal {p.ranges[param].text()}")
 
     def _lost_before_capture(self, ev: SegmentEvent, wnd: int | None) -> None:
         """At a far capture point, data the IUT sent may have been lost before the capture point:

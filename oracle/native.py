@@ -417,6 +417,7 @@ class NativeJudge:
                 mon = self._load(slot)
                 mon.sent = 1
                 mon._last_t = c.last_t                # its connection's last segment
+            mon.replies = (c.min_reply[e], c.min_reply[1 - e])   # a deadline missed at the end may show it far
             self.on_result(judge.Result(name, _ep(*ends[e]), _ignored(mon.verdict(end=end_t), c, e), c.segments,
                                         c.first))
 

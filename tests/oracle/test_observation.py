@@ -435,3 +435,93 @@ def test_a_retransmission_larger_than_the_mss_is_a_violation():
     assert v.status == "violation" and v.index == 7, str(v)
     assert Monitor("linux").check(_rtx(1001, 3000)).status == "violation"
     assert Monitor("linux", observation=OFFLOAD).check(_rtx(1001, 3000)).ok
+
+
+# --- a retransmission that stops: a legal give-up once the next RTO has run out -----------------
+def _blackholed(rtx_times=(0.202, 0.602, 1.402)):
+    """The IUT sends 100 bytes right after the handshake and retransmits them at `rtx_times`,
+    the RTO doubling (RFC 6298 5.5); nothing answers, and it stops."""
+    return [s("out", "SYN", 1000, t=0.0), s("in", "SYN,ACK", 5000, 1001, t=0.001), s("out", "ACK", 1001, 5001, t=0.001),
+            s("out", "ACK", 1001, 5001, 100, t=0.002)] + [s("out", "ACK", 1001, 5001, 100, t=x) for x in rtx_times]
+
+
+def _ended(trace, end, **kw):
+    from synack.oracle.events import as_events
+    from synack.oracle.monitor import LEARNABLE
+    m = Monitor("linux", learn=kw.pop("learn", LEARNABLE), **kw)
+    for ev in as_events(trace):
+        m.feed(ev)
+    return m.verdict(end=end)
+
+
+def _next_rto_due(last=1.402, t0=0.0):
+    """`Monitor._next_rto_by`: twice the time since the trace began, with the tolerance and the lag."""
+    tol = get_profile("linux").params["tolerance"]
+    return last + 2 * (last - t0) * (1 + tol) + LAG
+
+
+def test_data_retransmissions_that_stop_are_a_give_up_after_the_next_rto():
+    """tcp_retries2 / tcp_orphan_retries / TCP_USER_TIMEOUT nobody gave: the capture went on past
+    the latest the next retransmission could have come, so the stack gave up (DATA.RETRIES 3)."""
+    v = _ended(_blackholed(), _next_rto_due() + 0.01)
+    assert v.status == "conformant" and any(x.startswith("DATA.RETRIES 3") for x in v.learned), str(v)
+
+
+def test_a_capture_ending_before_the_next_rto_is_inconclusive():
+    v = _ended(_blackholed(), _next_rto_due() - 0.01)
+    assert v.status == "inconclusive", str(v)
+
+
+def test_no_give_up_is_learned_without_a_retransmission_or_when_the_limit_was_given():
+    assert _ended(_blackholed(()), 1000.0).status == "inconclusive"
+    assert _ended(_blackholed(), _next_rto_due() + 0.01, learn=()).status == "inconclusive"
+
+
+def _far_peer_misses_a_deadline(replies):
+    """The IUT's peer sends data the IUT never acknowledges in the capture: at the trace's end
+    the owed ACK is overdue. `replies`: the IUT's and its peer's quickest reply."""
+    from synack.oracle.events import as_events
+    tr = [s("out", "SYN", 1000, t=0.0), s("in", "SYN,ACK", 5000, 1001, t=0.002), s("out", "ACK", 1001, 5001, t=0.00201),
+          s("in", "ACK", 5001, 1001, 100, t=0.01)]
+    m = Monitor("linux", vantage="auto")
+    m.replies = replies
+    for ev in as_events(tr):
+        m.feed(ev)
+    return m.verdict(end=5.0)
+
+
+def test_a_deadline_missed_at_the_end_by_an_end_whose_replies_show_a_network_is_not_its_violation():
+    v = _far_peer_misses_a_deadline((0.002, 0.00001))
+    assert v.status != "violation" and v.vantage.startswith("far"), str(v)
+
+
+def test_the_same_missed_deadline_at_an_end_that_answers_at_once_is_a_violation():
+    v = _far_peer_misses_a_deadline((0.00005, 0.00001))
+    assert v.status == "violation", str(v)
+
+
+# --- an option a sysctl sets, learned: net.ipv4.tcp_rfc1337 (monitor.LEARNABLE_OPTIONS) ---------
+def _rst_into_time_wait(answer):
+    """The IUT closes first and reaches TIME-WAIT; a RST at RCV.NXT arrives, then the peer's FIN
+    again; `answer`: the IUT's reply to that FIN."""
+    return [s("out", "SYN", 1000, t=0.0), s("in", "SYN,ACK", 5000, 1001, t=0.001), s("out", "ACK", 1001, 5001, t=0.001),
+            s("out", "FIN,ACK", 1001, 5001, t=0.01), s("in", "ACK", 5001, 1002, t=0.011),
+            s("in", "FIN,ACK", 5001, 1002, t=0.02), s("out", "ACK", 1002, 5002, t=0.0201),
+            s("in", "RST", 5002, t=0.1), s("in", "FIN,ACK", 5001, 1002, t=0.2), answer]
+
+
+def test_a_time_wait_that_ignores_a_rst_teaches_rfc1337():
+    """tcp_rfc1337 = 1 (tcp_timewait_state_process()): TIME-WAIT survives the RST and ACKs the FIN."""
+    v = _ended(_rst_into_time_wait(s("out", "ACK", 1002, 5002, t=0.2001)), 0.3)
+    assert v.status == "conformant" and any(x.startswith("option rfc1337") for x in v.learned), str(v)
+    # the default (TIME-WAIT assassinated, the FIN meets no connection) needs nothing learned
+    v = _ended(_rst_into_time_wait(s("out", "RST", 1002, t=0.2001)), 0.3)
+    assert v.status == "conformant" and not v.learned, str(v)
+
+
+def test_rfc1337_is_not_learned_without_learning_or_for_a_wrong_ack():
+    tr = _rst_into_time_wait(s("out", "ACK", 1002, 5002, t=0.2001))
+    assert _ended(tr, 0.3, learn=()).status == "violation"
+    assert _ended(_rst_into_time_wait(s("out", "ACK", 1002, 5003, t=0.2001)), 0.3).status == "violation"
+    from synack.oracle.monitor import LEARNABLE
+    assert Monitor("rfc9293", learn=LEARNABLE).check(tr).status == "violation"
