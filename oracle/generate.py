@@ -102,6 +102,26 @@ EXPECTED_ROWS = {
 }
 
 
+def missed_mutations(trace: list[TraceEvent], profile, rng: random.Random, *, start: str = "closed",
+                     learn=()) -> tuple[int, list[str]]:
+    """Each mutation kind applied once to `trace` and judged by a fresh monitor: (how many were
+    tried, a line for each that was not a violation at the mutated event). The check every
+    captured corpus runs to show its conformant verdicts were not waved through."""
+    from .monitor import Monitor
+
+    tried, missed = 0, []
+    for kind in MUTATIONS:
+        m = mutate(trace, kind, rng)
+        if m is None:
+            continue
+        bad, i = m
+        v = Monitor(profile, start=start, learn=learn).check(bad)
+        if not (v.status == "violation" and v.index == i + 1):
+            missed.append(f"{kind} at event {i + 1}:\n{v}")
+        tried += 1
+    return tried, missed
+
+
 def mutate(trace: list[TraceEvent], kind: str, rng: random.Random) -> "tuple[list[TraceEvent], int] | None":
     """Apply mutation `kind` at a random applicable place: (mutated trace, 0-based index of
     the mutated event), or None when the trace has no such place."""
