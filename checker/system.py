@@ -114,7 +114,7 @@ def make_config(profile: "str | Profile" = "rfc9293", variants=(), scenario: str
         if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
             raise SpecError(f"{name} must be an integer in {lo}..{hi}, got {v!r}")
     prof = get_profile(profile, variants)
-    lim = {k: min(prof.params[k], retries) for k in ("SYN.RETRIES", "SYNACK.RETRIES", "DATA.RETRIES", "KA.PROBES")}
+    lim = {k: min(prof.params[k], retries) for k in ("SYN.RETRIES", "SYN.GIVEUP", "SYNACK.RETRIES", "DATA.RETRIES", "KA.PROBES")}
     prof = prof.bounded(**lim)
     sc = get_scenario(scenario, incarnations, budget)
     return Config(prof, sc, capacity, loss, dup, fifo, retries, incarnations, isn_choices, tuple(properties))

@@ -23,7 +23,7 @@ from types import MappingProxyType
 from typing import Callable, Iterator
 
 from synack.spec.model import FIN, RST, SYN, ACK
-from synack.spec.profiles import get_profile
+from synack.spec.profiles import PARAMS, get_profile
 
 from .capture import CaptureStats, IcmpError, Lost, Packet, read_capture
 from .events import IcmpEvent, IgnoredOptions, SegmentEvent, TraceError
@@ -43,7 +43,9 @@ def learnable(profile, given: "tuple[str, ...] | None") -> tuple[str, ...]:
     if given is None:
         from synack.spec.profiles import PROFILES
         base = PROFILES.get(profile.base or profile.name)
-        given = tuple(k for k in LEARNABLE if base is None or profile.params[k] != base.params[k])
+        given = tuple(k for k in PARAMS if base is None or profile.params[k] != base.params[k])
+    # SYN.GIVEUP is derived from SYN.RETRIES (spec.profiles.syn_giveup): giving one gives both
+    given = tuple(given) + (("SYN.GIVEUP",) if "SYN.RETRIES" in given else ())
     return tuple(k for k in LEARNABLE if k not in given)
 
 

@@ -87,7 +87,7 @@ LEARNABLE = {"ka_idle": "TCP_KEEPIDLE / net.ipv4.tcp_keepalive_time",
              "ka_interval": "TCP_KEEPINTVL / net.ipv4.tcp_keepalive_intvl",
              "fin_timeout": "TCP_LINGER2 / net.ipv4.tcp_fin_timeout",
              "KA.PROBES": "TCP_KEEPCNT / net.ipv4.tcp_keepalive_probes",
-             "SYN.RETRIES": "TCP_SYNCNT / net.ipv4.tcp_syn_retries",
+             "SYN.GIVEUP": "TCP_SYNCNT / net.ipv4.tcp_syn_retries (with tcp_syn_linear_timeouts)",
              "SYNACK.RETRIES": "net.ipv4.tcp_synack_retries",
              "DATA.RETRIES": "net.ipv4.tcp_retries2",
              "rto_max": "TCP_RTO_MAX_MS / net.ipv4.tcp_rto_max_ms",
@@ -762,7 +762,7 @@ class Monitor:
         # a retransmission past the default retry limit: the limit is configurable (RFC 1122
         # 4.2.3.5 bounds R2 from below only; tcp_retries2, tcp_syn(ack)_retries), so any value in
         # the range above the count seen so far explains it (the stack may give up later)
-        for param, states in (("SYN.RETRIES", (State.SYN_SENT,)), ("SYNACK.RETRIES", (State.SYN_RECEIVED,)),
+        for param, states in (("SYN.GIVEUP", (State.SYN_SENT,)), ("SYNACK.RETRIES", (State.SYN_RECEIVED,)),
                               ("DATA.RETRIES", None)):
             if param not in todo:
                 continue
@@ -874,7 +874,7 @@ class Monitor:
         else:
             return None
         state = c.ep.state
-        param = {State.SYN_SENT: "SYN.RETRIES", State.SYN_RECEIVED: "SYNACK.RETRIES"}.get(state, "DATA.RETRIES")
+        param = {State.SYN_SENT: "SYN.GIVEUP", State.SYN_RECEIVED: "SYNACK.RETRIES"}.get(state, "DATA.RETRIES")
         p = self.profile
         if param in self.learnable and c.ep.rtx in p.ranges[param] and c.ep.rtx < p.params[param]:
             if not any(x.sends for x in machine(p.with_params(**{param: c.ep.rtx})).step(c.ep, timeout("RTO"))):
@@ -902,7 +902,7 @@ class Monitor:
         instead have given up, if its retry count so far is a legal value of the limit nobody
         gave and the capture went on past the timeout that would have ended it (timed from the
         last SYN, the candidate's mark): what that shows ('' when it may not)."""
-        param = {State.SYN_SENT: "SYN.RETRIES", State.SYN_RECEIVED: "SYNACK.RETRIES"}.get(c.ep.state)
+        param = {State.SYN_SENT: "SYN.GIVEUP", State.SYN_RECEIVED: "SYNACK.RETRIES"}.get(c.ep.state)
         if param is None and c.ep.state in SYNCHRONIZED:
             param = "DATA.RETRIES"
         if param not in self.learnable or any(not _soft(w) for w, _ in c.owed):

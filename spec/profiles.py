@@ -83,7 +83,8 @@ OPTIONS: dict[str, str] = {
 }
 
 #: Parameters every profile defines. Retry limits count retransmissions; times are seconds.
-PARAMS = ("SYN.RETRIES", "SYNACK.RETRIES", "DATA.RETRIES", "KA.PROBES", "WINDOW", "MSS.DEFAULT", "SYN.LINEAR",
+PARAMS = ("SYN.RETRIES", "SYN.GIVEUP", "SYNACK.RETRIES", "DATA.RETRIES", "KA.PROBES", "WINDOW", "MSS.DEFAULT",
+          "SYN.LINEAR",
           "msl", "time_wait", "rto_initial", "rto_min", "rto_max", "fin_timeout",
           "user_timeout", "ka_idle", "ka_interval", "delack_max", "tolerance")
 
@@ -122,6 +123,8 @@ RANGES: dict[str, dict[str, Range]] = {
         "SYN.RETRIES": Range(0, 255, "count", "RFC 9293 3.8.3 MUST-21/22 (RFC 1122 4.2.3.5): R2 is configurable by "
                              "the application, in time, with no upper bound; 255 retransmissions (8-bit counter, "
                              "as Linux's) back off past any R2"),
+        "SYN.GIVEUP": Range(0, 255, "count", "derived (syn_giveup()): the SYN retransmissions before SYN-SENT "
+                            "gives up; equal to SYN.RETRIES, as RFC 9293 3.8.3 counts R2 in retransmissions"),
         "SYNACK.RETRIES": Range(0, 255, "count", "RFC 9293 3.8.3 MUST-21 (RFC 1122 4.2.3.5): R2 configurable; "
                                 "255 as SYN.RETRIES"),
         "DATA.RETRIES": Range(0, 255, "count", "RFC 9293 3.8.3 MUST-21 (RFC 1122 4.2.3.5): R2 configurable, SHOULD "
@@ -157,6 +160,9 @@ RANGES: dict[str, dict[str, Range]] = {
                             "kernels behave as 0): 0..127, proc_dointvec_minmax, checked on 6.18"),
         "SYN.RETRIES": Range(1, 127, "count", "net.ipv4.tcp_syn_retries: tcp_syn_retries_min = 1 .. "
                              "MAX_TCP_SYNCNT = 127 (sysctl_net_ipv4.c); TCP_SYNCNT 1..127 (do_tcp_setsockopt)"),
+        "SYN.GIVEUP": Range(1, 255, "count", "derived (syn_giveup()): tcp_write_timeout() gives SYN-SENT up in "
+                            "time, so at least SYN.RETRIES and at most SYN.LINEAR + SYN.RETRIES + 1 retransmissions "
+                            "(past the linear ones the backoff follows tcp_model_timeout()'s schedule)"),
         "SYNACK.RETRIES": Range(0, 255, "count", "net.ipv4.tcp_synack_retries: u8 (proc_dou8vec_minmax)"),
         "DATA.RETRIES": Range(0, 255, "count", "net.ipv4.tcp_retries2: u8 (proc_dou8vec_minmax)"),
         "KA.PROBES": Range(0, 255, "count", "net.ipv4.tcp_keepalive_probes: u8 (proc_dou8vec_minmax); "
@@ -222,6 +228,7 @@ class Profile:
 
     def _changed(self, changes: dict, checked: bool) -> "Profile":
         params = dict(self.params)
+        keys = set()
         for k, v in changes.items():
             key = self._key(k)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < math.inf:
@@ -235,6 +242,9 @@ class Profile:
                 raise SpecError(f"profile parameter {key} = {_number(v)} is outside {self.base or self.name}'s range "
                                 f"{legal.text()} ({legal.source})")
             params[key] = v
+            keys.add(key)
+        if "SYN.GIVEUP" not in keys and keys & _GIVEUP_INPUTS and self.params["SYN.GIVEUP"] == syn_giveup(self.params):
+            params["SYN.GIVEUP"] = syn_giveup(params)     # derived, unless given now or before
         return replace(self, params=MappingProxyType(params))
 
     def label(self) -> str:
@@ -248,9 +258,40 @@ def _number(v: float) -> str:
     return str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else f"{v:g}"
 
 
+#: The parameters SYN.GIVEUP is derived from.
+_GIVEUP_INPUTS = frozenset({"SYN.RETRIES", "SYN.LINEAR", "rto_initial", "rto_max"})
+
+
+def syn_giveup(params) -> int:
+    """How many times SYN-SENT retransmits its SYN before it gives up (the guard of rows
+    rto.syn and rto.syn.giveup), from SYN.RETRIES and the SYN's timeouts.
+
+    RFC 9293 3.8.3 (R2) counts retransmissions, so without linear timeouts it is SYN.RETRIES.
+    Linux counts in time: tcp_write_timeout() gives up at the first expiry after a
+    retransmission (retransmits_timed_out() needs icsk_retransmits >= 1) at which the time since
+    the first SYN (retrans_stamp) reaches tcp_model_timeout(): SYN.RETRIES exponentially
+    backed-off timeouts from tcp_timeout_init() capped at tcp_rto_max(), i.e. the sum of
+    timer_seconds('RTO', k) for k = 0 .. SYN.RETRIES. With tcp_syn_linear_timeouts the real
+    timeouts ('RTO-SYN') start slower, so more retransmissions fit: tcp_syn_retries 2 with the
+    stock 4 linear timeouts gives up after 5 (at 1, 2, 3, 4, 5 s; the expiry at 7 s reaches
+    1 + 2 + 4 s), as measured on 6.18."""
+    retries, linear = int(params["SYN.RETRIES"]), int(params["SYN.LINEAR"])
+    if retries == 0 or linear == 0:
+        return retries
+    base, cap = float(params["rto_initial"]), float(params["rto_max"])
+    budget = sum(min(base * 2 ** k, cap) for k in range(retries + 1))
+    elapsed, expiry = 0.0, 0
+    while True:                      # bounded: at most linear + retries + 2 expiries (see RANGES)
+        elapsed += min(base * 2 ** max(0, expiry - linear), cap)
+        expiry += 1
+        if expiry >= 2 and elapsed >= budget * (1 - 1e-9):
+            return expiry - 1
+
+
 def _profile(name, description, options, params, sources=None) -> Profile:
     unknown = set(options) - set(OPTIONS)
     assert not unknown, unknown
+    params = {**params, "SYN.GIVEUP": syn_giveup(params)}
     assert set(params) == set(PARAMS), set(PARAMS) ^ set(params)
     ranges = RANGES[name]
     assert set(ranges) == set(PARAMS), set(PARAMS) ^ set(ranges)
@@ -270,6 +311,7 @@ RFC9293 = _profile(
     {"SYN.RETRIES": "RFC 9293 3.8.3 (MUST-23): R2 for a SYN at least 3 minutes; 1+2+...+64 s and a last\n"
                     "timeout capped at rto_max (120 s) = 247 s after 7 retries",
      "DATA.RETRIES": "RFC 1122 4.2.3.5: R2 at least 100 s",
+     "SYN.GIVEUP": "SYN.RETRIES: RFC 9293 3.8.3 counts R2 in retransmissions",
      "msl": "RFC 9293 3.4.2: MSL = 2 minutes", "time_wait": "RFC 9293 3.6.1: 2 MSL",
      "rto_initial": "RFC 6298 2.1: 1 s", "rto_min": "RFC 6298 2.4: 1 s", "rto_max": "RFC 6298 2.5: at least 60 s",
      "ka_idle": "RFC 1122 4.2.3.6: no less than two hours",
@@ -297,6 +339,8 @@ LINUX = _profile(
     {"SYN.RETRIES": "net.ipv4.tcp_syn_retries = 6 (timeouts 1, 2, 4, ... 64 s: give up after 127 s, "
                     "short of RFC 9293 MUST-23's 3 minutes; `synack spec --requirements -p linux` reports it)",
      "SYNACK.RETRIES": "net.ipv4.tcp_synack_retries = 5",
+     "SYN.GIVEUP": "derived from tcp_syn_retries (6) and tcp_syn_linear_timeouts (4): SYNs at 0, 1, 2, 3, 4, 5, 7, "
+                   "11, 19, 35, 67 s, and the expiry at 131 s is past tcp_model_timeout()'s 127 s (tcp_write_timeout())",
      "SYN.LINEAR": "net.ipv4.tcp_syn_linear_timeouts = 4: tcp_retransmit_timer() keeps a SYN's RTO at its initial "
                    "value while total_rto <= 4, so SYNs go out at 0, 1, 2, 3, 4, 5, 7, 11 ... s (measured here)",
      "DATA.RETRIES": "net.ipv4.tcp_retries2 = 15",

@@ -832,9 +832,9 @@ row("fin.timewait", TW, SEG, "FIN", _fin + ("restart 2MSL",), None, R + "3.10.7.
     "eighth: remain in TIME-WAIT, restart the 2 MSL timeout", stage="fin")
 
 # ============================================================ timeouts (3.10.8)
-row("rto.syn", SS, "RTO", "RTX < SYN.RETRIES", ("RTX := RTX + 1", "resend <SEQ=ISS><CTL=SYN>"), None,
+row("rto.syn", SS, "RTO", "RTX < SYN.GIVEUP", ("RTX := RTX + 1", "resend <SEQ=ISS><CTL=SYN>"), None,
     "RFC 9293 3.10.8; RFC 6298 5.5", "retransmit the SYN, doubling the timeout")
-row("rto.syn.giveup", SS, "RTO", "not (RTX < SYN.RETRIES)",
+row("rto.syn.giveup", SS, "RTO", "not (RTX < SYN.GIVEUP)",
     ("delete TCB", "signal error: connection timed out"), CL, "RFC 9293 3.10.8; RFC 1122 4.2.3.5",
     "retries exhausted (R2): give up")
 row("rto.synack", SR, "RTO", "RTX < SYNACK.RETRIES", ("RTX := RTX + 1", _resynack), None,

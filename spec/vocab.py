@@ -64,7 +64,7 @@ NAMES: dict[str, tuple[str, tuple]] = {
     "MAXWIN": (COUNT, ("const", MAXWIN)),
 }
 #: Profile parameters usable in guards (their values come from the profile).
-PARAM_NAMES = ("SYN.RETRIES", "SYNACK.RETRIES", "DATA.RETRIES", "KA.PROBES", "WINDOW", "MSS.DEFAULT")
+PARAM_NAMES = ("SYN.RETRIES", "SYN.GIVEUP", "SYNACK.RETRIES", "DATA.RETRIES", "KA.PROBES", "WINDOW", "MSS.DEFAULT")
 for _p in PARAM_NAMES:
     NAMES[_p] = (COUNT, ("param", _p))
 #: Whether a timer parameter is set at all: Linux's TCP_USER_TIMEOUT 0 means no user timeout

@@ -330,7 +330,8 @@ def oracle_cmd(traces, profile, variant, start, iut, summary, as_json, max_candi
     unjudgeable (the worst over every capture), 2 bad input, 130 interrupted."""
     from synack.oracle.captures import is_many
     from synack.oracle.events import TraceError, ignored_in, read_trace
-    from synack.oracle.monitor import LEARNABLE, Monitor
+    from synack.oracle.judge import learnable
+    from synack.oracle.monitor import Monitor
     from synack.oracle.judge import with_ignored
     from synack.oracle.inputs import open_source
 
@@ -396,8 +397,8 @@ def oracle_cmd(traces, profile, variant, start, iut, summary, as_json, max_candi
             mon = Monitor(prof, role=str(header.get("iut", "")), start=start, max_candidates=max_candidates,
                           calls_logged=calls_logged or header.get("calls_logged") is True, vantage=where,
                           vantage_note=note, max_violations=max_violations,
-                          learn=[k for k in LEARNABLE if k not in {prof._key(x) for x in
-                                                                    {**header.get("params", {}), **_parse_params(params)}}])
+                          learn=learnable(prof, tuple(prof._key(x) for x in
+                                                      {**header.get("params", {}), **_parse_params(params)})))
         except (TraceError, SpecError) as exc:
             _fail(str(exc))
     try:

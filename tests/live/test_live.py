@@ -238,7 +238,7 @@ def test_native_and_python_judges_agree_on_live_captures(captures, name, tmp_pat
 from synack.oracle.judge import judge_capture  # noqa: E402
 
 #: Tuned hosts and what the oracle must learn from each capture without being told.
-TUNED = {"keepalive_idle": "ka_idle", "syn_to_silent_address": "SYN.RETRIES", "fin_timeout_lowered": "fin_timeout"}
+TUNED = {"keepalive_idle": "ka_idle", "syn_to_silent_address": "SYN.GIVEUP", "fin_timeout_lowered": "fin_timeout"}
 
 
 @pytest.mark.parametrize("name", sorted(TUNED))
