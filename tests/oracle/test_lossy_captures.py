@@ -14,19 +14,20 @@ HOST = {"client": "10.77.0.1", "server": "10.77.0.2"}
 OTHER = {"client": "server", "server": "client"}
 CAPS = sorted(f[:-5] for f in os.listdir(DATA) if f.endswith(".pcap"))
 
-PAWS = ("PAWS not modelled: the client drops an old ACK the relay delayed (its TSval is below TS.Recent) "
+PAWS = ("PAWS not modelled: the client drops an old ACK the relay held back (its TSval is below TS.Recent) "
         "and answers it with a duplicate ACK (RFC 7323 5.3 R1; Linux tcp_validate_incoming() -> "
         "tcp_paws_discard() -> tcp_send_dupack())")
-REORDERED = ("a far end's segments reach the capture point reordered (delayed in the network): the far-loss "
-             "latitude forgives segments lost after the capture point, not reordered before it")
+LATE_IN = ("a segment to a far end held back after the capture point past the end of the connection: the "
+           "closed server answers it with <SEQ=SEG.ACK><CTL=RST> (RFC 9293 3.10.7.1), and far-loss lets a "
+           "pending incoming segment be lost, not arrive that late")
 #: (capture, which end) -> why the oracle does not judge it conformant yet
-KNOWN = {("ts-client", "near"): PAWS, **{(c, "far"): REORDERED for c in CAPS}}
+KNOWN = {("ts-client", "near"): PAWS, ("ts-server", "far"): PAWS, ("ts-client", "far"): LATE_IN}
 
 
-def _statuses(cap: str, iut: str, vantage: "str | None") -> list:
+def _statuses(cap: str, iut: str, vantage: "str | None", engine: str = "python") -> list:
     out: list = []
     judge_capture(os.path.join(DATA, cap + ".pcap"), "linux", (), iut, None, False, True, 4096, out.append,
-                  engine="python", vantage=vantage)
+                  engine=engine, vantage=vantage)
     return [json.loads(x)["status"] for x in out[:-1]]
 
 
@@ -48,3 +49,25 @@ def test_a_lossy_transfer_is_judged_conformant(cap, end):
     iut, vantage = (host, None) if end == "near" else (HOST[OTHER[side]], host)
     statuses = _statuses(cap, iut, vantage)
     assert statuses == ["conformant"], statuses
+
+
+def _native_or_skip():
+    from synack.oracle.native import library
+    if library() is None:
+        pytest.skip("no C compiler")
+
+
+@pytest.mark.parametrize("cap", CAPS)
+def test_untold_both_engines_give_the_same_verdicts(cap):
+    """No --vantage (as `synack oracle CAP` runs): an end turns far at its first violation, in
+    either engine with the same history (the states before the events still pending), so the
+    verdicts do not depend on which engine ran or what it judged before."""
+    _native_or_skip()
+    assert _statuses(cap, None, None, "python") == _statuses(cap, None, None, "native")
+
+
+@pytest.mark.xfail(strict=True, reason="untold, the far server is judged far only from its first violation, which "
+                   "is an ACK held back past the pending list's oldest state: far-reorder has no history from before "
+                   "the turn (with --vantage it has, and the test above passes)")
+def test_untold_the_far_end_of_a_reordering_path_is_conformant():
+    assert _statuses("nots-client", None, None) == ["conformant", "conformant"]
