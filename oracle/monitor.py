@@ -600,7 +600,7 @@ class Monitor:
         if ev.dir == "in" and ev.t is not None and self.done is None and self._sh.floors_move:
             self._floors(ev.t)
         if self.vantage == FAR:
-            self._recent = (self._recent + ((ev.t, before),))[-MAX_REORDERED:]
+            self._recent = (self._recent + ((ev.t, before, ev, wnd),))[-MAX_REORDERED:]
 
     def _resync(self) -> None:
         """After a violation, judge on: the next segment starts the IUT afresh, mid-connection
@@ -974,6 +974,29 @@ class Monitor:
         self._lost_before_capture(ev, wnd)
         if self.done is not None:
             self._delayed_before_capture(ev, wnd)
+        if self.done is not None:
+            self._arrived_again(ev, wnd)
+
+    def _arrived_again(self, ev: SegmentEvent, wnd: int | None) -> None:
+        """At a far capture point the network between the capture point and the IUT may have
+        duplicated a segment to it, or held a copy back (RFC 9293 3.3.2: segments may be
+        duplicated and arrive out of order): one captured within `reorder` seconds before `ev`
+        (at most MAX_REORDERED segments back) reaches the IUT again now, and `ev` answers it.
+        The IUT's state after that copy is kept (observation.py: far-reorder)."""
+        failed, now = self.done, (self._cands, self._form)
+        for t, _, e, w in reversed(self._recent):
+            if ev.t is not None and t is not None and ev.t - t > self.reorder:
+                break
+            if e.dir != "in":
+                continue
+            self.done, (self._cands, self._form) = None, now
+            self._segment(e, w)
+            if self.done is None:
+                self._segment(ev, wnd)
+            if self.done is None:
+                self.stats.reordered += 1
+                return
+        self.done, (self._cands, self._form) = failed, now
 
     def _delayed_before_capture(self, ev: SegmentEvent, wnd: int | None) -> None:
         """At a far capture point the network between the IUT and the capture point may have
@@ -986,8 +1009,8 @@ class Monitor:
         # an end judged far only from its first violation on (no --vantage) has no history of
         # its own yet: the states before the events still pending (`_crossed`) are the earlier
         # ones known (the same in both engines: the native judge keeps those, not more)
-        earlier = self._recent or tuple((e.t, b) for b, e, _ in self._crossed or ())
-        for t, (cands, form) in reversed(earlier):
+        earlier = self._recent or tuple((e.t, b, e, w) for b, e, w in self._crossed or ())
+        for t, (cands, form), _, _ in reversed(earlier):
             if ev.t is not None and t is not None and ev.t - t > self.reorder:
                 break
             self.done, self._cands, self._form = None, cands, form

@@ -22,7 +22,8 @@ from types import MappingProxyType
 
 NEAR, FAR = "near", "far"
 #: Without --vantage: near, until the end's first violation; then far if the capture shows a
-#: network between it and the capture point (`looks_far`), and the violation is judged again.
+#: network between it and the capture point (`looks_far`), and the violation is judged again
+#: (a capture's judge then judges the whole connection again, far from its start: judge._again_far).
 AUTO = "auto"
 #: `looks_far`: an end whose quickest reply in the connection (its segment after one of its
 #: peer's) took longer than FAR_REPLY and FAR_RATIO times its peer's quickest reply.
@@ -160,14 +161,19 @@ LATITUDES: tuple[Latitude, ...] = (
               "tests/live/test_live.py::test_the_same_loss_judged_at_a_near_end_is_a_violation"),
              count=MAX_CROSSED, vantage=FAR),
     Latitude("far-reorder", "at a far capture point a segment from the IUT may reach it after segments the IUT "
-             "sent later (the network between held it back)",
-             "sent from the state before one of the segments captured within `reorder` seconds before it, at most "
-             "MAX_REORDERED segments back; what the IUT did since stays judged",
-             "RFC 9293 3.3.2 and 3.10.7.4 (segments may arrive out of order; IP does not keep order); the live "
+             "sent later (the network between held it back), and a segment to the IUT may reach it again later "
+             "than the capture shows (held back or duplicated after the capture point)",
+             "the held-back segment sent from the state before one of the segments captured within `reorder` "
+             "seconds before it, what the IUT did since staying judged; the copy one of the incoming segments "
+             "captured within `reorder` seconds, the IUT's answer following it; at most MAX_REORDERED segments "
+             "back",
+             "RFC 9293 3.3.2 and 3.10.7.4 (segments may be duplicated and arrive out of order); the live "
              "relay holds frames back up to 20 ms and Linux's fast retransmission then overtakes them",
              ("tests/oracle/test_observation.py::test_a_far_ends_segment_held_back_past_a_later_one_is_conformant",
+              "tests/oracle/test_observation.py::test_a_far_end_answering_a_copy_of_an_earlier_segment_is_conformant",
               "tests/oracle/test_lossy_captures.py::test_a_lossy_transfer_is_judged_conformant"),
-             ("tests/oracle/test_observation.py::test_a_segment_held_back_longer_than_reorder_or_at_a_near_end_is_a_violation",),
+             ("tests/oracle/test_observation.py::test_a_segment_held_back_longer_than_reorder_or_at_a_near_end_is_a_violation",
+              "tests/oracle/test_observation.py::test_a_copy_older_than_reorder_or_at_a_near_end_is_a_violation"),
              param="reorder", count=MAX_REORDERED, vantage=FAR),
     Latitude("far-segmentation", "at a far capture point taken on the sending host (`offload` on), a segment to "
              "the IUT larger than the connection's MSS reaches it as segments of that MSS (cut after the capture "

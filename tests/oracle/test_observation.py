@@ -570,3 +570,23 @@ def test_a_piece_off_the_mss_or_without_offload_or_at_a_near_end_is_a_violation(
     assert Monitor("linux", vantage="far", observation=OFFLOAD).check(_cut([2501, 4001])).status == "violation"
     assert Monitor("linux", vantage="far").check(_cut([3001, 4001])).status == "violation"
     assert Monitor("linux", observation=OFFLOAD).check(_cut([3001, 4001])).status == "violation"
+
+
+def _copy_after_close(t_rst):
+    """The far server closes (LAST-ACK, then CLOSED); at `t_rst` it sends <SEQ=5001><CTL=RST>,
+    the answer CLOSED gives a segment carrying ACK 5001 (RFC 9293 3.10.7.1): a copy of the
+    client's data or FIN the network held back after the capture point (or duplicated)."""
+    return [s("in", "SYN", 1000, t=0.0), s("out", "SYN,ACK", 5000, 1001, t=0.0001), s("in", "ACK", 1001, 5001, t=0.001),
+            s("in", "ACK", 1001, 5001, 100, t=0.01), s("out", "ACK", 5001, 1101, t=0.011),
+            s("in", "FIN,ACK", 1101, 5001, t=0.02), s("out", "FIN,ACK", 5001, 1102, t=0.021),
+            s("in", "ACK", 1102, 5002, t=0.03), s("out", "RST", 5001, t=t_rst)]
+
+
+def test_a_far_end_answering_a_copy_of_an_earlier_segment_is_conformant():
+    assert Monitor("linux", vantage="far").check(_copy_after_close(0.04)).ok
+    assert Monitor("linux", vantage="far").check(_copy_after_close(0.02 + REORDER - 0.001)).ok
+
+
+def test_a_copy_older_than_reorder_or_at_a_near_end_is_a_violation():
+    assert Monitor("linux", vantage="far").check(_copy_after_close(0.02 + REORDER + 0.001)).status == "violation"
+    assert Monitor("linux").check(_copy_after_close(0.04)).status == "violation"
