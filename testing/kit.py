@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from synack.checker.scenarios import SINGLE
 from synack.oracle.judge import learnable
+from synack.oracle.monitor import LEARNABLE
 from synack.spec.machine import machine
 from synack.spec.profiles import Profile, get_profile, timer_seconds
 
@@ -262,6 +263,13 @@ class Kit:
         # what the oracle learned on this run (a parameter's value, or "+option": an option on)
         res.learned = {k: {"value": player.mon.profile.params.get(k, True), "why": why}
                        for k, why in player.mon.learned.items()}
+        # and a retry limit the end of the run showed (the stack gave up before the default:
+        # the final verdict's `learned`, Monitor._gave_up, worded "PARAM COUNT: ...")
+        for why in getattr(player.final, "learned", ()) or ():
+            name, _, rest = why.partition(" ")
+            count = rest.split(":", 1)[0]
+            if name in LEARNABLE and name not in res.learned and count.isdigit():
+                res.learned[name] = {"value": int(count), "why": why}
         if crash is not None:
             res.status, res.reason, res.report = DEVIATED, "the stack crashed or hung", crash_report(crash, player)
             self._restart(driver, row, crash)

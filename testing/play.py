@@ -103,7 +103,7 @@ class RunPlayer:
         # `wider(retries)`: a planner of the same scenario and side whose retry limits are capped
         # at `retries`, for a stack that retransmits past this planner's cap (`_replan`)
         self.wider = wider
-        self.widened = 0                         # the retry cap of the model re-planned in (0: not)
+        self.widened = -1                        # the retry cap of the model re-planned in (-1: none)
         # how long the last obligation may stay open: an owed (delayed) ACK, delack_max plus the lag
         self.deadline = float(profile.params["delack_max"]) + observation_param("lag")
         self.events: list = []
@@ -411,7 +411,9 @@ class RunPlayer:
                 return True
             if matched:
                 continue
-            nxt = self._replan(s, child, got, row)
+            # a timer that should have retransmitted (or probed) and brought nothing: the stack
+            # may have given up there (a retry limit below the model's)
+            nxt = self._replan(s, child, got, row, stopped=kind == "timer" and bool(expect) and not got)
             if nxt is None:
                 self.why = (f"at {_move_text(lab)} the run expected the stack to send "
                             f"{', '.join(map(str, expect)) or 'nothing'} and it sent "
@@ -490,7 +492,7 @@ class RunPlayer:
             out.append(tuple(st))
         return out
 
-    def _replan(self, s: tuple, child: tuple, got: list[Segment], row: "str | None"):
+    def _replan(self, s: tuple, child: tuple, got: list[Segment], row: "str | None", stopped: bool = False):
         """(state, plan) from the synchronised state that has the shortest plan to `row` (or
         to a quiet state), or None."""
         if self.replans >= self.max_replans:
@@ -507,18 +509,26 @@ class RunPlayer:
             if late and not self.violated:
                 got = got + late
                 states = self._synced(s, child, got)
-        wide = self._widen(states, row)
-        return wide if wide is not None else self._best(states, row)
+        other = self._recap(states, row, stopped)
+        return other if other is not None else self._best(states, row)
 
-    def _widen(self, states: list, row: "str | None"):
-        """When the stack retransmitted (or probed) up to or past the planner's retry cap, where
-        the capped model gives up (and would be re-planned once per retransmission more, until
-        the run has none left): plan in a model capped at the profile's own limits (`wider`),
-        with the states carried over. None when the cap was not reached (or no wider plan)."""
+    def _recap(self, states: list, row: "str | None", stopped: bool):
+        """Re-plan in a model with other retry caps (`wider`), the states carried over, when the
+        stack's retries do not fit this planner's cap: it retransmitted (or probed) up to the cap
+        and on, where the capped model gives up (and would cost a re-plan per retransmission
+        more, until the run has none left): a model capped at the profile's own limits; or a
+        timer brought nothing (`stopped`) after fewer retransmissions than the model's limits:
+        a model capped at the count the stack stopped at (whether stopping there is allowed is
+        the oracle's to judge). None when neither applies (or no plan there)."""
         cap = self.sys.cfg.retries
-        to = min(MAX_RETRIES, max(int(self.prof.params[k]) for k in RETRY_LIMITS))
-        if self.wider is None or to <= cap or not any(
-                max(self.sys.eps[st[self.x]].rtx, self.sys.eps[st[self.x]].probes) >= cap for st in states):
+        done = max((max(self.sys.eps[st[self.x]].rtx, self.sys.eps[st[self.x]].probes) for st in states), default=-1)
+        if stopped and 0 <= done < cap:
+            to = done
+        else:
+            to = min(MAX_RETRIES, max(int(self.prof.params[k]) for k in RETRY_LIMITS))
+            if stopped or to <= cap or done < cap:
+                return None
+        if self.wider is None:
             return None
         pl = self.wider(to)
         moved = [_translate(st, self.sys, pl.system) for st in states]

@@ -96,7 +96,7 @@ def test_without_the_wider_model_each_extra_retransmission_costs_a_replan(toy, m
     # the capped model gives up after every retransmission past its cap: one re-plan each (3),
     # all the re-plans a run has (RunPlayer max_replans); one more retransmission and the row
     # would be out of reach
-    monkeypatch.setattr(RunPlayer, "_widen", lambda self, states, row: None)
+    monkeypatch.setattr(RunPlayer, "_recap", lambda self, states, row, stopped: None)
     r = _kit().run_row(toy, "rto.syn.giveup")
     assert r.replans == 3, (r.status, r.reason)
     monkeypatch.setattr(RunPlayer, "__init__", _fewer_replans(RunPlayer.__init__))
@@ -121,3 +121,23 @@ def test_parameters_not_given_are_learned_and_reported():
     md = markdown([d])
     assert "## Parameters learned" in md and "| rto_initial | 0.5 | `rto.syn` | because |" in md
     assert "Given: SYN.RETRIES 5." in md
+
+
+def test_a_stack_that_gives_up_before_the_models_limit_is_followed_and_its_limit_learned(toy):
+    # no parameters given: the model (rfc9293) retransmits a SYN 7 times, ToyTCP 5; at the
+    # silent 6th timeout the kit re-plans in a model capped at 5, and the oracle learns SYN.GIVEUP 5
+    from synack.testing import Kit
+    kit = _KITS.setdefault("untold", Kit("rfc9293", scenarios=("handshake",), max_states=3000))
+    r = kit.run_row(toy, "rto.syn.giveup")
+    assert r.status == CONFORMANT, (r.status, r.reason, r.report)
+    assert r.learned["SYN.GIVEUP"]["value"] == 5
+
+
+def test_without_the_narrower_model_that_row_is_not_reached(toy, monkeypatch):
+    from synack.testing import Kit
+    kit = _KITS.setdefault("untold", Kit("rfc9293", scenarios=("handshake",), max_states=3000))
+    recap = RunPlayer._recap
+    monkeypatch.setattr(RunPlayer, "_recap", lambda self, states, row, stopped: None if stopped else
+                        recap(self, states, row, stopped))
+    r = kit.run_row(toy, "rto.syn.giveup")
+    assert r.status == NOT_REACHED and "sent nothing" in r.reason, (r.status, r.reason)
