@@ -395,6 +395,14 @@ class RunPlayer:
                 got = self._observe(len(expect), self._reply_wait(len(expect)), iss)
             else:
                 got = self._wait_timer(lab[2], self.sys.eps[s[self.x]], len(expect), iss)
+                if expect and not got and not self.violated:
+                    # silence where the model's timer sends: the stack's timer may run longer than
+                    # the profile's default (a default is not a fact about the stack): wait on,
+                    # before taking the silence for a give-up, as long as any RTO may last
+                    # (rto_max, RFC 6298 2.5), at most `max_real_wait` on a real clock
+                    tol = 1 + float(self.prof.params["tolerance"])
+                    got = self._observe(len(expect), self.max_real_wait if self.real else
+                                        float(self.prof.params["rto_max"]) * tol, iss)
             self._accept()
             if self.violated:
                 return False
@@ -465,6 +473,14 @@ class RunPlayer:
                 time.sleep(limit)
             else:
                 self.d.advance(limit)
+            if kind in ("RTO", "KEEPALIVE"):
+                # the model gives up here; the stack's timer may run longer than the profile's
+                # default and retransmit yet: watch on as long as any RTO may last (rto_max, RFC
+                # 6298 2.5), at most `max_real_wait` in all on a real clock, so that a give-up is
+                # not concluded (nor a retry limit learned) from a stack that was only slower
+                more = max(0.0, self.max_real_wait - limit) if self.real else float(self.prof.params["rto_max"]) * (
+                    1 + float(self.prof.params["tolerance"]))
+                return self._observe(1, more, iss)
             return self._observe(0, 0.0, iss)
         return self._observe(want, limit, iss)
 
@@ -522,7 +538,10 @@ class RunPlayer:
         the oracle's to judge). None when neither applies (or no plan there)."""
         cap = self.sys.cfg.retries
         done = max((max(self.sys.eps[st[self.x]].rtx, self.sys.eps[st[self.x]].probes) for st in states), default=-1)
-        if stopped and 0 <= done < cap:
+        if stopped and 1 <= done < cap:
+            # (after one retransmission at least: the stack's timer has shown its pace, so
+            # silence at the next expiry is a give-up; silence at the first may be a timer
+            # longer than the profile's, lwIP's and ns-3's 3 s initial RTO among them)
             to = done
         else:
             to = min(MAX_RETRIES, max(int(self.prof.params[k]) for k in RETRY_LIMITS))
