@@ -106,6 +106,10 @@ class Linux:
         self.tun = os.open("/dev/net/tun", os.O_RDWR | os.O_NONBLOCK)
         fcntl.ioctl(self.tun, TUNSETIFF, struct.pack("16sH", DEV.encode(), IFF_TUN | IFF_NO_PI))
         mss = int(req.get("mss", 1460))
+        # no IPv6 on the device: the router solicitations and MLD reports it would send when it
+        # comes up, before the packet socket below exists, are noise in TUN with no stamp
+        with open(f"/proc/sys/net/ipv6/conf/{DEV}/disable_ipv6", "w") as fh:
+            fh.write("1")
         for cmd in (["ip", "link", "set", "lo", "up"],
                     ["ip", "link", "set", DEV, "up", "mtu", str(mss + 40)],
                     ["ip", "addr", "add", f"{self.iut}/32", "dev", DEV],
@@ -121,6 +125,7 @@ class Linux:
         # a packet socket on the TUN device sees each datagram the kernel sends as it leaves the
         # stack (dev_queue_xmit_nit(), before tun_net_xmit() queues it for our read), stamped by
         # the kernel (SO_TIMESTAMPNS): that time, not our later read, is the datagram's t_ms
+        # (bound once the device is up: bound to a down device, its first read fails ENETDOWN)
         self.tap = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_ALL))
         self.tap.bind((DEV, ETH_P_ALL))          # (Python applies htons)
         self.tap.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
@@ -227,7 +232,7 @@ class Linux:
                     sec, nsec = struct.unpack("qq", raw[:16])
                     t = self._kernel_ms(sec * 1_000_000_000 + nsec)
             if t is not None:
-                self.sent.append((t, data))
+                self.sent.append((t, _unsummed(data)))
         del self.sent[:-1000]
 
     def collect(self, req: dict) -> dict:
@@ -245,8 +250,9 @@ class Linux:
             read = self.now_ms()
             self._tapped()
             t = read
+            key = _unsummed(pkt)
             for i, (kt, data) in enumerate(self.sent):
-                if data == pkt:
+                if data == key:
                     t = kt
                     del self.sent[:i + 1]       # in order: what came before it was read already
                     break
@@ -265,6 +271,18 @@ class Linux:
 
     def events(self, req: dict) -> dict:
         return {"ok": True, "events": []}
+
+
+def _unsummed(ip: bytes) -> bytes:
+    """A datagram less its IPv4 and TCP checksums: the packet socket may see a segment whose
+    checksum the device completes later (CHECKSUM_PARTIAL), and the same bytes otherwise."""
+    b = bytearray(ip)
+    if len(b) >= 20 and b[0] >> 4 == 4:
+        b[10:12] = b"\0\0"
+        ihl = (b[0] & 15) * 4
+        if b[9] == 6 and len(b) >= ihl + 18:
+            b[ihl + 16:ihl + 18] = b"\0\0"
+    return bytes(b)
 
 
 def main() -> int:
