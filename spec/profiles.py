@@ -73,6 +73,12 @@ OPTIONS: dict[str, str] = {
     "ack-bytes-acked": "Linux tcp_ack(): RFC 5961 5.2's bound is SND.UNA - min(max_window, bytes_acked), so an "
                        "ACK below everything acknowledged so far (below ISS; a server's bytes_acked does not count "
                        "its SYN, so ISS too) is always challenged and dropped (found by the test kit)",
+    "dup-end-acceptable": "Linux tcp_sequence(): a segment is acceptable when !before(end_seq, rcv_wup) and "
+                          "!after(seq, rcv_nxt + tcp_receive_window()), so one lying wholly below RCV.NXT and "
+                          "ending exactly at it (a retransmitted FIN after the peer's FIN, old text) passes, where "
+                          "RFC 9293 3.10.7.4 finds it unacceptable: its ACK is processed, tcp_data_queue() drops it "
+                          "as a duplicate with an ACK at once (D-SACK), and a RST so placed gets a challenge ACK "
+                          "(tcp_validate_incoming()) instead of being dropped",
     "tfo": "RFC 7413 TCP Fast Open; Linux net.ipv4.tcp_fastopen (default 1: client; 3: also servers whose "
            "listener set TCP_FASTOPEN): data on the SYN with a cookie, a cookie request without one, the fallback "
            "when the server acknowledges only the SYN, data accepted on a SYN and sent before the final ACK",
@@ -331,7 +337,7 @@ LINUX = _profile(
      "simopen-synack-dupack", "listener-survives", "time-wait-detached",
      "tfo", "syn-recv-ack-first", "rst-after-fin", "fin-wait-2-minisock", "time-wait-minisock",
      "past-window-whole", "ack-bytes-acked", "flagless-drop", "rst-challenge-below", "icmp-establishment",
-     "user-timeout"},
+     "user-timeout", "dup-end-acceptable"},
     {"SYN.RETRIES": 6, "SYNACK.RETRIES": 5, "DATA.RETRIES": 15, "KA.PROBES": 9, "WINDOW": 65535, "MSS.DEFAULT": 536, "SYN.LINEAR": 4,
      "msl": 30.0, "time_wait": 60.0, "rto_initial": 1.0, "rto_min": 0.2, "rto_max": 120.0,
      "fin_timeout": 60.0, "user_timeout": 0.0, "ka_idle": 7200.0, "ka_interval": 75.0, "delack_max": 0.5,

@@ -59,10 +59,20 @@ MACROS: dict[str, str] = {
         " or (SEG.LEN == 0 and RCV.WND > 0 and RCV.NXT <= SEG.SEQ and SEG.SEQ < RCV.NXT + RCV.WND)"
         " or (SEG.LEN > 0 and RCV.WND > 0 and ((RCV.NXT <= SEG.SEQ and SEG.SEQ < RCV.NXT + RCV.WND)"
         " or (RCV.NXT <= SEG.SEQ + SEG.LEN - 1 and SEG.SEQ + SEG.LEN - 1 < RCV.NXT + RCV.WND)))"
-        " or LX_ZW_FIN"),
+        " or LX_ZW_FIN or LX_DUP_END"),
     # Linux tcp_data_queue() (2bd99aef1b19): a bare FIN exactly at RCV.NXT is taken at a zero window
     # ("some stacks are known to send bare FIN packets in a loop even if we send RWIN 0")
     "LX_ZW_FIN": "RCV.WND == 0 and SEG.SEQ == RCV.NXT and FIN and not SYN and SEG.DATA == 0",
+    # Linux tcp_sequence(): acceptable when !before(end_seq, rcv_wup) and !after(seq, rcv_nxt + window),
+    # end_seq = SEG.SEQ + SEG.LEN (SYN and FIN counted); rcv_wup <= RCV.NXT, so a segment wholly below
+    # RCV.NXT that ENDS at it passes (RFC 9293 3.10.7.4 finds it unacceptable). Not a request socket
+    # (passive SYN-RECEIVED, a Fast Open child until its SYN is acknowledged: SND.UNA == ISS), which
+    # tcp_check_req() judges by tcp_in_window()
+    "LX_DUP_END": ("SEG.LEN > 0 and SEG.SEQ < RCV.NXT and SEG.SEQ + SEG.LEN == RCV.NXT"
+                   " and not (PASSIVE and SND.UNA == ISS)"),
+    # ... and in the seventh step, the segment that passed by it (read after the fifth step may have moved
+    # SND.UNA; a SYN reaching the text is SYN-SENT's SYN,ACK, which synsent.synack acknowledges)
+    "LX_DUP_TEXT": "not SYN and SEG.LEN > 0 and SEG.SEQ < RCV.NXT and SEG.SEQ + SEG.LEN == RCV.NXT",
     # TCP Fast Open: the SYN carried data (it is still in flight)
     "TFO_SYN_DATA": "SND.NXT != ISS + 1",
     # 3.10.7.4 fifth: an acceptable acknowledgment, a duplicate, or one for data not yet sent.
@@ -127,7 +137,8 @@ MACROS: dict[str, str] = {
 }
 #: Macros that hold only under a profile option; without the option they are False.
 MACRO_OPTION: dict[str, str] = {"ABORT_ON_DATA": "rst-on-unread", "RESYN": "synack-on-syn-copy",
-                                "LX_ZW_FIN": "past-window-whole", "ACK_NEVER_SENT": "ack-bytes-acked",
+                                "LX_ZW_FIN": "past-window-whole", "LX_DUP_END": "dup-end-acceptable",
+                                "LX_DUP_TEXT": "dup-end-acceptable", "ACK_NEVER_SENT": "ack-bytes-acked",
                                 "TFO_SYN_DATA": "tfo",
                                 "LX_REQ_BADACK": "syn-recv-ack-first", "LX_NOFLAGS": "flagless-drop",
                                 "LX_RST_ANY": "rst-challenge-below"}
@@ -804,10 +815,28 @@ row("text.trim", (ES, F1, F2), SEG, "NEWDATA and not FITS and not ABORT_ON_DATA"
 row("text.abort-on-data", (F1, F2), SEG, "NEWDATA and ABORT_ON_DATA",
     ("reply <SEQ=SEG.ACK><CTL=RST>", "delete TCB"), CL, "RFC 1122 4.2.2.13; Linux tcp_rcv_state_process()",
     "seventh: new data after close(): snd RST (LINUX_MIB_TCPABORTONDATA)", stage="text", when="rst-on-unread")
-row("text.none", (ES, F1, F2), SEG, "not OUT_OF_ORDER and not NEWDATA", (), None, R + "3.10.7.4",
+row("text.none", (ES, F1, F2), SEG, "not OUT_OF_ORDER and not NEWDATA and not LX_DUP_TEXT", (), None, R + "3.10.7.4",
     "seventh: no new text", stage="text", next="fin")
-row("text.ignore", (CW, CG, LA, TW), SEG, "True", (), None, R + "3.10.7.4",
+row("text.ignore", (CW, CG, LA, TW), SEG, "not LX_DUP_TEXT", (), None, R + "3.10.7.4",
     "seventh: the peer already sent FIN: ignore the text", stage="text", next="fin")
+# Linux: a segment that ends at RCV.NXT passed tcp_sequence() (LX_DUP_END) and had its ACK processed;
+# tcp_data_queue() finds it a duplicate (!after(end_seq, rcv_nxt)): D-SACK, quick-ack mode, the whole
+# segment (a FIN on it too) dropped, an ACK at once. CLOSE-WAIT, CLOSING and LAST-ACK reach
+# tcp_data_queue() for a segment starting below RCV.NXT (tcp_rcv_state_process() step 7 falls through).
+_LXDUP = "Linux tcp_sequence(), tcp_validate_incoming(), tcp_data_queue() (out_of_window: tcp_dsack_set())"
+row("text.dup.lx", (ES, F1, F2), SEG, "LX_DUP_TEXT", ACK_NOW, None, _LXDUP,
+    "seventh: old text (or a FIN) ending at RCV.NXT: a duplicate, dropped, snd ACK (D-SACK) at once",
+    stage="text", when="dup-end-acceptable")
+row("text.dup.lx.closing", (CW, CG, LA), SEG, "LX_DUP_TEXT", ACK_NOW, None,
+    _LXDUP + "; tcp_rcv_state_process() step 7 (seq before rcv_nxt falls through to tcp_data_queue())",
+    "seventh: after the peer's FIN, a segment ending at RCV.NXT (its retransmitted FIN): a duplicate, dropped, "
+    "snd ACK (D-SACK) at once; the state remains", stage="text", when="dup-end-acceptable")
+row("text.dup.lx.tw", TW, SEG, "LX_DUP_TEXT", (), None,
+    "Linux tcp_rcv_state_process() (TCP_CLOSING: tcp_time_wait(); goto consume)",
+    "seventh: CLOSING took the ACK of its FIN from a segment ending at RCV.NXT (the peer's FIN retransmitted "
+    "with that ACK) and became TIME-WAIT: the rest of the segment is not processed, nothing is sent (the peer's "
+    "next retransmission meets the timewait socket, which ACKs it). A segment arriving in TIME-WAIT never gets "
+    "here under linux: time-wait-minisock judges it first", stage="text", when="dup-end-acceptable")
 
 # eighth: FIN
 _fin = ("RCV.NXT := RCV.NXT + 1", ACK_NOW) + _UNHOLD + ("signal eof",)

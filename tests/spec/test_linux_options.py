@@ -351,3 +351,60 @@ def test_tcp_user_timeout_is_a_linux_parameter_whose_zero_means_none():
 def call_timeout():
     from synack.spec import timeout
     return timeout("USER-TIMEOUT")
+
+
+# --- a segment ending at RCV.NXT passes tcp_sequence() (option dup-end-acceptable) -------------
+
+def test_a_segment_ending_at_rcv_nxt_is_acceptable_and_its_ack_processed():
+    """tcp_sequence() accepts a segment unless its end_seq lies before RCV.WUP (<= RCV.NXT): old
+    text ending exactly at RCV.NXT passes, its ACK advances SND.UNA, and tcp_data_queue() drops
+    the text as a duplicate with an ACK at once. RFC 9293's first check finds it unacceptable:
+    the same ACK, but SND.UNA stays. One octet short of RCV.NXT, Linux agrees with the RFC."""
+    e = est(101, 301)._replace(snd_nxt=111)
+    dup = seg("ACK", 296, 111, data=5)
+    t = one(LINUX, e, arrive(dup))
+    assert t.endpoint.snd_una == 111 and t.sends == (seg("ACK", 111, 301),) and t.rows[-1] == "text.dup.lx"
+    for prof in (without("dup-end-acceptable"), "rfc9293"):
+        r = one(prof, e, arrive(dup))
+        assert r.endpoint.snd_una == 101 and r.sends == (seg("ACK", 111, 301),), prof
+    short = one(LINUX, e, arrive(seg("ACK", 295, 111, data=5)))
+    assert short.endpoint.snd_una == 101 and "seq.bad" in short.rows
+
+
+def test_a_rst_ending_at_rcv_nxt_gets_a_challenge_ack():
+    """A RST whose data ends at RCV.NXT passes tcp_sequence() and, not being at RCV.NXT, is
+    challenged (tcp_validate_incoming()); RFC 9293 drops it as unacceptable. Ending one below
+    RCV.NXT it is dropped by Linux too, so an ACK after it is a violation."""
+    base = CLIENT_OPEN + [i("ACK", 301, 101, data=5), o("ACK", 101, 306)]
+    challenged = [o("ACK", 101, 306)]
+    assert_option_decides("dup-end-acceptable", base + [i("RST", 301, data=5)] + challenged,
+                          base + [i("RST", 300, data=5)] + challenged)
+
+
+def test_a_retransmitted_fin_in_close_wait_is_a_duplicate():
+    """CLOSE-WAIT: the peer's FIN again (SEG.SEQ = RCV.NXT - 1) passes tcp_sequence() and
+    tcp_data_queue() ACKs it as a duplicate; the state and RCV.NXT remain, no second EOF."""
+    cw = one(LINUX, est(101, 301), arrive(seg("FIN,ACK", 301, 101))).endpoint
+    t = one(LINUX, cw, arrive(seg("FIN,ACK", 301, 101)))
+    assert t.endpoint == cw and t.sends == (seg("ACK", 101, 302),) and t.signals == ()
+    assert "text.dup.lx.closing" in t.rows and "seq.ok" in t.rows
+    assert "seq.bad" in one("rfc9293", cw, arrive(seg("FIN,ACK", 301, 101))).rows
+
+
+def test_closing_takes_the_ack_of_its_fin_from_a_retransmitted_fin_and_sends_nothing():
+    """CLOSING: the peer's FIN retransmitted with the ACK of our FIN ends at RCV.NXT, so Linux
+    processes the ACK: TIME-WAIT (tcp_time_wait(); goto consume), nothing sent. RFC 9293 finds it
+    unacceptable: an ACK, and CLOSING remains."""
+    cg = Endpoint(State.CLOSING, 100, 300, 101, 102, 65535, 302, 65535, fin_sent=True)
+    t = one(LINUX, cg, arrive(seg("FIN,ACK", 301, 102)))
+    assert t.endpoint.state is State.TIME_WAIT and t.sends == () and t.rows[-1] == "text.dup.lx.tw"
+    r = one("rfc9293", cg, arrive(seg("FIN,ACK", 301, 102)))
+    assert r.endpoint == cg and r.sends == (seg("ACK", 102, 302),)
+
+
+def test_the_syn_ack_in_syn_sent_is_acknowledged_once():
+    """A SYN,ACK ends at the RCV.NXT it sets: it is not a duplicate (one ACK, the handshake's)."""
+    ss = one(LINUX, Endpoint(), call("CONNECT", isn=100)).endpoint
+    t = one(LINUX, ss, arrive(seg("SYN,ACK", 300, 101)))
+    assert t.sends == (seg("ACK", 101, 301),) and t.endpoint.state is State.ESTABLISHED
+
