@@ -96,7 +96,7 @@ LEARNABLE = {"ka_idle": "TCP_KEEPIDLE / net.ipv4.tcp_keepalive_time",
 #: Options of the table that a sysctl turns on, in the profiles where it is a host setting: when
 #: the monitor learns (no parameter given), a trace no candidate explains without the option is
 #: judged with it from the events still pending on (`Monitor._refit`), and that is printed.
-LEARNABLE_OPTIONS = {"rfc1337": ("net.ipv4.tcp_rfc1337 = 1", ("linux",))}
+LEARNABLE_OPTIONS = {"rfc1337": ("net.ipv4.tcp_rfc1337 = 1", ("linux",)), "defer-accept": ("setsockopt(TCP_DEFER_ACCEPT) on the listener", ("linux",)), "listen-overflow": ("a full accept queue (listen() backlog, net.core.somaxconn)", ("linux",)), "abort-on-overflow": ("net.ipv4.tcp_abort_on_overflow = 1", ("linux",))}
 #: Violations reported per end before judging stops (`Monitor(max_violations=...)`).
 MAX_VIOLATIONS = 10
 def _distance(seg: Segment | None, obs: Segment) -> tuple[int, int]:

@@ -79,6 +79,16 @@ OPTIONS: dict[str, str] = {
                           "RFC 9293 3.10.7.4 finds it unacceptable: its ACK is processed, tcp_data_queue() drops it "
                           "as a duplicate with an ACK at once (D-SACK), and a RST so placed gets a challenge ACK "
                           "(tcp_validate_incoming()) instead of being dropped",
+    "defer-accept": "Linux tcp_check_req(), reqsk_timer_handler() (TCP_DEFER_ACCEPT on the listener): the bare "
+                    "third ACK of the handshake is dropped (inet_rsk(req)->acked = 1) while the SYN,ACK has been "
+                    "retransmitted fewer times than the deferral; the timer retransmits the SYN,ACK; an ACK with data "
+                    "opens the connection",
+    "listen-overflow": "Linux tcp_check_req() listen_overflow (the listener's accept queue is full, "
+                       "net.ipv4.tcp_abort_on_overflow = 0): the third ACK is dropped (inet_rsk(req)->acked = 1) and "
+                       "reqsk_timer_handler() retransmits the SYN,ACK",
+    "abort-on-overflow": "Linux tcp_check_req() listen_overflow -> embryonic_reset (net.ipv4.tcp_abort_on_overflow "
+                         "= 1): the third ACK finding the accept queue full is answered <SEQ=SEG.ACK><CTL=RST> "
+                         "(tcp_v4_send_reset()) and the request dropped",
     "tfo": "RFC 7413 TCP Fast Open; Linux net.ipv4.tcp_fastopen (default 1: client; 3: also servers whose "
            "listener set TCP_FASTOPEN): data on the SYN with a cookie, a cookie request without one, the fallback "
            "when the server acknowledges only the SYN, data accepted on a SYN and sent before the final ACK",
@@ -379,6 +389,13 @@ VARIANTS: dict[str, tuple[frozenset[str], str]] = {
                  "into the new incarnation's window"),
     "rfc1337": (frozenset({"rfc1337"}), "not a teaching variant: RFC 1337's fix, ignore RST in TIME-WAIT"),
     "tfo": (frozenset({"tfo"}), "not a teaching variant: RFC 7413 TCP Fast Open (on in linux)"),
+    "defer-accept": (frozenset({"defer-accept"}), "not a teaching variant: Linux TCP_DEFER_ACCEPT on the listener "
+                     "(tcp_check_req() drops the bare third ACK)"),
+    "listen-overflow": (frozenset({"listen-overflow"}), "not a teaching variant: Linux with the listener's accept "
+                        "queue full (tcp_check_req() listen_overflow drops the third ACK)"),
+    "abort-on-overflow": (frozenset({"abort-on-overflow"}), "not a teaching variant: Linux "
+                          "net.ipv4.tcp_abort_on_overflow = 1 (tcp_check_req() resets a third ACK the full accept "
+                          "queue cannot take)"),
 }
 
 

@@ -673,6 +673,28 @@ row("ack.synrcvd.queued", SR, SEG, "ACK and ACK_NEW and SND.Q > 0",
      "send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK><LEN=SND.Q>", "SND.NXT := SND.NXT + SND.Q", "SND.Q := 0"), ES,
     R + "3.10.7.4; 3.10.2", "fifth: rcv ACK of SYN: ESTABLISHED, and the data queued by SEND goes out",
     stage="ack", next="text")
+# A request socket's third ACK that tcp_check_req() does not turn into a connection (variants: a listener
+# setting or a full accept queue; neither is in the TCB, so each is a choice beside ack.synrcvd).
+_LXREQ = "PASSIVE and not TFO.CHILD and ACK and ACK_NEW"
+row("ack.synrcvd.lx.defer", SR, SEG, _LXREQ + " and SEG.LEN == 0 and SEG.SEQ == RCV.NXT and RTX < SYNACK.RETRIES",
+    (), None, "Linux tcp_check_req() (TCP_DEFER_ACCEPT: req->num_timeout < rskq_defer_accept and end_seq == "
+    "rcv_isn + 1: inet_rsk(req)->acked = 1, LINUX_MIB_TCPDEFERACCEPTDROP), reqsk_timer_handler()",
+    "fifth: TCP_DEFER_ACCEPT: the bare third ACK is dropped while the SYN,ACK has been retransmitted fewer times "
+    "than the deferral (secs_to_retrans(), at most 255; bounded here by SYNACK.RETRIES, the request's give-up); "
+    "the timer retransmits the SYN,ACK and a segment with data (or FIN) opens the connection", stage="ack",
+    when="defer-accept", choice=True)
+row("ack.synrcvd.lx.overflow", SR, SEG, _LXREQ, (), None,
+    "Linux tcp_check_req() (listen_overflow: syn_recv_sock() finds the accept queue full, "
+    "net.ipv4.tcp_abort_on_overflow = 0: inet_rsk(req)->acked = 1), reqsk_timer_handler()",
+    "fifth: the accept queue is full: the third ACK (with any data) is dropped and the request stays; the timer "
+    "retransmits the SYN,ACK (until SYNACK.RETRIES, the request's give-up) and a later ACK may find room",
+    stage="ack", when="listen-overflow and not abort-on-overflow", choice=True)
+row("ack.synrcvd.lx.overflow.rst", SR, SEG, _LXREQ,
+    ("reply <SEQ=SEG.ACK><CTL=RST>", "delete TCB", "RCV.WND := WINDOW", "PASSIVE := True"), LI,
+    "Linux tcp_check_req() (listen_overflow with net.ipv4.tcp_abort_on_overflow = 1: embryonic_reset, "
+    "tcp_v4_send_reset(), inet_csk_reqsk_queue_drop())",
+    "fifth: the accept queue is full and tcp_abort_on_overflow is set: snd <SEQ=SEG.ACK><CTL=RST>, the request is "
+    "dropped, the listener remains", stage="ack", when="abort-on-overflow", choice=True)
 row("ack.synrcvd.bad", SR, SEG, "ACK and not ACK_NEW", "reply <SEQ=SEG.ACK><CTL=RST>", None, R + "3.10.7.4",
     "fifth: unacceptable ACK in SYN-RECEIVED: snd RST", stage="ack")
 _new = ("SND.UNA := SEG.ACK", _WND, "RTX := 0")

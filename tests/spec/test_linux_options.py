@@ -408,3 +408,75 @@ def test_the_syn_ack_in_syn_sent_is_acknowledged_once():
     t = one(LINUX, ss, arrive(seg("SYN,ACK", 300, 101)))
     assert t.sends == (seg("ACK", 101, 301),) and t.endpoint.state is State.ESTABLISHED
 
+
+# --- a request socket's third ACK not taken (variants defer-accept, listen-overflow, abort-on-overflow) --
+
+def timed(events, times):
+    return [replace(e, t=t) for e, t in zip(events, times)]
+
+
+DEFERRED = SERVER_OPEN + [i("ACK", 1001, 5001), o("SYN,ACK", 5000, 1001, wnd=1000), i("ACK", 1001, 5001, data=5),
+                          o("ACK", 5001, 1006, wnd=1000)]
+AT = [0.0, 0.01, 0.02, 0.03, 1.1, 1.2, 1.21]
+
+
+def test_defer_accept_drops_the_bare_third_ack_and_resends_the_syn_ack():
+    """TCP_DEFER_ACCEPT (tcp_check_req()): the bare third ACK is dropped, the SYN,ACK comes
+    again at its RTO (reqsk_timer_handler()), the ACK with data opens the connection. Without
+    the variant the bare ACK opened it and the SYN,ACK is a violation; an ACK with data is never
+    deferred (its end_seq is not rcv_isn + 1)."""
+    events = timed(DEFERRED, AT)
+    assert Monitor("linux+defer-accept", calls_logged=True).check(events).status == "conformant"
+    for prof in ("linux", "rfc9293", "linux+listen-overflow+abort-on-overflow"):
+        assert Monitor(prof, calls_logged=True).check(events).status == "violation", prof
+    data_first = timed(SERVER_OPEN + [i("ACK", 1001, 5001, data=5), o("SYN,ACK", 5000, 1001, wnd=1000)], AT)
+    assert Monitor("linux+defer-accept", calls_logged=True).check(data_first).status == "violation"
+
+
+def test_defer_accept_ends_with_the_syn_ack_retransmissions():
+    """The deferral is bounded by the request's SYN,ACK retransmissions (SYNACK.RETRIES): after
+    the last one a bare ACK opens the connection (one row), before it either may happen."""
+    sr = one(LINUX, one(LINUX, Endpoint(), call("LISTEN")).endpoint, arrive(seg("SYN", 1000), isn=5000)).endpoint
+    prof = get_profile("linux+defer-accept")
+    ends = lambda ep: sorted(t.endpoint.state.name for t in step(prof, ep, arrive(seg("ACK", 1001, 5001))))  # noqa: E731
+    assert ends(sr) == ["ESTABLISHED", "SYN_RECEIVED"]
+    assert ends(sr._replace(rtx=LINUX.params["SYNACK.RETRIES"])) == ["ESTABLISHED"]
+
+
+def test_a_full_accept_queue_drops_the_third_ack_even_with_data():
+    events = timed(SERVER_OPEN + [i("ACK", 1001, 5001, data=5), o("SYN,ACK", 5000, 1001, wnd=1000),
+                                  i("ACK", 1001, 5001, data=5), o("ACK", 5001, 1006, wnd=1000)], AT)
+    assert Monitor("linux+listen-overflow", calls_logged=True).check(events).status == "conformant"
+    assert Monitor("linux", calls_logged=True).check(events).status == "violation"
+
+
+def test_abort_on_overflow_resets_the_third_ack_at_its_ack_number():
+    """tcp_abort_on_overflow = 1: embryonic_reset answers <SEQ=SEG.ACK><CTL=RST>; the request is
+    gone, the listener stays (a new SYN is answered)."""
+    events = timed(SERVER_OPEN + [i("ACK", 1001, 5001), o("RST", 5001, wnd=0)], [k / 100 for k in range(5)])
+    assert Monitor("linux+abort-on-overflow", calls_logged=True).check(events).status == "conformant"
+    sr = one(LINUX, one(LINUX, Endpoint(), call("LISTEN")).endpoint, arrive(seg("SYN", 1000), isn=5000)).endpoint
+    reset = [t for t in step("linux+abort-on-overflow", sr, arrive(seg("ACK", 1001, 5001))) if t.sends]
+    assert [(t.endpoint.state, t.sends) for t in reset] == [(State.LISTEN, (seg("RST", 5001, wnd=0),))]
+    for prof in ("linux", "linux+listen-overflow"):
+        assert Monitor(prof, calls_logged=True).check(events).status == "violation", prof
+    wrong = events[:4] + [replace(events[4], seg=seg("RST", 5002, wnd=0))] + events[5:]
+    assert Monitor("linux+abort-on-overflow", calls_logged=True).check(wrong).status == "violation"
+
+
+@pytest.mark.parametrize("variant", ["defer-accept", "listen-overflow", "abort-on-overflow"])
+def test_request_socket_variants_are_linux_settings_not_defaults(variant):
+    from synack.oracle.monitor import LEARNABLE_OPTIONS
+    from synack.spec.profiles import OPTIONS, VARIANTS
+
+    assert variant not in LINUX.options and variant in VARIANTS and "tcp_check_req()" in OPTIONS[variant]
+    assert LEARNABLE_OPTIONS[variant][1] == ("linux",)
+
+
+def test_the_oracle_learns_defer_accept_from_the_trace():
+    from synack.oracle.monitor import LEARNABLE
+
+    v = Monitor("linux", calls_logged=True, learn=LEARNABLE).check(timed(DEFERRED, AT))
+    assert v.status == "conformant" and "defer-accept" in str(v), str(v)
+    v = Monitor("rfc9293", calls_logged=True, learn=LEARNABLE).check(timed(DEFERRED, AT))
+    assert v.status == "violation"
