@@ -79,6 +79,13 @@ OPTIONS: dict[str, str] = {
                           "RFC 9293 3.10.7.4 finds it unacceptable: its ACK is processed, tcp_data_queue() drops it "
                           "as a duplicate with an ACK at once (D-SACK), and a RST so placed gets a challenge ACK "
                           "(tcp_validate_incoming()) instead of being dropped",
+    "closing-fin-ignored": "Linux tcp_rcv_state_process() step 7, tcp_data_queue(), tcp_fin(): in CLOSE-WAIT, "
+                           "CLOSING and LAST-ACK a segment at or after RCV.NXT is not queued, so a FIN there is "
+                           "dropped without an ACK (RFC 9293 3.10.7.4 eighth: RCV.NXT advances over it, snd ACK); "
+                           "the peer's retransmitted FIN, ending at RCV.NXT, is a duplicate ACKed at once "
+                           "(dup-end-acceptable); TIME-WAIT (tcp_timewait_state_process(), time-wait-minisock) ACKs "
+                           "any FIN without advancing RCV.NXT and restarts; CLOSING whose FIN the segment "
+                           "acknowledges enters TIME-WAIT and consumes it (goto consume)",
     "defer-accept": "Linux tcp_check_req(), reqsk_timer_handler() (TCP_DEFER_ACCEPT on the listener): the bare "
                     "third ACK of the handshake is dropped (inet_rsk(req)->acked = 1) while the SYN,ACK has been "
                     "retransmitted fewer times than the deferral; the timer retransmits the SYN,ACK; an ACK with data "
@@ -347,7 +354,7 @@ LINUX = _profile(
      "simopen-synack-dupack", "listener-survives", "time-wait-detached",
      "tfo", "syn-recv-ack-first", "rst-after-fin", "fin-wait-2-minisock", "time-wait-minisock",
      "past-window-whole", "ack-bytes-acked", "flagless-drop", "rst-challenge-below", "icmp-establishment",
-     "user-timeout", "dup-end-acceptable"},
+     "user-timeout", "dup-end-acceptable", "closing-fin-ignored"},
     {"SYN.RETRIES": 6, "SYNACK.RETRIES": 5, "DATA.RETRIES": 15, "KA.PROBES": 9, "WINDOW": 65535, "MSS.DEFAULT": 536, "SYN.LINEAR": 4,
      "msl": 30.0, "time_wait": 60.0, "rto_initial": 1.0, "rto_min": 0.2, "rto_max": 120.0,
      "fin_timeout": 60.0, "user_timeout": 0.0, "ka_idle": 7200.0, "ka_interval": 75.0, "delack_max": 0.5,

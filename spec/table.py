@@ -73,6 +73,8 @@ MACROS: dict[str, str] = {
     # ... and in the seventh step, the segment that passed by it (read after the fifth step may have moved
     # SND.UNA; a SYN reaching the text is SYN-SENT's SYN,ACK, which synsent.synack acknowledges)
     "LX_DUP_TEXT": "not SYN and SEG.LEN > 0 and SEG.SEQ < RCV.NXT and SEG.SEQ + SEG.LEN == RCV.NXT",
+    # Linux tcp_rcv_state_process() step 7: after the peer's FIN, a segment not before RCV.NXT is not queued
+    "LX_FIN_IGNORED": "not (SEG.SEQ < RCV.NXT)",
     # TCP Fast Open: the SYN carried data (it is still in flight)
     "TFO_SYN_DATA": "SND.NXT != ISS + 1",
     # 3.10.7.4 fifth: an acceptable acknowledgment, a duplicate, or one for data not yet sent.
@@ -138,7 +140,7 @@ MACROS: dict[str, str] = {
 #: Macros that hold only under a profile option; without the option they are False.
 MACRO_OPTION: dict[str, str] = {"ABORT_ON_DATA": "rst-on-unread", "RESYN": "synack-on-syn-copy",
                                 "LX_ZW_FIN": "past-window-whole", "LX_DUP_END": "dup-end-acceptable",
-                                "LX_DUP_TEXT": "dup-end-acceptable", "ACK_NEVER_SENT": "ack-bytes-acked",
+                                "LX_DUP_TEXT": "dup-end-acceptable", "LX_FIN_IGNORED": "closing-fin-ignored", "ACK_NEVER_SENT": "ack-bytes-acked",
                                 "TFO_SYN_DATA": "tfo",
                                 "LX_REQ_BADACK": "syn-recv-ack-first", "LX_NOFLAGS": "flagless-drop",
                                 "LX_RST_ANY": "rst-challenge-below"}
@@ -877,10 +879,25 @@ row("fin.finwait2", F2, SEG, "FIN", _fin + ("restart 2MSL",), TW, R + "3.10.7.4"
     figure5=True)
 row("fin.finwait2.notw", F2, SEG, "FIN", _fin + ("delete TCB",), CL, "teaching variant (not TCP)",
     "no TIME-WAIT: the last ACK is sent and the TCB deleted at once", stage="fin", when="no-time-wait")
-row("fin.remain", (CW, CG, LA), SEG, "FIN", _fin, None, R + "3.10.7.4", "eighth: remain in this state",
-    stage="fin")
+row("fin.remain", (CW, CG, LA), SEG, "FIN and not LX_FIN_IGNORED", _fin, None, R + "3.10.7.4",
+    "eighth: remain in this state (Linux too for a FIN on a segment starting below RCV.NXT: tcp_data_queue() "
+    "queues its new part, tcp_fin() schedules the ACK)", stage="fin")
 row("fin.timewait", TW, SEG, "FIN", _fin + ("restart 2MSL",), None, R + "3.10.7.4",
-    "eighth: remain in TIME-WAIT, restart the 2 MSL timeout", stage="fin")
+    "eighth: remain in TIME-WAIT, restart the 2 MSL timeout", stage="fin", when="not closing-fin-ignored")
+# Linux: after the peer's FIN (RCV_SHUTDOWN), tcp_rcv_state_process() step 7 breaks out for a segment at or
+# after RCV.NXT in CLOSE-WAIT, CLOSING and LAST-ACK: tcp_data_queue(), and so tcp_fin(), never sees it; no ACK
+# is scheduled (a FIN ending at RCV.NXT, the retransmission, is text.dup.lx.closing's). TIME-WAIT is a timewait
+# socket (time-wait-minisock: timewait.lx.other ACKs a FIN, RCV.NXT unchanged); reached here only from CLOSING
+# whose FIN the segment acknowledged (tcp_time_wait(); goto consume).
+_LXFINIGN = "Linux tcp_rcv_state_process() step 7 (CLOSE_WAIT, CLOSING, LAST_ACK: !before(seq, rcv_nxt): break)"
+row("fin.remain.lx.ignored", (CW, CG, LA), SEG, "FIN and LX_FIN_IGNORED", (), None, _LXFINIGN + "; tcp_fin() not reached",
+    "eighth: a FIN at or after RCV.NXT after the peer's FIN: dropped, nothing sent, RCV.NXT and the state remain "
+    "(RFC 9293: RCV.NXT advances, snd ACK)", stage="fin", when="closing-fin-ignored")
+row("fin.timewait.lx", TW, SEG, "FIN", (), None,
+    "Linux tcp_rcv_state_process() (TCP_CLOSING: tcp_time_wait(); goto consume)",
+    "eighth: CLOSING took the ACK of its FIN from this segment and became TIME-WAIT: the rest, a FIN included, "
+    "is not processed, nothing is sent (the timewait socket ACKs the next one). Arriving in TIME-WAIT, a FIN never "
+    "gets here under linux: time-wait-minisock judges it first", stage="fin", when="closing-fin-ignored")
 
 # ============================================================ timeouts (3.10.8)
 row("rto.syn", SS, "RTO", "RTX < SYN.GIVEUP", ("RTX := RTX + 1", "resend <SEQ=ISS><CTL=SYN>"), None,

@@ -480,3 +480,37 @@ def test_the_oracle_learns_defer_accept_from_the_trace():
     assert v.status == "conformant" and "defer-accept" in str(v), str(v)
     v = Monitor("rfc9293", calls_logged=True, learn=LEARNABLE).check(timed(DEFERRED, AT))
     assert v.status == "violation"
+
+
+# --- a FIN after the peer's FIN (option closing-fin-ignored) ---------------------------------
+
+def test_a_fin_at_rcv_nxt_after_the_peers_fin_is_ignored():
+    """CLOSE-WAIT: a FIN at RCV.NXT (past the peer's first FIN) never reaches tcp_fin():
+    tcp_rcv_state_process() step 7 breaks out for a segment not before RCV.NXT, so nothing is
+    sent and RCV.NXT stays, as the FIN that LAST-ACK then sends shows. RFC 9293's eighth step
+    advances RCV.NXT over it and ACKs it. The mutant's FIN acknowledges the ignored one."""
+    base = CLIENT_OPEN + [i("FIN,ACK", 301, 101), o("ACK", 101, 302), i("FIN,ACK", 302, 101), c("SHUTDOWN")]
+    assert_option_decides("closing-fin-ignored", base + [o("FIN,ACK", 101, 302), i("ACK", 302, 102)],
+                          base + [o("FIN,ACK", 101, 303), i("ACK", 302, 102)])
+
+
+def test_closing_and_last_ack_ignore_a_fin_at_rcv_nxt():
+    cg = Endpoint(State.CLOSING, 100, 300, 101, 102, 65535, 302, 65535, fin_sent=True)
+    t = one(LINUX, cg, arrive(seg("FIN,ACK", 302, 101)))
+    assert (t.endpoint, t.sends, t.rows[-1]) == (cg, (), "fin.remain.lx.ignored")
+    r = one("rfc9293", cg, arrive(seg("FIN,ACK", 302, 101)))
+    assert r.endpoint.rcv_nxt == 303 and r.sends == (seg("ACK", 102, 303),)
+    # the same FIN acknowledging CLOSING's: TIME-WAIT, the rest consumed (goto consume)
+    t = one(LINUX, cg, arrive(seg("FIN,ACK", 302, 102)))
+    assert t.endpoint.state is State.TIME_WAIT and t.endpoint.rcv_nxt == 302 and t.sends == ()
+    la = cg._replace(state=State.LAST_ACK)
+    assert one(LINUX, la, arrive(seg("FIN,ACK", 302, 101))).endpoint == la
+
+
+def test_time_wait_acks_a_fin_without_advancing_rcv_nxt():
+    """TIME-WAIT (tcp_timewait_state_process()): a FIN is answered with an ACK of the old
+    RCV.NXT and TIME-WAIT restarts, whether it is the retransmission or one at RCV.NXT."""
+    tw = Endpoint(State.TIME_WAIT, 100, 300, 102, 102, 65535, 302, 65535, fin_sent=True, orphan=True)
+    for sq in (301, 302):
+        t = one(LINUX, tw, arrive(seg("FIN,ACK", sq, 102)))
+        assert (t.endpoint, t.sends) == (tw, (seg("ACK", 102, 302),)) and "restart 2MSL" in t.signals
