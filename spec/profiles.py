@@ -86,6 +86,10 @@ OPTIONS: dict[str, str] = {
                            "(dup-end-acceptable); TIME-WAIT (tcp_timewait_state_process(), time-wait-minisock) ACKs "
                            "any FIN without advancing RCV.NXT and restarts; CLOSING whose FIN the segment "
                            "acknowledges enters TIME-WAIT and consumes it (goto consume)",
+    "fin-fits-window": "Linux tcp_send_fin(), tcp_write_xmit(), tcp_snd_wnd_test(): a FIN counts in end_seq, so "
+                       "CLOSE's FIN (alone, or riding the last queued segment) is sent only when the peer's window "
+                       "takes it; until then it is held and the zero window probed (tcp_probe_timer()), where RFC "
+                       "9293 3.10.4 sends it at once",
     "defer-accept": "Linux tcp_check_req(), reqsk_timer_handler() (TCP_DEFER_ACCEPT on the listener): the bare "
                     "third ACK of the handshake is dropped (inet_rsk(req)->acked = 1) while the SYN,ACK has been "
                     "retransmitted fewer times than the deferral; the timer retransmits the SYN,ACK; an ACK with data "
@@ -354,7 +358,7 @@ LINUX = _profile(
      "simopen-synack-dupack", "listener-survives", "time-wait-detached",
      "tfo", "syn-recv-ack-first", "rst-after-fin", "fin-wait-2-minisock", "time-wait-minisock",
      "past-window-whole", "ack-bytes-acked", "flagless-drop", "rst-challenge-below", "icmp-establishment",
-     "user-timeout", "dup-end-acceptable", "closing-fin-ignored"},
+     "user-timeout", "dup-end-acceptable", "closing-fin-ignored", "fin-fits-window"},
     {"SYN.RETRIES": 6, "SYNACK.RETRIES": 5, "DATA.RETRIES": 15, "KA.PROBES": 9, "WINDOW": 65535, "MSS.DEFAULT": 536, "SYN.LINEAR": 4,
      "msl": 30.0, "time_wait": 60.0, "rto_initial": 1.0, "rto_min": 0.2, "rto_max": 120.0,
      "fin_timeout": 60.0, "user_timeout": 0.0, "ka_idle": 7200.0, "ka_interval": 75.0, "delack_max": 0.5,

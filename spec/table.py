@@ -73,6 +73,10 @@ MACROS: dict[str, str] = {
     # ... and in the seventh step, the segment that passed by it (read after the fifth step may have moved
     # SND.UNA; a SYN reaching the text is SYN-SENT's SYN,ACK, which synsent.synack acknowledges)
     "LX_DUP_TEXT": "not SYN and SEG.LEN > 0 and SEG.SEQ < RCV.NXT and SEG.SEQ + SEG.LEN == RCV.NXT",
+    # Linux tcp_send_fin(), tcp_write_xmit() -> tcp_snd_wnd_test(): a FIN counts in end_seq, so a segment carrying
+    # it goes out only when !after(end_seq, SND.UNA + SND.WND): the FIN alone (CLOSE), or riding N bytes (OUTPUT)
+    "LX_FIN_HELD": "not (SND.NXT - SND.UNA + 1 <= SND.WND)",
+    "LX_FIN_HELD_N": "not (SND.NXT - SND.UNA + N + 1 <= SND.WND)",
     # Linux tcp_rcv_state_process() step 7: after the peer's FIN, a segment not before RCV.NXT is not queued
     "LX_FIN_IGNORED": "not (SEG.SEQ < RCV.NXT)",
     # TCP Fast Open: the SYN carried data (it is still in flight)
@@ -140,7 +144,8 @@ MACROS: dict[str, str] = {
 #: Macros that hold only under a profile option; without the option they are False.
 MACRO_OPTION: dict[str, str] = {"ABORT_ON_DATA": "rst-on-unread", "RESYN": "synack-on-syn-copy",
                                 "LX_ZW_FIN": "past-window-whole", "LX_DUP_END": "dup-end-acceptable",
-                                "LX_DUP_TEXT": "dup-end-acceptable", "LX_FIN_IGNORED": "closing-fin-ignored", "ACK_NEVER_SENT": "ack-bytes-acked",
+                                "LX_DUP_TEXT": "dup-end-acceptable", "LX_FIN_IGNORED": "closing-fin-ignored",
+                                "LX_FIN_HELD": "fin-fits-window", "LX_FIN_HELD_N": "fin-fits-window", "ACK_NEVER_SENT": "ack-bytes-acked",
                                 "TFO_SYN_DATA": "tfo",
                                 "LX_REQ_BADACK": "syn-recv-ack-first", "LX_NOFLAGS": "flagless-drop",
                                 "LX_RST_ANY": "rst-challenge-below"}
@@ -254,20 +259,22 @@ for call, extra in (("SHUTDOWN", ()), ("CLOSE", ("ORPHAN := True",))):
          "SND.Q := 0", "FIN.SENT := True") + extra, F1, R + "3.10.4",
         "snd FIN (after any queued data)", figure5=fig5, when="not rst-on-unread" if call == "CLOSE" else "")
     for st, to, nm in ((ES, F1, "est"), (CW, LA, "closewait")):
-        row(f"{nm}.{c}.queued", st, call, (unread_ok if call == "CLOSE" else "True") + " and SND.Q > 0",
-            extra, to, R + "3.10.4",
-            "data is queued: the FIN is queued behind it and follows the last byte (OUTPUT)",
+        row(f"{nm}.{c}.queued", st, call, (unread_ok if call == "CLOSE" else "True") + " and (SND.Q > 0 or LX_FIN_HELD)",
+            extra, to, R + "3.10.4; Linux tcp_send_fin(), tcp_snd_wnd_test() (fin-fits-window)",
+            "data is queued (or, Linux, the FIN does not fit the peer's window): the FIN is queued behind it and "
+            "follows the last byte (OUTPUT) once the window takes it",
             when="rst-on-unread" if call == "CLOSE" else "")
         if call == "CLOSE":
-            row(f"{nm}.{c}.queued.plain", st, call, "SND.Q > 0", extra, to, R + "3.10.4",
-                "data is queued: the FIN is queued behind it and follows the last byte (OUTPUT)",
-                when="not rst-on-unread")
-        row(f"{nm}.{c}", st, call, (unread_ok if call == "CLOSE" else "True") + " and SND.Q == 0",
+            row(f"{nm}.{c}.queued.plain", st, call, "SND.Q > 0 or LX_FIN_HELD", extra, to,
+                R + "3.10.4; Linux tcp_send_fin(), tcp_snd_wnd_test() (fin-fits-window)",
+                "data is queued (or, Linux, the FIN does not fit the peer's window): the FIN is queued behind it "
+                "and follows the last byte (OUTPUT) once the window takes it", when="not rst-on-unread")
+        row(f"{nm}.{c}", st, call, (unread_ok if call == "CLOSE" else "True") + " and SND.Q == 0 and not LX_FIN_HELD",
             ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK>", "SND.NXT := SND.NXT + 1", "FIN.SENT := True")
             + extra, to, R + "3.10.4", "snd FIN (the retry count goes on: it counts the oldest segment's)", figure5=fig5,
             when="rst-on-unread" if call == "CLOSE" else "")
         if call == "CLOSE":
-            row(f"{nm}.{c}.plain", st, call, "SND.Q == 0",
+            row(f"{nm}.{c}.plain", st, call, "SND.Q == 0 and not LX_FIN_HELD",
                 ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK>", "SND.NXT := SND.NXT + 1", "FIN.SENT := True")
                 + extra, to, R + "3.10.4", "snd FIN", when="not rst-on-unread")
     row(f"finwait.{c}", (F1, F2), call, unread_ok if call == "CLOSE" else "True",
@@ -1027,10 +1034,12 @@ row("output", (ES, CW, F1, CG, LA), "OUTPUT", "0 < N and N <= SND.Q and SIZE_OK 
     R + "3.7.1; 3.8.6; 3.10.2",
     "send N queued bytes: at most the effective send MSS (MUST-15), never beyond SND.UNA + SND.WND; "
     "where the stack cuts (Nagle, corking, the application's writes) is its choice")
-row("output.fin", (F1, CG, LA), "OUTPUT", "not FIN.SENT and N == SND.Q and (N == 0 or (SIZE_OK and ROOM))",
+row("output.fin", (F1, CG, LA), "OUTPUT",
+    "not FIN.SENT and N == SND.Q and (N == 0 or (SIZE_OK and ROOM)) and not LX_FIN_HELD_N",
     ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK><LEN=N>", "SND.NXT := SND.NXT + N + 1", "SND.Q := 0",
-     "FIN.SENT := True"), None, R + "3.10.4",
-    "the FIN a CLOSE queued follows the last byte: on the segment that carries it, or alone after it",
+     "FIN.SENT := True"), None, R + "3.10.4; Linux tcp_write_xmit(), tcp_snd_wnd_test() (fin-fits-window)",
+    "the FIN a CLOSE queued follows the last byte: on the segment that carries it, or alone after it (Linux: only "
+    "when the window takes the FIN too; until then the zero window is probed, persist)",
     choice=True)
 row("delack", SYNC, "DELACK", "ACK.OWED", ACK_NOW, None, "RFC 9293 3.8.6.3; RFC 1122 4.2.3.2",
     "the delayed ACK timer fires", when="delayed-ack")

@@ -514,3 +514,53 @@ def test_time_wait_acks_a_fin_without_advancing_rcv_nxt():
     for sq in (301, 302):
         t = one(LINUX, tw, arrive(seg("FIN,ACK", sq, 102)))
         assert (t.endpoint, t.sends) == (tw, (seg("ACK", 102, 302),)) and "restart 2MSL" in t.signals
+
+
+# --- CLOSE's FIN at a zero send window (option fin-fits-window) -------------------------------
+
+def test_close_at_a_zero_window_holds_the_fin_and_probes():
+    """tcp_send_fin() queues the FIN and tcp_write_xmit() sends it only if tcp_snd_wnd_test()
+    passes: end_seq = SND.NXT + 1 must not pass SND.UNA + SND.WND. At a zero window the FIN
+    waits, the window is probed (SEQ = SND.UNA - 1), and once an ACK opens it the FIN goes out.
+    RFC 9293 3.10.4 sends the FIN at once."""
+    from synack.spec import Event, timeout
+
+    e = est(101, 301)._replace(snd_wnd=0)
+    t = one(LINUX, e, call("CLOSE"))
+    assert t.sends == () and t.endpoint.state is State.FIN_WAIT_1 and not t.endpoint.fin_sent
+    assert one("rfc9293", e, call("CLOSE")).sends == (seg("FIN,ACK", 101, 301),)
+    assert one(without("fin-fits-window"), e, call("CLOSE")).sends == (seg("FIN,ACK", 101, 301),)
+    f1 = t.endpoint
+    assert one(LINUX, f1, timeout("PERSIST")).sends == (seg("ACK", 100, 301),)
+    assert not [x for x in step(LINUX, f1, Event("OUTPUT", None, 0, 0)) if x.sends]
+    opened = one(LINUX, f1, arrive(seg("ACK", 301, 101, wnd=1000))).endpoint
+    out = [x for x in step(LINUX, opened, Event("OUTPUT", None, 0, 0)) if x.sends]
+    assert [x.sends for x in out] == [(seg("FIN,ACK", 101, 301),)]
+
+
+def test_the_fin_rides_the_last_bytes_only_when_the_window_takes_both():
+    """Five bytes queued behind CLOSE and a window of five: the bytes may go, the FIN on them may
+    not (tcp_snd_wnd_test() counts it); a window of six takes both."""
+    from synack.spec import Event
+
+    f1 = est(101, 301)._replace(state=State.FIN_WAIT_1, snd_q=5, orphan=True, snd_wnd=5, snd_mss=536)
+    sends = lambda ep: {x.sends for x in step(LINUX, ep, Event("OUTPUT", None, 0, 5))}  # noqa: E731
+    assert sends(f1) == {(seg("ACK", 101, 301, data=5),)}
+    assert sends(f1._replace(snd_wnd=6)) == {(seg("ACK", 101, 301, data=5),), (seg("FIN,ACK", 101, 301, data=5),)}
+    assert (seg("FIN,ACK", 101, 301, data=5),) in {x.sends for x in step("rfc9293", f1, Event("OUTPUT", None, 0, 5))}
+
+
+def test_a_fin_sent_into_a_zero_window_is_a_linux_violation():
+    """The trace: the peer's SYN,ACK offers no window; the client closes; it probes, the window
+    opens, and only then the FIN. RFC 9293 owed the FIN at the CLOSE (so the probe comes past its
+    deadline); the mutant sends the FIN at the CLOSE, which Linux never does."""
+    head = [c("CONNECT"), o("SYN", 100), i("SYN,ACK", 300, 101, wnd=0), o("ACK", 101, 301), c("CLOSE")]
+    tail = [o("ACK", 100, 301), i("ACK", 301, 101, wnd=1000), o("FIN,ACK", 101, 301), i("ACK", 301, 102)]
+    at = [0.0, 0.0, 0.01, 0.01, 0.02, 0.6, 0.61, 0.61, 0.62]
+    events = timed(head + tail, at)
+    v = Monitor(LINUX, calls_logged=True).check(events)
+    assert v.status == "conformant", str(v)
+    for prof in (without("fin-fits-window"), get_profile("rfc9293")):
+        assert Monitor(prof, calls_logged=True).check(events).status == "violation", prof.label()
+    mutant = timed(head + [o("FIN,ACK", 101, 301)] + tail[:2], [0.0, 0.0, 0.01, 0.01, 0.02, 0.03, 0.6, 0.61])
+    assert Monitor(LINUX, calls_logged=True).check(mutant).status == "violation"
