@@ -114,6 +114,7 @@ typedef struct {            /* one incarnation of a 4-tuple (mirrored by native.
     double prev_t;          /* the last segment's time, and which end sent it (-1: none yet) */
     int32_t prev_end, pad3;
     int32_t ign[2];         /* IGN_* bits of what each end's segments carried */
+    int32_t syn_mss[2];     /* the MSS option of each end's SYN (0: none seen; far-segmentation) */
 } Conn;
 
 typedef struct {            /* a 4-tuple: canonical key, incarnations so far, its live connection */
@@ -725,6 +726,7 @@ static int judge_packet(Judge *j) {
     Conn *c = &j->conns[ci];
     int a = !memcmp(p->src, c->addr[0], 16) && p->sport == c->port[0] ? 0 : 1;
     if (pure_syn && !c->syn_have[a]) { c->syn_have[a] = 1; c->syn_seq[a] = p->s.seq; }
+    if ((p->s.flags & F_SYN) && p->s.mss > 0) c->syn_mss[a] = p->s.mss;
     c->segments++;
     if (!c->lost_frame) c->ign[a] |= p->ign;     /* as judge.py feeds IgnoredOptions: until a frame is lost */
     j->gap = p->s.t - c->last_t;

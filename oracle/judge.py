@@ -120,6 +120,19 @@ class Result:
     verdict: Verdict
     segments: int
     first: int = 0
+    #: no --vantage, and the end was judged far only from its first violation on (its replies
+    #: showed a network between): `_judge` judges its connection again, far from the start
+    turned_far: bool = False
+
+
+def turned_far(mon: Monitor, v: Verdict) -> bool:
+    """Was `mon`'s end judged near, then far from its first violation on (no --vantage)?"""
+    return mon.auto and mon.vantage == FAR and v.status == VIOLATION
+
+
+#: The vantage note of an end judged again from its connection's start, far.
+FAR_AGAIN = (f"{FAR} (no --vantage; at its first violation its replies showed a network between it and the "
+             "capture point, so its connection was judged again from the start with it far)")
 
 
 class CaptureJudge:
@@ -127,8 +140,9 @@ class CaptureJudge:
 
     def __init__(self, profile, iut=None, start: str | None = None, max_candidates: int = 4096,
                  keep_events: bool = False, vantage=None, max_violations: int = MAX_VIOLATIONS,
-                 given: "tuple[str, ...] | None" = None):
+                 given: "tuple[str, ...] | None" = None, far_ends: frozenset = frozenset()):
         self.profile = profile
+        self.far_ends = far_ends                  # ends judged far from the start (`_judge`'s second pass)
         self.iut = iut
         self.vantage = vantage                    # (host, port or None) where the capture was taken, or None
         self.max_violations = max_violations
@@ -158,7 +172,7 @@ class CaptureJudge:
         start = self.start or ("closed" if isinstance(p, Packet) and p.seg.flags & SYN else "any")
         for end in (a, b):
             if self._judged(end):
-                where, note = vantage_of(end, self.vantage)
+                where, note = (FAR, FAR_AGAIN) if end in self.far_ends else vantage_of(end, self.vantage)
                 c.monitors[end] = Monitor(self.profile, role=f"IUT {_ep(*end)}", start=start,
                                           max_candidates=self.max_candidates, vantage=where, vantage_note=note,
                                           max_violations=self.max_violations, learn=self.learn,
@@ -286,7 +300,8 @@ class CaptureJudge:
             self.released.append(c)
         for end, mon in c.monitors.items():
             v = unjudgeable(mon, c.lost) if end in c.lost_ends else mon.verdict(end=self.last_t)
-            yield Result(c.name(), _ep(*end), with_ignored(v, c.options.get(end)), c.segments, c.first)
+            yield Result(c.name(), _ep(*end), with_ignored(v, c.options.get(end)), c.segments, c.first,
+                         self.vantage is None and turned_far(mon, v))
 
     def close(self, end: float | None = None) -> Iterator[Result]:
         """Judge what is still live; `end`: the capture's last frame (of any kind), if later."""
@@ -358,6 +373,8 @@ class _Tally:
         if v.status == VIOLATION:
             out.append("    " + str(v).replace("\n", "\n    "))
         else:
+            if v.vantage == FAR_AGAIN:
+                out.append(f"    vantage: {v.vantage}")
             out += [f"    learned: {x}" for x in v.learned]
             if v.ignored:
                 out.append(f"    {v.ignored}")
@@ -404,14 +421,22 @@ def _judge(source, prof, iut, start, max_candidates: int, summary: bool, as_json
     `echo` as connections finish when it is given, else into the tally."""
     stats = CaptureStats()
     tally = _Tally()
+    again: list[Result] = []              # ends turned far at a violation: judged again (`_again_far`)
+    rereadable = not hasattr(source, "regular") or source.regular
 
-    def emit(r: Result) -> None:
+    def report(r: Result) -> None:
         lines = tally.add(r, summary, as_json)
         if echo is not None:
             for ln in lines:
                 echo(ln)
         elif lines:
             tally.lines.append((r.first, lines))
+
+    def emit(r: Result) -> None:
+        if r.turned_far and rereadable:
+            again.append(r)
+        else:
+            report(r)
 
     # the memo tables and candidate sets are long-lived and acyclic: collecting them
     # generation by generation costs about a tenth of the run and frees nothing
@@ -427,6 +452,8 @@ def _judge(source, prof, iut, start, max_candidates: int, summary: bool, as_json
             tally.lost = nj.lost
             tally.segments, tally.connections, tally.engine = nj.segments, nj.connections, "native"
             tally.work.update(nj.work())
+            for r in _again_far(source, prof, start, max_candidates, max_violations, given, again, share, jobs):
+                report(r)
             return tally
         judge = CaptureJudge(prof, iut, start, max_candidates, vantage=vantage, max_violations=max_violations,
                              given=given)
@@ -451,6 +478,8 @@ def _judge(source, prof, iut, start, max_candidates: int, summary: bool, as_json
                 emit(r)
         for r in judge.close(stats.last_t):
             emit(r)
+        for r in _again_far(source, prof, start, max_candidates, max_violations, given, again, share, jobs):
+            report(r)
     except KeyboardInterrupt as exc:
         # what was done, for the command's "interrupted after ..." line
         done = getattr(plan[0], "counts", {}).get("judged_segments", 0) if plan else tally.segments
@@ -465,6 +494,52 @@ def _judge(source, prof, iut, start, max_candidates: int, summary: bool, as_json
     tally.connections = sum(judge.incarnations.values())
     tally.stats = stats.to_json()
     return tally
+
+
+def _again_far(source, prof, start, max_candidates: int, max_violations: int, given, results: "list[Result]",
+               share: int, jobs: int) -> "list[Result]":
+    """The connections of `results` (ends judged near, then far from their first violation on:
+    no --vantage) judged again from their start with those ends far (FAR_AGAIN), by the
+    Python judge over the capture's segments of those 4-tuples; each result is replaced by
+    the new verdict of its end (observation.py: far ends are far for their whole connection)."""
+    if not results:
+        return []
+    ends = frozenset(tuple(r.iut.rsplit(":", 1)) for r in results)
+    far = frozenset((h.strip("[]"), int(p)) for h, p in ends)
+    wanted = {(r.first, r.iut) for r in results}
+    keys = {k for r in results for k in [_key_of(r.conn)]}
+    judge = CaptureJudge(prof, None, start, max_candidates, max_violations=max_violations, given=given, far_ends=far)
+    found: dict = {}
+    i = -1
+    stats = CaptureStats()
+    for p in read_capture(source, stats):
+        if isinstance(p, (Lost, IcmpError)):
+            if p.sport is not None and _pkey(p) in keys:
+                out = judge.lose(p, i + 1) if isinstance(p, Lost) else judge.icmp(p)
+                for r in out or ():
+                    found[(r.first, r.iut)] = r
+            continue
+        i += 1
+        if jobs > 1 and shard_of(p, jobs) != share or _pkey(p) not in keys:
+            continue
+        for r in judge.feed(p, i):
+            found[(r.first, r.iut)] = r
+    for r in judge.close(stats.last_t):
+        found[(r.first, r.iut)] = r
+    return [found.get((r.first, r.iut), r) if (r.first, r.iut) in wanted else r for r in results]
+
+
+def _pkey(p) -> tuple:
+    a, b = (str(p.src), p.sport), (str(p.dst), p.dport)
+    return (a, b) if a <= b else (b, a)
+
+
+def _key_of(conn: str) -> tuple:
+    """The 4-tuple key of a connection's name ("A:p <-> B:q", maybe " #n")."""
+    a, b = conn.split(" #")[0].split(" <-> ")
+    (ha, pa), (hb, pb) = a.rsplit(":", 1), b.rsplit(":", 1)
+    x, y = (ha.strip("[]"), int(pa)), (hb.strip("[]"), int(pb))
+    return (x, y) if x <= y else (y, x)
 
 
 @dataclass(frozen=True)

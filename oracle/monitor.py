@@ -61,7 +61,8 @@ from synack.spec.profiles import OPTIONS, Profile, get_profile, timer_seconds
 
 from .events import CallEvent, IcmpEvent, SegmentEvent, StateEvent, TraceEvent, as_events, seg_text
 from .candidate import Cand, soft as _soft
-from .observation import AUTO, FAR, GSO_MAX, MAX_CROSSED, NEAR, SOFT_KEEP, looks_far, observation_param
+from .observation import (AUTO, FAR, GSO_MAX, MAX_CROSSED, MAX_REORDERED, NEAR, SOFT_KEEP, looks_far,
+                          observation_param)
 from .stepcache import Memo, NoMemo, Stepper, Tables
 
 #: a Cand (or TCB) without the namedtuple's Python-level __new__ (every field given; speed)
@@ -239,6 +240,7 @@ class Verdict:
 @dataclass
 class _Stats:
     max_candidates: int = 1
+    reordered: int = 0              # far segments taken as delayed before the capture point
 
 
 class _Shared:
@@ -372,6 +374,7 @@ class Monitor:
         # a capture of the sender's own frames before segmentation offload (observation.py:
         # segmentation-offload); off for traces a stack or the test kit writes
         self.offload = bool(observation_param("offload", observation))
+        self.reorder = observation_param("reorder", observation)
         self._use_memo = memo
         # parameters nobody gave: a value the trace contradicts is refitted within the legal
         # range where the evidence shows it (`_refit`), and printed with the verdict
@@ -480,6 +483,10 @@ class Monitor:
         # ((candidates before, the event, its window), ...) since the oldest incoming segment the
         # IUT's stack may not have processed yet (`_cross`, `_pending`)
         self._crossed: tuple | None = None
+        # (time, candidates before) of each of the last MAX_REORDERED segments since the end is
+        # judged far: where a segment the network held back was sent from (`_delayed_before_capture`)
+        self._recent: tuple = ()
+        self._mss_seen: dict[str, int] = {}     # the MSS option of each direction's SYN
         self._memo.own = {}                 # a TCB's silent steps (the step cache's, per monitor)
         self._started = self.start == "closed"
         # trace-level lower bounds on when the keep-alive idle period and an orphaned FIN-WAIT-2
@@ -515,31 +522,11 @@ class Monitor:
         if late is not None:
             self.done = late
         elif isinstance(ev, SegmentEvent):
-            self.sent += ev.dir == "out"
-            given = not self._started and self._start_from(ev)
-            wnd = self._window(ev)
-            before = (self._cands, self._form)
-            if given:
-                self.cands = {self._learn(c, ev, wnd, r): r for c, r in self.cands.items()}
-            elif self._form is None or not self._fast(ev, wnd):
-                self._segment(ev, wnd)
-            pending = None
-            if self.done is not None and ev.dir == "out" and self._crossed is not None:
-                pending = self._cross(ev, wnd)
-            if self.done is not None and ev.dir == "out" and self.vantage == FAR:
-                self._lost_before_capture(ev, wnd)
-            if self.done is not None and self.done.status == VIOLATION and self.auto and self.vantage == NEAR \
-                    and looks_far(*self.replies):
-                self._go_far(ev, wnd, before)
-            if self.done is not None and self.done.status == VIOLATION and self.learnable - set(self.learned):
-                if self._refit(ev, wnd, before):
-                    self._crossed = None
-            if self.done is not None:
-                self._crossed = None
-            else:
-                self._crossed = pending if pending is not None else _pending(self._crossed, (before, ev, wnd))
-            if ev.dir == "in" and ev.t is not None and self.done is None and self._sh.floors_move:
-                self._floors(ev.t)
+            if ev.seg.flags & SYN and ev.mss:
+                self._mss_seen[ev.dir] = ev.mss
+            for piece in self._as_received(ev):
+                if self.done is None:
+                    self._feed_segment(piece)
         elif isinstance(ev, CallEvent):
             self.sent += 1                  # the IUT's own doing: judged like its segments
             self._closure(ev.t)
@@ -562,6 +549,58 @@ class Monitor:
                 and len(self.found) + 1 < self.max_violations:
             self._resync()
         return self.done
+
+    def _as_received(self, ev: SegmentEvent) -> tuple:
+        """The segments `ev` stands for as the IUT met them: itself, except at a far capture
+        point taken on the sending host (`offload`), where a segment to the IUT larger than the
+        connection's MSS was cut after the capture point by the sender's TSO/GSO (or its NIC)
+        into segments of that MSS, and reaches the IUT as those (observation.py:
+        far-segmentation). The MSS is the smaller of the two SYNs' MSS options (tcp_sync_mss()
+        with the user's TCP_MAXSEG announced in the SYN) less the timestamp option the
+        segment carries (TCPOLEN_TSTAMP_ALIGNED, 12 bytes)."""
+        seg = ev.seg
+        if ev.dir != "in" or self.vantage != FAR or not self.offload or len(self._mss_seen) < 2 or seg.flags & SYN:
+            return (ev,)
+        size = min(self._mss_seen.values()) - (12 if ev.ts is not None else 0)
+        if not 0 < size < seg.data <= GSO_MAX:
+            return (ev,)
+        pieces = []
+        for off in range(0, seg.data, size):
+            n = min(size, seg.data - off)
+            last = off + n == seg.data
+            flags = seg.flags if last else seg.flags & ~(PSH | FIN)
+            pieces.append(replace(ev, seg=seg._replace(seq=(seg.seq + off) & MASK, data=n, flags=flags)))
+        return tuple(pieces)
+
+    def _feed_segment(self, ev: SegmentEvent) -> None:
+        """`feed` for one segment."""
+        self.sent += ev.dir == "out"
+        given = not self._started and self._start_from(ev)
+        wnd = self._window(ev)
+        before = (self._cands, self._form)
+        if given:
+            self.cands = {self._learn(c, ev, wnd, r): r for c, r in self.cands.items()}
+        elif self._form is None or not self._fast(ev, wnd):
+            self._segment(ev, wnd)
+        pending = None
+        if self.done is not None and ev.dir == "out" and self._crossed is not None:
+            pending = self._cross(ev, wnd)
+        if self.done is not None and ev.dir == "out" and self.vantage == FAR:
+            self._far_before_capture(ev, wnd)
+        if self.done is not None and self.done.status == VIOLATION and self.auto and self.vantage == NEAR \
+                and looks_far(*self.replies):
+            self._go_far(ev, wnd, before)
+        if self.done is not None and self.done.status == VIOLATION and self.learnable - set(self.learned):
+            if self._refit(ev, wnd, before):
+                self._crossed = None
+        if self.done is not None:
+            self._crossed = None
+        else:
+            self._crossed = pending if pending is not None else _pending(self._crossed, (before, ev, wnd))
+        if ev.dir == "in" and ev.t is not None and self.done is None and self._sh.floors_move:
+            self._floors(ev.t)
+        if self.vantage == FAR:
+            self._recent = (self._recent + ((ev.t, before, ev, wnd),))[-MAX_REORDERED:]
 
     def _resync(self) -> None:
         """After a violation, judge on: the next segment starts the IUT afresh, mid-connection
@@ -650,7 +689,7 @@ class Monitor:
         segments captured since, then `ev`, then those incoming ones, in order. The first that
         explains everything wins, and those incoming segments stay unprocessed for the next
         of the IUT's segments (returned, for `_crossed`); None keeps the violation."""
-        failed, n, entries = self.done, self.n, self._crossed
+        failed, n, entries, now = self.done, self.n, self._crossed, (self._cands, self._form)
         ins = [i for i, (_, e, _) in enumerate(entries) if e.dir == "in"]
         if self.vantage == NEAR and ev.t is not None:
             # the processing lag is bounded in time too: an incoming segment captured longer than
@@ -686,7 +725,7 @@ class Monitor:
                     merged.setdefault(c, r)
             self.done, self.cands = None, merged
             return wins[0][1]
-        self.done, self.n = failed, n
+        self.done, self.n, (self._cands, self._form) = failed, n, now
         return None
 
     def _turn_far(self, since: str) -> None:
@@ -712,7 +751,7 @@ class Monitor:
             if pending is not None:
                 self._crossed = pending or None
         if self.done is not None:
-            self._lost_before_capture(ev, wnd)
+            self._far_before_capture(ev, wnd)
         if self.done is not None:
             self.done = replace(failed, vantage=self.vantage_note)
 
@@ -721,10 +760,11 @@ class Monitor:
         (cands, form), _, _ = entries[0]
         self.done, self._cands, self._form = None, cands, form
         for _, e, w in entries:
-            if self.done is None:
-                self._segment(e, w)
-                if e.dir == "in" and e.t is not None and self.done is None and self._sh.floors_move:
-                    self._floors(e.t)
+            for piece in self._as_received(e):       # judged far now: what it received cut (far-segmentation)
+                if self.done is None:
+                    self._segment(piece, w)
+            if e.dir == "in" and e.t is not None and self.done is None and self._sh.floors_move:
+                self._floors(e.t)
         return self.done is None
 
     def _refit(self, ev: SegmentEvent, wnd: int | None, before: tuple) -> bool:
@@ -927,19 +967,84 @@ class Monitor:
                 f"the limit, retransmits_timed_out(), so the setting may count fewer); the default "
                 f"{p.params[param]} does not fit; legal {p.ranges[param].text()}")
 
+    def _far_before_capture(self, ev: SegmentEvent, wnd: int | None) -> None:
+        """What a far end's segment that no candidate explains may have met before the capture
+        point: data before it was lost there (far-loss), or it was delayed there past segments
+        captured before it (far-reorder)."""
+        self._lost_before_capture(ev, wnd)
+        if self.done is not None:
+            self._delayed_before_capture(ev, wnd)
+        if self.done is not None:
+            self._arrived_again(ev, wnd)
+
+    def _arrived_again(self, ev: SegmentEvent, wnd: int | None) -> None:
+        """At a far capture point the network between the capture point and the IUT may have
+        duplicated a segment to it, or held a copy back (RFC 9293 3.3.2: segments may be
+        duplicated and arrive out of order): one captured within `reorder` seconds before `ev`
+        (at most MAX_REORDERED segments back) reaches the IUT again now, and `ev` answers it.
+        The IUT's state after that copy is kept (observation.py: far-reorder)."""
+        failed, now = self.done, (self._cands, self._form)
+        for t, _, e, w in reversed(self._recent):
+            if ev.t is not None and t is not None and ev.t - t > self.reorder:
+                break
+            if e.dir != "in":
+                continue
+            self.done, (self._cands, self._form) = None, now
+            self._segment(e, w)
+            if self.done is None:
+                self._segment(ev, wnd)
+            if self.done is None:
+                self.stats.reordered += 1
+                return
+        self.done, (self._cands, self._form) = failed, now
+
+    def _delayed_before_capture(self, ev: SegmentEvent, wnd: int | None) -> None:
+        """At a far capture point the network between the IUT and the capture point may have
+        held one of its segments back past later ones (RFC 9293 3.3.2, 3.10.7.4: segments may
+        arrive out of order): it was sent from the state before one of the segments captured
+        within `reorder` seconds before it (at most MAX_REORDERED), and what the IUT did since
+        is already judged. So when a candidate of one of those earlier states explains `ev`, it
+        is taken and the candidates stay as they are (observation.py: far-reorder)."""
+        failed, now = self.done, (self._cands, self._form)
+        # an end judged far only from its first violation on (no --vantage) has no history of
+        # its own yet: the states before the events still pending (`_crossed`) are the earlier
+        # ones known (the same in both engines: the native judge keeps those, not more)
+        earlier = self._recent or tuple((e.t, b, e, w) for b, e, w in self._crossed or ())
+        for t, (cands, form), _, _ in reversed(earlier):
+            if ev.t is not None and t is not None and ev.t - t > self.reorder:
+                break
+            self.done, self._cands, self._form = None, cands, form
+            self._segment(ev, wnd)
+            if self.done is None:
+                self.stats.reordered += 1
+                break
+        else:
+            self.done = failed
+        self._cands, self._form = now
+
     def _lost_before_capture(self, ev: SegmentEvent, wnd: int | None) -> None:
         """At a far capture point, data the IUT sent may have been lost before the capture point:
         a segment beginning beyond SND.NXT is explained by a hidden SEND of the missing bytes
         (what it sent was lost), then this segment (observation.py: far-loss)."""
         failed, before = self.done, (self._cands, self._form)
         out: dict[Cand, str] = {}
-        for c in self.cands:
+        todo = [(c, "", 0) for c in self.cands if c.ep.state in SYNCHRONIZED]
+        while todo:
+            c, rows, k = todo.pop()
             gap = (ev.seg.seq - c.ep.snd_nxt) & MASK
-            if not 0 < gap < HALF or c.ep.state not in SYNCHRONIZED:
+            if not 0 < gap < HALF:
                 continue
-            for tr in self.m.step(c.ep, Event("SEND", None, 0, gap)):
+            # the missing bytes in segments of at most the send MSS, at most MAX_CROSSED of them
+            n = min(gap, c.ep.snd_mss) if c.ep.snd_mss else gap
+            for tr in self.m.step(c.ep, Event("SEND", None, 0, n)):
+                moved = (tr.endpoint.snd_nxt - c.ep.snd_nxt) & MASK
+                if moved != n:
+                    continue
+                nc, why = c._replace(ep=tr.endpoint), (rows + "," if rows else "") + ",".join(tr.rows)
                 if tr.endpoint.snd_nxt == ev.seg.seq:
-                    out.setdefault(c._replace(ep=tr.endpoint), ",".join(tr.rows))
+                    out.setdefault(nc, why)
+                elif k + 1 < MAX_CROSSED:
+                    todo.append((nc, why, k + 1))
         if not out:
             return
         self.done, self.cands = None, out

@@ -102,7 +102,7 @@ class ConnS(ctypes.Structure):
                 ("eprev", c_int32), ("enext", c_int32), ("lost_arg", c_int32), ("lost_ends", c_int32),
                 ("lost_why", c_int32), ("pad2", c_int32), ("lost_frame", c_int64),
                 ("min_reply", c_double * 2), ("prev_t", c_double), ("prev_end", c_int32), ("pad3", c_int32),
-                ("ign", c_int32 * 2)]
+                ("ign", c_int32 * 2), ("syn_mss", c_int32 * 2)]
 
 
 CALLBACK = ctypes.CFUNCTYPE(c_int, c_int, c_int, c_int)
@@ -238,6 +238,7 @@ class NativeJudge:
         self.held: dict[int, Monitor] = {}           # slot -> a monitor C cannot hold
         self.kept: dict[int, tuple] = {}              # slot -> (normal form, its candidates) after a Python step
         self.rings: dict[int, tuple] = {}             # slot -> (C's event count n, the `_crossed` C holds)
+
         self.spent = [0.0, 0.0, 0.0, 0.0]             # seconds in Python per callback kind
         self.final: dict[int, bool | None] = {}       # set index -> `Monitor.settled`
         self.label = profile.label()
@@ -418,8 +419,9 @@ class NativeJudge:
                 mon.sent = 1
                 mon._last_t = c.last_t                # its connection's last segment
             mon.replies = (c.min_reply[e], c.min_reply[1 - e])   # a deadline missed at the end may show it far
-            self.on_result(judge.Result(name, _ep(*ends[e]), _ignored(mon.verdict(end=end_t), c, e), c.segments,
-                                        c.first))
+            v = mon.verdict(end=end_t)
+            self.on_result(judge.Result(name, _ep(*ends[e]), _ignored(v, c, e), c.segments, c.first,
+                                        judge.turned_far(mon, v)))
 
     def _sent_bits(self, slot: int) -> int:
         end, conn, _, _ = MON_HEAD.unpack_from(MON_BUF.from_address(self.lib.jd_mon(self.j, slot)))
@@ -485,6 +487,10 @@ class NativeJudge:
                                 _event("out" if cdir == 0 else "in", *cev), None if cwnd < 0 else cwnd))
             ring = self.rings[slot] = (n, tuple(crossed))
         m._crossed = ring[1] or None
+        # the SYNs' MSS options (far-segmentation); a monitor C holds is near (or not yet known
+        # far), so it has no history of earlier states (far-reorder keeps one once it is far)
+        m._mss_seen = {d: c.syn_mss[e] for d, e in (("out", end), ("in", 1 - end)) if c.syn_mss[e] > 0}
+        m._recent = ()
         m._ka_floor, m._f2_floor, m._f2_known, m._t0 = _none(ka), _none(f2), bool(f2_known), _none(t0)
         return m
 

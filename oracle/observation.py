@@ -22,7 +22,8 @@ from types import MappingProxyType
 
 NEAR, FAR = "near", "far"
 #: Without --vantage: near, until the end's first violation; then far if the capture shows a
-#: network between it and the capture point (`looks_far`), and the violation is judged again.
+#: network between it and the capture point (`looks_far`), and the violation is judged again
+#: (a capture's judge then judges the whole connection again, far from its start: judge._again_far).
 AUTO = "auto"
 #: `looks_far`: an end whose quickest reply in the connection (its segment after one of its
 #: peer's) took longer than FAR_REPLY and FAR_RATIO times its peer's quickest reply.
@@ -41,6 +42,9 @@ def looks_far(own: float, peer: float) -> bool:
 
 #: Incoming segments an outgoing one may have crossed (`Monitor._cross`), in count.
 MAX_CROSSED = 8
+#: Segments a far end's segment may have been held back past before the capture point
+#: (`Monitor._delayed_before_capture`), in count (the time bound is `reorder`).
+MAX_REORDERED = 64
 #: The largest payload of a segment a sender's host hands its device with segmentation offload:
 #: TSO/GSO packets are at most GSO_MAX_SIZE = 65536 bytes (include/linux/netdevice.h;
 #: tcp_tso_autosize() sizes them below sk_gso_max_size) and an IPv4 packet's total length at
@@ -73,6 +77,12 @@ OBSERVATION_PARAMS: MappingProxyType = MappingProxyType({
                     "but with the machine at load 10 a listener's SYN,ACK on loopback came 0.18 s after the SYN "
                     "(tests/oracle/test_sniff.py). 0.25 s covers that and stays under the half second after "
                     "which the issue's stacks were still sending as if nothing had arrived"),
+    "reorder": ObsParam(0.1, 0.0, 10.0, "seconds",
+                        "how long the network between a far end and the capture point may hold one of its "
+                        "segments back while later ones pass (far-reorder). Measured: the live suite's lossy "
+                        "relay holds frames back up to 20 ms (tests/live/lossy.py), and its captures need that "
+                        "much (tests/data/lossy); 0.1 s is five times it (a path that reorders more: "
+                        "Monitor(observation={'reorder': seconds}))"),
     "offload": ObsParam(0, 0, 1, "off (0) / on (1)",
                         "whether the capture shows a sender's frames before segmentation offload split them "
                         "(a capture on a Linux host: tcpdump/AF_PACKET tap dev_queue_xmit_nit() before the "
@@ -143,12 +153,40 @@ LATITUDES: tuple[Latitude, ...] = (
     Latitude("far-loss", "at a far capture point a segment to the IUT may have been lost after the capture "
              "point, and one from it before; a loss is never the IUT's violation",
              "the incoming segments still pending (MAX_CROSSED) may each be lost; a gap in the IUT's own "
-             "sequence space is data it sent that did not reach the capture point; no deadline is checked",
+             "sequence space is data it sent that did not reach the capture point (in at most MAX_CROSSED segments "
+             "of its send MSS); no deadline is checked",
              "RFC 9293 3.7 and RFC 1122 4.2.2.15: IP may lose segments; TCP recovers by retransmission",
              ("tests/live/test_live.py::test_far_end_behind_a_lossy_wire_is_conformant",),
              ("tests/oracle/test_observation.py::test_the_same_loss_at_a_near_end_is_a_violation",
               "tests/live/test_live.py::test_the_same_loss_judged_at_a_near_end_is_a_violation"),
              count=MAX_CROSSED, vantage=FAR),
+    Latitude("far-reorder", "at a far capture point a segment from the IUT may reach it after segments the IUT "
+             "sent later (the network between held it back), and a segment to the IUT may reach it again later "
+             "than the capture shows (held back or duplicated after the capture point)",
+             "the held-back segment sent from the state before one of the segments captured within `reorder` "
+             "seconds before it, what the IUT did since staying judged; the copy one of the incoming segments "
+             "captured within `reorder` seconds, the IUT's answer following it; at most MAX_REORDERED segments "
+             "back",
+             "RFC 9293 3.3.2 and 3.10.7.4 (segments may be duplicated and arrive out of order); the live "
+             "relay holds frames back up to 20 ms and Linux's fast retransmission then overtakes them",
+             ("tests/oracle/test_observation.py::test_a_far_ends_segment_held_back_past_a_later_one_is_conformant",
+              "tests/oracle/test_observation.py::test_a_far_end_answering_a_copy_of_an_earlier_segment_is_conformant",
+              "tests/oracle/test_lossy_captures.py::test_a_lossy_transfer_is_judged_conformant"),
+             ("tests/oracle/test_observation.py::test_a_segment_held_back_longer_than_reorder_or_at_a_near_end_is_a_violation",
+              "tests/oracle/test_observation.py::test_a_copy_older_than_reorder_or_at_a_near_end_is_a_violation"),
+             param="reorder", count=MAX_REORDERED, vantage=FAR),
+    Latitude("far-segmentation", "at a far capture point taken on the sending host (`offload` on), a segment to "
+             "the IUT larger than the connection's MSS reaches it as segments of that MSS (cut after the capture "
+             "point)",
+             "pieces of exactly the smaller SYN MSS option less the timestamp option (12 bytes) the segment "
+             "carries, consecutive, PSH and FIN on the last; both SYNs' MSS options seen; at most GSO_MAX bytes",
+             "Linux tcp_write_xmit()/tcp_gso_segment(): a host capture shows a TSO/GSO segment before it is cut "
+             "into gso_size = mss_cache pieces (tcp_current_mss(): the MSS less the options every segment "
+             "carries); the far receiver meets the pieces",
+             ("tests/oracle/test_observation.py::test_a_far_end_acknowledging_the_pieces_of_a_super_segment_is_conformant",
+              "tests/oracle/test_lossy_captures.py::test_a_lossy_transfer_is_judged_conformant"),
+             ("tests/oracle/test_observation.py::test_a_piece_off_the_mss_or_without_offload_or_at_a_near_end_is_a_violation",),
+             param="offload", count=GSO_MAX, vantage=FAR),
     Latitude("segmentation-offload", "at a near capture point with `offload` on, a segment of the IUT's "
              "larger than its send MSS may be several segments the stack sent at once, merged before the "
              "capture saw them",

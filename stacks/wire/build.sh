@@ -14,8 +14,11 @@ need_debian() {
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: installing Debian's ${missing[*]}…" >&2
     export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 || {
-      apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1; } || {
+    # one apt at a time: two setups (or ./dev's graphviz) running at once would fail on apt's
+    # lock; flock serialises synack's own, the timeout waits for anyone else's (at most 10 min)
+    local apt=(flock /tmp/synack-apt.lock apt-get -o DPkg::Lock::Timeout=600)
+    "${apt[@]}" install -y -qq "${missing[@]}" >/dev/null 2>&1 || {
+      "${apt[@]}" update -qq >/dev/null 2>&1 && "${apt[@]}" install -y -qq "${missing[@]}" >/dev/null 2>&1; } || {
       echo "setup: apt-get could not install ${missing[*]}" >&2; exit 2; }
   else
     echo "setup: Debian packages missing: ${missing[*]} (install them: sudo apt-get install -y ${missing[*]})" >&2

@@ -104,6 +104,7 @@ class Relay:
     state: dict = field(default_factory=dict)        # for rules to remember what they saw
     _held: list = field(default_factory=list)
     _timed: list = field(default_factory=list)
+    _mss: int = 0                                    # the smaller MSS option the SYNs carried
 
     def release(self) -> None:
         for _, out, buf in self._held:
@@ -136,6 +137,18 @@ class Relay:
         if tcp is None:
             out.send(buf)
             return
+        if tcp.flags & dpkt.tcp.TH_SYN:
+            for kind, value in dpkt.tcp.parse_opts(tcp.opts):
+                if kind == dpkt.tcp.TCP_OPT_MSS and len(value) == 2:
+                    self._mss = min(self._mss or 65535, int.from_bytes(value, "big"))
+        if len(buf) > MTU + 14:
+            # a GSO/TSO train (the sender's kernel segments late, on a device that can): cut it
+            # here into segments of the connection's MSS (the smaller SYN's MSS option, less the
+            # options the train carries, as tcp_current_mss() sizes them), as a NIC would, or
+            # sending it out of the other pair fails (EMSGSIZE)
+            for piece in _segmented(eth, self._mss):
+                self._forward(direction, bytes(piece), out)
+            return
         # veth hands over checksums still to be completed (offload): complete them for the far end
         eth.data.sum = 0
         tcp.sum = 0
@@ -150,6 +163,31 @@ class Relay:
             self._timed.append((time.monotonic() + float(action), out, buf))
         elif action != DROP:
             raise ValueError(f"relay rule returned {action!r}; expected pass, drop, hold or seconds")
+
+
+MTU = 1500
+
+
+def _segmented(eth: dpkt.ethernet.Ethernet, mss: int = 0):
+    """A TCP frame larger than the MTU as the segments TSO makes of it: the same header and
+    options, the payload cut into pieces of `mss` less the options (else what fits the MTU),
+    PSH and FIN on the last one only."""
+    ip, tcp = eth.data, eth.data.data
+    room = MTU - ip.hl * 4 - tcp.off * 4
+    if mss:
+        room = min(room, mss - (tcp.off * 4 - 20))
+    data, flags = tcp.data, tcp.flags
+    for i in range(0, len(data), room):
+        last = i + room >= len(data)
+        piece = dpkt.tcp.TCP(bytes(tcp))
+        piece.seq = (tcp.seq + i) & 0xFFFFFFFF
+        piece.data = data[i:i + room]
+        piece.flags = flags if last else flags & ~(dpkt.tcp.TH_PUSH | dpkt.tcp.TH_FIN)
+        piece.sum = 0
+        pip = dpkt.ip.IP(bytes(ip))
+        pip.data, pip.len, pip.sum = piece, 0, 0
+        pip.len = len(pip)
+        yield dpkt.ethernet.Ethernet(dst=eth.dst, src=eth.src, type=eth.type, data=pip)
 
 
 class Wire:

@@ -525,3 +525,68 @@ def test_rfc1337_is_not_learned_without_learning_or_for_a_wrong_ack():
     assert _ended(_rst_into_time_wait(s("out", "ACK", 1002, 5003, t=0.2001)), 0.3).status == "violation"
     from synack.oracle.monitor import LEARNABLE
     assert Monitor("rfc9293", learn=LEARNABLE).check(tr).status == "violation"
+
+
+# --- far capture point: segments reordered before it, segments cut after it ----------------------
+REORDER = OBSERVATION_PARAMS["reorder"].default
+
+
+def _held_back(late):
+    """The far client acknowledges 100 bytes at 5001, then 100 more at 5101; the capture point
+    sees the second ACK first and the first `late` seconds after it (the network held it back):
+    no state sends an ACK below RCV.NXT, so only the state before the second explains it."""
+    return [s("out", "SYN", 1000, t=0.0), s("in", "SYN,ACK", 5000, 1001, t=0.05), s("out", "ACK", 1001, 5001, t=0.1),
+            s("in", "ACK", 5001, 1001, 100, t=0.11), s("in", "ACK", 5101, 1001, 100, t=0.12),
+            s("out", "ACK", 1001, 5201, t=0.13), s("out", "ACK", 1001, 5101, t=0.13 + late)]
+
+
+def test_a_far_ends_segment_held_back_past_a_later_one_is_conformant():
+    assert Monitor("linux", vantage="far").check(_held_back(0.01)).ok
+    assert Monitor("linux", vantage="far").check(_held_back(REORDER - 0.001)).ok
+
+
+def test_a_segment_held_back_longer_than_reorder_or_at_a_near_end_is_a_violation():
+    assert Monitor("linux", vantage="far").check(_held_back(REORDER + 0.001)).status == "violation"
+    assert Monitor("linux", vantage="far", observation={"reorder": 0}).check(_held_back(0.01)).status == "violation"
+    assert Monitor("linux").check(_held_back(0.01)).status == "violation"
+
+
+def _cut(acks, mss=1000):
+    """A near client's 3000-byte segment, captured whole on its host before TSO cut it into
+    segments of the connection's MSS (the smaller SYN MSS option, here `mss`), and the far
+    server's ACKs (`acks`: the acknowledgment numbers)."""
+    syn = dict(s("in", "SYN", 1000, t=0.0, win=65535), mss=mss, wscale=7)
+    synack = dict(s("out", "SYN,ACK", 5000, 1001, t=0.0001, win=65535), mss=1460, wscale=7)
+    tr = [syn, synack, s("in", "ACK", 1001, 5001, t=0.001), s("in", "ACK", 1001, 5001, 3000, t=0.002)]
+    return tr + [s("out", "ACK", 5001, a, t=0.003 + i * 0.0001) for i, a in enumerate(acks)]
+
+
+def test_a_far_end_acknowledging_the_pieces_of_a_super_segment_is_conformant():
+    assert Monitor("linux", vantage="far", observation=OFFLOAD).check(_cut([3001, 4001])).ok
+    assert Monitor("linux", vantage="far", observation=OFFLOAD).check(_cut([2001, 4001])).ok
+
+
+def test_a_piece_off_the_mss_or_without_offload_or_at_a_near_end_is_a_violation():
+    assert Monitor("linux", vantage="far", observation=OFFLOAD).check(_cut([2501, 4001])).status == "violation"
+    assert Monitor("linux", vantage="far").check(_cut([3001, 4001])).status == "violation"
+    assert Monitor("linux", observation=OFFLOAD).check(_cut([3001, 4001])).status == "violation"
+
+
+def _copy_after_close(t_rst):
+    """The far server closes (LAST-ACK, then CLOSED); at `t_rst` it sends <SEQ=5001><CTL=RST>,
+    the answer CLOSED gives a segment carrying ACK 5001 (RFC 9293 3.10.7.1): a copy of the
+    client's data or FIN the network held back after the capture point (or duplicated)."""
+    return [s("in", "SYN", 1000, t=0.0), s("out", "SYN,ACK", 5000, 1001, t=0.0001), s("in", "ACK", 1001, 5001, t=0.001),
+            s("in", "ACK", 1001, 5001, 100, t=0.01), s("out", "ACK", 5001, 1101, t=0.011),
+            s("in", "FIN,ACK", 1101, 5001, t=0.02), s("out", "FIN,ACK", 5001, 1102, t=0.021),
+            s("in", "ACK", 1102, 5002, t=0.03), s("out", "RST", 5001, t=t_rst)]
+
+
+def test_a_far_end_answering_a_copy_of_an_earlier_segment_is_conformant():
+    assert Monitor("linux", vantage="far").check(_copy_after_close(0.04)).ok
+    assert Monitor("linux", vantage="far").check(_copy_after_close(0.02 + REORDER - 0.001)).ok
+
+
+def test_a_copy_older_than_reorder_or_at_a_near_end_is_a_violation():
+    assert Monitor("linux", vantage="far").check(_copy_after_close(0.02 + REORDER + 0.001)).status == "violation"
+    assert Monitor("linux").check(_copy_after_close(0.04)).status == "violation"

@@ -32,6 +32,8 @@ def test_every_error_the_table_gives_has_a_name_here():
     ("SHUTDOWN", "error: ENOTCONN", "connection closing"),
     # tcp_sendmsg_locked() -> sk_stream_wait_connect()/sk_stream_error(): -EPIPE
     ("SEND", "error: EPIPE", "connection does not exist"),
+    # tcp_recvmsg_locked() -> sock_error(): the reset pending on the socket, at the next read
+    ("RECEIVE", "error: ECONNRESET", "connection does not exist"),
 ])
 def test_a_calls_sockets_api_errno_names_the_rfc_error(call, result, name):
     assert name in error_names(result, call)
@@ -47,6 +49,8 @@ def test_a_calls_sockets_api_errno_names_the_rfc_error(call, result, name):
     ("SHUTDOWN", "error: ECONNRESET", "connection closing"),
     ("SEND", "error: ESHUTDOWN", "connection does not exist"),
     ("SEND", "error: ETIMEDOUT", "connection does not exist"),
+    ("RECEIVE", "error: ECONNREFUSED", "connection does not exist"),
+    ("CLOSE", "error: ECONNRESET", "connection does not exist"),
 ])
 def test_just_outside_a_calls_errnos(call, result, name):
     assert name not in (error_names(result, call) or set())
