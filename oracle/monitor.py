@@ -487,6 +487,7 @@ class Monitor:
         # judged far: where a segment the network held back was sent from (`_delayed_before_capture`)
         self._recent: tuple = ()
         self._mss_seen: dict[str, int] = {}     # the MSS option of each direction's SYN
+        self._ts_newest: int | None = None      # the newest TSval the peer sent (SegmentEvent.old_ts)
         self._memo.own = {}                 # a TCB's silent steps (the step cache's, per monitor)
         self._started = self.start == "closed"
         # trace-level lower bounds on when the keep-alive idle period and an orphaned FIN-WAIT-2
@@ -506,6 +507,21 @@ class Monitor:
                 break
         return self.verdict()
 
+    def _paws_mark(self, ev: SegmentEvent) -> SegmentEvent:
+        """An incoming segment with a TSval older than the peer's newest so far (RFC 7323 5.3; a
+        capture judge computes `old_ts` per connection, both engines alike; a trace given as events
+        leaves it to this) carries Segment.ots = 1, which the `paws` rows read (SEG.OLD_TS)."""
+        if ev.dir != "in":
+            return ev
+        old = ev.old_ts
+        if ev.ts is not None:
+            tsval = ev.ts[0] & 0xFFFFFFFF
+            if old is None:
+                old = self._ts_newest is not None and (tsval - self._ts_newest) & 0xFFFFFFFF >= 0x80000000
+            if self._ts_newest is None or (tsval - self._ts_newest) & 0xFFFFFFFF < 0x80000000:
+                self._ts_newest = tsval
+        return replace(ev, seg=ev.seg._replace(ots=1)) if old and not ev.seg.ots else ev
+
     def feed(self, ev: TraceEvent) -> Verdict | None:
         """Consume one event; returns the final verdict as soon as the trace is decided (a
         violation), else None."""
@@ -522,6 +538,7 @@ class Monitor:
         if late is not None:
             self.done = late
         elif isinstance(ev, SegmentEvent):
+            ev = self._paws_mark(ev)
             if ev.seg.flags & SYN and ev.mss:
                 self._mss_seen[ev.dir] = ev.mss
             for piece in self._as_received(ev):

@@ -90,6 +90,10 @@ OPTIONS: dict[str, str] = {
                        "CLOSE's FIN (alone, or riding the last queued segment) is sent only when the peer's window "
                        "takes it; until then it is held and the zero window probed (tcp_probe_timer()), where RFC "
                        "9293 3.10.4 sends it at once",
+    "paws": "RFC 7323 5.3 (R1, PAWS); Linux tcp_validate_incoming() -> tcp_paws_discard() -> tcp_send_dupack(), "
+            "tcp_timewait_state_process() and tcp_check_req() (paws_reject): a non-RST segment whose TSval is older "
+            "than TS.Recent is answered with an ACK and dropped before the window test. The table sees SEG.OLD_TS "
+            "(older than the peer's newest TSval in the trace), so the drop is a choice beside normal processing",
     "defer-accept": "Linux tcp_check_req(), reqsk_timer_handler() (TCP_DEFER_ACCEPT on the listener): the bare "
                     "third ACK of the handshake is dropped (inet_rsk(req)->acked = 1) while the SYN,ACK has been "
                     "retransmitted fewer times than the deferral; the timer retransmits the SYN,ACK; an ACK with data "
@@ -358,7 +362,7 @@ LINUX = _profile(
      "simopen-synack-dupack", "listener-survives", "time-wait-detached",
      "tfo", "syn-recv-ack-first", "rst-after-fin", "fin-wait-2-minisock", "time-wait-minisock",
      "past-window-whole", "ack-bytes-acked", "flagless-drop", "rst-challenge-below", "icmp-establishment",
-     "user-timeout", "dup-end-acceptable", "closing-fin-ignored", "fin-fits-window"},
+     "user-timeout", "dup-end-acceptable", "closing-fin-ignored", "fin-fits-window", "paws"},
     {"SYN.RETRIES": 6, "SYNACK.RETRIES": 5, "DATA.RETRIES": 15, "KA.PROBES": 9, "WINDOW": 65535, "MSS.DEFAULT": 536, "SYN.LINEAR": 4,
      "msl": 30.0, "time_wait": 60.0, "rto_initial": 1.0, "rto_min": 0.2, "rto_max": 120.0,
      "fin_timeout": 60.0, "user_timeout": 0.0, "ka_idle": 7200.0, "ka_interval": 75.0, "delack_max": 0.5,
@@ -400,6 +404,7 @@ VARIANTS: dict[str, tuple[frozenset[str], str]] = {
                  "into the new incarnation's window"),
     "rfc1337": (frozenset({"rfc1337"}), "not a teaching variant: RFC 1337's fix, ignore RST in TIME-WAIT"),
     "tfo": (frozenset({"tfo"}), "not a teaching variant: RFC 7413 TCP Fast Open (on in linux)"),
+    "paws": (frozenset({"paws"}), "not a teaching variant: RFC 7323 5.3 PAWS (on in linux)"),
     "defer-accept": (frozenset({"defer-accept"}), "not a teaching variant: Linux TCP_DEFER_ACCEPT on the listener "
                      "(tcp_check_req() drops the bare third ACK)"),
     "listen-overflow": (frozenset({"listen-overflow"}), "not a teaching variant: Linux with the listener's accept "

@@ -504,6 +504,10 @@ row("finwait2.lx.socket", F2, SEG, "not ORPHAN and not LX_NOFLAGS", (), None, R 
 row("finwait2.lx.outside", F2, SEG, "ORPHAN and not LX_IN_WINDOW", ACK_NOW, None, _LXF2,
     "outside the window (tcp_in_window()): snd ACK (rate-limited; a RST too is answered so)", stage="pre",
     when="fin-wait-2-minisock")
+row("finwait2.lx.paws", F2, SEG, "ORPHAN and LX_IN_WINDOW and not RST and SEG.OLD_TS > 0", ACK_NOW, None,
+    _LXF2 + " (paws_reject: TCP_TW_ACK); RFC 7323 5.3 (R1)",
+    "a TSval older than the peer's newest: PAWS rejects it, snd ACK (a choice: TS.Recent is not observable)",
+    stage="pre", when="paws and fin-wait-2-minisock", choice=True)
 row("finwait2.lx.rst", F2, SEG, "ORPHAN and LX_IN_WINDOW and RST", ("delete TCB", "signal error: connection reset"), CL,
     _LXF2,
     "RST anywhere in the window: the connection is gone, silently (no RFC 5961 exact match)", stage="pre",
@@ -540,6 +544,10 @@ row("timewait.lx.rst.other", TW, SEG, "RST and SEG.SEQ != RCV.NXT", (), None, _L
 row("timewait.lx.ack", TW, SEG, "not RST and " + _TWIN, ("restart 2MSL",), None, _LXTW,
     "a bare ACK at RCV.NXT: accepted, TIME-WAIT restarts (inet_twsk_reschedule()), nothing sent", stage="pre",
     when="time-wait-minisock")
+row("timewait.lx.paws", TW, SEG, "not RST and " + _TWIN + " and SEG.OLD_TS > 0", (ACK_NOW, "restart 2MSL"), None,
+    _LXTW + " (paws_reject: TCP_TW_ACK, inet_twsk_reschedule()); RFC 7323 5.3 (R1)",
+    "a bare ACK at RCV.NXT whose TSval is older than the peer's newest: PAWS rejects it, snd ACK, TIME-WAIT "
+    "restarts (a choice: TS.Recent is not observable)", stage="pre", when="paws and time-wait-minisock", choice=True)
 row("timewait.lx.syn", TW, SEG, "not RST and not (" + _TWIN + ") and REOPEN_SYN and not PASSIVE", ACK_NOW, None,
     _LXTW + "; tcp_v4_rcv() (TCP_TW_SYN with no listener: TCP_TW_ACK)",
     "a new SYN that no listener takes: snd ACK; TIME-WAIT is not restarted", stage="pre",
@@ -602,6 +610,21 @@ row("seq.bad.tw", TW, SEG, "not ACCEPTABLE and not RST", (ACK_NOW, "restart 2MSL
     "a retransmitted FIN (SEG.SEQ = RCV.NXT - 1) fails the acceptability test: it is ACKed and 2 MSL restarts, "
     "the intent of the TIME-WAIT rule of the eighth step, which the literal order of checks never reaches",
     stage="seq")
+
+# RFC 7323 5.3 R1 (PAWS): a segment whose TSval is older than TS.Recent is unacceptable: "send an
+# acknowledgment in reply as specified in RFC 793 page 69 and drop the segment" (a RST is not). The table
+# knows SEG.OLD_TS (the TSval older than the newest the peer sent before, which the oracle reads from the
+# trace), not TS.Recent (R3 updates it only for segments at or below Last.ACK.sent; Linux
+# tcp_disordered_ack() exempts a pure duplicate ACK): so the check is a choice beside normal processing.
+_PAWS = ("RFC 7323 5.3 (R1); Linux tcp_validate_incoming() -> tcp_paws_discard() -> tcp_send_dupack(); "
+         "tcp_check_req() (paws_reject: send_ack)")
+row("seq.paws", [s for s in SYNC if s is not TW], SEG, "SEG.OLD_TS > 0 and not RST and not SYN", ACK_NOW, None, _PAWS,
+    "first (before the window test): PAWS: a TSval older than the peer's newest: snd ACK, drop the segment",
+    stage="seq", when="paws", choice=True)
+row("seq.paws.tw", TW, SEG, "SEG.OLD_TS > 0 and not RST and not SYN", (ACK_NOW, "restart 2MSL"), None,
+    _PAWS + "; Linux tcp_timewait_state_process() (paws_reject: inet_twsk_reschedule())",
+    "first: PAWS in TIME-WAIT: snd ACK, drop the segment, restart the 2 MSL timeout (as for the retransmitted FIN "
+    "this may be)", stage="seq", when="paws", choice=True)
 
 # second: RST
 row("rst.none", SYNC, SEG, "not RST", (), None, R + "3.10.7.4", "second: no RST", stage="rst", next="syn")

@@ -32,6 +32,7 @@ NAMES: dict[str, tuple[str, tuple]] = {
     "SEG.MSS": (COUNT, ("seg", "mss")),
     "SEG.WS": (COUNT, ("seg", "ws")),
     "SEG.TFO": (COUNT, ("seg", "tfo")),
+    "SEG.OLD_TS": (COUNT, ("seg", "ots")),
     "SEG.LEN": (COUNT, ("derived", "len")),
     "SEG.END": (SEQ, ("derived", "end")),
     "SYN": (BOOL, ("flag", SYN)),

@@ -564,3 +564,37 @@ def test_a_fin_sent_into_a_zero_window_is_a_linux_violation():
         assert Monitor(prof, calls_logged=True).check(events).status == "violation", prof.label()
     mutant = timed(head + [o("FIN,ACK", 101, 301)] + tail[:2], [0.0, 0.0, 0.01, 0.01, 0.02, 0.03, 0.6, 0.61])
     assert Monitor(LINUX, calls_logged=True).check(mutant).status == "violation"
+
+
+# --- PAWS (RFC 7323 5.3 R1; option paws, a variant of rfc9293) ---------------------------------
+
+def _ts(ev, tsval):
+    return replace(ev, ts=(tsval, 1)) if isinstance(ev, SegmentEvent) else ev
+
+
+PAWS_BASE = [_ts(e, k) for k, e in enumerate(CLIENT_OPEN, start=10)] + [
+    _ts(i("ACK", 301, 101, data=5), 20), _ts(o("ACK", 101, 306), 21)]
+
+
+def test_an_old_tsval_is_answered_with_an_ack_and_dropped():
+    """tcp_paws_discard(): a segment whose TSval is below the peer's newest (here a pure ACK the
+    network held back) is answered with a duplicate ACK (tcp_send_dupack()) and dropped. The same
+    ACK with a TSval not older is in the window and gets nothing, so that answer is a violation;
+    so is any other answer to the old one."""
+    old = PAWS_BASE + [_ts(i("ACK", 306, 101), 15), _ts(o("ACK", 101, 306), 22)]
+    assert_option_decides("paws", old, PAWS_BASE + [_ts(i("ACK", 306, 101), 20), _ts(o("ACK", 101, 306), 22)])
+    other = PAWS_BASE + [_ts(i("ACK", 306, 101), 15), _ts(o("ACK", 101, 305), 22)]
+    assert judge(LINUX, other).status == "violation"
+    assert judge(get_profile("rfc9293+paws"), old).status == "conformant"
+
+
+def test_paws_is_a_choice_beside_normal_processing():
+    """TS.Recent is not observable (RFC 7323 5.3 R3 updates it only at or below Last.ACK.sent),
+    so an old TSval may also be processed normally; a RST is never PAWS-dropped by this row."""
+    e = est(101, 301)
+    old = seg("ACK", 301, 101, data=5)._replace(ots=1)
+    res = {t.rows[-1]: t for t in step(LINUX, e, arrive(old))}
+    assert res["seq.paws"].endpoint == e and res["seq.paws"].sends == (seg("ACK", 101, 301),)
+    assert any(t.endpoint.rcv_nxt == 306 for t in res.values())
+    assert "seq.paws" not in {r for t in step(LINUX, e, arrive(seg("RST", 301)._replace(ots=1))) for r in t.rows}
+    assert "seq.paws" not in {r for t in step("rfc9293", e, arrive(old)) for r in t.rows}
