@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass, field
 
 from synack.checker.scenarios import SINGLE
+from synack.oracle.judge import learnable
+from synack.oracle.monitor import LEARNABLE
 from synack.spec.machine import machine
 from synack.spec.profiles import Profile, get_profile, timer_seconds
 
@@ -28,6 +30,10 @@ from .plan import Hit, Planner
 #: Planner bounds: states explored per (scenario, side). 8000 reach all but a few rows of
 #: both profiles (the rest need a window or a SEND no run of the model makes).
 MAX_STATES = 8000
+#: The retry cap of the planners' model (checker.system.make_config `retries`): the runs to the
+#: rows are found with every retry limit capped at 2; a stack that retransmits more is followed
+#: by re-planning in a model capped higher (`RunPlayer._replan`), up to the checker's 15.
+RETRIES = 2
 #: Seconds a virtual clock is run on after each row's run (its connection aborted where the
 #: driver can): what the row left armed fires during its own run, not a later row's (ns-3.37
 #: crashes at its persist timeout, 6 s after a zero-window ACK). Free on a real clock's
@@ -58,6 +64,19 @@ class Coverage:
     def reached(self) -> int:
         return sum(r.status in (CONFORMANT, DEVIATED, INCONCLUSIVE) for r in self.results)
 
+    def learned(self) -> dict:
+        """What the oracle learned over every run (rows and variations), per parameter: the
+        values it took, the rows whose runs showed it, and the evidence of the first."""
+        out: dict = {}
+        for r in self.results + self.variations:
+            for k, v in (r.learned or {}).items():
+                e = out.setdefault(k, {"values": [], "rows": [], "why": v["why"]})
+                if v["value"] not in e["values"]:
+                    e["values"].append(v["value"])
+                if r.row not in e["rows"]:
+                    e["rows"].append(r.row)
+        return out
+
     def summary(self) -> str:
         return (f"{self.stack} ({self.profile}, {self.clock} clock): {len(self.results)} rows, {self.reached} reached, "
                 f"{self.count(CONFORMANT)} conformant, {self.count(DEVIATED)} deviating, "
@@ -70,7 +89,8 @@ class Coverage:
         return {"stack": self.stack, "profile": self.profile, "clock": self.clock, "seconds": round(self.seconds, 2),
                 "rows": len(self.results), "reached": self.reached,
                 "counts": {s: self.count(s) for s in STATUSES}, "results": [r.to_json() for r in self.results],
-                "variations_tried": self.tried, "variations": [r.to_json() for r in self.variations]}
+                "variations_tried": self.tried, "variations": [r.to_json() for r in self.variations],
+                "learned": self.learned()}
 
 
 class Kit:
@@ -83,6 +103,11 @@ class Kit:
                  run_deadline: float = 60.0, drain: float = DRAIN):
         prof = get_profile(profile)
         self.profile = prof.with_params(**params) if params else prof
+        # what the stack's configuration gives is a fact; every other parameter the oracle can
+        # learn (oracle/monitor.py LEARNABLE) is learned within its legal range, per row's run:
+        # a profile's default value is not a fact about a stack, its range is
+        self.given = tuple(self.profile._key(k) for k in (params or {}))
+        self.learn = learnable(self.profile, self.given)
         self.scenarios, self.max_states = tuple(scenarios), max_states
         self.max_real_wait, self.run_deadline, self.drain = max_real_wait, run_deadline, drain
         # id(driver) -> (the driver, why it could not be restarted); the driver is kept so that
@@ -100,10 +125,13 @@ class Kit:
     def rfc(self, row: str) -> str:
         return next((r.rfc for r in self.m.rows if r.id == row), "")
 
-    def planner(self, scenario: str, iut: int) -> Planner:
-        k = (scenario, iut)
+    def planner(self, scenario: str, iut: int, retries: int = RETRIES) -> Planner:
+        """The planner of one scenario and side; `retries` caps the profile's retry limits in
+        its model (RETRIES for the runs found ahead; a re-plan after the stack retransmitted
+        past that cap asks for a wider one)."""
+        k = (scenario, iut, retries)
         if k not in self._planners:
-            self._planners[k] = Planner(self.profile, scenario, iut, max_states=self.max_states)
+            self._planners[k] = Planner(self.profile, scenario, iut, max_states=self.max_states, retries=retries)
         return self._planners[k]
 
     def hits(self) -> dict[str, Hit]:
@@ -210,7 +238,8 @@ class Kit:
         ports = (10000 + self._n % 20000, 40000 + self._n % 20000)
         player = RunPlayer(driver, self.planner(hit.scenario, hit.iut), self.profile, row, ports,
                            peer_shift=peer_shift, probe=probe, size=size, delay=delay,
-                           max_real_wait=self.max_real_wait, deadline=self.run_deadline,
+                           max_real_wait=self.max_real_wait, deadline=self.run_deadline, learn=self.learn,
+                           wider=lambda retries, h=hit: self.planner(h.scenario, h.iut, retries),
                            iut_ip=getattr(driver, "iut_ip", "10.0.0.2"), peer_ip=getattr(driver, "peer_ip", "10.0.0.1"))
         path = self.path(hit)
         if path is None:                           # a stale cache entry: plan this row afresh
@@ -231,6 +260,16 @@ class Kit:
                 _cleanup(driver, player, self.drain if driver.clock == "virtual" else 0.0)
             except ShimError as e:
                 crash = e
+        # what the oracle learned on this run (a parameter's value, or "+option": an option on)
+        res.learned = {k: {"value": player.mon.profile.params.get(k, True), "why": why}
+                       for k, why in player.mon.learned.items()}
+        # and a retry limit the end of the run showed (the stack gave up before the default:
+        # the final verdict's `learned`, Monitor._gave_up, worded "PARAM COUNT: ...")
+        for why in getattr(player.final, "learned", ()) or ():
+            name, _, rest = why.partition(" ")
+            count = rest.split(":", 1)[0]
+            if name in LEARNABLE and name not in res.learned and count.isdigit():
+                res.learned[name] = {"value": int(count), "why": why}
         if crash is not None:
             res.status, res.reason, res.report = DEVIATED, "the stack crashed or hung", crash_report(crash, player)
             self._restart(driver, row, crash)

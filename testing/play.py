@@ -57,10 +57,11 @@ class RowResult:
     seconds: float = 0.0
     trace: list = field(default_factory=list)
     cited: list = field(default_factory=list)     # the rows a deviation's report names (the oracle's)
+    learned: dict = field(default_factory=dict)   # parameter -> {"value", "why"}: what the oracle learned
 
     def to_json(self) -> dict:
         return {"row": self.row, "status": self.status, "reason": self.reason, "report": self.report, "rfc": self.rfc,
-                "cited": self.cited,
+                "cited": self.cited, "learned": self.learned,
                 "scenario": self.scenario, "iut": self.iut, "replans": self.replans,
                 "seconds": round(self.seconds, 3), "trace": self.trace}
 
@@ -81,7 +82,8 @@ class RunPlayer:
     def __init__(self, driver: Driver, planner: Planner, profile: Profile, row: str, ports: tuple[int, int], *,
                  iut_ip: str = "10.0.0.2", peer_ip: str = "10.0.0.1", peer_shift: int = 0,
                  max_real_wait: float = 5.0, max_replans: int = 3, mss: int = 1460, deadline: float = 60.0,
-                 probe: "tuple | None" = None, size: "int | None" = None, delay: float = 0.0):
+                 probe: "tuple | None" = None, size: "int | None" = None, delay: float = 0.0,
+                 learn: tuple = (), wider=None):
         self.d, self.pl, self.sys = driver, planner, planner.system
         self.prof, self.row = profile, row
         self.x = planner.iut
@@ -92,9 +94,16 @@ class RunPlayer:
         self.max_real_wait, self.max_replans, self.mss = max_real_wait, max_replans, mss
         # the kit is the network: it sees every segment at the IUT's link, so the IUT is judged
         # as a near end (oracle/observation.py), where every segment the spec owes has a deadline
+        # `learn`: the parameters the stack's configuration does not give, which the oracle learns
+        # within their legal range (Monitor's `learn`, oracle/judge.py `learnable`) instead of
+        # taking the profile's default for a fact about the stack
         self.mon = Monitor(profile, calls_logged=True, role=f"IUT {iut_ip}:{self.iut_port}", vantage=NEAR,
                            vantage_note=f"{NEAR} (the test kit is the IUT's network: it sees every segment at "
-                                        "the IUT's link)")
+                                        "the IUT's link)", learn=learn)
+        # `wider(retries)`: a planner of the same scenario and side whose retry limits are capped
+        # at `retries`, for a stack that retransmits past this planner's cap (`_replan`)
+        self.wider = wider
+        self.widened = -1                        # the retry cap of the model re-planned in (-1: none)
         # how long the last obligation may stay open: an owed (delayed) ACK, delack_max plus the lag
         self.deadline = float(profile.params["delack_max"]) + observation_param("lag")
         self.events: list = []
@@ -143,8 +152,11 @@ class RunPlayer:
         # what the datagram carries: the window field, and on a SYN the MSS option only
         real = Segment.with_options(real.flags, real.seq, real.ack, real.data, win, self.mss, None)
         self.ip_id = (self.ip_id + 1) & 0xFFFF
+        # stamped the moment before the driver call: the stack cannot have seen it earlier, and
+        # what it sends in answer carries its own (later) time (docs/driver-protocol.md, t_ms)
+        t = self._now()
         self.d.deliver(build(self.to_iut, real, mss=self.mss, ip_id=self.ip_id))
-        self._feed(SegmentEvent("in", real, self._now(), win=win, mss=self.mss if real.flags & SYN else None))
+        self._feed(SegmentEvent("in", real, t, win=win, mss=self.mss if real.flags & SYN else None))
 
     def _observe(self, want: int, wait: float, model_iss: int | None) -> list[Segment]:
         """Collect what the stack sends on this connection: until `want` segments came or
@@ -219,6 +231,7 @@ class RunPlayer:
         """Make the IUT's user call through the driver and log it for the monitor."""
         d, result = self.d, "ok"
         self._accept()
+        t = self._now()                            # the moment before the call, as for a delivery
         try:
             if name in ("LISTEN", "CONNECT"):
                 if self.sys.st[self._s[self.x]] != "CLOSED" or self.sock is not None and name == "LISTEN":
@@ -274,7 +287,7 @@ class RunPlayer:
             raise NotDrivable(f"the driver lacks {CALL_OPS[name]!r} ({e})") from None
         except DriverError as e:
             result = f"error: {e.errno}"
-        self._feed(CallEvent(name, n, result, self._now()))
+        self._feed(CallEvent(name, n, result, t))
 
     # ------------------------------------------------------------------ the run
     def _state(self) -> tuple:
@@ -382,6 +395,14 @@ class RunPlayer:
                 got = self._observe(len(expect), self._reply_wait(len(expect)), iss)
             else:
                 got = self._wait_timer(lab[2], self.sys.eps[s[self.x]], len(expect), iss)
+                if expect and not got and not self.violated:
+                    # silence where the model's timer sends: the stack's timer may run longer than
+                    # the profile's default (a default is not a fact about the stack): wait on,
+                    # before taking the silence for a give-up, as long as any RTO may last
+                    # (rto_max, RFC 6298 2.5), at most `max_real_wait` on a real clock
+                    tol = 1 + float(self.prof.params["tolerance"])
+                    got = self._observe(len(expect), self.max_real_wait if self.real else
+                                        float(self.prof.params["rto_max"]) * tol, iss)
             self._accept()
             if self.violated:
                 return False
@@ -398,7 +419,9 @@ class RunPlayer:
                 return True
             if matched:
                 continue
-            nxt = self._replan(s, child, got, row)
+            # a timer that should have retransmitted (or probed) and brought nothing: the stack
+            # may have given up there (a retry limit below the model's)
+            nxt = self._replan(s, child, got, row, stopped=kind == "timer" and bool(expect) and not got)
             if nxt is None:
                 self.why = (f"at {_move_text(lab)} the run expected the stack to send "
                             f"{', '.join(map(str, expect)) or 'nothing'} and it sent "
@@ -434,7 +457,7 @@ class RunPlayer:
 
     def _wait_timer(self, kind: str, ep, want: int, iss) -> list[Segment]:
         k = ep.rtx if kind == "RTO" else ep.probes if kind == "KEEPALIVE" else 0
-        secs = timer_seconds(self.prof, kind, k)
+        secs = timer_seconds(self.prof, _timer_kind(kind, ep), k)
         if secs is None:                                   # DELACK, PERSIST: the stack's own choice
             secs = 0.5 if kind == "DELACK" else timer_seconds(self.prof, "RTO", 0)
         limit = secs * (1 + float(self.prof.params["tolerance"])) + (0.3 if self.real else 0.0)
@@ -450,6 +473,14 @@ class RunPlayer:
                 time.sleep(limit)
             else:
                 self.d.advance(limit)
+            if kind in ("RTO", "KEEPALIVE"):
+                # the model gives up here; the stack's timer may run longer than the profile's
+                # default and retransmit yet: watch on as long as any RTO may last (rto_max, RFC
+                # 6298 2.5), at most `max_real_wait` in all on a real clock, so that a give-up is
+                # not concluded (nor a retry limit learned) from a stack that was only slower
+                more = max(0.0, self.max_real_wait - limit) if self.real else float(self.prof.params["rto_max"]) * (
+                    1 + float(self.prof.params["tolerance"]))
+                return self._observe(1, more, iss)
             return self._observe(0, 0.0, iss)
         return self._observe(want, limit, iss)
 
@@ -477,7 +508,7 @@ class RunPlayer:
             out.append(tuple(st))
         return out
 
-    def _replan(self, s: tuple, child: tuple, got: list[Segment], row: "str | None"):
+    def _replan(self, s: tuple, child: tuple, got: list[Segment], row: "str | None", stopped: bool = False):
         """(state, plan) from the synchronised state that has the shortest plan to `row` (or
         to a quiet state), or None."""
         if self.replans >= self.max_replans:
@@ -489,18 +520,80 @@ class RunPlayer:
             # it (late, or sent again by a timer) as long as a first retransmission may take
             iut = self.sys.eps[child[self.x]]
             iss = iut.iss if iut.state not in (State.CLOSED, State.LISTEN) else None
-            wait = timer_seconds(self.prof, "RTO", 0) * (1 + float(self.prof.params["tolerance"])) + 0.3
+            wait = timer_seconds(self.prof, _timer_kind("RTO", iut), 0) * (1 + float(self.prof.params["tolerance"])) + 0.3
             late = self._observe(1, min(wait, self.max_real_wait) if self.real else wait, iss)
             if late and not self.violated:
                 got = got + late
                 states = self._synced(s, child, got)
-        best = None
-        for st in states:
-            p = (self.pl.plan(st, row, self.gone) if row is not None
-                 else [] if self.pl.quiet(st) else self.pl.settle(st, self.gone))
-            if p is not None and (best is None or len(p) < len(best[1])):
-                best = (st, p)
+        other = self._recap(states, row, stopped)
+        return other if other is not None else self._best(states, row)
+
+    def _recap(self, states: list, row: "str | None", stopped: bool):
+        """Re-plan in a model with other retry caps (`wider`), the states carried over, when the
+        stack's retries do not fit this planner's cap: it retransmitted (or probed) up to the cap
+        and on, where the capped model gives up (and would cost a re-plan per retransmission
+        more, until the run has none left): a model capped at the profile's own limits; or a
+        timer brought nothing (`stopped`) after fewer retransmissions than the model's limits:
+        a model capped at the count the stack stopped at (whether stopping there is allowed is
+        the oracle's to judge). None when neither applies (or no plan there)."""
+        cap = self.sys.cfg.retries
+        done = max((max(self.sys.eps[st[self.x]].rtx, self.sys.eps[st[self.x]].probes) for st in states), default=-1)
+        if stopped and 1 <= done < cap:
+            # (after one retransmission at least: the stack's timer has shown its pace, so
+            # silence at the next expiry is a give-up; silence at the first may be a timer
+            # longer than the profile's, lwIP's and ns-3's 3 s initial RTO among them)
+            to = done
+        else:
+            to = min(MAX_RETRIES, max(int(self.prof.params[k]) for k in RETRY_LIMITS))
+            if stopped or to <= cap or done < cap:
+                return None
+        if self.wider is None:
+            return None
+        pl = self.wider(to)
+        moved = [_translate(st, self.sys, pl.system) for st in states]
+        best = _best_plan(pl, moved, row, self.gone)
+        if best is not None:
+            self.pl, self.sys = pl, pl.system
+            self.widened = to
         return best
+
+    def _best(self, states: list, row: "str | None"):
+        return _best_plan(self.pl, states, row, self.gone)
+
+
+def _best_plan(pl: Planner, states: list, row: "str | None", gone: bool):
+    """(state, plan) with the shortest plan from one of `states` to `row` (row None: to a quiet
+    state) in planner `pl`, or None."""
+    best = None
+    for st in states:
+        p = (pl.plan(st, row, gone) if row is not None else [] if pl.quiet(st) else pl.settle(st, gone))
+        if p is not None and (best is None or len(p) < len(best[1])):
+            best = (st, p)
+    return best
+
+
+#: The profile's retry limits (`Planner` caps each at its `retries`), and the checker's largest cap.
+RETRY_LIMITS = ("SYN.GIVEUP", "SYNACK.RETRIES", "DATA.RETRIES", "KA.PROBES")
+MAX_RETRIES = 15
+
+
+def _translate(s: tuple, a, b) -> tuple:
+    """System state `s` of System `a` as a state of System `b` (the same scenario, other caps):
+    the endpoints and the segments in flight interned in `b`, everything else as it is."""
+    st = list(s)
+    st[0], st[1] = b.intern_ep(a.eps[s[0]]), b.intern_ep(a.eps[s[1]])
+    for i in (2, 3):
+        chan = tuple(b.intern_tseg(b.intern_seg(a.segs[a.tsegs[t][0]]), a.tsegs[t][1]) for t in s[i])
+        st[i] = chan if b.cfg.fifo else tuple(sorted(chan))
+    return tuple(st)
+
+
+def _timer_kind(kind: str, ep) -> str:
+    """The duration a timer of the model's `kind` runs for `ep`: an active open's SYN backs off
+    by its own schedule (timer_seconds 'RTO-SYN': rto_initial for the first SYN.LINEAR expiries,
+    Linux tcp_syn_linear_timeouts; the oracle's `_rto_kind` reads it the same way), every other
+    retransmission by the RTO."""
+    return "RTO-SYN" if kind == "RTO" and ep.state is State.SYN_SENT else kind
 
 
 def _move_text(lab: tuple) -> str:

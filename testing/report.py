@@ -110,6 +110,28 @@ def markdown(stacks: list[dict], command: str = "", failed: "list[str] | None" =
     if failed:
         out += ["", "Stacks that could not be started (no results): " + "; ".join(failed)]
     names = [s.get("name", s["stack"]) for s in stacks]
+    # what the oracle learned: the parameters the stack.json does not give
+    out += ["", "## Parameters learned", "",
+            "A parameter a stack's `stack.json` (or `--param`) does not give is not taken to be the profile's "
+            "default: the oracle learns it within its legal range where a run's trace contradicts the default "
+            "(`oracle/monitor.py` LEARNABLE, `oracle/judge.py` `learnable`), per row's run. Given: the stack's "
+            "`params`; learned: what the runs showed (value, the rows whose runs showed it, the first evidence).", ""]
+    for s in stacks:
+        given = ", ".join(f"{k} {v}" for k, v in sorted((s.get("params") or {}).items())) or "none"
+        learned = s.get("learned") or {}
+        out += [f"### {s.get('name', s['stack'])}", "", f"Given: {given}.", ""]
+        if "learned" not in s:
+            out += ["Learned: not recorded (results saved by a kit that did not learn parameters).", ""]
+            continue
+        if not learned:
+            out += ["Learned: nothing (every run was explained by the given values and the profile's defaults).", ""]
+            continue
+        out += ["| parameter | value judged with | rows | evidence (first run) |", "|---|---|---|---|"]
+        for k, e in sorted(learned.items()):
+            rows = ", ".join(f"`{r}`" for r in e["rows"][:8]) + (f" (+{len(e['rows']) - 8})" if len(e["rows"]) > 8 else "")
+            vals = ", ".join("on" if v is True else f"{v:g}" if isinstance(v, float) else str(v) for v in e["values"])
+            out.append(f"| {k} | {vals} | {rows} | {e['why'].replace('|', '/')} |")
+        out.append("")
     # by scenario
     out += ["", "## By scenario", "", "Rows reached / conformant, by the scenario their run came from.", "",
             "| scenario | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]

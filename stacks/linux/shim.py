@@ -6,7 +6,9 @@ namespace, its TUN device and every socket die with the process), creates a TUN 
 (IFF_TUN | IFF_NO_PI: whole IPv4 datagrams, as packetdrill drives the kernel) with the IUT's
 address, routes the peer's address through it, and answers the kit's requests with
 non-blocking sockets in that namespace. The kit writes the peer's datagrams to the TUN fd and
-reads what the kernel sends from it. The clock is real: `advance` sleeps.
+reads what the kernel sends from it. The clock is real: `advance` sleeps. Each datagram the
+kernel sends is stamped with the time the kernel sent it, read from a packet socket on the TUN
+device (SO_TIMESTAMPNS), not the later time the shim read it (docs/driver-protocol.md, t_ms).
 
 Sysctls set inside the namespace (each is per-namespace on Linux >= 4.13) shorten what can
 be shortened, and stack.json declares the matching profile parameters for the kit:
@@ -15,6 +17,11 @@ tcp_syn_retries and tcp_synack_retries 2, tcp_fin_timeout 3 s, keep-alive after 
 TIME-WAIT (60 s, TCP_TIMEWAIT_LEN) cannot be shortened: rows that wait for it are not drivable.
 
 tcp_syn_linear_timeouts is set to 0 (see MATCH_PROFILE) unless the shim runs with --stock.
+stack.json also declares what the kernel fixes and the shim leaves (or writes) as it is, so that
+the oracle does not learn them (docs/test-kit.md): DATA.RETRIES 15 (tcp_retries2), rto_initial
+1 s (TCP_TIMEOUT_INIT: no BPF sock_ops program in the namespace; the first SYN retransmission
+measured 1.02 s after the SYN), rto_max 120 s (tcp_rto_max_ms 120000), user_timeout 0 (the shim
+never sets TCP_USER_TIMEOUT unless the kit asks). Each checked in the shim's namespace on 6.18.
 
 Needs root (CAP_NET_ADMIN) and /dev/net/tun. Run: python3 stacks/linux/shim.py [--stock]
 """
@@ -36,9 +43,21 @@ CLONE_NEWNET = 0x40000000
 TUNSETIFF = 0x400454CA
 IFF_TUN, IFF_NO_PI = 0x0001, 0x1000
 DEV = "synack0"
+ETH_P_ALL = 0x0003
+PACKET_OUTGOING = 4
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+#: Where to append, per datagram the kernel sent, "kernel_ms read_ms" (both on the shim's clock):
+#: the spread between the kernel's send time and the moment the shim read it from TUN.
+TIMING_LOG = os.environ.get("SYNACK_LINUX_TIMING", "")
 SYSCTLS = {"net.ipv4.tcp_syn_retries": 2, "net.ipv4.tcp_synack_retries": 2, "net.ipv4.tcp_fin_timeout": 3,
            "net.ipv4.tcp_keepalive_time": 3, "net.ipv4.tcp_keepalive_intvl": 1, "net.ipv4.tcp_keepalive_probes": 2,
-           "net.ipv4.tcp_ecn": 0}
+           "net.ipv4.tcp_ecn": 0,
+           # what a new namespace has anyway (tcp_sk_init()), written so that stack.json's
+           # DATA.RETRIES 15 and the table's rfc1337 off hold whatever the kernel's defaults become
+           "net.ipv4.tcp_retries2": 15, "net.ipv4.tcp_rfc1337": 0}
+#: Written where the kernel has them (tcp_rto_max_ms: Linux 6.15 and later; before it, the
+#: constant TCP_RTO_MAX = 120 s): stack.json's rto_max 120.
+IF_PRESENT = {"net.ipv4.tcp_rto_max_ms": 120000}
 #: Linux >= 6.5 retransmits an active open's first SYNs linearly (1 s apart), where the linux
 #: profile (RFC 6298 5.5) backs off exponentially: an oracle false alarm recorded for the
 #: table's owner (stacks/linux-stock shows it). Without --stock the shim turns it off, so that
@@ -64,11 +83,19 @@ class Linux:
         self.socks: dict[int, socket.socket] = {}
         self.next = 1
         self.tun = -1
+        self.tap: socket.socket | None = None
+        self.sent: list[tuple[float, bytes]] = []      # (kernel send time, datagram) not yet read from TUN
         self.t0 = time.monotonic()
         self.iut, self.peer = "10.0.0.2", "10.0.0.1"
 
     def now_ms(self) -> float:
         return (time.monotonic() - self.t0) * 1000.0
+
+    def _kernel_ms(self, realtime_ns: int) -> float:
+        """A kernel timestamp (CLOCK_REALTIME, as SO_TIMESTAMPNS gives it) on the shim's clock
+        (CLOCK_MONOTONIC since init): the two clocks' offset is read now, next to each other."""
+        offset = time.time_ns() - time.monotonic_ns()
+        return (realtime_ns - offset) / 1e6 - self.t0 * 1000.0
 
     # --------------------------------------------------------------- set-up
     def init(self, req: dict) -> dict:
@@ -84,13 +111,21 @@ class Linux:
                     ["ip", "addr", "add", f"{self.iut}/32", "dev", DEV],
                     ["ip", "route", "add", f"{self.peer}/32", "dev", DEV]):
             subprocess.run(cmd, check=True, timeout=10, capture_output=True)
-        extra = {} if "--stock" in sys.argv[1:] else MATCH_PROFILE
+        extra = {**IF_PRESENT, **({} if "--stock" in sys.argv[1:] else MATCH_PROFILE)}
         for k, v in {**SYSCTLS, **extra}.items():
             path = "/proc/sys/" + k.replace(".", "/")
             if k in extra and not os.path.exists(path):
                 continue                     # a kernel before the sysctl existed
             with open(path, "w") as fh:
                 fh.write(str(v))
+        # a packet socket on the TUN device sees each datagram the kernel sends as it leaves the
+        # stack (dev_queue_xmit_nit(), before tun_net_xmit() queues it for our read), stamped by
+        # the kernel (SO_TIMESTAMPNS): that time, not our later read, is the datagram's t_ms
+        self.tap = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_ALL))
+        self.tap.bind((DEV, ETH_P_ALL))          # (Python applies htons)
+        self.tap.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        self.tap.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        self.tap.setblocking(False)
         self.t0 = time.monotonic()
         return {"ok": True, "clock": "real", "stack": f"Linux {os.uname().release}"}
 
@@ -177,8 +212,28 @@ class Linux:
         os.write(self.tun, bytes.fromhex(req["ip"]))
         return {"ok": True}
 
+    def _tapped(self) -> None:
+        """Move what the packet socket saw the kernel send into `self.sent`, with its stamp."""
+        while self.tap is not None:
+            try:
+                data, anc, _, addr = self.tap.recvmsg(65536, 64)
+            except (BlockingIOError, InterruptedError):
+                return
+            if addr[2] != PACKET_OUTGOING:
+                continue                       # a datagram the kit wrote to TUN, coming in
+            t = None
+            for level, kind, raw in anc:
+                if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(raw) >= 16:
+                    sec, nsec = struct.unpack("qq", raw[:16])
+                    t = self._kernel_ms(sec * 1_000_000_000 + nsec)
+            if t is not None:
+                self.sent.append((t, data))
+        del self.sent[:-1000]
+
     def collect(self, req: dict) -> dict:
-        out = []
+        """Each datagram the kernel sent, stamped with the kernel's send time (the packet
+        socket's timestamp of the same bytes); the time of our read only when no stamp matched."""
+        out, log = [], []
         for _ in range(10000):
             r, _, _ = select.select([self.tun], [], [], 0)
             if not r:
@@ -187,7 +242,19 @@ class Linux:
                 pkt = os.read(self.tun, 65536)
             except BlockingIOError:
                 break
-            out.append({"t_ms": round(self.now_ms(), 3), "ip": pkt.hex()})
+            read = self.now_ms()
+            self._tapped()
+            t = read
+            for i, (kt, data) in enumerate(self.sent):
+                if data == pkt:
+                    t = kt
+                    del self.sent[:i + 1]       # in order: what came before it was read already
+                    break
+            out.append({"t_ms": round(t, 3), "ip": pkt.hex()})
+            log.append(f"{t:.3f} {read:.3f}\n")
+        if TIMING_LOG and log:
+            with open(TIMING_LOG, "a") as fh:
+                fh.writelines(log)
         return {"ok": True, "out": out}
 
     def advance(self, req: dict) -> dict:

@@ -14,8 +14,12 @@ HOST = {"client": "10.77.0.1", "server": "10.77.0.2"}
 OTHER = {"client": "server", "server": "client"}
 CAPS = sorted(f[:-5] for f in os.listdir(DATA) if f.endswith(".pcap"))
 
-#: (capture, which end) -> why the oracle does not judge it conformant yet
-KNOWN: dict = {}     # ("ts-client", "near") passes since the paws option (RFC 7323 5.3 R1; tcp_paws_discard())
+HOLES = ("more than one held range of out-of-order text is not modelled: the server holds two disjoint ranges "
+         "and acknowledges both when the holes fill (RFC 9293 3.10.7.4 lets a receiver hold out-of-order text; "
+         "Linux tcp_data_queue_ofo() keeps an rb-tree of ranges)")
+#: (capture, which end) -> why the oracle does not judge it conformant yet; ("ts-client", "near") passes
+#: since the paws option (RFC 7323 5.3 R1; tcp_paws_discard())
+KNOWN = {("holes-server", "near"): HOLES}
 
 
 def _statuses(cap: str, iut: str, vantage: "str | None", engine: str = "python") -> list:
@@ -33,7 +37,7 @@ def _cases():
 
 
 def test_the_captures_are_there():
-    assert len(CAPS) == 4
+    assert len(CAPS) == 6
 
 
 @pytest.mark.parametrize("cap,end", list(_cases()))
