@@ -192,11 +192,16 @@ class Endpoint(NamedTuple):
     held_start: int = 0
     held_end: int = 0
     tfo_child: bool = False
+    #: a second held range, after the first with a gap between (RCV.NXT + held2_start up to
+    #: RCV.NXT + held2_end - 1, held_end < held2_start < held2_end <= RCV.WND); both 0: none
+    held2_start: int = 0
+    held2_end: int = 0
 
     def __str__(self) -> str:
         if self.state in (State.CLOSED, State.LISTEN):
             return str(self.state)
         held = f" HELD=RCV.NXT+{self.held_start}..{self.held_end}" if self.held_end else ""
+        held += f",{self.held2_start}..{self.held2_end}" if self.held2_end else ""
         return (f"{self.state} ISS={self.iss} IRS={self.irs} SND.UNA={self.snd_una} "
                 f"SND.NXT={self.snd_nxt} RCV.NXT={self.rcv_nxt}{held}")
 

@@ -523,7 +523,8 @@ row("finwait2.lx.dup", F2, SEG, _F2ACT + " and not (" + _F2NEW + ")", (), None, 
     "no ACK, or nothing new (a duplicate or a pure ACK): dropped silently, the ACK field unread", stage="pre",
     when="fin-wait-2-minisock")
 row("finwait2.lx.fin", F2, SEG, _F2ACT + " and " + _F2NEW + " and " + _F2FIN,
-    ("RCV.NXT := RCV.NXT + 1", "HELD.START := 0", "HELD.END := 0", ACK_NOW, "restart 2MSL"), TW, _LXF2,
+    ("RCV.NXT := RCV.NXT + 1", "HELD.START := 0", "HELD.END := 0", "HELD2.START := 0", "HELD2.END := 0", ACK_NOW,
+     "restart 2MSL"), TW, _LXF2,
     "the FIN, and nothing after it: TIME-WAIT for TCP_TIMEWAIT_LEN, snd ACK", stage="pre",
     when="fin-wait-2-minisock")
 row("finwait2.lx.data", F2, SEG, _F2ACT + " and " + _F2NEW + " and not (" + _F2FIN + ")",
@@ -787,7 +788,7 @@ row("ack.timewait", TW, SEG, "ACK", (), None, R + "3.10.7.4",
 
 # seventh: segment text (the sixth step, URG, is not modelled)
 _deliver = ("UNREAD := True", "RCV.NXT := SEG.END")
-_UNHOLD = ("HELD.START := 0", "HELD.END := 0")
+_UNHOLD = ("HELD.START := 0", "HELD.END := 0", "HELD2.START := 0", "HELD2.END := 0")
 # RFC 9293 3.10.7.4 first check: "Segments with higher beginning sequence numbers SHOULD be held
 # for later processing (SHLD-31)"; 3.9 (RECEIVE) and 3.10.7.4 seventh: once the gap fills,
 # RCV.NXT advances over all of it. One range is held (HELD.START..HELD.END, offsets from RCV.NXT).
@@ -802,12 +803,34 @@ row("text.ooo.hold", (ES, F1, F2), SEG, _HOLDABLE + " and HELD.END == 0",
     "seventh: text beyond RCV.NXT within the window is held for later, and answered at once with an ACK of "
     "RCV.NXT (a duplicate ACK: the hole is not filled)", stage="text", choice=True)
 row("text.ooo.merge", (ES, F1, F2), SEG,
-    _HOLDABLE + f" and HELD.END > 0 and {_OOO_AT} <= HELD.END and HELD.START <= {_OOO_TO}",
+    _HOLDABLE + f" and HELD.END > 0 and {_OOO_AT} <= HELD.END and HELD.START <= {_OOO_TO}"
+    f" and (HELD2.END == 0 or {_OOO_TO} < HELD2.START)",
     (f"HELD.START := {_OOO_AT} if {_OOO_AT} < HELD.START else HELD.START",
      f"HELD.END := {_OOO_TO} if HELD.END < {_OOO_TO} else HELD.END", ACK_NOW), None,
     R + "3.10.7.4 (SHLD-31); RFC 5681 4.2; Linux tcp_data_queue_ofo()",
     "seventh: text beyond RCV.NXT that touches or overlaps the range already held joins it (one range "
     "is held: a second, disjoint one is dropped, text.ooo); snd ACK of RCV.NXT", stage="text", choice=True)
+# A second range (RFC 9293 3.10.7.4 SHLD-31 lets a receiver hold any out-of-order text; Linux
+# tcp_data_queue_ofo() keeps an rb-tree of ranges): beyond the first, with a gap between; a third, or
+# one before the first, is dropped (text.ooo).
+_LXOFO = R + "3.10.7.4 (SHLD-31); RFC 5681 4.2; Linux tcp_data_queue_ofo()"
+row("text.ooo.hold2", (ES, F1, F2), SEG, _HOLDABLE + f" and HELD.END > 0 and HELD2.END == 0 and HELD.END < {_OOO_AT}",
+    (f"HELD2.START := {_OOO_AT}", f"HELD2.END := {_OOO_TO}", ACK_NOW), None, _LXOFO,
+    "seventh: text beyond the held range, with a gap between, is held as a second range; snd ACK of RCV.NXT",
+    stage="text", choice=True)
+row("text.ooo.merge2", (ES, F1, F2), SEG,
+    _HOLDABLE + f" and HELD2.END > 0 and HELD.END < {_OOO_AT} and {_OOO_AT} <= HELD2.END and HELD2.START <= {_OOO_TO}",
+    (f"HELD2.START := {_OOO_AT} if {_OOO_AT} < HELD2.START else HELD2.START",
+     f"HELD2.END := {_OOO_TO} if HELD2.END < {_OOO_TO} else HELD2.END", ACK_NOW), None, _LXOFO,
+    "seventh: text that touches or overlaps the second held range (not the first) joins it; snd ACK of RCV.NXT",
+    stage="text", choice=True)
+row("text.ooo.bridge", (ES, F1, F2), SEG,
+    _HOLDABLE + f" and HELD2.END > 0 and {_OOO_AT} <= HELD.END and HELD2.START <= {_OOO_TO}",
+    (f"HELD.START := {_OOO_AT} if {_OOO_AT} < HELD.START else HELD.START",
+     f"HELD.END := {_OOO_TO} if HELD2.END < {_OOO_TO} else HELD2.END", "HELD2.START := 0", "HELD2.END := 0",
+     ACK_NOW), None, _LXOFO,
+    "seventh: text that fills the gap between the two held ranges joins them into one; snd ACK of RCV.NXT",
+    stage="text", choice=True)
 _INORDER = "NEWDATA and FITS and not FIN and not ABORT_ON_DATA"
 row("text.data", (ES, F1, F2), SEG, _INORDER + " and HELD.END == 0",
     _deliver + (ACK_NOW,), None, R + "3.10.7.4", "seventh: deliver text, snd ACK", stage="text")
@@ -818,6 +841,8 @@ row("text.data.delayed", (ES, F1, F2), SEG, _INORDER + " and HELD.END == 0",
 row("text.data.gap", (ES, F1, F2), SEG,
     _INORDER + " and HELD.END > 0 and SEG.SEQ == RCV.NXT and not SYN and SEG.DATA < HELD.START",
     ("UNREAD := True", "HELD.START := HELD.START - SEG.DATA", "HELD.END := HELD.END - SEG.DATA",
+     "HELD2.START := HELD2.START - SEG.DATA if HELD2.END > 0 else 0",
+     "HELD2.END := HELD2.END - SEG.DATA if HELD2.END > 0 else 0",
      "RCV.NXT := SEG.END", ACK_NOW), None,
     R + "3.10.7.4; RFC 5681 4.2; Linux tcp_data_queue()",
     "seventh: deliver text that fills part of the gap before the held range, which stays held (its offsets "
@@ -833,11 +858,27 @@ row("text.data.gap.overlap", (ES, F1, F2), SEG,
     "violation when the hole fills)", stage="text")
 row("text.data.fill", (ES, F1, F2), SEG,
     _INORDER + f" and HELD.END > 0 and HELD.START <= {_OOO_TO} and {_OOO_TO} < HELD.END",
-    ("UNREAD := True", "RCV.NXT := RCV.NXT + HELD.END") + _UNHOLD + (ACK_NOW,), None,
+    ("UNREAD := True", "RCV.NXT := RCV.NXT + HELD.END",
+     "HELD.START := HELD2.START - HELD.END if HELD2.END > 0 else 0",
+     "HELD.END := HELD2.END - HELD.END if HELD2.END > 0 else 0", "HELD2.START := 0", "HELD2.END := 0", ACK_NOW), None,
     R + "3.10.7.4; 3.9; RFC 5681 4.2; Linux tcp_data_queue(), tcp_ofo_queue()",
     "seventh: the text fills the gap: RCV.NXT advances over it and over everything held, and the ACK, sent "
     "at once, covers it all", stage="text")
-row("text.data.fill.past", (ES, F1, F2), SEG, _INORDER + f" and HELD.END > 0 and HELD.END <= {_OOO_TO}",
+row("text.data.fill.past2", (ES, F1, F2), SEG,
+    _INORDER + f" and HELD2.END > 0 and HELD.END <= {_OOO_TO} and HELD2.START <= {_OOO_TO} and {_OOO_TO} < HELD2.END",
+    ("UNREAD := True", "RCV.NXT := RCV.NXT + HELD2.END") + _UNHOLD + (ACK_NOW,), None,
+    R + "3.10.7.4; 3.9; RFC 5681 4.2; Linux tcp_data_queue(), tcp_ofo_queue()",
+    "seventh: the text fills the first gap, the first held range and the second gap: RCV.NXT advances over the "
+    "second held range too; snd ACK", stage="text")
+row("text.data.fill.between", (ES, F1, F2), SEG,
+    _INORDER + f" and HELD2.END > 0 and HELD.END <= {_OOO_TO} and {_OOO_TO} < HELD2.START",
+    ("UNREAD := True", "RCV.NXT := SEG.END") + _UNHOLD + (ACK_NOW,), None,
+    R + "3.10.7.4 (the second held range is not modelled here)",
+    "seventh: the text fills the first gap and the first held range and ends in the second gap: delivered and "
+    "ACKed; the model forgets the second range (keeping it needs it shifted by SEG.END - RCV.NXT, as for "
+    "text.data.gap.overlap; a stack that keeps it is judged a violation when that gap fills)", stage="text")
+row("text.data.fill.past", (ES, F1, F2), SEG, _INORDER + f" and HELD.END > 0 and HELD.END <= {_OOO_TO}"
+    f" and (HELD2.END == 0 or HELD2.END <= {_OOO_TO})",
     ("UNREAD := True", "RCV.NXT := SEG.END") + _UNHOLD + (ACK_NOW,), None,
     R + "3.10.7.4; 3.9; RFC 5681 4.2; Linux tcp_data_queue(), tcp_ofo_queue()",
     "seventh: the text fills the gap and reaches past everything held (held text arrived again): RCV.NXT "
@@ -1075,9 +1116,10 @@ _CLOSING = (f"((FIN.SENT and 1 <= SND.NXT - SND.UNA and SND.NXT - SND.UNA <= MAX
 #: Out-of-order text held (RFC 9293 3.10.7.4): one range after RCV.NXT, inside the window; only
 #: the states that still take text hold one (the peer's FIN, and so CLOSE-WAIT, CLOSING, LAST-ACK
 #: and TIME-WAIT, come after all its text).
-_HELD = ("((HELD.START == 0 and HELD.END == 0) or (0 < HELD.START and HELD.START < HELD.END"
-         " and HELD.END <= RCV.WND))")
-_NONE_HELD = "HELD.START == 0 and HELD.END == 0"
+_HELD = ("((HELD.START == 0 and HELD.END == 0 and HELD2.START == 0 and HELD2.END == 0) or (0 < HELD.START"
+         " and HELD.START < HELD.END and HELD.END <= RCV.WND and ((HELD2.START == 0 and HELD2.END == 0) or"
+         " (HELD.END < HELD2.START and HELD2.START < HELD2.END and HELD2.END <= RCV.WND))))")
+_NONE_HELD = "HELD.START == 0 and HELD.END == 0 and HELD2.START == 0 and HELD2.END == 0"
 #: What holds of the TCB in each state; `synack prove` shows every row preserves it.
 INVARIANTS: dict[State, str] = {
     # a deleted TCB's retry counters are 0 (every row into CLOSED or LISTEN deletes the TCB)

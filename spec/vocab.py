@@ -59,6 +59,8 @@ NAMES: dict[str, tuple[str, tuple]] = {
     "ACK.OWED": (BOOL, ("tcb", "ack_owed")),
     "HELD.START": (COUNT, ("tcb", "held_start")),
     "HELD.END": (COUNT, ("tcb", "held_end")),
+    "HELD2.START": (COUNT, ("tcb", "held2_start")),
+    "HELD2.END": (COUNT, ("tcb", "held2_end")),
     "TFO.CHILD": (BOOL, ("tcb", "tfo_child")),
     "ISN": (SEQ, ("event", "isn")),
     "N": (COUNT, ("event", "n")),
