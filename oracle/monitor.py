@@ -438,7 +438,8 @@ class Monitor:
         # tolerance. Which of them a mark has reached is all a step can learn of time from it.
         retries = max(int(p.params[k]) for k in ("SYN.RETRIES", "SYNACK.RETRIES", "DATA.RETRIES"))
         ages = tuple(sorted({d * (1 - tol) for d in [timer_seconds(p, "2MSL")] + [
-            timer_seconds(p, kind, k) for k in range(retries + 1) for kind in ("RTO", "RTO-SYN")]}
+            timer_seconds(p, kind, k) for k in range(retries + 1) for kind in ("RTO", "RTO-SYN")]
+            + [timer_seconds(p, "PERSIST", 0)]}
             | {dl_reply, dl_ack}))
         ka, intvl = timer_seconds(p, "KEEPALIVE"), timer_seconds(p, "KEEPALIVE", 1)
         keep = 1 - tol
@@ -1156,8 +1157,13 @@ class Monitor:
                     rows = ",".join(tr.rows)
                     if "restart 2MSL" in tr.signals:
                         mark = t
+                    elif tr.endpoint.state in self.timed:
+                        mark = m.mark
+                    elif self._zero_window(tr.endpoint):
+                        # the zero window's start (kept while it stays shut): the first probe's clock
+                        mark = m.mark if m.mark is not None and self._zero_window(m.ep) else t
                     else:
-                        mark = m.mark if tr.endpoint.state in self.timed else None
+                        mark = None
                     owed = _cap(m.owed + tuple((s, rows) for s in tr.sends))
                     # a row chose ISS := ISN with a placeholder ISN; the IUT's SYN or SYN,ACK shows the real one
                     fresh = m.fresh or not self.starts.isdisjoint(tr.rows)
@@ -1282,6 +1288,10 @@ class Monitor:
                     work.append(nc)
         return out
 
+    def _zero_window(self, ep: Endpoint) -> bool:
+        """The peer's window is shut in a state that probes it (the PERSIST rows)."""
+        return ep.snd_wnd == 0 and (ep.state, "PERSIST", "") in self.m.table
+
     def _aged(self, mark: float | None, t: float | None, duration: float) -> bool:
         return mark is None or t is None or t - mark >= duration * (1 - self.tol)
 
@@ -1343,6 +1353,12 @@ class Monitor:
                 # a keep-alive probe (or give-up) only after the idle period
                 if ev.kind in self._sh.floored and not self._timer_ok(ev.kind, c.ep, t):
                     continue
+                # a zero-window probe only once the window has been shut for the first probe
+                # interval (RFC 9293 3.8.6.1: an RTO; Linux tcp_probe0_base(): max(icsk_rto,
+                # TCP_RTO_MIN), so at least rto_min); later probes back off, so the first interval
+                # from the previous probe is a lower bound
+                if ev.kind == "PERSIST" and not self._aged(c.mark, t, timer_seconds(self.profile, "PERSIST", 0)):
+                    continue
                 # a retransmitted SYN or SYN,ACK must respect the backoff (RFC 6298 5.5)
                 if rtx and tr.sends[0].flags & SYN and c.mark is not None and t is not None:
                     if not self._aged(c.mark, t, timer_seconds(self.profile, _rto_kind(tr.endpoint),
@@ -1354,7 +1370,8 @@ class Monitor:
                     ep2 = shift_endpoint(ep2, shift, 0)
                 rows = ",".join(tr.rows)
                 sends = self._shift(tuple((s, rows) for s in tr.sends[1:]), shift)
-                yield Cand(ep2, _cap(kept + sends), c.fresh and shift is None, c.mark), rows
+                yield Cand(ep2, _cap(kept + sends), c.fresh and shift is None,
+                           t if ev.kind == "PERSIST" and t is not None else c.mark), rows
         # 3. SEND then SHUTDOWN/CLOSE: data and FIN merged into one segment, or data queued
         #    before the connection was established and sent with the FIN (RFC 9293 3.10.4)
         if obs.data and obs.flags & FIN:
@@ -1452,8 +1469,9 @@ class Monitor:
         if ev.seg.flags & SYN and not (c.mark is not None and not self._sh.timer_kept.isdisjoint(rows.split(","))):
             mark = ev.t
         else:
-            # the mark survives while the state is timed (a 2MSL period, a SYN's backoff)
-            mark = c.mark if ep.state in self.timed else None
+            # the mark survives while the state is timed (a 2MSL period, a SYN's backoff) or the
+            # peer's window stays shut (the zero-window probe's clock)
+            mark = c.mark if ep.state in self.timed or self._zero_window(ep) else None
         if wnd is not None and ep.state in SYNCHRONIZED and wnd != ep.rcv_wnd:
             ep = _new(Endpoint, ep[:7] + (wnd,) + ep[8:])          # RCV.WND := wnd (field 7)
         if ep is not c.ep or mark != c.mark:

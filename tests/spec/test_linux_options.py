@@ -598,3 +598,22 @@ def test_paws_is_a_choice_beside_normal_processing():
     assert any(t.endpoint.rcv_nxt == 306 for t in res.values())
     assert "seq.paws" not in {r for t in step(LINUX, e, arrive(seg("RST", 301)._replace(ots=1))) for r in t.rows}
     assert "seq.paws" not in {r for t in step("rfc9293", e, arrive(old)) for r in t.rows}
+
+
+# --- the first zero-window probe waits for the probe interval (oracle timing) -------------------
+
+def test_a_zero_window_probe_comes_only_after_the_first_probe_interval():
+    """RFC 9293 3.8.6.1: the first probe when the zero window has lasted an RTO; Linux
+    tcp_probe0_base(): at least max(icsk_rto, TCP_RTO_MIN), so rto_min (0.2 s) less the
+    tolerance. A probe just after that is conformant, one just before is a violation (a 1-byte
+    send into a shut window at once is no probe)."""
+    t_shut = 0.04
+    need = LINUX.params["rto_min"] * (1 - LINUX.params["tolerance"])
+    head = CLIENT_OPEN + [i("ACK", 301, 101, wnd=0), c("SEND", 10)]
+    at = [0.0, 0.0, 0.01, 0.02, t_shut, 0.05]
+    for dt, status in ((need + 0.01, "conformant"), (need - 0.01, "violation")):
+        events = timed(head + [o("ACK", 100, 301)], at + [t_shut + dt])
+        assert Monitor(LINUX, calls_logged=True).check(events).status == status, dt
+        one_byte = timed(head + [o("ACK", 101, 301, data=1)], at + [t_shut + dt])
+        assert Monitor("rfc9293", calls_logged=True).check(one_byte).status == (
+            "violation" if dt < need or dt < get_profile("rfc9293").params["rto_min"] * 0.75 else "conformant")
