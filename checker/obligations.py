@@ -458,7 +458,9 @@ def _answered(m: Machine, params: dict, entry: State, prior, row, run: _Run, env
     bit (fifth: "drop the segment and return"), a SYN,ACK in SYN-RECEIVED (the simultaneous
     open of 3.5 Figure 7 completes on it with nothing sent), and the latitudes a profile
     declares by an option: `ack-unsent-silent` (Linux tcp_ack() drops an ACK of unsent data in
-    ESTABLISHED)."""
+    ESTABLISHED), `dup-end-acceptable` (CLOSING: a segment ending at RCV.NXT that acknowledges our
+    FIN enters TIME-WAIT and is consumed, tcp_rcv_state_process()), `closing-fin-ignored` (CLOSE-WAIT,
+    CLOSING, LAST-ACK: a FIN at or after RCV.NXT is dropped unanswered, tcp_rcv_state_process() step 7)."""
     if entry not in _SYNCHRONIZED:
         return
     sends = [a.op[1] for c in prior for a in m.parsed[c.row.id][1] if a.op[0] == "send"] + \
@@ -473,6 +475,19 @@ def _answered(m: Machine, params: dict, entry: State, prior, row, run: _Run, env
         applies.append(z3.Not(env["SYN"]))
     if profile.has("ack-unsent-silent"):
         applies.append(z3.Not(z3_term(parse_expr("ACK_UNSENT", m.macros), env, params)))
+    if profile.has("dup-end-acceptable") and entry is S.CLOSING:
+        # Linux tcp_rcv_state_process(): a segment ending at RCV.NXT (the peer's FIN again) that
+        # acknowledges CLOSING's FIN makes it TIME-WAIT (tcp_time_wait(); goto consume): nothing sent
+        applies.append(z3.Not(z3_term(parse_expr("LX_DUP_END and FIN.SENT and SEG.ACK == SND.NXT", m.macros),
+                                      env, params)))
+    if profile.has("closing-fin-ignored") and entry in (S.CLOSE_WAIT, S.CLOSING, S.LAST_ACK):
+        # Linux tcp_rcv_state_process() step 7: after the peer's FIN, a segment at or after RCV.NXT never
+        # reaches tcp_data_queue()/tcp_fin(): a FIN there is dropped without an ACK
+        applies.append(z3.Not(z3_term(parse_expr("not (SEG.SEQ < RCV.NXT)", m.macros), env, params)))
+        if entry is S.CLOSING:
+            # ... and CLOSING whose FIN the segment acknowledges becomes TIME-WAIT before step 7
+            # (tcp_time_wait(); goto consume): nothing of the segment is answered
+            applies.append(z3.Not(z3_term(parse_expr("FIN.SENT and SEG.ACK == SND.NXT", m.macros), env, params)))
     breach("segment-acked", "the segment is neither acknowledged nor dropped as RFC 9293 3.10.7.4 allows "
            f"(path {' > '.join(c.row.id for c in prior) + (' > ' if prior else '')}this row)",
            z3.Or(z3.Not(z3.And(*applies)), run.live["ACK.OWED"]))

@@ -115,6 +115,8 @@ typedef struct {            /* one incarnation of a 4-tuple (mirrored by native.
     int32_t prev_end, pad3;
     int32_t ign[2];         /* IGN_* bits of what each end's segments carried */
     int32_t syn_mss[2];     /* the MSS option of each end's SYN (0: none seen; far-segmentation) */
+    uint32_t ts_newest[2];  /* the newest TSval each end sent (judge.py Conn.ts_newest) */
+    int32_t ts_have[2];
 } Conn;
 
 typedef struct {            /* a 4-tuple: canonical key, incarnations so far, its live connection */
@@ -527,7 +529,8 @@ static int fast(Judge *j, Mon *m, int dir) {
     }
     k.set = m->set; k.dir = (uint8_t)dir; k.flags = (uint8_t)p->flags; k.nm = (uint8_t)m->nm;
     k.data = (uint32_t)p->data; k.segwnd = (uint32_t)p->win; k.wnd = wnd;
-    if (syn && p->has_ts >> 1) return 0;     /* a Fast Open SYN: stepped in Python (not in the memo key) */
+    if (syn && (p->has_ts >> 1 & 3)) return 0;     /* a Fast Open SYN: stepped in Python (not in the memo key) */
+    if (dir == DIR_IN && (p->has_ts & 8)) return 0; /* a PAWS-old segment (Segment.ots): Python too */
     if (syn) {              /* Segment.with_options: only a SYN carries them */
         k.ws = (uint8_t)(p->wscale >= 0 ? p->wscale + 1 : 0);
         k.mss = (uint16_t)(p->mss > 0 ? p->mss : 0);
@@ -727,6 +730,11 @@ static int judge_packet(Judge *j) {
     int a = !memcmp(p->src, c->addr[0], 16) && p->sport == c->port[0] ? 0 : 1;
     if (pure_syn && !c->syn_have[a]) { c->syn_have[a] = 1; c->syn_seq[a] = p->s.seq; }
     if ((p->s.flags & F_SYN) && p->s.mss > 0) c->syn_mss[a] = p->s.mss;
+    if (p->s.has_ts & 1) {  /* RFC 7323 5.3: older than the newest TSval this end sent before: bit 3 (old_ts) */
+        if (c->ts_have[a] && (int32_t)(p->s.tsval - c->ts_newest[a]) < 0) j->cur.s.has_ts |= 8;
+        if (!c->ts_have[a] || (int32_t)(p->s.tsval - c->ts_newest[a]) > 0) c->ts_newest[a] = p->s.tsval;
+        c->ts_have[a] = 1;
+    }
     c->segments++;
     if (!c->lost_frame) c->ign[a] |= p->ign;     /* as judge.py feeds IgnoredOptions: until a frame is lost */
     j->gap = p->s.t - c->last_t;

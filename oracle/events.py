@@ -44,6 +44,9 @@ class SegmentEvent:
     ts: tuple[int, int] | None = None
     sack_ok: bool = False           # SACK-permitted (RFC 2018 2) on a SYN: recorded, not modelled
     other: frozenset = frozenset()  # further options and flags recorded, not modelled (`OTHER` names)
+    #: its TSval is older (RFC 7323 5.3, mod 2^32) than the newest its sender's earlier segments of the
+    #: connection carried; None: not computed (the monitor then computes it from `ts`)
+    old_ts: bool | None = None
 
     def __str__(self) -> str:
         arrow = "IUT sends" if self.dir == "out" else "IUT receives"

@@ -97,6 +97,7 @@ class Conn:
     monitors: dict = field(default_factory=dict)     # end -> Monitor
     events: dict = field(default_factory=dict)       # end -> list of events (only when kept)
     syn_seq: dict = field(default_factory=dict)      # end -> seq of its SYN
+    ts_newest: dict = field(default_factory=dict)    # end -> the newest TSval it sent (SegmentEvent.old_ts)
     segments: int = 0
     first: int = 0                                    # index of its first segment in the capture
     first_t: float = 0.0
@@ -214,6 +215,12 @@ class CaptureJudge:
             self.live.move_to_end(key)
         if pure_syn:
             c.syn_seq.setdefault(a, seg.seq)
+        old_ts = False
+        if p.ts is not None:          # RFC 7323 5.3: older than the newest TSval this end sent before
+            tsval, newest = p.ts[0] & 0xFFFFFFFF, c.ts_newest.get(a)
+            old_ts = newest is not None and (tsval - newest) & 0xFFFFFFFF >= 0x80000000
+            if newest is None or (tsval - newest) & 0xFFFFFFFF < 0x80000000:
+                c.ts_newest[a] = tsval
         c.segments += 1
         c.last_t = p.t
         if seg.flags & (FIN | RST):
@@ -229,7 +236,7 @@ class CaptureJudge:
                 other = b if end == a else a
                 mon.replies = (c.replies.get(end, float("inf")), c.replies.get(other, float("inf")))
                 ev = SegmentEvent("out" if end == a else "in", seg, p.t, p.win, p.wscale, p.mss, p.ts, p.sack_ok,
-                                  p.other)
+                                  p.other, old_ts)
                 opts = c.options.get(end)
                 if opts is None:
                     opts = c.options[end] = IgnoredOptions()

@@ -97,7 +97,7 @@ LEARNABLE = {"ka_idle": "TCP_KEEPIDLE / net.ipv4.tcp_keepalive_time",
 #: Options of the table that a sysctl turns on, in the profiles where it is a host setting: when
 #: the monitor learns (no parameter given), a trace no candidate explains without the option is
 #: judged with it from the events still pending on (`Monitor._refit`), and that is printed.
-LEARNABLE_OPTIONS = {"rfc1337": ("net.ipv4.tcp_rfc1337 = 1", ("linux",))}
+LEARNABLE_OPTIONS = {"rfc1337": ("net.ipv4.tcp_rfc1337 = 1", ("linux",)), "defer-accept": ("setsockopt(TCP_DEFER_ACCEPT) on the listener", ("linux",)), "listen-overflow": ("a full accept queue (listen() backlog, net.core.somaxconn)", ("linux",)), "abort-on-overflow": ("net.ipv4.tcp_abort_on_overflow = 1", ("linux",))}
 #: Violations reported per end before judging stops (`Monitor(max_violations=...)`).
 MAX_VIOLATIONS = 10
 def _distance(seg: Segment | None, obs: Segment) -> tuple[int, int]:
@@ -438,7 +438,8 @@ class Monitor:
         # tolerance. Which of them a mark has reached is all a step can learn of time from it.
         retries = max(int(p.params[k]) for k in ("SYN.RETRIES", "SYNACK.RETRIES", "DATA.RETRIES"))
         ages = tuple(sorted({d * (1 - tol) for d in [timer_seconds(p, "2MSL")] + [
-            timer_seconds(p, kind, k) for k in range(retries + 1) for kind in ("RTO", "RTO-SYN")]}
+            timer_seconds(p, kind, k) for k in range(retries + 1) for kind in ("RTO", "RTO-SYN")]
+            + [timer_seconds(p, "PERSIST", 0)]}
             | {dl_reply, dl_ack}))
         ka, intvl = timer_seconds(p, "KEEPALIVE"), timer_seconds(p, "KEEPALIVE", 1)
         keep = 1 - tol
@@ -487,6 +488,7 @@ class Monitor:
         # judged far: where a segment the network held back was sent from (`_delayed_before_capture`)
         self._recent: tuple = ()
         self._mss_seen: dict[str, int] = {}     # the MSS option of each direction's SYN
+        self._ts_newest: int | None = None      # the newest TSval the peer sent (SegmentEvent.old_ts)
         self._memo.own = {}                 # a TCB's silent steps (the step cache's, per monitor)
         self._started = self.start == "closed"
         # trace-level lower bounds on when the keep-alive idle period and an orphaned FIN-WAIT-2
@@ -506,6 +508,21 @@ class Monitor:
                 break
         return self.verdict()
 
+    def _paws_mark(self, ev: SegmentEvent) -> SegmentEvent:
+        """An incoming segment with a TSval older than the peer's newest so far (RFC 7323 5.3; a
+        capture judge computes `old_ts` per connection, both engines alike; a trace given as events
+        leaves it to this) carries Segment.ots = 1, which the `paws` rows read (SEG.OLD_TS)."""
+        if ev.dir != "in":
+            return ev
+        old = ev.old_ts
+        if ev.ts is not None:
+            tsval = ev.ts[0] & 0xFFFFFFFF
+            if old is None:
+                old = self._ts_newest is not None and (tsval - self._ts_newest) & 0xFFFFFFFF >= 0x80000000
+            if self._ts_newest is None or (tsval - self._ts_newest) & 0xFFFFFFFF < 0x80000000:
+                self._ts_newest = tsval
+        return replace(ev, seg=ev.seg._replace(ots=1)) if old and not ev.seg.ots else ev
+
     def feed(self, ev: TraceEvent) -> Verdict | None:
         """Consume one event; returns the final verdict as soon as the trace is decided (a
         violation), else None."""
@@ -522,6 +539,7 @@ class Monitor:
         if late is not None:
             self.done = late
         elif isinstance(ev, SegmentEvent):
+            ev = self._paws_mark(ev)
             if ev.seg.flags & SYN and ev.mss:
                 self._mss_seen[ev.dir] = ev.mss
             for piece in self._as_received(ev):
@@ -1139,8 +1157,13 @@ class Monitor:
                     rows = ",".join(tr.rows)
                     if "restart 2MSL" in tr.signals:
                         mark = t
+                    elif tr.endpoint.state in self.timed:
+                        mark = m.mark
+                    elif self._zero_window(tr.endpoint):
+                        # the zero window's start (kept while it stays shut): the first probe's clock
+                        mark = m.mark if m.mark is not None and self._zero_window(m.ep) else t
                     else:
-                        mark = m.mark if tr.endpoint.state in self.timed else None
+                        mark = None
                     owed = _cap(m.owed + tuple((s, rows) for s in tr.sends))
                     # a row chose ISS := ISN with a placeholder ISN; the IUT's SYN or SYN,ACK shows the real one
                     fresh = m.fresh or not self.starts.isdisjoint(tr.rows)
@@ -1265,6 +1288,10 @@ class Monitor:
                     work.append(nc)
         return out
 
+    def _zero_window(self, ep: Endpoint) -> bool:
+        """The peer's window is shut in a state that probes it (the PERSIST rows)."""
+        return ep.snd_wnd == 0 and (ep.state, "PERSIST", "") in self.m.table
+
     def _aged(self, mark: float | None, t: float | None, duration: float) -> bool:
         return mark is None or t is None or t - mark >= duration * (1 - self.tol)
 
@@ -1326,6 +1353,12 @@ class Monitor:
                 # a keep-alive probe (or give-up) only after the idle period
                 if ev.kind in self._sh.floored and not self._timer_ok(ev.kind, c.ep, t):
                     continue
+                # a zero-window probe only once the window has been shut for the first probe
+                # interval (RFC 9293 3.8.6.1: an RTO; Linux tcp_probe0_base(): max(icsk_rto,
+                # TCP_RTO_MIN), so at least rto_min); later probes back off, so the first interval
+                # from the previous probe is a lower bound
+                if ev.kind == "PERSIST" and not self._aged(c.mark, t, timer_seconds(self.profile, "PERSIST", 0)):
+                    continue
                 # a retransmitted SYN or SYN,ACK must respect the backoff (RFC 6298 5.5)
                 if rtx and tr.sends[0].flags & SYN and c.mark is not None and t is not None:
                     if not self._aged(c.mark, t, timer_seconds(self.profile, _rto_kind(tr.endpoint),
@@ -1337,7 +1370,8 @@ class Monitor:
                     ep2 = shift_endpoint(ep2, shift, 0)
                 rows = ",".join(tr.rows)
                 sends = self._shift(tuple((s, rows) for s in tr.sends[1:]), shift)
-                yield Cand(ep2, _cap(kept + sends), c.fresh and shift is None, c.mark), rows
+                yield Cand(ep2, _cap(kept + sends), c.fresh and shift is None,
+                           t if ev.kind == "PERSIST" and t is not None else c.mark), rows
         # 3. SEND then SHUTDOWN/CLOSE: data and FIN merged into one segment, or data queued
         #    before the connection was established and sent with the FIN (RFC 9293 3.10.4)
         if obs.data and obs.flags & FIN:
@@ -1435,8 +1469,9 @@ class Monitor:
         if ev.seg.flags & SYN and not (c.mark is not None and not self._sh.timer_kept.isdisjoint(rows.split(","))):
             mark = ev.t
         else:
-            # the mark survives while the state is timed (a 2MSL period, a SYN's backoff)
-            mark = c.mark if ep.state in self.timed else None
+            # the mark survives while the state is timed (a 2MSL period, a SYN's backoff) or the
+            # peer's window stays shut (the zero-window probe's clock)
+            mark = c.mark if ep.state in self.timed or self._zero_window(ep) else None
         if wnd is not None and ep.state in SYNCHRONIZED and wnd != ep.rcv_wnd:
             ep = _new(Endpoint, ep[:7] + (wnd,) + ep[8:])          # RCV.WND := wnd (field 7)
         if ep is not c.ep or mark != c.mark:

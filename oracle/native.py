@@ -102,7 +102,8 @@ class ConnS(ctypes.Structure):
                 ("eprev", c_int32), ("enext", c_int32), ("lost_arg", c_int32), ("lost_ends", c_int32),
                 ("lost_why", c_int32), ("pad2", c_int32), ("lost_frame", c_int64),
                 ("min_reply", c_double * 2), ("prev_t", c_double), ("prev_end", c_int32), ("pad3", c_int32),
-                ("ign", c_int32 * 2), ("syn_mss", c_int32 * 2)]
+                ("ign", c_int32 * 2), ("syn_mss", c_int32 * 2),
+                ("ts_newest", c_uint32 * 2), ("ts_have", c_int32 * 2)]
 
 
 CALLBACK = ctypes.CFUNCTYPE(c_int, c_int, c_int, c_int)
@@ -197,16 +198,17 @@ def _nan(x: float | None) -> float:
 def _event(direction: str, t, seq, ack, flags, data, win, wscale, mss, has_ts, tsval, tsecr) -> SegmentEvent:
     """The event of a `Seg` as SEG unpacks it."""
     return SegmentEvent(direction, Segment.with_options(flags, seq, ack, data, win, None if mss < 0 else mss,
-                                                        None if wscale < 0 else wscale, has_ts >> 1), t, win,
+                                                        None if wscale < 0 else wscale, has_ts >> 1 & 3), t, win,
                         None if wscale < 0 else wscale,
-                        None if mss < 0 else mss, (tsval, tsecr) if has_ts & 1 else None)
+                        None if mss < 0 else mss, (tsval, tsecr) if has_ts & 1 else None, old_ts=bool(has_ts & 8))
 
 
 def _seg_fields(ev: SegmentEvent) -> tuple:
     """`_event`'s arguments less the direction (SEG's fields)."""
     seg = ev.seg
     return (ev.t, seg.seq, seg.ack, seg.flags, seg.data, ev.win, -1 if ev.wscale is None else ev.wscale,
-            -1 if ev.mss is None else ev.mss, (ev.ts is not None) | seg.tfo << 1,      # has_ts: bit 0, tfo: bits 1-2
+            -1 if ev.mss is None else ev.mss,
+            (ev.ts is not None) | seg.tfo << 1 | bool(ev.old_ts) << 3,      # has_ts: bit 0, tfo: bits 1-2, old_ts: bit 3
             *(ev.ts if ev.ts is not None else (0, 0)))
 
 
@@ -564,8 +566,8 @@ class NativeJudge:
     def added(self, pset, direction: str, seg: Segment, wnd, tk: tuple, ages: tuple, step: tuple) -> None:
         """A whole-set step the monitor's step cache stored (`stepcache.Tables.listeners`): C keeps a copy."""
         nset, ddl, ddp, mmap = step
-        if tk[0] or len(ages) > MAXM or len(mmap) > MAXM or seg.tfo:
-            return                             # untimed events, more marks than C holds, Fast Open SYNs: Python only
+        if tk[0] or len(ages) > MAXM or len(mmap) > MAXM or seg.tfo or seg.ots:
+            return            # untimed events, more marks than C holds, Fast Open SYNs, PAWS-old segments: Python only
         key = TKEY.pack(self._idx(pset), direction == "in", seg.flags, len(ages), seg.ws, seg.seq, seg.ack, seg.wnd,
                         seg.data, -1 if wnd is None else wnd, *_pad([-1 if k is None else k for k in tk[1:]], 3),
                         *_pad(ages, MAXM), seg.mss)

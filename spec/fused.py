@@ -146,8 +146,8 @@ class _Emitter:
         carries none has rows that read none; one that did would fail here as it fails in
         `Machine._run`, reading a field of None)."""
         out = []
-        if self.used & {"f", "sq", "sa", "sd", "sw", "smss", "sws", "stfo"}:
-            out.append("    f, sq, sa, sd, sw, smss, sws, stfo = s")
+        if self.used & {"f", "sq", "sa", "sd", "sw", "smss", "sws", "stfo", "sots"}:
+            out.append("    f, sq, sa, sd, sw, smss, sws, stfo, sots = s")
         if "slen" in self.used:
             out.append(f"    slen = sd + (f & {SYN} != 0) + (f & {FIN} != 0)")
         if "send" in self.used:
@@ -177,7 +177,7 @@ class _Emitter:
         where = NAMES[name][1]
         if where[0] == "seg":
             local = {"seq": "sq", "ack": "sa", "data": "sd", "wnd": "sw", "mss": "smss", "ws": "sws",
-                     "tfo": "stfo"}[where[1]]
+                     "tfo": "stfo", "ots": "sots"}[where[1]]
             self.used.add(local)
             return local
         if where[0] == "flag":
@@ -207,7 +207,7 @@ class _Emitter:
                 n = f"w{len(sends)}"
                 body.append(f"        {n} = _new(_S, ({flags}, {self.src(seq)}, "
                             f"{self.src(ack) if ack is not None else '0'}, {self.src(ln) if ln is not None else '0'}, "
-                            f"{'0' if flags & RST else 'v_rcv_wnd'}, 0, 0, 0))")
+                            f"{'0' if flags & RST else 'v_rcv_wnd'}, 0, 0, 0, 0))")
                 sends.append(n)
                 if ack is not None:
                     body.append("        v_ack_owed = False")

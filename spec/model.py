@@ -102,6 +102,11 @@ class Segment(NamedTuple):
     mss: int = 0
     ws: int = 0
     tfo: int = 0
+    #: 1 when the segment arrived with a TSval older (RFC 7323 5.3, mod 2^32) than the newest its
+    #: sender's earlier segments of the connection carried (the oracle computes it from the
+    #: timestamps it reads; the checker's endpoints never set it): RFC 7323 5.3 R1's PAWS test as far
+    #: as a trace shows it (TS.Recent itself, R3, is not observable)
+    ots: int = 0
 
     @property
     def length(self) -> int:
@@ -119,16 +124,16 @@ class Segment(NamedTuple):
 
     @classmethod
     def make(cls, flags: "int | str", seq: int, ack: int = 0, data: int = 0, wnd: int = 0, mss: int = 0,
-             ws: int = 0, tfo: int = 0) -> "Segment":
+             ws: int = 0, tfo: int = 0, ots: int = 0) -> "Segment":
         """Build a validated segment; flags may be given as text like ``"SYN,ACK"``."""
         if isinstance(flags, str):
             flags = parse_flags(flags)
         for name, v, hi in (("seq", seq, MASK), ("ack", ack, MASK), ("data", data, MAXDATA),
                             ("wnd", wnd, MASK), ("flags", flags, 0xFF), ("mss", mss, 0xFFFF),
-                            ("ws", ws, MAX_WSCALE + 1), ("tfo", tfo, TFO_COOKIE)):
+                            ("ws", ws, MAX_WSCALE + 1), ("tfo", tfo, TFO_COOKIE), ("ots", ots, 1)):
             if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= hi:
                 raise SpecError(f"segment field {name}={v!r} is out of range 0..{hi}")
-        return cls(flags, seq, ack if flags & ACK else 0, data, wnd, mss, ws, tfo)
+        return cls(flags, seq, ack if flags & ACK else 0, data, wnd, mss, ws, tfo, ots)
 
     @classmethod
     def with_options(cls, flags: int, seq: int, ack: int, data: int, wnd: int, mss: "int | None",
@@ -187,11 +192,16 @@ class Endpoint(NamedTuple):
     held_start: int = 0
     held_end: int = 0
     tfo_child: bool = False
+    #: a second held range, after the first with a gap between (RCV.NXT + held2_start up to
+    #: RCV.NXT + held2_end - 1, held_end < held2_start < held2_end <= RCV.WND); both 0: none
+    held2_start: int = 0
+    held2_end: int = 0
 
     def __str__(self) -> str:
         if self.state in (State.CLOSED, State.LISTEN):
             return str(self.state)
         held = f" HELD=RCV.NXT+{self.held_start}..{self.held_end}" if self.held_end else ""
+        held += f",{self.held2_start}..{self.held2_end}" if self.held2_end else ""
         return (f"{self.state} ISS={self.iss} IRS={self.irs} SND.UNA={self.snd_una} "
                 f"SND.NXT={self.snd_nxt} RCV.NXT={self.rcv_nxt}{held}")
 

@@ -73,6 +73,37 @@ OPTIONS: dict[str, str] = {
     "ack-bytes-acked": "Linux tcp_ack(): RFC 5961 5.2's bound is SND.UNA - min(max_window, bytes_acked), so an "
                        "ACK below everything acknowledged so far (below ISS; a server's bytes_acked does not count "
                        "its SYN, so ISS too) is always challenged and dropped (found by the test kit)",
+    "dup-end-acceptable": "Linux tcp_sequence(): a segment is acceptable when !before(end_seq, rcv_wup) and "
+                          "!after(seq, rcv_nxt + tcp_receive_window()), so one lying wholly below RCV.NXT and "
+                          "ending exactly at it (a retransmitted FIN after the peer's FIN, old text) passes, where "
+                          "RFC 9293 3.10.7.4 finds it unacceptable: its ACK is processed, tcp_data_queue() drops it "
+                          "as a duplicate with an ACK at once (D-SACK), and a RST so placed gets a challenge ACK "
+                          "(tcp_validate_incoming()) instead of being dropped",
+    "closing-fin-ignored": "Linux tcp_rcv_state_process() step 7, tcp_data_queue(), tcp_fin(): in CLOSE-WAIT, "
+                           "CLOSING and LAST-ACK a segment at or after RCV.NXT is not queued, so a FIN there is "
+                           "dropped without an ACK (RFC 9293 3.10.7.4 eighth: RCV.NXT advances over it, snd ACK); "
+                           "the peer's retransmitted FIN, ending at RCV.NXT, is a duplicate ACKed at once "
+                           "(dup-end-acceptable); TIME-WAIT (tcp_timewait_state_process(), time-wait-minisock) ACKs "
+                           "any FIN without advancing RCV.NXT and restarts; CLOSING whose FIN the segment "
+                           "acknowledges enters TIME-WAIT and consumes it (goto consume)",
+    "fin-fits-window": "Linux tcp_send_fin(), tcp_write_xmit(), tcp_snd_wnd_test(): a FIN counts in end_seq, so "
+                       "CLOSE's FIN (alone, or riding the last queued segment) is sent only when the peer's window "
+                       "takes it; until then it is held and the zero window probed (tcp_probe_timer()), where RFC "
+                       "9293 3.10.4 sends it at once",
+    "paws": "RFC 7323 5.3 (R1, PAWS); Linux tcp_validate_incoming() -> tcp_paws_discard() -> tcp_send_dupack(), "
+            "tcp_timewait_state_process() and tcp_check_req() (paws_reject): a non-RST segment whose TSval is older "
+            "than TS.Recent is answered with an ACK and dropped before the window test. The table sees SEG.OLD_TS "
+            "(older than the peer's newest TSval in the trace), so the drop is a choice beside normal processing",
+    "defer-accept": "Linux tcp_check_req(), reqsk_timer_handler() (TCP_DEFER_ACCEPT on the listener): the bare "
+                    "third ACK of the handshake is dropped (inet_rsk(req)->acked = 1) while the SYN,ACK has been "
+                    "retransmitted fewer times than the deferral; the timer retransmits the SYN,ACK; an ACK with data "
+                    "opens the connection",
+    "listen-overflow": "Linux tcp_check_req() listen_overflow (the listener's accept queue is full, "
+                       "net.ipv4.tcp_abort_on_overflow = 0): the third ACK is dropped (inet_rsk(req)->acked = 1) and "
+                       "reqsk_timer_handler() retransmits the SYN,ACK",
+    "abort-on-overflow": "Linux tcp_check_req() listen_overflow -> embryonic_reset (net.ipv4.tcp_abort_on_overflow "
+                         "= 1): the third ACK finding the accept queue full is answered <SEQ=SEG.ACK><CTL=RST> "
+                         "(tcp_v4_send_reset()) and the request dropped",
     "tfo": "RFC 7413 TCP Fast Open; Linux net.ipv4.tcp_fastopen (default 1: client; 3: also servers whose "
            "listener set TCP_FASTOPEN): data on the SYN with a cookie, a cookie request without one, the fallback "
            "when the server acknowledges only the SYN, data accepted on a SYN and sent before the final ACK",
@@ -331,7 +362,7 @@ LINUX = _profile(
      "simopen-synack-dupack", "listener-survives", "time-wait-detached",
      "tfo", "syn-recv-ack-first", "rst-after-fin", "fin-wait-2-minisock", "time-wait-minisock",
      "past-window-whole", "ack-bytes-acked", "flagless-drop", "rst-challenge-below", "icmp-establishment",
-     "user-timeout"},
+     "user-timeout", "dup-end-acceptable", "closing-fin-ignored", "fin-fits-window", "paws"},
     {"SYN.RETRIES": 6, "SYNACK.RETRIES": 5, "DATA.RETRIES": 15, "KA.PROBES": 9, "WINDOW": 65535, "MSS.DEFAULT": 536, "SYN.LINEAR": 4,
      "msl": 30.0, "time_wait": 60.0, "rto_initial": 1.0, "rto_min": 0.2, "rto_max": 120.0,
      "fin_timeout": 60.0, "user_timeout": 0.0, "ka_idle": 7200.0, "ka_interval": 75.0, "delack_max": 0.5,
@@ -373,6 +404,14 @@ VARIANTS: dict[str, tuple[frozenset[str], str]] = {
                  "into the new incarnation's window"),
     "rfc1337": (frozenset({"rfc1337"}), "not a teaching variant: RFC 1337's fix, ignore RST in TIME-WAIT"),
     "tfo": (frozenset({"tfo"}), "not a teaching variant: RFC 7413 TCP Fast Open (on in linux)"),
+    "paws": (frozenset({"paws"}), "not a teaching variant: RFC 7323 5.3 PAWS (on in linux)"),
+    "defer-accept": (frozenset({"defer-accept"}), "not a teaching variant: Linux TCP_DEFER_ACCEPT on the listener "
+                     "(tcp_check_req() drops the bare third ACK)"),
+    "listen-overflow": (frozenset({"listen-overflow"}), "not a teaching variant: Linux with the listener's accept "
+                        "queue full (tcp_check_req() listen_overflow drops the third ACK)"),
+    "abort-on-overflow": (frozenset({"abort-on-overflow"}), "not a teaching variant: Linux "
+                          "net.ipv4.tcp_abort_on_overflow = 1 (tcp_check_req() resets a third ACK the full accept "
+                          "queue cannot take)"),
 }
 
 

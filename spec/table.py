@@ -59,10 +59,26 @@ MACROS: dict[str, str] = {
         " or (SEG.LEN == 0 and RCV.WND > 0 and RCV.NXT <= SEG.SEQ and SEG.SEQ < RCV.NXT + RCV.WND)"
         " or (SEG.LEN > 0 and RCV.WND > 0 and ((RCV.NXT <= SEG.SEQ and SEG.SEQ < RCV.NXT + RCV.WND)"
         " or (RCV.NXT <= SEG.SEQ + SEG.LEN - 1 and SEG.SEQ + SEG.LEN - 1 < RCV.NXT + RCV.WND)))"
-        " or LX_ZW_FIN"),
+        " or LX_ZW_FIN or LX_DUP_END"),
     # Linux tcp_data_queue() (2bd99aef1b19): a bare FIN exactly at RCV.NXT is taken at a zero window
     # ("some stacks are known to send bare FIN packets in a loop even if we send RWIN 0")
     "LX_ZW_FIN": "RCV.WND == 0 and SEG.SEQ == RCV.NXT and FIN and not SYN and SEG.DATA == 0",
+    # Linux tcp_sequence(): acceptable when !before(end_seq, rcv_wup) and !after(seq, rcv_nxt + window),
+    # end_seq = SEG.SEQ + SEG.LEN (SYN and FIN counted); rcv_wup <= RCV.NXT, so a segment wholly below
+    # RCV.NXT that ENDS at it passes (RFC 9293 3.10.7.4 finds it unacceptable). Not a request socket
+    # (passive SYN-RECEIVED, a Fast Open child until its SYN is acknowledged: SND.UNA == ISS), which
+    # tcp_check_req() judges by tcp_in_window()
+    "LX_DUP_END": ("SEG.LEN > 0 and SEG.SEQ < RCV.NXT and SEG.SEQ + SEG.LEN == RCV.NXT"
+                   " and not (PASSIVE and SND.UNA == ISS)"),
+    # ... and in the seventh step, the segment that passed by it (read after the fifth step may have moved
+    # SND.UNA; a SYN reaching the text is SYN-SENT's SYN,ACK, which synsent.synack acknowledges)
+    "LX_DUP_TEXT": "not SYN and SEG.LEN > 0 and SEG.SEQ < RCV.NXT and SEG.SEQ + SEG.LEN == RCV.NXT",
+    # Linux tcp_send_fin(), tcp_write_xmit() -> tcp_snd_wnd_test(): a FIN counts in end_seq, so a segment carrying
+    # it goes out only when !after(end_seq, SND.UNA + SND.WND): the FIN alone (CLOSE), or riding N bytes (OUTPUT)
+    "LX_FIN_HELD": "not (SND.NXT - SND.UNA + 1 <= SND.WND)",
+    "LX_FIN_HELD_N": "not (SND.NXT - SND.UNA + N + 1 <= SND.WND)",
+    # Linux tcp_rcv_state_process() step 7: after the peer's FIN, a segment not before RCV.NXT is not queued
+    "LX_FIN_IGNORED": "not (SEG.SEQ < RCV.NXT)",
     # TCP Fast Open: the SYN carried data (it is still in flight)
     "TFO_SYN_DATA": "SND.NXT != ISS + 1",
     # 3.10.7.4 fifth: an acceptable acknowledgment, a duplicate, or one for data not yet sent.
@@ -127,7 +143,9 @@ MACROS: dict[str, str] = {
 }
 #: Macros that hold only under a profile option; without the option they are False.
 MACRO_OPTION: dict[str, str] = {"ABORT_ON_DATA": "rst-on-unread", "RESYN": "synack-on-syn-copy",
-                                "LX_ZW_FIN": "past-window-whole", "ACK_NEVER_SENT": "ack-bytes-acked",
+                                "LX_ZW_FIN": "past-window-whole", "LX_DUP_END": "dup-end-acceptable",
+                                "LX_DUP_TEXT": "dup-end-acceptable", "LX_FIN_IGNORED": "closing-fin-ignored",
+                                "LX_FIN_HELD": "fin-fits-window", "LX_FIN_HELD_N": "fin-fits-window", "ACK_NEVER_SENT": "ack-bytes-acked",
                                 "TFO_SYN_DATA": "tfo",
                                 "LX_REQ_BADACK": "syn-recv-ack-first", "LX_NOFLAGS": "flagless-drop",
                                 "LX_RST_ANY": "rst-challenge-below"}
@@ -241,20 +259,22 @@ for call, extra in (("SHUTDOWN", ()), ("CLOSE", ("ORPHAN := True",))):
          "SND.Q := 0", "FIN.SENT := True") + extra, F1, R + "3.10.4",
         "snd FIN (after any queued data)", figure5=fig5, when="not rst-on-unread" if call == "CLOSE" else "")
     for st, to, nm in ((ES, F1, "est"), (CW, LA, "closewait")):
-        row(f"{nm}.{c}.queued", st, call, (unread_ok if call == "CLOSE" else "True") + " and SND.Q > 0",
-            extra, to, R + "3.10.4",
-            "data is queued: the FIN is queued behind it and follows the last byte (OUTPUT)",
+        row(f"{nm}.{c}.queued", st, call, (unread_ok if call == "CLOSE" else "True") + " and (SND.Q > 0 or LX_FIN_HELD)",
+            extra, to, R + "3.10.4; Linux tcp_send_fin(), tcp_snd_wnd_test() (fin-fits-window)",
+            "data is queued (or, Linux, the FIN does not fit the peer's window): the FIN is queued behind it and "
+            "follows the last byte (OUTPUT) once the window takes it",
             when="rst-on-unread" if call == "CLOSE" else "")
         if call == "CLOSE":
-            row(f"{nm}.{c}.queued.plain", st, call, "SND.Q > 0", extra, to, R + "3.10.4",
-                "data is queued: the FIN is queued behind it and follows the last byte (OUTPUT)",
-                when="not rst-on-unread")
-        row(f"{nm}.{c}", st, call, (unread_ok if call == "CLOSE" else "True") + " and SND.Q == 0",
+            row(f"{nm}.{c}.queued.plain", st, call, "SND.Q > 0 or LX_FIN_HELD", extra, to,
+                R + "3.10.4; Linux tcp_send_fin(), tcp_snd_wnd_test() (fin-fits-window)",
+                "data is queued (or, Linux, the FIN does not fit the peer's window): the FIN is queued behind it "
+                "and follows the last byte (OUTPUT) once the window takes it", when="not rst-on-unread")
+        row(f"{nm}.{c}", st, call, (unread_ok if call == "CLOSE" else "True") + " and SND.Q == 0 and not LX_FIN_HELD",
             ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK>", "SND.NXT := SND.NXT + 1", "FIN.SENT := True")
             + extra, to, R + "3.10.4", "snd FIN (the retry count goes on: it counts the oldest segment's)", figure5=fig5,
             when="rst-on-unread" if call == "CLOSE" else "")
         if call == "CLOSE":
-            row(f"{nm}.{c}.plain", st, call, "SND.Q == 0",
+            row(f"{nm}.{c}.plain", st, call, "SND.Q == 0 and not LX_FIN_HELD",
                 ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK>", "SND.NXT := SND.NXT + 1", "FIN.SENT := True")
                 + extra, to, R + "3.10.4", "snd FIN", when="not rst-on-unread")
     row(f"finwait.{c}", (F1, F2), call, unread_ok if call == "CLOSE" else "True",
@@ -484,6 +504,10 @@ row("finwait2.lx.socket", F2, SEG, "not ORPHAN and not LX_NOFLAGS", (), None, R 
 row("finwait2.lx.outside", F2, SEG, "ORPHAN and not LX_IN_WINDOW", ACK_NOW, None, _LXF2,
     "outside the window (tcp_in_window()): snd ACK (rate-limited; a RST too is answered so)", stage="pre",
     when="fin-wait-2-minisock")
+row("finwait2.lx.paws", F2, SEG, "ORPHAN and LX_IN_WINDOW and not RST and SEG.OLD_TS > 0", ACK_NOW, None,
+    _LXF2 + " (paws_reject: TCP_TW_ACK); RFC 7323 5.3 (R1)",
+    "a TSval older than the peer's newest: PAWS rejects it, snd ACK (a choice: TS.Recent is not observable)",
+    stage="pre", when="paws and fin-wait-2-minisock", choice=True)
 row("finwait2.lx.rst", F2, SEG, "ORPHAN and LX_IN_WINDOW and RST", ("delete TCB", "signal error: connection reset"), CL,
     _LXF2,
     "RST anywhere in the window: the connection is gone, silently (no RFC 5961 exact match)", stage="pre",
@@ -499,7 +523,8 @@ row("finwait2.lx.dup", F2, SEG, _F2ACT + " and not (" + _F2NEW + ")", (), None, 
     "no ACK, or nothing new (a duplicate or a pure ACK): dropped silently, the ACK field unread", stage="pre",
     when="fin-wait-2-minisock")
 row("finwait2.lx.fin", F2, SEG, _F2ACT + " and " + _F2NEW + " and " + _F2FIN,
-    ("RCV.NXT := RCV.NXT + 1", "HELD.START := 0", "HELD.END := 0", ACK_NOW, "restart 2MSL"), TW, _LXF2,
+    ("RCV.NXT := RCV.NXT + 1", "HELD.START := 0", "HELD.END := 0", "HELD2.START := 0", "HELD2.END := 0", ACK_NOW,
+     "restart 2MSL"), TW, _LXF2,
     "the FIN, and nothing after it: TIME-WAIT for TCP_TIMEWAIT_LEN, snd ACK", stage="pre",
     when="fin-wait-2-minisock")
 row("finwait2.lx.data", F2, SEG, _F2ACT + " and " + _F2NEW + " and not (" + _F2FIN + ")",
@@ -520,6 +545,10 @@ row("timewait.lx.rst.other", TW, SEG, "RST and SEG.SEQ != RCV.NXT", (), None, _L
 row("timewait.lx.ack", TW, SEG, "not RST and " + _TWIN, ("restart 2MSL",), None, _LXTW,
     "a bare ACK at RCV.NXT: accepted, TIME-WAIT restarts (inet_twsk_reschedule()), nothing sent", stage="pre",
     when="time-wait-minisock")
+row("timewait.lx.paws", TW, SEG, "not RST and " + _TWIN + " and SEG.OLD_TS > 0", (ACK_NOW, "restart 2MSL"), None,
+    _LXTW + " (paws_reject: TCP_TW_ACK, inet_twsk_reschedule()); RFC 7323 5.3 (R1)",
+    "a bare ACK at RCV.NXT whose TSval is older than the peer's newest: PAWS rejects it, snd ACK, TIME-WAIT "
+    "restarts (a choice: TS.Recent is not observable)", stage="pre", when="paws and time-wait-minisock", choice=True)
 row("timewait.lx.syn", TW, SEG, "not RST and not (" + _TWIN + ") and REOPEN_SYN and not PASSIVE", ACK_NOW, None,
     _LXTW + "; tcp_v4_rcv() (TCP_TW_SYN with no listener: TCP_TW_ACK)",
     "a new SYN that no listener takes: snd ACK; TIME-WAIT is not restarted", stage="pre",
@@ -582,6 +611,21 @@ row("seq.bad.tw", TW, SEG, "not ACCEPTABLE and not RST", (ACK_NOW, "restart 2MSL
     "a retransmitted FIN (SEG.SEQ = RCV.NXT - 1) fails the acceptability test: it is ACKed and 2 MSL restarts, "
     "the intent of the TIME-WAIT rule of the eighth step, which the literal order of checks never reaches",
     stage="seq")
+
+# RFC 7323 5.3 R1 (PAWS): a segment whose TSval is older than TS.Recent is unacceptable: "send an
+# acknowledgment in reply as specified in RFC 793 page 69 and drop the segment" (a RST is not). The table
+# knows SEG.OLD_TS (the TSval older than the newest the peer sent before, which the oracle reads from the
+# trace), not TS.Recent (R3 updates it only for segments at or below Last.ACK.sent; Linux
+# tcp_disordered_ack() exempts a pure duplicate ACK): so the check is a choice beside normal processing.
+_PAWS = ("RFC 7323 5.3 (R1); Linux tcp_validate_incoming() -> tcp_paws_discard() -> tcp_send_dupack(); "
+         "tcp_check_req() (paws_reject: send_ack)")
+row("seq.paws", [s for s in SYNC if s is not TW], SEG, "SEG.OLD_TS > 0 and not RST and not SYN", ACK_NOW, None, _PAWS,
+    "first (before the window test): PAWS: a TSval older than the peer's newest: snd ACK, drop the segment",
+    stage="seq", when="paws", choice=True)
+row("seq.paws.tw", TW, SEG, "SEG.OLD_TS > 0 and not RST and not SYN", (ACK_NOW, "restart 2MSL"), None,
+    _PAWS + "; Linux tcp_timewait_state_process() (paws_reject: inet_twsk_reschedule())",
+    "first: PAWS in TIME-WAIT: snd ACK, drop the segment, restart the 2 MSL timeout (as for the retransmitted FIN "
+    "this may be)", stage="seq", when="paws", choice=True)
 
 # second: RST
 row("rst.none", SYNC, SEG, "not RST", (), None, R + "3.10.7.4", "second: no RST", stage="rst", next="syn")
@@ -662,6 +706,28 @@ row("ack.synrcvd.queued", SR, SEG, "ACK and ACK_NEW and SND.Q > 0",
      "send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK><LEN=SND.Q>", "SND.NXT := SND.NXT + SND.Q", "SND.Q := 0"), ES,
     R + "3.10.7.4; 3.10.2", "fifth: rcv ACK of SYN: ESTABLISHED, and the data queued by SEND goes out",
     stage="ack", next="text")
+# A request socket's third ACK that tcp_check_req() does not turn into a connection (variants: a listener
+# setting or a full accept queue; neither is in the TCB, so each is a choice beside ack.synrcvd).
+_LXREQ = "PASSIVE and not TFO.CHILD and ACK and ACK_NEW"
+row("ack.synrcvd.lx.defer", SR, SEG, _LXREQ + " and SEG.LEN == 0 and SEG.SEQ == RCV.NXT and RTX < SYNACK.RETRIES",
+    (), None, "Linux tcp_check_req() (TCP_DEFER_ACCEPT: req->num_timeout < rskq_defer_accept and end_seq == "
+    "rcv_isn + 1: inet_rsk(req)->acked = 1, LINUX_MIB_TCPDEFERACCEPTDROP), reqsk_timer_handler()",
+    "fifth: TCP_DEFER_ACCEPT: the bare third ACK is dropped while the SYN,ACK has been retransmitted fewer times "
+    "than the deferral (secs_to_retrans(), at most 255; bounded here by SYNACK.RETRIES, the request's give-up); "
+    "the timer retransmits the SYN,ACK and a segment with data (or FIN) opens the connection", stage="ack",
+    when="defer-accept", choice=True)
+row("ack.synrcvd.lx.overflow", SR, SEG, _LXREQ, (), None,
+    "Linux tcp_check_req() (listen_overflow: syn_recv_sock() finds the accept queue full, "
+    "net.ipv4.tcp_abort_on_overflow = 0: inet_rsk(req)->acked = 1), reqsk_timer_handler()",
+    "fifth: the accept queue is full: the third ACK (with any data) is dropped and the request stays; the timer "
+    "retransmits the SYN,ACK (until SYNACK.RETRIES, the request's give-up) and a later ACK may find room",
+    stage="ack", when="listen-overflow and not abort-on-overflow", choice=True)
+row("ack.synrcvd.lx.overflow.rst", SR, SEG, _LXREQ,
+    ("reply <SEQ=SEG.ACK><CTL=RST>", "delete TCB", "RCV.WND := WINDOW", "PASSIVE := True"), LI,
+    "Linux tcp_check_req() (listen_overflow with net.ipv4.tcp_abort_on_overflow = 1: embryonic_reset, "
+    "tcp_v4_send_reset(), inet_csk_reqsk_queue_drop())",
+    "fifth: the accept queue is full and tcp_abort_on_overflow is set: snd <SEQ=SEG.ACK><CTL=RST>, the request is "
+    "dropped, the listener remains", stage="ack", when="abort-on-overflow", choice=True)
 row("ack.synrcvd.bad", SR, SEG, "ACK and not ACK_NEW", "reply <SEQ=SEG.ACK><CTL=RST>", None, R + "3.10.7.4",
     "fifth: unacceptable ACK in SYN-RECEIVED: snd RST", stage="ack")
 _new = ("SND.UNA := SEG.ACK", _WND, "RTX := 0")
@@ -722,7 +788,7 @@ row("ack.timewait", TW, SEG, "ACK", (), None, R + "3.10.7.4",
 
 # seventh: segment text (the sixth step, URG, is not modelled)
 _deliver = ("UNREAD := True", "RCV.NXT := SEG.END")
-_UNHOLD = ("HELD.START := 0", "HELD.END := 0")
+_UNHOLD = ("HELD.START := 0", "HELD.END := 0", "HELD2.START := 0", "HELD2.END := 0")
 # RFC 9293 3.10.7.4 first check: "Segments with higher beginning sequence numbers SHOULD be held
 # for later processing (SHLD-31)"; 3.9 (RECEIVE) and 3.10.7.4 seventh: once the gap fills,
 # RCV.NXT advances over all of it. One range is held (HELD.START..HELD.END, offsets from RCV.NXT).
@@ -737,12 +803,34 @@ row("text.ooo.hold", (ES, F1, F2), SEG, _HOLDABLE + " and HELD.END == 0",
     "seventh: text beyond RCV.NXT within the window is held for later, and answered at once with an ACK of "
     "RCV.NXT (a duplicate ACK: the hole is not filled)", stage="text", choice=True)
 row("text.ooo.merge", (ES, F1, F2), SEG,
-    _HOLDABLE + f" and HELD.END > 0 and {_OOO_AT} <= HELD.END and HELD.START <= {_OOO_TO}",
+    _HOLDABLE + f" and HELD.END > 0 and {_OOO_AT} <= HELD.END and HELD.START <= {_OOO_TO}"
+    f" and (HELD2.END == 0 or {_OOO_TO} < HELD2.START)",
     (f"HELD.START := {_OOO_AT} if {_OOO_AT} < HELD.START else HELD.START",
      f"HELD.END := {_OOO_TO} if HELD.END < {_OOO_TO} else HELD.END", ACK_NOW), None,
     R + "3.10.7.4 (SHLD-31); RFC 5681 4.2; Linux tcp_data_queue_ofo()",
     "seventh: text beyond RCV.NXT that touches or overlaps the range already held joins it (one range "
     "is held: a second, disjoint one is dropped, text.ooo); snd ACK of RCV.NXT", stage="text", choice=True)
+# A second range (RFC 9293 3.10.7.4 SHLD-31 lets a receiver hold any out-of-order text; Linux
+# tcp_data_queue_ofo() keeps an rb-tree of ranges): beyond the first, with a gap between; a third, or
+# one before the first, is dropped (text.ooo).
+_LXOFO = R + "3.10.7.4 (SHLD-31); RFC 5681 4.2; Linux tcp_data_queue_ofo()"
+row("text.ooo.hold2", (ES, F1, F2), SEG, _HOLDABLE + f" and HELD.END > 0 and HELD2.END == 0 and HELD.END < {_OOO_AT}",
+    (f"HELD2.START := {_OOO_AT}", f"HELD2.END := {_OOO_TO}", ACK_NOW), None, _LXOFO,
+    "seventh: text beyond the held range, with a gap between, is held as a second range; snd ACK of RCV.NXT",
+    stage="text", choice=True)
+row("text.ooo.merge2", (ES, F1, F2), SEG,
+    _HOLDABLE + f" and HELD2.END > 0 and HELD.END < {_OOO_AT} and {_OOO_AT} <= HELD2.END and HELD2.START <= {_OOO_TO}",
+    (f"HELD2.START := {_OOO_AT} if {_OOO_AT} < HELD2.START else HELD2.START",
+     f"HELD2.END := {_OOO_TO} if HELD2.END < {_OOO_TO} else HELD2.END", ACK_NOW), None, _LXOFO,
+    "seventh: text that touches or overlaps the second held range (not the first) joins it; snd ACK of RCV.NXT",
+    stage="text", choice=True)
+row("text.ooo.bridge", (ES, F1, F2), SEG,
+    _HOLDABLE + f" and HELD2.END > 0 and {_OOO_AT} <= HELD.END and HELD2.START <= {_OOO_TO}",
+    (f"HELD.START := {_OOO_AT} if {_OOO_AT} < HELD.START else HELD.START",
+     f"HELD.END := {_OOO_TO} if HELD2.END < {_OOO_TO} else HELD2.END", "HELD2.START := 0", "HELD2.END := 0",
+     ACK_NOW), None, _LXOFO,
+    "seventh: text that fills the gap between the two held ranges joins them into one; snd ACK of RCV.NXT",
+    stage="text", choice=True)
 _INORDER = "NEWDATA and FITS and not FIN and not ABORT_ON_DATA"
 row("text.data", (ES, F1, F2), SEG, _INORDER + " and HELD.END == 0",
     _deliver + (ACK_NOW,), None, R + "3.10.7.4", "seventh: deliver text, snd ACK", stage="text")
@@ -753,6 +841,8 @@ row("text.data.delayed", (ES, F1, F2), SEG, _INORDER + " and HELD.END == 0",
 row("text.data.gap", (ES, F1, F2), SEG,
     _INORDER + " and HELD.END > 0 and SEG.SEQ == RCV.NXT and not SYN and SEG.DATA < HELD.START",
     ("UNREAD := True", "HELD.START := HELD.START - SEG.DATA", "HELD.END := HELD.END - SEG.DATA",
+     "HELD2.START := HELD2.START - SEG.DATA if HELD2.END > 0 else 0",
+     "HELD2.END := HELD2.END - SEG.DATA if HELD2.END > 0 else 0",
      "RCV.NXT := SEG.END", ACK_NOW), None,
     R + "3.10.7.4; RFC 5681 4.2; Linux tcp_data_queue()",
     "seventh: deliver text that fills part of the gap before the held range, which stays held (its offsets "
@@ -768,11 +858,27 @@ row("text.data.gap.overlap", (ES, F1, F2), SEG,
     "violation when the hole fills)", stage="text")
 row("text.data.fill", (ES, F1, F2), SEG,
     _INORDER + f" and HELD.END > 0 and HELD.START <= {_OOO_TO} and {_OOO_TO} < HELD.END",
-    ("UNREAD := True", "RCV.NXT := RCV.NXT + HELD.END") + _UNHOLD + (ACK_NOW,), None,
+    ("UNREAD := True", "RCV.NXT := RCV.NXT + HELD.END",
+     "HELD.START := HELD2.START - HELD.END if HELD2.END > 0 else 0",
+     "HELD.END := HELD2.END - HELD.END if HELD2.END > 0 else 0", "HELD2.START := 0", "HELD2.END := 0", ACK_NOW), None,
     R + "3.10.7.4; 3.9; RFC 5681 4.2; Linux tcp_data_queue(), tcp_ofo_queue()",
     "seventh: the text fills the gap: RCV.NXT advances over it and over everything held, and the ACK, sent "
     "at once, covers it all", stage="text")
-row("text.data.fill.past", (ES, F1, F2), SEG, _INORDER + f" and HELD.END > 0 and HELD.END <= {_OOO_TO}",
+row("text.data.fill.past2", (ES, F1, F2), SEG,
+    _INORDER + f" and HELD2.END > 0 and HELD.END <= {_OOO_TO} and HELD2.START <= {_OOO_TO} and {_OOO_TO} < HELD2.END",
+    ("UNREAD := True", "RCV.NXT := RCV.NXT + HELD2.END") + _UNHOLD + (ACK_NOW,), None,
+    R + "3.10.7.4; 3.9; RFC 5681 4.2; Linux tcp_data_queue(), tcp_ofo_queue()",
+    "seventh: the text fills the first gap, the first held range and the second gap: RCV.NXT advances over the "
+    "second held range too; snd ACK", stage="text")
+row("text.data.fill.between", (ES, F1, F2), SEG,
+    _INORDER + f" and HELD2.END > 0 and HELD.END <= {_OOO_TO} and {_OOO_TO} < HELD2.START",
+    ("UNREAD := True", "RCV.NXT := SEG.END") + _UNHOLD + (ACK_NOW,), None,
+    R + "3.10.7.4 (the second held range is not modelled here)",
+    "seventh: the text fills the first gap and the first held range and ends in the second gap: delivered and "
+    "ACKed; the model forgets the second range (keeping it needs it shifted by SEG.END - RCV.NXT, as for "
+    "text.data.gap.overlap; a stack that keeps it is judged a violation when that gap fills)", stage="text")
+row("text.data.fill.past", (ES, F1, F2), SEG, _INORDER + f" and HELD.END > 0 and HELD.END <= {_OOO_TO}"
+    f" and (HELD2.END == 0 or HELD2.END <= {_OOO_TO})",
     ("UNREAD := True", "RCV.NXT := SEG.END") + _UNHOLD + (ACK_NOW,), None,
     R + "3.10.7.4; 3.9; RFC 5681 4.2; Linux tcp_data_queue(), tcp_ofo_queue()",
     "seventh: the text fills the gap and reaches past everything held (held text arrived again): RCV.NXT "
@@ -804,10 +910,28 @@ row("text.trim", (ES, F1, F2), SEG, "NEWDATA and not FITS and not ABORT_ON_DATA"
 row("text.abort-on-data", (F1, F2), SEG, "NEWDATA and ABORT_ON_DATA",
     ("reply <SEQ=SEG.ACK><CTL=RST>", "delete TCB"), CL, "RFC 1122 4.2.2.13; Linux tcp_rcv_state_process()",
     "seventh: new data after close(): snd RST (LINUX_MIB_TCPABORTONDATA)", stage="text", when="rst-on-unread")
-row("text.none", (ES, F1, F2), SEG, "not OUT_OF_ORDER and not NEWDATA", (), None, R + "3.10.7.4",
+row("text.none", (ES, F1, F2), SEG, "not OUT_OF_ORDER and not NEWDATA and not LX_DUP_TEXT", (), None, R + "3.10.7.4",
     "seventh: no new text", stage="text", next="fin")
-row("text.ignore", (CW, CG, LA, TW), SEG, "True", (), None, R + "3.10.7.4",
+row("text.ignore", (CW, CG, LA, TW), SEG, "not LX_DUP_TEXT", (), None, R + "3.10.7.4",
     "seventh: the peer already sent FIN: ignore the text", stage="text", next="fin")
+# Linux: a segment that ends at RCV.NXT passed tcp_sequence() (LX_DUP_END) and had its ACK processed;
+# tcp_data_queue() finds it a duplicate (!after(end_seq, rcv_nxt)): D-SACK, quick-ack mode, the whole
+# segment (a FIN on it too) dropped, an ACK at once. CLOSE-WAIT, CLOSING and LAST-ACK reach
+# tcp_data_queue() for a segment starting below RCV.NXT (tcp_rcv_state_process() step 7 falls through).
+_LXDUP = "Linux tcp_sequence(), tcp_validate_incoming(), tcp_data_queue() (out_of_window: tcp_dsack_set())"
+row("text.dup.lx", (ES, F1, F2), SEG, "LX_DUP_TEXT", ACK_NOW, None, _LXDUP,
+    "seventh: old text (or a FIN) ending at RCV.NXT: a duplicate, dropped, snd ACK (D-SACK) at once",
+    stage="text", when="dup-end-acceptable")
+row("text.dup.lx.closing", (CW, CG, LA), SEG, "LX_DUP_TEXT", ACK_NOW, None,
+    _LXDUP + "; tcp_rcv_state_process() step 7 (seq before rcv_nxt falls through to tcp_data_queue())",
+    "seventh: after the peer's FIN, a segment ending at RCV.NXT (its retransmitted FIN): a duplicate, dropped, "
+    "snd ACK (D-SACK) at once; the state remains", stage="text", when="dup-end-acceptable")
+row("text.dup.lx.tw", TW, SEG, "LX_DUP_TEXT", (), None,
+    "Linux tcp_rcv_state_process() (TCP_CLOSING: tcp_time_wait(); goto consume)",
+    "seventh: CLOSING took the ACK of its FIN from a segment ending at RCV.NXT (the peer's FIN retransmitted "
+    "with that ACK) and became TIME-WAIT: the rest of the segment is not processed, nothing is sent (the peer's "
+    "next retransmission meets the timewait socket, which ACKs it). A segment arriving in TIME-WAIT never gets "
+    "here under linux: time-wait-minisock judges it first", stage="text", when="dup-end-acceptable")
 
 # eighth: FIN
 _fin = ("RCV.NXT := RCV.NXT + 1", ACK_NOW) + _UNHOLD + ("signal eof",)
@@ -826,10 +950,25 @@ row("fin.finwait2", F2, SEG, "FIN", _fin + ("restart 2MSL",), TW, R + "3.10.7.4"
     figure5=True)
 row("fin.finwait2.notw", F2, SEG, "FIN", _fin + ("delete TCB",), CL, "teaching variant (not TCP)",
     "no TIME-WAIT: the last ACK is sent and the TCB deleted at once", stage="fin", when="no-time-wait")
-row("fin.remain", (CW, CG, LA), SEG, "FIN", _fin, None, R + "3.10.7.4", "eighth: remain in this state",
-    stage="fin")
+row("fin.remain", (CW, CG, LA), SEG, "FIN and not LX_FIN_IGNORED", _fin, None, R + "3.10.7.4",
+    "eighth: remain in this state (Linux too for a FIN on a segment starting below RCV.NXT: tcp_data_queue() "
+    "queues its new part, tcp_fin() schedules the ACK)", stage="fin")
 row("fin.timewait", TW, SEG, "FIN", _fin + ("restart 2MSL",), None, R + "3.10.7.4",
-    "eighth: remain in TIME-WAIT, restart the 2 MSL timeout", stage="fin")
+    "eighth: remain in TIME-WAIT, restart the 2 MSL timeout", stage="fin", when="not closing-fin-ignored")
+# Linux: after the peer's FIN (RCV_SHUTDOWN), tcp_rcv_state_process() step 7 breaks out for a segment at or
+# after RCV.NXT in CLOSE-WAIT, CLOSING and LAST-ACK: tcp_data_queue(), and so tcp_fin(), never sees it; no ACK
+# is scheduled (a FIN ending at RCV.NXT, the retransmission, is text.dup.lx.closing's). TIME-WAIT is a timewait
+# socket (time-wait-minisock: timewait.lx.other ACKs a FIN, RCV.NXT unchanged); reached here only from CLOSING
+# whose FIN the segment acknowledged (tcp_time_wait(); goto consume).
+_LXFINIGN = "Linux tcp_rcv_state_process() step 7 (CLOSE_WAIT, CLOSING, LAST_ACK: !before(seq, rcv_nxt): break)"
+row("fin.remain.lx.ignored", (CW, CG, LA), SEG, "FIN and LX_FIN_IGNORED", (), None, _LXFINIGN + "; tcp_fin() not reached",
+    "eighth: a FIN at or after RCV.NXT after the peer's FIN: dropped, nothing sent, RCV.NXT and the state remain "
+    "(RFC 9293: RCV.NXT advances, snd ACK)", stage="fin", when="closing-fin-ignored")
+row("fin.timewait.lx", TW, SEG, "FIN", (), None,
+    "Linux tcp_rcv_state_process() (TCP_CLOSING: tcp_time_wait(); goto consume)",
+    "eighth: CLOSING took the ACK of its FIN from this segment and became TIME-WAIT: the rest, a FIN included, "
+    "is not processed, nothing is sent (the timewait socket ACKs the next one). Arriving in TIME-WAIT, a FIN never "
+    "gets here under linux: time-wait-minisock judges it first", stage="fin", when="closing-fin-ignored")
 
 # ============================================================ timeouts (3.10.8)
 row("rto.syn", SS, "RTO", "RTX < SYN.GIVEUP", ("RTX := RTX + 1", "resend <SEQ=ISS><CTL=SYN>"), None,
@@ -959,10 +1098,12 @@ row("output", (ES, CW, F1, CG, LA), "OUTPUT", "0 < N and N <= SND.Q and SIZE_OK 
     R + "3.7.1; 3.8.6; 3.10.2",
     "send N queued bytes: at most the effective send MSS (MUST-15), never beyond SND.UNA + SND.WND; "
     "where the stack cuts (Nagle, corking, the application's writes) is its choice")
-row("output.fin", (F1, CG, LA), "OUTPUT", "not FIN.SENT and N == SND.Q and (N == 0 or (SIZE_OK and ROOM))",
+row("output.fin", (F1, CG, LA), "OUTPUT",
+    "not FIN.SENT and N == SND.Q and (N == 0 or (SIZE_OK and ROOM)) and not LX_FIN_HELD_N",
     ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK><LEN=N>", "SND.NXT := SND.NXT + N + 1", "SND.Q := 0",
-     "FIN.SENT := True"), None, R + "3.10.4",
-    "the FIN a CLOSE queued follows the last byte: on the segment that carries it, or alone after it",
+     "FIN.SENT := True"), None, R + "3.10.4; Linux tcp_write_xmit(), tcp_snd_wnd_test() (fin-fits-window)",
+    "the FIN a CLOSE queued follows the last byte: on the segment that carries it, or alone after it (Linux: only "
+    "when the window takes the FIN too; until then the zero window is probed, persist)",
     choice=True)
 row("delack", SYNC, "DELACK", "ACK.OWED", ACK_NOW, None, "RFC 9293 3.8.6.3; RFC 1122 4.2.3.2",
     "the delayed ACK timer fires", when="delayed-ack")
@@ -975,9 +1116,10 @@ _CLOSING = (f"((FIN.SENT and 1 <= SND.NXT - SND.UNA and SND.NXT - SND.UNA <= MAX
 #: Out-of-order text held (RFC 9293 3.10.7.4): one range after RCV.NXT, inside the window; only
 #: the states that still take text hold one (the peer's FIN, and so CLOSE-WAIT, CLOSING, LAST-ACK
 #: and TIME-WAIT, come after all its text).
-_HELD = ("((HELD.START == 0 and HELD.END == 0) or (0 < HELD.START and HELD.START < HELD.END"
-         " and HELD.END <= RCV.WND))")
-_NONE_HELD = "HELD.START == 0 and HELD.END == 0"
+_HELD = ("((HELD.START == 0 and HELD.END == 0 and HELD2.START == 0 and HELD2.END == 0) or (0 < HELD.START"
+         " and HELD.START < HELD.END and HELD.END <= RCV.WND and ((HELD2.START == 0 and HELD2.END == 0) or"
+         " (HELD.END < HELD2.START and HELD2.START < HELD2.END and HELD2.END <= RCV.WND))))")
+_NONE_HELD = "HELD.START == 0 and HELD.END == 0 and HELD2.START == 0 and HELD2.END == 0"
 #: What holds of the TCB in each state; `synack prove` shows every row preserves it.
 INVARIANTS: dict[State, str] = {
     # a deleted TCB's retry counters are 0 (every row into CLOSED or LISTEN deletes the TCB)

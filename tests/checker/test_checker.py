@@ -49,7 +49,17 @@ def test_profiles_pass_single_incarnation_scenarios(profile, scenario):
                                            "simultaneous-close", "data"):
         # A result, not a table bug: Linux drops an orphaned FIN-WAIT-2 after tcp_fin_timeout,
         # so a peer application that closes later than that gets RST for its FIN.
-        assert found == {"graceful-close"}
+        if scenario in ("simultaneous-open", "simultaneous-close"):
+            # Also a result of the bounded retries (1 here; Linux's tcp_retries2 is 15): in CLOSING,
+            # the peer's FIN retransmitted with the ACK of ours ends at RCV.NXT, so Linux takes the
+            # ACK (tcp_sequence(): option dup-end-acceptable), enters TIME-WAIT and consumes the
+            # segment without an ACK (tcp_rcv_state_process(): goto consume). With its ACK lost
+            # before, the peer's next retransmission is what the timewait socket would ACK; with
+            # none left, it gives up.
+            assert found == {"graceful-close", "progress"}
+            assert "text.dup.lx.tw" in rows_of(ex, "progress")
+        else:
+            assert found == {"graceful-close"}
         assert "finwait2.timeout" in rows_of(ex, "graceful-close")
     else:
         assert not found, render_text(ex, next(iter(ex.found.values())))
@@ -294,4 +304,7 @@ def test_a_rate_limited_answer_is_a_loss_to_liveness():
     untimed = Machine(cfg.profile, table=tuple(dataclasses.replace(r, rate_limited=False) for r in TABLE))
     ex = explore(System(cfg, spec=untimed))
     assert "progress" in ex.found
-    assert "seq.bad.limited" in rows_of(ex, "progress")
+    # the rate-limited answer withheld: the retransmitted SYN,ACK ends at RCV.NXT, so Linux's
+    # tcp_sequence() accepts it (option dup-end-acceptable) and step 4 challenges its SYN
+    # (tcp_send_challenge_ack(), the same per-socket limit as seq.bad.limited's)
+    assert "syn.challenge.limited" in rows_of(ex, "progress")

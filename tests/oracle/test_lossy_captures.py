@@ -14,14 +14,10 @@ HOST = {"client": "10.77.0.1", "server": "10.77.0.2"}
 OTHER = {"client": "server", "server": "client"}
 CAPS = sorted(f[:-5] for f in os.listdir(DATA) if f.endswith(".pcap"))
 
-PAWS = ("PAWS not modelled: the client drops an old ACK the relay held back (its TSval is below TS.Recent) "
-        "and answers it with a duplicate ACK (RFC 7323 5.3 R1; Linux tcp_validate_incoming() -> "
-        "tcp_paws_discard() -> tcp_send_dupack())")
-HOLES = ("more than one held range of out-of-order text is not modelled: the server holds two disjoint ranges "
-         "and acknowledges both when the holes fill (RFC 9293 3.10.7.4 lets a receiver hold out-of-order text; "
-         "Linux tcp_data_queue_ofo() keeps an rb-tree of ranges)")
-#: (capture, which end) -> why the oracle does not judge it conformant yet
-KNOWN = {("ts-client", "near"): PAWS, ("holes-server", "near"): HOLES}
+#: (capture, which end) -> why the oracle does not judge it conformant yet. ("ts-client", "near") passes
+#: since the paws option (RFC 7323 5.3 R1; tcp_paws_discard()), ("holes-server", "near") since a second
+#: held range (text.ooo.hold2 and the rows after it; Linux tcp_data_queue_ofo())
+KNOWN: dict = {}
 
 
 def _statuses(cap: str, iut: str, vantage: "str | None", engine: str = "python") -> list:

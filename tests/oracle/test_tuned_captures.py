@@ -24,8 +24,6 @@ AUD_IUT = "10.79.0.1"
 SCRIPTED = {"rfc1337", "invalid_ratelimit_0", "challenge_ack_limit_1"}
 #: Known failures and their causes: the live module's list (tests/live/test_tuned_linux.py KNOWN).
 KNOWN = {
-    "defer_accept": "TCP_DEFER_ACCEPT: no linux row for the dropped bare third ACK (tcp_check_req())",
-    "abort_on_overflow": "tcp_abort_on_overflow = 1: no linux row for the RST to a third ACK that overflows",
     "synack_retries_1": "a far end with no reply in the capture is judged near",
     "orphan_retries_1": "the server's capture: the client turns far only at its first violation, after the "
                         "lost ACKs (Monitor._go_far replays the pending incoming segments only)",
@@ -34,7 +32,7 @@ FLAKY = {"orphan_retries_1"}      # whether it fails depends on the capture's ti
 
 
 #: Captures of a known-failing case that pass (the other host's capture of it).
-PASSING = {"synack_retries_1-client.pcap", "orphan_retries_1-client.pcap", "abort_on_overflow-client.pcap"}
+PASSING = {"synack_retries_1-client.pcap", "orphan_retries_1-client.pcap"}
 
 
 def _case(fname: str) -> str:

@@ -66,8 +66,11 @@ def test_one_range_is_held_touching_text_joins_it_a_disjoint_one_is_dropped():
     assert (res["text.ooo.merge"].endpoint.held_start, res["text.ooo.merge"].endpoint.held_end) == (100, 300)
     res = results("rfc9293", ep, seg("ACK", 351, 101, 100))             # adjacent before it
     assert (res["text.ooo.merge"].endpoint.held_start, res["text.ooo.merge"].endpoint.held_end) == (50, 200)
-    res = results("rfc9293", ep, seg("ACK", 701, 101, 100))             # a second hole: dropped
-    assert set(res) == {"text.ooo"} and res["text.ooo"].endpoint.held_end == 200
+    res = results("rfc9293", ep, seg("ACK", 701, 101, 100))             # a second hole: held (two ranges)
+    assert set(res) == {"text.ooo", "text.ooo.hold2"} and res["text.ooo"].endpoint.held_end == 200
+    two = res["text.ooo.hold2"].endpoint
+    res = results("rfc9293", two, seg("ACK", 901, 101, 100))            # a third: dropped
+    assert set(res) == {"text.ooo"} and res["text.ooo"].endpoint == two
 
 
 def test_text_reaching_past_the_window_or_carrying_a_fin_is_not_held():
@@ -140,3 +143,42 @@ def test_a_gap_filling_ack_that_does_not_cover_the_held_text_is_a_violation(prof
     bad[7] = o("ACK", 5001, 1101)
     v = judge(profile, bad)
     assert v.status == "violation" and v.index == 10, str(v)
+
+
+# --- a second held range (tcp_data_queue_ofo(): an rb-tree of ranges) -------------------------
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_a_second_disjoint_range_is_held_and_the_first_fill_acks_only_up_to_the_next_gap(profile):
+    """Two out-of-order ranges with a gap between are both held; the text filling the first gap
+    is acknowledged up to the end of the first range (the second gap still open), and the second
+    range becomes the first; filling that gap then acknowledges everything."""
+    ep = est(101, 301, held_start=100, held_end=200)
+    res = results(profile, ep, seg("ACK", 601, 101, 100))
+    assert set(res) == {"text.ooo", "text.ooo.hold2"}
+    two = res["text.ooo.hold2"].endpoint
+    assert (two.held_start, two.held_end, two.held2_start, two.held2_end) == (100, 200, 300, 400)
+    (t,) = step(profile, two, arrive(seg("ACK", 301, 101, 100)))
+    assert t.sends == (seg("ACK", 101, 501),) and t.rows[-1] == "text.data.fill"
+    assert (t.endpoint.rcv_nxt, t.endpoint.held_start, t.endpoint.held_end, t.endpoint.held2_end) == (501, 100, 200, 0)
+    (t,) = step(profile, t.endpoint, arrive(seg("ACK", 501, 101, 100)))
+    assert t.sends == (seg("ACK", 101, 701),)
+    # the text between the two ranges joins them
+    res = results(profile, two, seg("ACK", 501, 101, 100))
+    bridged = res["text.ooo.bridge"].endpoint
+    assert (bridged.held_start, bridged.held_end, bridged.held2_end) == (100, 400, 0)
+
+
+def test_an_ack_past_a_gap_still_open_is_a_violation():
+    """Held: 401..501 and 601..701 (relative to RCV.NXT 301). The text 301..401 is acknowledged
+    up to 501; an ACK of 701 while 501..601 is missing is a violation."""
+    def i(sq, n):
+        return SegmentEvent("in", seg("ACK", sq, 101, n))
+
+    def o(ak):
+        return SegmentEvent("out", seg("ACK", 101, ak), win=65535)
+    base = [SegmentEvent("in", seg("SYN", 300)), SegmentEvent("out", seg("SYN,ACK", 100, 301), win=65535),
+            SegmentEvent("in", seg("ACK", 301, 101)), i(401, 100), o(301), i(601, 100), o(301), i(301, 100)]
+    timed = lambda evs: [replace(e, t=k / 100) for k, e in enumerate(evs)]  # noqa: E731
+    m = lambda: Monitor("linux", start="closed", calls_logged=False)  # noqa: E731
+    assert m().check(timed(base + [o(501), i(501, 100), o(701)])).status == "conformant"
+    assert m().check(timed(base + [o(701)])).status == "violation"

@@ -21,8 +21,11 @@ def o(flags, sq, ak=0, data=0, wnd=65535):
     return SegmentEvent("out", seg(flags, sq, ak, data, wnd), win=wnd)
 
 
-def judge(profile, events, spec=None):
-    timed = [replace(e, t=k / 10) for k, e in enumerate(events)]
+def judge(profile, events, spec=None, pause_at=None):
+    """Events 0.1 s apart; from index `pause_at` on, a second later (a zero-window probe comes only
+    after the first probe interval: RFC 9293 3.8.6.1, an RTO; rfc9293's rto_min is 1 s)."""
+    timed = [replace(e, t=k / 10 + (1.0 if pause_at is not None and k >= pause_at else 0.0))
+             for k, e in enumerate(events)]
     return Monitor(profile, calls_logged=True, spec=spec).check(timed)
 
 
@@ -62,12 +65,12 @@ def test_lwips_probe_with_one_octet_is_conformant_and_two_octets_are_not(profile
     events = OPEN + [i("ACK", 1001, 5001, wnd=0), CallEvent("SEND", 1), CallEvent("CLOSE"),
                      o("ACK", 5001, 1001, 1), i("ACK", 1001, 5002, wnd=1000), o("FIN,ACK", 5002, 1001),
                      i("ACK", 1001, 5003)]
-    v = judge(profile, events)
+    v = judge(profile, events, pause_at=probe - 1)
     assert v.status == "conformant", str(v)
-    v = judge(profile, events, spec=without(profile, "persist.data", "persist.resend"))
+    v = judge(profile, events, spec=without(profile, "persist.data", "persist.resend"), pause_at=probe - 1)
     assert v.status == "violation" and v.index == probe, str(v)
     bad = OPEN + [i("ACK", 1001, 5001, wnd=0), CallEvent("SEND", 2), CallEvent("CLOSE"), o("ACK", 5001, 1001, 2)]
-    v = judge(profile, bad)
+    v = judge(profile, bad, pause_at=probe - 1)
     assert v.status == "violation" and v.index == probe, str(v)
 
 

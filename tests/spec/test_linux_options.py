@@ -351,3 +351,269 @@ def test_tcp_user_timeout_is_a_linux_parameter_whose_zero_means_none():
 def call_timeout():
     from synack.spec import timeout
     return timeout("USER-TIMEOUT")
+
+
+# --- a segment ending at RCV.NXT passes tcp_sequence() (option dup-end-acceptable) -------------
+
+def test_a_segment_ending_at_rcv_nxt_is_acceptable_and_its_ack_processed():
+    """tcp_sequence() accepts a segment unless its end_seq lies before RCV.WUP (<= RCV.NXT): old
+    text ending exactly at RCV.NXT passes, its ACK advances SND.UNA, and tcp_data_queue() drops
+    the text as a duplicate with an ACK at once. RFC 9293's first check finds it unacceptable:
+    the same ACK, but SND.UNA stays. One octet short of RCV.NXT, Linux agrees with the RFC."""
+    e = est(101, 301)._replace(snd_nxt=111)
+    dup = seg("ACK", 296, 111, data=5)
+    t = one(LINUX, e, arrive(dup))
+    assert t.endpoint.snd_una == 111 and t.sends == (seg("ACK", 111, 301),) and t.rows[-1] == "text.dup.lx"
+    for prof in (without("dup-end-acceptable"), "rfc9293"):
+        r = one(prof, e, arrive(dup))
+        assert r.endpoint.snd_una == 101 and r.sends == (seg("ACK", 111, 301),), prof
+    short = one(LINUX, e, arrive(seg("ACK", 295, 111, data=5)))
+    assert short.endpoint.snd_una == 101 and "seq.bad" in short.rows
+
+
+def test_a_rst_ending_at_rcv_nxt_gets_a_challenge_ack():
+    """A RST whose data ends at RCV.NXT passes tcp_sequence() and, not being at RCV.NXT, is
+    challenged (tcp_validate_incoming()); RFC 9293 drops it as unacceptable. Ending one below
+    RCV.NXT it is dropped by Linux too, so an ACK after it is a violation."""
+    base = CLIENT_OPEN + [i("ACK", 301, 101, data=5), o("ACK", 101, 306)]
+    challenged = [o("ACK", 101, 306)]
+    assert_option_decides("dup-end-acceptable", base + [i("RST", 301, data=5)] + challenged,
+                          base + [i("RST", 300, data=5)] + challenged)
+
+
+def test_a_retransmitted_fin_in_close_wait_is_a_duplicate():
+    """CLOSE-WAIT: the peer's FIN again (SEG.SEQ = RCV.NXT - 1) passes tcp_sequence() and
+    tcp_data_queue() ACKs it as a duplicate; the state and RCV.NXT remain, no second EOF."""
+    cw = one(LINUX, est(101, 301), arrive(seg("FIN,ACK", 301, 101))).endpoint
+    t = one(LINUX, cw, arrive(seg("FIN,ACK", 301, 101)))
+    assert t.endpoint == cw and t.sends == (seg("ACK", 101, 302),) and t.signals == ()
+    assert "text.dup.lx.closing" in t.rows and "seq.ok" in t.rows
+    assert "seq.bad" in one("rfc9293", cw, arrive(seg("FIN,ACK", 301, 101))).rows
+
+
+def test_closing_takes_the_ack_of_its_fin_from_a_retransmitted_fin_and_sends_nothing():
+    """CLOSING: the peer's FIN retransmitted with the ACK of our FIN ends at RCV.NXT, so Linux
+    processes the ACK: TIME-WAIT (tcp_time_wait(); goto consume), nothing sent. RFC 9293 finds it
+    unacceptable: an ACK, and CLOSING remains."""
+    cg = Endpoint(State.CLOSING, 100, 300, 101, 102, 65535, 302, 65535, fin_sent=True)
+    t = one(LINUX, cg, arrive(seg("FIN,ACK", 301, 102)))
+    assert t.endpoint.state is State.TIME_WAIT and t.sends == () and t.rows[-1] == "text.dup.lx.tw"
+    r = one("rfc9293", cg, arrive(seg("FIN,ACK", 301, 102)))
+    assert r.endpoint == cg and r.sends == (seg("ACK", 102, 302),)
+
+
+def test_the_syn_ack_in_syn_sent_is_acknowledged_once():
+    """A SYN,ACK ends at the RCV.NXT it sets: it is not a duplicate (one ACK, the handshake's)."""
+    ss = one(LINUX, Endpoint(), call("CONNECT", isn=100)).endpoint
+    t = one(LINUX, ss, arrive(seg("SYN,ACK", 300, 101)))
+    assert t.sends == (seg("ACK", 101, 301),) and t.endpoint.state is State.ESTABLISHED
+
+
+# --- a request socket's third ACK not taken (variants defer-accept, listen-overflow, abort-on-overflow) --
+
+def timed(events, times):
+    return [replace(e, t=t) for e, t in zip(events, times)]
+
+
+DEFERRED = SERVER_OPEN + [i("ACK", 1001, 5001), o("SYN,ACK", 5000, 1001, wnd=1000), i("ACK", 1001, 5001, data=5),
+                          o("ACK", 5001, 1006, wnd=1000)]
+AT = [0.0, 0.01, 0.02, 0.03, 1.1, 1.2, 1.21]
+
+
+def test_defer_accept_drops_the_bare_third_ack_and_resends_the_syn_ack():
+    """TCP_DEFER_ACCEPT (tcp_check_req()): the bare third ACK is dropped, the SYN,ACK comes
+    again at its RTO (reqsk_timer_handler()), the ACK with data opens the connection. Without
+    the variant the bare ACK opened it and the SYN,ACK is a violation; an ACK with data is never
+    deferred (its end_seq is not rcv_isn + 1)."""
+    events = timed(DEFERRED, AT)
+    assert Monitor("linux+defer-accept", calls_logged=True).check(events).status == "conformant"
+    for prof in ("linux", "rfc9293", "linux+listen-overflow+abort-on-overflow"):
+        assert Monitor(prof, calls_logged=True).check(events).status == "violation", prof
+    data_first = timed(SERVER_OPEN + [i("ACK", 1001, 5001, data=5), o("SYN,ACK", 5000, 1001, wnd=1000)], AT)
+    assert Monitor("linux+defer-accept", calls_logged=True).check(data_first).status == "violation"
+
+
+def test_defer_accept_ends_with_the_syn_ack_retransmissions():
+    """The deferral is bounded by the request's SYN,ACK retransmissions (SYNACK.RETRIES): after
+    the last one a bare ACK opens the connection (one row), before it either may happen."""
+    sr = one(LINUX, one(LINUX, Endpoint(), call("LISTEN")).endpoint, arrive(seg("SYN", 1000), isn=5000)).endpoint
+    prof = get_profile("linux+defer-accept")
+    ends = lambda ep: sorted(t.endpoint.state.name for t in step(prof, ep, arrive(seg("ACK", 1001, 5001))))  # noqa: E731
+    assert ends(sr) == ["ESTABLISHED", "SYN_RECEIVED"]
+    assert ends(sr._replace(rtx=LINUX.params["SYNACK.RETRIES"])) == ["ESTABLISHED"]
+
+
+def test_a_full_accept_queue_drops_the_third_ack_even_with_data():
+    events = timed(SERVER_OPEN + [i("ACK", 1001, 5001, data=5), o("SYN,ACK", 5000, 1001, wnd=1000),
+                                  i("ACK", 1001, 5001, data=5), o("ACK", 5001, 1006, wnd=1000)], AT)
+    assert Monitor("linux+listen-overflow", calls_logged=True).check(events).status == "conformant"
+    assert Monitor("linux", calls_logged=True).check(events).status == "violation"
+
+
+def test_abort_on_overflow_resets_the_third_ack_at_its_ack_number():
+    """tcp_abort_on_overflow = 1: embryonic_reset answers <SEQ=SEG.ACK><CTL=RST>; the request is
+    gone, the listener stays (a new SYN is answered)."""
+    events = timed(SERVER_OPEN + [i("ACK", 1001, 5001), o("RST", 5001, wnd=0)], [k / 100 for k in range(5)])
+    assert Monitor("linux+abort-on-overflow", calls_logged=True).check(events).status == "conformant"
+    sr = one(LINUX, one(LINUX, Endpoint(), call("LISTEN")).endpoint, arrive(seg("SYN", 1000), isn=5000)).endpoint
+    reset = [t for t in step("linux+abort-on-overflow", sr, arrive(seg("ACK", 1001, 5001))) if t.sends]
+    assert [(t.endpoint.state, t.sends) for t in reset] == [(State.LISTEN, (seg("RST", 5001, wnd=0),))]
+    for prof in ("linux", "linux+listen-overflow"):
+        assert Monitor(prof, calls_logged=True).check(events).status == "violation", prof
+    wrong = events[:4] + [replace(events[4], seg=seg("RST", 5002, wnd=0))] + events[5:]
+    assert Monitor("linux+abort-on-overflow", calls_logged=True).check(wrong).status == "violation"
+
+
+@pytest.mark.parametrize("variant", ["defer-accept", "listen-overflow", "abort-on-overflow"])
+def test_request_socket_variants_are_linux_settings_not_defaults(variant):
+    from synack.oracle.monitor import LEARNABLE_OPTIONS
+    from synack.spec.profiles import OPTIONS, VARIANTS
+
+    assert variant not in LINUX.options and variant in VARIANTS and "tcp_check_req()" in OPTIONS[variant]
+    assert LEARNABLE_OPTIONS[variant][1] == ("linux",)
+
+
+def test_the_oracle_learns_defer_accept_from_the_trace():
+    from synack.oracle.monitor import LEARNABLE
+
+    v = Monitor("linux", calls_logged=True, learn=LEARNABLE).check(timed(DEFERRED, AT))
+    assert v.status == "conformant" and "defer-accept" in str(v), str(v)
+    v = Monitor("rfc9293", calls_logged=True, learn=LEARNABLE).check(timed(DEFERRED, AT))
+    assert v.status == "violation"
+
+
+# --- a FIN after the peer's FIN (option closing-fin-ignored) ---------------------------------
+
+def test_a_fin_at_rcv_nxt_after_the_peers_fin_is_ignored():
+    """CLOSE-WAIT: a FIN at RCV.NXT (past the peer's first FIN) never reaches tcp_fin():
+    tcp_rcv_state_process() step 7 breaks out for a segment not before RCV.NXT, so nothing is
+    sent and RCV.NXT stays, as the FIN that LAST-ACK then sends shows. RFC 9293's eighth step
+    advances RCV.NXT over it and ACKs it. The mutant's FIN acknowledges the ignored one."""
+    base = CLIENT_OPEN + [i("FIN,ACK", 301, 101), o("ACK", 101, 302), i("FIN,ACK", 302, 101), c("SHUTDOWN")]
+    assert_option_decides("closing-fin-ignored", base + [o("FIN,ACK", 101, 302), i("ACK", 302, 102)],
+                          base + [o("FIN,ACK", 101, 303), i("ACK", 302, 102)])
+
+
+def test_closing_and_last_ack_ignore_a_fin_at_rcv_nxt():
+    cg = Endpoint(State.CLOSING, 100, 300, 101, 102, 65535, 302, 65535, fin_sent=True)
+    t = one(LINUX, cg, arrive(seg("FIN,ACK", 302, 101)))
+    assert (t.endpoint, t.sends, t.rows[-1]) == (cg, (), "fin.remain.lx.ignored")
+    r = one("rfc9293", cg, arrive(seg("FIN,ACK", 302, 101)))
+    assert r.endpoint.rcv_nxt == 303 and r.sends == (seg("ACK", 102, 303),)
+    # the same FIN acknowledging CLOSING's: TIME-WAIT, the rest consumed (goto consume)
+    t = one(LINUX, cg, arrive(seg("FIN,ACK", 302, 102)))
+    assert t.endpoint.state is State.TIME_WAIT and t.endpoint.rcv_nxt == 302 and t.sends == ()
+    la = cg._replace(state=State.LAST_ACK)
+    assert one(LINUX, la, arrive(seg("FIN,ACK", 302, 101))).endpoint == la
+
+
+def test_time_wait_acks_a_fin_without_advancing_rcv_nxt():
+    """TIME-WAIT (tcp_timewait_state_process()): a FIN is answered with an ACK of the old
+    RCV.NXT and TIME-WAIT restarts, whether it is the retransmission or one at RCV.NXT."""
+    tw = Endpoint(State.TIME_WAIT, 100, 300, 102, 102, 65535, 302, 65535, fin_sent=True, orphan=True)
+    for sq in (301, 302):
+        t = one(LINUX, tw, arrive(seg("FIN,ACK", sq, 102)))
+        assert (t.endpoint, t.sends) == (tw, (seg("ACK", 102, 302),)) and "restart 2MSL" in t.signals
+
+
+# --- CLOSE's FIN at a zero send window (option fin-fits-window) -------------------------------
+
+def test_close_at_a_zero_window_holds_the_fin_and_probes():
+    """tcp_send_fin() queues the FIN and tcp_write_xmit() sends it only if tcp_snd_wnd_test()
+    passes: end_seq = SND.NXT + 1 must not pass SND.UNA + SND.WND. At a zero window the FIN
+    waits, the window is probed (SEQ = SND.UNA - 1), and once an ACK opens it the FIN goes out.
+    RFC 9293 3.10.4 sends the FIN at once."""
+    from synack.spec import Event, timeout
+
+    e = est(101, 301)._replace(snd_wnd=0)
+    t = one(LINUX, e, call("CLOSE"))
+    assert t.sends == () and t.endpoint.state is State.FIN_WAIT_1 and not t.endpoint.fin_sent
+    assert one("rfc9293", e, call("CLOSE")).sends == (seg("FIN,ACK", 101, 301),)
+    assert one(without("fin-fits-window"), e, call("CLOSE")).sends == (seg("FIN,ACK", 101, 301),)
+    f1 = t.endpoint
+    assert one(LINUX, f1, timeout("PERSIST")).sends == (seg("ACK", 100, 301),)
+    assert not [x for x in step(LINUX, f1, Event("OUTPUT", None, 0, 0)) if x.sends]
+    opened = one(LINUX, f1, arrive(seg("ACK", 301, 101, wnd=1000))).endpoint
+    out = [x for x in step(LINUX, opened, Event("OUTPUT", None, 0, 0)) if x.sends]
+    assert [x.sends for x in out] == [(seg("FIN,ACK", 101, 301),)]
+
+
+def test_the_fin_rides_the_last_bytes_only_when_the_window_takes_both():
+    """Five bytes queued behind CLOSE and a window of five: the bytes may go, the FIN on them may
+    not (tcp_snd_wnd_test() counts it); a window of six takes both."""
+    from synack.spec import Event
+
+    f1 = est(101, 301)._replace(state=State.FIN_WAIT_1, snd_q=5, orphan=True, snd_wnd=5, snd_mss=536)
+    sends = lambda ep: {x.sends for x in step(LINUX, ep, Event("OUTPUT", None, 0, 5))}  # noqa: E731
+    assert sends(f1) == {(seg("ACK", 101, 301, data=5),)}
+    assert sends(f1._replace(snd_wnd=6)) == {(seg("ACK", 101, 301, data=5),), (seg("FIN,ACK", 101, 301, data=5),)}
+    assert (seg("FIN,ACK", 101, 301, data=5),) in {x.sends for x in step("rfc9293", f1, Event("OUTPUT", None, 0, 5))}
+
+
+def test_a_fin_sent_into_a_zero_window_is_a_linux_violation():
+    """The trace: the peer's SYN,ACK offers no window; the client closes; it probes, the window
+    opens, and only then the FIN. RFC 9293 owed the FIN at the CLOSE (so the probe comes past its
+    deadline); the mutant sends the FIN at the CLOSE, which Linux never does."""
+    head = [c("CONNECT"), o("SYN", 100), i("SYN,ACK", 300, 101, wnd=0), o("ACK", 101, 301), c("CLOSE")]
+    tail = [o("ACK", 100, 301), i("ACK", 301, 101, wnd=1000), o("FIN,ACK", 101, 301), i("ACK", 301, 102)]
+    at = [0.0, 0.0, 0.01, 0.01, 0.02, 0.6, 0.61, 0.61, 0.62]
+    events = timed(head + tail, at)
+    v = Monitor(LINUX, calls_logged=True).check(events)
+    assert v.status == "conformant", str(v)
+    for prof in (without("fin-fits-window"), get_profile("rfc9293")):
+        assert Monitor(prof, calls_logged=True).check(events).status == "violation", prof.label()
+    mutant = timed(head + [o("FIN,ACK", 101, 301)] + tail[:2], [0.0, 0.0, 0.01, 0.01, 0.02, 0.03, 0.6, 0.61])
+    assert Monitor(LINUX, calls_logged=True).check(mutant).status == "violation"
+
+
+# --- PAWS (RFC 7323 5.3 R1; option paws, a variant of rfc9293) ---------------------------------
+
+def _ts(ev, tsval):
+    return replace(ev, ts=(tsval, 1)) if isinstance(ev, SegmentEvent) else ev
+
+
+PAWS_BASE = [_ts(e, k) for k, e in enumerate(CLIENT_OPEN, start=10)] + [
+    _ts(i("ACK", 301, 101, data=5), 20), _ts(o("ACK", 101, 306), 21)]
+
+
+def test_an_old_tsval_is_answered_with_an_ack_and_dropped():
+    """tcp_paws_discard(): a segment whose TSval is below the peer's newest (here a pure ACK the
+    network held back) is answered with a duplicate ACK (tcp_send_dupack()) and dropped. The same
+    ACK with a TSval not older is in the window and gets nothing, so that answer is a violation;
+    so is any other answer to the old one."""
+    old = PAWS_BASE + [_ts(i("ACK", 306, 101), 15), _ts(o("ACK", 101, 306), 22)]
+    assert_option_decides("paws", old, PAWS_BASE + [_ts(i("ACK", 306, 101), 20), _ts(o("ACK", 101, 306), 22)])
+    other = PAWS_BASE + [_ts(i("ACK", 306, 101), 15), _ts(o("ACK", 101, 305), 22)]
+    assert judge(LINUX, other).status == "violation"
+    assert judge(get_profile("rfc9293+paws"), old).status == "conformant"
+
+
+def test_paws_is_a_choice_beside_normal_processing():
+    """TS.Recent is not observable (RFC 7323 5.3 R3 updates it only at or below Last.ACK.sent),
+    so an old TSval may also be processed normally; a RST is never PAWS-dropped by this row."""
+    e = est(101, 301)
+    old = seg("ACK", 301, 101, data=5)._replace(ots=1)
+    res = {t.rows[-1]: t for t in step(LINUX, e, arrive(old))}
+    assert res["seq.paws"].endpoint == e and res["seq.paws"].sends == (seg("ACK", 101, 301),)
+    assert any(t.endpoint.rcv_nxt == 306 for t in res.values())
+    assert "seq.paws" not in {r for t in step(LINUX, e, arrive(seg("RST", 301)._replace(ots=1))) for r in t.rows}
+    assert "seq.paws" not in {r for t in step("rfc9293", e, arrive(old)) for r in t.rows}
+
+
+# --- the first zero-window probe waits for the probe interval (oracle timing) -------------------
+
+def test_a_zero_window_probe_comes_only_after_the_first_probe_interval():
+    """RFC 9293 3.8.6.1: the first probe when the zero window has lasted an RTO; Linux
+    tcp_probe0_base(): at least max(icsk_rto, TCP_RTO_MIN), so rto_min (0.2 s) less the
+    tolerance. A probe just after that is conformant, one just before is a violation (a 1-byte
+    send into a shut window at once is no probe)."""
+    t_shut = 0.04
+    need = LINUX.params["rto_min"] * (1 - LINUX.params["tolerance"])
+    head = CLIENT_OPEN + [i("ACK", 301, 101, wnd=0), c("SEND", 10)]
+    at = [0.0, 0.0, 0.01, 0.02, t_shut, 0.05]
+    for dt, status in ((need + 0.01, "conformant"), (need - 0.01, "violation")):
+        events = timed(head + [o("ACK", 100, 301)], at + [t_shut + dt])
+        assert Monitor(LINUX, calls_logged=True).check(events).status == status, dt
+        one_byte = timed(head + [o("ACK", 101, 301, data=1)], at + [t_shut + dt])
+        assert Monitor("rfc9293", calls_logged=True).check(one_byte).status == (
+            "violation" if dt < need or dt < get_profile("rfc9293").params["rto_min"] * 0.75 else "conformant")
