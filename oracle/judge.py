@@ -27,7 +27,7 @@ from synack.spec.profiles import PARAMS, get_profile
 
 from .capture import CaptureStats, IcmpError, Lost, Packet, read_capture
 from .events import IcmpEvent, IgnoredOptions, SegmentEvent, TraceError
-from .monitor import EXIT, INCONCLUSIVE, LEARNABLE, MAX_VIOLATIONS, SILENT, UNJUDGEABLE, VIOLATION, Monitor, Verdict
+from .monitor import EXIT, INCONCLUSIVE, LEARNABLE, LEARNABLE_OPTIONS, MAX_VIOLATIONS, SILENT, UNJUDGEABLE, VIOLATION, Monitor, Verdict
 from .observation import AUTO, FAR, FAR_RATIO, FAR_REPLY, NEAR
 
 
@@ -46,7 +46,9 @@ def learnable(profile, given: "tuple[str, ...] | None") -> tuple[str, ...]:
         given = tuple(k for k in PARAMS if base is None or profile.params[k] != base.params[k])
     # SYN.GIVEUP is derived from SYN.RETRIES (spec.profiles.syn_giveup): giving one gives both
     given = tuple(given) + (("SYN.GIVEUP",) if "SYN.RETRIES" in given else ())
-    return tuple(k for k in LEARNABLE if k not in given)
+    # and the options a sysctl sets, as "+option" (given as "+option": its setting is known)
+    return tuple(k for k in LEARNABLE if k not in given) + tuple(
+        "+" + o for o in LEARNABLE_OPTIONS if "+" + o not in given)
 
 
 def vantage_of(end: tuple[str, int], vantage) -> tuple[str, str]:

@@ -379,10 +379,13 @@ class Monitor:
         # parameters nobody gave: a value the trace contradicts is refitted within the legal
         # range where the evidence shows it (`_refit`), and printed with the verdict
         self.learnable = frozenset(learn) & frozenset(LEARNABLE) & frozenset(self.profile.ranges)
-        # options a sysctl sets (LEARNABLE_OPTIONS), learned alongside the parameters, as "+option"
+        # options a sysctl sets (LEARNABLE_OPTIONS), learned alongside the parameters, as "+option":
+        # those `learn` names when it names any (judge.learnable: every one the user did not give),
+        # else all of them
+        named = frozenset(x for x in learn if x.startswith("+"))
         self.learnable |= frozenset("+" + o for o, (_, bases) in LEARNABLE_OPTIONS.items()
                                     if self.learnable and (self.profile.base or self.profile.name) in bases
-                                    and o not in self.profile.options)
+                                    and o not in self.profile.options and (not named or "+" + o in named))
         self.learned: dict[str, str] = {}
         self._given = (self.profile, self.vantage, self.vantage_note)   # what `reset` returns to
         self._configure()

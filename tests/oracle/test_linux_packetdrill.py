@@ -285,9 +285,12 @@ def test_an_icmp_error_just_outside_the_linux_rules_explains_nothing(tmp_path, n
     its RST to the peer's ACK stays a violation. The scripts set no TCP_USER_TIMEOUT, so it is given
     (0: none) rather than learned: with it unknown, a user timeout of at most 0.2 s (a legal setting,
     inherited from the listener; tcp_clamp_rto_to_user_timeout() fires the timer that early) would
-    explain the silent end instead, and the oracle says it learned one."""
+    explain the silent end instead, and the oracle says it learned one. Nor is
+    tcp_abort_on_overflow learned: a listener whose accept queue overflowed answers the third ACK
+    with RST too (the abort-on-overflow variant), which one connection cannot tell apart."""
     path = _mutated(name, tmp_path, which, code, delta)
-    cj = CaptureJudge(get_profile("linux"), kernel(name), vantage=kernel(name), given=("user_timeout",))
+    cj = CaptureJudge(get_profile("linux"), kernel(name), vantage=kernel(name),
+                      given=("user_timeout", "+abort-on-overflow"))
     results = [r for p in read_capture(path) for r in cj.feed(p)] + list(cj.close())
     assert any(r.verdict.status == "violation" and "RST" in r.verdict.event for r in results), report(results)
     if name.endswith("before-accept"):          # a TFO child, a full socket: its user timeout applies
