@@ -84,7 +84,7 @@ class SegmentEvent:
 IGNORED = {
     "sack_ok": ("SACK-permitted", "RFC 2018 2"),
     "sack": ("SACK blocks", "RFC 2018 3: selective acknowledgement and recovery"),
-    "ts": ("timestamps", "RFC 7323: RTTM, PAWS"),
+    "ts": ("timestamps", "RFC 7323: RTTM, PAWS but the option paws's duplicate ACK"),
     "md5": ("TCP MD5 signature", "RFC 2385"),
     "ao": ("TCP-AO", "RFC 5925"),
     "mptcp": ("MPTCP", "RFC 8684"),

@@ -342,7 +342,7 @@ def test_the_report_line_for_options_no_rule_reads():
     opts.add(SegmentEvent("out", Segment.make("SYN", 7), ts=(1, 0), sack_ok=True))
     opts.add(SegmentEvent("in", Segment.make("SYN,ACK", 9, 8), ts=(2, 1)))
     assert opts.text() == ("options recorded and ignored: SACK-permitted (sent by the IUT), timestamps (both "
-                           "ends); not modelled (RFC 2018 2; RFC 7323: RTTM, PAWS)")
+                           "ends); not modelled (RFC 2018 2; RFC 7323: RTTM, PAWS but the option paws's duplicate ACK)")
     opts.add(SegmentEvent("in", Segment.make("ACK", 9, 8), other=frozenset({"sack", "ecn"})))
     assert opts.names() == ["sack_ok", "sack", "ts", "ecn"]
     assert "SACK blocks (sent by its peer)" in opts.text() and "ECN flags ECE/CWR (sent by its peer)" in opts.text()

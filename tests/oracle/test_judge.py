@@ -150,7 +150,7 @@ def test_every_verdict_names_the_options_its_end_saw_and_no_rule_read(tmp_path):
     assert judge_capture(cap, "linux", (), "192.168.0.1", None, False, False, 4096, text.append, engine="python") == 0
     assert judge_capture(cap, "linux", (), "192.168.0.1", None, False, True, 4096, js.append, engine="python") == 0
     line = ("options recorded and ignored: SACK-permitted (both ends), timestamps (sent by the IUT); not modelled "
-            "(RFC 2018 2; RFC 7323: RTTM, PAWS)")
+            "(RFC 2018 2; RFC 7323: RTTM, PAWS but the option paws's duplicate ACK)")
     assert text[1] == "    " + line
     assert json.loads(js[0])["ignored"] == line
     # a capture whose segments carry none of them: no line, an empty field
@@ -238,7 +238,7 @@ def test_a_json_lines_trace_names_the_options_no_rule_read(tmp_path):
     assert out.exit_code == 0, out.output
     (trace,) = glob.glob(str(tmp_path / "*.jsonl"))
     line = ("options recorded and ignored: SACK-permitted (both ends), timestamps (sent by the IUT); not modelled "
-            "(RFC 2018 2; RFC 7323: RTTM, PAWS)")
+            "(RFC 2018 2; RFC 7323: RTTM, PAWS but the option paws's duplicate ACK)")
     res = CliRunner().invoke(main, ["oracle", trace, "-p", "linux"])
     assert res.exit_code == 0 and line in [x.strip() for x in res.output.splitlines()], res.output
     assert judge(trace, "linux").ignored == line
