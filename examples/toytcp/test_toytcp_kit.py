@@ -24,6 +24,8 @@ class TestToyTCP(synack.testing.StackTests):
                 "(RFC 9293 3.8.6, 3.10.2: the data waits in the queue, the window is probed)",
         "closewait.close.queued.plain": "the same: data written into a zero window went out at once, so close() "
                                         "finds nothing queued to put its FIN behind (RFC 9293 3.10.4)",
+        "persist.data": "the same: the byte written into a zero window goes out at once, not as a probe after the "
+                        "zero window has lasted an RTO (RFC 9293 3.8.6.1)",
     }
 
     def make_driver(self):
