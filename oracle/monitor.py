@@ -319,6 +319,9 @@ def _shared(m: Machine, calls_logged: bool, timing: tuple) -> _Shared:
     return per[key]
 
 
+_PERSIST = timeout("PERSIST")
+
+
 class Monitor:
     """Judge one IUT's trace against a profile. Feed events one at a time with `feed`, then
     call `verdict()`; or call `check(trace)` for a whole trace.
@@ -1162,9 +1165,9 @@ class Monitor:
                         mark = t
                     elif tr.endpoint.state in self.timed:
                         mark = m.mark
-                    elif self._zero_window(tr.endpoint):
+                    elif self._persist_armed(tr.endpoint):
                         # the zero window's start (kept while it stays shut): the first probe's clock
-                        mark = m.mark if m.mark is not None and self._zero_window(m.ep) else t
+                        mark = m.mark if m.mark is not None and self._persist_armed(m.ep) else t
                     else:
                         mark = None
                     owed = _cap(m.owed + tuple((s, rows) for s in tr.sends))
@@ -1221,7 +1224,9 @@ class Monitor:
                 fresh = c.fresh or not self.starts.isdisjoint(tr.rows)
                 owed = c.owed + tuple((s, rows) for s in tr.sends)
                 due = (c.due if c.due is not None else ev.t) if owed or tr.endpoint.ack_owed else None
-                out.setdefault(Cand(tr.endpoint, owed, fresh, c.mark, due), rows)
+                # a SEND that leaves more queued than a small window takes arms the persist timer
+                armed = ev.t is not None and self._persist_armed(tr.endpoint) and not self._persist_armed(c.ep)
+                out.setdefault(Cand(tr.endpoint, owed, fresh, ev.t if armed else c.mark, due), rows)
         if not out:
             self.done = self._verdict(VIOLATION, f"no state the IUT could be in gives {ev.call} the result "
                                       f"{ev.result!r}", ev, self._results_of(event))
@@ -1291,9 +1296,11 @@ class Monitor:
                     work.append(nc)
         return out
 
-    def _zero_window(self, ep: Endpoint) -> bool:
-        """The peer's window is shut in a state that probes it (the PERSIST rows)."""
-        return ep.snd_wnd == 0 and (ep.state, "PERSIST", "") in self.m.table
+    def _persist_armed(self, ep: Endpoint) -> bool:
+        """The persist timer runs: some PERSIST row's guard holds (a zero window to probe, or a
+        window too small to send into, RFC 9293 3.8.6.1, 3.8.6.2.1); its first expiry is timed
+        from when it was armed."""
+        return (ep.state, "PERSIST", "") in self.m.table and bool(self._step(ep, _PERSIST))
 
     def _aged(self, mark: float | None, t: float | None, duration: float) -> bool:
         return mark is None or t is None or t - mark >= duration * (1 - self.tol)
@@ -1474,7 +1481,7 @@ class Monitor:
         else:
             # the mark survives while the state is timed (a 2MSL period, a SYN's backoff) or the
             # peer's window stays shut (the zero-window probe's clock)
-            mark = c.mark if ep.state in self.timed or self._zero_window(ep) else None
+            mark = c.mark if ep.state in self.timed or self._persist_armed(ep) else None
         if wnd is not None and ep.state in SYNCHRONIZED and wnd != ep.rcv_wnd:
             ep = _new(Endpoint, ep[:7] + (wnd,) + ep[8:])          # RCV.WND := wnd (field 7)
         if ep is not c.ep or mark != c.mark:

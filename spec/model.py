@@ -196,6 +196,9 @@ class Endpoint(NamedTuple):
     #: RCV.NXT + held2_end - 1, held_end < held2_start < held2_end <= RCV.WND); both 0: none
     held2_start: int = 0
     held2_end: int = 0
+    #: the largest window the peer has offered (RFC 9293 3.8.6.2.1: Max(SND.WND), the sender's
+    #: silly-window-syndrome avoidance measures the usable window against half of it)
+    max_snd_wnd: int = 0
 
     def __str__(self) -> str:
         if self.state in (State.CLOSED, State.LISTEN):

@@ -125,6 +125,13 @@ MACROS: dict[str, str] = {
     "WS_RCVD": "0 if SEG.WS == 0 else 14 if SEG.WS > 15 else SEG.WS - 1",
     # RFC 9293 3.8.6, 3.10.2: N more bytes stay within the peer's window (SND.UNA + SND.WND).
     "ROOM": "SND.NXT - SND.UNA + N <= SND.WND",
+    # RFC 9293 3.8.6.2.1 (MUST-38), the sender's silly-window-syndrome avoidance: with more queued
+    # (D = SND.Q) than the usable window U = SND.UNA + SND.WND - SND.NXT takes, data goes out only
+    # while U holds a full segment (min(D, U) >= Eff.snd.MSS) or half the largest window the peer
+    # offered (Fs = 1/2); D <= U is the pushed case (every write is taken as pushed: where a
+    # stack cuts the queue is its choice). Written without subtraction: U may be negative.
+    "SWS_OK": ("SND.NXT - SND.UNA + SND.Q <= SND.WND or SND.NXT - SND.UNA + SND.MSS <= SND.WND"
+               " or MAX.SND.WND + (SND.NXT - SND.UNA) + (SND.NXT - SND.UNA) <= SND.WND + SND.WND"),
     # RFC 9293 3.7.1: a segment carries at most the effective send MSS (a capture that shows a
     # larger one taken before segmentation offload is the observation model's, oracle/observation.py).
     "SIZE_OK": "N <= SND.MSS",
@@ -168,6 +175,8 @@ def row(id, states, event, guard, actions=(), to=None, rfc="", note="", stage=""
 
 
 R = "RFC 9293 "
+#: Every window the peer offers may raise Max(SND.WND) (RFC 9293 3.8.6.2.1), never lower it.
+MAXW = "MAX.SND.WND := SND.WND if SND.WND > MAX.SND.WND else MAX.SND.WND"
 SEG = "SEGMENT"
 
 # ============================================================ user calls (3.10.1 - 3.10.5)
@@ -337,14 +346,14 @@ row("listen.ack", LI, SEG, "not RST and ACK", "reply <SEQ=SEG.ACK><CTL=RST>", No
     "second: any acknowledgment is bad in LISTEN", stage="listen")
 _opts = ("SND.MSS := MSS_RCVD", "SND.WS := WS_RCVD")
 _synrcv = ("IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "ISS := ISN", "SND.UNA := ISN", "SND.NXT := ISN + 1",
-           "SND.WND := SEG.WND", "RTX := 0") + _opts + ("send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>",)
+           "SND.WND := SEG.WND", MAXW, "RTX := 0") + _opts + ("send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>",)
 row("listen.syn", LI, SEG, "not RST and not ACK and SYN", _synrcv, SR, R + "3.10.7.2",
     "third: rcv SYN / snd SYN,ACK (data on the SYN is not accepted; with TCP Fast Open it may be: "
     "listen.syn.tfo)",
     stage="listen", when="not two-way-handshake", figure5=True)
 row("listen.syn.tfo", LI, SEG, "not RST and not ACK and SYN and not FIN and SEG.DATA > 0",
     ("IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1 + SEG.DATA", "UNREAD := True", "ISS := ISN", "SND.UNA := ISN",
-     "SND.NXT := ISN + 1", "SND.WND := SEG.WND", "RTX := 0", "TFO.CHILD := True") + _opts
+     "SND.NXT := ISN + 1", "SND.WND := SEG.WND", MAXW, "RTX := 0", "TFO.CHILD := True") + _opts
     + ("send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>",), SR,
     "RFC 7413 4.2.2; Linux tcp_try_fastopen(), tcp_fastopen_create_child()",
     "third: rcv SYN with data and a valid cookie: the data is accepted and the SYN,ACK acknowledges it "
@@ -375,7 +384,7 @@ row("synsent.rst.refused", SS, SEG, "RST and ACK and ACK_NEW", ("delete TCB", "s
     stage="syn-sent", figure5=True, when="econnrefused")
 row("synsent.rst-noack", SS, SEG, "RST and not ACK", (), None, R + "3.10.7.3",
     "second: RST without ACK: drop", stage="syn-sent")
-_synack = ("IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "SND.UNA := SEG.ACK", "SND.WND := SEG.WND", "RTX := 0") + _opts
+_synack = ("IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "SND.UNA := SEG.ACK", "SND.WND := SEG.WND", MAXW, "RTX := 0") + _opts
 row("synsent.synack", SS, SEG, "not RST and SYN and ACK and ACK_NEW",
     _synack + ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK><LEN=SND.Q>", "SND.NXT := SND.NXT + SND.Q", "SND.Q := 0",
                "signal established"), ES, R + "3.10.7.3",
@@ -398,14 +407,14 @@ row("synsent.synack.2way.queued", SS, SEG, "not RST and SYN and ACK and ACK_NEW 
     when="two-way-handshake")
 row("synsent.syn", SS, SEG, "not RST and SYN and not ACK and not TFO_SYN_DATA",
     ("SND.Q := SND.Q + (SND.NXT - ISS - 1)", "SND.NXT := ISS + 1",
-     "IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "SND.WND := SEG.WND", "RTX := 0") + _opts +
+     "IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "SND.WND := SEG.WND", MAXW, "RTX := 0") + _opts +
     ("send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>",), SR, R + "3.10.7.3",
     "fourth: simultaneous open: rcv SYN / snd SYN,ACK. The retransmission timer the SYN started keeps running "
     "(RFC 6298 5.1 starts it only when it is not running; Linux tcp_rcv_synsent_state_process() -> "
     "tcp_send_synack() does not rearm it): the SYN,ACK's first retransmission may come one RTO after the SYN",
     stage="syn-sent", figure5=True)
 row("synsent.syn.tfo", SS, SEG, "not RST and SYN and not ACK and TFO_SYN_DATA",
-    ("IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "SND.WND := SEG.WND", "RTX := 0") + _opts +
+    ("IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "SND.WND := SEG.WND", MAXW, "RTX := 0") + _opts +
     ("resend <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>",), SR,
     "RFC 9293 3.10.7.3; RFC 7413; Linux tcp_rcv_synsent_state_process() (simultaneous open)",
     "fourth: simultaneous open after a SYN that carried data (TCP Fast Open): snd SYN,ACK; the SYN's data stays "
@@ -422,24 +431,24 @@ row("synsent.other.noack", SS, SEG, "not RST and not SYN and not ACK", (), None,
 # Synchronized states: optional pre-checks (profile options), then the RFC's stages.
 _resynack = "resend <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>"
 row("synrcvd.simopen-synack", SR, SEG, "SIMOPEN_SYNACK and SND.Q == 0",
-    ("SND.UNA := SEG.ACK", "SND.WND := SEG.WND", "RTX := 0", "signal established"), ES,
+    ("SND.UNA := SEG.ACK", "SND.WND := SEG.WND", MAXW, "RTX := 0", "signal established"), ES,
     "RFC 9293 3.5 Figure 7; Linux tcp_validate_incoming()",
     "simultaneous open: the peer's SYN,ACK acknowledges our SYN. The literal first check would find it "
     "unacceptable (its SYN lies below RCV.NXT); Figure 7 and Linux accept it", stage="pre", figure5=True,
     when="not simopen-synack-dupack")
 row("synrcvd.simopen-synack.dupack", SR, SEG, "SIMOPEN_SYNACK and SND.Q == 0",
-    ("SND.UNA := SEG.ACK", "SND.WND := SEG.WND", "RTX := 0", "signal established", ACK_NOW), ES,
+    ("SND.UNA := SEG.ACK", "SND.WND := SEG.WND", MAXW, "RTX := 0", "signal established", ACK_NOW), ES,
     "RFC 9293 3.5 Figure 7; Linux tcp_validate_incoming(), tcp_data_queue()",
     "simultaneous open: ESTABLISHED, and since the SYN,ACK ends at RCV.NXT Linux also treats it as a "
     "duplicate and ACKs it at once (with a D-SACK)", stage="pre", when="simopen-synack-dupack")
 row("synrcvd.simopen-synack.ack", SR, SEG, "SIMOPEN_SYNACK and SND.Q == 0",
-    ("SND.UNA := SEG.ACK", "SND.WND := SEG.WND", "RTX := 0", "signal established", ACK_NOW), ES,
+    ("SND.UNA := SEG.ACK", "SND.WND := SEG.WND", MAXW, "RTX := 0", "signal established", ACK_NOW), ES,
     "RFC 9293 3.10.7.4 (first check: an unacceptable segment is answered with an ACK)",
     "simultaneous open: ESTABLISHED, and the SYN,ACK, whose SYN lies below RCV.NXT, is also acknowledged as "
     "the first check says (4.4BSD's trimming does this: libslirp tcp_input())", stage="pre", choice=True,
     when="not simopen-synack-dupack")
 row("synrcvd.simopen-synack.queued", SR, SEG, "SIMOPEN_SYNACK and SND.Q > 0",
-    ("SND.UNA := SEG.ACK", "SND.WND := SEG.WND", "RTX := 0", "signal established",
+    ("SND.UNA := SEG.ACK", "SND.WND := SEG.WND", MAXW, "RTX := 0", "signal established",
      "send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK><LEN=SND.Q>", "SND.NXT := SND.NXT + SND.Q", "SND.Q := 0"), ES,
     "RFC 9293 3.5 Figure 7; 3.10.2", "simultaneous open with data queued by SEND: ESTABLISHED, and the data "
     "goes out (found by `synack check --scenario any`: without this row the SYN,ACK was dropped and "
@@ -454,7 +463,7 @@ row("synrcvd.pre.noack", SR, SEG, "not ACK and not RESYN and not (LX_NOFLAGS and
     stage="pre", next="seq")
 row("timewait.reopen", TW, SEG, "REOPEN_SYN and PASSIVE",
     ("ISS := SND.NXT + 65537", "IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "RCV.WND := WINDOW",
-     "SND.UNA := ISS", "SND.NXT := ISS + 1", "SND.WND := SEG.WND", "PASSIVE := True", "FIN.SENT := False",
+     "SND.UNA := ISS", "SND.NXT := ISS + 1", "SND.WND := SEG.WND", MAXW, "PASSIVE := True", "FIN.SENT := False",
      "ORPHAN := False", "RTX := 0", "PROBES := 0", "UNREAD := False", "SND.Q := 0", "ACK.OWED := False",
      "TFO.CHILD := False") + _opts +
     ("send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>",), SR,
@@ -697,12 +706,12 @@ row("syn.reset.synrcvd", SR, SEG, "SYN and not PASSIVE",
 
 # fifth: ACK
 row("ack.none", SYNC, SEG, "not ACK", (), None, R + "3.10.7.4", "fifth: ACK bit off: drop", stage="ack")
-_WND = "SND.WND := SEG.WND << SND.WS"
+_WND = ("SND.WND := SEG.WND << SND.WS", MAXW)
 row("ack.synrcvd", SR, SEG, "ACK and ACK_NEW and SND.Q == 0",
-    ("SND.UNA := SEG.ACK", _WND, "RTX := 0", "signal established"), ES,
+    ("SND.UNA := SEG.ACK",) + _WND + ("RTX := 0", "signal established"), ES,
     R + "3.10.7.4", "fifth: rcv ACK of SYN: ESTABLISHED", stage="ack", next="text", figure5=True)
 row("ack.synrcvd.queued", SR, SEG, "ACK and ACK_NEW and SND.Q > 0",
-    ("SND.UNA := SEG.ACK", _WND, "RTX := 0", "signal established",
+    ("SND.UNA := SEG.ACK",) + _WND + ("RTX := 0", "signal established",
      "send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK><LEN=SND.Q>", "SND.NXT := SND.NXT + SND.Q", "SND.Q := 0"), ES,
     R + "3.10.7.4; 3.10.2", "fifth: rcv ACK of SYN: ESTABLISHED, and the data queued by SEND goes out",
     stage="ack", next="text")
@@ -730,7 +739,7 @@ row("ack.synrcvd.lx.overflow.rst", SR, SEG, _LXREQ,
     "dropped, the listener remains", stage="ack", when="abort-on-overflow", choice=True)
 row("ack.synrcvd.bad", SR, SEG, "ACK and not ACK_NEW", "reply <SEQ=SEG.ACK><CTL=RST>", None, R + "3.10.7.4",
     "fifth: unacceptable ACK in SYN-RECEIVED: snd RST", stage="ack")
-_new = ("SND.UNA := SEG.ACK", _WND, "RTX := 0")
+_new = ("SND.UNA := SEG.ACK",) + _WND + ("RTX := 0",)
 row("ack.new", (ES, CW, F2), SEG, "ACK and ACK_NEW", _new, None, R + "3.10.7.4",
     "fifth: new acknowledgment: SND.UNA advances", stage="ack", next="text")
 row("ack.dup", (ES, F1, F2, CW, CG, LA), SEG, "ACK and SEG.ACK == SND.UNA", _WND, None,
@@ -1093,11 +1102,20 @@ row("icmp.lx.connected", tuple(s for s in State if s not in (SS, SR)), "ICMP", "
     "tcp_ld_RTO_revert(), is not modelled)", when="icmp-establishment")
 
 # OUTPUT: the stack sends what SEND queued (RFC 9293 3.7, 3.8.6, 3.10.2, 3.10.4)
-row("output", (ES, CW, F1, CG, LA), "OUTPUT", "0 < N and N <= SND.Q and SIZE_OK and ROOM",
+row("output", (ES, CW, F1, CG, LA), "OUTPUT", "0 < N and N <= SND.Q and SIZE_OK and ROOM and SWS_OK",
     ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK><LEN=N>", "SND.NXT := SND.NXT + N", "SND.Q := SND.Q - N"), None,
-    R + "3.7.1; 3.8.6; 3.10.2",
-    "send N queued bytes: at most the effective send MSS (MUST-15), never beyond SND.UNA + SND.WND; "
-    "where the stack cuts (Nagle, corking, the application's writes) is its choice")
+    R + "3.7.1; 3.8.6; 3.8.6.2.1 (MUST-38); 3.10.2",
+    "send N queued bytes: at most the effective send MSS (MUST-15), never beyond SND.UNA + SND.WND, and not "
+    "into a silly window (more queued than the usable window, which holds neither a full segment nor half "
+    "the largest window offered); where the stack cuts (Nagle, corking, the application's writes) is its choice")
+row("output.override", (ES, CW, F1, CG, LA), "PERSIST",
+    "not FIN.SENT and SND.UNA == SND.NXT and 0 < SND.WND and SND.WND < SND.Q and not SWS_OK",
+    ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK><LEN=SND.WND>", "SND.NXT := SND.NXT + SND.WND",
+     "SND.Q := SND.Q - SND.WND"), None,
+    R + "3.8.6.2.1 (MUST-38: (4) the override timeout); Linux tcp_probe_timer() -> tcp_write_wakeup()",
+    "nothing outstanding and a window too small to send into (SWS_OK fails): the override timeout sends "
+    "what the window takes, so a small window never deadlocks (timed as the first zero-window probe; the "
+    "RFC's 0.1-1 s is not modelled apart)")
 row("output.fin", (F1, CG, LA), "OUTPUT",
     "not FIN.SENT and N == SND.Q and (N == 0 or (SIZE_OK and ROOM)) and not LX_FIN_HELD_N",
     ("send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK><LEN=N>", "SND.NXT := SND.NXT + N + 1", "SND.Q := 0",

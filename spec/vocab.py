@@ -45,6 +45,7 @@ NAMES: dict[str, tuple[str, tuple]] = {
     "SND.UNA": (SEQ, ("tcb", "snd_una")),
     "SND.NXT": (SEQ, ("tcb", "snd_nxt")),
     "SND.WND": (COUNT, ("tcb", "snd_wnd")),
+    "MAX.SND.WND": (COUNT, ("tcb", "max_snd_wnd")),
     "SND.MSS": (COUNT, ("tcb", "snd_mss")),
     "SND.WS": (COUNT, ("tcb", "snd_ws")),
     "RCV.NXT": (SEQ, ("tcb", "rcv_nxt")),

@@ -495,7 +495,7 @@ def test_a_fin_at_rcv_nxt_after_the_peers_fin_is_ignored():
 
 
 def test_closing_and_last_ack_ignore_a_fin_at_rcv_nxt():
-    cg = Endpoint(State.CLOSING, 100, 300, 101, 102, 65535, 302, 65535, fin_sent=True)
+    cg = Endpoint(State.CLOSING, 100, 300, 101, 102, 65535, 302, 65535, fin_sent=True, max_snd_wnd=65535)
     t = one(LINUX, cg, arrive(seg("FIN,ACK", 302, 101)))
     assert (t.endpoint, t.sends, t.rows[-1]) == (cg, (), "fin.remain.lx.ignored")
     r = one("rfc9293", cg, arrive(seg("FIN,ACK", 302, 101)))
