@@ -126,6 +126,14 @@ class Result:
     #: no --vantage, and the end was judged far only from its first violation on (its replies
     #: showed a network between): `_judge` judges its connection again, far from the start
     turned_far: bool = False
+    #: the connection's 4-tuple as `conn_key` orders it (what finds its segments again)
+    key: tuple = ()
+
+
+def conn_key(a: tuple, b: tuple) -> tuple:
+    """A connection's 4-tuple, its two (host text, port) ends in order: the same from either end."""
+    x, y = (str(a[0]), a[1]), (str(b[0]), b[1])
+    return (x, y) if x <= y else (y, x)
 
 
 def turned_far(mon: Monitor, v: Verdict) -> bool:
@@ -310,7 +318,7 @@ class CaptureJudge:
         for end, mon in c.monitors.items():
             v = unjudgeable(mon, c.lost) if end in c.lost_ends else mon.verdict(end=self.last_t)
             yield Result(c.name(), _ep(*end), with_ignored(v, c.options.get(end)), c.segments, c.first,
-                         self.vantage is None and turned_far(mon, v))
+                         self.vantage is None and turned_far(mon, v), conn_key(*c.ends))
 
     def close(self, end: float | None = None) -> Iterator[Result]:
         """Judge what is still live; `end`: the capture's last frame (of any kind), if later."""
@@ -516,7 +524,7 @@ def _again_far(source, prof, start, max_candidates: int, max_violations: int, gi
     ends = frozenset(tuple(r.iut.rsplit(":", 1)) for r in results)
     far = frozenset((h.strip("[]"), int(p)) for h, p in ends)
     wanted = {(r.first, r.iut) for r in results}
-    keys = {k for r in results for k in [_key_of(r.conn)]}
+    keys = {r.key for r in results}
     judge = CaptureJudge(prof, None, start, max_candidates, max_violations=max_violations, given=given, far_ends=far)
     found: dict = {}
     i = -1
@@ -539,16 +547,7 @@ def _again_far(source, prof, start, max_candidates: int, max_violations: int, gi
 
 
 def _pkey(p) -> tuple:
-    a, b = (str(p.src), p.sport), (str(p.dst), p.dport)
-    return (a, b) if a <= b else (b, a)
-
-
-def _key_of(conn: str) -> tuple:
-    """The 4-tuple key of a connection's name ("A:p <-> B:q", maybe " #n")."""
-    a, b = conn.split(" #")[0].split(" <-> ")
-    (ha, pa), (hb, pb) = a.rsplit(":", 1), b.rsplit(":", 1)
-    x, y = (ha.strip("[]"), int(pa)), (hb.strip("[]"), int(pb))
-    return (x, y) if x <= y else (y, x)
+    return conn_key((p.src, p.sport), (p.dst, p.dport))
 
 
 @dataclass(frozen=True)

@@ -423,7 +423,7 @@ class NativeJudge:
             mon.replies = (c.min_reply[e], c.min_reply[1 - e])   # a deadline missed at the end may show it far
             v = mon.verdict(end=end_t)
             self.on_result(judge.Result(name, _ep(*ends[e]), _ignored(v, c, e), c.segments, c.first,
-                                        judge.turned_far(mon, v)))
+                                        judge.turned_far(mon, v), judge.conn_key(*ends)))
 
     def _sent_bits(self, slot: int) -> int:
         end, conn, _, _ = MON_HEAD.unpack_from(MON_BUF.from_address(self.lib.jd_mon(self.j, slot)))

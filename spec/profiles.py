@@ -28,6 +28,11 @@ OPTIONS: dict[str, str] = {
                     "the connection (Linux: on, with user_timeout 0, TCP_USER_TIMEOUT's default, meaning none; "
                     "any positive value the application sets, 1 ms .. INT_MAX ms, do_tcp_setsockopt())",
     "fin-wait-2-timeout": "Linux net.ipv4.tcp_fin_timeout: an orphaned FIN-WAIT-2 is dropped after a timeout",
+    "sws-avoidance": "RFC 9293 3.8.6.2.1 (MUST-38), judged per segment: with more queued than the usable window "
+                     "takes, a segment goes out only while that window holds a full segment or half the largest "
+                     "window offered, else on the override timeout. Not in linux: tcp_write_xmit() decides per "
+                     "TSO burst (tcp_snd_wnd_test() on its first MSS), and tcp_mss_split_point() lets a burst end "
+                     "in a short piece at the window's edge while more is queued (tests/live small_mss_bulk)",
     "rst-on-unread": "RFC 1122 4.2.2.13, RFC 2525 2.17; Linux tcp_close(): close() with unread data, or new "
                      "data after close(), is answered with RST",
     "rst-ack": "Linux tcp_send_active_reset(): an abortive RST carries ACK = RCV.NXT",
@@ -334,7 +339,7 @@ def _profile(name, description, options, params, sources=None) -> Profile:
 RFC9293 = _profile(
     "rfc9293",
     "RFC 9293 as written, with its recommendations (RFC 5961 challenge ACKs) and RFC 6298 timers.",
-    {"challenge-ack", "keepalive", "delayed-ack", "user-timeout"},
+    {"challenge-ack", "keepalive", "delayed-ack", "user-timeout", "sws-avoidance"},
     {"SYN.RETRIES": 7, "SYNACK.RETRIES": 7, "DATA.RETRIES": 7, "KA.PROBES": 9, "WINDOW": 65535, "MSS.DEFAULT": 536, "SYN.LINEAR": 0,
      "msl": 120.0, "time_wait": 240.0, "rto_initial": 1.0, "rto_min": 1.0, "rto_max": 120.0,
      "fin_timeout": 0.0, "user_timeout": 300.0, "ka_idle": 7200.0, "ka_interval": 75.0, "delack_max": 0.5,

@@ -150,8 +150,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     Requirement("MUST-37", "3.8.6.1", "a zero window may stay closed indefinitely", "table", rows=("persist",),
                 gap="persist has no give-up row"),
     Requirement("MUST-38", "3.8.6.2.1", "sender silly-window-syndrome avoidance", "partial",
-                rows=("output", "output.override"),
-                gap="judged where the send queue is known (calls logged: traces, the test kit); from a capture "
+                rows=("output", "output.override"), option="sws-avoidance",
+                gap="per segment, with the effective MSS taken as SND.MSS less 40 octets of options; judged where the send queue is known (calls logged: traces, the test kit); from a capture "
                     "alone every short segment may be a short write; every write is taken as pushed; the "
                     "override timeout is timed as the first zero-window probe (rto_min), not the RFC's 0.1-1 s"),
     Requirement("MUST-39", "3.8.6.2.2", "receiver silly-window-syndrome avoidance", "none", gap=_WIN),

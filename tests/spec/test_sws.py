@@ -1,7 +1,9 @@
 """The sender's silly-window-syndrome avoidance (RFC 9293 3.8.6.2.1, MUST-38): with more data
 queued than the usable window takes, a segment goes out only while that window holds a full
 segment or half the largest window the peer offered; otherwise the override timeout (the
-persist timer) sends what the window takes. Each bound is tried at it and just outside it."""
+persist timer) sends what the window takes. Each bound is tried at it and just outside it.
+Option sws-avoidance: rfc9293 has it, linux not (its TSO bursts end in a short piece at the
+window's edge: tcp_mss_split_point(), seen in tests/live small_mss_bulk)."""
 import pytest
 
 from synack.oracle import Monitor
@@ -29,8 +31,10 @@ def test_a_small_window_with_more_queued_is_not_sent_into():
 
 
 def test_a_full_segment_in_the_usable_window_may_go():
+    # the effective MSS is SND.MSS less the segment's options (RFC 9293 3.7.1), at most 40 octets
     assert rows(est(snd_wnd=500, max_snd_wnd=10000), output(500)) == [("output",)]
-    assert step(P, est(snd_wnd=499, max_snd_wnd=10000), output(499)) == []      # one short of the MSS
+    assert rows(est(snd_wnd=460, max_snd_wnd=10000), output(460)) == [("output",)]
+    assert step(P, est(snd_wnd=459, max_snd_wnd=10000), output(459)) == []      # one short of MSS - 40
 
 
 def test_half_the_largest_window_may_go():
@@ -44,7 +48,7 @@ def test_all_that_is_queued_may_go_when_it_fits():
 
 
 def test_the_usable_window_counts_what_is_outstanding():
-    # a 1000-byte window with 800 outstanding: U = 200, below the MSS and half of 1000
+    # a 1000-byte window with 800 outstanding: U = 200, below the MSS less 40 and half of 1000
     ep = est(snd_wnd=1000, snd_nxt=901)
     assert step(P, ep, output(200)) == []
     assert rows(ep._replace(snd_nxt=501), output(500)) == [("output",)]         # U = 600: a full segment
@@ -87,15 +91,17 @@ def _small_send(t):
             SegmentEvent("in", Segment.make(ACK, 301, 1501, 0, 1000), t=t + 0.02)]
 
 
-@pytest.mark.parametrize("profile", ["linux", "rfc9293"])
-def test_a_trace_that_fills_a_small_window_at_once_is_a_violation(profile):
-    v = Monitor(get_profile(profile), calls_logged=True).check(_handshake() + _small_send(0.06))
+def test_a_trace_that_fills_a_small_window_at_once_is_a_violation():
+    v = Monitor(get_profile(P), calls_logged=True).check(_handshake() + _small_send(0.06))
     assert v.status == "violation", str(v)
+    # linux has no sws-avoidance: the same trace is not judged by it
+    assert Monitor(get_profile("linux"), calls_logged=True).check(_handshake() + _small_send(0.06)).ok
+    assert step("linux", est(), output(300)) and step("linux", est(), timeout("PERSIST")) == []
 
 
-@pytest.mark.parametrize("profile, wait", [("linux", 0.25), ("rfc9293", 1.1)])
-def test_a_trace_that_waits_for_the_override_timeout_conforms(profile, wait):
-    p = get_profile(profile)
+@pytest.mark.parametrize("wait", [1.1, 3.0])
+def test_a_trace_that_waits_for_the_override_timeout_conforms(wait):
+    p = get_profile(P)
     v = Monitor(p, calls_logged=True).check(_handshake() + _small_send(0.05 + wait))
     assert v.status == "conformant", str(v)
     # the timeout is the first zero-window probe's (rto_min, less the tolerance): just before is too soon
@@ -108,5 +114,5 @@ def test_a_window_that_opens_lets_the_rest_go_at_once():
     opened = SegmentEvent("in", Segment.make(ACK, 301, 1101, 0, 1000), t=0.07)
     rest = [SegmentEvent("out", Segment.make(ACK, 1101, 301, 400, 65535), t=0.07, win=65535),
             SegmentEvent("in", Segment.make(ACK, 301, 1501, 0, 1000), t=0.08)]
-    v = Monitor(get_profile("linux"), calls_logged=True).check(_handshake() + [opened] + rest)
+    v = Monitor(get_profile(P), calls_logged=True).check(_handshake() + [opened] + rest)
     assert v.status == "conformant", str(v)
