@@ -133,6 +133,7 @@ MACROS: dict[str, str] = {
     # The effective MSS is SND.MSS less the TCP options a segment carries (3.7.1; timestamps take
     # 12 octets), which the table does not know: the most, 40 octets, is taken off.
     # SWS_SILLY is the negation: with option sws-avoidance only (else False).
+    "SWS_ON": "True",
     "SWS_SILLY": ("not (SND.NXT - SND.UNA + SND.Q <= SND.WND or SND.NXT - SND.UNA + SND.MSS <= SND.WND + 40"
                   " or MAX.SND.WND + (SND.NXT - SND.UNA) + (SND.NXT - SND.UNA) <= SND.WND + SND.WND)"),
     # RFC 9293 3.7.1: a segment carries at most the effective send MSS (a capture that shows a
@@ -158,7 +159,7 @@ MACRO_OPTION: dict[str, str] = {"ABORT_ON_DATA": "rst-on-unread", "RESYN": "syna
                                 "LX_FIN_HELD": "fin-fits-window", "LX_FIN_HELD_N": "fin-fits-window", "ACK_NEVER_SENT": "ack-bytes-acked",
                                 "TFO_SYN_DATA": "tfo",
                                 "LX_REQ_BADACK": "syn-recv-ack-first", "LX_NOFLAGS": "flagless-drop",
-                                "LX_RST_ANY": "rst-challenge-below", "SWS_SILLY": "sws-avoidance"}
+                                "LX_RST_ANY": "rst-challenge-below", "SWS_SILLY": "sws-avoidance", "SWS_ON": "sws-avoidance"}
 
 ACK_NOW = "send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>"
 #: Where RFC 9293 3.10.4/3.10.5 says that *queued* SENDs and RECEIVEs get an error, the call
@@ -178,8 +179,9 @@ def row(id, states, event, guard, actions=(), to=None, rfc="", note="", stage=""
 
 
 R = "RFC 9293 "
-#: Every window the peer offers may raise Max(SND.WND) (RFC 9293 3.8.6.2.1), never lower it.
-MAXW = "MAX.SND.WND := SND.WND if SND.WND > MAX.SND.WND else MAX.SND.WND"
+#: Every window the peer offers may raise Max(SND.WND) (RFC 9293 3.8.6.2.1), never lower it; kept
+#: only where a rule reads it (SWS_ON), so that TCBs elsewhere do not differ by an unread value.
+MAXW = "MAX.SND.WND := SND.WND if SWS_ON and SND.WND > MAX.SND.WND else MAX.SND.WND"
 SEG = "SEGMENT"
 
 # ============================================================ user calls (3.10.1 - 3.10.5)

@@ -68,6 +68,8 @@ def test_the_largest_window_is_raised_by_every_window_and_never_lowered():
     assert (smaller.snd_wnd, smaller.max_snd_wnd) == (300, 1000)
     larger = step(P, ep, arrive(Segment(ACK, 301, 601, 0, 4000)))[0].endpoint
     assert (larger.snd_wnd, larger.max_snd_wnd) == (4000, 4000)
+    # where no rule reads it (linux: no sws-avoidance) it is not kept, so TCBs do not differ by it
+    assert step("linux", ep._replace(max_snd_wnd=0), arrive(Segment(ACK, 301, 601, 0, 4000)))[0].endpoint.max_snd_wnd == 0
 
 
 def _handshake(t0=0.0):
