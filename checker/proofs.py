@@ -25,7 +25,7 @@ import z3
 
 from synack.spec.frames import LOCAL, PEER, fixed
 from synack.spec.machine import Machine, machine
-from synack.spec.model import CALLS, FLAG_BITS, ICMP, MAXDATA, SEGMENT, SYNCHRONIZED, TIMERS, State, flags_str
+from synack.spec.model import CALLS, FLAG_BITS, ICMP, MAXDATA, SEGMENT, SYNCHRONIZED, CHOICES, State, flags_str
 from synack.spec.profiles import Profile, get_profile
 from synack.spec.table import INVARIANTS
 from synack.spec.vocab import NAMES, parse_expr, z3_actions, z3_term
@@ -135,7 +135,7 @@ def _groups(m: Machine):
         for c in CALLS:
             seen.add((s, c, ""))
         seen.add((s, SEGMENT, m.entry[s]))
-        for t in TIMERS:
+        for t in CHOICES:
             if m.rows_for(s, t, ""):
                 seen.add((s, t, ""))
         if m.rows_for(s, ICMP, ""):                # an ICMP error may come in any state: exhaustive
@@ -190,7 +190,7 @@ def prove(profile: "Profile | str", m: Machine | None = None, obligations: bool 
         rows = m.rows_for(state, event, stage)
         guards = [z3_term(m.parsed[c.row.id][0], env, params) for c in rows]
         pre = z3.And(sym.wellformed, inv[state])
-        if event not in TIMERS:
+        if event not in CHOICES:
             report.groups += 1
             model = check(pre, z3.Not(z3.Or(*guards)) if guards else z3.BoolVal(True))
             if model is not None:

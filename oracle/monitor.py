@@ -56,7 +56,7 @@ from synack.spec.frames import shift_endpoint
 from synack.spec.machine import Machine, machine
 from synack.spec.midstream import midstream_tcbs
 from synack.spec.model import (ACK, FIN, HALF, MASK, MAXWIN, OUTPUT, PSH, RST, SYN, SYNCHRONIZED, Endpoint,
-                               Event, Segment, SpecError, State, TIMERS, arrive, call, icmp, timeout)
+                               Event, Segment, SpecError, State, TIMERS, arrive, call, icmp, offer, timeout)
 from synack.spec.profiles import OPTIONS, Profile, get_profile, timer_seconds
 
 from .events import CallEvent, IcmpEvent, SegmentEvent, StateEvent, TraceEvent, as_events, seg_text
@@ -67,8 +67,7 @@ from .stepcache import Memo, NoMemo, Stepper, Tables
 
 #: a Cand (or TCB) without the namedtuple's Python-level __new__ (every field given; speed)
 _new = tuple.__new__
-# `_learn` sets RCV.WND by its index: pin it
-assert Endpoint._fields[7] == "rcv_wnd" and Cand._fields == ("ep", "owed", "fresh", "mark", "due")
+assert Cand._fields == ("ep", "owed", "fresh", "mark", "due")
 
 SILENT_CALLS = ("LISTEN", "RECEIVE", "SHUTDOWN", "CLOSE", "ABORT")
 LOUD_CALLS = ("SHUTDOWN", "CLOSE", "ABORT", "RECEIVE")
@@ -603,7 +602,8 @@ class Monitor:
         wnd = self._window(ev)
         before = (self._cands, self._form)
         if given:
-            self.cands = {self._learn(c, ev, wnd, r): r for c, r in self.cands.items()}
+            learnt = ((self._learn(c, ev, wnd, r), r) for c, r in self.cands.items())
+            self.cands = {c: r for c, r in learnt if c is not None}
         elif self._form is None or not self._fast(ev, wnd):
             self._segment(ev, wnd)
         pending = None
@@ -1145,7 +1145,7 @@ class Monitor:
         out = self._memo.advance_all(self.cands, ev, wnd, self._advance)
         if not out:
             self._closure(ev.t)
-            self.done = self._violation(ev)
+            self.done = self._violation(ev, wnd)
             return
         self.cands = _merge_soft(out) if len(out) > 1 else out
         self._form = self._memo.record(self._cands, before, ev, wnd)
@@ -1179,6 +1179,8 @@ class Monitor:
             for m in members:
                 for nc, why in self._explain_captured(m, ev.seg, t):
                     nc = self._learn(nc, ev, wnd, why)
+                    if nc is None:
+                        continue                # no OFFER row takes the window it offers
                     out.setdefault(_new(Cand, nc[:4] + (_due_after_sending(m, nc, t),)), why)
         return list(out.items())
 
@@ -1471,10 +1473,12 @@ class Monitor:
         return tuple((w._replace(seq=(w.seq + shift) & MASK) if w.flags & (SYN | FIN) or w.data else w, r)
                      for w, r in owed)
 
-    def _learn(self, c: Cand, ev: SegmentEvent, wnd: int | None, rows: str = "") -> Cand:
-        """Facts the IUT's own segment reveals: its receive window `wnd`, and when a backoff or
-        TIME-WAIT period began. A SYN starts the backoff unless the rows that sent it re-send a
-        SYN while its retransmission timer runs (RFC 6298 5.1: a running timer is not restarted)."""
+    def _learn(self, c: Cand, ev: SegmentEvent, wnd: int | None, rows: str = "") -> Cand | None:
+        """Facts the IUT's own segment reveals: the receive window `wnd` it offers, which the
+        table's OFFER rows take or refuse (RFC 9293 3.8.6.2.2: None when none takes it), and when
+        a backoff or TIME-WAIT period began. A SYN starts the backoff unless the rows that sent it
+        re-send a SYN while its retransmission timer runs (RFC 6298 5.1: a running timer is not
+        restarted)."""
         ep = c.ep
         if ev.seg.flags & SYN and not (c.mark is not None and not self._sh.timer_kept.isdisjoint(rows.split(","))):
             mark = ev.t
@@ -1482,11 +1486,37 @@ class Monitor:
             # the mark survives while the state is timed (a 2MSL period, a SYN's backoff) or the
             # peer's window stays shut (the zero-window probe's clock)
             mark = c.mark if ep.state in self.timed or self._persist_armed(ep) else None
-        if wnd is not None and ep.state in SYNCHRONIZED and wnd != ep.rcv_wnd:
-            ep = _new(Endpoint, ep[:7] + (wnd,) + ep[8:])          # RCV.WND := wnd (field 7)
+        if wnd is not None and ep.state in SYNCHRONIZED:
+            taken = self._step(ep, _offer_of(ev.seg.wnd, wnd))
+            if not taken:
+                return None
+            ep = taken[0].endpoint
         if ep is not c.ep or mark != c.mark:
             return _new(Cand, (ep, c.owed, c.fresh, mark, c.due))
         return c
+
+    def _refused_offer(self, ev: SegmentEvent, wnd: int | None) -> tuple[str, str] | None:
+        """When a state explains the IUT's segment but no OFFER row takes its window: the rule
+        broken, in words, and the rows it did not meet (else None)."""
+        if wnd is None:
+            return None
+        event = _offer_of(ev.seg.wnd, wnd)
+        for c in self.cands:
+            for nc, _ in self._explain_captured(c, ev.seg, ev.t):
+                ep = nc.ep
+                if ep.state not in SYNCHRONIZED or self._step(ep, event):
+                    continue
+                unit = 1 << event.n
+                mss = "76 (the smallest estimate of the peer's segment size, option rcv-mss-estimate)" \
+                    if self.profile.has("rcv-mss-estimate") else \
+                    f"{min(ep.snd_mss, 536) - 40} (the effective MSS: min(SND.MSS, 536) less 40 octets of options)"
+                return (f"in {ep.state} the IUT offers a window of {wnd} that moves the right edge it offered "
+                        f"(RCV.NXT + RCV.WND, last window {ep.rcv_wnd}) forward, yet is smaller than a quarter of the "
+                        f"largest window it offered ({ep.max_rcv_wnd}) and than {mss}"
+                        + (f", less one unit of its window scale ({unit})" if unit > 1 else "")
+                        + f": the receiver's silly-window-syndrome avoidance (offer.open, {self.rfc.get('offer.open')})",
+                        "offer.open")
+        return None
 
     # ------------------------------------------------------------------ start mid-connection
     def _start_from(self, ev: SegmentEvent) -> bool:
@@ -1579,9 +1609,15 @@ class Monitor:
                 out.append(f"{c.ep.state}: " + ("; ".join(tr.signals) or "ok") + f" ({','.join(tr.rows)})")
         return sorted(set(out))
 
-    def _violation(self, ev: SegmentEvent) -> Verdict:
+    def _violation(self, ev: SegmentEvent, wnd: int | None = None) -> Verdict:
         """What the spec allowed instead, nearest to the observed segment first (same flags,
-        then fewest differing fields), and the rows behind the nearest ones cited first."""
+        then fewest differing fields), and the rows behind the nearest ones cited first; or, when
+        a state explains the segment but not the window it offers, that rule."""
+        refused = self._refused_offer(ev, wnd)
+        if refused is not None:
+            headline, rows = refused
+            return self._verdict(VIOLATION, "the window this segment offers breaks the receiver's silly-window-"
+                                 "syndrome avoidance", ev, (), [rows], headline)
         obs = ev.seg
         found: dict[str, tuple] = {}           # text -> (distance, rows or "")
 
@@ -1683,6 +1719,12 @@ class Monitor:
         if e.kind == "CONNECT":
             return bool(obs.flags & SYN)
         return True
+
+
+def _offer_of(field: int, wnd: int) -> Event:
+    """The OFFER event for a segment whose window field `field` reads as `wnd` once scaled (the
+    shift, RFC 7323 2.3, follows from the two: the memo keys on both)."""
+    return offer(wnd, (wnd // field).bit_length() - 1 if field and wnd else 0)
 
 
 #: The rows of the owed ACK that stands for every ACK a mid-connection start may still send for

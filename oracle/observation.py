@@ -114,8 +114,10 @@ LATITUDES: tuple[Latitude, ...] = (
              "RFC 9293 3.9.1 (SEND): PSH is advisory; RFC 1122 4.2.2.2: a sender may set it at will",
              ("tests/live/test_live.py::test_linux_profile_judges_live_capture_conformant[bulk_slow_reader]",),
              ("tests/oracle/test_observation.py::test_flags_other_than_psh_are_compared",)),
-    Latitude("window-not-compared", "the advertised window is not compared with a specified one; it is read "
-             "as the IUT's RCV.WND", "window management (RFC 9293 3.8.6) is not modelled",
+    Latitude("window-not-compared", "the advertised window is not compared with a specified one: it is any "
+             "window the table's OFFER rows take, and becomes the IUT's RCV.WND",
+             "a window that moves the right edge is judged by the receiver's silly-window-syndrome avoidance "
+             "(offer.open, MUST-39); its size is otherwise the stack's",
              "RFC 9293 3.8.6: the window a stack offers is its own choice within its buffers",
              ("tests/live/test_live.py::test_linux_profile_judges_live_capture_conformant[bulk_slow_reader]",),
              ("tests/oracle/test_observation.py::test_windows_are_not_a_latitude_for_other_fields",)),

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from .machine import machine
-from .model import CALLS, ICMP, SEGMENT, STATES, SYNCHRONIZED, TIMERS
+from .model import CALLS, ICMP, OFFER, SEGMENT, STATES, SYNCHRONIZED, TIMERS
 from .profiles import OPTIONS, Profile, get_profile
 from .table import INVARIANTS, STAGES
 from .vocab import NAMES
@@ -42,7 +42,7 @@ def export(profile: "Profile | str") -> dict[str, Any]:
         "param_sources": dict(profile.sources),
         "states": [s.value for s in STATES],
         "synchronized": [s.value for s in STATES if s in SYNCHRONIZED],
-        "events": {"calls": list(CALLS), "timers": list(TIMERS), "segment": SEGMENT, "icmp": ICMP},
+        "events": {"calls": list(CALLS), "timers": list(TIMERS), "segment": SEGMENT, "icmp": ICMP, "offer": OFFER},
         "stages": list(STAGES),
         "entry_stage": {s.value: m.entry[s] for s in STATES},
         "names": {n: t for n, (t, _) in NAMES.items()},
@@ -53,6 +53,7 @@ def export(profile: "Profile | str") -> dict[str, Any]:
         "operators": ("guards and actions use + and - (modulo 2^32), << (a count shifted left, RFC 7323 "
                       "window scaling; by 32 or more: 0), `x if c else y`, comparisons, and/or/not; the "
                       "OUTPUT event's N is the payload of the segment the stack sends; the ICMP event's N is "
-                      "256 * type + code and its SEG.SEQ the quoted sequence number"),
+                      "256 * type + code and its SEG.SEQ the quoted sequence number; the OFFER event's SEG.WND is the "
+                      "window a segment the stack sends offers (scaled) and its N the window scale shift"),
         "rows": rows,
     }

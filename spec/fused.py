@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Callable
 
-from .model import FIN, MASK, RST, SYN, TIMERS, Endpoint, Segment, Transition
+from .model import CHOICES, FIN, MASK, RST, SYN, Endpoint, Segment, Transition
 from .vocab import NAMES, TCB_FIELDS, Expr, py_name, py_node
 
 #: `Machine.step_framed` bits (spec/machine.py defines them; repeated to avoid an import cycle).
@@ -51,7 +51,7 @@ def compile_key(m, key: tuple, go: Callable) -> Callable:
                 "_Unspecified": _unspecified(m, stage)}
     lines = ["def _k(e, s, x, sends, sigs, rows, out):"]
     if not rows:
-        if kind in TIMERS and not stage:
+        if kind in CHOICES and not stage:
             lines.append(f"    return {ALL}")
         else:
             lines.append("    raise _Unspecified(e, x)")
@@ -66,7 +66,7 @@ def compile_key(m, key: tuple, go: Callable) -> Callable:
     srcs = [em.src(g) for g in guards]
     body = [f"    g{i} = {g}" for i, g in enumerate(srcs)]
     body.append("    if not (" + " or ".join(f"g{i}" for i in range(len(rows))) + "):")
-    if kind in TIMERS and not stage:
+    if kind in CHOICES and not stage:
         body.append(f"        return {ALL}")          # the timer is not armed in this state
     else:
         body.append("        raise _Unspecified(e, x)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from .model import CALLS, ICMP, SEGMENT, TIMERS, Endpoint, Event, SpecError, State, Transition
+from .model import CALLS, CHOICES, ICMP, OFFER, SEGMENT, TIMERS, Endpoint, Event, SpecError, State, Transition
 from .frames import ignores_isns, row_commutes
 from . import fused
 from .fused import compile_key
@@ -142,6 +142,10 @@ class Machine:
             if event.seg is None:
                 raise SpecError("an ICMP event needs the quoted segment")
             return ""
+        if kind == OFFER:
+            if event.seg is None:
+                raise SpecError("an OFFER event needs a segment carrying the window")
+            return ""
         raise SpecError(f"unknown event kind {kind!r}")
 
     def _fuse(self, key: tuple) -> Callable:
@@ -160,8 +164,9 @@ class Machine:
         key = (e.state, x.kind, stage)
         matched = [c for c in self.table.get(key, ()) if c.guard(e, s, x)]
         if not matched:
-            if x.kind in TIMERS and not stage:
-                return FRAME_FREE | FRAME_BLIND | FRAME_PEER  # the timer is not armed in this state
+            if x.kind in CHOICES and not stage:
+                # the timer is not armed in this state, or the stack may not make this choice
+                return FRAME_FREE | FRAME_BLIND | FRAME_PEER
             raise Unspecified(e.state, x, stage, self.profile.label())
         free, free_rows = self.frame_free[key]
         peer, peer_rows = self.frame_peer[key]

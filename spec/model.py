@@ -199,6 +199,10 @@ class Endpoint(NamedTuple):
     #: the largest window the peer has offered (RFC 9293 3.8.6.2.1: Max(SND.WND), the sender's
     #: silly-window-syndrome avoidance measures the usable window against half of it)
     max_snd_wnd: int = 0
+    #: the largest window this endpoint has offered (RFC 9293 3.8.6.2.2: the receiver's
+    #: silly-window-syndrome avoidance measures an opening window against a fraction of its buffer,
+    #: of which the largest window offered is the part a trace shows); 0: none offered yet
+    max_rcv_wnd: int = 0
 
     def __str__(self) -> str:
         if self.state in (State.CLOSED, State.LISTEN):
@@ -220,10 +224,20 @@ CALLS = ("LISTEN", "CONNECT", "SEND", "RECEIVE", "SHUTDOWN", "CLOSE", "ABORT")
 OUTPUT = "OUTPUT"
 TIMERS = ("RTO", "2MSL", "FIN-WAIT-2", "KEEPALIVE", "PERSIST", "DELACK", "USER-TIMEOUT", OUTPUT)
 SEGMENT = "SEGMENT"
+#: The stack choosing the window a segment it sends offers (RFC 9293 3.8.6.2.2, the receiver's
+#: silly-window-syndrome avoidance; 3.10.7.4: the window is the receiver's to set). Its `seg`
+#: carries the window (SEG.WND, scaled) and its `n` the shift that scales it (RFC 7323 2.3: the
+#: window is offered in units of 2^n). Not a timer and not explored by the checker (its windows
+#: are constant); the oracle steps it for each segment the IUT sends (oracle/monitor.py).
+OFFER = "OFFER"
+#: Event kinds that are the stack's own choice (a timer's expiry, OUTPUT, the window it offers):
+#: where no row's guard holds the stack may not do it, so their rows need not cover every case
+#: (a user call, an arriving segment or an ICMP error must always be handled).
+CHOICES = TIMERS + (OFFER,)
 #: An ICMP error about a segment the endpoint sent (RFC 9293 3.9.2.2, RFC 1122 4.2.3.9): its `seg`
 #: is the quoted TCP header (SEG.SEQ: the quoted sequence number), its `n` is 256 * type + code.
 ICMP = "ICMP"
-EVENT_KINDS = CALLS + TIMERS + (SEGMENT, ICMP)
+EVENT_KINDS = CALLS + TIMERS + (SEGMENT, ICMP, OFFER)
 
 
 class Event(NamedTuple):
@@ -243,6 +257,8 @@ class Event(NamedTuple):
             return f"rcv {self.seg}"
         if self.kind == OUTPUT:
             return f"output({self.n})"
+        if self.kind == OFFER:
+            return f"offer window {self.seg.wnd if self.seg else 0}" + (f" (scale {self.n})" if self.n else "")
         if self.kind == ICMP:
             return f"rcv ICMP type {self.n >> 8} code {self.n & 255} quoting seq={self.seg.seq if self.seg else 0}"
         if self.kind in TIMERS:
@@ -289,6 +305,15 @@ def output(n: int) -> Event:
     if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= MAXDATA:
         raise SpecError(f"OUTPUT needs 0..{MAXDATA} bytes, got n={n!r}")
     return Event(OUTPUT, None, 0, n)
+
+
+def offer(wnd: int, shift: int = 0) -> Event:
+    """The stack offers window `wnd` (scaled) on a segment it sends; `shift` is the window scale
+    it announced (RFC 7323 2.3), so `wnd` is a multiple of 2^shift."""
+    for name, v, hi in (("wnd", wnd, MAXWIN), ("shift", shift, MAX_WSCALE)):
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= hi:
+            raise SpecError(f"OFFER needs {name} in 0..{hi}, got {v!r}")
+    return Event(OFFER, Segment(ACK, 0, 0, 0, wnd), 0, shift)
 
 
 class Transition(NamedTuple):

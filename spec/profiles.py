@@ -33,6 +33,10 @@ OPTIONS: dict[str, str] = {
                      "window offered, else on the override timeout. Not in linux: tcp_write_xmit() decides per "
                      "TSO burst (tcp_snd_wnd_test() on its first MSS), and tcp_mss_split_point() lets a burst end "
                      "in a short piece at the window's edge while more is queued (tests/live small_mss_bulk)",
+    "rcv-mss-estimate": "Linux __tcp_select_window(): the receiver's silly-window-syndrome avoidance (RFC 9293 "
+                        "3.8.6.2.2) measures an opening window against its estimate of the peer's segment size "
+                        "(icsk_ack.rcv_mss, tcp_measure_rcv_mss(): as low as 76 octets after two equal small "
+                        "segments without PSH) instead of the effective send MSS",
     "rst-on-unread": "RFC 1122 4.2.2.13, RFC 2525 2.17; Linux tcp_close(): close() with unread data, or new "
                      "data after close(), is answered with RST",
     "rst-ack": "Linux tcp_send_active_reset(): an abortive RST carries ACK = RCV.NXT",
@@ -367,7 +371,7 @@ LINUX = _profile(
      "simopen-synack-dupack", "listener-survives", "time-wait-detached",
      "tfo", "syn-recv-ack-first", "rst-after-fin", "fin-wait-2-minisock", "time-wait-minisock",
      "past-window-whole", "ack-bytes-acked", "flagless-drop", "rst-challenge-below", "icmp-establishment",
-     "user-timeout", "dup-end-acceptable", "closing-fin-ignored", "fin-fits-window", "paws"},
+     "user-timeout", "dup-end-acceptable", "closing-fin-ignored", "fin-fits-window", "paws", "rcv-mss-estimate"},
     {"SYN.RETRIES": 6, "SYNACK.RETRIES": 5, "DATA.RETRIES": 15, "KA.PROBES": 9, "WINDOW": 65535, "MSS.DEFAULT": 536, "SYN.LINEAR": 4,
      "msl": 30.0, "time_wait": 60.0, "rto_initial": 1.0, "rto_min": 0.2, "rto_max": 120.0,
      "fin_timeout": 60.0, "user_timeout": 0.0, "ka_idle": 7200.0, "ka_interval": 75.0, "delack_max": 0.5,

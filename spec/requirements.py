@@ -59,8 +59,6 @@ CHECKS: dict[str, tuple[Callable[[Profile], float], Callable[[Profile], float], 
 
 _NOT_CM = "below connection management: segment contents, not the state machine"
 _IP = "the IP layer interface is not modelled"
-_WIN = ("the receive window's size is the IUT's own (the oracle reads it from its segments; the checker's is "
-        "constant)")
 _URG = "urgent data is not modelled (RFC 9293 3.10.7.4's sixth step)"
 
 REQUIREMENTS: tuple[Requirement, ...] = (
@@ -154,7 +152,14 @@ REQUIREMENTS: tuple[Requirement, ...] = (
                 gap="per segment, with the effective MSS taken as SND.MSS less 40 octets of options; judged where the send queue is known (calls logged: traces, the test kit); from a capture "
                     "alone every short segment may be a short write; every write is taken as pushed; the "
                     "override timeout is timed as the first zero-window probe (rto_min), not the RFC's 0.1-1 s"),
-    Requirement("MUST-39", "3.8.6.2.2", "receiver silly-window-syndrome avoidance", "none", gap=_WIN),
+    Requirement("MUST-39", "3.8.6.2.2", "receiver silly-window-syndrome avoidance", "partial",
+                rows=("offer", "offer.open"),
+                gap="judged on the windows the IUT offers: an offer that moves the right edge is at least "
+                    "min(a quarter of the largest window offered, the effective MSS: SND.MSS at most 536, less 40 "
+                    "octets of options; linux: 76, option rcv-mss-estimate), one unit of the window scale less; "
+                    "the RFC's rule on how far the edge moves (RCV.BUFF, RCV.USER) needs the receive buffer, "
+                    "which a trace does not show; an opening smaller than the data received since the last "
+                    "offer is not seen (the table's window slides with RCV.NXT)"),
     Requirement("MUST-40", "3.8.6.3", "an ACK is delayed less than 0.5 s", "partial",
                 rows=("text.data.delayed", "fin.est.delayed", "delack"), option="delayed-ack",
                 gap="the delay's bound is not a parameter, so the oracle does not time it"),

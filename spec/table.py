@@ -136,6 +136,28 @@ MACROS: dict[str, str] = {
     "SWS_ON": "True",
     "SWS_SILLY": ("not (SND.NXT - SND.UNA + SND.Q <= SND.WND or SND.NXT - SND.UNA + SND.MSS <= SND.WND + 40"
                   " or MAX.SND.WND + (SND.NXT - SND.UNA) + (SND.NXT - SND.UNA) <= SND.WND + SND.WND)"),
+    # RFC 9293 3.8.6.2.2 (MUST-39), the receiver's silly-window-syndrome avoidance, judged on the
+    # windows a stack offers (event OFFER, n = the window scale shift, so g = 1 << N is the unit a
+    # window is offered in, RFC 7323 2.3). RWS_MOVES: the offer moves the right edge RCV.NXT +
+    # RCV.WND at least one unit past the last offer's (the table's RCV.WND is the last window
+    # offered and slides with RCV.NXT, so an opening smaller than the data received since the last
+    # offer is not seen). A zero window never opens anything. A smaller move is the rounding up
+    # Linux tcp_select_window() makes (ALIGN(cur_win, 1 << rcv_wscale): a window never shrinks).
+    "RWS_MOVES": "SEG.WND > 0 and RCV.WND + (1 << N) <= SEG.WND",
+    # RWS_OK: an edge that moves leaves a window worth sending into: at least min(Fr * RCV.BUFF,
+    # Eff.snd.MSS), one unit of the scale less (a window is a multiple of it). RCV.BUFF is not seen:
+    # the largest window offered (MAX.RCV.WND) is the part a trace shows, and Fr is taken as 1/4
+    # (the RFC recommends 1/2; BSD tcp_output() offers nothing below min(sb_hiwat / 4, t_maxseg)).
+    # Eff.snd.MSS: SND.MSS less 40 octets of options (3.7.1), SND.MSS taken at most 536 (the
+    # default every IPv4 path carries, RFC 1122 3.3.2: Eff.snd.MSS is also bounded by the stack's
+    # own MTU, which a trace does not show). With option rcv-mss-estimate (Linux
+    # __tcp_select_window()) the segment size is the stack's estimate of the peer's (rcv_mss),
+    # which tcp_measure_rcv_mss() lets fall to 76 octets (TCP_MIN_MSS + a TCP header, less a header
+    # with timestamps). The first offer (MAX.RCV.WND == 0) has nothing to be measured against.
+    "RWS_EST": "True",
+    "RWS_OK": ("MAX.RCV.WND == 0 or (SEG.WND + (1 << N)) << 2 > MAX.RCV.WND"
+               " or (RWS_EST and SEG.WND + (1 << N) > 76)"
+               " or (not RWS_EST and SEG.WND + (1 << N) + 40 > (SND.MSS if SND.MSS < 536 else 536))"),
     # RFC 9293 3.7.1: a segment carries at most the effective send MSS (a capture that shows a
     # larger one taken before segmentation offload is the observation model's, oracle/observation.py).
     "SIZE_OK": "N <= SND.MSS",
@@ -159,7 +181,8 @@ MACRO_OPTION: dict[str, str] = {"ABORT_ON_DATA": "rst-on-unread", "RESYN": "syna
                                 "LX_FIN_HELD": "fin-fits-window", "LX_FIN_HELD_N": "fin-fits-window", "ACK_NEVER_SENT": "ack-bytes-acked",
                                 "TFO_SYN_DATA": "tfo",
                                 "LX_REQ_BADACK": "syn-recv-ack-first", "LX_NOFLAGS": "flagless-drop",
-                                "LX_RST_ANY": "rst-challenge-below", "SWS_SILLY": "sws-avoidance", "SWS_ON": "sws-avoidance"}
+                                "LX_RST_ANY": "rst-challenge-below", "SWS_SILLY": "sws-avoidance", "SWS_ON": "sws-avoidance",
+                                "RWS_EST": "rcv-mss-estimate"}
 
 ACK_NOW = "send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>"
 #: Where RFC 9293 3.10.4/3.10.5 says that *queued* SENDs and RECEIVEs get an error, the call
@@ -1053,6 +1076,26 @@ row("persist.resend", (ES, CW, F1, CG, LA), "PERSIST", "not FIN.SENT and SND.WND
     "RFC 9293 3.8.6.1 ('or retransmit to the receiving TCP peer even if the send window is zero'); "
     "lwIP tcp_zero_window_probe()",
     "zero window, data outstanding: the probe retransmits its first octet", choice=True)
+
+# ============================================================ the window offered (3.8.6.2.2)
+# The window a segment offers is the receiver's choice (RFC 9293 3.8.6: within its buffers), with
+# one rule a trace can judge: the receiver's silly-window-syndrome avoidance (MUST-39). The oracle
+# steps OFFER for each segment the IUT sends in a synchronized state; the checker's windows are
+# constant and it never offers another.
+_RWS = R + "3.8.6.2.2 (MUST-39)"
+# A window that retracts the right edge below text held out of order (a shrinking window, which
+# RFC 9293 3.8.6 says SHOULD NOT happen) leaves that text outside the window: the table forgets it
+# (holding is SHLD-31's, not a promise; what was never acknowledged may be dropped).
+_OFFER = ("HELD2.START := 0 if HELD2.END > SEG.WND else HELD2.START", "HELD2.END := 0 if HELD2.END > SEG.WND else HELD2.END",
+          "HELD.START := 0 if HELD.END > SEG.WND else HELD.START", "HELD.END := 0 if HELD.END > SEG.WND else HELD.END",
+          "RCV.WND := SEG.WND", "MAX.RCV.WND := SEG.WND if SEG.WND > MAX.RCV.WND else MAX.RCV.WND")
+row("offer", SYNC, "OFFER", "SEG.WND <= MAXWIN and not RWS_MOVES", _OFFER, None,
+    R + "3.8.6, 3.8.6.2.2; RFC 7323 2.3",
+    "a window that leaves the right edge where the last offer put it (or moves it by less than one unit of "
+    "the window scale), or closes it: the receiver's choice (a shrinking window, SHLD-14, is not judged)")
+row("offer.open", SYNC, "OFFER", "SEG.WND <= MAXWIN and RWS_MOVES and RWS_OK", _OFFER, None, _RWS,
+    "a window that moves the right edge: only to a window of at least min(a quarter of the largest window "
+    "offered, the effective MSS), so that the peer is not invited to send small segments")
 
 # ICMP errors about a segment this endpoint sent (RFC 9293 3.9.2.2; RFC 1122 4.2.3.9). Not sent by the
 # checker's network (it explores no ICMP); the oracle reads them from captures (oracle/capture.py).

@@ -46,6 +46,7 @@ NAMES: dict[str, tuple[str, tuple]] = {
     "SND.NXT": (SEQ, ("tcb", "snd_nxt")),
     "SND.WND": (COUNT, ("tcb", "snd_wnd")),
     "MAX.SND.WND": (COUNT, ("tcb", "max_snd_wnd")),
+    "MAX.RCV.WND": (COUNT, ("tcb", "max_rcv_wnd")),
     "SND.MSS": (COUNT, ("tcb", "snd_mss")),
     "SND.WS": (COUNT, ("tcb", "snd_ws")),
     "RCV.NXT": (SEQ, ("tcb", "rcv_nxt")),
