@@ -1510,9 +1510,9 @@ class Monitor:
                 mss = "76 (the smallest estimate of the peer's segment size, option rcv-mss-estimate)" \
                     if self.profile.has("rcv-mss-estimate") else \
                     f"{min(ep.snd_mss, 536) - 40} (the effective MSS: min(SND.MSS, 536) less 40 octets of options)"
-                return (f"in {ep.state} the IUT offers a window of {wnd} that moves the right edge it offered "
-                        f"(RCV.NXT + RCV.WND, last window {ep.rcv_wnd}) forward, yet is smaller than a quarter of the "
-                        f"largest window it offered ({ep.max_rcv_wnd}) and than {mss}"
+                return (f"in {ep.state} the IUT offers a window of {wnd}, which moves the right edge it last offered "
+                        f"(RCV.NXT + {ep.rcv_adv}) forward by {wnd - ep.rcv_adv}, yet is smaller than a quarter of "
+                        f"the largest window it offered ({ep.max_rcv_wnd}) and than {mss}"
                         + (f", less one unit of its window scale ({unit})" if unit > 1 else "")
                         + f": the receiver's silly-window-syndrome avoidance (offer.open, {self.rfc.get('offer.open')})",
                         "offer.open")

@@ -203,6 +203,10 @@ class Endpoint(NamedTuple):
     #: silly-window-syndrome avoidance measures an opening window against a fraction of its buffer,
     #: of which the largest window offered is the part a trace shows); 0: none offered yet
     max_rcv_wnd: int = 0
+    #: the window still offered: the right edge this endpoint last offered (RCV.NXT + RCV.WND when
+    #: it offered it) less RCV.NXT now, at least 0; an opening is measured against it (RFC 9293
+    #: 3.8.6.2.2). RCV.WND itself slides with RCV.NXT (the sequence check reads it so).
+    rcv_adv: int = 0
 
     def __str__(self) -> str:
         if self.state in (State.CLOSED, State.LISTEN):

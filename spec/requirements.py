@@ -158,8 +158,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
                     "min(a quarter of the largest window offered, the effective MSS: SND.MSS at most 536, less 40 "
                     "octets of options; linux: 76, option rcv-mss-estimate), one unit of the window scale less; "
                     "the RFC's rule on how far the edge moves (RCV.BUFF, RCV.USER) needs the receive buffer, "
-                    "which a trace does not show; an opening smaller than the data received since the last "
-                    "offer is not seen (the table's window slides with RCV.NXT)"),
+                    "which a trace does not show; the receive buffer's size, a stack's own MTU and which options "
+                    "a segment carries are not seen, hence the weaker bounds"),
     Requirement("MUST-40", "3.8.6.3", "an ACK is delayed less than 0.5 s", "partial",
                 rows=("text.data.delayed", "fin.est.delayed", "delack"), option="delayed-ack",
                 gap="the delay's bound is not a parameter, so the oracle does not time it"),

@@ -138,12 +138,12 @@ MACROS: dict[str, str] = {
                   " or MAX.SND.WND + (SND.NXT - SND.UNA) + (SND.NXT - SND.UNA) <= SND.WND + SND.WND)"),
     # RFC 9293 3.8.6.2.2 (MUST-39), the receiver's silly-window-syndrome avoidance, judged on the
     # windows a stack offers (event OFFER, n = the window scale shift, so g = 1 << N is the unit a
-    # window is offered in, RFC 7323 2.3). RWS_MOVES: the offer moves the right edge RCV.NXT +
-    # RCV.WND at least one unit past the last offer's (the table's RCV.WND is the last window
-    # offered and slides with RCV.NXT, so an opening smaller than the data received since the last
-    # offer is not seen). A zero window never opens anything. A smaller move is the rounding up
-    # Linux tcp_select_window() makes (ALIGN(cur_win, 1 << rcv_wscale): a window never shrinks).
-    "RWS_MOVES": "SEG.WND > 0 and RCV.WND + (1 << N) <= SEG.WND",
+    # window is offered in, RFC 7323 2.3). RWS_MOVES: the offer moves the right edge at least one
+    # unit past the last offer's, RCV.NXT + RCV.ADV (RCV.ADV: the window still offered, which every
+    # RCV.NXT := moves with it, `rcv_to`; the table's RCV.WND, which the sequence check reads,
+    # slides with RCV.NXT instead). A zero window never opens anything. A smaller move is the
+    # rounding up Linux tcp_select_window() makes (ALIGN(cur_win, 1 << rcv_wscale): never shrink).
+    "RWS_MOVES": "SEG.WND > 0 and RCV.ADV + (1 << N) <= SEG.WND",
     # RWS_OK: an edge that moves leaves a window worth sending into: at least min(Fr * RCV.BUFF,
     # Eff.snd.MSS), one unit of the scale less (a window is a multiple of it). RCV.BUFF is not seen:
     # the largest window offered (MAX.RCV.WND) is the part a trace shows, and Fr is taken as 1/4
@@ -206,6 +206,14 @@ R = "RFC 9293 "
 #: only where a rule reads it (SWS_ON), so that TCBs elsewhere do not differ by an unread value.
 MAXW = "MAX.SND.WND := SND.WND if SWS_ON and SND.WND > MAX.SND.WND else MAX.SND.WND"
 SEG = "SEGMENT"
+
+
+def rcv_to(value: str) -> tuple[str, str]:
+    """RCV.NXT := value, in a synchronized state: the window still offered (RCV.ADV, the right
+    edge last offered less RCV.NXT) shrinks by as much, down to 0, so that the edge stays where
+    the offer put it (RFC 9293 3.8.6.2.2 measures an opening against it)."""
+    return (f"RCV.ADV := RCV.ADV - ({value} - RCV.NXT) if {value} - RCV.NXT <= RCV.ADV else 0",
+            f"RCV.NXT := {value}")
 
 # ============================================================ user calls (3.10.1 - 3.10.5)
 row("closed.listen", CL, "LISTEN", "True", ("RCV.WND := WINDOW", "PASSIVE := True"), LI, R + "3.10.1",
@@ -490,8 +498,8 @@ row("synrcvd.pre.noack", SR, SEG, "not ACK and not RESYN and not (LX_NOFLAGS and
     "continue (SIMOPEN_SYNACK needs ACK; a separate row so that SEG.ACK is read only where ACK is set)",
     stage="pre", next="seq")
 row("timewait.reopen", TW, SEG, "REOPEN_SYN and PASSIVE",
-    ("ISS := SND.NXT + 65537", "IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "RCV.WND := WINDOW",
-     "SND.UNA := ISS", "SND.NXT := ISS + 1", "SND.WND := SEG.WND", MAXW, "PASSIVE := True", "FIN.SENT := False",
+    ("ISS := SND.NXT + 65537", "IRS := SEG.SEQ", "RCV.NXT := SEG.SEQ + 1", "RCV.WND := WINDOW", "RCV.ADV := 0",
+     "MAX.RCV.WND := 0", "SND.UNA := ISS", "SND.NXT := ISS + 1", "SND.WND := SEG.WND", "MAX.SND.WND := 0", MAXW, "PASSIVE := True", "FIN.SENT := False",
      "ORPHAN := False", "RTX := 0", "PROBES := 0", "UNREAD := False", "SND.Q := 0", "ACK.OWED := False",
      "TFO.CHILD := False") + _opts +
     ("send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>",), SR,
@@ -560,7 +568,7 @@ row("finwait2.lx.dup", F2, SEG, _F2ACT + " and not (" + _F2NEW + ")", (), None, 
     "no ACK, or nothing new (a duplicate or a pure ACK): dropped silently, the ACK field unread", stage="pre",
     when="fin-wait-2-minisock")
 row("finwait2.lx.fin", F2, SEG, _F2ACT + " and " + _F2NEW + " and " + _F2FIN,
-    ("RCV.NXT := RCV.NXT + 1", "HELD.START := 0", "HELD.END := 0", "HELD2.START := 0", "HELD2.END := 0", ACK_NOW,
+    (*rcv_to("RCV.NXT + 1"), "HELD.START := 0", "HELD.END := 0", "HELD2.START := 0", "HELD2.END := 0", ACK_NOW,
      "restart 2MSL"), TW, _LXF2,
     "the FIN, and nothing after it: TIME-WAIT for TCP_TIMEWAIT_LEN, snd ACK", stage="pre",
     when="fin-wait-2-minisock")
@@ -824,7 +832,7 @@ row("ack.timewait", TW, SEG, "ACK", (), None, R + "3.10.7.4",
     "fifth: TIME-WAIT: only a retransmitted FIN is expected", stage="ack", next="text")
 
 # seventh: segment text (the sixth step, URG, is not modelled)
-_deliver = ("UNREAD := True", "RCV.NXT := SEG.END")
+_deliver = ("UNREAD := True", *rcv_to("SEG.END"))
 _UNHOLD = ("HELD.START := 0", "HELD.END := 0", "HELD2.START := 0", "HELD2.END := 0")
 # RFC 9293 3.10.7.4 first check: "Segments with higher beginning sequence numbers SHOULD be held
 # for later processing (SHLD-31)"; 3.9 (RECEIVE) and 3.10.7.4 seventh: once the gap fills,
@@ -880,14 +888,14 @@ row("text.data.gap", (ES, F1, F2), SEG,
     ("UNREAD := True", "HELD.START := HELD.START - SEG.DATA", "HELD.END := HELD.END - SEG.DATA",
      "HELD2.START := HELD2.START - SEG.DATA if HELD2.END > 0 else 0",
      "HELD2.END := HELD2.END - SEG.DATA if HELD2.END > 0 else 0",
-     "RCV.NXT := SEG.END", ACK_NOW), None,
+     *rcv_to("SEG.END"), ACK_NOW), None,
     R + "3.10.7.4; RFC 5681 4.2; Linux tcp_data_queue()",
     "seventh: deliver text that fills part of the gap before the held range, which stays held (its offsets "
     "move back by the text's length); snd ACK at once (RFC 5681 4.2: an ACK for a segment that fills part of a "
     "gap is not delayed)", stage="text")
 row("text.data.gap.overlap", (ES, F1, F2), SEG,
     _INORDER + f" and HELD.END > 0 and (SEG.SEQ != RCV.NXT or SYN) and {_OOO_TO} < HELD.START",
-    ("UNREAD := True", "RCV.NXT := SEG.END") + _UNHOLD + (ACK_NOW,), None,
+    ("UNREAD := True", *rcv_to("SEG.END")) + _UNHOLD + (ACK_NOW,), None,
     R + "3.10.7.4 (the held range is not modelled here)",
     "seventh: text that overlaps data already received and fills part of the gap: delivered and ACKed, and "
     "the model forgets the held range (not modelled: keeping it, which needs the range shifted by SEG.END - "
@@ -895,7 +903,7 @@ row("text.data.gap.overlap", (ES, F1, F2), SEG,
     "violation when the hole fills)", stage="text")
 row("text.data.fill", (ES, F1, F2), SEG,
     _INORDER + f" and HELD.END > 0 and HELD.START <= {_OOO_TO} and {_OOO_TO} < HELD.END",
-    ("UNREAD := True", "RCV.NXT := RCV.NXT + HELD.END",
+    ("UNREAD := True", *rcv_to("RCV.NXT + HELD.END"),
      "HELD.START := HELD2.START - HELD.END if HELD2.END > 0 else 0",
      "HELD.END := HELD2.END - HELD.END if HELD2.END > 0 else 0", "HELD2.START := 0", "HELD2.END := 0", ACK_NOW), None,
     R + "3.10.7.4; 3.9; RFC 5681 4.2; Linux tcp_data_queue(), tcp_ofo_queue()",
@@ -903,20 +911,20 @@ row("text.data.fill", (ES, F1, F2), SEG,
     "at once, covers it all", stage="text")
 row("text.data.fill.past2", (ES, F1, F2), SEG,
     _INORDER + f" and HELD2.END > 0 and HELD.END <= {_OOO_TO} and HELD2.START <= {_OOO_TO} and {_OOO_TO} < HELD2.END",
-    ("UNREAD := True", "RCV.NXT := RCV.NXT + HELD2.END") + _UNHOLD + (ACK_NOW,), None,
+    ("UNREAD := True", *rcv_to("RCV.NXT + HELD2.END")) + _UNHOLD + (ACK_NOW,), None,
     R + "3.10.7.4; 3.9; RFC 5681 4.2; Linux tcp_data_queue(), tcp_ofo_queue()",
     "seventh: the text fills the first gap, the first held range and the second gap: RCV.NXT advances over the "
     "second held range too; snd ACK", stage="text")
 row("text.data.fill.between", (ES, F1, F2), SEG,
     _INORDER + f" and HELD2.END > 0 and HELD.END <= {_OOO_TO} and {_OOO_TO} < HELD2.START",
-    ("UNREAD := True", "RCV.NXT := SEG.END") + _UNHOLD + (ACK_NOW,), None,
+    ("UNREAD := True", *rcv_to("SEG.END")) + _UNHOLD + (ACK_NOW,), None,
     R + "3.10.7.4 (the second held range is not modelled here)",
     "seventh: the text fills the first gap and the first held range and ends in the second gap: delivered and "
     "ACKed; the model forgets the second range (keeping it needs it shifted by SEG.END - RCV.NXT, as for "
     "text.data.gap.overlap; a stack that keeps it is judged a violation when that gap fills)", stage="text")
 row("text.data.fill.past", (ES, F1, F2), SEG, _INORDER + f" and HELD.END > 0 and HELD.END <= {_OOO_TO}"
     f" and (HELD2.END == 0 or HELD2.END <= {_OOO_TO})",
-    ("UNREAD := True", "RCV.NXT := SEG.END") + _UNHOLD + (ACK_NOW,), None,
+    ("UNREAD := True", *rcv_to("SEG.END")) + _UNHOLD + (ACK_NOW,), None,
     R + "3.10.7.4; 3.9; RFC 5681 4.2; Linux tcp_data_queue(), tcp_ofo_queue()",
     "seventh: the text fills the gap and reaches past everything held (held text arrived again): RCV.NXT "
     "advances to its end and the ACK covers it", stage="text")
@@ -928,11 +936,11 @@ row("text.data-fin", (ES, F1, F2), SEG, "NEWDATA and FITS and FIN and not ABORT_
 # receive queue is empty (then tcp_data_queue() queues it whole), else dropped with a duplicate ACK.
 _LXPAST = "Linux tcp_sequence() (SKB_DROP_REASON_TCP_INVALID_END_SEQUENCE), tcp_data_queue()"
 row("text.past.whole", (ES, F1, F2), SEG, "NEWDATA and not FITS and not ABORT_ON_DATA and not UNREAD and not FIN",
-    ("UNREAD := True", "RCV.NXT := SEG.END") + _UNHOLD + (ACK_NOW,), None, _LXPAST,
+    ("UNREAD := True", *rcv_to("SEG.END")) + _UNHOLD + (ACK_NOW,), None, _LXPAST,
     "seventh: text past the right window edge, nothing unread: accepted whole (it covers anything held)",
     stage="text", when="past-window-whole")
 row("text.past.whole-fin", (ES, F1, F2), SEG, "NEWDATA and not FITS and not ABORT_ON_DATA and not UNREAD and FIN",
-    ("UNREAD := True", "RCV.NXT := SEG.END") + _UNHOLD, None, _LXPAST + "; tcp_fin()",
+    ("UNREAD := True", *rcv_to("SEG.END")) + _UNHOLD, None, _LXPAST + "; tcp_fin()",
     "seventh: text and FIN past the right window edge, nothing unread: accepted whole; the FIN's ACK covers it",
     stage="text", next="fin", when="past-window-whole")
 row("text.past.drop", (ES, F1, F2), SEG, "NEWDATA and not FITS and not ABORT_ON_DATA and UNREAD", ACK_NOW, None,
@@ -940,7 +948,7 @@ row("text.past.drop", (ES, F1, F2), SEG, "NEWDATA and not FITS and not ABORT_ON_
     "seventh: text past the right window edge while data waits unread: dropped whole, snd ACK of RCV.NXT",
     stage="text", when="past-window-whole")
 row("text.trim", (ES, F1, F2), SEG, "NEWDATA and not FITS and not ABORT_ON_DATA",
-    ("UNREAD := UNREAD or RCV.WND > 0", "RCV.NXT := RCV.NXT + RCV.WND") + _UNHOLD + (ACK_NOW,), None,
+    ("UNREAD := UNREAD or RCV.WND > 0", *rcv_to("RCV.NXT + RCV.WND")) + _UNHOLD + (ACK_NOW,), None,
     R + "3.10.7.4",
     "seventh: only the part within the window is accepted (and a FIN beyond it is not); it covers "
     "anything held", stage="text", when="not past-window-whole")
@@ -971,12 +979,12 @@ row("text.dup.lx.tw", TW, SEG, "LX_DUP_TEXT", (), None,
     "here under linux: time-wait-minisock judges it first", stage="text", when="dup-end-acceptable")
 
 # eighth: FIN
-_fin = ("RCV.NXT := RCV.NXT + 1", ACK_NOW) + _UNHOLD + ("signal eof",)
+_fin = (*rcv_to("RCV.NXT + 1"), ACK_NOW) + _UNHOLD + ("signal eof",)
 row("fin.none", (ES, F1, F2, CW, CG, LA, TW), SEG, "not FIN", (), None, R + "3.10.7.4", "eighth: no FIN",
     stage="fin")
 row("fin.est", ES, SEG, "FIN", _fin, CW, R + "3.10.7.4", "eighth: rcv FIN / snd ACK: CLOSE-WAIT", stage="fin",
     figure5=True)
-row("fin.est.delayed", ES, SEG, "FIN", ("RCV.NXT := RCV.NXT + 1",) + _UNHOLD + ("ACK.OWED := True", "signal eof"), CW,
+row("fin.est.delayed", ES, SEG, "FIN", (*rcv_to("RCV.NXT + 1"),) + _UNHOLD + ("ACK.OWED := True", "signal eof"), CW,
     "RFC 9293 3.8.6.3; RFC 1122 4.2.3.2",
     "eighth: rcv FIN, delay its ACK (it may ride on our own FIN: the three-segment close)", stage="fin",
     when="delayed-ack", choice=True)
@@ -1085,10 +1093,12 @@ row("persist.resend", (ES, CW, F1, CG, LA), "PERSIST", "not FIN.SENT and SND.WND
 _RWS = R + "3.8.6.2.2 (MUST-39)"
 # A window that retracts the right edge below text held out of order (a shrinking window, which
 # RFC 9293 3.8.6 says SHOULD NOT happen) leaves that text outside the window: the table forgets it
-# (holding is SHLD-31's, not a promise; what was never acknowledged may be dropped).
+# (holding is SHLD-31's, not a promise; what was never acknowledged may be dropped). RCV.ADV
+# becomes the window offered: the edge an opening is measured against is the last one offered.
 _OFFER = ("HELD2.START := 0 if HELD2.END > SEG.WND else HELD2.START", "HELD2.END := 0 if HELD2.END > SEG.WND else HELD2.END",
           "HELD.START := 0 if HELD.END > SEG.WND else HELD.START", "HELD.END := 0 if HELD.END > SEG.WND else HELD.END",
-          "RCV.WND := SEG.WND", "MAX.RCV.WND := SEG.WND if SEG.WND > MAX.RCV.WND else MAX.RCV.WND")
+          "RCV.WND := SEG.WND", "RCV.ADV := SEG.WND",
+          "MAX.RCV.WND := SEG.WND if SEG.WND > MAX.RCV.WND else MAX.RCV.WND")
 row("offer", SYNC, "OFFER", "SEG.WND <= MAXWIN and not RWS_MOVES", _OFFER, None,
     R + "3.8.6, 3.8.6.2.2; RFC 7323 2.3",
     "a window that leaves the right edge where the last offer put it (or moves it by less than one unit of "

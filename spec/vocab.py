@@ -51,6 +51,7 @@ NAMES: dict[str, tuple[str, tuple]] = {
     "SND.WS": (COUNT, ("tcb", "snd_ws")),
     "RCV.NXT": (SEQ, ("tcb", "rcv_nxt")),
     "RCV.WND": (COUNT, ("tcb", "rcv_wnd")),
+    "RCV.ADV": (COUNT, ("tcb", "rcv_adv")),
     "RTX": (COUNT, ("tcb", "rtx")),
     "PROBES": (COUNT, ("tcb", "probes")),
     "UNREAD": (BOOL, ("tcb", "unread")),

@@ -90,4 +90,46 @@ def window_scaled_bulk(path):
     return got[0] if got else 0
 
 
-SCENARIOS = {f.__name__: f for f in (small_mss_bulk, window_scaled_bulk)}
+#: slow_small_reader: the server's MSS (the smallest Linux takes, TCP_MIN_MSS), its receive
+#: buffer, and how it reads: a small piece at a time, with a pause between.
+TINY_MSS, TINY_RCVBUF, READ_PIECE, READ_PAUSE, TINY_BYTES = 88, 2048, 100, 0.01, 12000
+
+
+def slow_small_reader(path):
+    """The server announces MSS 88 and a small receive buffer and reads 100 bytes every 10 ms;
+    the client writes 12,000 bytes at once. The server's window closes and reopens as its
+    application reads: the receiver's silly-window-syndrome avoidance (RFC 9293 3.8.6.2.2) shows
+    in the windows it offers. Returns the bytes the server read."""
+    with _sniff(path):
+        srv = socket.socket()
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        srv.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, TINY_MSS)
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, TINY_RCVBUF)
+        srv.bind((HOST, PORT))
+        srv.listen(1)
+        srv.settimeout(TMO)
+        cli = socket.create_connection((HOST, PORT), timeout=TMO)
+        conn, _ = srv.accept()
+        conn.settimeout(TMO)
+        got = [0]
+
+        def read_slowly():
+            deadline = time.monotonic() + 4 * TMO
+            while time.monotonic() < deadline:
+                piece = conn.recv(READ_PIECE)
+                if not piece:
+                    return
+                got[0] += len(piece)
+                time.sleep(READ_PAUSE)
+        reader = threading.Thread(target=read_slowly, daemon=True)
+        reader.start()
+        cli.sendall(b"r" * TINY_BYTES)
+        cli.close()
+        reader.join(5 * TMO)
+        conn.close()
+        srv.close()
+        time.sleep(0.2)
+    return got[0]
+
+
+SCENARIOS = {f.__name__: f for f in (small_mss_bulk, window_scaled_bulk, slow_small_reader)}

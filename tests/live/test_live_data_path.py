@@ -2,6 +2,7 @@
 write() logged (the monitor then explains each data segment by the table's OUTPUT only: the
 stack chose the size, the table bounds it by the MSS and the window), the FIN queued behind
 unsent data, and mutants just outside each rule."""
+import dataclasses
 import json
 import os
 import sys
@@ -192,3 +193,58 @@ def test_the_same_transfer_with_the_scale_option_taken_away_is_a_violation(scale
                           evs[k].sack_ok)
     v = Monitor("linux", observation=HOST_CAPTURE).check(evs)
     assert v.status == "violation", str(v)
+
+
+@pytest.fixture(scope="module")
+def slow_reader(tmp_path_factory):
+    """slow_small_reader judged under linux: (results, the server's events)."""
+    from datapath import TINY_BYTES
+    path = str(tmp_path_factory.mktemp("slowreader") / "slow_small_reader.pcap")
+    assert run_in_netns(SCENARIOS["slow_small_reader"], path, timeout=60) == TINY_BYTES
+    judge = CaptureJudge(get_profile("linux"), None, keep_events=True)
+    results = [r for p in read_capture(path) for r in judge.feed(p)] + list(judge.close())
+    (conn,) = judge.released
+    server = next(end for end in conn.events if end[1] == 5000)
+    return results, list(conn.events[server])
+
+
+def _openings(evs):
+    """[(index, window, window still offered before)] for each of the server's segments whose window
+    moves the right edge it last offered (windows unscaled: the small buffer announces no scale)."""
+    out, edge = [], None
+    for k, e in enumerate(evs):
+        if e.dir != "out" or e.seg.flags & SYN or e.win is None:
+            continue
+        new = (e.seg.ack + e.win) & 0xFFFFFFFF
+        if edge is not None and e.win and 0 < ((new - edge) & 0xFFFFFFFF) < (1 << 31):
+            out.append((k, e.win, (edge - e.seg.ack) & 0xFFFFFFFF))
+        edge = new
+    return out
+
+
+def test_a_slow_small_reader_opens_its_window_in_steps_of_its_mss_estimate(slow_reader):
+    """Linux's receiver SWS avoidance measures an opening against its estimate of the peer's
+    segment size (__tcp_select_window(): rcv_mss, here about the 88-byte MSS it announced), not
+    the effective send MSS: windows between 76 and 496 bytes open the edge, and `linux` (option
+    rcv-mss-estimate) judges the server conformant; without the option the first such window is
+    the violation, by offer.open (RFC 9293 3.8.6.2.2)."""
+    results, evs = slow_reader
+    assert [r.verdict.status for r in results] == ["conformant", "conformant"], [str(r.verdict) for r in results]
+    small = [(k, w) for k, w, _ in _openings(evs) if 76 <= w < 496]
+    assert small, _openings(evs)
+    lx = get_profile("linux")
+    without = dataclasses.replace(lx, options=lx.options - {"rcv-mss-estimate"})
+    v = Monitor(without, observation=HOST_CAPTURE).check(evs)
+    assert v.status == "violation" and v.index == small[0][0] + 1 and "offer.open" in " ".join(v.rows), str(v)
+
+
+def test_an_opening_just_below_the_estimates_floor_is_a_violation(slow_reader):
+    """Just outside: the first of those windows made 75 bytes (below the 76 octets rcv_mss may
+    fall to, tcp_measure_rcv_mss()) is a violation where it appears; made 76, it conforms."""
+    _, evs = slow_reader
+    k = next(k for k, w, _ in _openings(evs) if 76 <= w < 496)
+    for win, status in ((76, "conformant"), (75, "violation")):
+        e = evs[k]
+        mutant = evs[:k] + [SegmentEvent("out", e.seg._replace(wnd=win), e.t, win, e.wscale, e.mss, e.ts, e.sack_ok)]
+        v = Monitor("linux", observation=HOST_CAPTURE).check(mutant)
+        assert v.status == status and (status == "conformant" or v.index == k + 1), (win, str(v))

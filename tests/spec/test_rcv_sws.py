@@ -9,16 +9,16 @@ import pytest
 
 from synack.oracle import Monitor
 from synack.oracle.events import SegmentEvent
-from synack.spec import Endpoint, Segment, State, get_profile, offer, step
-from synack.spec.model import ACK, SYN, SpecError
+from synack.spec import Endpoint, Segment, State, arrive, get_profile, offer, step
+from synack.spec.model import ACK, FIN, SYN, SpecError
 
 P = "rfc9293"
 
 
 def est(**kw) -> Endpoint:
-    """A receiver whose last offer was a zero window, that once offered 100000 bytes; send MSS 1460."""
+    """A receiver whose last offer was a zero window (nothing still offered), that once offered 100000 bytes; send MSS 1460."""
     base = dict(state=State.ESTABLISHED, iss=100, irs=300, snd_una=101, snd_nxt=101, rcv_nxt=301, rcv_wnd=0,
-                snd_mss=1460, max_rcv_wnd=100000)
+                rcv_adv=0, snd_mss=1460, max_rcv_wnd=100000)
     base.update(kw)
     return Endpoint(**base)
 
@@ -30,14 +30,14 @@ def rows(ep, wnd, shift=0, profile=P):
 @pytest.mark.parametrize("profile", [P, "linux"])
 def test_a_zero_window_or_an_edge_that_stays_is_the_receivers_choice(profile):
     assert rows(est(), 0, profile=profile) == [("offer",)]
-    assert rows(est(rcv_wnd=50), 50, profile=profile) == [("offer",)]      # the edge stays
-    assert rows(est(rcv_wnd=50), 10, profile=profile) == [("offer",)]      # it goes back: SHLD-14, not judged
+    assert rows(est(rcv_adv=50), 50, profile=profile) == [("offer",)]      # the edge stays
+    assert rows(est(rcv_adv=50), 10, profile=profile) == [("offer",)]      # it goes back: SHLD-14, not judged
 
 
 @pytest.mark.parametrize("profile", [P, "linux"])
 def test_a_one_byte_opening_is_refused(profile):
     assert rows(est(), 1, profile=profile) == []
-    assert rows(est(rcv_wnd=50), 51, profile=profile) == []
+    assert rows(est(rcv_adv=50), 51, profile=profile) == []
 
 
 def test_rfc9293_measures_an_opening_against_the_effective_mss():
@@ -64,8 +64,8 @@ def test_linux_measures_against_its_estimate_of_the_peers_segments():
 def test_the_window_scale_unit_is_allowed_for():
     # shift 7: windows are offered in units of 128; an edge that moves by less than a unit is
     # Linux's rounding up (tcp_select_window(): ALIGN(cur_win, 1 << rcv_wscale))
-    assert rows(est(rcv_wnd=10), 128, 7) == [("offer",)]
-    assert rows(est(rcv_wnd=10), 256, 7) == []                             # moved by 246: judged, too small
+    assert rows(est(rcv_adv=10), 128, 7) == [("offer",)]
+    assert rows(est(rcv_adv=10), 256, 7) == []                             # moved by 246: judged, too small
     # a window one unit short of the bound is taken (the stack could not offer the bound itself)
     assert rows(est(), 384, 7) == [("offer.open",)]                         # 384 + 128 + 40 > 536
     assert rows(est(), 368, 7) == []                                        # 368 + 128 + 40 = 536
@@ -78,12 +78,27 @@ def test_the_first_offer_is_not_measured():
 def test_an_offer_sets_the_window_and_raises_the_largest():
     (t,) = step(P, est(max_rcv_wnd=1000), offer(4000))
     assert (t.endpoint.rcv_wnd, t.endpoint.max_rcv_wnd) == (4000, 4000) and t.sends == ()
-    (t,) = step(P, est(rcv_wnd=800, max_rcv_wnd=4000), offer(700))
-    assert (t.endpoint.rcv_wnd, t.endpoint.max_rcv_wnd) == (700, 4000)
+    (t,) = step(P, est(rcv_wnd=800, rcv_adv=800, max_rcv_wnd=4000), offer(700))
+    assert (t.endpoint.rcv_wnd, t.endpoint.rcv_adv, t.endpoint.max_rcv_wnd) == (700, 700, 4000)
+
+
+@pytest.mark.parametrize("profile", [P, "linux"])
+def test_the_window_still_offered_shrinks_as_text_arrives(profile):
+    # 300 bytes arrive into a window of 1000 offered: 700 still offered (the edge stays); a FIN takes one
+    # more; text past what is still offered leaves nothing (never below 0)
+    ep = est(rcv_wnd=1000, rcv_adv=1000)
+    def after(e, seg):
+        return {(t.endpoint.rcv_nxt, t.endpoint.rcv_adv, t.endpoint.rcv_wnd) for t in step(profile, e, arrive(seg))}
+    assert after(ep, Segment(ACK, 301, 101, 300, 65535)) == {(601, 700, 1000)}   # (an ACK now, or delayed)
+    assert after(ep, Segment(ACK | FIN, 301, 101, 0, 65535)) == {(302, 999, 1000)}
+    assert after(ep._replace(rcv_adv=200), Segment(ACK, 301, 101, 300, 65535)) == {(601, 0, 1000)}
+    # so an opening is measured from the edge the last offer put, not from where RCV.NXT + RCV.WND slid to
+    ep = step(profile, est(rcv_wnd=600, rcv_adv=600, max_rcv_wnd=2000), arrive(Segment(ACK, 301, 101, 600, 65535)))[0].endpoint
+    assert ep.rcv_adv == 0 and step(profile, ep, offer(70)) == []
 
 
 def test_text_held_beyond_a_retracted_edge_is_forgotten():
-    ep = est(rcv_wnd=1000, held_start=100, held_end=200, held2_start=500, held2_end=600)
+    ep = est(rcv_wnd=1000, rcv_adv=1000, held_start=100, held_end=200, held2_start=500, held2_end=600)
     (t,) = step(P, ep, offer(300))
     assert (t.endpoint.held_start, t.endpoint.held_end, t.endpoint.held2_start, t.endpoint.held2_end) == (100, 200, 0, 0)
     (t,) = step(P, ep, offer(150))
