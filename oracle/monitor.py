@@ -1514,8 +1514,8 @@ class Monitor:
                         f"(RCV.NXT + {ep.rcv_adv}) forward by {wnd - ep.rcv_adv}, yet is smaller than a quarter of "
                         f"the largest window it offered ({ep.max_rcv_wnd}) and than {mss}"
                         + (f", less one unit of its window scale ({unit})" if unit > 1 else "")
-                        + f": the receiver's silly-window-syndrome avoidance (offer.open, {self.rfc.get('offer.open')})",
-                        "offer.open")
+                        + f": the receiver's silly-window-syndrome avoidance (offer.open, {self.rfc.get('offer.open')})"
+                        + self._unagreed_scale(ev.seg.wnd), "offer.open")
         return None
 
     # ------------------------------------------------------------------ start mid-connection
@@ -1608,6 +1608,16 @@ class Monitor:
             for tr in self.m.step(c.ep, event):
                 out.append(f"{c.ep.state}: " + ("; ".join(tr.signals) or "ok") + f" ({','.join(tr.rows)})")
         return sorted(set(out))
+
+    def _unagreed_scale(self, field: int) -> str:
+        """A note for a window read unscaled although the IUT announced a window scale its peer's SYN
+        did not answer: a stack that shifts its window anyway offers a window its peer reads far
+        smaller (RFC 7323 2.2: neither side scales unless both SYNs carry the option)."""
+        if self.wscale is None or self.peer_wscale or not self.wscale or not field:
+            return ""
+        return (f"; the IUT announced a window scale ({self.wscale}) that its peer's SYN did not answer, so its "
+                f"window field is not scaled (RFC 7323 2.2): {field} read with its own shift would be "
+                f"{field << self.wscale}, which points at a stack that scales without agreement")
 
     def _violation(self, ev: SegmentEvent, wnd: int | None = None) -> Verdict:
         """What the spec allowed instead, nearest to the observed segment first (same flags,

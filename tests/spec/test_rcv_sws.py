@@ -145,3 +145,22 @@ def test_a_trace_that_opens_a_closed_window_by_a_quarter_conforms(profile):
     assert v.status == "conformant", str(v)
     v = Monitor(get_profile(profile)).check(_server(495 if profile == P else 75))
     assert v.status == "violation", str(v)
+
+
+def test_a_refused_window_notes_a_scale_the_peer_did_not_answer():
+    """A client that announced window scale 7 to a peer whose SYN,ACK carried none: its windows are
+    read unscaled (RFC 7323 2.2). An opening of one byte to a 101-byte window is refused, and the
+    report notes what the field would read with the IUT's own shift (a stack that scales anyway,
+    as Linux does after a simultaneous open, tcp_rcv_synsent_state_process())."""
+    trace = [SegmentEvent("out", _seg(SYN, 100, 0, 0, 64240, 1460, 8), t=0.0, win=64240, wscale=7),
+             SegmentEvent("in", _seg(SYN | ACK, 300, 101, 0, 65535, 1460), t=0.01),
+             SegmentEvent("out", _seg(ACK, 101, 301, 0, 2000), t=0.01, win=2000),
+             SegmentEvent("in", _seg(ACK, 301, 101, 950, 65535), t=0.02),
+             SegmentEvent("in", _seg(ACK, 1251, 101, 950, 65535), t=0.02),
+             SegmentEvent("out", _seg(ACK, 101, 2201, 0, 100), t=0.02, win=100),
+             SegmentEvent("out", _seg(ACK, 101, 2201, 0, 101), t=0.3, win=101)]
+    v = Monitor(get_profile(P)).check(trace)
+    assert v.status == "violation" and v.index == 7, str(v)
+    assert "did not answer" in v.headline and str(101 << 7) in v.headline, v.headline
+    ok = trace[:-1] + [SegmentEvent("out", _seg(ACK, 101, 2201, 0, 100), t=0.3, win=100)]
+    assert Monitor(get_profile(P)).check(ok).status == "conformant"
