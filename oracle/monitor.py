@@ -1501,6 +1501,11 @@ class Monitor:
         if wnd is None:
             return None
         event = _offer_of(ev.seg.wnd, wnd)
+        # sending does not change what an OFFER reads (RCV.ADV, MAX.RCV.WND, SND.MSS): where no
+        # candidate refuses the window before the segment, none refuses it after (and the search for
+        # an explanation, costly on the auto vantage's trial verdicts, is skipped)
+        if not any(c.ep.state in SYNCHRONIZED and not self._step(c.ep, event) for c in self.cands):
+            return None
         for c in self.cands:
             for nc, _ in self._explain_captured(c, ev.seg, ev.t):
                 ep = nc.ep
