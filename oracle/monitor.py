@@ -1764,7 +1764,8 @@ def _cap(owed: tuple) -> tuple:
 
 def _merge_soft(cands: dict[Cand, str]) -> dict[Cand, str]:
     """Candidates that owe only pure ACKs (soft) and agree on everything else are merged into
-    one that owes the union of their ACKs, the SOFT_KEEP most recent kept. The table offers an
+    one that owes the union of their ACKs (each as many times as one of them owes it), the
+    SOFT_KEEP most recent kept. The table offers an
     immediate or a delayed ACK for each data segment independently (`text.data`,
     `text.data.delayed`), so any subset of those ACK points is some path's: which ones a
     candidate still owes is all that tells such candidates apart, and the union is exactly
@@ -1782,15 +1783,22 @@ def _merge_soft(cands: dict[Cand, str]) -> dict[Cand, str]:
     for (ep, fresh, mark), members in groups.items():
         if len(members) < 2:
             continue
-        union: dict[Segment, str] = {}
+        # each ACK as often as some member owes it: two events that each call for the same ACK (a FIN
+        # and its retransmission) may each get one
+        union: dict[Segment, list[str]] = {}
         for c in members:
+            mine: dict[Segment, list[str]] = {}
             for w, r in c.owed:
-                if r == BEFORE_TRACE:
-                    union[w] = r        # it stands for every ACK up to it: it covers the plain one
-                else:
-                    union.setdefault(w, r)
+                mine.setdefault(w, []).append(r)
+            for w, rs in mine.items():
+                kept = union.setdefault(w, [])
+                if BEFORE_TRACE in rs:
+                    kept[:] = [BEFORE_TRACE]    # it stands for every ACK up to it: it covers the plain ones
+                elif kept != [BEFORE_TRACE]:
+                    kept.extend(rs[len(kept):])
         # oldest first: farthest behind RCV.NXT
-        ordered = sorted(union.items(), key=lambda item: -((ep.rcv_nxt - item[0].ack) & MASK))
+        ordered = sorted(((w, r) for w, rs in union.items() for r in rs),
+                         key=lambda item: -((ep.rcv_nxt - item[0].ack) & MASK))
         # the latest deadline of the paths merged: each member is one path's obligations
         dues = [c.due for c in members if c.due is not None]
         one = Cand(ep, tuple(ordered[-SOFT_KEEP:]), fresh, mark, max(dues) if dues else None)
