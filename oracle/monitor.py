@@ -1511,17 +1511,28 @@ class Monitor:
                 ep = nc.ep
                 if ep.state not in SYNCHRONIZED or self._step(ep, event):
                     continue
-                unit = 1 << event.n
-                mss = "76 (the smallest estimate of the peer's segment size, option rcv-mss-estimate)" \
-                    if self.profile.has("rcv-mss-estimate") else \
-                    f"{min(ep.snd_mss, 536) - 40} (the effective MSS: min(SND.MSS, 536) less 40 octets of options)"
+                least = self._least_offer(ep, wnd, event.n)
+                row = self._row("offer.open")
                 return (f"in {ep.state} the IUT offers a window of {wnd}, which moves the right edge it last offered "
-                        f"(RCV.NXT + {ep.rcv_adv}) forward by {wnd - ep.rcv_adv}, yet is smaller than a quarter of "
-                        f"the largest window it offered ({ep.max_rcv_wnd}) and than {mss}"
-                        + (f", less one unit of its window scale ({unit})" if unit > 1 else "")
-                        + f": the receiver's silly-window-syndrome avoidance (offer.open, {self.rfc.get('offer.open')})"
+                        f"(RCV.NXT + {ep.rcv_adv}) forward by {wnd - ep.rcv_adv}, yet the least window the table "
+                        f"takes there is {least} ({row.note if row is not None else 'offer.open'}; the largest window "
+                        f"offered was {ep.max_rcv_wnd}): the receiver's silly-window-syndrome avoidance (offer.open, "
+                        f"{self.rfc.get('offer.open')})"
                         + self._unagreed_scale(ev.seg.wnd), "offer.open")
         return None
+
+    def _least_offer(self, ep: Endpoint, refused: int, shift: int) -> int:
+        """The smallest window above `refused` that an OFFER row takes at `ep`, found through `step`
+        (so the report states the table's bound, not a copy of it): every larger window moves the
+        edge too, and the offer.open guard only grows easier with the window."""
+        lo, hi = refused, MAXWIN                   # lo refused, hi taken (a window of MAXWIN fills any bound)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if self._step(ep, offer(mid, shift)):
+                hi = mid
+            else:
+                lo = mid
+        return hi
 
     # ------------------------------------------------------------------ start mid-connection
     def _start_from(self, ev: SegmentEvent) -> bool:

@@ -120,7 +120,8 @@ LATITUDES: tuple[Latitude, ...] = (
              "(offer.open, MUST-39); its size is otherwise the stack's",
              "RFC 9293 3.8.6: the window a stack offers is its own choice within its buffers",
              ("tests/live/test_live.py::test_linux_profile_judges_live_capture_conformant[bulk_slow_reader]",),
-             ("tests/oracle/test_observation.py::test_windows_are_not_a_latitude_for_other_fields",)),
+             ("tests/oracle/test_observation.py::test_windows_are_not_a_latitude_for_other_fields",
+              "tests/spec/test_rcv_sws.py::test_a_trace_that_opens_a_closed_window_by_one_byte_is_a_violation[linux]")),
     Latitude("delayed-ack", "a pure ACK the spec owes may come later than the segment that called for it, "
              "merged into a later cumulative ACK or carried by the IUT's next segment",
              "within the profile's delack_max after the capture point saw the segment it acknowledges, plus "

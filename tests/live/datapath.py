@@ -24,6 +24,19 @@ def calls_path(pcap: str) -> str:
     return pcap + ".calls.json"
 
 
+def _small_listener(mss: int, rcvbuf: int) -> socket.socket:
+    """A listener that announces MSS `mss` (TCP_MAXSEG) and has a receive buffer of `rcvbuf` bytes
+    (SO_RCVBUF, set before listen(): the window scale and clamp follow from it)."""
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, mss)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    srv.bind((HOST, PORT))
+    srv.listen(1)
+    srv.settimeout(TMO)
+    return srv
+
+
 def small_mss_bulk(path):
     """The server announces MSS 536 and a small receive buffer and reads nothing for 2 s;
     the client writes 12 x 3000 bytes (the window closes: zero-window probes), then closes
@@ -31,13 +44,7 @@ def small_mss_bulk(path):
     the client is logged with the time it was made (CLOCK_REALTIME, as the capture's stamps)."""
     log = []
     with _sniff(path):
-        srv = socket.socket()
-        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        srv.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, SMALL_MSS)
-        srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
-        srv.bind((HOST, PORT))
-        srv.listen(1)
-        srv.settimeout(TMO)
+        srv = _small_listener(SMALL_MSS, RCVBUF)
         cli = socket.socket()
         cli.settimeout(TMO)
         got = []
@@ -101,13 +108,7 @@ def slow_small_reader(path):
     application reads: the receiver's silly-window-syndrome avoidance (RFC 9293 3.8.6.2.2) shows
     in the windows it offers. Returns the bytes the server read."""
     with _sniff(path):
-        srv = socket.socket()
-        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        srv.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, TINY_MSS)
-        srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, TINY_RCVBUF)
-        srv.bind((HOST, PORT))
-        srv.listen(1)
-        srv.settimeout(TMO)
+        srv = _small_listener(TINY_MSS, TINY_RCVBUF)
         cli = socket.create_connection((HOST, PORT), timeout=TMO)
         conn, _ = srv.accept()
         conn.settimeout(TMO)

@@ -148,16 +148,22 @@ def test_the_zero_window_is_probed_with_backoff(bulk):
         assert b - a >= timer_seconds(prof, "PERSIST", k) * (1 - tol), (k, b - a)
 
 
-@pytest.fixture(scope="module")
-def scaled(tmp_path_factory):
-    """window_scaled_bulk judged: (results, {end: events})."""
-    from datapath import SCALED_BYTES
-    path = str(tmp_path_factory.mktemp("scaled") / "window_scaled_bulk.pcap")
-    assert run_in_netns(SCENARIOS["window_scaled_bulk"], path, timeout=60) == SCALED_BYTES
+def _judged(tmp_path_factory, name: str, read: int):
+    """Scenario `name` run in a namespace of its own (it returns the bytes its reader read, which
+    must be `read`) and its capture judged under linux: (results, {end: events})."""
+    path = str(tmp_path_factory.mktemp(name) / f"{name}.pcap")
+    assert run_in_netns(SCENARIOS[name], path, timeout=60) == read
     judge = CaptureJudge(get_profile("linux"), None, keep_events=True)
     results = [r for p in read_capture(path) for r in judge.feed(p)] + list(judge.close())
     (conn,) = judge.released
     return results, conn.events
+
+
+@pytest.fixture(scope="module")
+def scaled(tmp_path_factory):
+    """window_scaled_bulk judged: (results, {end: events})."""
+    from datapath import SCALED_BYTES
+    return _judged(tmp_path_factory, "window_scaled_bulk", SCALED_BYTES)
 
 
 def test_window_scaling_on_both_sides_past_64_kb_is_conformant(scaled):
@@ -199,13 +205,9 @@ def test_the_same_transfer_with_the_scale_option_taken_away_is_a_violation(scale
 def slow_reader(tmp_path_factory):
     """slow_small_reader judged under linux: (results, the server's events)."""
     from datapath import TINY_BYTES
-    path = str(tmp_path_factory.mktemp("slowreader") / "slow_small_reader.pcap")
-    assert run_in_netns(SCENARIOS["slow_small_reader"], path, timeout=60) == TINY_BYTES
-    judge = CaptureJudge(get_profile("linux"), None, keep_events=True)
-    results = [r for p in read_capture(path) for r in judge.feed(p)] + list(judge.close())
-    (conn,) = judge.released
-    server = next(end for end in conn.events if end[1] == 5000)
-    return results, list(conn.events[server])
+    results, events = _judged(tmp_path_factory, "slow_small_reader", TINY_BYTES)
+    server = next(end for end in events if end[1] == 5000)
+    return results, list(events[server])
 
 
 def _openings(evs):
